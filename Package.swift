@@ -1,0 +1,54 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+  name: "iam-evidence",
+  platforms: [.macOS(.v13)],
+  products: [
+    .executable(name: "iam-evidence", targets: ["iam-evidence"]),
+    .library(name: "IAMEvidence", targets: ["IAMEvidence"]),
+  ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+  ],
+  targets: [
+    // C boundary: module maps and shim headers only.
+    .systemLibrary(
+      name: "CSQLite",
+      pkgConfig: "sqlite3",
+      providers: [.apt(["libsqlite3-dev"])]
+    ),
+    .systemLibrary(
+      name: "CLibXML2",
+      pkgConfig: "libxml-2.0",
+      providers: [.apt(["libxml2-dev"])]
+    ),
+    // The only importer of CSQLite.
+    .target(name: "SQLiteDB", dependencies: ["CSQLite"]),
+    // The only importer of CLibXML2.
+    .target(name: "XMLTree", dependencies: ["CLibXML2"]),
+    // The product: no C imports, no printing.
+    .target(
+      name: "IAMEvidence",
+      dependencies: [
+        "SQLiteDB",
+        "XMLTree",
+        .product(name: "Crypto", package: "swift-crypto"),
+      ],
+      resources: [.copy("Resources/kms-actions.json"), .copy("Resources/controls.json")]
+    ),
+    .executableTarget(
+      name: "iam-evidence",
+      dependencies: [
+        "IAMEvidence",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ]
+    ),
+    .testTarget(
+      name: "IAMEvidenceTests",
+      dependencies: ["IAMEvidence", "SQLiteDB", "XMLTree"]
+    ),
+  ],
+  swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,287 @@
+/// An error from ``JSONParser``: what was wrong and where (byte offset, 1-based line and column).
+public struct JSONSyntaxError: Error, Sendable, Equatable, CustomStringConvertible {
+  public var message: String
+  public var offset: Int
+  public var line: Int
+  public var column: Int
+
+  public var description: String { "line \(line), column \(column): \(message)" }
+}
+
+/// A strict RFC 8259 JSON parser working directly on UTF-8 bytes.
+///
+/// It validates UTF-8, rejects trailing garbage and nesting deeper than ``maxDepth`` (so hostile
+/// input cannot exhaust the stack), and keeps number text verbatim.
+public struct JSONParser {
+  /// Deeper documents are refused rather than risking stack exhaustion.
+  public static let maxDepth = 512
+
+  /// Parses one JSON text from `bytes`.
+  public static func parse(_ bytes: some Collection<UInt8>) throws(JSONSyntaxError) -> JSONValue {
+    let array = Array(bytes)
+    return try array.withUnsafeBufferPointer { buffer throws(JSONSyntaxError) -> JSONValue in
+      var parser = Cursor(buffer)
+      return try parser.parseDocument()
+    }
+  }
+
+  /// Parses one JSON text from a string.
+  public static func parse(_ text: String) throws(JSONSyntaxError) -> JSONValue {
+    try parse(Array(text.utf8))
+  }
+
+  /// Parses from raw memory (e.g. a memory-mapped file) without copying it.
+  public static func parse(buffer: UnsafeBufferPointer<UInt8>) throws(JSONSyntaxError) -> JSONValue {
+    var parser = Cursor(buffer)
+    return try parser.parseDocument()
+  }
+
+  struct Cursor {
+    let bytes: UnsafeBufferPointer<UInt8>
+    var index = 0
+    var depth = 0
+
+    init(_ bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
+
+    func error(_ message: String, at offset: Int? = nil) -> JSONSyntaxError {
+      let at = min(offset ?? index, bytes.count)
+      var line = 1
+      var lineStart = 0
+      var i = 0
+      while i < at {
+        if bytes[i] == UInt8(ascii: "\n") {
+          line += 1
+          lineStart = i + 1
+        }
+        i += 1
+      }
+      return JSONSyntaxError(message: message, offset: at, line: line, column: at - lineStart + 1)
+    }
+
+    mutating func skipWhitespace() {
+      while index < bytes.count {
+        switch bytes[index] {
+        case 0x20, 0x0A, 0x0D, 0x09: index += 1
+        default: return
+        }
+      }
+    }
+
+    mutating func parseDocument() throws(JSONSyntaxError) -> JSONValue {
+      // A UTF-8 byte order mark is tolerated at the very start, as some Windows tools write one.
+      if bytes.count >= 3, bytes[0] == 0xEF, bytes[1] == 0xBB, bytes[2] == 0xBF { index = 3 }
+      skipWhitespace()
+      if index >= bytes.count { throw error("empty input, expected a JSON value") }
+      let value = try parseValue()
+      skipWhitespace()
+      if index < bytes.count { throw error("unexpected data after the JSON value") }
+      return value
+    }
+
+    mutating func parseValue() throws(JSONSyntaxError) -> JSONValue {
+      guard index < bytes.count else { throw error("unexpected end of input (truncated JSON?)") }
+      switch bytes[index] {
+      case UInt8(ascii: "{"): return try parseObject()
+      case UInt8(ascii: "["): return try parseArray()
+      case UInt8(ascii: "\""): return .string(try parseString())
+      case UInt8(ascii: "t"): try literal("true"); return .bool(true)
+      case UInt8(ascii: "f"): try literal("false"); return .bool(false)
+      case UInt8(ascii: "n"): try literal("null"); return .null
+      case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return .number(try parseNumber())
+      default: throw error("unexpected character \(describe(bytes[index])), expected a JSON value")
+      }
+    }
+
+    func describe(_ byte: UInt8) -> String {
+      if byte >= 0x21 && byte < 0x7F { return "'\(Character(Unicode.Scalar(byte)))'" }
+      return "byte 0x" + String(byte, radix: 16, uppercase: true)
+    }
+
+    mutating func literal(_ word: StaticString) throws(JSONSyntaxError) {
+      let start = index
+      let count = word.utf8CodeUnitCount
+      guard index + count <= bytes.count else { throw error("unexpected end of input (truncated JSON?)") }
+      let p = word.utf8Start
+      for k in 0..<count where bytes[index + k] != p[k] {
+        throw error("invalid literal, expected \(word)", at: start)
+      }
+      index += count
+    }
+
+    mutating func enter() throws(JSONSyntaxError) {
+      depth += 1
+      if depth > JSONParser.maxDepth { throw error("nesting deeper than \(JSONParser.maxDepth) levels") }
+    }
+
+    mutating func parseObject() throws(JSONSyntaxError) -> JSONValue {
+      try enter()
+      defer { depth -= 1 }
+      index += 1
+      var members: [(key: String, value: JSONValue)] = []
+      skipWhitespace()
+      if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
+        index += 1
+        return .object(members)
+      }
+      while true {
+        skipWhitespace()
+        guard index < bytes.count else { throw error("unexpected end of input inside an object (truncated JSON?)") }
+        guard bytes[index] == UInt8(ascii: "\"") else {
+          throw error("expected a member name in quotes, found \(describe(bytes[index]))")
+        }
+        let key = try parseString()
+        skipWhitespace()
+        guard index < bytes.count else { throw error("unexpected end of input inside an object (truncated JSON?)") }
+        guard bytes[index] == UInt8(ascii: ":") else { throw error("expected ':' after member name") }
+        index += 1
+        skipWhitespace()
+        let value = try parseValue()
+        members.append((key, value))
+        skipWhitespace()
+        guard index < bytes.count else { throw error("unexpected end of input inside an object (truncated JSON?)") }
+        switch bytes[index] {
+        case UInt8(ascii: ","): index += 1
+        case UInt8(ascii: "}"):
+          index += 1
+          return .object(members)
+        default: throw error("expected ',' or '}' in an object, found \(describe(bytes[index]))")
+        }
+      }
+    }
+
+    mutating func parseArray() throws(JSONSyntaxError) -> JSONValue {
+      try enter()
+      defer { depth -= 1 }
+      index += 1
+      var elements: [JSONValue] = []
+      skipWhitespace()
+      if index < bytes.count, bytes[index] == UInt8(ascii: "]") {
+        index += 1
+        return .array(elements)
+      }
+      while true {
+        skipWhitespace()
+        elements.append(try parseValue())
+        skipWhitespace()
+        guard index < bytes.count else { throw error("unexpected end of input inside an array (truncated JSON?)") }
+        switch bytes[index] {
+        case UInt8(ascii: ","): index += 1
+        case UInt8(ascii: "]"):
+          index += 1
+          return .array(elements)
+        default: throw error("expected ',' or ']' in an array, found \(describe(bytes[index]))")
+        }
+      }
+    }
+
+    mutating func parseNumber() throws(JSONSyntaxError) -> String {
+      let start = index
+      if bytes[index] == UInt8(ascii: "-") { index += 1 }
+      func isDigit(_ b: UInt8) -> Bool { b >= 0x30 && b <= 0x39 }
+      guard index < bytes.count, isDigit(bytes[index]) else { throw error("invalid number", at: start) }
+      if bytes[index] == UInt8(ascii: "0") {
+        index += 1
+      } else {
+        while index < bytes.count, isDigit(bytes[index]) { index += 1 }
+      }
+      if index < bytes.count, bytes[index] == UInt8(ascii: ".") {
+        index += 1
+        guard index < bytes.count, isDigit(bytes[index]) else { throw error("invalid number", at: start) }
+        while index < bytes.count, isDigit(bytes[index]) { index += 1 }
+      }
+      if index < bytes.count, bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
+        index += 1
+        if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") {
+          index += 1
+        }
+        guard index < bytes.count, isDigit(bytes[index]) else { throw error("invalid number", at: start) }
+        while index < bytes.count, isDigit(bytes[index]) { index += 1 }
+      }
+      return String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
+    }
+
+    mutating func parseString() throws(JSONSyntaxError) -> String {
+      let start = index
+      index += 1  // opening quote
+      // Fast path: no escapes, ASCII or valid UTF-8 copied in one go.
+      var runStart = index
+      var scalars: [UInt8] = []
+      var usedBuffer = false
+      while true {
+        guard index < bytes.count else { throw error("unterminated string (truncated JSON?)", at: start) }
+        let b = bytes[index]
+        if b == UInt8(ascii: "\"") {
+          let run = UnsafeBufferPointer(rebasing: bytes[runStart..<index])
+          index += 1
+          if !usedBuffer { return try makeString(run, at: runStart) }
+          scalars.append(contentsOf: run)
+          return try makeString(scalars, at: start)
+        } else if b == UInt8(ascii: "\\") {
+          usedBuffer = true
+          scalars.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<index]))
+          index += 1
+          guard index < bytes.count else { throw error("unterminated string (truncated JSON?)", at: start) }
+          let e = bytes[index]
+          index += 1
+          switch e {
+          case UInt8(ascii: "\""): scalars.append(0x22)
+          case UInt8(ascii: "\\"): scalars.append(0x5C)
+          case UInt8(ascii: "/"): scalars.append(0x2F)
+          case UInt8(ascii: "b"): scalars.append(0x08)
+          case UInt8(ascii: "f"): scalars.append(0x0C)
+          case UInt8(ascii: "n"): scalars.append(0x0A)
+          case UInt8(ascii: "r"): scalars.append(0x0D)
+          case UInt8(ascii: "t"): scalars.append(0x09)
+          case UInt8(ascii: "u"):
+            var code = try hex4()
+            if code >= 0xD800 && code < 0xDC00 {
+              // A high surrogate must be followed by an escaped low surrogate.
+              guard index + 1 < bytes.count, bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u")
+              else { throw error("unpaired UTF-16 surrogate in \\u escape") }
+              index += 2
+              let low = try hex4()
+              guard low >= 0xDC00 && low < 0xE000 else { throw error("unpaired UTF-16 surrogate in \\u escape") }
+              code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
+            } else if code >= 0xDC00 && code < 0xE000 {
+              throw error("unpaired UTF-16 surrogate in \\u escape")
+            }
+            guard let scalar = Unicode.Scalar(code) else { throw error("invalid \\u escape") }
+            scalars.append(contentsOf: Array(String(Character(scalar)).utf8))
+          default:
+            throw error("invalid escape '\\\(describe(e))' in string", at: index - 2)
+          }
+          runStart = index
+        } else if b < 0x20 {
+          throw error("control character \(describe(b)) inside a string must be escaped")
+        } else {
+          index += 1
+        }
+      }
+    }
+
+    mutating func hex4() throws(JSONSyntaxError) -> UInt32 {
+      guard index + 4 <= bytes.count else { throw error("unexpected end of input in \\u escape") }
+      var v: UInt32 = 0
+      for _ in 0..<4 {
+        let c = bytes[index]
+        let d: UInt32
+        switch c {
+        case 0x30...0x39: d = UInt32(c - 0x30)
+        case 0x41...0x46: d = UInt32(c - 0x41 + 10)
+        case 0x61...0x66: d = UInt32(c - 0x61 + 10)
+        default: throw error("invalid hex digit in \\u escape")
+        }
+        v = v << 4 | d
+        index += 1
+      }
+      return v
+    }
+
+    func makeString(_ run: some Collection<UInt8>, at offset: Int) throws(JSONSyntaxError) -> String {
+      guard let s = String(validating: run, as: UTF8.self) else {
+        throw error("string is not valid UTF-8", at: offset)
+      }
+      return s
+    }
+  }
+}

@@ -1,0 +1,14 @@
+import Testing
+
+@testable import IAMEvidence
+
+@Suite struct JSONParserTests {
+  @Test func parsesAndCanonicalises() throws {
+    let v = try JSONParser.parse(#"{ "b": [1, 2.50, "x\u0041"], "a": {"z": null, "y": true} }"#)
+    #expect(JSONWriter.canonical(v) == #"{"a":{"y":true,"z":null},"b":[1,2.50,"xA"]}"#)
+  }
+
+  @Test func reportsTruncation() {
+    #expect(throws: JSONSyntaxError.self) { try JSONParser.parse(#"{"a": [1, 2"#) }
+  }
+}
