@@ -36,7 +36,9 @@ let package = Package(
         "XMLTree",
         .product(name: "Crypto", package: "swift-crypto"),
       ],
-      resources: [.copy("Resources/kms-actions.json"), .copy("Resources/controls.json")]
+      resources: [
+        .copy("Resources/kms-actions.json"), .copy("Resources/controls.json"), .copy("Resources/Demo"),
+      ]
     ),
     .executableTarget(
       name: "iam-evidence",

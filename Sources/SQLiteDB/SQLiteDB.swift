@@ -2,3 +2,309 @@ import CSQLite
 
 /// The SQLite library version linked at run time.
 public let sqliteVersion = String(cString: sqlite3_libversion())
+
+/// An error reported by SQLite, with the result code, SQLite's message and the SQL that failed.
+public struct SQLiteError: Error, Sendable, CustomStringConvertible {
+  /// The primary or extended result code (e.g. 5 = SQLITE_BUSY, 26 = SQLITE_NOTADB).
+  public var code: Int32
+  public var message: String
+  public var sql: String?
+
+  public var description: String {
+    var s = "SQLite error \(code): \(message)"
+    if let sql { s += " (in: \(sql.prefix(200)))" }
+    return s
+  }
+
+  /// True for "file is not a database" and "database disk image is malformed".
+  public var isNotADatabase: Bool { code & 0xFF == SQLITE_NOTADB || code & 0xFF == SQLITE_CORRUPT }
+  /// True when another connection holds a conflicting lock.
+  public var isBusy: Bool { code & 0xFF == SQLITE_BUSY || code & 0xFF == SQLITE_LOCKED }
+}
+
+/// A value bound to or read from a statement.
+public enum SQLiteValue: Sendable, Equatable {
+  case null
+  case integer(Int64)
+  case real(Double)
+  case text(String)
+  case blob([UInt8])
+}
+
+/// Something that can be bound as a statement parameter.
+public protocol SQLiteBindable {
+  var sqliteValue: SQLiteValue { get }
+}
+
+extension Int: SQLiteBindable { public var sqliteValue: SQLiteValue { .integer(Int64(self)) } }
+extension Int64: SQLiteBindable { public var sqliteValue: SQLiteValue { .integer(self) } }
+extension Bool: SQLiteBindable { public var sqliteValue: SQLiteValue { .integer(self ? 1 : 0) } }
+extension Double: SQLiteBindable { public var sqliteValue: SQLiteValue { .real(self) } }
+extension String: SQLiteBindable { public var sqliteValue: SQLiteValue { .text(self) } }
+extension SQLiteValue: SQLiteBindable { public var sqliteValue: SQLiteValue { self } }
+extension Optional: SQLiteBindable where Wrapped: SQLiteBindable {
+  public var sqliteValue: SQLiteValue { self?.sqliteValue ?? .null }
+}
+
+/// A connection to one SQLite database file. Owns the `sqlite3*` handle and closes it in `deinit`.
+///
+/// Not thread-safe: use one connection per thread (SQLite's own locking coordinates processes).
+public final class SQLiteConnection {
+  let handle: OpaquePointer
+  /// The path the connection was opened with.
+  public let path: String
+
+  /// How to open the file.
+  public enum Mode: Sendable {
+    case readOnly
+    case readWrite
+    case readWriteCreate
+  }
+
+  /// Opens (and, in `.readWriteCreate` mode, creates) the database at `path`.
+  public init(path: String, mode: Mode = .readWriteCreate) throws(SQLiteError) {
+    var db: OpaquePointer?
+    var flags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE
+    switch mode {
+    case .readOnly: flags |= SQLITE_OPEN_READONLY
+    case .readWrite: flags |= SQLITE_OPEN_READWRITE
+    case .readWriteCreate: flags |= SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
+    }
+    let rc = sqlite3_open_v2(path, &db, flags, nil)
+    guard rc == SQLITE_OK, let db else {
+      let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? "cannot open database"
+      if let db { sqlite3_close_v2(db) }
+      throw SQLiteError(code: rc, message: message, sql: nil)
+    }
+    self.handle = db
+    self.path = path
+    sqlite3_extended_result_codes(db, 1)
+    _ = csqlite_db_config_defensive(db, 1)
+  }
+
+  deinit { sqlite3_close_v2(handle) }
+
+  func error(_ rc: Int32, sql: String?) -> SQLiteError {
+    SQLiteError(code: rc, message: String(cString: sqlite3_errmsg(handle)), sql: sql)
+  }
+
+  /// Waits up to `milliseconds` for locks held by other connections before failing with SQLITE_BUSY.
+  public func setBusyTimeout(milliseconds: Int32) {
+    sqlite3_busy_timeout(handle, milliseconds)
+  }
+
+  /// Runs one or more statements that return no rows of interest.
+  public func execute(_ sql: String) throws(SQLiteError) {
+    var message: UnsafeMutablePointer<CChar>?
+    let rc = sqlite3_exec(handle, sql, nil, nil, &message)
+    if rc != SQLITE_OK {
+      let text = message.map { String(cString: $0) } ?? String(cString: sqlite3_errmsg(handle))
+      sqlite3_free(message)
+      throw SQLiteError(code: rc, message: text, sql: sql)
+    }
+  }
+
+  /// Compiles `sql` into a reusable statement.
+  public func prepare(_ sql: String) throws(SQLiteError) -> SQLiteStatement {
+    var stmt: OpaquePointer?
+    let rc = sqlite3_prepare_v3(handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &stmt, nil)
+    guard rc == SQLITE_OK, let stmt else { throw error(rc, sql: sql) }
+    return SQLiteStatement(connection: self, handle: stmt, sql: sql)
+  }
+
+  /// Runs `sql` with `arguments` and returns every row.
+  public func query(_ sql: String, _ arguments: [any SQLiteBindable] = []) throws(SQLiteError) -> [SQLiteRow] {
+    let stmt = try prepare(sql)
+    try stmt.bind(arguments)
+    var rows: [SQLiteRow] = []
+    while let row = try stmt.step() { rows.append(row) }
+    return rows
+  }
+
+  /// Runs `sql` with `arguments`, discarding any rows.
+  public func run(_ sql: String, _ arguments: [any SQLiteBindable] = []) throws(SQLiteError) {
+    let stmt = try prepare(sql)
+    try stmt.bind(arguments)
+    try stmt.run()
+  }
+
+  /// The first column of the first row, if any.
+  public func scalar(_ sql: String, _ arguments: [any SQLiteBindable] = []) throws(SQLiteError) -> SQLiteValue? {
+    try query(sql, arguments).first?.values.first
+  }
+
+  /// The rowid of the last inserted row.
+  public var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
+
+  /// Rows changed by the last statement.
+  public var changes: Int { Int(sqlite3_changes(handle)) }
+
+  /// Runs `body` inside `BEGIN IMMEDIATE … COMMIT`, rolling back when it throws.
+  public func transaction<T>(_ body: () throws -> T) throws -> T {
+    try execute("BEGIN IMMEDIATE")
+    do {
+      let result = try body()
+      try execute("COMMIT")
+      return result
+    } catch {
+      try? execute("ROLLBACK")
+      throw error
+    }
+  }
+}
+
+/// One row of a result, with values by column position and name.
+public struct SQLiteRow: Sendable {
+  public var columns: [String]
+  public var values: [SQLiteValue]
+
+  /// The value of the named column (`.null` when absent).
+  public subscript(_ name: String) -> SQLiteValue {
+    guard let i = columns.firstIndex(of: name) else { return .null }
+    return values[i]
+  }
+
+  public func string(_ name: String) -> String? {
+    switch self[name] {
+    case .text(let s): return s
+    case .integer(let i): return String(i)
+    case .real(let d): return String(d)
+    default: return nil
+    }
+  }
+
+  public func int(_ name: String) -> Int? {
+    switch self[name] {
+    case .integer(let i): return Int(i)
+    case .real(let d): return Int(d)
+    case .text(let s): return Int(s)
+    default: return nil
+    }
+  }
+
+  public func bool(_ name: String) -> Bool? { int(name).map { $0 != 0 } }
+}
+
+/// A compiled statement. Owns the `sqlite3_stmt*` and finalises it in `deinit`.
+public final class SQLiteStatement {
+  let connection: SQLiteConnection
+  let handle: OpaquePointer
+  /// The SQL text, for error messages.
+  public let sql: String
+  private lazy var columnNames: [String] = (0..<sqlite3_column_count(handle)).map {
+    String(cString: sqlite3_column_name(handle, $0))
+  }
+
+  init(connection: SQLiteConnection, handle: OpaquePointer, sql: String) {
+    self.connection = connection
+    self.handle = handle
+    self.sql = sql
+  }
+
+  deinit { sqlite3_finalize(handle) }
+
+  /// Resets the statement and binds `arguments` to its parameters in order.
+  public func bind(_ arguments: [any SQLiteBindable]) throws(SQLiteError) {
+    sqlite3_reset(handle)
+    sqlite3_clear_bindings(handle)
+    for (i, arg) in arguments.enumerated() {
+      let index = Int32(i + 1)
+      let rc: Int32
+      switch arg.sqliteValue {
+      case .null: rc = sqlite3_bind_null(handle, index)
+      case .integer(let v): rc = sqlite3_bind_int64(handle, index, v)
+      case .real(let v): rc = sqlite3_bind_double(handle, index, v)
+      case .text(let s): rc = sqlite3_bind_text(handle, index, s, -1, csqlite_transient())
+      case .blob(let b):
+        rc = b.withUnsafeBytes { sqlite3_bind_blob(handle, index, $0.baseAddress, Int32($0.count), csqlite_transient()) }
+      }
+      guard rc == SQLITE_OK else { throw connection.error(rc, sql: sql) }
+    }
+  }
+
+  /// Advances to the next row; nil when done.
+  public func step() throws(SQLiteError) -> SQLiteRow? {
+    let rc = sqlite3_step(handle)
+    switch rc {
+    case SQLITE_ROW:
+      var values: [SQLiteValue] = []
+      let n = sqlite3_column_count(handle)
+      values.reserveCapacity(Int(n))
+      for i in 0..<n {
+        switch sqlite3_column_type(handle, i) {
+        case SQLITE_INTEGER: values.append(.integer(sqlite3_column_int64(handle, i)))
+        case SQLITE_FLOAT: values.append(.real(sqlite3_column_double(handle, i)))
+        case SQLITE_TEXT: values.append(.text(String(cString: sqlite3_column_text(handle, i))))
+        case SQLITE_BLOB:
+          let count = Int(sqlite3_column_bytes(handle, i))
+          if let p = sqlite3_column_blob(handle, i) {
+            values.append(.blob(Array(UnsafeRawBufferPointer(start: p, count: count))))
+          } else {
+            values.append(.blob([]))
+          }
+        default: values.append(.null)
+        }
+      }
+      return SQLiteRow(columns: columnNames, values: values)
+    case SQLITE_DONE:
+      return nil
+    default:
+      throw connection.error(rc, sql: sql)
+    }
+  }
+
+  /// Steps until done, discarding rows.
+  public func run() throws(SQLiteError) {
+    while try step() != nil {}
+  }
+
+  /// Binds `arguments` and runs to completion: the common insert path.
+  public func execute(_ arguments: [any SQLiteBindable]) throws(SQLiteError) {
+    try bind(arguments)
+    try run()
+  }
+}
+
+/// Named, append-only schema migrations, each applied once in its own transaction and recorded in
+/// `schema_migrations`. A shipped migration is never edited: add a new one.
+public struct SQLiteMigrator {
+  /// One migration: a stable name and the SQL that applies it.
+  public struct Migration: Sendable {
+    public var name: String
+    public var sql: String
+    public init(name: String, sql: String) {
+      self.name = name
+      self.sql = sql
+    }
+  }
+
+  public var migrations: [Migration]
+
+  public init(migrations: [Migration]) { self.migrations = migrations }
+
+  /// The names of migrations recorded in the database.
+  public static func appliedNames(in db: SQLiteConnection) throws(SQLiteError) -> [String] {
+    let exists = try db.scalar("SELECT count(*) FROM sqlite_master WHERE type='table' AND name='schema_migrations'")
+    guard exists == .integer(1) else { return [] }
+    return try db.query("SELECT name FROM schema_migrations ORDER BY rowid").compactMap { $0.string("name") }
+  }
+
+  /// Applies every migration not yet recorded. Returns the names applied.
+  @discardableResult
+  public func migrate(_ db: SQLiteConnection, appliedAt: String) throws -> [String] {
+    try db.execute(
+      "CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY NOT NULL, applied_at TEXT NOT NULL)")
+    var applied: [String] = []
+    for migration in migrations {
+      try db.transaction {
+        // Checked inside the write transaction so two processes cannot both apply it.
+        let done = try db.scalar("SELECT count(*) FROM schema_migrations WHERE name = ?", [migration.name])
+        if done == .integer(1) { return }
+        try db.execute(migration.sql)
+        try db.run("INSERT INTO schema_migrations(name, applied_at) VALUES (?, ?)", [migration.name, appliedAt])
+        applied.append(migration.name)
+      }
+    }
+    return applied
+  }
+}

@@ -1,11 +1,63 @@
 import ArgumentParser
+import Foundation
 import IAMEvidence
 
-@main
+/// The root command. Exit codes: 0 ok; 1 findings present (only `assess --fail-on fail`);
+/// 2 usage or input error.
 struct IAMEvidenceCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "iam-evidence",
     abstract: "Turn AWS IAM snapshots into ISO/IEC 27001 audit evidence.",
-    subcommands: []
+    version: IAMEvidenceVersion.current,
+    subcommands: [Demo.self, Ingest.self, Snapshots.self]
   )
+}
+
+@main
+enum Main {
+  static func main() {
+    do {
+      var command = try IAMEvidenceCommand.parseAsRoot()
+      try command.run()
+    } catch let code as ExitCode {
+      Foundation.exit(code.rawValue)
+    } catch let failure as CommandFailure {
+      Terminal.error(failure.message)
+      Foundation.exit(failure.exitCode)
+    } catch {
+      if IAMEvidenceCommand.exitCode(for: error) == .success {
+        IAMEvidenceCommand.exit(withError: error)  // --help, --version
+      }
+      if error is StoreError || error is SnapshotDecodingError {
+        Terminal.error("\(error)")
+      } else {
+        Terminal.error(IAMEvidenceCommand.fullMessage(for: error))
+      }
+      // Usage errors and input errors share exit code 2; 1 is kept for "findings present".
+      Foundation.exit(2)
+    }
+  }
+}
+
+/// A failure with a message and an exit code, thrown by subcommands.
+struct CommandFailure: Error {
+  var message: String
+  var exitCode: Int32 = 2
+}
+
+/// Writing to the terminal: the only place the tool prints.
+enum Terminal {
+  static func out(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
+  }
+
+  static func error(_ line: String) {
+    FileHandle.standardError.write(Data(("error: " + line + "\n").utf8))
+  }
+
+  static func note(_ line: String) {
+    FileHandle.standardError.write(Data((line + "\n").utf8))
+  }
+
+  static var stderrIsTerminal: Bool { isatty(2) == 1 }
 }

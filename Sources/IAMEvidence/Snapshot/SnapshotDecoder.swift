@@ -1,0 +1,348 @@
+/// A snapshot that could not be decoded: the file, the JSON path of the offending value and why.
+///
+/// Printed as `snap.json: $.RoleDetailList[17].RolePolicyList[0].PolicyDocument: not valid
+/// percent-encoded JSON`.
+public struct SnapshotDecodingError: Error, Sendable, Equatable, CustomStringConvertible {
+  public var file: String
+  public var path: String
+  public var message: String
+
+  public init(file: String, path: String, message: String) {
+    self.file = file
+    self.path = path
+    self.message = message
+  }
+
+  public var description: String { "\(file): \(path): \(message)" }
+}
+
+/// Decodes `aws iam get-account-authorization-details` output (merged CLI pages, boto3 dumps, or
+/// raw API responses with percent-encoded documents) into an ``AuthorizationSnapshot``.
+///
+/// Unknown members are ignored (AWS adds fields); missing optional members are nil; anything of the
+/// wrong shape is an error naming its JSON path.
+public struct SnapshotDecoder: Sendable {
+  /// The file name used in error messages.
+  public var sourceName: String
+
+  public init(sourceName: String) { self.sourceName = sourceName }
+
+  /// Decodes `bytes`, the exact content of one snapshot file.
+  public func decode(_ bytes: [UInt8]) throws(SnapshotDecodingError) -> AuthorizationSnapshot {
+    let root: JSONValue
+    do {
+      root = try bytes.withUnsafeBufferPointer { buffer throws(JSONSyntaxError) in try JSONParser.parse(buffer: buffer) }
+    } catch {
+      throw SnapshotDecodingError(file: sourceName, path: "$", message: "not valid JSON: \(error)")
+    }
+    return try decode(root: root)
+  }
+
+  /// Decodes an already parsed document.
+  public func decode(root value: JSONValue) throws(SnapshotDecodingError) -> AuthorizationSnapshot {
+    let root = Node(value: value, path: "$", file: sourceName)
+    _ = try root.object()
+    var principals: [Principal] = []
+    for (node, _) in try root.optionalArray("UserDetailList") { principals.append(try user(node)) }
+    for (node, _) in try root.optionalArray("GroupDetailList") { principals.append(try group(node)) }
+    for (node, _) in try root.optionalArray("RoleDetailList") { principals.append(try role(node)) }
+    var policies: [ManagedPolicy] = []
+    var seenPolicyArns: [String: String] = [:]
+    for (node, _) in try root.optionalArray("Policies") {
+      let policy = try managedPolicy(node)
+      if let earlier = seenPolicyArns[policy.arn] {
+        throw node.error("policy \(policy.arn) appears twice (first at \(earlier))")
+      }
+      seenPolicyArns[policy.arn] = node.path
+      policies.append(policy)
+    }
+    var seenArns: [String: String] = [:]
+    for (i, p) in principals.enumerated() {
+      let key = "\(p.type.rawValue) \(p.arn)"
+      if let earlier = seenArns[key] {
+        throw SnapshotDecodingError(
+          file: sourceName, path: principalPath(principals, i), message: "\(p.type.rawValue) \(p.arn) appears twice (first at \(earlier))")
+      }
+      seenArns[key] = principalPath(principals, i)
+    }
+    let truncated = try root.optionalBool("IsTruncated") ?? false
+    let marker = try root.optionalString("Marker")
+    return AuthorizationSnapshot(principals: principals, managedPolicies: policies, isTruncated: truncated, marker: marker)
+  }
+
+  private func principalPath(_ principals: [Principal], _ index: Int) -> String {
+    let type = principals[index].type
+    let position = principals[..<index].filter { $0.type == type }.count
+    let list = type == .user ? "UserDetailList" : type == .group ? "GroupDetailList" : "RoleDetailList"
+    return "$.\(list)[\(position)]"
+  }
+
+  // MARK: Principals
+
+  private func user(_ node: Node) throws(SnapshotDecodingError) -> Principal {
+    _ = try node.object()
+    var p = Principal(
+      type: .user, id: try node.requiredString("UserId"), name: try node.requiredString("UserName"),
+      arn: try node.requiredString("Arn"))
+    p.path = try node.optionalString("Path")
+    p.createDate = try node.optionalDate("CreateDate")
+    p.inlinePolicies = try inlinePolicies(node, "UserPolicyList")
+    p.groups = try node.optionalArray("GroupList").map { (g, _) throws(SnapshotDecodingError) in try g.string() }
+    p.attachedPolicies = try attached(node)
+    p.permissionsBoundary = try boundary(node)
+    p.tags = try tags(node)
+    return p
+  }
+
+  private func group(_ node: Node) throws(SnapshotDecodingError) -> Principal {
+    _ = try node.object()
+    var p = Principal(
+      type: .group, id: try node.requiredString("GroupId"), name: try node.requiredString("GroupName"),
+      arn: try node.requiredString("Arn"))
+    p.path = try node.optionalString("Path")
+    p.createDate = try node.optionalDate("CreateDate")
+    p.inlinePolicies = try inlinePolicies(node, "GroupPolicyList")
+    p.attachedPolicies = try attached(node)
+    return p
+  }
+
+  private func role(_ node: Node) throws(SnapshotDecodingError) -> Principal {
+    _ = try node.object()
+    var p = Principal(
+      type: .role, id: try node.requiredString("RoleId"), name: try node.requiredString("RoleName"),
+      arn: try node.requiredString("Arn"))
+    p.path = try node.optionalString("Path")
+    p.createDate = try node.optionalDate("CreateDate")
+    if let trust = node.child("AssumeRolePolicyDocument"), trust.value != .null {
+      p.trustPolicy = try document(trust).0
+    }
+    p.instanceProfiles = try node.optionalArray("InstanceProfileList").map {
+      (ip, _) throws(SnapshotDecodingError) in
+      _ = try ip.object()
+      return InstanceProfile(
+        name: try ip.requiredString("InstanceProfileName"), id: try ip.optionalString("InstanceProfileId"),
+        arn: try ip.optionalString("Arn"))
+    }
+    p.inlinePolicies = try inlinePolicies(node, "RolePolicyList")
+    p.attachedPolicies = try attached(node)
+    p.permissionsBoundary = try boundary(node)
+    p.tags = try tags(node)
+    if let last = node.child("RoleLastUsed"), last.value != .null {
+      _ = try last.object()
+      p.roleLastUsedDate = try last.optionalDate("LastUsedDate")
+      p.roleLastUsedRegion = try last.optionalString("Region")
+    }
+    return p
+  }
+
+  private func inlinePolicies(_ node: Node, _ key: String) throws(SnapshotDecodingError) -> [InlinePolicy] {
+    var result: [InlinePolicy] = []
+    var names = Set<String>()
+    for (item, _) in try node.optionalArray(key) {
+      _ = try item.object()
+      let name = try item.requiredString("PolicyName")
+      guard names.insert(name).inserted else { throw item.error("inline policy name \"\(name)\" appears twice") }
+      guard let doc = item.child("PolicyDocument") else { throw item.error("missing PolicyDocument") }
+      let (text, encoding) = try document(doc)
+      result.append(InlinePolicy(name: name, document: text, encoding: encoding))
+    }
+    return result
+  }
+
+  private func attached(_ node: Node) throws(SnapshotDecodingError) -> [AttachedPolicy] {
+    try node.optionalArray("AttachedManagedPolicies").map { (item, _) throws(SnapshotDecodingError) in
+      _ = try item.object()
+      let arn = try item.requiredString("PolicyArn")
+      return AttachedPolicy(name: try item.optionalString("PolicyName") ?? ARN.resourceName(of: arn), arn: arn)
+    }
+  }
+
+  private func boundary(_ node: Node) throws(SnapshotDecodingError) -> PermissionsBoundary? {
+    guard let b = node.child("PermissionsBoundary"), b.value != .null else { return nil }
+    _ = try b.object()
+    guard b.child("PermissionsBoundaryArn") != nil else { return nil }
+    return PermissionsBoundary(
+      type: try b.optionalString("PermissionsBoundaryType"), arn: try b.requiredString("PermissionsBoundaryArn"))
+  }
+
+  private func tags(_ node: Node) throws(SnapshotDecodingError) -> [Tag] {
+    try node.optionalArray("Tags").map { (item, _) throws(SnapshotDecodingError) in
+      _ = try item.object()
+      return Tag(key: try item.requiredString("Key"), value: try item.optionalString("Value") ?? "")
+    }
+  }
+
+  // MARK: Managed policies
+
+  private func managedPolicy(_ node: Node) throws(SnapshotDecodingError) -> ManagedPolicy {
+    _ = try node.object()
+    let arn = try node.requiredString("Arn")
+    var versions: [PolicyVersion] = []
+    for (item, _) in try node.optionalArray("PolicyVersionList") {
+      _ = try item.object()
+      guard let doc = item.child("Document") else { throw item.error("missing Document") }
+      let (text, encoding) = try document(doc)
+      versions.append(
+        PolicyVersion(
+          versionId: try item.requiredString("VersionId"), isDefault: try item.optionalBool("IsDefaultVersion") ?? false,
+          createDate: try item.optionalDate("CreateDate"), document: text, encoding: encoding))
+    }
+    // Some producers omit PolicyName/PolicyId: the name is the last segment of the ARN.
+    return ManagedPolicy(
+      arn: arn, name: try node.optionalString("PolicyName") ?? ARN.resourceName(of: arn),
+      id: try node.optionalString("PolicyId"), path: try node.optionalString("Path"),
+      defaultVersionId: try node.optionalString("DefaultVersionId"),
+      attachmentCount: try node.optionalInt("AttachmentCount"),
+      permissionsBoundaryUsageCount: try node.optionalInt("PermissionsBoundaryUsageCount"),
+      isAttachable: try node.optionalBool("IsAttachable"), description: try node.optionalString("Description"),
+      createDate: try node.optionalDate("CreateDate"), updateDate: try node.optionalDate("UpdateDate"),
+      versions: versions)
+  }
+
+  // MARK: Documents
+
+  /// A policy document is a JSON object (CLI), or a string holding percent-encoded JSON (raw API) or
+  /// plain JSON text.
+  private func document(_ node: Node) throws(SnapshotDecodingError) -> (PolicyDocumentText, DocumentEncoding) {
+    switch node.value {
+    case .object:
+      return (PolicyDocumentText(json: node.value), .object)
+    case .string(let s):
+      let trimmed = s.drop(while: { $0 == " " || $0 == "\n" || $0 == "\t" || $0 == "\r" })
+      if trimmed.hasPrefix("{") {
+        guard let json = try? JSONParser.parse(String(trimmed)), case .object = json else {
+          throw node.error("not a valid JSON policy document")
+        }
+        return (PolicyDocumentText(json: json), .jsonString)
+      }
+      guard let decoded = PercentEncoding.decode(s) else {
+        throw node.error("not valid percent-encoded JSON (bad %-escape or not UTF-8)")
+      }
+      let json: JSONValue
+      do {
+        json = try JSONParser.parse(decoded)
+      } catch {
+        throw node.error("not valid percent-encoded JSON (\(error.message))")
+      }
+      guard case .object = json else { throw node.error("percent-encoded document is \(json.kindDescription), expected an object") }
+      return (PolicyDocumentText(json: json), .percentEncoded)
+    default:
+      throw node.error("expected a policy document (an object or a percent-encoded JSON string), found \(node.value.kindDescription)")
+    }
+  }
+}
+
+/// RFC 3986 percent-decoding. Only `%XX` escapes are decoded: `+` is a literal plus, not a space.
+public enum PercentEncoding {
+  /// The decoded bytes, or nil when an escape is malformed.
+  public static func decodeBytes(_ s: String) -> [UInt8]? {
+    var out: [UInt8] = []
+    out.reserveCapacity(s.utf8.count)
+    var it = s.utf8.makeIterator()
+    func hex(_ c: UInt8) -> UInt8? {
+      switch c {
+      case 0x30...0x39: return c - 0x30
+      case 0x41...0x46: return c - 0x41 + 10
+      case 0x61...0x66: return c - 0x61 + 10
+      default: return nil
+      }
+    }
+    while let c = it.next() {
+      if c == UInt8(ascii: "%") {
+        guard let h = it.next(), let l = it.next(), let hv = hex(h), let lv = hex(l) else { return nil }
+        out.append(hv << 4 | lv)
+      } else {
+        out.append(c)
+      }
+    }
+    return out
+  }
+
+  /// The decoded text, or nil when an escape is malformed or the result is not UTF-8.
+  public static func decode(_ s: String) -> String? {
+    guard let bytes = decodeBytes(s) else { return nil }
+    return String(validating: bytes, as: UTF8.self)
+  }
+
+  /// Percent-encodes every byte outside RFC 3986's unreserved set (as the IAM API does).
+  public static func encode(_ s: String) -> String {
+    let digits = Array("0123456789ABCDEF".utf8)
+    var out: [UInt8] = []
+    for b in s.utf8 {
+      switch b {
+      case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+        UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
+        out.append(b)
+      default:
+        out.append(contentsOf: [UInt8(ascii: "%"), digits[Int(b >> 4)], digits[Int(b & 0xF)]])
+      }
+    }
+    return String(decoding: out, as: UTF8.self)
+  }
+}
+
+/// A JSON value with its path, for decoding with precise error messages.
+struct Node {
+  var value: JSONValue
+  var path: String
+  var file: String
+
+  func error(_ message: String) -> SnapshotDecodingError {
+    SnapshotDecodingError(file: file, path: path, message: message)
+  }
+
+  func object() throws(SnapshotDecodingError) -> [(key: String, value: JSONValue)] {
+    guard case .object(let members) = value else {
+      throw error("expected an object, found \(value.kindDescription)")
+    }
+    return members
+  }
+
+  func string() throws(SnapshotDecodingError) -> String {
+    guard case .string(let s) = value else { throw error("expected a string, found \(value.kindDescription)") }
+    return s
+  }
+
+  func child(_ key: String) -> Node? {
+    guard let v = value[key] else { return nil }
+    return Node(value: v, path: path + "." + key, file: file)
+  }
+
+  func optionalArray(_ key: String) throws(SnapshotDecodingError) -> [(Node, Int)] {
+    guard let c = child(key), c.value != .null else { return [] }
+    guard case .array(let elements) = c.value else {
+      throw c.error("expected an array, found \(c.value.kindDescription)")
+    }
+    return elements.enumerated().map { (Node(value: $1, path: "\(c.path)[\($0)]", file: file), $0) }
+  }
+
+  func requiredString(_ key: String) throws(SnapshotDecodingError) -> String {
+    guard let c = child(key) else { throw error("missing \(key)") }
+    return try c.string()
+  }
+
+  func optionalString(_ key: String) throws(SnapshotDecodingError) -> String? {
+    guard let c = child(key), c.value != .null else { return nil }
+    return try c.string()
+  }
+
+  func optionalBool(_ key: String) throws(SnapshotDecodingError) -> Bool? {
+    guard let c = child(key), c.value != .null else { return nil }
+    guard case .bool(let b) = c.value else { throw c.error("expected true or false, found \(c.value.kindDescription)") }
+    return b
+  }
+
+  func optionalInt(_ key: String) throws(SnapshotDecodingError) -> Int? {
+    guard let c = child(key), c.value != .null else { return nil }
+    guard case .number(let n) = c.value, let i = Int(n) else {
+      throw c.error("expected an integer, found \(c.value.kindDescription)")
+    }
+    return i
+  }
+
+  func optionalDate(_ key: String) throws(SnapshotDecodingError) -> Timestamp? {
+    guard let s = try optionalString(key) else { return nil }
+    guard let t = Timestamp(parsing: s) else { throw child(key)!.error("not a valid date: \"\(s)\"") }
+    return t
+  }
+}

@@ -1,0 +1,310 @@
+import Crypto
+
+/// How a policy document was written in the snapshot.
+public enum DocumentEncoding: String, Sendable, Codable {
+  /// A JSON object, as the AWS CLI and boto3 print it.
+  case object
+  /// An RFC 3986 percent-encoded JSON string, as the raw IAM API returns it.
+  case percentEncoded = "percent-encoded"
+  /// A plain (not percent-encoded) JSON string.
+  case jsonString = "json-string"
+}
+
+/// A policy document in canonical form, identified by the SHA-256 of its canonical JSON.
+public struct PolicyDocumentText: Sendable, Hashable {
+  /// The parsed document.
+  public var json: JSONValue
+  /// Canonical JSON: sorted keys, no insignificant whitespace.
+  public var canonical: String
+  /// Lower-case hex SHA-256 of `canonical`'s UTF-8 bytes.
+  public var sha256: String
+
+  public init(json: JSONValue) {
+    self.json = json
+    let bytes = JSONWriter.canonicalBytes(json)
+    self.canonical = String(decoding: bytes, as: UTF8.self)
+    self.sha256 = SHA256.hash(data: bytes).hexString
+  }
+
+  public static func == (a: PolicyDocumentText, b: PolicyDocumentText) -> Bool { a.sha256 == b.sha256 }
+  public func hash(into hasher: inout Hasher) { hasher.combine(sha256) }
+}
+
+/// An inline policy embedded in a user, group or role. It has no id of its own: it is identified by
+/// its principal's id and its name.
+public struct InlinePolicy: Sendable, Hashable {
+  public var name: String
+  public var document: PolicyDocumentText
+  public var encoding: DocumentEncoding
+
+  public init(name: String, document: PolicyDocumentText, encoding: DocumentEncoding = .object) {
+    self.name = name
+    self.document = document
+    self.encoding = encoding
+  }
+}
+
+/// A managed policy attached to a principal (by ARN).
+public struct AttachedPolicy: Sendable, Hashable {
+  public var name: String
+  public var arn: String
+  public init(name: String, arn: String) {
+    self.name = name
+    self.arn = arn
+  }
+}
+
+/// A principal's permissions boundary.
+public struct PermissionsBoundary: Sendable, Hashable {
+  public var type: String?
+  public var arn: String
+  public init(type: String?, arn: String) {
+    self.type = type
+    self.arn = arn
+  }
+}
+
+/// A key/value tag.
+public struct Tag: Sendable, Hashable {
+  public var key: String
+  public var value: String
+  public init(key: String, value: String) {
+    self.key = key
+    self.value = value
+  }
+}
+
+/// The kind of IAM identity.
+public enum PrincipalType: String, Sendable, Codable, CaseIterable, Comparable {
+  case user, group, role
+
+  public static func < (a: PrincipalType, b: PrincipalType) -> Bool {
+    allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
+  }
+}
+
+/// An instance profile a role belongs to.
+public struct InstanceProfile: Sendable, Hashable {
+  public var name: String
+  public var id: String?
+  public var arn: String?
+  public init(name: String, id: String?, arn: String?) {
+    self.name = name
+    self.id = id
+    self.arn = arn
+  }
+}
+
+/// A user, group or role with everything the snapshot says about it.
+public struct Principal: Sendable, Hashable {
+  public var type: PrincipalType
+  /// The AWS unique id (`AIDA…`, `AGPA…`, `AROA…`): a principal deleted and recreated with the same
+  /// name gets a new one.
+  public var id: String
+  public var name: String
+  public var arn: String
+  public var path: String?
+  public var createDate: Timestamp?
+  public var inlinePolicies: [InlinePolicy]
+  public var attachedPolicies: [AttachedPolicy]
+  /// Users only: the names of the groups the user belongs to.
+  public var groups: [String]
+  /// Users and roles.
+  public var permissionsBoundary: PermissionsBoundary?
+  /// Users and roles.
+  public var tags: [Tag]
+  /// Roles only: the trust policy.
+  public var trustPolicy: PolicyDocumentText?
+  /// Roles only.
+  public var instanceProfiles: [InstanceProfile]
+  /// Roles only: `RoleLastUsed` (either may be nil; AWS sends `{}` for never).
+  public var roleLastUsedDate: Timestamp?
+  public var roleLastUsedRegion: String?
+
+  public init(
+    type: PrincipalType, id: String, name: String, arn: String, path: String? = nil, createDate: Timestamp? = nil,
+    inlinePolicies: [InlinePolicy] = [], attachedPolicies: [AttachedPolicy] = [], groups: [String] = [],
+    permissionsBoundary: PermissionsBoundary? = nil, tags: [Tag] = [], trustPolicy: PolicyDocumentText? = nil,
+    instanceProfiles: [InstanceProfile] = [], roleLastUsedDate: Timestamp? = nil, roleLastUsedRegion: String? = nil
+  ) {
+    self.type = type
+    self.id = id
+    self.name = name
+    self.arn = arn
+    self.path = path
+    self.createDate = createDate
+    self.inlinePolicies = inlinePolicies
+    self.attachedPolicies = attachedPolicies
+    self.groups = groups
+    self.permissionsBoundary = permissionsBoundary
+    self.tags = tags
+    self.trustPolicy = trustPolicy
+    self.instanceProfiles = instanceProfiles
+    self.roleLastUsedDate = roleLastUsedDate
+    self.roleLastUsedRegion = roleLastUsedRegion
+  }
+}
+
+/// One version of a managed policy.
+public struct PolicyVersion: Sendable, Hashable {
+  public var versionId: String
+  public var isDefault: Bool
+  public var createDate: Timestamp?
+  public var document: PolicyDocumentText
+  public var encoding: DocumentEncoding
+
+  public init(
+    versionId: String, isDefault: Bool, createDate: Timestamp? = nil, document: PolicyDocumentText,
+    encoding: DocumentEncoding = .object
+  ) {
+    self.versionId = versionId
+    self.isDefault = isDefault
+    self.createDate = createDate
+    self.document = document
+    self.encoding = encoding
+  }
+}
+
+/// A managed policy (customer- or AWS-managed) with all the versions the snapshot holds.
+public struct ManagedPolicy: Sendable, Hashable {
+  public var arn: String
+  public var name: String
+  public var id: String?
+  public var path: String?
+  public var defaultVersionId: String?
+  public var attachmentCount: Int?
+  public var permissionsBoundaryUsageCount: Int?
+  public var isAttachable: Bool?
+  public var description: String?
+  public var createDate: Timestamp?
+  public var updateDate: Timestamp?
+  public var versions: [PolicyVersion]
+
+  public init(
+    arn: String, name: String, id: String? = nil, path: String? = nil, defaultVersionId: String? = nil,
+    attachmentCount: Int? = nil, permissionsBoundaryUsageCount: Int? = nil, isAttachable: Bool? = nil,
+    description: String? = nil, createDate: Timestamp? = nil, updateDate: Timestamp? = nil, versions: [PolicyVersion]
+  ) {
+    self.arn = arn
+    self.name = name
+    self.id = id
+    self.path = path
+    self.defaultVersionId = defaultVersionId
+    self.attachmentCount = attachmentCount
+    self.permissionsBoundaryUsageCount = permissionsBoundaryUsageCount
+    self.isAttachable = isAttachable
+    self.description = description
+    self.createDate = createDate
+    self.updateDate = updateDate
+    self.versions = versions
+  }
+
+  /// AWS-managed policies live in the `aws` pseudo-account (`arn:aws:iam::aws:policy/…`).
+  public var isAWSManaged: Bool { arn.split(separator: ":", omittingEmptySubsequences: false).dropFirst(4).first == "aws" }
+
+  /// The version named by `DefaultVersionId`, else the one flagged `IsDefaultVersion`.
+  public var defaultVersion: PolicyVersion? {
+    if let id = defaultVersionId, let v = versions.first(where: { $0.versionId == id }) { return v }
+    return versions.first(where: \.isDefault)
+  }
+}
+
+/// The counts that describe a snapshot.
+public struct SnapshotCounts: Sendable, Hashable, Codable {
+  public var users: Int
+  public var groups: Int
+  public var roles: Int
+  public var managedPolicies: Int
+  public var inlinePolicies: Int
+
+  public init(users: Int, groups: Int, roles: Int, managedPolicies: Int, inlinePolicies: Int) {
+    self.users = users
+    self.groups = groups
+    self.roles = roles
+    self.managedPolicies = managedPolicies
+    self.inlinePolicies = inlinePolicies
+  }
+}
+
+/// One decoded `get-account-authorization-details` document.
+public struct AuthorizationSnapshot: Sendable, Hashable {
+  public var principals: [Principal]
+  public var managedPolicies: [ManagedPolicy]
+  /// `IsTruncated: true` in the file: the export is incomplete.
+  public var isTruncated: Bool
+  public var marker: String?
+
+  public init(principals: [Principal], managedPolicies: [ManagedPolicy], isTruncated: Bool = false, marker: String? = nil) {
+    self.principals = principals
+    self.managedPolicies = managedPolicies
+    self.isTruncated = isTruncated
+    self.marker = marker
+  }
+
+  public var users: [Principal] { principals.filter { $0.type == .user } }
+  public var groups: [Principal] { principals.filter { $0.type == .group } }
+  public var roles: [Principal] { principals.filter { $0.type == .role } }
+
+  public var counts: SnapshotCounts {
+    SnapshotCounts(
+      users: users.count, groups: groups.count, roles: roles.count, managedPolicies: managedPolicies.count,
+      inlinePolicies: principals.reduce(0) { $0 + $1.inlinePolicies.count })
+  }
+
+  /// The document encoding(s) found: `cli` (objects), `raw` (percent-encoded), `json-string`, `mixed`, or `none`.
+  public var encodingSummary: String {
+    var seen = Set<DocumentEncoding>()
+    for p in principals { for i in p.inlinePolicies { seen.insert(i.encoding) } }
+    for m in managedPolicies { for v in m.versions { seen.insert(v.encoding) } }
+    if seen.isEmpty { return "none" }
+    if seen.count > 1 { return "mixed" }
+    switch seen.first! {
+    case .object: return "cli"
+    case .percentEncoded: return "raw"
+    case .jsonString: return "json-string"
+    }
+  }
+
+  /// Account ids named in the ARNs of principals and customer-managed policies.
+  public var accountIDs: Set<String> {
+    var ids = Set<String>()
+    for p in principals { if let a = ARN.account(of: p.arn) { ids.insert(a) } }
+    for m in managedPolicies where !m.isAWSManaged { if let a = ARN.account(of: m.arn) { ids.insert(a) } }
+    return ids
+  }
+}
+
+/// Small helpers for ARNs.
+public enum ARN {
+  /// The account field of an ARN (`arn:partition:service:region:account:resource`), if non-empty.
+  public static func account(of arn: String) -> String? {
+    let parts = arn.split(separator: ":", maxSplits: 5, omittingEmptySubsequences: false)
+    guard parts.count == 6, parts[0] == "arn" else { return nil }
+    let account = String(parts[4])
+    return account.isEmpty || account == "aws" ? nil : account
+  }
+
+  /// The last path segment of an ARN's resource (`arn:aws:iam::123:policy/path/Name` → `Name`).
+  public static func resourceName(of arn: String) -> String {
+    let resource = arn.split(separator: ":", maxSplits: 5, omittingEmptySubsequences: false).last.map(String.init) ?? arn
+    return resource.split(separator: "/").last.map(String.init) ?? resource
+  }
+}
+
+extension Sequence where Element == UInt8 {
+  /// Lower-case hexadecimal.
+  public var hexString: String {
+    let digits = Array("0123456789abcdef".utf8)
+    var out: [UInt8] = []
+    for b in self {
+      out.append(digits[Int(b >> 4)])
+      out.append(digits[Int(b & 0xF)])
+    }
+    return String(decoding: out, as: UTF8.self)
+  }
+}
+
+extension SHA256.Digest {
+  /// Lower-case hexadecimal digest.
+  public var hexString: String { Array(self).hexString }
+}

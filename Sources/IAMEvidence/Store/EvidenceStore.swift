@@ -1,0 +1,305 @@
+import Crypto
+import Foundation
+import SQLiteDB
+
+/// An error of the store layer, naming the database file.
+public struct StoreError: Error, Sendable, CustomStringConvertible {
+  public var path: String
+  public var message: String
+
+  public init(path: String, message: String) {
+    self.path = path
+    self.message = message
+  }
+
+  public var description: String { "\(path): \(message)" }
+}
+
+/// How the captured-at time of a snapshot was determined.
+public enum CapturedAtSource: String, Sendable, Codable {
+  /// Given with `--captured-at`.
+  case option
+  /// The snapshot file's modification time.
+  case fileModificationTime = "file-mtime"
+  /// Standard input has no file time: the ingest time stands in.
+  case ingestTime = "ingest-time"
+}
+
+/// One stored snapshot, as listed by `iam-evidence snapshots`.
+public struct SnapshotRecord: Sendable, Hashable {
+  public var id: Int
+  public var account: String
+  public var capturedAt: Timestamp
+  public var capturedAtSource: CapturedAtSource
+  public var ingestedAt: Timestamp
+  public var sourceName: String
+  public var byteSize: Int
+  public var sha256: String
+  public var encoding: String
+  public var toolVersion: String
+  public var label: String?
+  public var isTruncated: Bool
+  public var counts: SnapshotCounts
+}
+
+/// The bytes of one snapshot to ingest, with where they came from.
+public struct IngestSource: Sendable {
+  /// The name shown in messages and recorded (a path, or `-` for standard input).
+  public var name: String
+  public var bytes: [UInt8]
+  /// The file's modification time (nil for standard input).
+  public var modificationTime: Timestamp?
+
+  public init(name: String, bytes: [UInt8], modificationTime: Timestamp?) {
+    self.name = name
+    self.bytes = bytes
+    self.modificationTime = modificationTime
+  }
+}
+
+/// Options of one ingest.
+public struct IngestOptions: Sendable {
+  public var account: String?
+  public var capturedAt: Timestamp?
+  public var label: String?
+  public var allowTruncated: Bool
+  /// The ingest time (injected so tests are deterministic).
+  public var now: Timestamp
+
+  public init(account: String? = nil, capturedAt: Timestamp? = nil, label: String? = nil, allowTruncated: Bool = false, now: Timestamp) {
+    self.account = account
+    self.capturedAt = capturedAt
+    self.label = label
+    self.allowTruncated = allowTruncated
+    self.now = now
+  }
+}
+
+/// What an ingest did.
+public enum IngestOutcome: Sendable {
+  case ingested(SnapshotRecord)
+  /// The same bytes were ingested before; nothing was added.
+  case alreadyIngested(SnapshotRecord)
+}
+
+/// Progress of a long ingest, for a terminal indicator.
+public enum IngestProgress: Sendable {
+  case decoded(principals: Int, policies: Int)
+  case storedPrincipals(done: Int, total: Int)
+  case storedPolicies(done: Int, total: Int)
+}
+
+/// The SQLite evidence database: snapshots, their content-addressed documents, and (later) results.
+///
+/// One file, WAL journal, foreign keys on, a busy timeout so that concurrent processes wait for each
+/// other. Every snapshot is written in one transaction.
+public final class EvidenceStore {
+  /// The tool version recorded with each snapshot and result.
+  public static let toolVersion = IAMEvidenceVersion.current
+
+  let db: SQLiteConnection
+  public let path: String
+
+  /// Opens the database at `path`, creating it when `create` is true, and brings its schema up to date.
+  public init(path: String, create: Bool, now: Timestamp) throws(StoreError) {
+    self.path = path
+    if !create && !FileManager.default.fileExists(atPath: path) {
+      throw StoreError(path: path, message: "no such database (run `iam-evidence ingest` first, or pass --db)")
+    }
+    do {
+      db = try SQLiteConnection(path: path, mode: create ? .readWriteCreate : .readWrite)
+      db.setBusyTimeout(milliseconds: 60_000)
+      try Self.enableWAL(db)
+      try db.execute("PRAGMA foreign_keys = ON")
+      try checkNotNewer()
+      try SQLiteMigrator(migrations: Schema.migrations).migrate(db, appliedAt: now.description)
+    } catch let error as StoreError {
+      throw error
+    } catch let error as SQLiteError {
+      if error.isNotADatabase {
+        throw StoreError(path: path, message: "not an IAM Evidence database (SQLite says: \(error.message))")
+      }
+      throw StoreError(path: path, message: error.description)
+    } catch {
+      throw StoreError(path: path, message: "\(error)")
+    }
+  }
+
+  /// Switching a brand-new file to WAL while another process creates it fails with SQLITE_BUSY
+  /// whatever the busy timeout, so that one step is retried.
+  static func enableWAL(_ db: SQLiteConnection) throws(SQLiteError) {
+    var attempt = 0
+    while true {
+      do {
+        try db.execute("PRAGMA journal_mode = WAL")
+        return
+      } catch {
+        attempt += 1
+        if !error.isBusy || attempt > 200 { throw error }
+        usleep(useconds_t(10_000 + attempt * 1_000))
+      }
+    }
+  }
+
+  private func checkNotNewer() throws {
+    let known = Set(Schema.migrations.map(\.name))
+    let applied = try SQLiteMigrator.appliedNames(in: db)
+    if let unknown = applied.first(where: { !known.contains($0) }) {
+      throw StoreError(
+        path: path,
+        message: "the database was written by a newer iam-evidence (unknown schema migration \"\(unknown)\"); upgrade the tool")
+    }
+  }
+
+  func wrap<T>(_ body: () throws -> T) throws(StoreError) -> T {
+    do {
+      return try body()
+    } catch let error as StoreError {
+      throw error
+    } catch let error as SnapshotDecodingError {
+      throw StoreError(path: error.file, message: "\(error.path): \(error.message)")
+    } catch {
+      throw StoreError(path: path, message: "\(error)")
+    }
+  }
+
+  // MARK: Snapshots
+
+  /// Every snapshot, oldest capture first.
+  public func snapshots(account: String? = nil) throws(StoreError) -> [SnapshotRecord] {
+    try wrap {
+      var sql = "SELECT * FROM snapshots"
+      var args: [any SQLiteBindable] = []
+      if let account {
+        sql += " WHERE account_id = ?"
+        args.append(account)
+      }
+      sql += " ORDER BY captured_at, id"
+      return try db.query(sql, args).map(Self.record)
+    }
+  }
+
+  /// The snapshot with `id`, if any.
+  public func snapshot(id: Int) throws(StoreError) -> SnapshotRecord? {
+    try wrap { try db.query("SELECT * FROM snapshots WHERE id = ?", [id]).first.map(Self.record) }
+  }
+
+  static func record(_ row: SQLiteRow) -> SnapshotRecord {
+    SnapshotRecord(
+      id: row.int("id")!, account: row.string("account_id")!,
+      capturedAt: Timestamp(parsing: row.string("captured_at")!) ?? Timestamp(epochSeconds: 0),
+      capturedAtSource: CapturedAtSource(rawValue: row.string("captured_at_source")!) ?? .option,
+      ingestedAt: Timestamp(parsing: row.string("ingested_at")!) ?? Timestamp(epochSeconds: 0),
+      sourceName: row.string("source_name")!, byteSize: row.int("byte_size")!, sha256: row.string("sha256")!,
+      encoding: row.string("encoding")!, toolVersion: row.string("tool_version")!, label: row.string("label"),
+      isTruncated: row.bool("is_truncated") ?? false,
+      counts: SnapshotCounts(
+        users: row.int("user_count")!, groups: row.int("group_count")!, roles: row.int("role_count")!,
+        managedPolicies: row.int("managed_policy_count")!, inlinePolicies: row.int("inline_policy_count")!))
+  }
+
+  // MARK: Ingest
+
+  /// Decodes and stores one snapshot in a single transaction: on any error nothing of it remains.
+  public func ingest(
+    _ source: IngestSource, options: IngestOptions, progress: ((IngestProgress) -> Void)? = nil
+  ) throws(StoreError) -> IngestOutcome {
+    let sha = SHA256.hash(data: source.bytes).hexString
+    if let existing = try wrap({ try db.query("SELECT * FROM snapshots WHERE sha256 = ?", [sha]).first }) {
+      return .alreadyIngested(Self.record(existing))
+    }
+    if source.bytes.isEmpty {
+      throw StoreError(path: source.name, message: "$: empty file, expected a JSON object")
+    }
+    let snapshot: AuthorizationSnapshot
+    do {
+      snapshot = try SnapshotDecoder(sourceName: source.name).decode(source.bytes)
+    } catch {
+      throw StoreError(path: error.file, message: "\(error.path): \(error.message)")
+    }
+    progress?(.decoded(principals: snapshot.principals.count, policies: snapshot.managedPolicies.count))
+    if snapshot.isTruncated && !options.allowTruncated {
+      throw StoreError(
+        path: source.name,
+        message: "$.IsTruncated: the export is incomplete (IsTruncated is true); merge all pages, or pass --allow-truncated to store it flagged as incomplete")
+    }
+    let account = try resolveAccount(snapshot, source: source, option: options.account)
+    let (capturedAt, capturedSource): (Timestamp, CapturedAtSource) =
+      if let t = options.capturedAt { (t, .option) } else if let m = source.modificationTime {
+        (m, .fileModificationTime)
+      } else { (options.now, .ingestTime) }
+    let counts = snapshot.counts
+    let id: Int = try wrap {
+      try db.transaction {
+        // Checked again inside the write lock: another process may have stored the same bytes meanwhile.
+        if let row = try db.query("SELECT id FROM snapshots WHERE sha256 = ?", [sha]).first {
+          return -(row.int("id")!)
+        }
+        try db.run(
+          """
+          INSERT INTO snapshots (account_id, captured_at, captured_at_source, ingested_at, source_name, byte_size, sha256,
+            encoding, tool_version, label, is_truncated, marker, user_count, group_count, role_count, managed_policy_count,
+            inline_policy_count) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+          """,
+          [
+            account, capturedAt.description, capturedSource.rawValue, options.now.description, source.name,
+            source.bytes.count, sha, snapshot.encodingSummary, Self.toolVersion, options.label, snapshot.isTruncated,
+            snapshot.marker, counts.users, counts.groups, counts.roles, counts.managedPolicies, counts.inlinePolicies,
+          ])
+        let snapshotID = Int(db.lastInsertRowID)
+        var writer = try SnapshotWriter(db: db, snapshotID: snapshotID)
+        try writer.write(snapshot, progress: progress)
+        return snapshotID
+      }
+    }
+    if id < 0, let existing = try self.snapshot(id: -id) { return .alreadyIngested(existing) }
+    guard let record = try self.snapshot(id: id) else {
+      throw StoreError(path: path, message: "snapshot \(id) vanished after it was written")
+    }
+    return .ingested(record)
+  }
+
+  private func resolveAccount(_ snapshot: AuthorizationSnapshot, source: IngestSource, option: String?) throws(StoreError) -> String {
+    let found = snapshot.accountIDs.sorted()
+    if let option {
+      guard option.count == 12, option.allSatisfy(\.isNumber) else {
+        throw StoreError(path: source.name, message: "--account must be a 12-digit AWS account id, got \"\(option)\"")
+      }
+      // A hand-edited export may mix in a few ARNs of another account; --account picks the owner,
+      // but it must be one of the accounts the ARNs name.
+      if !found.isEmpty && !found.contains(option) {
+        throw StoreError(path: source.name, message: "$: ARNs name account \(found.joined(separator: ", ")), not the --account \(option)")
+      }
+      return option
+    }
+    switch found.count {
+    case 1: return found[0]
+    case 0:
+      throw StoreError(path: source.name, message: "$: no account id in any ARN (empty snapshot?); pass --account")
+    default:
+      throw StoreError(
+        path: source.name, message: "$: ARNs name several accounts (\(found.joined(separator: ", "))); pass --account to say which one owns the snapshot")
+    }
+  }
+}
+
+extension EvidenceStore {
+  /// Runs a read-only query returning one integer (used by tests and diagnostics).
+  public func testScalar(_ sql: String, _ arguments: [Any]) throws -> Int {
+    let args: [any SQLiteBindable] = arguments.map { value in
+      switch value {
+      case let i as Int: return i
+      case let s as String: return s
+      default: return SQLiteValue.null
+      }
+    }
+    guard case .integer(let v) = try db.scalar(sql, args) else { return 0 }
+    return Int(v)
+  }
+
+  /// The database file's size in bytes (page count × page size, after a checkpoint).
+  public func fileSize() throws -> Int {
+    try db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return try testScalar("SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()", [])
+  }
+}

@@ -1,0 +1,166 @@
+import SQLiteDB
+
+/// The database schema as named, append-only migrations. Never edit a shipped migration: add one.
+///
+/// Snapshots share structure: a principal or managed policy that did not change between snapshots is
+/// stored once as a content-addressed *state*, and each snapshot only links to the states it holds
+/// (plus the few attributes that move every month, such as `RoleLastUsed`). Policy documents are
+/// content-addressed the same way. Views give the flat per-snapshot picture for SQL users; README's
+/// "Database" section documents them.
+enum Schema {
+  static let migrations: [SQLiteMigrator.Migration] = [
+    .init(
+      name: "0001-snapshots-states-and-documents",
+      sql: """
+        CREATE TABLE documents (
+          id INTEGER PRIMARY KEY,
+          sha256 TEXT NOT NULL UNIQUE,
+          canonical TEXT NOT NULL
+        );
+        CREATE TABLE snapshots (
+          id INTEGER PRIMARY KEY,
+          account_id TEXT NOT NULL,
+          captured_at TEXT NOT NULL,
+          captured_at_source TEXT NOT NULL CHECK (captured_at_source IN ('option', 'file-mtime', 'ingest-time')),
+          ingested_at TEXT NOT NULL,
+          source_name TEXT NOT NULL,
+          byte_size INTEGER NOT NULL,
+          sha256 TEXT NOT NULL UNIQUE,
+          encoding TEXT NOT NULL,
+          tool_version TEXT NOT NULL,
+          label TEXT,
+          is_truncated INTEGER NOT NULL DEFAULT 0,
+          marker TEXT,
+          user_count INTEGER NOT NULL,
+          group_count INTEGER NOT NULL,
+          role_count INTEGER NOT NULL,
+          managed_policy_count INTEGER NOT NULL,
+          inline_policy_count INTEGER NOT NULL
+        );
+        CREATE INDEX snapshots_account_captured ON snapshots(account_id, captured_at);
+
+        CREATE TABLE principal_states (
+          id INTEGER PRIMARY KEY,
+          sha256 TEXT NOT NULL UNIQUE,
+          principal_type TEXT NOT NULL CHECK (principal_type IN ('user', 'group', 'role')),
+          principal_id TEXT NOT NULL,
+          name TEXT NOT NULL,
+          arn TEXT NOT NULL,
+          path TEXT,
+          create_date TEXT,
+          boundary_arn TEXT,
+          boundary_type TEXT,
+          trust_document_id INTEGER REFERENCES documents(id)
+        );
+        CREATE TABLE principal_inline_policies (
+          principal_state INTEGER NOT NULL REFERENCES principal_states(id),
+          policy_name TEXT NOT NULL,
+          position INTEGER NOT NULL,
+          document_id INTEGER NOT NULL REFERENCES documents(id),
+          PRIMARY KEY (principal_state, policy_name)
+        ) WITHOUT ROWID;
+        CREATE TABLE principal_attachments (
+          principal_state INTEGER NOT NULL REFERENCES principal_states(id),
+          policy_arn TEXT NOT NULL,
+          policy_name TEXT NOT NULL,
+          position INTEGER NOT NULL,
+          PRIMARY KEY (principal_state, policy_arn)
+        ) WITHOUT ROWID;
+        CREATE TABLE principal_groups (
+          principal_state INTEGER NOT NULL REFERENCES principal_states(id),
+          group_name TEXT NOT NULL,
+          position INTEGER NOT NULL,
+          PRIMARY KEY (principal_state, group_name)
+        ) WITHOUT ROWID;
+        CREATE TABLE principal_tags (
+          principal_state INTEGER NOT NULL REFERENCES principal_states(id),
+          key TEXT NOT NULL,
+          value TEXT NOT NULL,
+          position INTEGER NOT NULL,
+          PRIMARY KEY (principal_state, key)
+        ) WITHOUT ROWID;
+        CREATE TABLE principal_instance_profiles (
+          principal_state INTEGER NOT NULL REFERENCES principal_states(id),
+          name TEXT NOT NULL,
+          instance_profile_id TEXT,
+          arn TEXT,
+          position INTEGER NOT NULL,
+          PRIMARY KEY (principal_state, name)
+        ) WITHOUT ROWID;
+        CREATE TABLE snapshot_principals (
+          snapshot_id INTEGER NOT NULL REFERENCES snapshots(id),
+          principal_state INTEGER NOT NULL REFERENCES principal_states(id),
+          role_last_used_date TEXT,
+          role_last_used_region TEXT,
+          PRIMARY KEY (snapshot_id, principal_state)
+        ) WITHOUT ROWID;
+
+        CREATE TABLE managed_policy_states (
+          id INTEGER PRIMARY KEY,
+          sha256 TEXT NOT NULL UNIQUE,
+          arn TEXT NOT NULL,
+          policy_id TEXT,
+          name TEXT NOT NULL,
+          path TEXT,
+          default_version_id TEXT,
+          is_attachable INTEGER,
+          description TEXT,
+          create_date TEXT,
+          update_date TEXT,
+          is_aws_managed INTEGER NOT NULL
+        );
+        CREATE TABLE managed_policy_state_versions (
+          policy_state INTEGER NOT NULL REFERENCES managed_policy_states(id),
+          version_id TEXT NOT NULL,
+          is_default INTEGER NOT NULL,
+          create_date TEXT,
+          position INTEGER NOT NULL,
+          document_id INTEGER NOT NULL REFERENCES documents(id),
+          PRIMARY KEY (policy_state, version_id)
+        ) WITHOUT ROWID;
+        CREATE TABLE snapshot_managed_policies (
+          snapshot_id INTEGER NOT NULL REFERENCES snapshots(id),
+          policy_state INTEGER NOT NULL REFERENCES managed_policy_states(id),
+          attachment_count INTEGER,
+          boundary_usage_count INTEGER,
+          PRIMARY KEY (snapshot_id, policy_state)
+        ) WITHOUT ROWID;
+
+        CREATE VIEW principals AS
+          SELECT sp.snapshot_id, ps.id AS state_id, ps.principal_type, ps.principal_id, ps.name, ps.arn, ps.path,
+                 ps.create_date, ps.boundary_arn, ps.boundary_type, d.sha256 AS trust_document_sha256,
+                 sp.role_last_used_date, sp.role_last_used_region
+          FROM snapshot_principals sp JOIN principal_states ps ON ps.id = sp.principal_state
+          LEFT JOIN documents d ON d.id = ps.trust_document_id;
+        CREATE VIEW inline_policies AS
+          SELECT sp.snapshot_id, ps.principal_type, ps.principal_id, ps.name AS principal_name, ps.arn AS principal_arn,
+                 ip.policy_name, ip.position, d.sha256 AS document_sha256, d.canonical AS document
+          FROM snapshot_principals sp JOIN principal_states ps ON ps.id = sp.principal_state
+          JOIN principal_inline_policies ip ON ip.principal_state = ps.id JOIN documents d ON d.id = ip.document_id;
+        CREATE VIEW attachments AS
+          SELECT sp.snapshot_id, ps.principal_type, ps.name AS principal_name, ps.arn AS principal_arn,
+                 a.policy_arn, a.policy_name
+          FROM snapshot_principals sp JOIN principal_states ps ON ps.id = sp.principal_state
+          JOIN principal_attachments a ON a.principal_state = ps.id;
+        CREATE VIEW group_memberships AS
+          SELECT sp.snapshot_id, ps.name AS user_name, ps.arn AS user_arn, g.group_name
+          FROM snapshot_principals sp JOIN principal_states ps ON ps.id = sp.principal_state
+          JOIN principal_groups g ON g.principal_state = ps.id;
+        CREATE VIEW tags AS
+          SELECT sp.snapshot_id, ps.principal_type, ps.name AS principal_name, ps.arn AS principal_arn, t.key, t.value
+          FROM snapshot_principals sp JOIN principal_states ps ON ps.id = sp.principal_state
+          JOIN principal_tags t ON t.principal_state = ps.id;
+        CREATE VIEW managed_policies AS
+          SELECT smp.snapshot_id, s.id AS state_id, s.arn, s.policy_id, s.name, s.path, s.default_version_id,
+                 smp.attachment_count, smp.boundary_usage_count, s.is_attachable, s.description, s.create_date,
+                 s.update_date, s.is_aws_managed
+          FROM snapshot_managed_policies smp JOIN managed_policy_states s ON s.id = smp.policy_state;
+        CREATE VIEW managed_policy_versions AS
+          SELECT smp.snapshot_id, s.arn AS policy_arn, s.name AS policy_name, v.version_id, v.is_default,
+                 v.create_date, d.sha256 AS document_sha256, d.canonical AS document
+          FROM snapshot_managed_policies smp JOIN managed_policy_states s ON s.id = smp.policy_state
+          JOIN managed_policy_state_versions v ON v.policy_state = s.id JOIN documents d ON d.id = v.document_id;
+        """
+    )
+  ]
+}

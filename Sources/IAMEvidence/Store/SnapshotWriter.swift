@@ -1,0 +1,156 @@
+import Crypto
+import SQLiteDB
+
+/// Writes a decoded snapshot with prepared statements. Documents, principal states and managed-policy
+/// states are content-addressed: what an earlier snapshot already stored is linked, not copied.
+struct SnapshotWriter {
+  let db: SQLiteConnection
+  let snapshotID: Int
+  let insertDocument: SQLiteStatement
+  let findDocument: SQLiteStatement
+  let insertPrincipalState: SQLiteStatement
+  let findPrincipalState: SQLiteStatement
+  let insertInline: SQLiteStatement
+  let insertAttachment: SQLiteStatement
+  let insertGroup: SQLiteStatement
+  let insertTag: SQLiteStatement
+  let insertProfile: SQLiteStatement
+  let linkPrincipal: SQLiteStatement
+  let insertPolicyState: SQLiteStatement
+  let findPolicyState: SQLiteStatement
+  let insertVersion: SQLiteStatement
+  let linkPolicy: SQLiteStatement
+  var documentIDs: [String: Int64] = [:]
+
+  init(db: SQLiteConnection, snapshotID: Int) throws {
+    self.db = db
+    self.snapshotID = snapshotID
+    insertDocument = try db.prepare("INSERT INTO documents (sha256, canonical) VALUES (?, ?) ON CONFLICT(sha256) DO NOTHING")
+    findDocument = try db.prepare("SELECT id FROM documents WHERE sha256 = ?")
+    insertPrincipalState = try db.prepare(
+      """
+      INSERT INTO principal_states (sha256, principal_type, principal_id, name, arn, path, create_date, boundary_arn,
+        boundary_type, trust_document_id) VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT(sha256) DO NOTHING
+      """)
+    findPrincipalState = try db.prepare("SELECT id FROM principal_states WHERE sha256 = ?")
+    insertInline = try db.prepare(
+      "INSERT INTO principal_inline_policies (principal_state, policy_name, position, document_id) VALUES (?,?,?,?)")
+    insertAttachment = try db.prepare(
+      "INSERT INTO principal_attachments (principal_state, policy_arn, policy_name, position) VALUES (?,?,?,?)")
+    insertGroup = try db.prepare("INSERT INTO principal_groups (principal_state, group_name, position) VALUES (?,?,?)")
+    insertTag = try db.prepare("INSERT INTO principal_tags (principal_state, key, value, position) VALUES (?,?,?,?)")
+    insertProfile = try db.prepare(
+      "INSERT INTO principal_instance_profiles (principal_state, name, instance_profile_id, arn, position) VALUES (?,?,?,?,?)")
+    linkPrincipal = try db.prepare(
+      "INSERT INTO snapshot_principals (snapshot_id, principal_state, role_last_used_date, role_last_used_region) VALUES (?,?,?,?)")
+    insertPolicyState = try db.prepare(
+      """
+      INSERT INTO managed_policy_states (sha256, arn, policy_id, name, path, default_version_id, is_attachable, description,
+        create_date, update_date, is_aws_managed) VALUES (?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(sha256) DO NOTHING
+      """)
+    findPolicyState = try db.prepare("SELECT id FROM managed_policy_states WHERE sha256 = ?")
+    insertVersion = try db.prepare(
+      """
+      INSERT INTO managed_policy_state_versions (policy_state, version_id, is_default, create_date, position, document_id)
+        VALUES (?,?,?,?,?,?)
+      """)
+    linkPolicy = try db.prepare(
+      "INSERT INTO snapshot_managed_policies (snapshot_id, policy_state, attachment_count, boundary_usage_count) VALUES (?,?,?,?)")
+  }
+
+  /// Inserts unless present; returns the row id either way.
+  private func upsert(_ insert: SQLiteStatement, _ find: SQLiteStatement, sha: String, _ args: [any SQLiteBindable]) throws -> (
+    Int64, Bool
+  ) {
+    try insert.execute(args)
+    if db.changes > 0 { return (db.lastInsertRowID, true) }
+    try find.bind([sha])
+    guard case .integer(let existing) = try find.step()?.values.first else {
+      throw StoreError(path: db.path, message: "row \(sha) missing after insert")
+    }
+    try find.bind([])
+    return (existing, false)
+  }
+
+  mutating func documentID(_ doc: PolicyDocumentText) throws -> Int64 {
+    if let id = documentIDs[doc.sha256] { return id }
+    let (id, _) = try upsert(insertDocument, findDocument, sha: doc.sha256, [doc.sha256, doc.canonical])
+    documentIDs[doc.sha256] = id
+    return id
+  }
+
+  mutating func write(_ snapshot: AuthorizationSnapshot, progress: ((IngestProgress) -> Void)?) throws {
+    let total = snapshot.principals.count
+    for (n, p) in snapshot.principals.enumerated() {
+      let trustID = try p.trustPolicy.map { try documentID($0) }
+      let sha = StateHash.principal(p)
+      let (stateID, isNew) = try upsert(
+        insertPrincipalState, findPrincipalState, sha: sha,
+        [
+          sha, p.type.rawValue, p.id, p.name, p.arn, p.path, p.createDate?.description, p.permissionsBoundary?.arn,
+          p.permissionsBoundary?.type, trustID,
+        ])
+      if isNew {
+        for (i, policy) in p.inlinePolicies.enumerated() {
+          try insertInline.execute([stateID, policy.name, i, try documentID(policy.document)])
+        }
+        for (i, a) in p.attachedPolicies.enumerated() { try insertAttachment.execute([stateID, a.arn, a.name, i]) }
+        for (i, g) in p.groups.enumerated() { try insertGroup.execute([stateID, g, i]) }
+        for (i, t) in p.tags.enumerated() { try insertTag.execute([stateID, t.key, t.value, i]) }
+        for (i, ip) in p.instanceProfiles.enumerated() { try insertProfile.execute([stateID, ip.name, ip.id, ip.arn, i]) }
+      }
+      try linkPrincipal.execute([snapshotID, stateID, p.roleLastUsedDate?.description, p.roleLastUsedRegion])
+      if n % 1000 == 999 { progress?(.storedPrincipals(done: n + 1, total: total)) }
+    }
+    progress?(.storedPrincipals(done: total, total: total))
+    let policyTotal = snapshot.managedPolicies.count
+    for (n, m) in snapshot.managedPolicies.enumerated() {
+      let sha = StateHash.managedPolicy(m)
+      let (stateID, isNew) = try upsert(
+        insertPolicyState, findPolicyState, sha: sha,
+        [
+          sha, m.arn, m.id, m.name, m.path, m.defaultVersionId, m.isAttachable, m.description, m.createDate?.description,
+          m.updateDate?.description, m.isAWSManaged,
+        ])
+      if isNew {
+        for (i, v) in m.versions.enumerated() {
+          try insertVersion.execute([stateID, v.versionId, v.isDefault, v.createDate?.description, i, try documentID(v.document)])
+        }
+      }
+      try linkPolicy.execute([snapshotID, stateID, m.attachmentCount, m.permissionsBoundaryUsageCount])
+      if n % 1000 == 999 { progress?(.storedPolicies(done: n + 1, total: policyTotal)) }
+    }
+    progress?(.storedPolicies(done: policyTotal, total: policyTotal))
+  }
+}
+
+/// Content hashes of principal and managed-policy states: everything stored in the state rows and
+/// their children, and nothing that moves every month (`RoleLastUsed`, attachment counts).
+enum StateHash {
+  static func principal(_ p: Principal) -> String {
+    var fields: [JSONValue] = [
+      .string(p.type.rawValue), .string(p.id), .string(p.name), .string(p.arn), opt(p.path), opt(p.createDate?.description),
+      opt(p.permissionsBoundary?.arn), opt(p.permissionsBoundary?.type), opt(p.trustPolicy?.sha256),
+    ]
+    fields.append(.array(p.inlinePolicies.map { .array([.string($0.name), .string($0.document.sha256)]) }))
+    fields.append(.array(p.attachedPolicies.map { .array([.string($0.arn), .string($0.name)]) }))
+    fields.append(.array(p.groups.map(JSONValue.string)))
+    fields.append(.array(p.tags.map { .array([.string($0.key), .string($0.value)]) }))
+    fields.append(.array(p.instanceProfiles.map { .array([.string($0.name), opt($0.id), opt($0.arn)]) }))
+    return hash(.array(fields))
+  }
+
+  static func managedPolicy(_ m: ManagedPolicy) -> String {
+    var fields: [JSONValue] = [
+      .string(m.arn), opt(m.id), .string(m.name), opt(m.path), opt(m.defaultVersionId), m.isAttachable.map(JSONValue.bool) ?? .null,
+      opt(m.description), opt(m.createDate?.description), opt(m.updateDate?.description),
+    ]
+    fields.append(
+      .array(m.versions.map { .array([.string($0.versionId), .bool($0.isDefault), opt($0.createDate?.description), .string($0.document.sha256)]) }))
+    return hash(.array(fields))
+  }
+
+  private static func opt(_ s: String?) -> JSONValue { s.map(JSONValue.string) ?? .null }
+
+  private static func hash(_ v: JSONValue) -> String { SHA256.hash(data: JSONWriter.canonicalBytes(v)).hexString }
+}

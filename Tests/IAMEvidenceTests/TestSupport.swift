@@ -1,0 +1,108 @@
+import Foundation
+import Testing
+
+@testable import IAMEvidence
+
+/// Paths and helpers shared by the tests.
+enum TestSupport {
+  /// The package root, found from this file's location.
+  static let packageRoot: URL = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+    .deletingLastPathComponent().deletingLastPathComponent()
+
+  /// `../shared/fixtures` beside the project root (never copied into the repository).
+  static let fixtures: URL = packageRoot.deletingLastPathComponent().appendingPathComponent("shared/fixtures")
+
+  static func fixture(_ relative: String) -> URL { fixtures.appendingPathComponent(relative) }
+
+  static func bytes(_ url: URL) throws -> [UInt8] { [UInt8](try Data(contentsOf: url)) }
+
+  /// The built `iam-evidence` executable, next to the test bundle.
+  static var binary: URL {
+    var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+    for _ in 0..<4 {
+      let candidate = dir.appendingPathComponent("iam-evidence")
+      if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+      dir = dir.deletingLastPathComponent()
+    }
+    return packageRoot.appendingPathComponent(".build/debug/iam-evidence")
+  }
+
+  /// A fresh temporary directory.
+  static func temporaryDirectory() throws -> URL {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("iam-evidence-tests-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    return url
+  }
+
+  static let fixedNow = Timestamp(parsing: "2024-07-01T12:00:00Z")!
+
+  /// A new store in a temporary directory.
+  static func makeStore() throws -> (EvidenceStore, URL) {
+    let dir = try temporaryDirectory()
+    let path = dir.appendingPathComponent("evidence.sqlite")
+    return (try EvidenceStore(path: path.path, create: true, now: fixedNow), dir)
+  }
+
+  /// Ingests a fixture file, failing the test when it is not newly ingested.
+  @discardableResult
+  static func ingest(
+    _ store: EvidenceStore, _ url: URL, account: String? = nil, capturedAt: String = "2024-06-30T00:00:00Z"
+  ) throws -> SnapshotRecord {
+    let source = IngestSource(name: url.lastPathComponent, bytes: try bytes(url), modificationTime: nil)
+    let outcome = try store.ingest(
+      source, options: IngestOptions(account: account, capturedAt: Timestamp(parsing: capturedAt), now: fixedNow))
+    guard case .ingested(let record) = outcome else {
+      Issue.record("\(url.lastPathComponent) was already ingested")
+      throw StoreError(path: url.path, message: "not ingested")
+    }
+    return record
+  }
+
+  /// Result of running the CLI.
+  struct Run {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+  }
+
+  /// Runs the `iam-evidence` executable and waits for it.
+  @discardableResult
+  static func run(_ arguments: [String], environment: [String: String] = [:], stdin: Data? = nil, cwd: URL? = nil) throws -> Run {
+    let process = Process()
+    process.executableURL = binary
+    process.arguments = arguments
+    var env = ProcessInfo.processInfo.environment
+    env.removeValue(forKey: "IAM_EVIDENCE_DB")
+    for (k, v) in environment { env[k] = v }
+    process.environment = env
+    if let cwd { process.currentDirectoryURL = cwd }
+    let out = Pipe()
+    let err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    let input = Pipe()
+    process.standardInput = input
+    try process.run()
+    if let stdin { input.fileHandleForWriting.write(stdin) }
+    try input.fileHandleForWriting.close()
+    // Read both pipes before waiting so a chatty child cannot block on a full pipe.
+    let outData = out.fileHandleForReading.readDataToEndOfFile()
+    let errData = err.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return Run(
+      status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+      stderr: String(decoding: errData, as: UTF8.self))
+  }
+}
+
+extension EvidenceStore {
+  /// A single integer from SQL, for assertions.
+  func count(_ sql: String, _ args: [any SQLiteBindableForTests] = []) throws -> Int {
+    try testScalar(sql, args.map(\.asAny))
+  }
+}
+
+/// Lets tests pass plain Swift values to ``EvidenceStore/count(_:_:)``.
+protocol SQLiteBindableForTests { var asAny: Any { get } }
+extension Int: SQLiteBindableForTests { var asAny: Any { self } }
+extension String: SQLiteBindableForTests { var asAny: Any { self } }
