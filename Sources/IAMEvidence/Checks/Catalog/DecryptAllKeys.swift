@@ -1,0 +1,72 @@
+/// `kms-decrypt-all-keys` — policies that allow `kms:Decrypt` or `kms:ReEncryptFrom` on all keys.
+///
+/// The AWS Security Hub KMS.1 (customer-managed) and KMS.2 (inline) rule: even without full access,
+/// decrypting with every key reads every KMS-protected secret. Judged per inline policy and per
+/// customer-managed policy (default version).
+public struct DecryptAllKeys: Check {
+  public init() {}
+
+  public let description = CheckDescription(
+    id: "kms-decrypt-all-keys",
+    version: 1,
+    title: "No policy allows decryption with all KMS keys",
+    controls: ["A.8.3", "A.8.2", "A.8.24"],
+    rationale: """
+      kms:Decrypt or kms:ReEncryptFrom on every key lets a principal read any data encrypted under any \
+      key of the account, which defeats encryption as an access restriction (AWS Security Hub KMS.1/KMS.2).
+      """,
+    remediation: "Restrict kms:Decrypt and kms:ReEncryptFrom to the key ARNs the workload needs, or use kms:ViaService and encryption-context conditions with key-specific resources.",
+    methodology: [
+      "Population: every inline policy of every user, group and role, and every customer-managed policy (default version).",
+      "The policy fails when its Allow statements grant kms:Decrypt or kms:ReEncryptFrom (either) on all keys, with the action, resource and Deny rules of kms-full-access-inline.",
+      "Conditions do not narrow the grant; they are noted.",
+    ],
+    population: "Inline policies and customer-managed policies (default version)",
+    triggering: [
+      CheckExample(#"{"Statement":[{"Effect":"Allow","Action":"kms:Decrypt","Resource":"*"}]}"#),
+      CheckExample(#"{"Statement":[{"Effect":"Allow","Action":"kms:ReEncrypt*","Resource":"arn:aws:kms:*:123456789012:key/*"}]}"#),
+      CheckExample(#"{"Statement":[{"Effect":"Allow","Action":"kms:*","Resource":"*"}]}"#),
+    ],
+    nonTriggering: [
+      CheckExample(#"{"Statement":[{"Effect":"Allow","Action":"kms:Decrypt","Resource":"arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"}]}"#),
+      CheckExample(#"{"Statement":[{"Effect":"Allow","Action":["kms:Encrypt","kms:GenerateDataKey*"],"Resource":"*"}]}"#),
+      CheckExample(
+        #"{"Statement":[{"Effect":"Allow","Action":"kms:Decrypt","Resource":"*"},{"Effect":"Deny","Action":["kms:Decrypt","kms:ReEncryptFrom"],"Resource":"*"}]}"#,
+        notes: ["neutralised-by-deny"]),
+    ],
+    examplePlacement: .inlineOnUser
+  )
+
+  public func run(_ context: CheckContext) -> [CheckResult] {
+    DocumentCheck.run(context, check: description, evaluate: context.evaluator.evaluateDecrypt, what: "kms:Decrypt on specific key ARNs")
+  }
+}
+
+/// Runs a per-document check over every inline policy and every customer-managed default version.
+enum DocumentCheck {
+  static func run(
+    _ context: CheckContext, check: CheckDescription, evaluate: (JSONValue) -> PolicyEvaluation, what: String
+  ) -> [CheckResult] {
+    var results: [CheckResult] = []
+    for principal in context.snapshot.principals {
+      for policy in principal.inlinePolicies {
+        var result = CheckSupport.result(
+          check: check, evaluation: evaluate(policy.document.json), threshold: .any, document: policy.document,
+          principal: PrincipalRef(principal), policy: PolicyRef(kind: .inline, name: policy.name, documentSHA256: policy.document.sha256))
+        if principal.type == .group { result.inheritedBy = context.members(of: principal) }
+        if result.status == .fail { result.remediation = CheckSupport.remediationForInline(principal, policyName: policy.name, what: what) }
+        results.append(result)
+      }
+    }
+    for policy in context.snapshot.managedPolicies where !policy.isAWSManaged {
+      guard let version = policy.defaultVersion else { continue }
+      var result = CheckSupport.result(
+        check: check, evaluation: evaluate(version.document.json), threshold: .any, document: version.document, principal: nil,
+        policy: PolicyRef(kind: .managed, name: policy.name, arn: policy.arn, versionID: version.versionId, documentSHA256: version.document.sha256))
+      result.attachedTo = context.attachments(of: policy.arn)
+      if result.status == .fail { result.remediation = CheckSupport.remediationForManaged(policy, attachedTo: result.attachedTo, what: what) }
+      results.append(result)
+    }
+    return results
+  }
+}

@@ -1,0 +1,80 @@
+/// `kms-full-access-inline` — the product's founding check.
+///
+/// Every inline policy of every user, group and role is judged on its own: it fails when its Allow
+/// statements, together, grant every KMS action of the catalog on all keys, unless Deny statements of
+/// the same policy deny every KMS action unconditionally on all keys. A group's result lists the member
+/// users who inherit the policy.
+public struct InlinePolicyFullKMSAccess: Check {
+  public init() {}
+
+  public let description = CheckDescription(
+    id: "kms-full-access-inline",
+    version: 1,
+    title: "No inline policy allows full AWS KMS access on all keys",
+    controls: ["A.8.2", "A.8.3", "A.8.24"],
+    rationale: """
+      An inline policy that allows every KMS action on every key lets its principal decrypt any data \
+      protected by KMS, disable or schedule deletion of any key, and rewrite key policies and grants. \
+      Privileged access to cryptographic keys must be restricted and assigned deliberately (ISO/IEC \
+      27001:2022 A.8.2); inline policies escape central review because they are embedded in one identity.
+      """,
+    remediation: """
+      Replace the statement with one that names the specific key ARNs the workload uses and only the \
+      actions it needs (for example kms:Decrypt and kms:GenerateDataKey), or remove the inline policy \
+      and grant access through a reviewed customer-managed policy or the key policy.
+      """,
+    methodology: [
+      "Population: every inline policy of every user, group and role in the snapshot, each judged on its own document.",
+      "Actions match case-insensitively as globs (* any run, ? one character) against the 55-action KMS catalog shipped with the tool; \"Every KMS action\" means every action of that catalog.",
+      "NotAction with Allow grants every action it does not list; Allow statements of one policy add up.",
+      "All keys: Resource \"*\" (alone or in a list), any KMS ARN pattern whose key part is a wildcard (arn:aws:kms:*:*:key/*, arn:aws:kms:*, patterns with ${...} variables), or NotResource that does not exclude every key. One concrete key ARN or an alias ARN is not all keys.",
+      "Conditions do not narrow a grant: a conditional grant fails with the note \"conditional\".",
+      "Deny statements of the same policy neutralise the grant only when, unconditionally and on all keys, they deny every granted KMS action (the policy then passes with the note \"neutralised-by-deny\"); partial, conditional or single-key denies are noted and the policy still fails.",
+      "A statement with an Effect other than exactly Allow or Deny, both or neither of Action/NotAction or Resource/NotResource, or that is not an object, makes the policy's status \"error\".",
+    ],
+    population: "Inline policies of users, groups and roles",
+    isPrimary: true,
+    triggering: [
+      CheckExample(#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"kms:*","Resource":"*"}}"#),
+      CheckExample(#"{"Statement":[{"Effect":"Allow","Action":["KMS:*","s3:GetObject"],"Resource":["*"]}]}"#),
+      CheckExample(#"{"Version":"2008-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#),
+      CheckExample(#"{"Statement":[{"Effect":"Allow","Action":"kms:*","Resource":"arn:aws:kms:*:*:key/*"}]}"#),
+      CheckExample(#"{"Statement":[{"Effect":"Allow","NotAction":["iam:*"],"Resource":"*"}]}"#),
+      CheckExample(
+        #"{"Statement":[{"Effect":"Allow","Action":"kms:*","Resource":"*","Condition":{"StringEquals":{"kms:ViaService":"s3.us-east-1.amazonaws.com"}}}]}"#,
+        notes: ["conditional"]),
+      CheckExample(
+        #"{"Statement":[{"Effect":"Allow","Action":"kms:*","Resource":"*"},{"Effect":"Deny","Action":"kms:ScheduleKeyDeletion","Resource":"*"}]}"#,
+        notes: ["partial-deny"]),
+    ],
+    nonTriggering: [
+      CheckExample(#"{"Statement":[{"Effect":"Allow","Action":"kms:*","Resource":"arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"}]}"#),
+      CheckExample(#"{"Statement":[{"Effect":"Allow","Action":"kms:Decrypt","Resource":"*"}]}"#),
+      CheckExample(#"{"Statement":[{"Effect":"Allow","NotAction":"kms:*","Resource":"*"}]}"#),
+      CheckExample(#"{"Statement":[{"Effect":"Allow","Action":"kms:*","Resource":"arn:aws:kms:us-east-1:123456789012:alias/*"}]}"#),
+      CheckExample(
+        #"{"Statement":[{"Effect":"Allow","Action":"kms:*","Resource":"*"},{"Effect":"Deny","Action":"kms:*","Resource":"*"}]}"#,
+        notes: ["neutralised-by-deny"]),
+    ],
+    examplePlacement: .inlineOnUser
+  )
+
+  public func run(_ context: CheckContext) -> [CheckResult] {
+    var results: [CheckResult] = []
+    for principal in context.snapshot.principals {
+      for policy in principal.inlinePolicies {
+        let evaluation = context.evaluator.evaluateFullKMSAccess(policy.document.json)
+        var result = CheckSupport.result(
+          check: description, evaluation: evaluation, threshold: .all, document: policy.document,
+          principal: PrincipalRef(principal),
+          policy: PolicyRef(kind: .inline, name: policy.name, documentSHA256: policy.document.sha256))
+        if principal.type == .group { result.inheritedBy = context.members(of: principal) }
+        if result.status == .fail {
+          result.remediation = CheckSupport.remediationForInline(principal, policyName: policy.name, what: "specific key ARNs, only the actions needed")
+        }
+        results.append(result)
+      }
+    }
+    return results
+  }
+}

@@ -1,0 +1,44 @@
+/// `kms-key-destruction-all-keys` — policies that allow destroying, disabling or re-permissioning any key.
+///
+/// Triggered by an Allow on all keys of any key-destroying or key-weakening write (ScheduleKeyDeletion,
+/// DisableKey, DeleteImportedKeyMaterial, DisconnectCustomKeyStore, DisableKeyRotation) or any action of
+/// the catalog's "Permissions management" access level (PutKeyPolicy, CreateGrant, RetireGrant,
+/// RevokeGrant, ...), which can hand the key to anyone.
+public struct KeyDestructionAllKeys: Check {
+  public init() {}
+
+  public let description = CheckDescription(
+    id: "kms-key-destruction-all-keys",
+    version: 1,
+    title: "No policy allows destroying or re-permissioning all KMS keys",
+    controls: ["A.8.2", "A.8.24"],
+    rationale: """
+      Scheduling deletion, disabling keys, deleting imported key material or rewriting key policies and \
+      grants on every key can make all encrypted data unrecoverable or hand keys to anyone. These are \
+      privileged rights that must be held by few, named identities on named keys.
+      """,
+    remediation: "Remove key-destroying and permissions-management KMS actions from identity policies, or restrict them to specific key ARNs held by a break-glass role with MFA conditions.",
+    methodology: [
+      "Population: every inline policy of every user, group and role, and every customer-managed policy (default version).",
+      "Target actions: the catalog's key-destroying or weakening writes (ScheduleKeyDeletion, DisableKey, DeleteImportedKeyMaterial, DisconnectCustomKeyStore, DisableKeyRotation) and every action of the \"Permissions management\" access level (such as PutKeyPolicy, CreateGrant, RetireGrant, RevokeGrant).",
+      "The policy fails when any target action is allowed on all keys, with the action, resource and Deny rules of kms-full-access-inline.",
+    ],
+    population: "Inline policies and customer-managed policies (default version)",
+    triggering: [
+      CheckExample(#"{"Statement":[{"Effect":"Allow","Action":"kms:ScheduleKeyDeletion","Resource":"*"}]}"#),
+      CheckExample(#"{"Statement":[{"Effect":"Allow","Action":["kms:PutKeyPolicy","kms:Describe*"],"Resource":"arn:aws:kms:*:*:key/*"}]}"#),
+      CheckExample(#"{"Statement":[{"Effect":"Allow","Action":"kms:CreateGrant","Resource":"*","Condition":{"Bool":{"kms:GrantIsForAWSResource":"true"}}}]}"#, notes: ["conditional"]),
+    ],
+    nonTriggering: [
+      CheckExample(#"{"Statement":[{"Effect":"Allow","Action":["kms:Decrypt","kms:Encrypt","kms:Describe*"],"Resource":"*"}]}"#),
+      CheckExample(#"{"Statement":[{"Effect":"Allow","Action":"kms:DisableKey","Resource":"arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"}]}"#),
+    ],
+    examplePlacement: .inlineOnUser
+  )
+
+  public func run(_ context: CheckContext) -> [CheckResult] {
+    DocumentCheck.run(
+      context, check: description, evaluate: context.evaluator.evaluateDestructive,
+      what: "no key-destroying or permissions-management actions on all keys")
+  }
+}

@@ -1,0 +1,83 @@
+/// `kms-full-access-managed` — customer-managed policies that grant full KMS access on all keys.
+///
+/// Judged on the default version, with the same rules as ``InlinePolicyFullKMSAccess``. A failing
+/// policy lists every user, group and role it is attached to, with the detach commands. A policy that
+/// is attached to nothing still fails (noted `unattached`): one `attach-*-policy` call makes it live.
+/// A non-default version that grants full access is noted `latent-version`: one
+/// `set-default-policy-version` call makes it live.
+public struct ManagedPolicyFullKMSAccess: Check {
+  public init() {}
+
+  public let description = CheckDescription(
+    id: "kms-full-access-managed",
+    version: 1,
+    title: "No customer-managed policy allows full AWS KMS access on all keys",
+    controls: ["A.8.2", "A.8.3", "A.8.24"],
+    rationale: """
+      A customer-managed policy that allows every KMS action on every key gives that power to every \
+      identity it is attached to, now and in future. Unattached and non-default versions are one API \
+      call away from being live, so they are reported too.
+      """,
+    remediation: """
+      Detach the policy from every user, group and role, then replace it (or publish a narrowed default \
+      version) naming the specific key ARNs and only the actions needed; delete non-default versions \
+      that grant full access.
+      """,
+    methodology: [
+      "Population: every customer-managed policy in the snapshot (AWS-managed policies are judged per identity by kms-full-access-identity).",
+      "The default version (DefaultVersionId, else the version flagged IsDefaultVersion) is judged with the rules of kms-full-access-inline.",
+      "Attachments are read from the users, groups and roles of the same snapshot.",
+      "A failing policy attached to nothing is noted \"unattached\"; any non-default version that would grant full access is noted \"latent-version\".",
+      "A policy without a default version, or whose default document is invalid, has status \"error\".",
+    ],
+    population: "Customer-managed policies (default version)",
+    triggering: [
+      CheckExample(#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kms:*","Resource":"*"}]}"#),
+      CheckExample(#"{"Statement":{"Effect":"Allow","Action":"kms:**","Resource":"arn:aws:kms:us-east-1:123456789012:key/*"}}"#),
+      CheckExample(
+        #"{"Statement":[{"Effect":"Allow","Action":"kms:*crypt*","Resource":"*"},{"Effect":"Allow","NotAction":"kms:*crypt*","Resource":"*"}]}"#
+      ),
+    ],
+    nonTriggering: [
+      CheckExample(#"{"Statement":[{"Effect":"Allow","Action":["kms:Encrypt","kms:GenerateDataKey"],"Resource":"*"}]}"#),
+      CheckExample(#"{"Statement":[{"Effect":"Allow","Action":"kms:*","Resource":"arn:aws:s3:::bucket/*"}]}"#),
+    ],
+    examplePlacement: .managedAttachedToUser
+  )
+
+  public func run(_ context: CheckContext) -> [CheckResult] {
+    context.snapshot.managedPolicies.filter { !$0.isAWSManaged }.map { policy in
+      let attachedTo = context.attachments(of: policy.arn)
+      guard let version = policy.defaultVersion else {
+        return CheckResult(
+          checkID: description.id, checkVersion: description.version, status: .error,
+          policy: PolicyRef(kind: .managed, name: policy.name, arn: policy.arn, versionID: policy.defaultVersionId, documentSHA256: ""),
+          notes: [ResultNote(code: "no-default-version", message: "The snapshot holds no default version of this policy.")],
+          why: "The default version of the policy is not in the snapshot, so it cannot be judged.", attachedTo: attachedTo)
+      }
+      let evaluation = context.evaluator.evaluateFullKMSAccess(version.document.json)
+      var result = CheckSupport.result(
+        check: description, evaluation: evaluation, threshold: .all, document: version.document, principal: nil,
+        policy: PolicyRef(
+          kind: .managed, name: policy.name, arn: policy.arn, versionID: version.versionId, documentSHA256: version.document.sha256))
+      result.attachedTo = attachedTo
+      if result.status == .fail && attachedTo.isEmpty {
+        result.notes.append(
+          ResultNote(code: "unattached", message: "Attached to no user, group or role in this snapshot; one attach call makes it live."))
+      }
+      for other in policy.versions where other.versionId != version.versionId {
+        if context.evaluator.evaluateFullKMSAccess(other.document.json).verdict == .grantsAll {
+          result.notes.append(
+            ResultNote(
+              code: "latent-version",
+              message: "Non-default version \(other.versionId) grants full KMS access on all keys; aws iam set-default-policy-version would make it live. Delete it: aws iam delete-policy-version --policy-arn \(CheckSupport.shell(policy.arn)) --version-id \(CheckSupport.shell(other.versionId))"
+            ))
+        }
+      }
+      if result.status == .fail {
+        result.remediation = CheckSupport.remediationForManaged(policy, attachedTo: attachedTo, what: "specific key ARNs, only the actions needed")
+      }
+      return result
+    }
+  }
+}
