@@ -1,0 +1,153 @@
+import Foundation
+
+/// One AWS KMS action as listed in the Service Authorization Reference.
+public struct KMSAction: Sendable, Hashable {
+  /// The action name without service prefix, e.g. `Decrypt`.
+  public var name: String
+  /// `Read`, `List`, `Write`, `Permissions management` or `Tagging`.
+  public var accessLevel: String
+  /// Resource types the action can be scoped to (`key`, `alias`); empty for wildcard-only actions.
+  public var resourceTypes: [String]
+  /// Whether the action only supports `Resource: "*"` (e.g. `CreateKey`, `ListKeys`).
+  public var resourceWildcardOnly: Bool
+
+  public init(name: String, accessLevel: String, resourceTypes: [String], resourceWildcardOnly: Bool) {
+    self.name = name
+    self.accessLevel = accessLevel
+    self.resourceTypes = resourceTypes
+    self.resourceWildcardOnly = resourceWildcardOnly
+  }
+
+  /// The full action string, e.g. `kms:Decrypt`: the form used in every action set of this module.
+  public var fullName: String { "kms:" + name }
+}
+
+/// A catalog problem (malformed or missing catalog JSON).
+public struct KMSCatalogError: Error, Sendable, Hashable, CustomStringConvertible {
+  public var message: String
+  public init(_ message: String) { self.message = message }
+  public var description: String { message }
+}
+
+/// The catalog of KMS actions, loaded from the bundled `kms-actions.json` or from any JSON of the same
+/// shape (`{"service": "kms", "actions": [{"name", "access_level", "resource_types",
+/// "resource_wildcard_only"}]}`), so it is easy to update when AWS adds actions.
+///
+/// "Every KMS action" always means every action of the catalog in use.
+///
+/// Named subsets:
+/// * ``decryptActions``: `Decrypt` and `ReEncryptFrom` (the actions that turn ciphertext back into data).
+/// * ``destructiveActions``: the rule is *every action of access level "Permissions management"* (they
+///   change who may use a key: `CreateGrant`, `PutKeyPolicy`, `RetireGrant`, `RevokeGrant`, and any such
+///   action AWS adds later) *plus the writes that make existing ciphertext undecryptable or weaken a key*:
+///   `ScheduleKeyDeletion`, `DisableKey`, `DeleteImportedKeyMaterial`, `DisconnectCustomKeyStore` (all
+///   keys of the store become unusable at once) and `DisableKeyRotation`. Not included: `DeleteAlias` /
+///   `UpdateAlias` (keys and ciphertext are untouched), `UpdateKeyDescription`, `ReplicateKey` (creates a
+///   copy, destroys nothing), `ImportKeyMaterial`, `CancelKeyDeletion`, `DeleteCustomKeyStore` (only
+///   possible once the store holds no keys).
+public struct KMSActionCatalog: Sendable, Hashable {
+  /// The actions, in catalog order.
+  public var actions: [KMSAction]
+
+  /// Names (without prefix) of the decrypt subset.
+  public static let decryptActionNames: Set<String> = ["Decrypt", "ReEncryptFrom"]
+  /// Names (without prefix) of the key-destroying / disabling / weakening writes of the destructive subset;
+  /// the subset also holds every "Permissions management" action.
+  public static let destroyingWriteNames: Set<String> = [
+    "ScheduleKeyDeletion", "DisableKey", "DeleteImportedKeyMaterial", "DisconnectCustomKeyStore",
+    "DisableKeyRotation",
+  ]
+
+  /// A catalog of the given actions.
+  public init(actions: [KMSAction]) { self.actions = actions }
+
+  /// A catalog from parsed catalog JSON; throws when the shape is wrong.
+  public init(json: JSONValue) throws(KMSCatalogError) {
+    if let service = json["service"], service.stringValue != "kms" {
+      throw KMSCatalogError("catalog service must be \"kms\"")
+    }
+    guard let items = json["actions"]?.arrayValue else {
+      throw KMSCatalogError("catalog must be an object with an \"actions\" array")
+    }
+    var actions: [KMSAction] = []
+    var seen: Set<String> = []
+    for (i, item) in items.enumerated() {
+      guard let name = item["name"]?.stringValue, !name.isEmpty, !name.contains(":"),
+        !name.contains("*"), !name.contains("?")
+      else { throw KMSCatalogError("actions[\(i)]: name must be a non-empty action name without prefix") }
+      guard let level = item["access_level"]?.stringValue else {
+        throw KMSCatalogError("actions[\(i)] (\(name)): access_level must be a string")
+      }
+      guard let types = item["resource_types"]?.arrayValue?.compactMap(\.stringValue),
+        types.count == item["resource_types"]?.arrayValue?.count
+      else { throw KMSCatalogError("actions[\(i)] (\(name)): resource_types must be an array of strings") }
+      guard case .bool(let wildcardOnly)? = item["resource_wildcard_only"] else {
+        throw KMSCatalogError("actions[\(i)] (\(name)): resource_wildcard_only must be a boolean")
+      }
+      guard seen.insert(name.lowercased()).inserted else {
+        throw KMSCatalogError("actions[\(i)]: duplicate action \(name)")
+      }
+      actions.append(KMSAction(name: name, accessLevel: level, resourceTypes: types, resourceWildcardOnly: wildcardOnly))
+    }
+    if actions.isEmpty { throw KMSCatalogError("catalog lists no actions") }
+    self.actions = actions
+  }
+
+  /// A catalog from catalog JSON bytes.
+  public init(data: some Collection<UInt8>) throws(KMSCatalogError) {
+    let json: JSONValue
+    do { json = try JSONParser.parse(data) } catch { throw KMSCatalogError("catalog JSON: \(error)") }
+    try self.init(json: json)
+  }
+
+  /// Loads the catalog bundled with the library (`Resources/kms-actions.json`).
+  public static func loadBundled() throws(KMSCatalogError) -> KMSActionCatalog {
+    guard let url = Bundle.module.url(forResource: "kms-actions", withExtension: "json") else {
+      throw KMSCatalogError("bundled kms-actions.json not found")
+    }
+    let data: Data
+    do { data = try Data(contentsOf: url) } catch { throw KMSCatalogError("cannot read bundled catalog: \(error)") }
+    return try KMSActionCatalog(data: data)
+  }
+
+  /// The bundled catalog. It ships inside the library, so failing to load it is a build defect and stops
+  /// the program; use ``loadBundled()`` to handle that case yourself.
+  public static let bundled: KMSActionCatalog = {
+    do { return try loadBundled() } catch { preconditionFailure("IAMEvidence: \(error)") }
+  }()
+
+  /// Every action's full name (`kms:Decrypt`, ...).
+  public var allActionNames: Set<String> { Set(actions.map(\.fullName)) }
+
+  /// `Decrypt` and `ReEncryptFrom`.
+  public var decryptActions: [KMSAction] { actions.filter { Self.decryptActionNames.contains($0.name) } }
+
+  /// Permissions-management actions plus the key-destroying/disabling/weakening writes (see the type doc).
+  public var destructiveActions: [KMSAction] {
+    actions.filter { $0.accessLevel == "Permissions management" || Self.destroyingWriteNames.contains($0.name) }
+  }
+
+  /// Full names of ``decryptActions``.
+  public var decryptActionNames: Set<String> { Set(decryptActions.map(\.fullName)) }
+
+  /// Full names of ``destructiveActions``.
+  public var destructiveActionNames: Set<String> { Set(destructiveActions.map(\.fullName)) }
+
+  /// The action named `name` (`Decrypt`, `kms:decrypt`, ...; case-insensitive), if the catalog has it.
+  public func action(named name: String) -> KMSAction? {
+    var bare = Substring(name)
+    if let colon = bare.firstIndex(of: ":") {
+      guard bare[..<colon].lowercased() == "kms" else { return nil }
+      bare = bare[bare.index(after: colon)...]
+    }
+    let lower = bare.lowercased()
+    return actions.first { $0.name.lowercased() == lower }
+  }
+
+  /// The canonical full name for `name`: the catalog spelling when known (`decrypt` → `kms:Decrypt`),
+  /// otherwise `name` itself, prefixed with `kms:` when it has no service prefix.
+  public func canonicalName(_ name: String) -> String {
+    if let a = action(named: name) { return a.fullName }
+    return name.contains(":") ? name : "kms:" + name
+  }
+}

@@ -1,0 +1,358 @@
+/// Judges IAM identity policies for KMS access on all keys.
+///
+/// Rules (exact, conservative):
+/// * Actions: case-insensitive globs over `service:Action` (``IAMGlob/init(action:)``), judged against the
+///   catalog; `NotAction` with Allow grants every target action no pattern matches.
+/// * Keys: ``KeyScope``; an Allow counts when it reaches ``KeyScope/allKeys`` or wider.
+/// * Allow statements add up (union). Conditions never narrow a grant (``PolicyNoteCode/conditional``).
+/// * A Deny is credited only without Condition and on ``KeyScope/everyKey``; the policy passes only when
+///   credited denies cover every granted target action (``PolicyNoteCode/neutralisedByDeny``). Anything less
+///   leaves the verdict as granted, with ``PolicyNoteCode/partialDeny``, ``PolicyNoteCode/conditionalDeny``
+///   or ``PolicyNoteCode/denyLimitedResources`` notes naming the statements.
+/// * Grammar errors give ``PolicyVerdict/invalid(_:)``.
+///
+/// Target action names may be given as `Decrypt`, `kms:decrypt` or `kms:Decrypt`; results use the
+/// catalog spelling with prefix (`kms:Decrypt`).
+public struct KMSPolicyEvaluator: Sendable {
+  public var catalog: KMSActionCatalog
+
+  public init(catalog: KMSActionCatalog = .bundled) { self.catalog = catalog }
+
+  // MARK: - Entry points
+
+  /// Every catalog action on all keys: fails (grantsAll) only when the union covers the whole catalog.
+  public func evaluateFullKMSAccess(_ document: PolicyDocument) -> PolicyEvaluation {
+    evaluateActions(document, target: catalog.allActionNames)
+  }
+
+  /// `evaluateFullKMSAccess(_:)` (document form) on unparsed JSON (grammar errors → invalid).
+  public func evaluateFullKMSAccess(_ json: JSONValue) -> PolicyEvaluation {
+    evaluateActions(json, target: catalog.allActionNames)
+  }
+
+  /// Decrypt/ReEncryptFrom: any of them on all keys triggers (``PolicyVerdict/grantsAny``).
+  public func evaluateDecrypt(_ document: PolicyDocument) -> PolicyEvaluation {
+    evaluateActions(document, target: catalog.decryptActionNames)
+  }
+
+  /// `evaluateDecrypt(_:)` (document form) on unparsed JSON.
+  public func evaluateDecrypt(_ json: JSONValue) -> PolicyEvaluation {
+    evaluateActions(json, target: catalog.decryptActionNames)
+  }
+
+  /// Destructive actions (``KMSActionCatalog/destructiveActions``): any of them on all keys triggers.
+  public func evaluateDestructive(_ document: PolicyDocument) -> PolicyEvaluation {
+    evaluateActions(document, target: catalog.destructiveActionNames)
+  }
+
+  /// `evaluateDestructive(_:)` (document form) on unparsed JSON.
+  public func evaluateDestructive(_ json: JSONValue) -> PolicyEvaluation {
+    evaluateActions(json, target: catalog.destructiveActionNames)
+  }
+
+  /// Evaluates unparsed JSON: grammar errors give an ``PolicyVerdict/invalid(_:)`` evaluation.
+  public func evaluateActions(_ json: JSONValue, target: Set<String>) -> PolicyEvaluation {
+    switch PolicyDocument.parse(json) {
+    case .success(let doc):
+      return evaluateActions(doc, target: target)
+    case .failure(let e):
+      let first = e.errors.first.map(\.description) ?? "unknown problem"
+      let more = e.errors.count > 1 ? " (and \(e.errors.count - 1) more)" : ""
+      return PolicyEvaluation(
+        verdict: .invalid(e.errors), target: canonicalTarget(target), grantedActions: [], deniedActions: [],
+        offendingStatements: [], reasons: [], notes: [],
+        why: "The policy document is invalid and cannot be judged: \(first)\(more).", statements: [],
+        statementIsSingleObject: nil)
+    }
+  }
+
+  /// Evaluates a parsed document against `target`.
+  public func evaluateActions(_ document: PolicyDocument, target rawTarget: Set<String>) -> PolicyEvaluation {
+    let target = canonicalTarget(rawTarget)
+    let explanations = document.statements.map { explain($0, target: target) }
+    let contributing = explanations.filter(\.grantsOnAllKeys)
+    let granted = contributing.reduce(into: Set<String>()) { $0.formUnion($1.matchedActions) }
+    let credited = explanations.filter(\.isCreditedDeny)
+    let denied = credited.reduce(into: Set<String>()) { $0.formUnion($1.matchedActions) }
+    let specific = specificKeyNotes(explanations, source: nil)
+
+    if granted.isEmpty {
+      let why: String
+      if target.isEmpty {
+        why = "No target actions were given."
+      } else if let note = specific.first {
+        why = "No statement allows any of the \(targetPhrase(target)) on all keys; \(note.message)"
+      } else {
+        why = "No statement allows any of the \(targetPhrase(target)) on all keys."
+      }
+      return PolicyEvaluation(
+        verdict: .grantsNone, target: target, grantedActions: [], deniedActions: denied, offendingStatements: [],
+        reasons: [], notes: specific, why: why, statements: explanations,
+        statementIsSingleObject: document.statementIsSingleObject)
+    }
+
+    if granted.isSubset(of: denied) {
+      let allows = contributing.map(\.index)
+      let denies = credited.filter { !$0.matchedActions.isDisjoint(with: granted) }.map(\.index)
+      let message =
+        "\(statementsPhrase(allows)) would allow \(actionsPhrase(granted, of: target)) on all keys, but \(statementsPhrase(denies)) \(denies.count == 1 ? "denies" : "deny") them unconditionally on every key."
+      return PolicyEvaluation(
+        verdict: .grantsNone, target: target, grantedActions: granted, deniedActions: denied, offendingStatements: [],
+        reasons: [],
+        notes: [PolicyNote(code: .neutralisedByDeny, message: message, statements: allows + denies)] + specific,
+        why: message, statements: explanations, statementIsSingleObject: document.statementIsSingleObject)
+    }
+
+    var notes: [PolicyNote] = []
+    for s in contributing where s.isConditional {
+      let cond = document.statements[s.index].condition
+      notes.append(PolicyNote(
+        code: .conditional,
+        message:
+          "Statement[\(s.index)] has a Condition (\(cond.map(JSONWriter.canonical) ?? "{}")); conditions do not narrow the grant.",
+        statements: [s.index], condition: cond))
+    }
+    notes += denyNotes(
+      explanations.map { (nil, $0, document.statements[$0.index].condition) }, granted: granted)
+    notes += specific
+
+    var reasons: [PolicyReasonCode] = []
+    for s in contributing { for r in s.reasons where !reasons.contains(r) { reasons.append(r) } }
+    if contributing.count > 1, !contributing.contains(where: { $0.matchedActions.isSuperset(of: granted) }) {
+      reasons.append(.combinedStatements)
+    }
+
+    let verdict: PolicyVerdict = granted == target ? .grantsAll : .grantsSome
+    let indexes = contributing.map(\.index)
+    let how = reasons.filter { $0 != .combinedStatements }.map(\.rawValue).joined(separator: ", ")
+    var why =
+      "\(statementsPhrase(indexes)) \(indexes.count == 1 ? "allows" : "together allow") \(actionsPhrase(granted, of: target)) on all keys (\(how))."
+    if notes.contains(where: { $0.code == .conditional }) { why += " Conditions do not narrow the grant." }
+    if let d = notes.first(where: { [.partialDeny, .conditionalDeny, .denyLimitedResources].contains($0.code) }) {
+      why += " Deny statements mitigate it only in part (\(d.code.rawValue))."
+    }
+    return PolicyEvaluation(
+      verdict: verdict, target: target, grantedActions: granted, deniedActions: denied, offendingStatements: indexes,
+      reasons: reasons, notes: notes, why: why, statements: explanations,
+      statementIsSingleObject: document.statementIsSingleObject)
+  }
+
+  // MARK: - Several sources and a permissions boundary
+
+  /// ``effectiveAccess(sources:boundary:target:)`` for every catalog action.
+  public func effectiveFullKMSAccess(sources: [PolicySource], boundary: PolicySource? = nil) -> EffectiveAccessEvaluation {
+    effectiveAccess(sources: sources, boundary: boundary, target: catalog.allActionNames)
+  }
+
+  /// The effective access of a principal whose identity policies are `sources` (inline, attached
+  /// managed, group policies: the caller picks and labels them), limited by the permissions `boundary`
+  /// if any. See ``EffectiveAccessEvaluation``.
+  public func effectiveAccess(
+    sources: [PolicySource], boundary: PolicySource? = nil, target rawTarget: Set<String>
+  ) -> EffectiveAccessEvaluation {
+    let target = canonicalTarget(rawTarget)
+    let evaluations = sources.map { SourceEvaluation(label: $0.label, evaluation: evaluateActions($0.document, target: target)) }
+    let granted = evaluations.reduce(into: Set<String>()) { $0.formUnion($1.evaluation.grantedActions) }
+    let denied = evaluations.reduce(into: Set<String>()) { $0.formUnion($1.evaluation.deniedActions) }
+
+    var notes: [PolicyNote] = []
+    var errors: [PolicyGrammarError] = []
+    for s in evaluations where s.evaluation.verdict.isInvalid {
+      let errs = s.evaluation.verdict.errors
+      errors += errs.map { PolicyGrammarError(statementIndex: $0.statementIndex, message: $0.message, source: s.label) }
+      notes.append(PolicyNote(
+        code: .sourceInvalid,
+        message: "\(s.label) is invalid: \(errs.map(\.description).joined(separator: "; "))", source: s.label))
+    }
+
+    var boundaryEvaluation: SourceEvaluation?
+    var boundaryAllowed: Set<String>?
+    if let boundary {
+      let e = evaluateActions(boundary.document, target: target)
+      boundaryEvaluation = SourceEvaluation(label: boundary.label, evaluation: e)
+      if e.verdict.isInvalid {
+        notes.append(PolicyNote(
+          code: .boundaryInvalid,
+          message: "Permissions boundary \(boundary.label) is invalid and was ignored: \(e.verdict.errors.map(\.description).joined(separator: "; "))",
+          source: boundary.label))
+      } else {
+        boundaryAllowed = e.grantedActions.subtracting(e.deniedActions)
+      }
+    }
+    let bounded = boundaryAllowed.map { granted.intersection($0) } ?? granted
+    if let boundaryAllowed, let boundary, !granted.isSubset(of: boundaryAllowed) {
+      let outside = granted.subtracting(boundaryAllowed)
+      notes.append(PolicyNote(
+        code: .outsideBoundary,
+        message:
+          "Permissions boundary \(boundary.label) does not allow \(actionsPhrase(outside, of: target)) on all keys; those grants are not effective.",
+        source: boundary.label))
+    }
+
+    let grantingSources = evaluations.filter { !$0.evaluation.grantedActions.isDisjoint(with: bounded) }.map(\.label)
+    let denyingSources = evaluations.filter { !$0.evaluation.deniedActions.isDisjoint(with: bounded) }.map(\.label)
+
+    func result(_ verdict: PolicyVerdict, granting: [String], reasons: [PolicyReasonCode], why: String)
+      -> EffectiveAccessEvaluation
+    {
+      EffectiveAccessEvaluation(
+        verdict: verdict, target: target, grantedActions: granted, deniedActions: denied,
+        boundaryAllowedActions: boundaryAllowed, boundedGrantedActions: bounded, grantingSources: granting,
+        denyingSources: denyingSources, reasons: reasons, notes: notes, why: why, sources: evaluations,
+        boundary: boundaryEvaluation)
+    }
+    let invalidSuffix = errors.isEmpty ? "" : " \(errors.count) grammar error(s) in the sources prevent a pass."
+
+    if bounded.isEmpty {
+      var why = "No source allows any of the \(targetPhrase(target)) on all keys"
+      why += granted.isEmpty ? "." : " within the permissions boundary."
+      return result(errors.isEmpty ? .grantsNone : .invalid(errors), granting: [], reasons: [], why: why + invalidSuffix)
+    }
+    if bounded.isSubset(of: denied) {
+      let message =
+        "\(grantingSources.joined(separator: ", ")) would allow \(actionsPhrase(bounded, of: target)) on all keys, but \(denyingSources.joined(separator: ", ")) deny them unconditionally on every key."
+      notes.insert(PolicyNote(code: .neutralisedByDeny, message: message), at: 0)
+      return result(errors.isEmpty ? .grantsNone : .invalid(errors), granting: [], reasons: [], why: message + invalidSuffix)
+    }
+
+    var reasons: [PolicyReasonCode] = []
+    for s in evaluations where grantingSources.contains(s.label) {
+      for r in s.evaluation.reasons where !reasons.contains(r) { reasons.append(r) }
+      for n in s.evaluation.notes where n.code == .conditional {
+        var n = n
+        n.source = s.label
+        notes.append(n)
+      }
+    }
+    if grantingSources.count > 1,
+      !evaluations.contains(where: { $0.evaluation.grantedActions.isSuperset(of: bounded) })
+    {
+      reasons.append(.combinedSources)
+    }
+    var rows: [(String?, StatementExplanation, JSONValue?)] = []
+    for (source, s) in zip(sources, evaluations) {
+      guard case .success(let doc) = PolicyDocument.parse(source.document) else { continue }
+      rows += s.evaluation.statements.map { (s.label, $0, doc.statements[$0.index].condition) }
+    }
+    notes += denyNotes(rows, granted: bounded)
+
+    let verdict: PolicyVerdict = bounded == target ? .grantsAll : .grantsSome
+    let why =
+      "\(grantingSources.joined(separator: ", ")) \(grantingSources.count == 1 ? "allows" : "together allow") \(actionsPhrase(bounded, of: target)) on all keys\(boundaryAllowed == nil ? "" : " within the permissions boundary") (\(reasons.map(\.rawValue).joined(separator: ", ")))."
+    return result(verdict, granting: grantingSources, reasons: reasons, why: why)
+  }
+
+  // MARK: - Statements
+
+  /// What one statement does with `target` (canonical full names).
+  public func explain(_ statement: PolicyStatement, target: Set<String>) -> StatementExplanation {
+    let globs = statement.actions.patterns.map { IAMGlob(action: $0) }
+    let matched: Set<String>
+    switch statement.actions {
+    case .action: matched = target.filter { a in globs.contains { $0.matches(a) } }
+    case .notAction: matched = target.filter { a in !globs.contains { $0.matches(a) } }
+    }
+    let scope: KeyScope
+    switch statement.resources {
+    case .resource(let p): scope = KeyScope.of(resource: p)
+    case .notResource(let p): scope = KeyScope.of(notResource: p)
+    }
+
+    var reasons: [PolicyReasonCode] = []
+    if statement.effect == .allow, !matched.isEmpty {
+      switch statement.actions {
+      case .notAction:
+        reasons.append(.allowNotAction)
+      case .action:
+        let all = catalog.allActionNames
+        let covering = globs.filter { g in all.allSatisfy { g.matches($0) } }
+        if covering.contains(where: { $0.matches("\u{E000}:\u{E000}") && $0.matches("\u{E000}\u{E000}:\u{E000}\u{E000}") }) {
+          reasons.append(.allowStar)
+        } else if !covering.isEmpty {
+          reasons.append(.allowKMSWildcard)
+        } else {
+          reasons.append(.allowActionList)
+        }
+      }
+      if scope.coversAllKeys {
+        switch statement.resources {
+        case .resource(let p):
+          reasons.append(p.contains { IAMGlob(resource: $0).isUniversal } ? .resourceStar : .resourceKeyWildcardARN)
+        case .notResource:
+          reasons.append(.notResource)
+        }
+      }
+    }
+
+    var summary = "Statement[\(statement.index)]"
+    if let sid = statement.sid, !sid.isEmpty { summary += " (Sid \(JSONWriter.quoted(sid)))" }
+    summary += ": \(statement.effect.rawValue) \(actionsPhrase(matched, of: target)) on \(scope)"
+    if statement.isConditional { summary += ", with a Condition" }
+    return StatementExplanation(
+      index: statement.index, sid: statement.sid, effect: statement.effect, matchedActions: matched, keyScope: scope,
+      isConditional: statement.isConditional, reasons: reasons, summary: summary)
+  }
+
+  // MARK: - Helpers
+
+  /// Target names in canonical form (`decrypt` → `kms:Decrypt`).
+  public func canonicalTarget(_ target: Set<String>) -> Set<String> { Set(target.map(catalog.canonicalName)) }
+
+  func specificKeyNotes(_ explanations: [StatementExplanation], source: String?) -> [PolicyNote] {
+    explanations.filter { $0.effect == .allow && !$0.matchedActions.isEmpty && $0.keyScope == .someKeys }.map {
+      PolicyNote(
+        code: .specificKeys,
+        message: "Statement[\($0.index)] allows \(actionsPhrase($0.matchedActions, of: nil)) on specific keys only.",
+        statements: [$0.index], source: source)
+    }
+  }
+
+  /// Notes on Deny statements that touch `granted` but are not (fully) credited.
+  func denyNotes(_ rows: [(source: String?, statement: StatementExplanation, condition: JSONValue?)], granted: Set<String>)
+    -> [PolicyNote]
+  {
+    var notes: [PolicyNote] = []
+    func label(_ source: String?, _ index: Int) -> String { (source.map { "\($0) " } ?? "") + "Statement[\(index)]" }
+    for (source, s, condition) in rows where s.effect == .deny {
+      let hit = s.matchedActions.intersection(granted)
+      if hit.isEmpty || s.keyScope == .noKeys { continue }
+      if s.isConditional {
+        notes.append(PolicyNote(
+          code: .conditionalDeny,
+          message:
+            "\(label(source, s.index)) denies \(actionsPhrase(hit, of: granted)) only under a Condition (\(condition.map(JSONWriter.canonical) ?? "{}")); not credited.",
+          statements: [s.index], condition: condition, source: source))
+      } else if s.keyScope != .everyKey {
+        notes.append(PolicyNote(
+          code: .denyLimitedResources,
+          message: "\(label(source, s.index)) denies \(actionsPhrase(hit, of: granted)) on \(s.keyScope) only; not credited.",
+          statements: [s.index], source: source))
+      } else if !granted.isSubset(of: hit) {
+        notes.append(PolicyNote(
+          code: .partialDeny,
+          message:
+            "\(label(source, s.index)) denies \(actionsPhrase(hit, of: granted)) on every key; \(granted.count - hit.count) granted action(s) remain.",
+          statements: [s.index], source: source))
+      }
+    }
+    return notes
+  }
+
+  func targetPhrase(_ target: Set<String>) -> String {
+    target.count == 1 ? "target action \(target.first!)" : "\(target.count) target actions"
+  }
+
+  /// `all 55 target actions`, `kms:Decrypt`, `3 actions (kms:A, kms:B, kms:C)`, `no target action`.
+  func actionsPhrase(_ actions: Set<String>, of whole: Set<String>?) -> String {
+    if actions.isEmpty { return "no target action" }
+    if let whole, actions == whole, whole.count > 1 { return "all \(whole.count) target actions" }
+    let sorted = actions.sorted()
+    if sorted.count == 1 { return sorted[0] }
+    let shown = sorted.prefix(6).joined(separator: ", ")
+    return "\(sorted.count) actions (\(shown)\(sorted.count > 6 ? ", ..." : ""))"
+  }
+
+  func statementsPhrase(_ indexes: [Int]) -> String {
+    indexes.count == 1 ? "Statement[\(indexes[0])]" : "Statements " + indexes.map(String.init).joined(separator: ", ")
+  }
+}

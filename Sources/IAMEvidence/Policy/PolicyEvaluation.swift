@@ -1,0 +1,277 @@
+/// The outcome of judging a policy (or several) against a target set of KMS actions, on all keys.
+///
+/// "Grants" always means *allowed on all keys* (``KeyScope/allKeys`` or wider); grants on specific keys
+/// only are reported as a ``PolicyNoteCode/specificKeys`` note, not in the verdict.
+public enum PolicyVerdict: Sendable, Hashable {
+  /// Every target action is allowed on all keys (and not cancelled by Deny).
+  case grantsAll
+  /// At least one, but not every, target action is allowed on all keys.
+  case grantsSome
+  /// No target action is allowed on all keys, or every granted one is denied unconditionally on every key.
+  case grantsNone
+  /// The document broke the grammar: never a silent pass.
+  case invalid([PolicyGrammarError])
+
+  /// `grants-all`, `grants-some`, `grants-none` or `invalid`.
+  public var code: String {
+    switch self {
+    case .grantsAll: return "grants-all"
+    case .grantsSome: return "grants-some"
+    case .grantsNone: return "grants-none"
+    case .invalid: return "invalid"
+    }
+  }
+
+  /// ``grantsAll`` or ``grantsSome``: the trigger for "any of these actions on all keys" checks.
+  public var grantsAny: Bool { self == .grantsAll || self == .grantsSome }
+
+  /// Whether this is ``invalid(_:)``.
+  public var isInvalid: Bool {
+    if case .invalid = self { return true }
+    return false
+  }
+
+  /// The grammar errors of ``invalid(_:)``, else empty.
+  public var errors: [PolicyGrammarError] {
+    if case .invalid(let e) = self { return e }
+    return []
+  }
+}
+
+/// Machine reason codes: why statements grant what they grant on all keys.
+public enum PolicyReasonCode: String, Sendable, Hashable, CaseIterable {
+  /// An Action pattern that matches every action of every service (`*`, `*:*`).
+  case allowStar = "allow-star"
+  /// An Action pattern that on its own covers every catalog KMS action (`kms:*`, `KMS:*`, `km*:*`, ...).
+  case allowKMSWildcard = "allow-kms-wildcard"
+  /// Named actions or partial wildcards (`kms:Decrypt`, `kms:Describe*`), none of which covers every action.
+  case allowActionList = "allow-action-list"
+  /// Granted through `NotAction` (every action not listed).
+  case allowNotAction = "allow-notaction"
+  /// `Resource` holds `"*"`.
+  case resourceStar = "resource-star"
+  /// `Resource` holds a key ARN pattern reaching all keys (`arn:aws:kms:*:*:key/*`, `arn:aws:kms:*`, ...).
+  case resourceKeyWildcardARN = "resource-key-wildcard-arn"
+  /// Granted through `NotResource` that does not exclude every key.
+  case notResource = "notresource"
+  /// Several statements of one policy add up to the grant; none grants it alone.
+  case combinedStatements = "combined-statements"
+  /// Several policies (sources) add up to the grant; none grants it alone.
+  case combinedSources = "combined-sources"
+}
+
+/// Codes of ``PolicyNote``s: facts that qualify a verdict without changing it (except
+/// ``neutralisedByDeny``, which is why a grant passes).
+public enum PolicyNoteCode: String, Sendable, Hashable, CaseIterable {
+  /// A contributing Allow has a Condition; conditions do not narrow the grant. The note carries it.
+  case conditional = "conditional"
+  /// Every granted target action is denied unconditionally on every key: the policy passes.
+  case neutralisedByDeny = "neutralised-by-deny"
+  /// Unconditional Deny on every key covers some, not all, granted actions: still a finding.
+  case partialDeny = "partial-deny"
+  /// A Deny would cancel granted actions but has a Condition: not credited.
+  case conditionalDeny = "conditional-deny"
+  /// A Deny covers granted actions only on some keys / some accounts or regions: not credited.
+  case denyLimitedResources = "deny-limited-resources"
+  /// An Allow grants target actions on specific keys only (one key ARN, `key/mrk-*`, ...): not a finding here.
+  case specificKeys = "specific-keys"
+  /// Some grants lie outside the permissions boundary and are therefore not effective.
+  case outsideBoundary = "outside-boundary"
+  /// The permissions boundary document is invalid and was ignored (grants judged without it).
+  case boundaryInvalid = "boundary-invalid"
+  /// One of several source documents is invalid (its grammar errors are in the note).
+  case sourceInvalid = "source-invalid"
+}
+
+/// A qualification of a verdict, with the statements (and source) it is about.
+public struct PolicyNote: Sendable, Hashable {
+  public var code: PolicyNoteCode
+  /// Human-readable text.
+  public var message: String
+  /// 0-based statement indexes the note is about.
+  public var statements: [Int]
+  /// The Condition JSON for ``PolicyNoteCode/conditional`` / ``PolicyNoteCode/conditionalDeny`` notes.
+  public var condition: JSONValue?
+  /// The source label when the note comes from a multi-source evaluation.
+  public var source: String?
+
+  public init(
+    code: PolicyNoteCode, message: String, statements: [Int] = [], condition: JSONValue? = nil, source: String? = nil
+  ) {
+    self.code = code
+    self.message = message
+    self.statements = statements
+    self.condition = condition
+    self.source = source
+  }
+}
+
+/// What one statement does with the target actions.
+public struct StatementExplanation: Sendable, Hashable {
+  /// 0-based index in `Statement`.
+  public var index: Int
+  public var sid: String?
+  public var effect: PolicyEffect
+  /// The target actions its Action/NotAction matches (whatever the resources).
+  public var matchedActions: Set<String>
+  /// How many keys its Resource/NotResource reaches.
+  public var keyScope: KeyScope
+  /// Whether it has a Condition.
+  public var isConditional: Bool
+  /// Why it grants (Allow statements matching target actions); empty otherwise.
+  public var reasons: [PolicyReasonCode]
+  /// One line, e.g. `Statement[0]: Allow all 55 target actions on every key`.
+  public var summary: String
+
+  public init(
+    index: Int, sid: String?, effect: PolicyEffect, matchedActions: Set<String>, keyScope: KeyScope,
+    isConditional: Bool, reasons: [PolicyReasonCode], summary: String
+  ) {
+    self.index = index
+    self.sid = sid
+    self.effect = effect
+    self.matchedActions = matchedActions
+    self.keyScope = keyScope
+    self.isConditional = isConditional
+    self.reasons = reasons
+    self.summary = summary
+  }
+
+  /// An Allow that grants at least one target action on all keys (condition or not).
+  public var grantsOnAllKeys: Bool { effect == .allow && !matchedActions.isEmpty && keyScope.coversAllKeys }
+
+  /// A Deny credited as cancelling grants: no Condition and reaching every key.
+  public var isCreditedDeny: Bool {
+    effect == .deny && !matchedActions.isEmpty && !isConditional && keyScope == .everyKey
+  }
+}
+
+/// The evaluation of one policy document against a target action set.
+public struct PolicyEvaluation: Sendable, Hashable {
+  public var verdict: PolicyVerdict
+  /// The target actions (canonical full names, `kms:Decrypt`).
+  public var target: Set<String>
+  /// Target actions allowed on all keys by the union of Allow statements (before Deny).
+  public var grantedActions: Set<String>
+  /// Target actions denied unconditionally on every key.
+  public var deniedActions: Set<String>
+  /// 0-based indexes of the Allow statements contributing the grant on all keys (empty when it passes).
+  public var offendingStatements: [Int]
+  /// Machine reason codes of the grant (empty when nothing is granted).
+  public var reasons: [PolicyReasonCode]
+  public var notes: [PolicyNote]
+  /// One human sentence explaining the verdict.
+  public var why: String
+  /// Per-statement explanations, in document order (empty for an invalid document).
+  public var statements: [StatementExplanation]
+  /// Whether `Statement` was a single object (nil for an invalid document).
+  public var statementIsSingleObject: Bool?
+
+  public init(
+    verdict: PolicyVerdict, target: Set<String>, grantedActions: Set<String>, deniedActions: Set<String>,
+    offendingStatements: [Int], reasons: [PolicyReasonCode], notes: [PolicyNote], why: String,
+    statements: [StatementExplanation], statementIsSingleObject: Bool?
+  ) {
+    self.verdict = verdict
+    self.target = target
+    self.grantedActions = grantedActions
+    self.deniedActions = deniedActions
+    self.offendingStatements = offendingStatements
+    self.reasons = reasons
+    self.notes = notes
+    self.why = why
+    self.statements = statements
+    self.statementIsSingleObject = statementIsSingleObject
+  }
+
+  /// Granted minus denied.
+  public var effectiveActions: Set<String> { grantedActions.subtracting(deniedActions) }
+
+  /// The notes with `code`.
+  public func notes(_ code: PolicyNoteCode) -> [PolicyNote] { notes.filter { $0.code == code } }
+
+  /// Whether some note has `code`.
+  public func hasNote(_ code: PolicyNoteCode) -> Bool { notes.contains { $0.code == code } }
+}
+
+/// One input of a multi-policy evaluation: a label the caller chooses (policy ARN, `user/alice:inline`,
+/// ...) and the document JSON.
+public struct PolicySource: Sendable, Hashable {
+  public var label: String
+  public var document: JSONValue
+  public init(label: String, document: JSONValue) {
+    self.label = label
+    self.document = document
+  }
+}
+
+/// One source's own evaluation inside a multi-policy evaluation.
+public struct SourceEvaluation: Sendable, Hashable {
+  public var label: String
+  public var evaluation: PolicyEvaluation
+  public init(label: String, evaluation: PolicyEvaluation) {
+    self.label = label
+    self.evaluation = evaluation
+  }
+}
+
+/// The effective access of a principal from several identity policies, optionally limited by a
+/// permissions boundary: grants add up across sources, unconditional every-key denies of any source
+/// cancel (only when they cancel the whole grant, as for one policy), and grants the boundary does not
+/// allow on all keys are not effective.
+public struct EffectiveAccessEvaluation: Sendable, Hashable {
+  /// As for one policy; ``PolicyVerdict/invalid(_:)`` only when nothing is granted and a source is invalid
+  /// (errors prefixed with the source label). Grants of valid sources are never hidden by another
+  /// source's errors.
+  public var verdict: PolicyVerdict
+  public var target: Set<String>
+  /// Union of the sources' grants on all keys (before boundary and Deny).
+  public var grantedActions: Set<String>
+  /// Union of the sources' unconditional every-key denies.
+  public var deniedActions: Set<String>
+  /// What the boundary allows on all keys (nil: no boundary, or an invalid one, which is ignored).
+  public var boundaryAllowedActions: Set<String>?
+  /// Granted ∩ boundary: the grant the verdict is about (before Deny).
+  public var boundedGrantedActions: Set<String>
+  /// Labels of the sources whose all-key grants make up ``boundedGrantedActions`` (empty when it passes).
+  public var grantingSources: [String]
+  /// Labels of the sources whose credited denies cancel part or all of the grant.
+  public var denyingSources: [String]
+  public var reasons: [PolicyReasonCode]
+  public var notes: [PolicyNote]
+  public var why: String
+  /// Each source's own evaluation.
+  public var sources: [SourceEvaluation]
+  /// The boundary's own evaluation (its grants are what it allows).
+  public var boundary: SourceEvaluation?
+
+  public init(
+    verdict: PolicyVerdict, target: Set<String>, grantedActions: Set<String>, deniedActions: Set<String>,
+    boundaryAllowedActions: Set<String>?, boundedGrantedActions: Set<String>, grantingSources: [String],
+    denyingSources: [String], reasons: [PolicyReasonCode], notes: [PolicyNote], why: String,
+    sources: [SourceEvaluation], boundary: SourceEvaluation?
+  ) {
+    self.verdict = verdict
+    self.target = target
+    self.grantedActions = grantedActions
+    self.deniedActions = deniedActions
+    self.boundaryAllowedActions = boundaryAllowedActions
+    self.boundedGrantedActions = boundedGrantedActions
+    self.grantingSources = grantingSources
+    self.denyingSources = denyingSources
+    self.reasons = reasons
+    self.notes = notes
+    self.why = why
+    self.sources = sources
+    self.boundary = boundary
+  }
+
+  /// Bounded grant minus denied.
+  public var effectiveActions: Set<String> { boundedGrantedActions.subtracting(deniedActions) }
+
+  /// The notes with `code`.
+  public func notes(_ code: PolicyNoteCode) -> [PolicyNote] { notes.filter { $0.code == code } }
+
+  /// Whether some note has `code`.
+  public func hasNote(_ code: PolicyNoteCode) -> Bool { notes.contains { $0.code == code } }
+}
