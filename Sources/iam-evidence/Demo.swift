@@ -22,6 +22,8 @@ struct Demo: ParsableCommand {
       switch outcome {
       case .ingested(let r):
         Terminal.out("ingested \(source.name) as snapshot \(r.id) (captured \(r.capturedAt))")
+        let outcome = try store.assess(snapshotID: r.id, now: Clock.now())
+        Terminal.out(AssessSummary.line(record: r, outcome: outcome))
       case .alreadyIngested(let r):
         Terminal.out("\(source.name): already ingested as snapshot \(r.id)")
       }

@@ -26,11 +26,15 @@ struct Ingest: ParsableCommand {
   @Flag(help: "Store an export whose IsTruncated is true (flagged as incomplete) instead of refusing it.")
   var allowTruncated = false
 
+  @Option(help: "The exceptions register to assess new snapshots with (JSON; see README).")
+  var exceptions: String?
+
   @Argument(help: "Snapshot files, directories, or - for standard input.")
   var paths: [String]
 
   func run() throws {
     let sources = try SourceFiles.expand(paths)
+    let register = try ExceptionsOption.load(exceptions)
     let store = try database.open(create: true)
     let options = IngestOptions(
       account: account, capturedAt: capturedAt, label: label, allowTruncated: allowTruncated, now: Clock.now())
@@ -47,6 +51,9 @@ struct Ingest: ParsableCommand {
         Terminal.out(
           "snapshot \(r.id)  account \(r.account)  users \(r.counts.users)  groups \(r.counts.groups)  roles \(r.counts.roles)  managed \(r.counts.managedPolicies)  inline \(r.counts.inlinePolicies)  sha256 \(r.sha256.prefix(12))  \(r.sourceName)"
             + (r.isTruncated ? "  (TRUNCATED export)" : ""))
+        // New snapshots are assessed straight away, so `findings` works after `ingest`.
+        let outcome = try store.assess(snapshotID: r.id, register: register, now: Clock.now())
+        Terminal.out(AssessSummary.line(record: r, outcome: outcome))
       case .alreadyIngested(let r):
         Terminal.out("\(loaded.name): already ingested as snapshot \(r.id) (sha256 \(r.sha256.prefix(12))); nothing added")
       }

@@ -39,7 +39,7 @@ enum CheckSupport {
 
   static func note(_ n: PolicyNote) -> ResultNote {
     var message = n.message
-    if let source = n.source { message = "\(source): \(message)" }
+    if let source = n.source, !message.hasPrefix(source) { message = "\(source): \(message)" }
     return ResultNote(code: n.code.rawValue, message: message, statements: n.statements, detail: n.condition.map(JSONWriter.canonical))
   }
 

@@ -304,3 +304,37 @@ extension EvidenceStore {
   }
 }
 
+
+extension EvidenceStore {
+  /// Resolves `latest`, `previous`, a snapshot id, or a date (the latest snapshot captured on or before
+  /// the end of that day) to a snapshot, optionally within one account.
+  public func resolveSnapshot(_ selector: String, account: String? = nil) throws(StoreError) -> SnapshotRecord {
+    let all = try snapshots(account: account)
+    guard !all.isEmpty else {
+      throw StoreError(path: path, message: account.map { "no snapshot of account \($0)" } ?? "the database holds no snapshot yet")
+    }
+    switch selector {
+    case "latest":
+      return all.last!
+    case "previous":
+      guard all.count >= 2 else { throw StoreError(path: path, message: "there is no previous snapshot (only one)") }
+      return all[all.count - 2]
+    default:
+      if let id = Int(selector) {
+        guard let r = all.first(where: { $0.id == id }) else {
+          throw StoreError(path: path, message: "no snapshot \(id)" + (account.map { " in account \($0)" } ?? ""))
+        }
+        return r
+      }
+      guard let t = Timestamp(parsing: selector) else {
+        throw StoreError(path: path, message: "\"\(selector)\" is not a snapshot id, latest, previous, or a date")
+      }
+      // A bare date means the whole day.
+      let limit = selector.count == 10 ? Timestamp(epochSeconds: t.epochSeconds + 86_399) : t
+      guard let r = all.last(where: { $0.capturedAt <= limit }) else {
+        throw StoreError(path: path, message: "no snapshot captured on or before \(selector)")
+      }
+      return r
+    }
+  }
+}

@@ -161,6 +161,47 @@ enum Schema {
           FROM snapshot_managed_policies smp JOIN managed_policy_states s ON s.id = smp.policy_state
           JOIN managed_policy_state_versions v ON v.policy_state = s.id JOIN documents d ON d.id = v.document_id;
         """
-    )
+    ),
+    .init(
+      name: "0002-assessments-and-results",
+      sql: """
+        CREATE TABLE assessments (
+          id INTEGER PRIMARY KEY,
+          snapshot_id INTEGER NOT NULL REFERENCES snapshots(id),
+          assessed_at TEXT NOT NULL,
+          tool_version TEXT NOT NULL,
+          checks TEXT NOT NULL,
+          exceptions_source TEXT,
+          exceptions_sha256 TEXT NOT NULL,
+          exceptions_content TEXT NOT NULL,
+          stale_exceptions TEXT NOT NULL
+        );
+        CREATE INDEX assessments_snapshot ON assessments(snapshot_id);
+        CREATE TABLE results (
+          id INTEGER PRIMARY KEY,
+          snapshot_id INTEGER NOT NULL REFERENCES snapshots(id),
+          assessment_id INTEGER NOT NULL REFERENCES assessments(id),
+          check_id TEXT NOT NULL,
+          check_version INTEGER NOT NULL,
+          tool_version TEXT NOT NULL,
+          finding_key TEXT NOT NULL,
+          status TEXT NOT NULL CHECK (status IN ('pass', 'fail', 'excepted', 'error')),
+          principal_type TEXT,
+          principal_id TEXT,
+          principal_name TEXT,
+          principal_arn TEXT,
+          policy_kind TEXT,
+          policy_name TEXT,
+          policy_arn TEXT,
+          policy_version TEXT,
+          document_sha256 TEXT,
+          exception_id TEXT,
+          position INTEGER NOT NULL,
+          detail TEXT NOT NULL
+        );
+        CREATE INDEX results_snapshot_check ON results(snapshot_id, check_id, status);
+        CREATE INDEX results_finding_key ON results(finding_key);
+        """
+    ),
   ]
 }

@@ -1,0 +1,42 @@
+/// Runs the catalog over one snapshot and applies the exceptions register.
+public enum Assessor {
+  /// The results of every check (whole population) and the exceptions that matched nothing.
+  public struct Outcome: Sendable {
+    public var results: [CheckResult]
+    /// Exceptions of the register that matched no failing result.
+    public var staleExceptions: [PolicyException]
+  }
+
+  /// Assesses `snapshot`, captured at `capturedAt` (exceptions are judged in force at that time).
+  public static func assess(
+    _ snapshot: AuthorizationSnapshot, capturedAt: Timestamp, register: ExceptionRegister = .empty,
+    checks: [any Check] = CheckCatalog.all, evaluator: KMSPolicyEvaluator = KMSPolicyEvaluator()
+  ) -> Outcome {
+    let context = CheckContext(snapshot: snapshot, evaluator: evaluator)
+    var results = checks.flatMap { $0.run(context) }
+    var used = Set<String>()
+    for i in results.indices where results[i].status == .fail {
+      let matching = register.exceptions.filter { $0.matches(results[i]) }.sorted { $0.id < $1.id }
+      guard !matching.isEmpty else { continue }
+      matching.forEach { used.insert($0.id) }
+      if let inForce = matching.first(where: { $0.isInForce(at: capturedAt) }) {
+        results[i].status = .excepted
+        results[i].exception = AppliedException(id: inForce.id, approvedBy: inForce.approvedBy, expiresOn: inForce.expiresOnDate)
+        results[i].notes.append(
+          ResultNote(
+            code: "excepted",
+            message: "Approved exception \(inForce.id) (approved by \(inForce.approvedBy) on \(inForce.approvedOn.dateString), expires \(inForce.expiresOnDate)): \(inForce.justification)"
+          ))
+      } else {
+        for e in matching {
+          results[i].notes.append(
+            ResultNote(
+              code: "exception-expired",
+              message: "Exception \(e.id) expired on \(e.expiresOnDate), before the snapshot was captured; it no longer applies."))
+        }
+      }
+    }
+    results.sort(by: CheckResult.reportOrder)
+    return Outcome(results: results, staleExceptions: register.exceptions.filter { !used.contains($0.id) })
+  }
+}

@@ -1,0 +1,134 @@
+/// `kms-full-access-identity` — who can actually do everything with every KMS key?
+///
+/// Per user and role, the effective result of everything that applies to it: its own inline policies,
+/// its groups' inline policies, its attached managed policies (customer- and AWS-managed, e.g.
+/// `AdministratorAccess`), its groups' attached policies, unconditional Denies from any of them, and its
+/// permissions boundary (a grant the boundary does not allow is not effective). Each source of the
+/// grant is listed. This answers the auditor's question "who can do this?".
+public struct IdentityFullKMSAccess: Check {
+  public init() {}
+
+  public let description = CheckDescription(
+    id: "kms-full-access-identity",
+    version: 1,
+    title: "No user or role effectively holds full AWS KMS access on all keys",
+    controls: ["A.8.2", "A.8.3", "A.8.24"],
+    rationale: """
+      Policies that each look harmless can add up, and AWS-managed policies such as AdministratorAccess \
+      grant KMS too. The control is about identities, so each user and role is judged on the union of \
+      everything attached to it, directly or through groups, within its permissions boundary.
+      """,
+    remediation: """
+      Remove or narrow the listed sources until no combination grants every KMS action on all keys, or \
+      set a permissions boundary that does not allow it.
+      """,
+    methodology: [
+      "Population: every user and every role in the snapshot.",
+      "Sources: the identity's inline policies; for users, the inline policies of each group it belongs to; the default version of every managed policy attached to it or (users) to its groups, customer- or AWS-managed.",
+      "Allow grants on all keys add up across sources; unconditional Deny on all keys from any source removes actions; the identity fails when every KMS action of the catalog remains.",
+      "A permissions boundary limits the grant to the actions the boundary itself allows on all keys.",
+      "An attached policy whose document is not in the snapshot is noted \"unknown-policy\"; if nothing else grants full access the status is \"error\" (it cannot be shown to pass).",
+    ],
+    population: "Users and roles (effective permissions)",
+    triggering: [
+      CheckExample(#"{"Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#),
+      CheckExample(#"{"Statement":[{"Effect":"Allow","NotAction":"s3:*","Resource":"*"}]}"#),
+    ],
+    nonTriggering: [
+      CheckExample(#"{"Statement":[{"Effect":"Allow","Action":"kms:Describe*","Resource":"*"}]}"#),
+      CheckExample(
+        #"{"Statement":[{"Effect":"Allow","Action":"*","Resource":"*"},{"Effect":"Deny","Action":"kms:*","Resource":"*"}]}"#,
+        notes: ["neutralised-by-deny"]),
+    ],
+    examplePlacement: .managedAttachedToUser
+  )
+
+  public func run(_ context: CheckContext) -> [CheckResult] {
+    context.snapshot.principals.filter { $0.type != .group }.map { identity(context, $0) }
+  }
+
+  private func identity(_ context: CheckContext, _ principal: Principal) -> CheckResult {
+    var sources: [(GrantSource, PolicySource)] = []
+    var unknown: [String] = []
+    func add(inline policies: [InlinePolicy], via group: String?) {
+      for p in policies {
+        let source = GrantSource(kind: group == nil ? "inline" : "group-inline", policyName: p.name, viaGroup: group)
+        sources.append((source, PolicySource(label: source.label, document: p.document.json)))
+      }
+    }
+    func add(attached: [AttachedPolicy], via group: String?) {
+      for a in attached {
+        guard let doc = context.policiesByARN[a.arn]?.defaultVersion?.document else {
+          unknown.append(a.arn)
+          continue
+        }
+        let source = GrantSource(kind: group == nil ? "managed" : "group-managed", policyName: a.name, policyARN: a.arn, viaGroup: group)
+        sources.append((source, PolicySource(label: source.label, document: doc.json)))
+      }
+    }
+    add(inline: principal.inlinePolicies, via: nil)
+    add(attached: principal.attachedPolicies, via: nil)
+    for groupName in principal.groups {
+      guard let group = context.groupsByName[groupName] else { continue }
+      add(inline: group.inlinePolicies, via: groupName)
+      add(attached: group.attachedPolicies, via: groupName)
+    }
+    var notes: [ResultNote] = []
+    var boundary: PolicySource?
+    if let b = principal.permissionsBoundary {
+      if let doc = context.policiesByARN[b.arn]?.defaultVersion?.document {
+        boundary = PolicySource(label: "boundary \(b.arn)", document: doc.json)
+      } else {
+        notes.append(
+          ResultNote(code: "boundary-unknown", message: "Permissions boundary \(b.arn) is not in the snapshot; judged without it."))
+      }
+    }
+    let missingGroups = principal.groups.filter { context.groupsByName[$0] == nil }
+    if !missingGroups.isEmpty {
+      notes.append(ResultNote(code: "unknown-group", message: "Groups not in the snapshot: \(missingGroups.joined(separator: ", "))."))
+    }
+    for arn in unknown {
+      notes.append(ResultNote(code: "unknown-policy", message: "Attached policy \(arn) is not in the snapshot; its grants are unknown."))
+    }
+    let evaluation = context.evaluator.effectiveFullKMSAccess(sources: sources.map(\.1), boundary: boundary)
+    notes += evaluation.notes.map(CheckSupport.note)
+    let status: ResultStatus
+    switch evaluation.verdict {
+    case .grantsAll: status = .fail
+    case .invalid: status = .error
+    case .grantsSome, .grantsNone: status = unknown.isEmpty ? .pass : .error
+    }
+    for e in evaluation.verdict.errors {
+      notes.append(ResultNote(code: "invalid-grammar", message: e.description, statements: e.statementIndex.map { [$0] } ?? []))
+    }
+    let granting = Set(evaluation.grantingSources)
+    let grantSources = status == .fail ? sources.map(\.0).filter { granting.contains($0.label) } : []
+    var why = evaluation.why
+    if status == .error && !unknown.isEmpty && evaluation.verdict != .grantsAll {
+      why = "Attached policies missing from the snapshot (\(unknown.joined(separator: ", "))) may grant KMS access; the identity cannot be shown to pass. " + why
+    }
+    var remediation: [String] = []
+    if status == .fail {
+      remediation = grantSources.map { s in
+        let noun = principal.type.rawValue
+        switch s.kind {
+        case "inline":
+          return "Narrow or delete inline policy \(s.policyName): aws iam delete-\(noun)-policy --\(noun)-name \(CheckSupport.shell(principal.name)) --policy-name \(CheckSupport.shell(s.policyName))"
+        case "managed":
+          return "Detach \(s.policyName): aws iam detach-\(noun)-policy --\(noun)-name \(CheckSupport.shell(principal.name)) --policy-arn \(CheckSupport.shell(s.policyARN ?? ""))"
+        case "group-inline":
+          return "Remove the user from group \(s.viaGroup ?? ""), or narrow its inline policy \(s.policyName): aws iam remove-user-from-group --group-name \(CheckSupport.shell(s.viaGroup ?? "")) --user-name \(CheckSupport.shell(principal.name))"
+        default:
+          return "Remove the user from group \(s.viaGroup ?? ""), or detach \(s.policyName) from it: aws iam detach-group-policy --group-name \(CheckSupport.shell(s.viaGroup ?? "")) --policy-arn \(CheckSupport.shell(s.policyARN ?? ""))"
+        }
+      }
+      remediation.append(
+        "Or set a permissions boundary that does not allow KMS on all keys: aws iam put-\(principal.type.rawValue)-permissions-boundary --\(principal.type.rawValue)-name \(CheckSupport.shell(principal.name)) --permissions-boundary <policy-arn>"
+      )
+    }
+    return CheckResult(
+      checkID: description.id, checkVersion: description.version, status: status, principal: PrincipalRef(principal),
+      reasons: status == .fail ? evaluation.reasons.map(\.rawValue) : [], notes: notes, why: why, sources: grantSources,
+      remediation: remediation)
+  }
+}

@@ -1,0 +1,17 @@
+/// The registry of checks: a literal list, guarded by a test (every check registered, ids unique).
+public enum CheckCatalog {
+  /// Every check, the control's primary test first.
+  public static let all: [any Check] = [
+    InlinePolicyFullKMSAccess(),
+    ManagedPolicyFullKMSAccess(),
+    DecryptAllKeys(),
+    KeyDestructionAllKeys(),
+    IdentityFullKMSAccess(),
+  ]
+
+  /// The catalog position of check `id` (unknown ids sort last).
+  public static func position(of id: String) -> Int { all.firstIndex { $0.description.id == id } ?? all.count }
+
+  /// The check with `id`, if registered.
+  public static func check(id: String) -> (any Check)? { all.first { $0.description.id == id } }
+}

@@ -1,0 +1,100 @@
+import SQLiteDB
+
+/// One stored assessment run of a snapshot.
+public struct AssessmentRecord: Sendable, Hashable {
+  public var id: Int
+  public var snapshotID: Int
+  public var assessedAt: Timestamp
+  public var toolVersion: String
+  /// `id@version` of every check run.
+  public var checks: [String]
+  public var exceptionsSource: String?
+  public var exceptionsSHA256: String
+  public var exceptionsContent: String
+  public var staleExceptions: [String]
+}
+
+extension EvidenceStore {
+  /// Assesses snapshot `id` with every check and stores the results, replacing that snapshot's
+  /// earlier results for the same check versions, in one transaction.
+  @discardableResult
+  public func assess(
+    snapshotID id: Int, register: ExceptionRegister = .empty, checks: [any Check] = CheckCatalog.all, now: Timestamp
+  ) throws(StoreError) -> Assessor.Outcome {
+    guard let record = try snapshot(id: id) else { throw StoreError(path: path, message: "no snapshot \(id)") }
+    let snapshot = try loadSnapshot(id: id)
+    let outcome = Assessor.assess(snapshot, capturedAt: record.capturedAt, register: register, checks: checks)
+    try wrap {
+      try db.transaction {
+        let checkList = checks.map { "\($0.description.id)@\($0.description.version)" }
+        try db.run(
+          """
+          INSERT INTO assessments (snapshot_id, assessed_at, tool_version, checks, exceptions_source, exceptions_sha256,
+            exceptions_content, stale_exceptions) VALUES (?,?,?,?,?,?,?,?)
+          """,
+          [
+            id, now.description, Self.toolVersion, JSONWriter.canonical(.array(checkList.map(JSONValue.string))), register.source,
+            register.sha256, register.content, JSONWriter.canonical(.array(outcome.staleExceptions.map { .string($0.id) })),
+          ])
+        let assessmentID = Int(db.lastInsertRowID)
+        let delete = try db.prepare("DELETE FROM results WHERE snapshot_id = ? AND check_id = ? AND check_version = ?")
+        for check in checks { try delete.execute([id, check.description.id, check.description.version]) }
+        let insert = try db.prepare(
+          """
+          INSERT INTO results (snapshot_id, assessment_id, check_id, check_version, tool_version, finding_key, status,
+            principal_type, principal_id, principal_name, principal_arn, policy_kind, policy_name, policy_arn, policy_version,
+            document_sha256, exception_id, position, detail) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+          """)
+        for (i, r) in outcome.results.enumerated() {
+          try insert.execute([
+            id, assessmentID, r.checkID, r.checkVersion, Self.toolVersion, r.findingKey, r.status.rawValue, r.principal?.type.rawValue,
+            r.principal?.id, r.principal?.name, r.principal?.arn, r.policy?.kind.rawValue, r.policy?.name, r.policy?.arn,
+            r.policy?.versionID, r.policy?.documentSHA256, r.exception?.id, i, JSONWriter.canonical(r.jsonValue(snapshot: id)),
+          ])
+        }
+      }
+    }
+    return outcome
+  }
+
+  /// Stored results of snapshot `id`, in report order (most severe first), optionally filtered.
+  public func results(snapshotID id: Int, check: String? = nil, statuses: Set<ResultStatus>? = nil) throws(StoreError) -> [CheckResult] {
+    try wrap {
+      var sql = "SELECT detail FROM results WHERE snapshot_id = ?"
+      var args: [any SQLiteBindable] = [id]
+      if let check {
+        sql += " AND check_id = ?"
+        args.append(check)
+      }
+      sql += " ORDER BY position"
+      return try db.query(sql, args).compactMap { row -> CheckResult? in
+        guard let text = row.string("detail"), let json = try? JSONParser.parse(text), let result = CheckResult(json: json) else {
+          return nil
+        }
+        return statuses.map { $0.contains(result.status) } ?? true ? result : nil
+      }
+    }
+  }
+
+  /// The latest assessment of snapshot `id`, if it was assessed.
+  public func latestAssessment(snapshotID id: Int) throws(StoreError) -> AssessmentRecord? {
+    try wrap {
+      guard let row = try db.query("SELECT * FROM assessments WHERE snapshot_id = ? ORDER BY id DESC LIMIT 1", [id]).first else {
+        return nil
+      }
+      func strings(_ column: String) -> [String] {
+        (row.string(column).flatMap { try? JSONParser.parse($0) }?.arrayValue ?? []).compactMap(\.stringValue)
+      }
+      return AssessmentRecord(
+        id: row.int("id")!, snapshotID: id, assessedAt: Timestamp(parsing: row.string("assessed_at")!) ?? Timestamp(epochSeconds: 0),
+        toolVersion: row.string("tool_version")!, checks: strings("checks"), exceptionsSource: row.string("exceptions_source"),
+        exceptionsSHA256: row.string("exceptions_sha256")!, exceptionsContent: row.string("exceptions_content")!,
+        staleExceptions: strings("stale_exceptions"))
+    }
+  }
+
+  /// Whether snapshot `id` has results.
+  public func isAssessed(snapshotID id: Int) throws(StoreError) -> Bool {
+    try wrap { try db.scalar("SELECT count(*) FROM results WHERE snapshot_id = ?", [id]) != .integer(0) }
+  }
+}

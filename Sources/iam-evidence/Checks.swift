@@ -1,0 +1,26 @@
+import ArgumentParser
+import IAMEvidence
+
+/// `iam-evidence checks`: the catalog.
+struct Checks: ParsableCommand {
+  static let configuration = CommandConfiguration(abstract: "List the check catalog with its ISO/IEC 27001:2022 controls.")
+
+  @Option(help: "text, json or markdown.")
+  var format: Format = .text
+
+  enum Format: String, ExpressibleByArgument, CaseIterable { case text, json, markdown }
+
+  func run() throws {
+    switch format {
+    case .json: Terminal.out(JSONWriter.pretty(CatalogDocument.json()))
+    case .markdown: Terminal.out(CatalogDocument.markdownTable())
+    case .text:
+      for check in CheckCatalog.all.map(\.description) {
+        Terminal.out("\(check.id) (v\(check.version))\(check.isPrimary ? "  [primary test of A.8.2]" : "")")
+        Terminal.out("  \(check.title)")
+        Terminal.out("  controls: \(check.controls.joined(separator: ", "))")
+        Terminal.out("  population: \(check.population)")
+      }
+    }
+  }
+}

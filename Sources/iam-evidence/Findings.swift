@@ -1,0 +1,91 @@
+import ArgumentParser
+import IAMEvidence
+
+/// `iam-evidence findings`: list stored results.
+struct Findings: ParsableCommand {
+  static let configuration = CommandConfiguration(abstract: "List the results of a snapshot (default: the failures of the latest).")
+
+  @OptionGroup var database: DatabaseOptions
+
+  @Option(help: "A snapshot id, latest, previous, or a date.")
+  var snapshot = "latest"
+
+  @Option(help: "Only snapshots of this account.")
+  var account: String?
+
+  @Option(help: "Only this check.")
+  var check: String?
+
+  @Option(help: "fail, pass, excepted, error, or all.")
+  var status = "fail"
+
+  @Option(help: "text, json or csv.")
+  var format: Format = .text
+
+  enum Format: String, ExpressibleByArgument, CaseIterable { case text, json, csv }
+
+  func validate() throws {
+    if status != "all" && ResultStatus(rawValue: status) == nil {
+      throw ValidationError("--status must be fail, pass, excepted, error or all")
+    }
+    if let check, CheckCatalog.check(id: check) == nil { throw ValidationError("unknown check \(check) (see `iam-evidence checks`)") }
+  }
+
+  func run() throws {
+    let store = try database.open(create: false)
+    let record = try store.resolveSnapshot(snapshot, account: account)
+    if !(try store.isAssessed(snapshotID: record.id)) {
+      throw CommandFailure(message: "snapshot \(record.id) has not been assessed; run `iam-evidence assess --snapshot \(record.id)`")
+    }
+    let statuses: Set<ResultStatus>? = status == "all" ? nil : [ResultStatus(rawValue: status)!]
+    let results = try store.results(snapshotID: record.id, check: check, statuses: statuses)
+    switch format {
+    case .json:
+      Terminal.out(JSONWriter.pretty(.array(results.map { $0.jsonValue(snapshot: record.id) })))
+    case .csv:
+      Terminal.out(FindingsCSV.render(results, snapshot: record.id))
+    case .text:
+      if results.isEmpty {
+        Terminal.out("snapshot \(record.id): no \(status == "all" ? "" : status + " ")results" + (check.map { " for \($0)" } ?? ""))
+      }
+      for r in results {
+        let who = r.principal.map { "\($0.type.rawValue) \($0.name)" } ?? "-"
+        let what = r.policy.map { p in p.kind == .inline ? "inline \(p.name)" : "managed \(p.arn ?? p.name) \(p.versionID ?? "")" } ?? "effective access"
+        Terminal.out("\(r.status.rawValue.uppercased())  \(r.checkID)  \(who)  \(what)")
+        Terminal.out("    \(r.why)")
+        for n in r.notes { Terminal.out("    note \(n.code): \(n.message)") }
+      }
+    }
+  }
+}
+
+/// CSV for spreadsheets (RFC 4180 quoting).
+enum FindingsCSV {
+  static func field(_ s: String) -> String {
+    // A leading =, +, - or @ would be run as a formula by spreadsheets: neutralise it.
+    var s = s
+    if let first = s.first, "=+-@".contains(first) { s = "'" + s }
+    if s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) {
+      return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+    return s
+  }
+
+  static func render(_ results: [CheckResult], snapshot: Int) -> String {
+    let header = [
+      "snapshot", "check", "status", "principal_type", "principal_name", "principal_arn", "policy_kind", "policy_name",
+      "policy_arn", "policy_version", "statements", "reasons", "notes", "exception", "why",
+    ]
+    var lines = [header.joined(separator: ",")]
+    for r in results {
+      let cells = [
+        String(snapshot), r.checkID, r.status.rawValue, r.principal?.type.rawValue ?? "", r.principal?.name ?? "",
+        r.principal?.arn ?? "", r.policy?.kind.rawValue ?? "", r.policy?.name ?? "", r.policy?.arn ?? "", r.policy?.versionID ?? "",
+        r.statements.map(String.init).joined(separator: " "), r.reasons.joined(separator: " "),
+        r.notes.map(\.code).joined(separator: " "), r.exception?.id ?? "", r.why,
+      ]
+      lines.append(cells.map(field).joined(separator: ","))
+    }
+    return lines.joined(separator: "\n")
+  }
+}
