@@ -51,6 +51,7 @@ let package = Package(
       name: "IAMEvidenceTests",
       dependencies: ["IAMEvidence", "SQLiteDB", "XMLTree"]
     ),
+    .testTarget(name: "XMLTreeTests", dependencies: ["XMLTree"]),
   ],
   swiftLanguageModes: [.v6]
 )

@@ -12,10 +12,22 @@
 #include <libxml/xmlsave.h>
 #include <libxml/HTMLtree.h>
 #include <libxml/xmlerror.h>
+#include <libxml/parserInternals.h>
 
 // xmlFree is a global function pointer, which Swift 6 rejects as shared mutable state.
 static inline void clibxml2_free(void *p) { xmlFree(p); }
 
 // LIBXML_DOTTED_VERSION is a string macro.
 static inline const char *clibxml2_version(void) { return LIBXML_DOTTED_VERSION; }
+
+// xmlStructuredError / xmlStructuredErrorContext are per-thread macros over function calls.
+// Reads the calling thread's structured error handler so that it can be restored afterwards.
+static inline void clibxml2_get_structured_error(xmlStructuredErrorFunc *handler, void **context) {
+  *handler = xmlStructuredError;
+  *context = xmlStructuredErrorContext;
+}
+
+// xmlStringTextNoenc is an incomplete array, which Swift does not import.
+// A text node named with this pointer is written without escaping.
+static inline const xmlChar *clibxml2_text_noenc_name(void) { return xmlStringTextNoenc; }
 #endif
