@@ -1,0 +1,203 @@
+import XMLTree
+
+/// `evidence.xml`: the canonical, machine-readable evidence (namespace `urn:iam-evidence:evidence:1`,
+/// schema `Templates/evidence.xsd`). Built with libxml2's tree API and validated against the schema
+/// before anything is returned: an invalid document is a bug and is never written.
+public enum EvidenceXML {
+  public static let namespace = "urn:iam-evidence:evidence:1"
+
+  /// Builds and validates the document; returns its bytes.
+  public static func render(_ model: EvidenceModel, templates: TemplateSet) throws -> [UInt8] {
+    let doc = build(model)
+    let schema = try XMLSchema(contentsOfFile: templates.evidenceXSD.path)
+    try schema.validate(doc)
+    return doc.xmlBytes(indented: true)
+  }
+
+  /// Builds the document (unvalidated).
+  public static func build(_ model: EvidenceModel) -> XMLDocument {
+    let doc = XMLDocument(rootElement: "evidence", namespaceURI: namespace)
+    let root = doc.rootElement!
+    root.setAttribute("schemaVersion", "1")
+
+    let tool = root.addChild("tool")
+    tool.setAttribute("name", model.toolName)
+    tool.setAttribute("version", model.toolVersion)
+    tool.setAttribute("sqliteVersion", model.sqliteVersion)
+    tool.setAttribute("libxml2Version", libxml2Version)
+    root.addChild("generatedAt").addText(model.generatedAt.description)
+
+    let scope = root.addChild("scope")
+    scope.setAttribute("account", model.account)
+    if let f = model.periodFrom { scope.setAttribute("periodFrom", f.description) }
+    if let t = model.periodTo { scope.setAttribute("periodTo", t.description) }
+    for s in model.snapshots {
+      let e = scope.addChild("snapshot")
+      e.setAttribute("id", String(s.id))
+      e.setAttribute("current", String(s.id == model.current.id))
+      e.setAttribute("capturedAt", s.capturedAt.description)
+      e.setAttribute("capturedAtSource", s.capturedAtSource.rawValue)
+      e.setAttribute("ingestedAt", s.ingestedAt.description)
+      e.setAttribute("source", s.sourceName)
+      e.setAttribute("byteSize", String(s.byteSize))
+      e.setAttribute("sha256", s.sha256)
+      e.setAttribute("encoding", s.encoding)
+      e.setAttribute("truncated", String(s.isTruncated))
+      if let label = s.label { e.setAttribute("label", label) }
+    }
+
+    let control = root.addChild("control")
+    if let primary = model.controls.first {
+      describe(control, primary)
+      for related in model.controls.dropFirst() { describe(control.addChild("related"), related) }
+    }
+    control.setAttribute("framework", ControlCatalog.bundled.framework)
+    control.setAttribute("verdict", model.verdict.rawValue)
+    control.setAttribute("primaryCheck", model.checks.first(where: \.isPrimary)?.id ?? "")
+
+    let assessment = root.addChild("assessment")
+    assessment.setAttribute("assessedAt", (model.assessment?.assessedAt ?? model.generatedAt).description)
+    assessment.setAttribute("toolVersion", model.assessment?.toolVersion ?? model.toolVersion)
+    assessment.setAttribute("exceptionsSha256", model.assessment?.exceptionsSHA256 ?? ExceptionRegister.empty.sha256)
+    if let source = model.assessment?.exceptionsSource { assessment.setAttribute("exceptionsSource", source) }
+
+    let checks = root.addChild("checks")
+    for c in model.checks {
+      let e = checks.addChild("check")
+      e.setAttribute("id", c.id)
+      e.setAttribute("version", String(c.version))
+      e.setAttribute("primary", String(c.isPrimary))
+      e.addChild("title").addText(c.title)
+      for id in c.controls { e.addChild("controlRef").setAttribute("id", id) }
+      e.addChild("population").addText(c.population)
+      e.addChild("rationale").addText(c.rationale)
+      e.addChild("remediation").addText(c.remediation)
+      let m = e.addChild("methodology")
+      for rule in c.methodology { m.addChild("rule").addText(rule) }
+    }
+
+    let summary = root.addChild("summary")
+    for c in model.checks {
+      let counts = model.counts(of: c.id)
+      let e = summary.addChild("checkSummary")
+      e.setAttribute("check", c.id)
+      for status in ResultStatus.allCases { e.setAttribute(status.rawValue, String(counts[status])) }
+      e.setAttribute("total", String(counts.total))
+    }
+
+    let population = root.addChild("population")
+    population.setAttribute("count", String(model.results.count))
+    for r in model.results {
+      let e = population.addChild("result")
+      e.setAttribute("check", r.checkID)
+      e.setAttribute("status", r.status.rawValue)
+      e.setAttribute("key", r.findingKey)
+      if let x = r.exception { e.setAttribute("exception", x.id) }
+      subject(e, r)
+    }
+
+    let findings = root.addChild("findings")
+    findings.setAttribute("count", String(model.findings.count))
+    for r in model.findings {
+      let e = findings.addChild("finding")
+      e.setAttribute("check", r.checkID)
+      e.setAttribute("status", r.status.rawValue)
+      e.setAttribute("key", r.findingKey)
+      subject(e, r)
+      e.addChild("why").addText(r.why)
+      for reason in r.reasons { e.addChild("reason").addText(reason) }
+      for (index, statement) in zip(r.statements, r.offendingStatements) {
+        let s = e.addChild("statement")
+        s.setAttribute("index", String(index))
+        s.addText(JSONWriter.pretty(statement))
+      }
+      for n in r.notes {
+        let note = e.addChild("note")
+        note.setAttribute("code", n.code)
+        if !n.statements.isEmpty { note.setAttribute("statements", n.statements.map(String.init).joined(separator: " ")) }
+        note.addChild("message").addText(n.message)
+        if let detail = n.detail { note.addChild("detail").addText(detail) }
+      }
+      if let x = r.exception {
+        let ex = e.addChild("exception")
+        ex.setAttribute("id", x.id)
+        ex.setAttribute("approvedBy", x.approvedBy)
+        ex.setAttribute("expiresOn", x.expiresOn)
+      }
+      for p in r.attachedTo { principal(e.addChild("attachedTo"), p) }
+      for p in r.inheritedBy { principal(e.addChild("inheritedBy"), p) }
+      for s in r.sources {
+        let src = e.addChild("source")
+        src.setAttribute("kind", s.kind)
+        src.setAttribute("policyName", s.policyName)
+        if let arn = s.policyARN { src.setAttribute("policyArn", arn) }
+        if let g = s.viaGroup { src.setAttribute("viaGroup", g) }
+      }
+      if !r.remediation.isEmpty {
+        let rem = e.addChild("remediation")
+        for step in r.remediation { rem.addChild("step").addText(step) }
+      }
+    }
+
+    let exceptions = root.addChild("exceptions")
+    for use in model.exceptions {
+      let x = use.exception
+      let e = exceptions.addChild("exception")
+      e.setAttribute("id", x.id)
+      e.setAttribute("check", x.check)
+      if let p = x.principal { e.setAttribute("principal", p) }
+      if let p = x.policy { e.setAttribute("policy", p) }
+      e.setAttribute("approvedBy", x.approvedBy)
+      e.setAttribute("approvedOn", x.approvedOn.dateString)
+      e.setAttribute("expiresOn", x.expiresOnDate)
+      e.setAttribute("daysLeft", String(use.daysLeft))
+      e.setAttribute("applied", String(use.appliedTo))
+      e.setAttribute("expiredMatches", String(use.expiredMatches))
+      e.setAttribute("stale", String(use.isStale))
+      if let t = x.ticket { e.setAttribute("ticket", t) }
+      e.addChild("justification").addText(x.justification)
+      if let c = x.compensatingControl { e.addChild("compensatingControl").addText(c) }
+    }
+
+    let history = root.addChild("history")
+    for row in model.history {
+      let e = history.addChild("row")
+      e.setAttribute("snapshot", String(row.snapshotID))
+      e.setAttribute("capturedAt", row.capturedAt.description)
+      e.setAttribute("check", row.checkID)
+      for status in ResultStatus.allCases { e.setAttribute(status.rawValue, String(row.counts[status])) }
+      e.setAttribute("assessed", String(row.assessed))
+    }
+    return doc
+  }
+
+  private static func describe(_ e: XMLElement, _ c: Control) {
+    e.setAttribute("id", c.id)
+    e.setAttribute("title", c.title)
+    e.addChild("description").addText(c.description)
+    for x in c.crosswalk2013 {
+      let w = e.addChild("crosswalk2013")
+      w.setAttribute("id", x.id)
+      w.setAttribute("title", x.title)
+    }
+  }
+
+  private static func principal(_ e: XMLElement, _ p: PrincipalRef) {
+    e.setAttribute("type", p.type.rawValue)
+    e.setAttribute("name", p.name)
+    e.setAttribute("arn", p.arn)
+    if !p.id.isEmpty { e.setAttribute("id", p.id) }
+  }
+
+  private static func subject(_ e: XMLElement, _ r: CheckResult) {
+    if let p = r.principal { principal(e.addChild("principal"), p) }
+    if let p = r.policy {
+      let pe = e.addChild("policy")
+      pe.setAttribute("kind", p.kind.rawValue)
+      pe.setAttribute("name", p.name)
+      if let arn = p.arn { pe.setAttribute("arn", arn) }
+      if let v = p.versionID { pe.setAttribute("version", v) }
+      if !p.documentSHA256.isEmpty { pe.setAttribute("documentSha256", p.documentSHA256) }
+    }
+  }
+}
