@@ -49,7 +49,8 @@ let package = Package(
     ),
     .testTarget(
       name: "IAMEvidenceTests",
-      dependencies: ["IAMEvidence", "SQLiteDB", "XMLTree"]
+      dependencies: ["IAMEvidence", "SQLiteDB", "XMLTree"],
+      exclude: ["Golden"]
     ),
     .testTarget(name: "XMLTreeTests", dependencies: ["XMLTree"]),
   ],

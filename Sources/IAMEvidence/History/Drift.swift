@@ -1,0 +1,306 @@
+/// A change of one element of a statement (`Action`, `Resource`, `Condition`, ...).
+public struct ElementChange: Sendable, Hashable {
+  public var element: String
+  public var from: JSONValue?
+  public var to: JSONValue?
+}
+
+/// The statement-level difference of two versions of a policy document.
+public struct StatementDiff: Sendable, Hashable {
+  /// A statement present only in the newer document (index in it).
+  public var added: [(index: Int, statement: JSONValue)]
+  /// A statement present only in the older document (index in it).
+  public var removed: [(index: Int, statement: JSONValue)]
+  /// Statements matched (by Sid, else by position) whose elements differ.
+  public var changed: [(fromIndex: Int, toIndex: Int, sid: String?, changes: [ElementChange])]
+
+  public static func == (a: StatementDiff, b: StatementDiff) -> Bool {
+    JSONWriter.canonical(a.jsonValue) == JSONWriter.canonical(b.jsonValue)
+  }
+  public func hash(into h: inout Hasher) { h.combine(JSONWriter.canonical(jsonValue)) }
+
+  /// Compares two documents statement by statement. Identical statements (canonically) match first,
+  /// then statements with the same non-empty Sid, then remaining statements at the same position.
+  public static func between(_ old: JSONValue, _ new: JSONValue) -> StatementDiff {
+    func list(_ doc: JSONValue) -> [JSONValue] {
+      guard let s = doc["Statement"] else { return [] }
+      return s.arrayValue ?? [s]
+    }
+    let a = list(old)
+    let b = list(new)
+    var freeA = Set(a.indices)
+    var freeB = Set(b.indices)
+    // 1. identical statements
+    for i in a.indices.sorted() {
+      let ca = JSONWriter.canonical(a[i])
+      if let j = b.indices.sorted().first(where: { freeB.contains($0) && JSONWriter.canonical(b[$0]) == ca }) {
+        freeA.remove(i)
+        freeB.remove(j)
+      }
+    }
+    var changed: [(fromIndex: Int, toIndex: Int, sid: String?, changes: [ElementChange])] = []
+    func pair(_ i: Int, _ j: Int) {
+      freeA.remove(i)
+      freeB.remove(j)
+      changed.append((i, j, a[i]["Sid"]?.stringValue, elementChanges(a[i], b[j])))
+    }
+    // 2. same Sid
+    for i in freeA.sorted() {
+      guard let sid = a[i]["Sid"]?.stringValue, !sid.isEmpty else { continue }
+      if let j = freeB.sorted().first(where: { b[$0]["Sid"]?.stringValue == sid }) { pair(i, j) }
+    }
+    // 3. same position (neither carries a Sid the other lacks)
+    for i in freeA.sorted() where freeB.contains(i) {
+      let sa = a[i]["Sid"]?.stringValue ?? ""
+      let sb = b[i]["Sid"]?.stringValue ?? ""
+      if sa.isEmpty || sb.isEmpty || sa == sb { pair(i, i) }
+    }
+    return StatementDiff(
+      added: freeB.sorted().map { ($0, b[$0]) }, removed: freeA.sorted().map { ($0, a[$0]) },
+      changed: changed.sorted { $0.toIndex < $1.toIndex })
+  }
+
+  static func elementChanges(_ a: JSONValue, _ b: JSONValue) -> [ElementChange] {
+    var keys: [String] = []
+    for m in (a.objectValue ?? []) + (b.objectValue ?? []) where !keys.contains(m.key) { keys.append(m.key) }
+    return keys.sorted().compactMap { k in
+      let x = a[k]
+      let y = b[k]
+      if x.map(JSONWriter.canonical) == y.map(JSONWriter.canonical) { return nil }
+      return ElementChange(element: k, from: x, to: y)
+    }
+  }
+
+  public var isEmpty: Bool { added.isEmpty && removed.isEmpty && changed.isEmpty }
+
+  /// Structured form for JSON output.
+  public var jsonValue: JSONValue {
+    func n(_ i: Int) -> JSONValue { .number(String(i)) }
+    return .object([
+      ("added", .array(added.map { .object([("index", n($0.index)), ("statement", $0.statement)]) })),
+      ("removed", .array(removed.map { .object([("index", n($0.index)), ("statement", $0.statement)]) })),
+      (
+        "changed",
+        .array(
+          changed.map { c in
+            .object([
+              ("from_index", n(c.fromIndex)), ("to_index", n(c.toIndex)), ("sid", c.sid.map(JSONValue.string) ?? .null),
+              (
+                "elements",
+                .array(c.changes.map { .object([("element", .string($0.element)), ("from", $0.from ?? .null), ("to", $0.to ?? .null)]) })
+              ),
+            ])
+          })
+      ),
+    ])
+  }
+}
+
+/// A policy that changed between two snapshots.
+public struct PolicyChange: Sendable, Hashable {
+  public var kind: PolicyKind
+  /// Inline: `<principal type> <name>`; managed: nil.
+  public var principal: PrincipalRef?
+  public var name: String
+  public var arn: String?
+  public var fromVersion: String?
+  public var toVersion: String?
+  public var fromSHA256: String?
+  public var toSHA256: String?
+  /// The managed policy's default version switched (e.g. v2 → v1).
+  public var defaultVersionSwitched: Bool
+  public var statements: StatementDiff?
+}
+
+/// A principal present in only one of the two snapshots.
+public struct PrincipalChange: Sendable, Hashable {
+  public var principal: PrincipalRef
+  /// The same ARN exists on the other side with a different unique id: deleted and recreated, a
+  /// different subject.
+  public var recreated: Bool
+}
+
+/// `iam-evidence diff`: what changed between two snapshots of one account.
+public struct DriftReport: Sendable {
+  public var from: SnapshotRecord
+  public var to: SnapshotRecord
+  public var newFindings: [CheckResult]
+  public var resolved: [CheckResult]
+  public var stillOpen: [CheckResult]
+  public var newlyExcepted: [CheckResult]
+  public var exceptionExpired: [CheckResult]
+  public var principalsAdded: [PrincipalChange]
+  public var principalsRemoved: [PrincipalChange]
+  public var policiesAdded: [PolicyChange]
+  public var policiesRemoved: [PolicyChange]
+  public var policiesChanged: [PolicyChange]
+
+  /// True when nothing changed at all.
+  public var isEmpty: Bool {
+    newFindings.isEmpty && resolved.isEmpty && newlyExcepted.isEmpty && exceptionExpired.isEmpty && principalsAdded.isEmpty
+      && principalsRemoved.isEmpty && policiesAdded.isEmpty && policiesRemoved.isEmpty && policiesChanged.isEmpty
+  }
+}
+
+extension EvidenceStore {
+  /// Compares snapshots `fromID` and `toID` (they must belong to one account).
+  public func drift(from fromID: Int, to toID: Int) throws(StoreError) -> DriftReport {
+    guard let from = try snapshot(id: fromID), let to = try snapshot(id: toID) else {
+      throw StoreError(path: path, message: "no snapshot \(fromID) or \(toID)")
+    }
+    guard from.account == to.account else {
+      throw StoreError(path: path, message: "snapshots \(fromID) and \(toID) belong to different accounts (\(from.account), \(to.account))")
+    }
+    for s in [from, to] where !(try isAssessed(snapshotID: s.id)) {
+      throw StoreError(path: path, message: "snapshot \(s.id) has not been assessed; run `iam-evidence assess --snapshot \(s.id)`")
+    }
+    let a = try loadSnapshot(id: fromID)
+    let b = try loadSnapshot(id: toID)
+    return DriftReport.compute(
+      from: from, to: to, old: a, new: b, oldResults: try results(snapshotID: fromID), newResults: try results(snapshotID: toID))
+  }
+}
+
+extension DriftReport {
+  /// Computes the drift from decoded snapshots and their results.
+  public static func compute(
+    from: SnapshotRecord, to: SnapshotRecord, old: AuthorizationSnapshot, new: AuthorizationSnapshot, oldResults: [CheckResult],
+    newResults: [CheckResult]
+  ) -> DriftReport {
+    let before = Dictionary(oldResults.map { ($0.findingKey, $0) }, uniquingKeysWith: { a, _ in a })
+    let after = Dictionary(newResults.map { ($0.findingKey, $0) }, uniquingKeysWith: { a, _ in a })
+    var report = DriftReport(
+      from: from, to: to, newFindings: [], resolved: [], stillOpen: [], newlyExcepted: [], exceptionExpired: [], principalsAdded: [],
+      principalsRemoved: [], policiesAdded: [], policiesRemoved: [], policiesChanged: [])
+    for r in newResults {
+      let was = before[r.findingKey]?.status
+      switch (was, r.status) {
+      case (.fail?, .fail): report.stillOpen.append(r)
+      case (.excepted?, .fail): report.exceptionExpired.append(r)
+      case (_, .fail): report.newFindings.append(r)
+      case (.excepted?, .excepted): report.stillOpen.append(r)
+      case (_, .excepted): report.newlyExcepted.append(r)
+      default: break
+      }
+    }
+    for r in oldResults where r.status == .fail || r.status == .excepted {
+      let now = after[r.findingKey]?.status
+      if now != .fail && now != .excepted { report.resolved.append(after[r.findingKey] ?? r) }
+    }
+
+    // Principals: by unique id; the same ARN with another id is a recreated principal.
+    let oldByID = Dictionary(old.principals.map { ($0.id + "|" + $0.arn, $0) }, uniquingKeysWith: { a, _ in a })
+    let newByID = Dictionary(new.principals.map { ($0.id + "|" + $0.arn, $0) }, uniquingKeysWith: { a, _ in a })
+    let oldARNs = Set(old.principals.map(\.arn))
+    let newARNs = Set(new.principals.map(\.arn))
+    report.principalsAdded = new.principals.filter { oldByID[$0.id + "|" + $0.arn] == nil }.map {
+      PrincipalChange(principal: PrincipalRef($0), recreated: oldARNs.contains($0.arn))
+    }.sorted { $0.principal < $1.principal }
+    report.principalsRemoved = old.principals.filter { newByID[$0.id + "|" + $0.arn] == nil }.map {
+      PrincipalChange(principal: PrincipalRef($0), recreated: newARNs.contains($0.arn))
+    }.sorted { $0.principal < $1.principal }
+
+    // Inline policies: identified by (principal id, policy name).
+    func inline(_ s: AuthorizationSnapshot) -> [String: (Principal, InlinePolicy)] {
+      var out: [String: (Principal, InlinePolicy)] = [:]
+      for p in s.principals { for i in p.inlinePolicies { out[p.id + "|" + p.arn + "|" + i.name] = (p, i) } }
+      return out
+    }
+    let oldInline = inline(old)
+    let newInline = inline(new)
+    for key in newInline.keys.sorted() {
+      let (p, i) = newInline[key]!
+      if let (_, o) = oldInline[key] {
+        if o.document.sha256 != i.document.sha256 {
+          report.policiesChanged.append(
+            PolicyChange(
+              kind: .inline, principal: PrincipalRef(p), name: i.name, fromSHA256: o.document.sha256, toSHA256: i.document.sha256,
+              defaultVersionSwitched: false, statements: StatementDiff.between(o.document.json, i.document.json)))
+        }
+      } else {
+        report.policiesAdded.append(
+          PolicyChange(kind: .inline, principal: PrincipalRef(p), name: i.name, toSHA256: i.document.sha256, defaultVersionSwitched: false))
+      }
+    }
+    for key in oldInline.keys.sorted() where newInline[key] == nil {
+      let (p, o) = oldInline[key]!
+      report.policiesRemoved.append(
+        PolicyChange(kind: .inline, principal: PrincipalRef(p), name: o.name, fromSHA256: o.document.sha256, defaultVersionSwitched: false))
+    }
+
+    // Managed policies: by ARN, judged on the default version.
+    let oldManaged = Dictionary(old.managedPolicies.map { ($0.arn, $0) }, uniquingKeysWith: { a, _ in a })
+    let newManaged = Dictionary(new.managedPolicies.map { ($0.arn, $0) }, uniquingKeysWith: { a, _ in a })
+    for arn in newManaged.keys.sorted() {
+      let m = newManaged[arn]!
+      let d = m.defaultVersion
+      if let o = oldManaged[arn] {
+        let od = o.defaultVersion
+        let switched = od?.versionId != d?.versionId
+        if switched || od?.document.sha256 != d?.document.sha256 {
+          report.policiesChanged.append(
+            PolicyChange(
+              kind: .managed, name: m.name, arn: arn, fromVersion: od?.versionId, toVersion: d?.versionId, fromSHA256: od?.document.sha256,
+              toSHA256: d?.document.sha256, defaultVersionSwitched: switched,
+              statements: (od?.document.json).flatMap { oj in (d?.document.json).map { StatementDiff.between(oj, $0) } }))
+        }
+      } else {
+        report.policiesAdded.append(
+          PolicyChange(kind: .managed, name: m.name, arn: arn, toVersion: d?.versionId, toSHA256: d?.document.sha256, defaultVersionSwitched: false))
+      }
+    }
+    for arn in oldManaged.keys.sorted() where newManaged[arn] == nil {
+      let o = oldManaged[arn]!
+      report.policiesRemoved.append(
+        PolicyChange(
+          kind: .managed, name: o.name, arn: arn, fromVersion: o.defaultVersion?.versionId, fromSHA256: o.defaultVersion?.document.sha256,
+          defaultVersionSwitched: false))
+    }
+    return report
+  }
+
+  /// The `diff --format json` object.
+  public var jsonValue: JSONValue {
+    func findings(_ list: [CheckResult], snapshot: Int) -> JSONValue { .array(list.map { $0.jsonValue(snapshot: snapshot) }) }
+    func principal(_ c: PrincipalChange) -> JSONValue {
+      .object([
+        ("type", .string(c.principal.type.rawValue)), ("name", .string(c.principal.name)), ("arn", .string(c.principal.arn)),
+        ("id", .string(c.principal.id)), ("recreated", .bool(c.recreated)),
+      ])
+    }
+    func policy(_ c: PolicyChange) -> JSONValue {
+      func s(_ x: String?) -> JSONValue { x.map(JSONValue.string) ?? .null }
+      var members: [(key: String, value: JSONValue)] = [
+        ("kind", .string(c.kind.rawValue)), ("name", .string(c.name)), ("arn", s(c.arn)),
+        ("principal_type", s(c.principal?.type.rawValue)), ("principal_name", s(c.principal?.name)), ("principal_arn", s(c.principal?.arn)),
+        ("from_version", s(c.fromVersion)), ("to_version", s(c.toVersion)), ("from_sha256", s(c.fromSHA256)), ("to_sha256", s(c.toSHA256)),
+        ("default_version_switched", .bool(c.defaultVersionSwitched)),
+      ]
+      if let d = c.statements { members.append(("statements", d.jsonValue)) }
+      return .object(members)
+    }
+    return .object([
+      ("from", .number(String(from.id))),
+      ("to", .number(String(to.id))),
+      ("account", .string(to.account)),
+      ("from_captured_at", .string(from.capturedAt.description)),
+      ("to_captured_at", .string(to.capturedAt.description)),
+      (
+        "findings",
+        .object([
+          ("new", findings(newFindings, snapshot: to.id)), ("resolved", findings(resolved, snapshot: to.id)),
+          ("still_open", findings(stillOpen, snapshot: to.id)), ("newly_excepted", findings(newlyExcepted, snapshot: to.id)),
+          ("exception_expired", findings(exceptionExpired, snapshot: to.id)),
+        ])
+      ),
+      ("principals", .object([("added", .array(principalsAdded.map(principal))), ("removed", .array(principalsRemoved.map(principal)))])),
+      (
+        "policies",
+        .object([
+          ("added", .array(policiesAdded.map(policy))), ("removed", .array(policiesRemoved.map(policy))),
+          ("changed", .array(policiesChanged.map(policy))),
+        ])
+      ),
+    ])
+  }
+}

@@ -1,0 +1,80 @@
+import ArgumentParser
+import IAMEvidence
+
+/// `iam-evidence trend`: results over time, finding lifetimes and coverage gaps.
+struct Trend: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Show per-snapshot result counts, how long each finding stayed open, and gaps in coverage.")
+
+  @OptionGroup var database: DatabaseOptions
+
+  @Option(help: "The account (required when the database holds several).")
+  var account: String?
+
+  @Option(help: "Start of the period (date or time).")
+  var from: Timestamp?
+
+  @Option(help: "End of the period (date or time; a bare date includes that whole day).")
+  var to: String?
+
+  @Option(help: "Expected days between snapshots; longer gaps are flagged.")
+  var cadence = 31
+
+  @Option(help: "text, json or csv.")
+  var format: Format = .text
+
+  enum Format: String, ExpressibleByArgument, CaseIterable { case text, json, csv }
+
+  func run() throws {
+    let store = try database.open(create: false)
+    let report = try store.trend(account: account, from: from, to: try PeriodEnd.parse(to), cadenceDays: cadence)
+    switch format {
+    case .json: Terminal.out(JSONWriter.pretty(report.jsonValue))
+    case .csv: Terminal.out(TrendCSV.render(report))
+    case .text:
+      Terminal.out("account \(report.account): \(report.snapshots.count) snapshot(s)")
+      let header = ["SNAPSHOT", "CAPTURED-AT", "CHECK", "FAIL", "EXCEPTED", "PASS", "ERROR"]
+      let rows = report.rows.map { r in
+        [String(r.snapshotID), r.capturedAt.description, r.checkID] + (r.assessed
+          ? [String(r.counts.fail), String(r.counts.excepted), String(r.counts.pass), String(r.counts.error)]
+          : ["-", "-", "-", "- (not assessed)"])
+      }
+      Terminal.out(TextTable.render(header: header, rows: rows))
+      Terminal.out("")
+      Terminal.out("findings (first seen, last seen, resolved at, days open):")
+      for f in report.findings {
+        Terminal.out(
+          "  \(f.checkID)  \(f.subject)  \(f.firstSeen.dateString) .. \(f.lastSeen.dateString)  \(f.resolvedAt.map { "resolved \($0.dateString)" } ?? "OPEN")  \(f.daysOpen) days")
+      }
+      if report.gaps.isEmpty {
+        Terminal.out("coverage: no gap longer than \(report.cadenceDays) days")
+      } else {
+        for g in report.gaps {
+          Terminal.out("coverage GAP: \(g.days) days from \(g.from.dateString) to \(g.to.dateString) (cadence \(report.cadenceDays) days)")
+        }
+      }
+    }
+  }
+}
+
+/// The end of a period: a bare date covers that whole day.
+enum PeriodEnd {
+  static func parse(_ text: String?) throws -> Timestamp? {
+    guard let text else { return nil }
+    guard let t = Timestamp(parsing: text) else { throw ValidationError("\(text) is not a date or time") }
+    return text.count == 10 ? Timestamp(epochSeconds: t.epochSeconds + 86_399) : t
+  }
+}
+
+/// The trend table as CSV, one row per snapshot and check.
+enum TrendCSV {
+  static func render(_ report: TrendReport) -> String {
+    var lines = ["snapshot,captured_at,check,fail,excepted,pass,error,assessed"]
+    for r in report.rows {
+      lines.append(
+        [String(r.snapshotID), r.capturedAt.description, r.checkID, String(r.counts.fail), String(r.counts.excepted), String(r.counts.pass),
+         String(r.counts.error), String(r.assessed)].map(FindingsCSV.field).joined(separator: ","))
+    }
+    return lines.joined(separator: "\n")
+  }
+}
