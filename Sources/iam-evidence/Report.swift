@@ -1,0 +1,59 @@
+import ArgumentParser
+import Foundation
+import IAMEvidence
+
+/// `iam-evidence report`: the HTML report and XML evidence for a snapshot or a period.
+struct Report: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Write report.html and evidence.xml (+ evidence.xsd) for a snapshot or a period.",
+    discussion: """
+      By default under Reports/<account>/<captured date>/. A period (--from/--to) reports the latest \
+      snapshot in it as the current state and every snapshot in it as history. The clock is injected \
+      (--generated-at, else SOURCE_DATE_EPOCH), so the same database gives byte-identical files.
+      """)
+
+  @OptionGroup var database: DatabaseOptions
+
+  @Option(help: "A snapshot id, latest, previous, or a date (ignored with --from/--to).")
+  var snapshot = "latest"
+
+  @Option(help: "Start of the reporting period.")
+  var from: Timestamp?
+
+  @Option(help: "End of the reporting period (a bare date includes that whole day).")
+  var to: String?
+
+  @Option(help: "The account (required when the database holds several).")
+  var account: String?
+
+  @Option(help: "Output folder (default: Reports/<account>/<captured date>/).")
+  var out: String?
+
+  @Option(help: "Templates folder (default: ./Templates, or the one beside the executable).")
+  var templates: String?
+
+  @Option(help: "The report's timestamp (default: SOURCE_DATE_EPOCH, else now).")
+  var generatedAt: Timestamp?
+
+  func validate() throws {
+    if (from == nil) != (to == nil) { throw ValidationError("--from and --to go together") }
+  }
+
+  func run() throws {
+    let store = try database.open(create: false)
+    let templateSet = try TemplateSet.locate(explicit: templates)
+    let time = try GenerationTime.resolve(option: generatedAt, environment: ProcessInfo.processInfo.environment, now: Clock.now())
+    let scope: ReportScope
+    if let from, let end = try PeriodEnd.parse(to) {
+      scope = .period(from: from, to: end)
+    } else {
+      scope = .snapshot(snapshot)
+    }
+    let model = try store.evidence(scope: scope, account: account, generatedAt: time)
+    let outputs = try ReportRenderer.render(model, templates: templateSet)
+    let directory = out.map { URL(fileURLWithPath: $0) } ?? ReportWriter.defaultDirectory(for: model, base: URL(fileURLWithPath: "Reports"))
+    for url in try ReportWriter.write(outputs, to: directory) { Terminal.out("wrote \(url.path)") }
+    Terminal.out(
+      "A.8.2 verdict: \(model.verdict.rawValue) (\(model.findings.count) finding(s) in snapshot \(model.current.id), \(model.results.count) results examined)")
+  }
+}
