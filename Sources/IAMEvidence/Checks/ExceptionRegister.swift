@@ -20,8 +20,12 @@ public struct PolicyException: Sendable, Hashable {
   /// The `YYYY-MM-DD` of the last day in force.
   public var expiresOnDate: String { expiresOn.dateString }
 
-  /// Whether the exception is in force at `time` (through the end of its expiry day).
-  public func isInForce(at time: Timestamp) -> Bool { time.epochSeconds < expiresOn.epochSeconds + 86_400 }
+  /// Whether the exception is in force at `time` (through the end of its expiry day, UTC, whatever
+  /// time of day `expires_on` names).
+  public func isInForce(at time: Timestamp) -> Bool {
+    let day = expiresOn.epochSeconds - ((expiresOn.epochSeconds % 86_400) + 86_400) % 86_400
+    return time.epochSeconds < day + 86_400
+  }
 
   /// Whether it covers `result` (check, principal and policy scope), whatever its expiry.
   public func matches(_ result: CheckResult) -> Bool {

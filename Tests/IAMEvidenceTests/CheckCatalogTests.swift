@@ -1,0 +1,170 @@
+import Foundation
+import Testing
+
+@testable import IAMEvidence
+
+/// One example of one check of the catalog, as a test argument.
+struct CatalogExampleCase: Sendable, CustomTestStringConvertible {
+  var checkID: String
+  var triggering: Bool
+  var index: Int
+  var example: CheckExample
+
+  var testDescription: String { "\(checkID) \(triggering ? "triggering" : "non-triggering")[\(index)]" }
+
+  /// Every example of every registered check.
+  static var all: [CatalogExampleCase] {
+    CheckCatalog.all.flatMap { check -> [CatalogExampleCase] in
+      let d = check.description
+      return d.triggering.enumerated().map { CatalogExampleCase(checkID: d.id, triggering: true, index: $0, example: $1) }
+        + d.nonTriggering.enumerated().map { CatalogExampleCase(checkID: d.id, triggering: false, index: $0, example: $1) }
+    }
+  }
+}
+
+/// The catalog itself: each check's own examples, the registry, and the README table.
+@Suite struct CheckCatalogTests {
+  static let exampleUser = "example-user"
+  static let examplePolicyARN = "arn:aws:iam::123456789012:policy/example"
+
+  /// A tiny snapshot holding `example` where the check's description says to place it.
+  static func snapshot(placing example: CheckExample, _ placement: ExamplePlacement) throws -> AuthorizationSnapshot {
+    switch placement {
+    case .inlineOnUser:
+      return AuthorizationSnapshot(
+        principals: [Synth.user(exampleUser, inline: [try Synth.inline("example", example.policy)])], managedPolicies: [])
+    case .managedAttachedToUser:
+      return AuthorizationSnapshot(
+        principals: [Synth.user(exampleUser, attached: [examplePolicyARN])],
+        managedPolicies: [try Synth.managed(examplePolicyARN, example.policy)])
+    }
+  }
+
+  /// Where a failure about `example` should point: the line the example is written on.
+  static func location(of example: CheckExample) -> SourceLocation {
+    let fileName = URL(fileURLWithPath: example.file).lastPathComponent
+    return SourceLocation(fileID: "IAMEvidence/\(fileName)", filePath: example.file, line: max(example.line, 1), column: 1)
+  }
+
+  @Test(arguments: CatalogExampleCase.all)
+  func example(_ c: CatalogExampleCase) throws {
+    let location = Self.location(of: c.example)
+    guard let check = CheckCatalog.check(id: c.checkID) else {
+      Issue.record("\(c.checkID) is not registered", sourceLocation: location)
+      return
+    }
+    let snapshot = try Self.snapshot(placing: c.example, check.description.examplePlacement)
+    let results = check.run(CheckContext(snapshot: snapshot))
+    let summary = results.map { "\($0.status.rawValue) [\($0.noteCodes.joined(separator: ","))]: \($0.why)" }.joined(separator: " | ")
+    if results.isEmpty {
+      Issue.record("\(c.testDescription): no result at all (population incomplete) for \(c.example.policy)", sourceLocation: location)
+      return
+    }
+    let failing = results.filter { $0.status == .fail }
+    let relevant: [CheckResult]
+    if c.triggering {
+      if failing.isEmpty {
+        Issue.record("\(c.testDescription) should fail but did not: \(summary)", sourceLocation: location)
+      }
+      relevant = failing
+    } else {
+      if !failing.isEmpty {
+        Issue.record("\(c.testDescription) should not fail but did: \(summary)", sourceLocation: location)
+      }
+      if results.contains(where: { $0.status == .error }) {
+        Issue.record("\(c.testDescription) gave an error result: \(summary)", sourceLocation: location)
+      }
+      relevant = results
+    }
+    for code in c.example.expectedNotes where !relevant.contains(where: { $0.hasNote(code) }) {
+      Issue.record("\(c.testDescription): expected note \(code), got: \(summary)", sourceLocation: location)
+    }
+  }
+
+  /// The generic test really runs: every check has examples, so there are arguments for each.
+  @Test func everyCheckContributesExamples() {
+    let ids = Set(CatalogExampleCase.all.map(\.checkID))
+    #expect(ids == Set(CheckCatalog.all.map(\.description.id)))
+    // An example remembers the file and line it is written on.
+    for c in CatalogExampleCase.all {
+      #expect(c.example.file.hasSuffix(".swift") && c.example.file.contains("Checks/Catalog/"), "\(c.testDescription): \(c.example.file)")
+      #expect(c.example.line > 1)
+    }
+  }
+
+  // MARK: - Registry
+
+  static let stableIDs = [
+    "kms-full-access-inline", "kms-full-access-managed", "kms-decrypt-all-keys", "kms-key-destruction-all-keys",
+    "kms-full-access-identity",
+  ]
+
+  @Test func registryIDsAreUniqueAndStable() {
+    let ids = CheckCatalog.all.map(\.description.id)
+    #expect(Set(ids).count == ids.count, "duplicate ids: \(ids)")
+    #expect(ids == Self.stableIDs)
+    for (i, id) in ids.enumerated() {
+      #expect(CheckCatalog.check(id: id)?.description.id == id)
+      #expect(CheckCatalog.position(of: id) == i)
+    }
+    #expect(CheckCatalog.check(id: "kms-nope") == nil)
+    #expect(CheckCatalog.position(of: "kms-nope") == ids.count)
+  }
+
+  @Test func primaryCheckIsTheFoundingControl() throws {
+    let first = try #require(CheckCatalog.all.first).description
+    #expect(first.id == "kms-full-access-inline")
+    #expect(first.isPrimary)
+    #expect(first.controls.first == "A.8.2")
+    #expect(CheckCatalog.all.dropFirst().allSatisfy { !$0.description.isPrimary }, "only one primary test")
+  }
+
+  @Test func controlIDsExistWithTheirISOTitles() throws {
+    let catalog = ControlCatalog.bundled
+    for d in CheckCatalog.all.map(\.description) {
+      #expect(!d.controls.isEmpty, "\(d.id) names no control")
+      for id in d.controls {
+        #expect(catalog.control(id) != nil, "\(d.id): control \(id) not in the bundled catalog")
+      }
+    }
+    #expect(try #require(catalog.control("A.8.2")).title == "Privileged access rights")
+    #expect(try #require(catalog.control("A.8.3")).title == "Information access restriction")
+    #expect(catalog.control("A.8.24")?.title == "Use of cryptography")
+  }
+
+  @Test func everyCheckIsDocumented() {
+    for d in CheckCatalog.all.map(\.description) {
+      #expect(d.triggering.count >= 1, "\(d.id) has no triggering example")
+      #expect(d.nonTriggering.count >= 1, "\(d.id) has no non-triggering example")
+      #expect(!d.rationale.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "\(d.id): rationale")
+      #expect(!d.remediation.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "\(d.id): remediation")
+      #expect(!d.methodology.isEmpty, "\(d.id): methodology")
+      #expect(d.methodology.allSatisfy { !$0.trimmingCharacters(in: .whitespaces).isEmpty }, "\(d.id): empty methodology line")
+      #expect(!d.title.isEmpty && !d.population.isEmpty, "\(d.id): title/population")
+      #expect(d.version >= 1, "\(d.id): version")
+    }
+  }
+
+  @Test func catalogJSONNamesControlsWithTitles() throws {
+    let json = CatalogDocument.json()
+    let items = try #require(json.arrayValue)
+    #expect(items.compactMap { $0["id"]?.stringValue } == Self.stableIDs)
+    let first = try #require(items.first)
+    let control = try #require(first["controls"]?.arrayValue?.first)
+    #expect(control["id"]?.stringValue == "A.8.2")
+    #expect(control["title"]?.stringValue == "Privileged access rights")
+    #expect(first["primary"] == .bool(true))
+  }
+
+  // MARK: - README
+
+  @Test func readmeShowsTheGeneratedCheckTable() throws {
+    let readme = try String(contentsOf: TestSupport.packageRoot.appendingPathComponent("README.md"), encoding: .utf8)
+    let table = CatalogDocument.markdownTable()
+    #expect(table.contains("`kms-full-access-inline` (primary)"))
+    #expect(table.contains("**A.8.2** Privileged access rights"))
+    #expect(
+      readme.contains(table),
+      "README.md is out of step with the catalog: regenerate its table with `iam-evidence checks --format markdown`:\n\(table)")
+  }
+}
