@@ -11,6 +11,7 @@ let package = Package(
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+    .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
   ],
   targets: [
     // C boundary: module maps and shim headers only.
@@ -35,6 +36,7 @@ let package = Package(
         "SQLiteDB",
         "XMLTree",
         .product(name: "Crypto", package: "swift-crypto"),
+        .product(name: "ZIPFoundation", package: "ZIPFoundation"),
       ],
       resources: [
         .copy("Resources/kms-actions.json"), .copy("Resources/controls.json"), .copy("Resources/Demo"),
@@ -44,6 +46,7 @@ let package = Package(
       name: "iam-evidence",
       dependencies: [
         "IAMEvidence",
+        "XMLTree",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),

@@ -43,7 +43,7 @@ struct Findings: ParsableCommand {
     case .json:
       Terminal.out(JSONWriter.pretty(.array(results.map { $0.jsonValue(snapshot: record.id) })))
     case .csv:
-      Terminal.out(FindingsCSV.render(results, snapshot: record.id))
+      Terminal.out(FindingsCSV.render(results, snapshot: record.id), terminator: "")
     case .text:
       if results.isEmpty {
         Terminal.out("snapshot \(record.id): no \(status == "all" ? "" : status + " ")results" + (check.map { " for \($0)" } ?? ""))
@@ -59,33 +59,21 @@ struct Findings: ParsableCommand {
   }
 }
 
-/// CSV for spreadsheets (RFC 4180 quoting).
+/// The findings table as CSV.
 enum FindingsCSV {
-  static func field(_ s: String) -> String {
-    // A leading =, +, - or @ would be run as a formula by spreadsheets: neutralise it.
-    var s = s
-    if let first = s.first, "=+-@".contains(first) { s = "'" + s }
-    if s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) {
-      return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
-    }
-    return s
-  }
-
   static func render(_ results: [CheckResult], snapshot: Int) -> String {
     let header = [
       "snapshot", "check", "status", "principal_type", "principal_name", "principal_arn", "policy_kind", "policy_name",
       "policy_arn", "policy_version", "statements", "reasons", "notes", "exception", "why",
     ]
-    var lines = [header.joined(separator: ",")]
-    for r in results {
-      let cells = [
+    let rows = results.map { r in
+      [
         String(snapshot), r.checkID, r.status.rawValue, r.principal?.type.rawValue ?? "", r.principal?.name ?? "",
         r.principal?.arn ?? "", r.policy?.kind.rawValue ?? "", r.policy?.name ?? "", r.policy?.arn ?? "", r.policy?.versionID ?? "",
         r.statements.map(String.init).joined(separator: " "), r.reasons.joined(separator: " "),
         r.notes.map(\.code).joined(separator: " "), r.exception?.id ?? "", r.why,
       ]
-      lines.append(cells.map(field).joined(separator: ","))
     }
-    return lines.joined(separator: "\n")
+    return CSV.table(header: header, rows: rows)
   }
 }

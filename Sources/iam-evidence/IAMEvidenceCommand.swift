@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import IAMEvidence
+import XMLTree
 
 /// The root command. Exit codes: 0 ok; 1 findings present (only `assess --fail-on fail`);
 /// 2 usage or input error.
@@ -9,7 +10,7 @@ struct IAMEvidenceCommand: ParsableCommand {
     commandName: "iam-evidence",
     abstract: "Turn AWS IAM snapshots into ISO/IEC 27001 audit evidence.",
     version: IAMEvidenceVersion.current,
-    subcommands: [Demo.self, Ingest.self, Snapshots.self, Assess.self, Findings.self, Checks.self, Trend.self, Diff.self, Report.self]
+    subcommands: [Demo.self, Ingest.self, Snapshots.self, Assess.self, Findings.self, Checks.self, Trend.self, Diff.self, Report.self, PackageCommand.self, Verify.self, Keygen.self]
   )
 }
 
@@ -28,7 +29,9 @@ enum Main {
       if IAMEvidenceCommand.exitCode(for: error) == .success {
         IAMEvidenceCommand.exit(withError: error)  // --help, --version
       }
-      if error is StoreError || error is SnapshotDecodingError {
+      if error is StoreError || error is SnapshotDecodingError || error is PackageError || error is XMLError
+        || error is CocoaError
+      {
         Terminal.error("\(error)")
       } else {
         Terminal.error(IAMEvidenceCommand.fullMessage(for: error))
@@ -47,8 +50,8 @@ struct CommandFailure: Error {
 
 /// Writing to the terminal: the only place the tool prints.
 enum Terminal {
-  static func out(_ line: String) {
-    FileHandle.standardOutput.write(Data((line + "\n").utf8))
+  static func out(_ line: String, terminator: String = "\n") {
+    FileHandle.standardOutput.write(Data((line + terminator).utf8))
   }
 
   static func error(_ line: String) {

@@ -30,7 +30,7 @@ struct Trend: ParsableCommand {
     let report = try store.trend(account: account, from: from, to: try PeriodEnd.parse(to), cadenceDays: cadence)
     switch format {
     case .json: Terminal.out(JSONWriter.pretty(report.jsonValue))
-    case .csv: Terminal.out(TrendCSV.render(report))
+    case .csv: Terminal.out(CSV.trend(report), terminator: "")
     case .text:
       Terminal.out("account \(report.account): \(report.snapshots.count) snapshot(s)")
       let header = ["SNAPSHOT", "CAPTURED-AT", "CHECK", "FAIL", "EXCEPTED", "PASS", "ERROR"]
@@ -63,18 +63,5 @@ enum PeriodEnd {
     guard let text else { return nil }
     guard let t = Timestamp(parsing: text) else { throw ValidationError("\(text) is not a date or time") }
     return text.count == 10 ? Timestamp(epochSeconds: t.epochSeconds + 86_399) : t
-  }
-}
-
-/// The trend table as CSV, one row per snapshot and check.
-enum TrendCSV {
-  static func render(_ report: TrendReport) -> String {
-    var lines = ["snapshot,captured_at,check,fail,excepted,pass,error,assessed"]
-    for r in report.rows {
-      lines.append(
-        [String(r.snapshotID), r.capturedAt.description, r.checkID, String(r.counts.fail), String(r.counts.excepted), String(r.counts.pass),
-         String(r.counts.error), String(r.assessed)].map(FindingsCSV.field).joined(separator: ","))
-    }
-    return lines.joined(separator: "\n")
   }
 }

@@ -1,0 +1,127 @@
+#!/usr/bin/env python3
+"""Deterministic, seeded generator of large `get-account-authorization-details` inputs for benchmarks.
+
+  generate.py snapshot --mb 100 --seed 7 --out big.json
+      one CLI-format snapshot of about the given size (users, groups, roles with several KB of
+      inline policy each, customer-managed policies with versions, a few planted kms:* grants).
+  generate.py series --days 365 --mb 5 --churn 0.01 --seed 7 --out DIR
+      a year of daily snapshots of one account; each day about `churn` of the principals change
+      (a policy edited, a principal added or removed) and RoleLastUsed moves on.
+
+Same arguments, same bytes. Only the standard library is used.
+"""
+import argparse
+import copy
+import json
+import os
+import random
+
+ACCOUNT = "210987654321"
+SERVICES = ["s3", "ec2", "dynamodb", "sqs", "sns", "logs", "lambda", "ecr", "cloudwatch", "ssm", "secretsmanager", "kms"]
+VERBS = ["Get", "List", "Describe", "Put", "Create", "Delete", "Update", "Tag"]
+
+
+def statement(rng, i):
+    svc = rng.choice(SERVICES[:-1])
+    actions = sorted({f"{svc}:{rng.choice(VERBS)}{rng.choice(['Object', 'Item', 'Queue', 'Topic', 'Log', 'Image', 'Parameter', 'Secret'])}" for _ in range(rng.randint(2, 8))})
+    res = [f"arn:aws:{svc}:us-east-1:{ACCOUNT}:resource-{rng.randint(0, 10**6):07d}/*" for _ in range(rng.randint(1, 4))]
+    st = {"Sid": f"S{i}{rng.randint(0, 10**5)}", "Effect": "Allow", "Action": actions, "Resource": res}
+    if rng.random() < 0.2:
+        st["Condition"] = {"StringEquals": {"aws:RequestedRegion": rng.choice(["us-east-1", "eu-west-1", "ap-south-1"])}}
+    return st
+
+
+def document(rng, kb):
+    stmts = []
+    size = 0
+    i = 0
+    while size < kb * 1024:
+        s = statement(rng, i)
+        stmts.append(s)
+        size += len(json.dumps(s))
+        i += 1
+    if rng.random() < 0.01:
+        stmts.append({"Effect": "Allow", "Action": "kms:*", "Resource": "*"})
+    return {"Version": "2012-10-17", "Statement": stmts}
+
+
+def ident(rng, prefix):
+    return prefix + "".join(rng.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567") for _ in range(17))
+
+
+def build(rng, users, roles, groups, policies, kb):
+    g = [{"Path": "/", "GroupName": f"group-{i:04d}", "GroupId": ident(rng, "AGPA"), "Arn": f"arn:aws:iam::{ACCOUNT}:group/group-{i:04d}",
+          "CreateDate": "2020-01-01T00:00:00+00:00", "GroupPolicyList": [{"PolicyName": f"group-{i:04d}-policy", "PolicyDocument": document(rng, kb)}],
+          "AttachedManagedPolicies": []} for i in range(groups)]
+    p = []
+    for i in range(policies):
+        versions = [{"Document": document(rng, kb), "VersionId": f"v{v}", "IsDefaultVersion": v == 2, "CreateDate": "2021-01-01T00:00:00+00:00"} for v in (1, 2)]
+        p.append({"PolicyName": f"managed-{i:04d}", "PolicyId": ident(rng, "ANPA"), "Arn": f"arn:aws:iam::{ACCOUNT}:policy/managed-{i:04d}", "Path": "/",
+                  "DefaultVersionId": "v2", "AttachmentCount": 1, "PermissionsBoundaryUsageCount": 0, "IsAttachable": True,
+                  "CreateDate": "2021-01-01T00:00:00+00:00", "UpdateDate": "2021-01-01T00:00:00+00:00", "PolicyVersionList": versions})
+    u = []
+    for i in range(users):
+        u.append({"Path": "/", "UserName": f"user-{i:05d}", "UserId": ident(rng, "AIDA"), "Arn": f"arn:aws:iam::{ACCOUNT}:user/user-{i:05d}",
+                  "CreateDate": "2019-05-05T05:05:05+00:00",
+                  "UserPolicyList": [{"PolicyName": f"user-{i:05d}-policy-{k}", "PolicyDocument": document(rng, kb)} for k in range(rng.randint(1, 3))],
+                  "GroupList": [f"group-{rng.randrange(groups):04d}"] if groups else [],
+                  "AttachedManagedPolicies": [{"PolicyName": f"managed-{j:04d}", "PolicyArn": f"arn:aws:iam::{ACCOUNT}:policy/managed-{j:04d}"} for j in sorted({rng.randrange(policies) for _ in range(2)})] if policies else [],
+                  "Tags": [{"Key": "team", "Value": rng.choice(["data", "web", "ops", "ml"])}]})
+    r = []
+    for i in range(roles):
+        r.append({"Path": "/", "RoleName": f"role-{i:05d}", "RoleId": ident(rng, "AROA"), "Arn": f"arn:aws:iam::{ACCOUNT}:role/role-{i:05d}",
+                  "CreateDate": "2019-05-05T05:05:05+00:00",
+                  "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]},
+                  "InstanceProfileList": [],
+                  "RolePolicyList": [{"PolicyName": f"role-{i:05d}-policy-{k}", "PolicyDocument": document(rng, kb)} for k in range(rng.randint(1, 3))],
+                  "AttachedManagedPolicies": [], "Tags": [], "RoleLastUsed": {"LastUsedDate": "2024-01-01T00:00:00+00:00", "Region": "us-east-1"}})
+    return {"UserDetailList": u, "GroupDetailList": g, "RoleDetailList": r, "Policies": p}
+
+
+def sized(mb, seed, kb=3):
+    # About 2 inline policies of `kb` KB per principal: scale the principal count to the target size.
+    principals = max(10, int(mb * 1024 * 1.0 / (kb * 2 * 3.3)))
+    rng = random.Random(seed)
+    return build(rng, users=principals // 2, roles=principals // 2, groups=max(2, principals // 100), policies=max(2, principals // 50), kb=kb)
+
+
+def dump(obj, path):
+    with open(path, "w") as f:
+        json.dump(obj, f, indent=4)
+        f.write("\n")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    s = sub.add_parser("snapshot")
+    s.add_argument("--mb", type=float, default=100)
+    s.add_argument("--seed", type=int, default=7)
+    s.add_argument("--out", required=True)
+    y = sub.add_parser("series")
+    y.add_argument("--days", type=int, default=365)
+    y.add_argument("--mb", type=float, default=5)
+    y.add_argument("--churn", type=float, default=0.01)
+    y.add_argument("--seed", type=int, default=7)
+    y.add_argument("--out", required=True)
+    a = ap.parse_args()
+    if a.cmd == "snapshot":
+        dump(sized(a.mb, a.seed), a.out)
+        return
+    os.makedirs(a.out, exist_ok=True)
+    snap = sized(a.mb, a.seed)
+    rng = random.Random(a.seed + 1)
+    for day in range(a.days):
+        if day:
+            people = snap["UserDetailList"] + snap["RoleDetailList"]
+            for _ in range(max(1, int(len(people) * a.churn))):
+                victim = rng.choice(people)
+                key = "UserPolicyList" if "UserName" in victim else "RolePolicyList"
+                victim[key][0]["PolicyDocument"] = document(rng, 3)
+            for role in snap["RoleDetailList"][: max(1, len(snap["RoleDetailList"]) // 20)]:
+                role["RoleLastUsed"]["LastUsedDate"] = f"2024-{1 + day // 31 % 12:02d}-{1 + day % 28:02d}T00:00:00+00:00"
+        dump(snap, os.path.join(a.out, f"day-{day:03d}.json"))
+
+
+if __name__ == "__main__":
+    main()

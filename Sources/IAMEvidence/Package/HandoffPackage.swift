@@ -1,0 +1,190 @@
+import Crypto
+import Foundation
+import ZIPFoundation
+
+/// The auditor handoff package: one zip with the period's report, evidence, OSCAL assessment results,
+/// drift, trend, exceptions register, optionally the source snapshots, and a SHA-256 manifest
+/// (optionally signed with Ed25519). Same inputs, same bytes.
+public enum HandoffPackage {
+  /// Everything the package is made from (plain values).
+  public struct Inputs: Sendable {
+    public var model: EvidenceModel
+    public var trend: TrendReport
+    public var drift: DriftReport?
+    /// The exceptions register in force (its exact bytes), if any.
+    public var register: [UInt8]?
+    /// Source snapshot files to include: (file name in the package, bytes).
+    public var snapshots: [(name: String, bytes: [UInt8])]
+    public var signingKey: Curve25519.Signing.PrivateKey?
+    public var templates: TemplateSet
+
+    public init(
+      model: EvidenceModel, trend: TrendReport, drift: DriftReport?, register: [UInt8]?, snapshots: [(name: String, bytes: [UInt8])],
+      signingKey: Curve25519.Signing.PrivateKey?, templates: TemplateSet
+    ) {
+      self.model = model
+      self.trend = trend
+      self.drift = drift
+      self.register = register
+      self.snapshots = snapshots
+      self.signingKey = signingKey
+      self.templates = templates
+    }
+  }
+
+  public static let manifestName = "MANIFEST.sha256"
+  public static let signatureName = "MANIFEST.sig"
+  public static let publicKeyName = SigningKeys.publicKeyFileName
+
+  /// The package's files in their fixed order (manifest and signature last).
+  public static func files(_ inputs: Inputs) throws -> [ReportWriter.Output] {
+    var files = try ReportRenderer.render(inputs.model, templates: inputs.templates)
+    files.append(.init(name: "assessment-results.xml", bytes: try OSCALAssessmentResults.render(inputs.model, trend: inputs.trend)))
+    if let drift = inputs.drift {
+      files.append(.init(name: "drift.json", bytes: Array((JSONWriter.pretty(drift.jsonValue) + "\n").utf8)))
+      files.append(.init(name: "drift.html", bytes: try DriftHTML.render(drift, templates: inputs.templates)))
+    }
+    files.append(.init(name: "trend.csv", bytes: Array(CSV.trend(inputs.trend).utf8)))
+    if let register = inputs.register { files.append(.init(name: "exceptions.json", bytes: register)) }
+    for s in inputs.snapshots { files.append(.init(name: "snapshots/" + s.name, bytes: s.bytes)) }
+    if let key = inputs.signingKey {
+      files.append(.init(name: publicKeyName, bytes: Array(SigningKeys.publicPEM(key.publicKey).utf8)))
+    }
+    files.insert(.init(name: "README.txt", bytes: Array(readme(inputs, files: files.map(\.name)).utf8)), at: 0)
+    let manifest = Array(Manifest.make(files).utf8)
+    files.append(.init(name: manifestName, bytes: manifest))
+    if let key = inputs.signingKey {
+      files.append(.init(name: signatureName, bytes: [UInt8](try key.signature(for: manifest))))
+    }
+    return files
+  }
+
+  /// Writes `files` as a zip with fixed entry order, timestamps and permissions, atomically.
+  public static func writeZip(_ files: [ReportWriter.Output], to target: URL, date: Timestamp) throws {
+    let temporary = target.deletingLastPathComponent()
+      .appendingPathComponent(".\(target.lastPathComponent).\(ProcessInfo.processInfo.processIdentifier).tmp")
+    try? FileManager.default.removeItem(at: temporary)
+    do {
+      let archive = try Archive(url: temporary, accessMode: .create)
+      let modified = Date(timeIntervalSince1970: TimeInterval(max(date.epochSeconds, 315_532_800)))  // zip dates start in 1980
+      for file in files {
+        let data = Data(file.bytes)
+        try archive.addEntry(
+          with: file.name, type: .file, uncompressedSize: Int64(data.count), modificationDate: modified, permissions: 0o644,
+          compressionMethod: .deflate
+        ) { position, size in
+          data.subdata(in: Int(position)..<Int(position) + size)
+        }
+      }
+      if FileManager.default.fileExists(atPath: target.path) {
+        _ = try FileManager.default.replaceItemAt(target, withItemAt: temporary)
+      } else {
+        try FileManager.default.moveItem(at: temporary, to: target)
+      }
+    } catch {
+      try? FileManager.default.removeItem(at: temporary)
+      throw error
+    }
+  }
+
+  static func readme(_ inputs: Inputs, files: [String]) -> String {
+    let m = inputs.model
+    var describe: [String: String] = [
+      "README.txt": "this file",
+      "report.html": "the audit report for people: summary, findings with remediation, identities with full KMS access, exceptions, trend chart, population, methodology, chain of custody (open in any browser; no scripts, no network)",
+      "evidence.xml": "the canonical machine-readable evidence (whole population, findings, exceptions, history), valid against evidence.xsd",
+      "evidence.xsd": "the XML Schema of evidence.xml (xmllint --noout --schema evidence.xsd evidence.xml)",
+      "assessment-results.xml": "the same assessment as NIST OSCAL 1.0.6 assessment-results",
+      "drift.json": "what changed between the first and the last snapshot of the period (machine-readable)",
+      "drift.html": "the same drift for people, with statement-level policy differences",
+      "trend.csv": "results per snapshot and check over the period, for spreadsheets",
+      "exceptions.json": "the exceptions register the assessment applied",
+      publicKeyName: "the Ed25519 public key that signed the manifest (compare its fingerprint with the one the sender gave you)",
+    ]
+    var lines = [
+      "IAM Evidence: auditor handoff package",
+      "====================================",
+      "",
+      "Control: ISO/IEC 27001:2022 A.8.2 Privileged access rights (no identity may hold full AWS KMS access on all keys).",
+      "Account: \(m.account)",
+      "Period: \(m.periodDescription)",
+      "Snapshots in the period: \(m.snapshots.count) (current state: snapshot \(m.current.id), captured \(m.current.capturedAt))",
+      "Verdict on A.8.2 for the current state: \(m.verdict.rawValue)",
+      "Generated at \(m.generatedAt) by \(m.toolName) \(m.toolVersion).",
+      "",
+      "Files",
+      "-----",
+    ]
+    for name in files + [manifestName] + (inputs.signingKey == nil ? [] : [signatureName]) {
+      let text: String
+      if name.hasPrefix("snapshots/") {
+        text = "a source snapshot exactly as ingested (its SHA-256 is listed in report.html's chain of custody and in assessment-results.xml)"
+      } else if name == manifestName {
+        text = "SHA-256 of every other file except the signature (sha256sum format)"
+      } else if name == signatureName {
+        text = "Ed25519 signature of MANIFEST.sha256"
+      } else {
+        text = describe[name] ?? ""
+      }
+      lines.append("  \(name): \(text)")
+    }
+    lines += [
+      "",
+      "How to verify (standard tools, no iam-evidence needed)",
+      "------------------------------------------------------",
+      "1. Unzip into an empty folder and check every file against the manifest:",
+      "     sha256sum -c MANIFEST.sha256",
+      "   Every line must say OK, and no file may be present that the manifest does not list",
+      "   (apart from MANIFEST.sha256 and MANIFEST.sig).",
+    ]
+    if inputs.signingKey != nil {
+      lines += [
+        "2. Check the signature of the manifest with the sender's public key (OpenSSL 3):",
+        "     openssl pkeyutl -verify -pubin -inkey iam-evidence.pub -rawin -in MANIFEST.sha256 -sigfile MANIFEST.sig",
+        "   It must print \"Signature Verified Successfully\". Obtain the public key (or its SHA-256 fingerprint,",
+        "   \(SigningKeys.fingerprint(inputs.signingKey!.publicKey))) from the sender through another channel.",
+        "3. Optionally validate the evidence: xmllint --noout --schema evidence.xsd evidence.xml",
+        "",
+        "With iam-evidence: iam-evidence verify PACKAGE.zip --public-key iam-evidence.pub",
+      ]
+    } else {
+      lines += [
+        "2. This package is not signed: the manifest proves integrity only if it reached you by a trusted channel.",
+        "3. Optionally validate the evidence: xmllint --noout --schema evidence.xsd evidence.xml",
+        "",
+        "With iam-evidence: iam-evidence verify PACKAGE.zip",
+      ]
+    }
+    return lines.joined(separator: "\n") + "\n"
+  }
+}
+
+extension SigningKeys {
+  /// The file name of the public key inside a package and from `keygen`.
+  public static let publicKeyFileName = "iam-evidence.pub"
+  /// The file name of the private key from `keygen`.
+  public static let privateKeyFileName = "iam-evidence.key"
+}
+
+/// `MANIFEST.sha256` in `sha256sum` format: `<hex>  <name>`, one line per file, in package order.
+public enum Manifest {
+  public static func make(_ files: [ReportWriter.Output]) -> String {
+    files.map { "\(SHA256.hash(data: $0.bytes).hexString)  \($0.name)\n" }.joined()
+  }
+
+  /// Parses a manifest; nil entries for malformed lines are reported by the caller.
+  public static func parse(_ text: String) -> (entries: [(hash: String, name: String)], malformed: [Int]) {
+    var entries: [(String, String)] = []
+    var malformed: [Int] = []
+    for (i, line) in text.split(separator: "\n", omittingEmptySubsequences: true).enumerated() {
+      let parts = line.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: false)
+      guard parts.count == 2, parts[0].count == 64, parts[0].allSatisfy(\.isHexDigit), parts[1].hasPrefix(" ") || parts[1].hasPrefix("*")
+      else {
+        malformed.append(i + 1)
+        continue
+      }
+      entries.append((String(parts[0]).lowercased(), String(parts[1].dropFirst())))
+    }
+    return (entries, malformed)
+  }
+}
