@@ -1,0 +1,701 @@
+import Foundation
+import XMLTree
+
+/// The HTML audit report (`report.html`): the template `report.xhtml` filled from an
+/// ``EvidenceModel`` through the XMLTree API, with `report.css` inlined.
+///
+/// Every node is built with XMLTree (never by concatenating markup), so text from a snapshot —
+/// however hostile — is escaped by libxml2 and can never become markup. The output depends only on
+/// the model and the templates: no clock is read (``EvidenceModel/generatedAt`` is the only time),
+/// results keep the model's report order and everything else is sorted.
+public enum HTMLReport {
+  /// The XPath prefix bound to the XHTML namespace of the template.
+  static let namespaces = ["h": XMLNamespaces.xhtml]
+
+  /// The slots the template must provide, each exactly once (`data-slot="..."`).
+  static let slotNames = [
+    "title", "style", "running-header", "header", "summary", "findings", "identities", "exceptions", "trend", "population",
+    "methodology", "custody", "footer",
+  ]
+
+  /// Renders the report as HTML5 (polyglot XHTML syntax, UTF-8, starting with `<!DOCTYPE html>`).
+  ///
+  /// - Throws: ``XMLError`` when the template is not well-formed; ``StoreError`` when a slot is
+  ///   missing or repeated, or the stylesheet cannot be read or contains `<` or `&`.
+  public static func render(_ model: EvidenceModel, templates: TemplateSet) throws -> [UInt8] {
+    let templatePath = templates.reportXHTML.path
+    let document = try XMLDocument(contentsOfFile: templatePath)
+    var slots: [String: XMLElement] = [:]
+    for name in slotNames {
+      let found = try document.nodes(matching: "//h:*[@data-slot='\(name)']", namespaces: namespaces)
+      guard found.count == 1 else {
+        throw StoreError(
+          path: templatePath, message: "the template needs exactly one element with data-slot=\"\(name)\" (found \(found.count))")
+      }
+      found[0].removeAllChildren()
+      slots[name] = found[0]
+    }
+    func slot(_ name: String) -> XMLElement { slots[name]! }
+
+    slot("title").say("KMS privileged access — audit evidence — account \(model.account), \(model.periodDescription)")
+    slot("style").addText(try stylesheet(templates.reportCSS))
+    let context = Context(model: model)
+    context.runningHeader(slot("running-header"))
+    context.header(slot("header"))
+    context.summary(slot("summary"))
+    context.findings(slot("findings"))
+    context.identities(slot("identities"))
+    context.exceptions(slot("exceptions"))
+    TrendChart.render(into: slot("trend"), history: model.history, checks: model.checks)
+    context.population(slot("population"))
+    context.methodology(slot("methodology"))
+    context.custody(slot("custody"))
+    context.footer(slot("footer"))
+    return document.html5Bytes()
+  }
+
+  /// The stylesheet's text. It is inlined into `<style>`, where `<` or `&` would be escaped and
+  /// break the rules, so such a file is refused.
+  static func stylesheet(_ url: URL) throws -> String {
+    let css: String
+    do {
+      css = try String(contentsOf: url, encoding: .utf8)
+    } catch {
+      throw StoreError(path: url.path, message: "cannot read the report stylesheet: \(error.localizedDescription)")
+    }
+    if css.contains("<") || css.contains("&") {
+      throw StoreError(path: url.path, message: "the report stylesheet must not contain '<' or '&' (it is inlined into <style>)")
+    }
+    return css
+  }
+
+  /// Human words for a status (the badge's text label; colour is never the only signal).
+  static func label(_ status: ResultStatus) -> String {
+    switch status {
+    case .fail: return "Fail"
+    case .error: return "Error"
+    case .excepted: return "Excepted"
+    case .pass: return "Pass"
+    }
+  }
+
+  static func label(_ verdict: ControlVerdict) -> String {
+    switch verdict {
+    case .effective: return "Effective"
+    case .notEffective: return "Not effective"
+    case .inconclusive: return "Inconclusive"
+    }
+  }
+
+  static func label(_ source: CapturedAtSource) -> String {
+    switch source {
+    case .option: return "given with --captured-at"
+    case .fileModificationTime: return "file modification time"
+    case .ingestTime: return "ingest time (standard input)"
+    }
+  }
+
+  /// `1234567` as `1,234,567` (fixed grouping, no locale).
+  static func grouped(_ value: Int) -> String {
+    let digits = String(value.magnitude)
+    var out = ""
+    for (i, c) in digits.enumerated() {
+      if i > 0 && (digits.count - i) % 3 == 0 { out.append(",") }
+      out.append(c)
+    }
+    return (value < 0 ? "-" : "") + out
+  }
+
+  /// `1 result` / `2 results`.
+  static func count(_ n: Int, _ singular: String, _ plural: String? = nil) -> String {
+    "\(n) " + (n == 1 ? singular : plural ?? singular + "s")
+  }
+
+  /// Splits a remediation step `Prose: aws iam ...` into the prose and the command.
+  static func splitCommand(_ step: String) -> (prose: String, command: String?) {
+    guard let range = step.range(of: ": aws ") else {
+      return step.hasPrefix("aws ") ? ("", step) : (step, nil)
+    }
+    return (String(step[..<range.lowerBound]), String(step[step.index(range.lowerBound, offsetBy: 2)...]))
+  }
+
+  /// Whether `scalar` is a bidirectional formatting control (U+061C, U+200E, U+200F,
+  /// U+202A–U+202E, U+2066–U+2069).
+  static func isBidiControl(_ scalar: Unicode.Scalar) -> Bool {
+    switch scalar.value {
+    case 0x061C, 0x200E, 0x200F, 0x202A...0x202E, 0x2066...0x2069: return true
+    default: return false
+    }
+  }
+
+  /// `text` with every bidirectional control written out as `[U+202E]`. Such characters are not
+  /// markup, but left in place they reorder what the reader sees ("Trojan Source"): a name or an
+  /// AWS CLI command would display differently from what it is. An audit document shows the
+  /// characters that are there.
+  static func visible(_ text: String) -> String {
+    guard text.unicodeScalars.contains(where: isBidiControl) else { return text }
+    var out = String.UnicodeScalarView()
+    for scalar in text.unicodeScalars {
+      if isBidiControl(scalar) {
+        let hex = String(scalar.value, radix: 16, uppercase: true)
+        out.append(contentsOf: ("[U+" + String(repeating: "0", count: max(0, 4 - hex.count)) + hex + "]").unicodeScalars)
+      } else {
+        out.append(scalar)
+      }
+    }
+    return String(out)
+  }
+
+  /// A canonical JSON detail, pretty-printed when it parses.
+  static func prettyJSON(_ text: String) -> String {
+    guard let value = try? JSONParser.parse(text) else { return text }
+    return JSONWriter.pretty(value)
+  }
+}
+
+/// The model plus what the sections share.
+private struct Context {
+  let model: EvidenceModel
+  /// Checks in summary order: the control's primary test first, then catalog order.
+  let orderedChecks: [CheckDescription]
+  let checksByID: [String: CheckDescription]
+
+  init(model: EvidenceModel) {
+    self.model = model
+    orderedChecks = model.checks.filter(\.isPrimary) + model.checks.filter { !$0.isPrimary }
+    var byID: [String: CheckDescription] = [:]
+    for c in model.checks where byID[c.id] == nil { byID[c.id] = c }
+    checksByID = byID
+  }
+
+  var primaryCheck: CheckDescription? { model.checks.first(where: \.isPrimary) ?? model.checks.first }
+
+  /// Check ids that have results but are not in the catalog (older check ids), sorted.
+  var uncataloguedCheckIDs: [String] {
+    Set(model.results.map(\.checkID)).subtracting(model.checks.map(\.id)).sorted()
+  }
+
+  var primaryControl: Control? { model.controls.first { $0.id == "A.8.2" } ?? model.controls.first }
+
+  // MARK: Running header, cover, footer
+
+  func runningHeader(_ slot: XMLElement) {
+    slot.add("span", "KMS privileged access — audit evidence", class: "rh-title")
+    slot.add("span", "Account \(model.account)", class: "rh-item")
+    slot.add("span", "Period: \(model.periodDescription)", class: "rh-item")
+    slot.add("span", "Snapshot \(model.current.id) of \(model.current.capturedAt.dateString)", class: "rh-item")
+  }
+
+  func header(_ dl: XMLElement) {
+    dl.fact("Account") { $0.add("strong", model.account) }
+    dl.fact("Period") { $0.say(model.periodDescription) }
+    dl.fact("Current snapshot") { dd in
+      dd.say("Snapshot \(model.current.id), captured ")
+      dd.add("time", model.current.capturedAt.description).setAttribute("datetime", model.current.capturedAt.description)
+      dd.say(" (\(HTMLReport.label(model.current.capturedAtSource)))")
+    }
+    dl.fact("Snapshots in period") { $0.say(String(model.snapshots.count)) }
+    dl.fact("Generated at") { dd in
+      dd.add("time", model.generatedAt.description).setAttribute("datetime", model.generatedAt.description)
+    }
+    dl.fact("Tool") { $0.say("\(model.toolName) \(model.toolVersion)") }
+  }
+
+  func footer(_ footer: XMLElement) {
+    footer.add(
+      "p",
+      "Generated by \(model.toolName) \(model.toolVersion) at \(model.generatedAt.description) from snapshot \(model.current.id) "
+        + "(SHA-256 \(model.current.sha256)) of account \(model.account). This report is rendered deterministically: "
+        + "the same database and templates give the same bytes.")
+  }
+
+  // MARK: Summary
+
+  func summary(_ slot: XMLElement) {
+    let verdict = model.verdict
+    let grid = slot.add("div", class: "glance")
+
+    let control = grid.add("div", class: "control-box")
+    control.add("p", "Control", class: "box-label")
+    let title = control.add("p", class: "control-title")
+    title.add("span", primaryControl?.id ?? "A.8.2", class: "control-id")
+    title.say(" " + (primaryControl?.title ?? "Privileged access rights"))
+    control.add("p", "ISO/IEC 27001:2022, Annex A", class: "muted")
+    if let text = primaryControl?.description { control.add("p", text, class: "control-text") }
+
+    let box = grid.add("div", class: "verdict-box verdict-\(verdict.rawValue)")
+    box.add("p", "Verdict on the current snapshot", class: "box-label")
+    box.add("p", HTMLReport.label(verdict), class: "verdict-word")
+    let primary = primaryCheck
+    let counts = primary.map { model.counts(of: $0.id) } ?? StatusCounts()
+    let explanation = box.add("p", class: "verdict-text")
+    explanation.say("Primary test ")
+    explanation.add("code", primary?.id ?? "(none)")
+    switch verdict {
+    case .notEffective:
+      explanation.say(
+        ": \(HTMLReport.count(counts.fail, "failing result")) in the snapshot of \(model.current.capturedAt.dateString). "
+          + "Privileged KMS rights are not restricted as the control requires.")
+    case .inconclusive:
+      explanation.say(
+        ": no failures, but \(HTMLReport.count(counts.error, "result")) could not be evaluated (status error); "
+          + "the evidence is incomplete until they are resolved.")
+    case .effective:
+      explanation.say(
+        ": no failing and no erroneous result among \(HTMLReport.count(counts.total, "subject")) examined"
+          + (counts.excepted > 0 ? " (\(counts.excepted) covered by approved exceptions)." : "."))
+    }
+
+    let tiles = slot.add("ul", class: "tiles")
+    func tile(_ value: Int, _ text: String, _ cls: String) {
+      let li = tiles.add("li", class: "tile " + cls)
+      li.add("span", String(value), class: "tile-value")
+      li.add("span", text, class: "tile-label")
+    }
+    let all = StatusCounts(model.results)
+    tile(model.findings.count, "findings (all checks)", all.fail > 0 ? "tile-fail" : "tile-ok")
+    tile(model.identitiesWithFullAccess.count, "identities with full KMS access", model.identitiesWithFullAccess.isEmpty ? "tile-ok" : "tile-fail")
+    tile(all.excepted, "results under an exception", "tile-excepted")
+    tile(model.snapshots.count, "snapshots in the period", "tile-neutral")
+
+    let table = slot.add("table", class: "data counts")
+    table.add("caption", "Results per check in snapshot \(model.current.id) (\(model.current.capturedAt.dateString))")
+    let head = table.add("thead").add("tr")
+    head.add("th", "Check").setAttribute("scope", "col")
+    for status in [ResultStatus.fail, .error, .excepted, .pass] {
+      let th = head.add("th", class: "num")
+      th.setAttribute("scope", "col")
+      th.badge(status)
+    }
+    head.add("th", "Total", class: "num").setAttribute("scope", "col")
+    let body = table.add("tbody")
+    for check in orderedChecks {
+      let c = model.counts(of: check.id)
+      let tr = body.add("tr", class: check.isPrimary ? "primary-row" : nil)
+      let th = tr.add("th")
+      th.setAttribute("scope", "row")
+      th.add("span", check.title, class: "check-title")
+      let meta = th.add("span", class: "check-meta")
+      meta.add("code", check.id)
+      if check.isPrimary { meta.add("span", "Primary test of the control", class: "tag tag-primary") }
+      for status in [ResultStatus.fail, .error, .excepted, .pass] {
+        tr.add("td", String(c[status]), class: c[status] > 0 && status != .pass ? "num nonzero-\(status.rawValue)" : "num")
+      }
+      tr.add("td", String(c.total), class: "num")
+    }
+  }
+
+  // MARK: Findings
+
+  func findings(_ slot: XMLElement) {
+    let findings = model.findings
+    if findings.isEmpty {
+      slot.add("p", "No findings: every result in the current snapshot is a pass.", class: "empty")
+      return
+    }
+    var byStatus = StatusCounts(findings)
+    byStatus.pass = 0
+    slot.add(
+      "p",
+      "\(HTMLReport.count(findings.count, "finding")): \(byStatus.fail) fail, \(byStatus.error) error, \(byStatus.excepted) excepted.",
+      class: "section-count")
+    for (index, result) in findings.enumerated() {
+      finding(result, number: index + 1, into: slot)
+    }
+  }
+
+  func finding(_ r: CheckResult, number: Int, into slot: XMLElement) {
+    let article = slot.add("article", class: "finding finding-\(r.status.rawValue)")
+    article.setAttribute("id", "finding-\(number)")
+    let head = article.add("header", class: "finding-head")
+    head.badge(r.status)
+    let h3 = head.add("h3")
+    h3.add("span", "\(number).", class: "finding-number")
+    h3.say(" " + (checksByID[r.checkID]?.title ?? r.checkID))
+    let meta = head.add("p", class: "finding-meta")
+    meta.add("code", r.checkID)
+    meta.say(" version \(r.checkVersion)")
+    if checksByID[r.checkID]?.isPrimary == true { meta.add("span", "Primary test", class: "tag tag-primary") }
+
+    let dl = article.add("dl", class: "facts")
+    if let p = r.principal {
+      dl.fact("Principal") { $0.principal(p) }
+    }
+    if let policy = r.policy {
+      dl.fact("Policy") { $0.policy(policy) }
+    }
+    if !r.statements.isEmpty {
+      dl.fact("Statements") { $0.say("index " + r.statements.map(String.init).joined(separator: ", ") + " (0-based)") }
+    }
+    dl.fact("Why") { $0.say(r.why) }
+    if let e = r.exception {
+      dl.fact("Exception applied") { dd in
+        dd.add("strong", e.id)
+        dd.say(", approved by \(e.approvedBy), in force through \(e.expiresOn)")
+      }
+    }
+    if !r.sources.isEmpty {
+      dl.fact("Access comes from") { dd in
+        let ul = dd.add("ul", class: "plain")
+        for s in r.sources { ul.add("li").add("code", s.label, class: "wrap") }
+      }
+    }
+    if !r.attachedTo.isEmpty {
+      dl.fact("Attached to") { $0.principalList(r.attachedTo) }
+    }
+    if !r.inheritedBy.isEmpty {
+      dl.fact("Inherited by") { $0.principalList(r.inheritedBy) }
+    }
+    if !r.notes.isEmpty {
+      dl.fact("Notes") { dd in
+        let ul = dd.add("ul", class: "notes")
+        for note in r.notes {
+          let li = ul.add("li")
+          li.add("code", note.code, class: "note-code")
+          li.say(" " + note.message)
+          if !note.statements.isEmpty {
+            li.add("span", " (statement " + note.statements.map(String.init).joined(separator: ", ") + ")", class: "muted")
+          }
+          if let detail = note.detail, !detail.isEmpty {
+            li.add("pre", HTMLReport.prettyJSON(detail), class: "json detail")
+          }
+        }
+      }
+    }
+    dl.fact("Finding key") { $0.add("code", r.findingKey, class: "wrap muted") }
+
+    if !r.offendingStatements.isEmpty {
+      let box = article.add("div", class: "statements")
+      box.add("h4", r.offendingStatements.count == 1 ? "Offending statement" : "Offending statements")
+      if r.statements.count == r.offendingStatements.count {
+        for (i, statement) in r.offendingStatements.enumerated() {
+          let figure = box.add("figure", class: "statement")
+          figure.add("figcaption", "Statement index \(r.statements[i])")
+          figure.add("pre", JSONWriter.pretty(statement), class: "json")
+        }
+      } else {
+        box.add("pre", JSONWriter.pretty(.array(r.offendingStatements)), class: "json")
+      }
+    }
+
+    if !r.remediation.isEmpty {
+      let box = article.add("div", class: "remediation")
+      box.add("h4", "Remediation")
+      let ol = box.add("ol")
+      for step in r.remediation {
+        let li = ol.add("li")
+        let (prose, command) = HTMLReport.splitCommand(step)
+        if !prose.isEmpty { li.add("span", command == nil ? prose : prose + ":") }
+        if let command { li.add("code", command, class: "command") }
+      }
+    }
+  }
+
+  // MARK: Identities
+
+  func identities(_ slot: XMLElement) {
+    let rows = model.identitiesWithFullAccess
+    if rows.isEmpty {
+      slot.add("p", "No user or role effectively holds full AWS KMS access on all keys.", class: "empty")
+      return
+    }
+    let table = slot.add("table", class: "data identities")
+    table.add("caption", "\(HTMLReport.count(rows.count, "identity", "identities")) with full KMS access on all keys")
+    let head = table.add("thead").add("tr")
+    for title in ["Status", "Identity", "Where the access comes from", "Exception"] {
+      head.add("th", title).setAttribute("scope", "col")
+    }
+    let body = table.add("tbody")
+    for r in rows {
+      let tr = body.add("tr")
+      tr.add("td", class: "status-cell").badge(r.status)
+      let who = tr.add("td")
+      if let p = r.principal { who.principal(p) } else { who.say("—") }
+      let from = tr.add("td")
+      if r.sources.isEmpty {
+        from.say("—")
+      } else {
+        let ul = from.add("ul", class: "plain")
+        for s in r.sources { ul.add("li").add("code", s.label, class: "wrap") }
+      }
+      let exc = tr.add("td")
+      if let e = r.exception {
+        exc.add("strong", e.id)
+        exc.say(" (\(e.approvedBy), until \(e.expiresOn))")
+      } else {
+        exc.say("none")
+      }
+    }
+  }
+
+  // MARK: Exceptions
+
+  func exceptions(_ slot: XMLElement) {
+    if let a = model.assessment {
+      let p = slot.add("p", class: "register")
+      if a.exceptionsContent.isEmpty {
+        p.say("No exceptions register was applied in assessment \(a.id) (register SHA-256 ")
+      } else {
+        p.say("Register ")
+        p.add("code", a.exceptionsSource ?? "(unnamed)", class: "wrap")
+        p.say(", applied in assessment \(a.id) (SHA-256 ")
+      }
+      p.add("code", a.exceptionsSHA256, class: "hash")
+      p.say(").")
+    }
+    let uses = model.exceptions.sorted { $0.exception.id < $1.exception.id }
+    if uses.isEmpty {
+      slot.add("p", "No exceptions are registered: every failing result stands as a finding.", class: "empty")
+      return
+    }
+    for use in uses {
+      let e = use.exception
+      let expired = use.daysLeft < 0
+      let article = slot.add("article", class: "exception" + (expired ? " exception-expired" : "") + (use.isStale ? " exception-stale" : ""))
+      let head = article.add("header", class: "exception-head")
+      head.add("h3", e.id)
+      let flags = head.add("p", class: "flags")
+      if expired {
+        flags.add("span", "Expired", class: "tag tag-expired")
+      } else {
+        flags.add("span", "In force", class: "tag tag-inforce")
+      }
+      if use.isStale { flags.add("span", "Stale: matched nothing", class: "tag tag-stale") }
+      if use.expiredMatches > 0 {
+        flags.add("span", "Expired but still matching \(HTMLReport.count(use.expiredMatches, "failing result"))", class: "tag tag-expired")
+      }
+      let dl = article.add("dl", class: "facts")
+      dl.fact("Check") { $0.add("code", e.check == "*" ? "* (every check)" : e.check) }
+      dl.fact("Scope") { dd in
+        let ul = dd.add("ul", class: "plain")
+        if let p = e.principal {
+          let li = ul.add("li")
+          li.say("principal ")
+          li.add("code", p, class: "wrap")
+        }
+        if let p = e.policy {
+          let li = ul.add("li")
+          li.say("policy ")
+          li.add("code", p, class: "wrap")
+        }
+      }
+      dl.fact("Approved") { $0.say("by \(e.approvedBy) on \(e.approvedOn.dateString)") }
+      dl.fact("Expires on") { dd in
+        dd.say(e.expiresOnDate + " — ")
+        let days = use.daysLeft
+        dd.add(
+          "strong", days >= 0 ? HTMLReport.count(days, "day") + " left" : HTMLReport.count(-days, "day") + " ago",
+          class: expired ? "overdue" : (days <= 30 ? "due-soon" : nil))
+        dd.say(" (from the capture of snapshot \(model.current.id))")
+      }
+      dl.fact("Applied to") { $0.say(HTMLReport.count(use.appliedTo, "result") + " in the current snapshot") }
+      dl.fact("Justification") { $0.say(e.justification) }
+      dl.fact("Ticket") { $0.say(e.ticket ?? "—") }
+      dl.fact("Compensating control") { $0.say(e.compensatingControl ?? "—") }
+    }
+  }
+
+  // MARK: Population
+
+  func population(_ slot: XMLElement) {
+    let groups = orderedChecks.map { ($0.id, $0.title, $0.population) } + uncataloguedCheckIDs.map { ($0, $0, "") }
+    for (id, title, population) in groups {
+      let results = model.results(of: id)
+      let block = slot.add("div", class: "population-check")
+      block.setAttribute("id", "population-\(id)")
+      let h3 = block.add("h3")
+      h3.say(title + " ")
+      h3.add("code", id, class: "h-code")
+      if !population.isEmpty { block.add("p", population, class: "muted") }
+      let c = StatusCounts(results)
+      block.add(
+        "p", "\(HTMLReport.count(c.total, "subject")): \(c.fail) fail, \(c.error) error, \(c.excepted) excepted, \(c.pass) pass.",
+        class: "section-count")
+      if results.isEmpty {
+        block.add("p", "No subjects were examined by this check in the current snapshot.", class: "empty")
+        continue
+      }
+      let table = block.add("table", class: "data population")
+      let head = table.add("thead").add("tr")
+      head.add("th", "#", class: "num").setAttribute("scope", "col")
+      for title in ["Status", "Principal", "Policy"] { head.add("th", title).setAttribute("scope", "col") }
+      let body = table.add("tbody")
+      for (i, r) in results.enumerated() {
+        let tr = body.add("tr", class: "row-\(r.status.rawValue)")
+        tr.add("td", String(i + 1), class: "num")
+        tr.add("td", class: "status-cell").badge(r.status)
+        let who = tr.add("td")
+        if let p = r.principal {
+          who.principal(p)
+        } else if !r.attachedTo.isEmpty {
+          who.add("span", "attached to \(HTMLReport.count(r.attachedTo.count, "principal"))", class: "muted")
+        } else {
+          who.add("span", r.policy?.kind == .managed ? "not attached to any principal" : "—", class: "muted")
+        }
+        let what = tr.add("td")
+        if let p = r.policy { what.policy(p, showHash: false) } else { what.add("span", "effective access (all policies)", class: "muted") }
+      }
+    }
+  }
+
+  // MARK: Methodology
+
+  func methodology(_ slot: XMLElement) {
+    for check in orderedChecks {
+      let article = slot.add("article", class: "method")
+      article.setAttribute("id", "method-\(check.id)")
+      let h3 = article.add("h3")
+      h3.say(check.title + " ")
+      h3.add("code", check.id, class: "h-code")
+      let dl = article.add("dl", class: "facts")
+      dl.fact("Check") { dd in
+        dd.add("code", check.id)
+        dd.say(", version \(check.version)")
+        if check.isPrimary { dd.add("span", "Primary test of the control", class: "tag tag-primary") }
+      }
+      dl.fact("Controls") { $0.say(check.controls.joined(separator: ", ")) }
+      dl.fact("Population") { $0.say(check.population) }
+      dl.fact("Rationale") { $0.say(check.rationale) }
+      article.add("h4", "Rules applied")
+      let ol = article.add("ol", class: "rules")
+      for rule in check.methodology { ol.add("li", rule) }
+    }
+
+    let block = slot.add("div", class: "controls")
+    block.add("h3", "Controls and the ISO/IEC 27001:2013 crosswalk")
+    let table = block.add("table", class: "data controls-table")
+    let head = table.add("thead").add("tr")
+    for title in ["ISO/IEC 27001:2022", "Title", "Control text", "ISO/IEC 27001:2013"] {
+      head.add("th", title).setAttribute("scope", "col")
+    }
+    let body = table.add("tbody")
+    for control in model.controls {
+      let tr = body.add("tr")
+      tr.add("th", control.id).setAttribute("scope", "row")
+      tr.add("td", control.title)
+      tr.add("td", control.description)
+      let old = tr.add("td")
+      let ul = old.add("ul", class: "plain")
+      for entry in control.crosswalk2013 {
+        let li = ul.add("li")
+        li.add("strong", entry.id)
+        li.say(" " + entry.title)
+      }
+    }
+  }
+
+  // MARK: Chain of custody
+
+  func custody(_ slot: XMLElement) {
+    let table = slot.add("table", class: "data snapshots")
+    table.add("caption", "Snapshots in the period, oldest first")
+    let head = table.add("thead").add("tr")
+    for title in ["Id", "Source file", "Captured and ingested (UTC)", "Size", "SHA-256 of the file"] {
+      head.add("th", title).setAttribute("scope", "col")
+    }
+    let body = table.add("tbody")
+    for s in model.snapshots.sorted(by: { ($0.capturedAt, $0.id) < ($1.capturedAt, $1.id) }) {
+      let tr = body.add("tr", class: s.id == model.current.id ? "current-row" : nil)
+      let idCell = tr.add("th")
+      idCell.setAttribute("scope", "row")
+      idCell.say(String(s.id))
+      if s.id == model.current.id { idCell.add("span", "current", class: "tag tag-primary") }
+      let source = tr.add("td")
+      source.add("code", s.sourceName, class: "wrap")
+      var extra = ["encoding \(s.encoding)", "ingested by \(s.toolVersion)"]
+      if let label = s.label { extra.insert("label \(label)", at: 0) }
+      if s.isTruncated { extra.append("TRUNCATED export accepted with --allow-truncated") }
+      source.add("span", extra.joined(separator: " · "), class: "sub muted")
+      let times = tr.add("td")
+      let captured = times.add("span", "captured ", class: "line")
+      captured.add("time", s.capturedAt.description).setAttribute("datetime", s.capturedAt.description)
+      times.add("span", "(" + HTMLReport.label(s.capturedAtSource) + ")", class: "sub muted")
+      let ingested = times.add("span", "ingested ", class: "line")
+      ingested.add("time", s.ingestedAt.description).setAttribute("datetime", s.ingestedAt.description)
+      tr.add("td", HTMLReport.grouped(s.byteSize) + " bytes", class: "num nowrap")
+      tr.add("td").add("code", s.sha256, class: "hash")
+    }
+
+    let dl = slot.add("dl", class: "facts custody-facts")
+    if let a = model.assessment {
+      dl.fact("Assessment") { dd in
+        dd.say("Assessment \(a.id) of snapshot \(a.snapshotID), run at ")
+        dd.add("time", a.assessedAt.description).setAttribute("datetime", a.assessedAt.description)
+        dd.say(" by \(model.toolName) \(a.toolVersion)")
+      }
+      dl.fact("Checks run") { dd in
+        let ul = dd.add("ul", class: "inline-list")
+        for c in a.checks.sorted() { ul.add("li").add("code", c) }
+      }
+      dl.fact("Exceptions register") { dd in
+        dd.say(a.exceptionsContent.isEmpty ? "none applied; SHA-256 of the empty register " : (a.exceptionsSource ?? "(unnamed)") + ", SHA-256 ")
+        dd.add("code", a.exceptionsSHA256, class: "hash")
+      }
+    } else {
+      dl.fact("Assessment") { $0.say("no assessment record found") }
+    }
+    dl.fact("Report generated") { dd in
+      dd.add("time", model.generatedAt.description).setAttribute("datetime", model.generatedAt.description)
+      dd.say(" by \(model.toolName) \(model.toolVersion)")
+    }
+    dl.fact("SQLite") { $0.say(model.sqliteVersion) }
+    dl.fact("libxml2") { $0.say(XMLTree.libxml2Version) }
+  }
+}
+
+// MARK: - Building blocks
+
+extension XMLElement {
+  /// Appends an element (a literal XHTML name) with optional text and class.
+  @discardableResult
+  fileprivate func add(_ name: String, _ text: String? = nil, class cls: String? = nil) -> XMLElement {
+    let element = addChild(name)
+    if let cls { element.setAttribute("class", cls) }
+    if let text { element.say(text) }
+    return element
+  }
+
+  /// Appends text, with bidirectional controls made visible (see ``HTMLReport/visible(_:)``).
+  fileprivate func say(_ text: String) {
+    addText(HTMLReport.visible(text))
+  }
+
+  /// Appends a `<dt>`/`<dd>` pair to a `<dl>`, filling the `<dd>` with `fill`.
+  fileprivate func fact(_ term: String, _ fill: (XMLElement) -> Void) {
+    let group = add("div", class: "fact")
+    group.add("dt", term)
+    fill(group.add("dd"))
+  }
+
+  /// A status badge: a coloured pill that also says the status in words.
+  fileprivate func badge(_ status: ResultStatus) {
+    add("span", HTMLReport.label(status), class: "badge badge-\(status.rawValue)")
+  }
+
+  /// A principal: type, name and ARN.
+  fileprivate func principal(_ p: PrincipalRef) {
+    add("span", p.type.rawValue, class: "ptype")
+    say(" ")
+    add("strong", p.name, class: "pname wrap")
+    add("code", p.arn, class: "arn")
+  }
+
+  fileprivate func principalList(_ list: [PrincipalRef]) {
+    let ul = add("ul", class: "plain principals")
+    for p in list.sorted() { ul.add("li").principal(p) }
+  }
+
+  /// A policy: kind and name; for managed policies the ARN and the version judged.
+  fileprivate func policy(_ p: PolicyRef, showHash: Bool = true) {
+    add("span", p.kind.rawValue, class: "ptype")
+    say(" ")
+    add("strong", p.name, class: "wrap")
+    if let v = p.versionID { add("span", " version \(v)", class: "version") }
+    if let arn = p.arn { add("code", arn, class: "arn") }
+    if showHash {
+      let line = add("span", class: "sub muted")
+      line.say("document SHA-256 ")
+      line.add("code", p.documentSHA256, class: "hash")
+    }
+  }
+}
