@@ -7,7 +7,7 @@ import ZIPFoundation
 /// (optionally signed with Ed25519). Same inputs, same bytes.
 public enum HandoffPackage {
   /// Everything the package is made from (plain values).
-  public struct Inputs: Sendable {
+  public struct Inputs {
     public var model: EvidenceModel
     public var trend: TrendReport
     public var drift: DriftReport?
@@ -39,7 +39,7 @@ public enum HandoffPackage {
   /// The package's files in their fixed order (manifest and signature last).
   public static func files(_ inputs: Inputs) throws -> [ReportWriter.Output] {
     var files = try ReportRenderer.render(inputs.model, templates: inputs.templates)
-    files.append(.init(name: "assessment-results.xml", bytes: try OSCALAssessmentResults.render(inputs.model, trend: inputs.trend)))
+    files.append(.init(name: "assessment-results.xml", bytes: OSCALAssessmentResults.render(inputs.model, trend: inputs.trend)))
     if let drift = inputs.drift {
       files.append(.init(name: "drift.json", bytes: Array((JSONWriter.pretty(drift.jsonValue) + "\n").utf8)))
       files.append(.init(name: "drift.html", bytes: try DriftHTML.render(drift, templates: inputs.templates)))
@@ -89,7 +89,7 @@ public enum HandoffPackage {
 
   static func readme(_ inputs: Inputs, files: [String]) -> String {
     let m = inputs.model
-    var describe: [String: String] = [
+    let describe: [String: String] = [
       "README.txt": "this file",
       "report.html": "the audit report for people: summary, findings with remediation, identities with full KMS access, exceptions, trend chart, population, methodology, chain of custody (open in any browser; no scripts, no network)",
       "evidence.xml": "the canonical machine-readable evidence (whole population, findings, exceptions, history), valid against evidence.xsd",
