@@ -50,7 +50,7 @@ public enum HandoffPackage {
     if let key = inputs.signingKey {
       files.append(.init(name: publicKeyName, bytes: Array(SigningKeys.publicPEM(key.publicKey).utf8)))
     }
-    files.insert(.init(name: "README.txt", bytes: Array(readme(inputs, files: files.map(\.name)).utf8)), at: 0)
+    files.insert(.init(name: "README.txt", bytes: Array(readme(inputs, files: ["README.txt"] + files.map(\.name)).utf8)), at: 0)
     let manifest = Array(Manifest.make(files).utf8)
     files.append(.init(name: manifestName, bytes: manifest))
     if let key = inputs.signingKey {
