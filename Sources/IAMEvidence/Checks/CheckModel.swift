@@ -262,11 +262,47 @@ public struct CheckContext: Sendable {
   /// Groups by name.
   public var groupsByName: [String: Principal]
 
+  /// Evaluations of each distinct document (by SHA-256), computed once per target and shared by all
+  /// checks: an account repeats the same documents across many principals and versions.
+  public var fullAccess: [String: PolicyEvaluation]
+  public var decrypt: [String: PolicyEvaluation]
+  public var destructive: [String: PolicyEvaluation]
+
   public init(snapshot: AuthorizationSnapshot, evaluator: KMSPolicyEvaluator = KMSPolicyEvaluator()) {
     self.snapshot = snapshot
     self.evaluator = evaluator
     self.policiesByARN = Dictionary(snapshot.managedPolicies.map { ($0.arn, $0) }, uniquingKeysWith: { a, _ in a })
     self.groupsByName = Dictionary(snapshot.groups.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+    var documents: [String: JSONValue] = [:]
+    var judged: [String: JSONValue] = [:]  // inline and customer-managed defaults: all three targets
+    for p in snapshot.principals {
+      for i in p.inlinePolicies {
+        documents[i.document.sha256] = i.document.json
+        judged[i.document.sha256] = i.document.json
+      }
+    }
+    for m in snapshot.managedPolicies {
+      for v in m.versions { documents[v.document.sha256] = v.document.json }
+      if !m.isAWSManaged, let d = m.defaultVersion { judged[d.document.sha256] = d.document.json }
+    }
+    fullAccess = documents.mapValues { evaluator.evaluateFullKMSAccess($0) }
+    decrypt = judged.mapValues { evaluator.evaluateDecrypt($0) }
+    destructive = judged.mapValues { evaluator.evaluateDestructive($0) }
+  }
+
+  /// The full-access evaluation of `document` (cached).
+  public func fullAccess(of document: PolicyDocumentText) -> PolicyEvaluation {
+    fullAccess[document.sha256] ?? evaluator.evaluateFullKMSAccess(document.json)
+  }
+
+  /// The decrypt evaluation of `document` (cached).
+  public func decrypt(of document: PolicyDocumentText) -> PolicyEvaluation {
+    decrypt[document.sha256] ?? evaluator.evaluateDecrypt(document.json)
+  }
+
+  /// The destructive-actions evaluation of `document` (cached).
+  public func destructive(of document: PolicyDocumentText) -> PolicyEvaluation {
+    destructive[document.sha256] ?? evaluator.evaluateDestructive(document.json)
   }
 
   /// The users that are members of `group`.

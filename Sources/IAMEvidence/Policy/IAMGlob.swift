@@ -68,6 +68,26 @@ public struct IAMGlob: Sendable, Hashable, CustomStringConvertible {
   }
 
   /// Collapses runs of `*` (they mean the same as one `*`).
+  /// Whether some string starting with `prefix` could match (conservative: true once a `*` is
+  /// reached). Lets the evaluator skip patterns of other services (`s3:GetObject`) without testing
+  /// them against every KMS action.
+  public func mayMatch(prefix: String) -> Bool {
+    let wanted = Array((caseInsensitive ? prefix.lowercased() : prefix).unicodeScalars)
+    var i = 0
+    for token in tokens {
+      if i == wanted.count { return true }
+      switch token {
+      case .star: return true
+      case .any: i += 1
+      case .literal(let c):
+        if c != wanted[i] { return false }
+        i += 1
+      }
+    }
+    // The pattern ended: it matches only strings no longer than itself.
+    return i == wanted.count
+  }
+
   static func compress(_ tokens: [Token]) -> [Token] {
     var out: [Token] = []
     out.reserveCapacity(tokens.count)

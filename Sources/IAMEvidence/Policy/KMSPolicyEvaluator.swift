@@ -151,7 +151,9 @@ public struct KMSPolicyEvaluator: Sendable {
     sources: [PolicySource], boundary: PolicySource? = nil, target rawTarget: Set<String>
   ) -> EffectiveAccessEvaluation {
     let target = canonicalTarget(rawTarget)
-    let evaluations = sources.map { SourceEvaluation(label: $0.label, evaluation: evaluateActions($0.document, target: target)) }
+    let evaluations = sources.map {
+      SourceEvaluation(label: $0.label, evaluation: $0.evaluation.flatMap { $0.target == target ? $0 : nil } ?? evaluateActions($0.document, target: target))
+    }
     let granted = evaluations.reduce(into: Set<String>()) { $0.formUnion($1.evaluation.grantedActions) }
     let denied = evaluations.reduce(into: Set<String>()) { $0.formUnion($1.evaluation.deniedActions) }
 
@@ -247,10 +249,13 @@ public struct KMSPolicyEvaluator: Sendable {
   /// What one statement does with `target` (canonical full names).
   public func explain(_ statement: PolicyStatement, target: Set<String>) -> StatementExplanation {
     let globs = statement.actions.patterns.map { IAMGlob(action: $0) }
+    // Only patterns that can match a `kms:` action matter; the rest (most of a real account) are
+    // skipped without testing them against every catalog action.
+    let relevant = globs.filter { $0.mayMatch(prefix: "kms:") }
     let matched: Set<String>
     switch statement.actions {
-    case .action: matched = target.filter { a in globs.contains { $0.matches(a) } }
-    case .notAction: matched = target.filter { a in !globs.contains { $0.matches(a) } }
+    case .action: matched = relevant.isEmpty ? [] : target.filter { a in relevant.contains { $0.matches(a) } }
+    case .notAction: matched = relevant.isEmpty ? target : target.filter { a in !relevant.contains { $0.matches(a) } }
     }
     let scope: KeyScope
     switch statement.resources {

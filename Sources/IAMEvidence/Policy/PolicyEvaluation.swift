@@ -199,9 +199,13 @@ public struct PolicyEvaluation: Sendable, Hashable {
 public struct PolicySource: Sendable, Hashable {
   public var label: String
   public var document: JSONValue
-  public init(label: String, document: JSONValue) {
+  /// The document's evaluation against the same target, when the caller already has it (it is
+  /// used only if its target matches).
+  public var evaluation: PolicyEvaluation?
+  public init(label: String, document: JSONValue, evaluation: PolicyEvaluation? = nil) {
     self.label = label
     self.document = document
+    self.evaluation = evaluation
   }
 }
 

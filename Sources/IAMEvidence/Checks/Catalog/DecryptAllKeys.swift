@@ -38,20 +38,20 @@ public struct DecryptAllKeys: Check {
   )
 
   public func run(_ context: CheckContext) -> [CheckResult] {
-    DocumentCheck.run(context, check: description, evaluate: context.evaluator.evaluateDecrypt, what: "kms:Decrypt on specific key ARNs")
+    DocumentCheck.run(context, check: description, evaluate: context.decrypt(of:), what: "kms:Decrypt on specific key ARNs")
   }
 }
 
 /// Runs a per-document check over every inline policy and every customer-managed default version.
 enum DocumentCheck {
   static func run(
-    _ context: CheckContext, check: CheckDescription, evaluate: (JSONValue) -> PolicyEvaluation, what: String
+    _ context: CheckContext, check: CheckDescription, evaluate: (PolicyDocumentText) -> PolicyEvaluation, what: String
   ) -> [CheckResult] {
     var results: [CheckResult] = []
     for principal in context.snapshot.principals {
       for policy in principal.inlinePolicies {
         var result = CheckSupport.result(
-          check: check, evaluation: evaluate(policy.document.json), threshold: .any, document: policy.document,
+          check: check, evaluation: evaluate(policy.document), threshold: .any, document: policy.document,
           principal: PrincipalRef(principal), policy: PolicyRef(kind: .inline, name: policy.name, documentSHA256: policy.document.sha256))
         if principal.type == .group { result.inheritedBy = context.members(of: principal) }
         if result.status == .fail { result.remediation = CheckSupport.remediationForInline(principal, policyName: policy.name, what: what) }
@@ -71,7 +71,7 @@ enum DocumentCheck {
         continue
       }
       var result = CheckSupport.result(
-        check: check, evaluation: evaluate(version.document.json), threshold: .any, document: version.document, principal: nil,
+        check: check, evaluation: evaluate(version.document), threshold: .any, document: version.document, principal: nil,
         policy: PolicyRef(kind: .managed, name: policy.name, arn: policy.arn, versionID: version.versionId, documentSHA256: version.document.sha256))
       result.attachedTo = context.attachments(of: policy.arn)
       if result.status == .fail { result.remediation = CheckSupport.remediationForManaged(policy, attachedTo: result.attachedTo, what: what) }

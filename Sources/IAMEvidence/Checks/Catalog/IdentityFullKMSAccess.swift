@@ -53,7 +53,7 @@ public struct IdentityFullKMSAccess: Check {
     func add(inline policies: [InlinePolicy], via group: String?) {
       for p in policies {
         let source = GrantSource(kind: group == nil ? "inline" : "group-inline", policyName: p.name, viaGroup: group)
-        sources.append((source, PolicySource(label: source.label, document: p.document.json)))
+        sources.append((source, PolicySource(label: source.label, document: p.document.json, evaluation: context.fullAccess(of: p.document))))
       }
     }
     func add(attached: [AttachedPolicy], via group: String?) {
@@ -63,7 +63,7 @@ public struct IdentityFullKMSAccess: Check {
           continue
         }
         let source = GrantSource(kind: group == nil ? "managed" : "group-managed", policyName: a.name, policyARN: a.arn, viaGroup: group)
-        sources.append((source, PolicySource(label: source.label, document: doc.json)))
+        sources.append((source, PolicySource(label: source.label, document: doc.json, evaluation: context.fullAccess(of: doc))))
       }
     }
     add(inline: principal.inlinePolicies, via: nil)

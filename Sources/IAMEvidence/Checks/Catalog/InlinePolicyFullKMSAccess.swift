@@ -63,7 +63,7 @@ public struct InlinePolicyFullKMSAccess: Check {
     var results: [CheckResult] = []
     for principal in context.snapshot.principals {
       for policy in principal.inlinePolicies {
-        let evaluation = context.evaluator.evaluateFullKMSAccess(policy.document.json)
+        let evaluation = context.fullAccess(of: policy.document)
         var result = CheckSupport.result(
           check: description, evaluation: evaluation, threshold: .all, document: policy.document,
           principal: PrincipalRef(principal),

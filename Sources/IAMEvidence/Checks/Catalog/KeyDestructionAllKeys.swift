@@ -38,7 +38,7 @@ public struct KeyDestructionAllKeys: Check {
 
   public func run(_ context: CheckContext) -> [CheckResult] {
     DocumentCheck.run(
-      context, check: description, evaluate: context.evaluator.evaluateDestructive,
+      context, check: description, evaluate: context.destructive(of:),
       what: "no key-destroying or permissions-management actions on all keys")
   }
 }

@@ -55,7 +55,7 @@ public struct ManagedPolicyFullKMSAccess: Check {
           notes: [ResultNote(code: "no-default-version", message: "The snapshot holds no default version of this policy.")],
           why: "The default version of the policy is not in the snapshot, so it cannot be judged.", attachedTo: attachedTo)
       }
-      let evaluation = context.evaluator.evaluateFullKMSAccess(version.document.json)
+      let evaluation = context.fullAccess(of: version.document)
       var result = CheckSupport.result(
         check: description, evaluation: evaluation, threshold: .all, document: version.document, principal: nil,
         policy: PolicyRef(
@@ -66,7 +66,7 @@ public struct ManagedPolicyFullKMSAccess: Check {
           ResultNote(code: "unattached", message: "Attached to no user, group or role in this snapshot; one attach call makes it live."))
       }
       for other in policy.versions where other.versionId != version.versionId {
-        if context.evaluator.evaluateFullKMSAccess(other.document.json).verdict == .grantsAll {
+        if context.fullAccess(of: other.document).verdict == .grantsAll {
           result.notes.append(
             ResultNote(
               code: "latent-version",
