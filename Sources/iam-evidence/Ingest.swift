@@ -41,7 +41,7 @@ struct Ingest: ParsableCommand {
     for source in sources {
       let loaded = try SourceFiles.load(source)
       let showProgress = Terminal.stderrIsTerminal && loaded.bytes.count > 8 << 20
-      let outcome = try store.ingest(loaded, options: options) { event in
+      let (outcome, decoded) = try store.ingestKeepingDecoded(loaded, options: options) { event in
         TestHooks.pauseIfRequested(event)
         if showProgress { Progress.show(event, name: loaded.name) }
       }
@@ -52,7 +52,7 @@ struct Ingest: ParsableCommand {
           "snapshot \(r.id)  account \(r.account)  users \(r.counts.users)  groups \(r.counts.groups)  roles \(r.counts.roles)  managed \(r.counts.managedPolicies)  inline \(r.counts.inlinePolicies)  sha256 \(r.sha256.prefix(12))  \(r.sourceName)"
             + (r.isTruncated ? "  (TRUNCATED export)" : ""))
         // New snapshots are assessed straight away, so `findings` works after `ingest`.
-        let outcome = try store.assess(snapshotID: r.id, register: register, now: Clock.now())
+        let outcome = try store.assess(snapshotID: r.id, decoded: decoded, register: register, now: Clock.now())
         Terminal.out(AssessSummary.line(record: r, outcome: outcome))
       case .alreadyIngested(let r):
         Terminal.out("\(loaded.name): already ingested as snapshot \(r.id) (sha256 \(r.sha256.prefix(12))); nothing added")

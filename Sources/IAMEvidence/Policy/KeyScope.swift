@@ -36,6 +36,16 @@ public enum KeyScope: Int, Sendable, Hashable, Comparable, CustomStringConvertib
 
   /// The reach of one resource pattern as written in `Resource` (case-sensitive, `${...}` = anything).
   public static func of(resourcePattern pattern: String) -> KeyScope {
+    // Fast exact path for the common case: an ARN whose service field is written out and is not
+    // `kms` (`arn:aws:s3:::bucket/*`) cannot name a key, whatever its other fields hold.
+    if pattern.hasPrefix("arn:") {
+      let fields = pattern.split(separator: ":", maxSplits: 3, omittingEmptySubsequences: false)
+      if fields.count >= 3, !fields[1].contains(where: { $0 == "*" || $0 == "?" || $0 == "$" }),
+        !fields[2].contains(where: { $0 == "*" || $0 == "?" || $0 == "$" }), fields[2] != "kms"
+      {
+        return .noKeys
+      }
+    }
     let glob = IAMGlob(resource: pattern)
     let start = glob.start()
     let fresh = String(Character(glob.freshScalar))

@@ -204,9 +204,17 @@ public final class EvidenceStore {
   public func ingest(
     _ source: IngestSource, options: IngestOptions, progress: ((IngestProgress) -> Void)? = nil
   ) throws(StoreError) -> IngestOutcome {
+    try ingestKeepingDecoded(source, options: options, progress: progress).outcome
+  }
+
+  /// ``ingest(_:options:progress:)``, also returning the decoded snapshot when it was newly stored, so
+  /// it can be assessed without reloading it from the database.
+  public func ingestKeepingDecoded(
+    _ source: IngestSource, options: IngestOptions, progress: ((IngestProgress) -> Void)? = nil
+  ) throws(StoreError) -> (outcome: IngestOutcome, decoded: AuthorizationSnapshot?) {
     let sha = SHA256.hash(data: source.bytes).hexString
     if let existing = try wrap({ try db.query("SELECT * FROM snapshots WHERE sha256 = ?", [sha]).first }) {
-      return .alreadyIngested(Self.record(existing))
+      return (.alreadyIngested(Self.record(existing)), nil)
     }
     if source.bytes.isEmpty {
       throw StoreError(path: source.name, message: "$: empty file, expected a JSON object")
@@ -252,11 +260,11 @@ public final class EvidenceStore {
         return snapshotID
       }
     }
-    if id < 0, let existing = try self.snapshot(id: -id) { return .alreadyIngested(existing) }
+    if id < 0, let existing = try self.snapshot(id: -id) { return (.alreadyIngested(existing), nil) }
     guard let record = try self.snapshot(id: id) else {
       throw StoreError(path: path, message: "snapshot \(id) vanished after it was written")
     }
-    return .ingested(record)
+    return (.ingested(record), snapshot)
   }
 
   private func resolveAccount(_ snapshot: AuthorizationSnapshot, source: IngestSource, option: String?) throws(StoreError) -> String {

@@ -18,11 +18,14 @@ extension EvidenceStore {
   /// Assesses snapshot `id` with every check and stores the results, replacing that snapshot's
   /// earlier results for the same check versions, in one transaction.
   @discardableResult
+  /// `decoded` may pass the snapshot just ingested, saving a reload from the database.
   public func assess(
-    snapshotID id: Int, register: ExceptionRegister = .empty, checks: [any Check] = CheckCatalog.all, now: Timestamp
+    snapshotID id: Int, decoded: AuthorizationSnapshot? = nil, register: ExceptionRegister = .empty,
+    checks: [any Check] = CheckCatalog.all, now: Timestamp
   ) throws(StoreError) -> Assessor.Outcome {
     guard let record = try snapshot(id: id) else { throw StoreError(path: path, message: "no snapshot \(id)") }
-    let snapshot = try loadSnapshot(id: id)
+    let snapshot: AuthorizationSnapshot
+    if let decoded { snapshot = decoded } else { snapshot = try loadSnapshot(id: id) }
     let outcome = Assessor.assess(snapshot, capturedAt: record.capturedAt, register: register, checks: checks)
     try wrap {
       try db.transaction {
