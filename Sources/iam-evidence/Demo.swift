@@ -7,8 +7,11 @@ struct Demo: ParsableCommand {
   static let configuration = CommandConfiguration(
     abstract: "Run the whole pipeline on the bundled demo account (three monthly snapshots).")
 
-  @Option(help: "Where to put the demo database.")
+  @Option(help: "Where to put the demo database (the report goes beside it).")
   var db = "Reports/demo/demo.sqlite"
+
+  @Option(help: "Templates folder (default: ./Templates, or the one beside the executable).")
+  var templates: String?
 
   func run() throws {
     try FileManager.default.createDirectory(
@@ -28,6 +31,18 @@ struct Demo: ParsableCommand {
         Terminal.out("\(source.name): already ingested as snapshot \(r.id)")
       }
     }
-    Terminal.out("database: \(db)  (try: iam-evidence snapshots --db \(db))")
+    // The main job's last step: the quarter's report and evidence.
+    let records = try store.snapshots()
+    guard let first = records.first, let last = records.last else { return }
+    let model = try store.evidence(
+      scope: .period(from: first.capturedAt, to: last.capturedAt), account: nil,
+      generatedAt: try GenerationTime.resolve(option: nil, environment: ProcessInfo.processInfo.environment, now: Clock.now()))
+    let outDir = URL(fileURLWithPath: (db as NSString).deletingLastPathComponent.isEmpty ? "." : (db as NSString).deletingLastPathComponent)
+    for url in try ReportWriter.write(try ReportRenderer.render(model, templates: try TemplateSet.locate(explicit: templates)), to: outDir) {
+      Terminal.out("wrote \(url.path)")
+    }
+    Terminal.out(
+      "A.8.2 verdict for the latest snapshot: \(model.verdict.rawValue) (\(model.findings.count) finding(s), \(model.results.count) results examined)")
+    Terminal.out("database: \(db)  (next: iam-evidence findings --db \(db); iam-evidence diff --db \(db) previous latest)")
   }
 }

@@ -70,7 +70,7 @@ public struct InlinePolicyFullKMSAccess: Check {
           policy: PolicyRef(kind: .inline, name: policy.name, documentSHA256: policy.document.sha256))
         if principal.type == .group { result.inheritedBy = context.members(of: principal) }
         if result.status == .fail {
-          result.remediation = CheckSupport.remediationForInline(principal, policyName: policy.name, what: "specific key ARNs, only the actions needed")
+          result.remediation = CheckSupport.remediationForInline(principal, policyName: policy.name, what: "for example kms:Decrypt and kms:GenerateDataKey on the keys the workload uses")
         }
         results.append(result)
       }

@@ -75,7 +75,7 @@ public struct ManagedPolicyFullKMSAccess: Check {
         }
       }
       if result.status == .fail {
-        result.remediation = CheckSupport.remediationForManaged(policy, attachedTo: attachedTo, what: "specific key ARNs, only the actions needed")
+        result.remediation = CheckSupport.remediationForManaged(policy, attachedTo: attachedTo, what: "for example kms:Decrypt and kms:GenerateDataKey on the keys the workload uses")
       }
       return result
     }
