@@ -73,6 +73,8 @@ enum DriftText {
     for p in d.principalsAdded { lines.append("  + \(p.principal.type.rawValue) \(p.principal.name) (\(p.principal.id))\(p.recreated ? "  RECREATED: same ARN, new id — a different subject" : "")") }
     lines.append("principals removed: \(d.principalsRemoved.count)")
     for p in d.principalsRemoved { lines.append("  - \(p.principal.type.rawValue) \(p.principal.name) (\(p.principal.id))") }
+    lines.append("access changes: \(d.accessChanges.count)")
+    for a in d.accessChanges { lines.append("  \(a.kind)  \(a.principal.type.rawValue) \(a.principal.name)  \(a.subject)") }
     func name(_ c: PolicyChange) -> String {
       c.kind == .inline ? "inline \(c.name) of \(c.principal.map { "\($0.type.rawValue) \($0.name)" } ?? "?")" : "managed \(c.arn ?? c.name)"
     }

@@ -120,6 +120,16 @@ public struct PrincipalChange: Sendable, Hashable {
   public var recreated: Bool
 }
 
+/// A change of how a principal gets its permissions, outside its own policy documents.
+public struct AccessChange: Sendable, Hashable {
+  /// `attached` / `detached` (managed policy), `joined` / `left` (group), `trust-policy-changed`,
+  /// `boundary-changed`, `renamed` (path or ARN changed, same unique id).
+  public var kind: String
+  public var principal: PrincipalRef
+  /// The policy ARN, group name, boundary ARN or former ARN concerned.
+  public var subject: String
+}
+
 /// `iam-evidence diff`: what changed between two snapshots of one account.
 public struct DriftReport: Sendable {
   public var from: SnapshotRecord
@@ -134,11 +144,15 @@ public struct DriftReport: Sendable {
   public var policiesAdded: [PolicyChange]
   public var policiesRemoved: [PolicyChange]
   public var policiesChanged: [PolicyChange]
+  /// Attachments, group memberships, trust policies, boundaries and renames of principals present in
+  /// both snapshots.
+  public var accessChanges: [AccessChange] = []
 
   /// True when nothing changed at all.
   public var isEmpty: Bool {
     newFindings.isEmpty && resolved.isEmpty && newlyExcepted.isEmpty && exceptionExpired.isEmpty && principalsAdded.isEmpty
       && principalsRemoved.isEmpty && policiesAdded.isEmpty && policiesRemoved.isEmpty && policiesChanged.isEmpty
+      && accessChanges.isEmpty
   }
 }
 
@@ -188,22 +202,41 @@ extension DriftReport {
       if now != .fail && now != .excepted { report.resolved.append(after[r.findingKey] ?? r) }
     }
 
-    // Principals: by unique id; the same ARN with another id is a recreated principal.
-    let oldByID = Dictionary(old.principals.map { ($0.id + "|" + $0.arn, $0) }, uniquingKeysWith: { a, _ in a })
-    let newByID = Dictionary(new.principals.map { ($0.id + "|" + $0.arn, $0) }, uniquingKeysWith: { a, _ in a })
+    // Principals: by type and unique id (a path change keeps the id: a rename, not a new subject); the
+    // same ARN under another id is a principal deleted and recreated, a different subject.
+    func key(_ p: Principal) -> String { p.type.rawValue + "|" + p.id }
+    let oldByID = Dictionary(old.principals.map { (key($0), $0) }, uniquingKeysWith: { a, _ in a })
+    let newByID = Dictionary(new.principals.map { (key($0), $0) }, uniquingKeysWith: { a, _ in a })
     let oldARNs = Set(old.principals.map(\.arn))
     let newARNs = Set(new.principals.map(\.arn))
-    report.principalsAdded = new.principals.filter { oldByID[$0.id + "|" + $0.arn] == nil }.map {
+    report.principalsAdded = new.principals.filter { oldByID[key($0)] == nil }.map {
       PrincipalChange(principal: PrincipalRef($0), recreated: oldARNs.contains($0.arn))
     }.sorted { $0.principal < $1.principal }
-    report.principalsRemoved = old.principals.filter { newByID[$0.id + "|" + $0.arn] == nil }.map {
+    report.principalsRemoved = old.principals.filter { newByID[key($0)] == nil }.map {
       PrincipalChange(principal: PrincipalRef($0), recreated: newARNs.contains($0.arn))
     }.sorted { $0.principal < $1.principal }
+    for p in new.principals.sorted(by: { PrincipalRef($0) < PrincipalRef($1) }) {
+      guard let o = oldByID[key(p)] else { continue }
+      let ref = PrincipalRef(p)
+      if o.arn != p.arn { report.accessChanges.append(AccessChange(kind: "renamed", principal: ref, subject: o.arn)) }
+      let before = Set(o.attachedPolicies.map(\.arn))
+      let after = Set(p.attachedPolicies.map(\.arn))
+      for arn in after.subtracting(before).sorted() { report.accessChanges.append(AccessChange(kind: "attached", principal: ref, subject: arn)) }
+      for arn in before.subtracting(after).sorted() { report.accessChanges.append(AccessChange(kind: "detached", principal: ref, subject: arn)) }
+      for g in Set(p.groups).subtracting(o.groups).sorted() { report.accessChanges.append(AccessChange(kind: "joined", principal: ref, subject: g)) }
+      for g in Set(o.groups).subtracting(p.groups).sorted() { report.accessChanges.append(AccessChange(kind: "left", principal: ref, subject: g)) }
+      if o.trustPolicy?.sha256 != p.trustPolicy?.sha256 {
+        report.accessChanges.append(AccessChange(kind: "trust-policy-changed", principal: ref, subject: p.trustPolicy?.sha256 ?? "none"))
+      }
+      if o.permissionsBoundary?.arn != p.permissionsBoundary?.arn {
+        report.accessChanges.append(AccessChange(kind: "boundary-changed", principal: ref, subject: p.permissionsBoundary?.arn ?? "none"))
+      }
+    }
 
     // Inline policies: identified by (principal id, policy name).
     func inline(_ s: AuthorizationSnapshot) -> [String: (Principal, InlinePolicy)] {
       var out: [String: (Principal, InlinePolicy)] = [:]
-      for p in s.principals { for i in p.inlinePolicies { out[p.id + "|" + p.arn + "|" + i.name] = (p, i) } }
+      for p in s.principals { for i in p.inlinePolicies { out[key(p) + "|" + i.name] = (p, i) } }
       return out
     }
     let oldInline = inline(old)
@@ -294,6 +327,16 @@ extension DriftReport {
         ])
       ),
       ("principals", .object([("added", .array(principalsAdded.map(principal))), ("removed", .array(principalsRemoved.map(principal)))])),
+      (
+        "access",
+        .array(
+          accessChanges.map {
+            .object([
+              ("change", .string($0.kind)), ("principal_type", .string($0.principal.type.rawValue)),
+              ("principal_name", .string($0.principal.name)), ("principal_arn", .string($0.principal.arn)), ("subject", .string($0.subject)),
+            ])
+          })
+      ),
       (
         "policies",
         .object([

@@ -40,6 +40,7 @@ public enum DriftHTML {
       ("Newly excepted", d.newlyExcepted.count), ("Exception expired", d.exceptionExpired.count),
       ("Principals added", d.principalsAdded.count), ("Principals removed", d.principalsRemoved.count),
       ("Policies added", d.policiesAdded.count), ("Policies removed", d.policiesRemoved.count), ("Policies changed", d.policiesChanged.count),
+      ("Access changes", d.accessChanges.count),
     ] {
       row(summary.addChild("tr"), [title, String(n)])
     }
@@ -82,6 +83,17 @@ public enum DriftHTML {
           note.setAttribute("class", "recreated")
           note.addText("Recreated: the same ARN had another unique id; this is a different subject.")
         }
+      }
+    }
+
+    let access = body.addChild("section")
+    access.addChild("h2").addText("Access changes (\(d.accessChanges.count))")
+    if !d.accessChanges.isEmpty {
+      let table = access.addChild("table")
+      table.setAttribute("class", "drift")
+      row(table.addChild("tr"), header: true, ["Change", "Principal", "Policy, group or former ARN"])
+      for a in d.accessChanges {
+        row(table.addChild("tr"), [a.kind, "\(a.principal.type.rawValue) \(a.principal.name)", a.subject])
       }
     }
 

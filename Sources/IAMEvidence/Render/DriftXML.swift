@@ -55,6 +55,13 @@ public enum DriftXML {
         p.setAttribute("recreated", String(c.recreated))
       }
     }
+    let access = root.addChild("accessChanges")
+    for a in d.accessChanges {
+      let e = access.addChild("change")
+      e.setAttribute("kind", a.kind)
+      e.setAttribute("subject", a.subject)
+      principal(e.addChild("principal"), a.principal)
+    }
     for (name, list) in [("policiesAdded", d.policiesAdded), ("policiesRemoved", d.policiesRemoved), ("policiesChanged", d.policiesChanged)] {
       let e = root.addChild(name)
       for c in list {
