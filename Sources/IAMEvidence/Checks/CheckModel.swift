@@ -272,7 +272,17 @@ public struct CheckContext: Sendable {
     self.snapshot = snapshot
     self.evaluator = evaluator
     self.policiesByARN = Dictionary(snapshot.managedPolicies.map { ($0.arn, $0) }, uniquingKeysWith: { a, _ in a })
-    self.groupsByName = Dictionary(snapshot.groups.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+    var groups: [String: Principal] = [:]
+    var members: [String: [PrincipalRef]] = [:]
+    var attached: [String: [PrincipalRef]] = [:]
+    for p in snapshot.principals {
+      if p.type == .group, groups[p.name] == nil { groups[p.name] = p }
+      if p.type == .user { for g in Set(p.groups) { members[g, default: []].append(PrincipalRef(p)) } }
+      for arn in Set(p.attachedPolicies.map(\.arn)) { attached[arn, default: []].append(PrincipalRef(p)) }
+    }
+    self.groupsByName = groups
+    self.membersByGroup = members.mapValues { $0.sorted() }
+    self.attachmentsByARN = attached.mapValues { $0.sorted() }
     var documents: [String: JSONValue] = [:]
     var judged: [String: JSONValue] = [:]  // inline and customer-managed defaults: all three targets
     for p in snapshot.principals {
@@ -305,15 +315,16 @@ public struct CheckContext: Sendable {
     destructive[document.sha256] ?? evaluator.evaluateDestructive(document.json)
   }
 
+  /// Member users by group name, sorted (indexed once: checks ask per group).
+  public var membersByGroup: [String: [PrincipalRef]]
+  /// Principals by attached managed-policy ARN, sorted (indexed once: checks ask per policy).
+  public var attachmentsByARN: [String: [PrincipalRef]]
+
   /// The users that are members of `group`.
-  public func members(of group: Principal) -> [PrincipalRef] {
-    snapshot.users.filter { $0.groups.contains(group.name) }.map(PrincipalRef.init).sorted()
-  }
+  public func members(of group: Principal) -> [PrincipalRef] { membersByGroup[group.name] ?? [] }
 
   /// Every principal a managed policy is attached to.
-  public func attachments(of arn: String) -> [PrincipalRef] {
-    snapshot.principals.filter { $0.attachedPolicies.contains { $0.arn == arn } }.map(PrincipalRef.init).sorted()
-  }
+  public func attachments(of arn: String) -> [PrincipalRef] { attachmentsByARN[arn] ?? [] }
 }
 
 /// A check of the catalog: one file each, declaring its description and examining a snapshot.

@@ -47,7 +47,13 @@ public struct KMSCatalogError: Error, Sendable, Hashable, CustomStringConvertibl
 ///   possible once the store holds no keys).
 public struct KMSActionCatalog: Sendable, Hashable {
   /// The actions, in catalog order.
-  public var actions: [KMSAction]
+  public let actions: [KMSAction]
+  /// Every action's full name (`kms:Decrypt`, ...). Stored: the evaluator asks for it per document.
+  public let allActionNames: Set<String>
+  /// Full names of ``decryptActions``.
+  public let decryptActionNames: Set<String>
+  /// Full names of ``destructiveActions``.
+  public let destructiveActionNames: Set<String>
 
   /// Names (without prefix) of the decrypt subset.
   public static let decryptActionNames: Set<String> = ["Decrypt", "ReEncryptFrom"]
@@ -59,7 +65,13 @@ public struct KMSActionCatalog: Sendable, Hashable {
   ]
 
   /// A catalog of the given actions.
-  public init(actions: [KMSAction]) { self.actions = actions }
+  public init(actions: [KMSAction]) {
+    self.actions = actions
+    allActionNames = Set(actions.map(\.fullName))
+    decryptActionNames = Set(actions.filter { Self.decryptActionNames.contains($0.name) }.map(\.fullName))
+    destructiveActionNames = Set(
+      actions.filter { $0.accessLevel == "Permissions management" || Self.destroyingWriteNames.contains($0.name) }.map(\.fullName))
+  }
 
   /// A catalog from parsed catalog JSON; throws when the shape is wrong.
   public init(json: JSONValue) throws(KMSCatalogError) {
@@ -90,7 +102,7 @@ public struct KMSActionCatalog: Sendable, Hashable {
       actions.append(KMSAction(name: name, accessLevel: level, resourceTypes: types, resourceWildcardOnly: wildcardOnly))
     }
     if actions.isEmpty { throw KMSCatalogError("catalog lists no actions") }
-    self.actions = actions
+    self.init(actions: actions)
   }
 
   /// A catalog from catalog JSON bytes.
@@ -116,9 +128,6 @@ public struct KMSActionCatalog: Sendable, Hashable {
     do { return try loadBundled() } catch { preconditionFailure("IAMEvidence: \(error)") }
   }()
 
-  /// Every action's full name (`kms:Decrypt`, ...).
-  public var allActionNames: Set<String> { Set(actions.map(\.fullName)) }
-
   /// `Decrypt` and `ReEncryptFrom`.
   public var decryptActions: [KMSAction] { actions.filter { Self.decryptActionNames.contains($0.name) } }
 
@@ -127,11 +136,7 @@ public struct KMSActionCatalog: Sendable, Hashable {
     actions.filter { $0.accessLevel == "Permissions management" || Self.destroyingWriteNames.contains($0.name) }
   }
 
-  /// Full names of ``decryptActions``.
-  public var decryptActionNames: Set<String> { Set(decryptActions.map(\.fullName)) }
 
-  /// Full names of ``destructiveActions``.
-  public var destructiveActionNames: Set<String> { Set(destructiveActions.map(\.fullName)) }
 
   /// The action named `name` (`Decrypt`, `kms:decrypt`, ...; case-insensitive), if the catalog has it.
   public func action(named name: String) -> KMSAction? {
@@ -147,6 +152,8 @@ public struct KMSActionCatalog: Sendable, Hashable {
   /// The canonical full name for `name`: the catalog spelling when known (`decrypt` → `kms:Decrypt`),
   /// otherwise `name` itself, prefixed with `kms:` when it has no service prefix.
   public func canonicalName(_ name: String) -> String {
+    // Already canonical (the common case: targets built from the catalog itself).
+    if name.hasPrefix("kms:"), actions.contains(where: { $0.fullName == name }) { return name }
     if let a = action(named: name) { return a.fullName }
     return name.contains(":") ? name : "kms:" + name
   }

@@ -301,7 +301,13 @@ public struct KMSPolicyEvaluator: Sendable {
   // MARK: - Helpers
 
   /// Target names in canonical form (`decrypt` → `kms:Decrypt`).
-  public func canonicalTarget(_ target: Set<String>) -> Set<String> { Set(target.map(catalog.canonicalName)) }
+  public func canonicalTarget(_ target: Set<String>) -> Set<String> {
+    // Targets built from the catalog's own name sets are canonical already: skip the per-name lookup.
+    if target == catalog.allActionNames || target == catalog.decryptActionNames || target == catalog.destructiveActionNames {
+      return target
+    }
+    return Set(target.map(catalog.canonicalName))
+  }
 
   func specificKeyNotes(_ explanations: [StatementExplanation], source: String?) -> [PolicyNote] {
     explanations.filter { $0.effect == .allow && !$0.matchedActions.isEmpty && $0.keyScope == .someKeys }.map {

@@ -56,14 +56,15 @@ public struct SnapshotDecoder: Sendable {
       seenPolicyArns[policy.arn] = node.path
       policies.append(policy)
     }
-    var seenArns: [String: String] = [:]
+    var seenArns: [String: Int] = [:]
     for (i, p) in principals.enumerated() {
       let key = "\(p.type.rawValue) \(p.arn)"
       if let earlier = seenArns[key] {
         throw SnapshotDecodingError(
-          file: sourceName, path: principalPath(principals, i), message: "\(p.type.rawValue) \(p.arn) appears twice (first at \(earlier))")
+          file: sourceName, path: principalPath(principals, i),
+          message: "\(p.type.rawValue) \(p.arn) appears twice (first at \(principalPath(principals, earlier)))")
       }
-      seenArns[key] = principalPath(principals, i)
+      seenArns[key] = i
     }
     let truncated = try root.optionalBool("IsTruncated") ?? false
     let marker = try root.optionalString("Marker")
@@ -72,7 +73,7 @@ public struct SnapshotDecoder: Sendable {
 
   private func principalPath(_ principals: [Principal], _ index: Int) -> String {
     let type = principals[index].type
-    let position = principals[..<index].filter { $0.type == type }.count
+    let position = principals[..<index].reduce(0) { $0 + ($1.type == type ? 1 : 0) }
     let list = type == .user ? "UserDetailList" : type == .group ? "GroupDetailList" : "RoleDetailList"
     return "$.\(list)[\(position)]"
   }
