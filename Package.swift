@@ -52,7 +52,7 @@ let package = Package(
     ),
     .testTarget(
       name: "IAMEvidenceTests",
-      dependencies: ["IAMEvidence", "SQLiteDB", "XMLTree"],
+      dependencies: ["IAMEvidence", "SQLiteDB", "XMLTree", .product(name: "ZIPFoundation", package: "ZIPFoundation")],
       exclude: ["Golden"]
     ),
     .testTarget(name: "XMLTreeTests", dependencies: ["XMLTree"]),

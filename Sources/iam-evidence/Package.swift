@@ -8,7 +8,8 @@ struct PackageCommand: ParsableCommand {
     commandName: "package",
     abstract: "Write the auditor handoff zip for a period: report, evidence, OSCAL, drift, trend, manifest and signature.",
     discussion: """
-      With --exceptions, every snapshot of the period is re-assessed with that register first, so the \
+      With --exceptions, every snapshot of the period is re-assessed with that register first (unless \
+      its latest assessment already used those exact bytes), so the \
       package's evidence and its exceptions.json agree. --include-snapshots adds the source files, read \
       from where they were ingested and checked against their recorded SHA-256.
       """)
@@ -59,7 +60,18 @@ struct PackageCommand: ParsableCommand {
     var registerBytes: [UInt8]?
     if let exceptions {
       let register = try ExceptionsOption.load(exceptions)
-      for s in inPeriod { try store.assess(snapshotID: s.id, register: register, now: Clock.now()) }
+      // Re-assess unless the latest assessment already applied these exact register bytes with the
+      // same tool and checks: its results would be the same, and a new assessment time would make
+      // the package differ from one made before.
+      let checks = CheckCatalog.all.map { "\($0.description.id)@\($0.description.version)" }
+      for s in inPeriod {
+        if let a = try store.latestAssessment(snapshotID: s.id), a.exceptionsSHA256 == register.sha256,
+          a.toolVersion == EvidenceStore.toolVersion, a.checks == checks, try store.isAssessed(snapshotID: s.id)
+        {
+          continue
+        }
+        try store.assess(snapshotID: s.id, register: register, now: Clock.now())
+      }
       registerBytes = Array(register.content.utf8)
     } else {
       for s in inPeriod where !(try store.isAssessed(snapshotID: s.id)) { try store.assess(snapshotID: s.id, now: Clock.now()) }

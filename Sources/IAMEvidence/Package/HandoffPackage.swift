@@ -61,8 +61,12 @@ public enum HandoffPackage {
 
   /// Writes `files` as a zip with fixed entry order, timestamps and permissions, atomically.
   public static func writeZip(_ files: [ReportWriter.Output], to target: URL, date: Timestamp) throws {
-    let temporary = target.deletingLastPathComponent()
-      .appendingPathComponent(".\(target.lastPathComponent).\(ProcessInfo.processInfo.processIdentifier).tmp")
+    let folder = target.deletingLastPathComponent()
+    var isDirectory: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: folder.path, isDirectory: &isDirectory), isDirectory.boolValue else {
+      throw PackageError(path: folder.path, message: "no such folder")
+    }
+    let temporary = folder.appendingPathComponent(".\(target.lastPathComponent).\(ProcessInfo.processInfo.processIdentifier).tmp")
     try? FileManager.default.removeItem(at: temporary)
     do {
       let archive = try Archive(url: temporary, accessMode: .create)
@@ -76,11 +80,7 @@ public enum HandoffPackage {
           data.subdata(in: Int(position)..<Int(position) + size)
         }
       }
-      if FileManager.default.fileExists(atPath: target.path) {
-        _ = try FileManager.default.replaceItemAt(target, withItemAt: temporary)
-      } else {
-        try FileManager.default.moveItem(at: temporary, to: target)
-      }
+      try ReportWriter.moveIntoPlace(temporary, over: target)
     } catch {
       try? FileManager.default.removeItem(at: temporary)
       throw error

@@ -32,14 +32,18 @@ public enum ReportWriter {
       .appendingPathComponent(".\(target.lastPathComponent).\(ProcessInfo.processInfo.processIdentifier).tmp")
     do {
       try Data(bytes).write(to: temporary)
-      if FileManager.default.fileExists(atPath: target.path) {
-        _ = try FileManager.default.replaceItemAt(target, withItemAt: temporary)
-      } else {
-        try FileManager.default.moveItem(at: temporary, to: target)
-      }
+      try moveIntoPlace(temporary, over: target)
     } catch {
       try? FileManager.default.removeItem(at: temporary)
       throw error
+    }
+  }
+
+  /// Renames `temporary` to `target` with rename(2): atomic, replacing an existing file and refusing
+  /// a folder. (`FileManager.replaceItemAt` fails on Linux and deletes the file it should replace.)
+  static func moveIntoPlace(_ temporary: URL, over target: URL) throws(StoreError) {
+    guard rename(temporary.path, target.path) == 0 else {
+      throw StoreError(path: target.path, message: "cannot write: \(String(cString: strerror(errno)))")
     }
   }
 
