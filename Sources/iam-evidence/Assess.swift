@@ -6,7 +6,8 @@ import IAMEvidence
 struct Assess: ParsableCommand {
   static let configuration = CommandConfiguration(
     abstract: "Run every check over snapshots and store the results (the whole population, passes included).",
-    discussion: "Re-assessing replaces a snapshot's results for the same check versions. Exit code 1 with --fail-on fail when any result fails.")
+    discussion:
+      "Re-assessing replaces a snapshot's results for the same check versions. Exit code 1 with --fail-on fail when any result fails.")
 
   @OptionGroup var database: DatabaseOptions
 

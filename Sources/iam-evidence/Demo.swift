@@ -38,11 +38,13 @@ struct Demo: ParsableCommand {
       scope: .period(from: first.capturedAt, to: last.capturedAt), account: nil,
       generatedAt: try GenerationTime.resolve(option: nil, environment: ProcessInfo.processInfo.environment, now: Clock.now()))
     let outDir = URL(fileURLWithPath: (db as NSString).deletingLastPathComponent.isEmpty ? "." : (db as NSString).deletingLastPathComponent)
-    for url in try ReportWriter.write(try ReportRenderer.render(model, templates: try TemplateSet.locate(explicit: templates)), to: outDir) {
+    for url in try ReportWriter.write(try ReportRenderer.render(model, templates: try TemplateSet.locate(explicit: templates)), to: outDir)
+    {
       Terminal.out("wrote \(url.path)")
     }
     Terminal.out(
-      "A.8.2 verdict for the latest snapshot: \(model.verdict.rawValue) (\(model.findings.count) finding(s), \(model.results.count) results examined)")
+      "A.8.2 verdict for the latest snapshot: \(model.verdict.rawValue) (\(model.findings.count) finding(s), \(model.results.count) results examined)"
+    )
     Terminal.out("database: \(db)  (next: iam-evidence findings --db \(db); iam-evidence diff --db \(db) previous latest)")
   }
 }

@@ -50,7 +50,9 @@ struct Findings: ParsableCommand {
       }
       for r in results {
         let who = r.principal.map { "\($0.type.rawValue) \($0.name)" } ?? "-"
-        let what = r.policy.map { p in p.kind == .inline ? "inline \(p.name)" : "managed \(p.arn ?? p.name) \(p.versionID ?? "")" } ?? "effective access"
+        let what =
+          r.policy.map { p in p.kind == .inline ? "inline \(p.name)" : "managed \(p.arn ?? p.name) \(p.versionID ?? "")" }
+          ?? "effective access"
         Terminal.out("\(r.status.rawValue.uppercased())  \(r.checkID)  \(who)  \(what)")
         Terminal.out("    \(r.why)")
         for n in r.notes { Terminal.out("    note \(n.code): \(n.message)") }

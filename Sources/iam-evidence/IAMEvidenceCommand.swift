@@ -10,7 +10,10 @@ struct IAMEvidenceCommand: ParsableCommand {
     commandName: "iam-evidence",
     abstract: "Turn AWS IAM snapshots into ISO/IEC 27001 audit evidence.",
     version: IAMEvidenceVersion.current,
-    subcommands: [Demo.self, Ingest.self, Snapshots.self, Assess.self, Findings.self, Checks.self, Trend.self, Diff.self, Report.self, PackageCommand.self, Verify.self, Keygen.self]
+    subcommands: [
+      Demo.self, Ingest.self, Snapshots.self, Assess.self, Findings.self, Checks.self, Trend.self, Diff.self, Report.self,
+      PackageCommand.self, Verify.self, Keygen.self,
+    ]
   )
 }
 

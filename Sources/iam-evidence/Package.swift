@@ -75,7 +75,9 @@ struct PackageCommand: ParsableCommand {
       registerBytes = Array(register.content.utf8)
     } else {
       for s in inPeriod where !(try store.isAssessed(snapshotID: s.id)) { try store.assess(snapshotID: s.id, now: Clock.now()) }
-      if let a = try store.latestAssessment(snapshotID: last.id), !a.exceptionsContent.isEmpty { registerBytes = Array(a.exceptionsContent.utf8) }
+      if let a = try store.latestAssessment(snapshotID: last.id), !a.exceptionsContent.isEmpty {
+        registerBytes = Array(a.exceptionsContent.utf8)
+      }
     }
     let model = try store.evidence(scope: .period(from: from, to: end), account: acct, generatedAt: time)
     let trend = try store.trend(account: acct, from: from, to: end, cadenceDays: cadence)

@@ -35,16 +35,18 @@ struct Trend: ParsableCommand {
       Terminal.out("account \(report.account): \(report.snapshots.count) snapshot(s)")
       let header = ["SNAPSHOT", "CAPTURED-AT", "CHECK", "FAIL", "EXCEPTED", "PASS", "ERROR"]
       let rows = report.rows.map { r in
-        [String(r.snapshotID), r.capturedAt.description, r.checkID] + (r.assessed
-          ? [String(r.counts.fail), String(r.counts.excepted), String(r.counts.pass), String(r.counts.error)]
-          : ["-", "-", "-", "- (not assessed)"])
+        [String(r.snapshotID), r.capturedAt.description, r.checkID]
+          + (r.assessed
+            ? [String(r.counts.fail), String(r.counts.excepted), String(r.counts.pass), String(r.counts.error)]
+            : ["-", "-", "-", "- (not assessed)"])
       }
       Terminal.out(TextTable.render(header: header, rows: rows))
       Terminal.out("")
       Terminal.out("findings (first seen, last seen, resolved at, days open):")
       for f in report.findings {
         Terminal.out(
-          "  \(f.checkID)  \(f.subject)  \(f.firstSeen.dateString) .. \(f.lastSeen.dateString)  \(f.resolvedAt.map { "resolved \($0.dateString)" } ?? "OPEN")  \(f.daysOpen) days")
+          "  \(f.checkID)  \(f.subject)  \(f.firstSeen.dateString) .. \(f.lastSeen.dateString)  \(f.resolvedAt.map { "resolved \($0.dateString)" } ?? "OPEN")  \(f.daysOpen) days"
+        )
       }
       if report.gaps.isEmpty {
         Terminal.out("coverage: no gap longer than \(report.cadenceDays) days")

@@ -34,7 +34,8 @@ struct Verify: ParsableCommand {
 
 /// `iam-evidence keygen`: an Ed25519 key pair for signing packages.
 struct Keygen: ParsableCommand {
-  static let configuration = CommandConfiguration(abstract: "Create an Ed25519 key pair: DIR/iam-evidence.key (mode 0600) and DIR/iam-evidence.pub.")
+  static let configuration = CommandConfiguration(
+    abstract: "Create an Ed25519 key pair: DIR/iam-evidence.key (mode 0600) and DIR/iam-evidence.pub.")
 
   @Option(help: "The folder to write the keys into.")
   var out: String

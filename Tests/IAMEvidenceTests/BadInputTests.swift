@@ -55,7 +55,9 @@ import Testing
       name: "percent-encoded bytes that are not UTF-8", bytes: user(#""%7B%22a%22%3A%22%FF%22%7D""#),
       expected: ["bad.json: $.UserDetailList[0].UserPolicyList[1].PolicyDocument: not valid percent-encoded JSON"]),
     Case(
-      name: "bad date", bytes: Array(#"{"UserDetailList":[{"UserName":"u","UserId":"A","Arn":"arn:aws:iam::123456789012:user/u","CreateDate":"last week"}]}"#.utf8),
+      name: "bad date",
+      bytes: Array(
+        #"{"UserDetailList":[{"UserName":"u","UserId":"A","Arn":"arn:aws:iam::123456789012:user/u","CreateDate":"last week"}]}"#.utf8),
       expected: ["bad.json: $.UserDetailList[0].CreateDate: not a valid date"]),
     Case(
       name: "duplicate inline policy name",
@@ -69,7 +71,8 @@ import Testing
     let (store, _) = try TestSupport.makeStore()
     let before = try store.fileSize()
     #expect {
-      try store.ingest(IngestSource(name: "bad.json", bytes: c.bytes, modificationTime: nil), options: IngestOptions(now: TestSupport.fixedNow))
+      try store.ingest(
+        IngestSource(name: "bad.json", bytes: c.bytes, modificationTime: nil), options: IngestOptions(now: TestSupport.fixedNow))
     } throws: { error in
       let text = "\(error)"
       let ok = c.expected.allSatisfy { text.contains($0) }

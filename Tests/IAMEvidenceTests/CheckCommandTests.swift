@@ -6,7 +6,8 @@ import Testing
 /// The `ingest`, `assess`, `findings` and `checks` commands, through the built executable.
 @Suite struct CheckCommandTests {
   static let kmsStar = #"{"Statement":[{"Effect":"Allow","Action":"kms:*","Resource":"*"}]}"#
-  static let clean = #"{"Statement":[{"Effect":"Allow","Action":["kms:Decrypt","kms:Encrypt"],"Resource":"arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"}]}"#
+  static let clean =
+    #"{"Statement":[{"Effect":"Allow","Action":["kms:Decrypt","kms:Encrypt"],"Resource":"arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"}]}"#
 
   /// A temporary directory with a database holding dev-small, ingested (and so assessed) by the CLI.
   static func devSmallDatabase() throws -> (dir: URL, db: String, ingest: TestSupport.Run) {
@@ -72,7 +73,8 @@ import Testing
     let results = try store.results(snapshotID: 1)
     for check in CheckCatalog.all.map(\.description.id) {
       let rs = results.with(check: check)
-      let line = "\(check): \(rs.filter { $0.status == .fail }.count) fail, \(rs.filter { $0.status == .error }.count) error, "
+      let line =
+        "\(check): \(rs.filter { $0.status == .fail }.count) fail, \(rs.filter { $0.status == .error }.count) error, "
         + "\(rs.filter { $0.status == .excepted }.count) excepted, \(rs.filter { $0.status == .pass }.count) pass"
       #expect(run.stdout.contains(line), "missing \(line) in \(run.stdout)")
     }
@@ -111,7 +113,9 @@ import Testing
     #expect(allItems.contains { $0["status"]?.stringValue == "pass" })
     #expect(allItems.count > items.count)
 
-    let oneCheck = try TestSupport.run(["findings", "--db", db, "--format", "json", "--status", "all", "--check", "kms-full-access-managed"])
+    let oneCheck = try TestSupport.run([
+      "findings", "--db", db, "--format", "json", "--status", "all", "--check", "kms-full-access-managed",
+    ])
     let managed = try #require(try JSONParser.parse(oneCheck.stdout).arrayValue)
     #expect(managed.count == 3)
     #expect(managed.allSatisfy { $0["check"]?.stringValue == "kms-full-access-managed" && $0["policy_kind"]?.stringValue == "managed" })
@@ -160,7 +164,10 @@ import Testing
 
     let cleanDB = dir.appendingPathComponent("clean.sqlite").path
     let file = try Self.write(
-      Synth.snapshotFile(users: [(name: "app", policyName: "one-key", document: Self.clean), (name: "ops", policyName: "s3", document: #"{"Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#)]),
+      Synth.snapshotFile(users: [
+        (name: "app", policyName: "one-key", document: Self.clean),
+        (name: "ops", policyName: "s3", document: #"{"Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#),
+      ]),
       to: dir, "clean.json")
     #expect(try TestSupport.run(["ingest", "--db", cleanDB, "--captured-at", "2024-06-30T00:00:00Z", file]).status == 0)
     let passing = try TestSupport.run(["assess", "--db", cleanDB, "--fail-on", "fail"])

@@ -100,7 +100,9 @@ import Testing
       #expect(result.policy?.kind == .inline)
       for entry in docEntries {
         if fails && Self.fullAccess.contains(entry.pattern) {
-          #expect(result.statements.contains(entry.statementIndex), "\(name) \(entry.id): statement \(entry.statementIndex) not in \(result.statements)")
+          #expect(
+            result.statements.contains(entry.statementIndex),
+            "\(name) \(entry.id): statement \(entry.statementIndex) not in \(result.statements)")
         }
         if fails && entry.pattern == Self.conditionalGrant {
           #expect(
@@ -143,7 +145,8 @@ import Testing
       var version: String
     }
     let versions = Dictionary(grouping: entries) { Key(arn: $0["policy_arn"] ?? "", version: $0["version_id"] ?? "") }
-    let latent = Set(versions.filter { !($0.value.first?.isDefaultVersion ?? true) && Self.documentFails($0.value.map(\.pattern)) }.map(\.key.arn))
+    let latent = Set(
+      versions.filter { !($0.value.first?.isDefaultVersion ?? true) && Self.documentFails($0.value.map(\.pattern)) }.map(\.key.arn))
     var expectedFailures = 0
     for (key, docEntries) in versions where docEntries.first?.isDefaultVersion == true {
       let labels = docEntries.map(\.pattern)
@@ -160,7 +163,9 @@ import Testing
       #expect(result.principal == nil)
       for entry in docEntries {
         if fails && Self.fullAccess.contains(entry.pattern) {
-          #expect(result.statements.contains(entry.statementIndex), "\(name) \(entry.id): statement \(entry.statementIndex) not in \(result.statements)")
+          #expect(
+            result.statements.contains(entry.statementIndex),
+            "\(name) \(entry.id): statement \(entry.statementIndex) not in \(result.statements)")
         }
         if fails && entry.pattern == Self.conditionalGrant {
           #expect(result.hasNote("conditional"), "\(name) \(entry.id): \(result.noteCodes)")

@@ -67,7 +67,8 @@ enum Series {
   static func statement(_ snapshot: AuthorizationSnapshot, _ e: Entry) -> JSONValue? {
     let document: JSONValue?
     if e.kind == .inline {
-      document = snapshot.principals.first { $0.type.rawValue == e.principalType && $0.name == e.principalName }?
+      document =
+        snapshot.principals.first { $0.type.rawValue == e.principalType && $0.name == e.principalName }?
         .inlinePolicies.first { $0.name == e.policyName }?.document.json
     } else {
       document = snapshot.managedPolicies.first { $0.arn == e.policyARN }?.versions.first { $0.versionId == e.versionID }?.document.json
@@ -190,7 +191,10 @@ enum DriftFiles {
 
     // Principals added and removed are exactly the log's operations; none of them is a recreation.
     func ops(_ op: String) -> Set<String> {
-      Set(log.filter { $0["op"]?.stringValue == op }.map { "\($0["principal_type"]?.stringValue ?? "") \($0["principal_name"]?.stringValue ?? "")" })
+      Set(
+        log.filter { $0["op"]?.stringValue == op }.map {
+          "\($0["principal_type"]?.stringValue ?? "") \($0["principal_name"]?.stringValue ?? "")"
+        })
     }
     let added = Set(drift.principalsAdded.map { "\($0.principal.type.rawValue) \($0.principal.name)" })
     let removed = Set(drift.principalsRemoved.map { "\($0.principal.type.rawValue) \($0.principal.name)" })
@@ -370,7 +374,9 @@ enum DriftFiles {
 
   @Test func recreatedPrincipalIsADifferentSubject() throws {
     let (store, _) = try TestSupport.makeStore()
-    let bob = DriftFiles.User(name: "bob", id: "AIDABOB000000000001", policies: [("s3", #"{"Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}"#)])
+    let bob = DriftFiles.User(
+      name: "bob", id: "AIDABOB000000000001",
+      policies: [("s3", #"{"Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}"#)])
     let oldAlice = DriftFiles.User(name: "alice", id: "AIDAALICE0000000001", policies: [("kms-admin", DriftFiles.kmsStar)])
     var newAlice = oldAlice
     newAlice.id = "AIDAALICE0000000002"
@@ -408,8 +414,10 @@ enum DriftFiles {
     func policy(default v: String) -> DriftFiles.Managed {
       DriftFiles.Managed(name: "kms-tools", defaultVersion: v, versions: [("v1", DriftFiles.kmsStar), ("v2", DriftFiles.harmless)])
     }
-    let a = try DriftFiles.ingest(store, DriftFiles.file(users: [user], managed: [policy(default: "v2")]), name: "a.json", capturedAt: "2024-01-31")
-    let b = try DriftFiles.ingest(store, DriftFiles.file(users: [user], managed: [policy(default: "v1")]), name: "b.json", capturedAt: "2024-02-29")
+    let a = try DriftFiles.ingest(
+      store, DriftFiles.file(users: [user], managed: [policy(default: "v2")]), name: "a.json", capturedAt: "2024-01-31")
+    let b = try DriftFiles.ingest(
+      store, DriftFiles.file(users: [user], managed: [policy(default: "v1")]), name: "b.json", capturedAt: "2024-02-29")
     let drift = try store.drift(from: a.id, to: b.id)
 
     #expect(drift.policiesChanged.count == 1)
@@ -478,7 +486,8 @@ enum DriftFiles {
   @Test func driftRefusesUnassessedAndForeignSnapshots() throws {
     let (store, _) = try TestSupport.makeStore()
     let dev = try TestSupport.ingest(store, Series.url("01"), capturedAt: "2024-01-31")
-    let other = try DriftFiles.ingest(store, DriftFiles.file(users: [DriftFiles.User(name: "x", id: "AIDAX")]), name: "x.json", capturedAt: "2024-02-01")
+    let other = try DriftFiles.ingest(
+      store, DriftFiles.file(users: [DriftFiles.User(name: "x", id: "AIDAX")]), name: "x.json", capturedAt: "2024-02-01")
     #expect(throws: StoreError.self) { try store.drift(from: dev.id, to: other.id) }
     let dev2 = try TestSupport.ingest(store, Series.url("02"), capturedAt: "2024-02-29")
     #expect(throws: StoreError.self) { try store.drift(from: dev.id, to: dev2.id) }
@@ -607,7 +616,8 @@ enum DriftFiles {
     }
     let trend = try Self.json(try TestSupport.run(["trend", "--db", db, "--account", Series.account, "--format", "json"]))
     #expect(Set((trend["rows"]?.arrayValue ?? []).compactMap { $0["snapshot"]?.numberText }) == ["1", "2", "3"])
-    let diff = try Self.json(try TestSupport.run(["diff", "--db", db, "--account", Series.account, "--format", "json", "previous", "latest"]))
+    let diff = try Self.json(
+      try TestSupport.run(["diff", "--db", db, "--account", Series.account, "--format", "json", "previous", "latest"]))
     #expect(diff["from"]?.numberText == "2" && diff["to"]?.numberText == "3")
 
     let across = try TestSupport.run(["diff", "--db", db, "1", "4"])

@@ -1,4 +1,5 @@
 import Foundation
+import SQLiteDB
 import Testing
 import XMLTree
 
@@ -86,7 +87,5 @@ import XMLTree
     #expect(text == expected)
   }
 }
-
-import SQLiteDB
 
 let sqliteVersionForTests = SQLiteDB.sqliteVersion

@@ -126,9 +126,13 @@ import Testing
 
   @Test func exceptionsNeverTouchPasses() throws {
     let snapshot = AuthorizationSnapshot(
-      principals: [Synth.user("reader", inline: [try Synth.inline("describe", #"{"Statement":[{"Effect":"Allow","Action":"kms:Describe*","Resource":"*"}]}"#)])],
+      principals: [
+        Synth.user(
+          "reader", inline: [try Synth.inline("describe", #"{"Statement":[{"Effect":"Allow","Action":"kms:Describe*","Resource":"*"}]}"#)])
+      ],
       managedPolicies: [])
-    let outcome = Assessor.assess(snapshot, capturedAt: Self.capturedAt, register: try Self.register([Self.entry(check: "*", principal: "reader")]))
+    let outcome = Assessor.assess(
+      snapshot, capturedAt: Self.capturedAt, register: try Self.register([Self.entry(check: "*", principal: "reader")]))
     #expect(outcome.results.allSatisfy { $0.status == .pass && $0.exception == nil })
     #expect(outcome.staleExceptions.map(\.id) == ["EX-1"])
   }
@@ -137,15 +141,18 @@ import Testing
 
   static let badRegisters: [(label: String, text: String, path: String, message: String)] = [
     (
-      "missing id", #"{"exceptions":[{"check":"kms-full-access-inline","scope":{"principal":"x"},"justification":"j","approved_by":"a","approved_on":"2024-01-01","expires_on":"2024-02-01"}]}"#,
+      "missing id",
+      #"{"exceptions":[{"check":"kms-full-access-inline","scope":{"principal":"x"},"justification":"j","approved_by":"a","approved_on":"2024-01-01","expires_on":"2024-02-01"}]}"#,
       "$.exceptions[0]", "missing id"
     ),
     (
-      "unknown check", #"{"exceptions":[{"id":"E","check":"kms-everything","scope":{"principal":"x"},"justification":"j","approved_by":"a","approved_on":"2024-01-01","expires_on":"2024-02-01"}]}"#,
+      "unknown check",
+      #"{"exceptions":[{"id":"E","check":"kms-everything","scope":{"principal":"x"},"justification":"j","approved_by":"a","approved_on":"2024-01-01","expires_on":"2024-02-01"}]}"#,
       "$.exceptions[0].check", "unknown check"
     ),
     (
-      "expires before approved", #"{"exceptions":[{"id":"E","check":"kms-full-access-inline","scope":{"principal":"x"},"justification":"j","approved_by":"a","approved_on":"2024-03-01","expires_on":"2024-02-01"}]}"#,
+      "expires before approved",
+      #"{"exceptions":[{"id":"E","check":"kms-full-access-inline","scope":{"principal":"x"},"justification":"j","approved_by":"a","approved_on":"2024-03-01","expires_on":"2024-02-01"}]}"#,
       "$.exceptions[0].expires_on", "expires before"
     ),
     ("not JSON", "exceptions: - id: E", "$", "not valid JSON"),
@@ -154,11 +161,13 @@ import Testing
       "appears twice"
     ),
     (
-      "empty scope", #"{"exceptions":[{"id":"E","check":"*","scope":{},"justification":"j","approved_by":"a","approved_on":"2024-01-01","expires_on":"2024-02-01"}]}"#,
+      "empty scope",
+      #"{"exceptions":[{"id":"E","check":"*","scope":{},"justification":"j","approved_by":"a","approved_on":"2024-01-01","expires_on":"2024-02-01"}]}"#,
       "$.exceptions[0].scope", "principal or a policy"
     ),
     (
-      "bad date", #"{"exceptions":[{"id":"E","check":"*","scope":{"policy":"p"},"justification":"j","approved_by":"a","approved_on":"2024-13-01","expires_on":"2024-02-01"}]}"#,
+      "bad date",
+      #"{"exceptions":[{"id":"E","check":"*","scope":{"policy":"p"},"justification":"j","approved_by":"a","approved_on":"2024-13-01","expires_on":"2024-02-01"}]}"#,
       "$.exceptions[0].approved_on", "not a valid date"
     ),
   ]

@@ -107,7 +107,9 @@ import XMLTree
     #expect(summaryRows.first?.textContent.contains("Primary test") == true)
     // Methodology: one block per check, every rule listed.
     #expect(try count(doc, "//h:section[@id='methodology']//h:article") == model.checks.count)
-    #expect(try count(doc, "//h:section[@id='methodology']//h:ol[contains(@class,'rules')]/h:li") == model.checks.reduce(0) { $0 + $1.methodology.count })
+    #expect(
+      try count(doc, "//h:section[@id='methodology']//h:ol[contains(@class,'rules')]/h:li")
+        == model.checks.reduce(0) { $0 + $1.methodology.count })
     // Chain of custody: every snapshot's full hash, the tool and library versions.
     let custody = try #require(try doc.firstNode(matching: "//h:section[@id='custody']", namespaces: ns)).textContent
     for s in model.snapshots { #expect(custody.contains(s.sha256)) }
@@ -151,7 +153,8 @@ import XMLTree
     #expect(model.verdict == .notEffective)
     #expect(verdict.textContent == "Not effective")
     // Findings most severe first, each with a status badge that says the status in words.
-    let badges = try doc.nodes(matching: "//h:section[@id='findings']//h:article/h:header/h:span[contains(@class,'badge')]", namespaces: Self.ns)
+    let badges = try doc.nodes(
+      matching: "//h:section[@id='findings']//h:article/h:header/h:span[contains(@class,'badge')]", namespaces: Self.ns)
     #expect(badges.map(\.textContent) == model.findings.map { HTMLReport.label($0.status) })
     // Offending statements and remediation commands.
     #expect(try Self.count(doc, "//h:section[@id='findings']//h:pre[contains(@class,'json')]") >= model.findings.count / 2)
@@ -250,7 +253,10 @@ import XMLTree
             ("Path", s("/")), ("UserName", s(hostileAll)), ("UserId", s("AIDAHOSTILE0000000001")),
             ("Arn", s("arn:aws:iam::\(account):user/" + hostileAll)), ("CreateDate", s("2023-01-01T00:00:00Z")),
             ("GroupList", .array([s(scriptTag)])),
-            ("UserPolicyList", .array([.object([("PolicyName", s(quotes + big)), ("PolicyDocument", kmsStar(sid: hostileAll, withCondition: false))])])),
+            (
+              "UserPolicyList",
+              .array([.object([("PolicyName", s(quotes + big)), ("PolicyDocument", kmsStar(sid: hostileAll, withCondition: false))])])
+            ),
             ("AttachedManagedPolicies", .array([])), ("Tags", tags),
           ])
         ])
@@ -261,7 +267,9 @@ import XMLTree
           .object([
             ("Path", s("/")), ("GroupName", s(scriptTag)), ("GroupId", s("AGPAHOSTILE0000000001")),
             ("Arn", s("arn:aws:iam::\(account):group/" + scriptTag)), ("CreateDate", s("2023-01-01T00:00:00Z")),
-            ("GroupPolicyList", .array([.object([("PolicyName", s(rtl)), ("PolicyDocument", kmsStar(sid: quotes, withCondition: true))])])),
+            (
+              "GroupPolicyList", .array([.object([("PolicyName", s(rtl)), ("PolicyDocument", kmsStar(sid: quotes, withCondition: true))])])
+            ),
             ("AttachedManagedPolicies", .array([])),
           ])
         ])
@@ -274,7 +282,10 @@ import XMLTree
             ("Arn", s("arn:aws:iam::\(account):role/" + scriptTag)), ("CreateDate", s("2023-01-01T00:00:00Z")),
             ("Description", s(hostileAll + big)),
             ("AssumeRolePolicyDocument", .object([("Version", s("2012-10-17")), ("Statement", .array([]))])),
-            ("RolePolicyList", .array([.object([("PolicyName", s(quotes)), ("PolicyDocument", kmsStar(sid: scriptTag, withCondition: true))])])),
+            (
+              "RolePolicyList",
+              .array([.object([("PolicyName", s(quotes)), ("PolicyDocument", kmsStar(sid: scriptTag, withCondition: true))])])
+            ),
             ("AttachedManagedPolicies", .array([.object([("PolicyName", s(scriptTag)), ("PolicyArn", s(managedARN))])])),
             ("Tags", tags),
           ])

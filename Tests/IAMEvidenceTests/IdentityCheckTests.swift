@@ -137,7 +137,8 @@ import Testing
     // A conditional deny is not credited.
     let conditional = try Synth.managed(
       Synth.policyARN("deny-kms-without-mfa"),
-      #"{"Statement":[{"Effect":"Deny","Action":"kms:*","Resource":"*","Condition":{"BoolIfExists":{"aws:MultiFactorAuthPresent":"false"}}}]}"#)
+      #"{"Statement":[{"Effect":"Deny","Action":"kms:*","Resource":"*","Condition":{"BoolIfExists":{"aws:MultiFactorAuthPresent":"false"}}}]}"#
+    )
     let stillFailing = try Self.identity(try Self.adminRole(extraPolicies: [conditional]), "deployer")
     #expect(stillFailing.status == .fail)
     #expect(stillFailing.hasNote("conditional-deny"), "\(stillFailing.noteCodes)")
@@ -155,7 +156,8 @@ import Testing
   @Test(arguments: invalidDocuments.map(\.name))
   func invalidInlinePolicyIsAnError(name: String) throws {
     let item = try #require(Self.invalidDocuments.first { $0.name == name })
-    let snapshot = AuthorizationSnapshot(principals: [Synth.user("mallory", inline: [try Synth.inline(name, item.document)])], managedPolicies: [])
+    let snapshot = AuthorizationSnapshot(
+      principals: [Synth.user("mallory", inline: [try Synth.inline(name, item.document)])], managedPolicies: [])
     for check in [InlinePolicyFullKMSAccess() as any Check, DecryptAllKeys(), KeyDestructionAllKeys()] {
       let results = check.run(CheckContext(snapshot: snapshot))
       #expect(results.count == 1)
@@ -169,7 +171,8 @@ import Testing
   }
 
   @Test func errorResultsAreStored() throws {
-    let file = Synth.snapshotFile(users: Self.invalidDocuments.map { (name: "user-\($0.name)", policyName: $0.name, document: $0.document) })
+    let file = Synth.snapshotFile(
+      users: Self.invalidDocuments.map { (name: "user-\($0.name)", policyName: $0.name, document: $0.document) })
     let (store, _) = try TestSupport.makeStore()
     let outcome = try store.ingest(
       IngestSource(name: "invalid.json", bytes: Array(file.utf8), modificationTime: nil),

@@ -184,7 +184,8 @@ private func fileCounts(_ url: URL) throws -> SnapshotCounts {
   }
 
   @Test func truncatedExportIsRefusedUnlessAllowed() throws {
-    let json = #"{"IsTruncated": true, "Marker": "abc", "UserDetailList": [{"UserName":"u","UserId":"AIDA1","Arn":"arn:aws:iam::123456789012:user/u"}]}"#
+    let json =
+      #"{"IsTruncated": true, "Marker": "abc", "UserDetailList": [{"UserName":"u","UserId":"AIDA1","Arn":"arn:aws:iam::123456789012:user/u"}]}"#
     let (store, _) = try TestSupport.makeStore()
     let source = IngestSource(name: "page1.json", bytes: Array(json.utf8), modificationTime: nil)
     #expect {

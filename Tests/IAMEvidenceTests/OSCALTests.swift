@@ -6,8 +6,10 @@ import XMLTree
 
 /// OSCAL assessment results: valid against NIST's 1.0.6 schema, complete, deterministic.
 @Suite struct OSCALTests {
-  static let schemaPath = TestSupport.packageRoot.appendingPathComponent("../shared/schemas/oscal-1.0.6/oscal_assessment-results_schema.xsd")
-    .standardizedFileURL.path
+  static let schemaPath = TestSupport.packageRoot.appendingPathComponent(
+    "../shared/schemas/oscal-1.0.6/oscal_assessment-results_schema.xsd"
+  )
+  .standardizedFileURL.path
   static let ns = ["o": XMLNamespaces.oscal]
   static let generatedAt = Timestamp(parsing: "2024-04-02T09:00:00Z")!
 
@@ -91,7 +93,9 @@ import XMLTree
       #expect(observationUUIDs.contains(ref.attribute("observation-uuid") ?? ""))
     }
     let riskUUIDs = Set(try doc.nodes(matching: "//o:risk", namespaces: Self.ns).compactMap { $0.attribute("uuid") })
-    for ref in try doc.nodes(matching: "//o:associated-risk", namespaces: Self.ns) { #expect(riskUUIDs.contains(ref.attribute("risk-uuid") ?? "")) }
+    for ref in try doc.nodes(matching: "//o:associated-risk", namespaces: Self.ns) {
+      #expect(riskUUIDs.contains(ref.attribute("risk-uuid") ?? ""))
+    }
   }
 
   @Test func uuidsAreVersion5AndUnique() throws {
@@ -124,7 +128,9 @@ import XMLTree
     let hashes = try doc.nodes(matching: "//o:back-matter/o:resource/o:rlink/o:hash", namespaces: Self.ns).map(\.textContent)
     #expect(hashes == model.snapshots.map(\.sha256) + [sha])
     let link = try #require(try risk.firstNode(matching: "o:link", namespaces: Self.ns)?.attribute("href"))
-    #expect(try doc.nodes(matching: "//o:back-matter/o:resource[@uuid='\(link.dropFirst())']/o:rlink/o:hash[.='\(sha)']", namespaces: Self.ns).count == 1)
+    #expect(
+      try doc.nodes(matching: "//o:back-matter/o:resource[@uuid='\(link.dropFirst())']/o:rlink/o:hash[.='\(sha)']", namespaces: Self.ns)
+        .count == 1)
     // Its finding (not satisfied) and the control-level finding are associated with the risk.
     let riskUUID = try #require(risk.attribute("uuid"))
     let findings = try doc.nodes(matching: "//o:finding[o:associated-risk/@risk-uuid='\(riskUUID)']/o:target", namespaces: Self.ns)
@@ -181,7 +187,8 @@ import XMLTree
     try #require(try doc.firstNode(matching: "/o:assessment-results/o:metadata", namespaces: Self.ns)).remove()
     #expect { try schema.validate(doc) } throws: { "\($0)".contains("import-ap") || "\($0)".contains("metadata") }
     let broken = OSCALAssessmentResults.build(try Self.quarter(), trend: nil)
-    try #require(try broken.firstNode(matching: "//o:finding/o:target/o:status", namespaces: Self.ns)).setAttribute("state", "not satisfied")
+    try #require(try broken.firstNode(matching: "//o:finding/o:target/o:status", namespaces: Self.ns)).setAttribute(
+      "state", "not satisfied")
     #expect(throws: XMLError.self) { try schema.validate(broken) }
   }
 }

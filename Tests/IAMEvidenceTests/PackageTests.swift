@@ -294,7 +294,8 @@ import ZIPFoundation
     try XMLSchema(contentsOfFile: OSCALTests.schemaPath).validate(doc)
     let ns = OSCALTests.ns
     #expect(try doc.nodes(matching: "/o:assessment-results/o:result", namespaces: ns).count == 3)
-    let hashes = try doc.nodes(matching: "//o:back-matter/o:resource/o:rlink/o:hash[@algorithm='SHA-256']", namespaces: ns).map(\.textContent)
+    let hashes = try doc.nodes(matching: "//o:back-matter/o:resource/o:rlink/o:hash[@algorithm='SHA-256']", namespaces: ns).map(
+      \.textContent)
     #expect(hashes == base.snapshotSHA256s)
     #expect(hashes == base.fixtureSHA256s, "the snapshot hashes are those of the exact fixture bytes")
     #expect(try doc.nodes(matching: "//o:metadata/o:last-modified[.='2024-06-01T09:00:00Z']", namespaces: ns).count == 1)
@@ -336,7 +337,8 @@ import ZIPFoundation
     #expect(try make("other-time.zip", generatedAt: "2024-06-02T09:00:00Z") != unsignedA)
     // The time zone does not matter.
     #expect(try make("tz.zip", sign, environment: ["TZ": "America/New_York"]) == signedA)
-    let bad = try P.package(db: dir, out: dir.appendingPathComponent("bad.zip"), generatedAt: nil, environment: ["SOURCE_DATE_EPOCH": "soon"])
+    let bad = try P.package(
+      db: dir, out: dir.appendingPathComponent("bad.zip"), generatedAt: nil, environment: ["SOURCE_DATE_EPOCH": "soon"])
     #expect(bad.status == 2)
     #expect(bad.stderr.contains("SOURCE_DATE_EPOCH"))
     #expect(!P.exists(dir.appendingPathComponent("bad.zip")))
@@ -408,7 +410,9 @@ import ZIPFoundation
     guard FileManager.default.isExecutableFile(atPath: openssl) else { return }  // skipped where OpenSSL is absent
     let base = try P.base()
     let dir = try P.unpack(try P.zipMembers(base.signed))
-    let args = ["pkeyutl", "-verify", "-pubin", "-inkey", "iam-evidence.pub", "-rawin", "-in", "MANIFEST.sha256", "-sigfile", "MANIFEST.sig"]
+    let args = [
+      "pkeyutl", "-verify", "-pubin", "-inkey", "iam-evidence.pub", "-rawin", "-in", "MANIFEST.sha256", "-sigfile", "MANIFEST.sig",
+    ]
     let ok = try P.shell(openssl, args, cwd: dir)
     #expect(ok.status == 0, "\(ok.stdout)\(ok.stderr)")
     #expect(ok.stdout.contains("Signature Verified Successfully"), "\(ok.stdout)")
@@ -416,7 +420,9 @@ import ZIPFoundation
     let signed = try P.shell(
       openssl, ["pkeyutl", "-sign", "-inkey", base.privateKey.path, "-rawin", "-in", "MANIFEST.sha256", "-out", "openssl.sig"], cwd: dir)
     #expect(signed.status == 0, "\(signed.stderr)")
-    #expect(try TestSupport.bytes(dir.appendingPathComponent("openssl.sig")) == (try TestSupport.bytes(dir.appendingPathComponent("MANIFEST.sig"))))
+    #expect(
+      try TestSupport.bytes(dir.appendingPathComponent("openssl.sig"))
+        == (try TestSupport.bytes(dir.appendingPathComponent("MANIFEST.sig"))))
     // An altered manifest fails OpenSSL's check as well.
     let manifest = dir.appendingPathComponent("MANIFEST.sha256")
     try Data(P.flip(try TestSupport.bytes(manifest))).write(to: manifest)
@@ -472,8 +478,10 @@ import ZIPFoundation
     try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
     let zip = out.appendingPathComponent("q1.zip")
     let run = try TestSupport.run(
-      ["package", "--db", db.path, "--from", "2024-01-01", "--to", "2024-03-31", "--out", zip.path, "--include-snapshots",
-       "--generated-at", P.generatedAt])
+      [
+        "package", "--db", db.path, "--from", "2024-01-01", "--to", "2024-03-31", "--out", zip.path, "--include-snapshots",
+        "--generated-at", P.generatedAt,
+      ])
     #expect(run.status == 2)
     #expect(run.stderr.contains(modified.path) && run.stderr.contains("SHA-256 mismatch"), "\(run.stderr)")
     #expect(try FileManager.default.contentsOfDirectory(atPath: out.path).isEmpty)
@@ -519,7 +527,8 @@ import ZIPFoundation
     #expect(excepted.count == 1)
     #expect(try excepted.first?.firstNode(matching: "e:exception", namespaces: ns)?.attribute("id") == "EX-7")
     #expect(try evidence.nodes(matching: "//e:exceptions/e:exception[@id='EX-7'][@applied='1']", namespaces: ns).count == 1)
-    #expect(try evidence.firstNode(matching: "//e:assessment", namespaces: ns)?.attribute("exceptionsSha256") == Digest.sha256(registerBytes))
+    #expect(
+      try evidence.firstNode(matching: "//e:assessment", namespaces: ns)?.attribute("exceptionsSha256") == Digest.sha256(registerBytes))
     let oscal = try XMLDocument(bytes: try #require(byName["assessment-results.xml"]))
     try XMLSchema(contentsOfFile: OSCALTests.schemaPath).validate(oscal)
     #expect(try oscal.nodes(matching: "//o:risk[o:status='deviation-approved']", namespaces: OSCALTests.ns).count == 1)
@@ -580,8 +589,10 @@ import ZIPFoundation
     }
     // A period without snapshots.
     let empty = try TestSupport.run(
-      ["package", "--db", dir.appendingPathComponent("evidence.sqlite").path, "--from", "2023-01-01", "--to", "2023-03-31", "--out",
-       out.appendingPathComponent("q1.zip").path])
+      [
+        "package", "--db", dir.appendingPathComponent("evidence.sqlite").path, "--from", "2023-01-01", "--to", "2023-03-31", "--out",
+        out.appendingPathComponent("q1.zip").path,
+      ])
     #expect(empty.status == 2)
     #expect(empty.stderr.contains("no snapshot"), "\(empty.stderr)")
     #expect(try FileManager.default.contentsOfDirectory(atPath: out.path).isEmpty)
@@ -610,7 +621,8 @@ import ZIPFoundation
       let run = try TestSupport.run(
         ["report", "--db", dir.appendingPathComponent("evidence.sqlite").path, "--out", out.path, "--generated-at", P.generatedAt])
       #expect(run.status == 0, "\(run.stderr)")
-      digests.append(try ["report.html", "evidence.xml", "evidence.xsd"].map { Digest.sha256(try TestSupport.bytes(out.appendingPathComponent($0))) })
+      digests.append(
+        try ["report.html", "evidence.xml", "evidence.xsd"].map { Digest.sha256(try TestSupport.bytes(out.appendingPathComponent($0))) })
     }
     #expect(digests[0] == digests[1])
     #expect(try FileManager.default.contentsOfDirectory(atPath: out.path).sorted() == ["evidence.xml", "evidence.xsd", "report.html"])
@@ -665,7 +677,10 @@ enum PackageSupport {
     let db = dir.appendingPathComponent("evidence.sqlite")
     for (month, day) in months {
       let run = try TestSupport.run(
-        ["ingest", "--db", db.path, "--captured-at", "\(month)-\(day)", TestSupport.fixture("dev-series/\(month).json").standardizedFileURL.path])
+        [
+          "ingest", "--db", db.path, "--captured-at", "\(month)-\(day)",
+          TestSupport.fixture("dev-series/\(month).json").standardizedFileURL.path,
+        ])
       guard run.status == 0 else { throw SetupFailed(description: "ingest \(month): \(run.stderr)") }
     }
     let keys = dir.appendingPathComponent("keys")
@@ -698,7 +713,10 @@ enum PackageSupport {
   static func package(
     db dir: URL, out: URL, extra: [String] = [], generatedAt: String? = generatedAt, environment: [String: String] = [:]
   ) throws -> TestSupport.Run {
-    var args = ["package", "--db", dir.appendingPathComponent("evidence.sqlite").path, "--from", "2024-01-01", "--to", "2024-03-31", "--out", out.path]
+    var args = [
+      "package", "--db", dir.appendingPathComponent("evidence.sqlite").path, "--from", "2024-01-01", "--to", "2024-03-31", "--out",
+      out.path,
+    ]
     if let generatedAt { args += ["--generated-at", generatedAt] }
     var env = environment
     if env["SOURCE_DATE_EPOCH"] == nil { env["SOURCE_DATE_EPOCH"] = "" }  // not inherited from whoever runs the tests

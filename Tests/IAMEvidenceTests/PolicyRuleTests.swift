@@ -108,14 +108,18 @@ private func allow(_ action: String, _ resource: String = #""*""#, extra: String
     (#"{"Version":"2012-10-17"}"#, "Statement is missing"),
     (#"{"Statement":[]}"#, "Statement must not be an empty array"),
     (#"{"Statement":"x"}"#, "Statement must be an object or an array of objects, found a string"),
-    (#"{"Version":"2012-10-18","Statement":{"Effect":"Allow","Action":"*","Resource":"*"}}"#,
-     #"Version must be "2012-10-17" or "2008-10-17", found "2012-10-18""#),
+    (
+      #"{"Version":"2012-10-18","Statement":{"Effect":"Allow","Action":"*","Resource":"*"}}"#,
+      #"Version must be "2012-10-17" or "2008-10-17", found "2012-10-18""#
+    ),
     (#"{"Version":2012,"Statement":{"Effect":"Allow","Action":"*","Resource":"*"}}"#, "Version must be a string, found a number"),
     (#"{"Id":1,"Statement":{"Effect":"Allow","Action":"*","Resource":"*"}}"#, "Id must be a string, found a number"),
     (#"{"Foo":1,"Statement":{"Effect":"Allow","Action":"*","Resource":"*"}}"#, #"unknown top-level element "Foo""#),
     (#"{"Statement":[1]}"#, "Statement[0]: statement must be an object, found a number"),
-    (#"{"Statement":[{"Effect":"Allow","Action":"*","Resource":"*"},{"Effect":"Allow","Action":"*","Resource":"*"},{"Effect":"allow","Action":"*","Resource":"*"}]}"#,
-     #"Statement[2]: Effect must be "Allow" or "Deny", found "allow""#),
+    (
+      #"{"Statement":[{"Effect":"Allow","Action":"*","Resource":"*"},{"Effect":"Allow","Action":"*","Resource":"*"},{"Effect":"allow","Action":"*","Resource":"*"}]}"#,
+      #"Statement[2]: Effect must be "Allow" or "Deny", found "allow""#
+    ),
     (#"{"Statement":{"Effect":"DENY","Action":"*","Resource":"*"}}"#, #"Statement[0]: Effect must be "Allow" or "Deny", found "DENY""#),
     (#"{"Statement":{"Effect":true,"Action":"*","Resource":"*"}}"#, #"Statement[0]: Effect must be "Allow" or "Deny", found a boolean"#),
     (#"{"Statement":{"Action":"*","Resource":"*"}}"#, "Statement[0]: Effect is missing"),
@@ -123,16 +127,33 @@ private func allow(_ action: String, _ resource: String = #""*""#, extra: String
     (#"{"Statement":{"Effect":"Allow","Resource":"*"}}"#, "Statement[0]: has neither Action nor NotAction"),
     (#"{"Statement":{"Effect":"Allow","Action":"*","Resource":"*","NotResource":"*"}}"#, "Statement[0]: has both Resource and NotResource"),
     (#"{"Statement":{"Effect":"Allow","Action":"*"}}"#, "Statement[0]: has neither Resource nor NotResource"),
-    (#"{"Statement":{"Effect":"Allow","Action":{"a":1},"Resource":"*"}}"#, "Statement[0]: Action must be a string or an array of strings, found an object"),
+    (
+      #"{"Statement":{"Effect":"Allow","Action":{"a":1},"Resource":"*"}}"#,
+      "Statement[0]: Action must be a string or an array of strings, found an object"
+    ),
     (#"{"Statement":{"Effect":"Allow","Action":["kms:*",7],"Resource":"*"}}"#, "Statement[0]: Action[1] must be a string, found a number"),
     (#"{"Statement":{"Effect":"Allow","Action":[],"Resource":"*"}}"#, "Statement[0]: Action must not be an empty array"),
-    (#"{"Statement":{"Effect":"Allow","NotAction":null,"Resource":"*"}}"#, "Statement[0]: NotAction must be a string or an array of strings, found null"),
+    (
+      #"{"Statement":{"Effect":"Allow","NotAction":null,"Resource":"*"}}"#,
+      "Statement[0]: NotAction must be a string or an array of strings, found null"
+    ),
     (#"{"Statement":{"Effect":"Allow","Action":"*","Resource":[null]}}"#, "Statement[0]: Resource[0] must be a string, found null"),
-    (#"{"Statement":{"Effect":"Allow","Action":"*","NotResource":5}}"#, "Statement[0]: NotResource must be a string or an array of strings, found a number"),
-    (#"{"Statement":{"Effect":"Allow","Action":"*","Resource":"*","Condition":"x"}}"#, "Statement[0]: Condition must be an object, found a string"),
-    (#"{"Statement":{"Effect":"Allow","Action":"*","Resource":"*","Condition":{"Bool":true}}}"#, #"Statement[0]: Condition["Bool"] must be an object, found a boolean"#),
-    (#"{"Statement":{"Effect":"Allow","Action":"*","Resource":"*","Condition":{"Bool":{"k":{}}}}}"#,
-     #"Statement[0]: Condition["Bool"]["k"] must be a string, number, boolean or an array of them, found an object"#),
+    (
+      #"{"Statement":{"Effect":"Allow","Action":"*","NotResource":5}}"#,
+      "Statement[0]: NotResource must be a string or an array of strings, found a number"
+    ),
+    (
+      #"{"Statement":{"Effect":"Allow","Action":"*","Resource":"*","Condition":"x"}}"#,
+      "Statement[0]: Condition must be an object, found a string"
+    ),
+    (
+      #"{"Statement":{"Effect":"Allow","Action":"*","Resource":"*","Condition":{"Bool":true}}}"#,
+      #"Statement[0]: Condition["Bool"] must be an object, found a boolean"#
+    ),
+    (
+      #"{"Statement":{"Effect":"Allow","Action":"*","Resource":"*","Condition":{"Bool":{"k":{}}}}}"#,
+      #"Statement[0]: Condition["Bool"]["k"] must be a string, number, boolean or an array of them, found an object"#
+    ),
     (#"{"Statement":{"Sid":1,"Effect":"Allow","Action":"*","Resource":"*"}}"#, "Statement[0]: Sid must be a string, found a number"),
     (#"{"Statement":{"Effect":"Allow","Actions":"*","Action":"*","Resource":"*"}}"#, #"Statement[0]: unknown element "Actions""#),
   ])
@@ -147,14 +168,18 @@ private func allow(_ action: String, _ resource: String = #""*""#, extra: String
   }
 
   @Test func reportsEveryProblem() {
-    let found = errors(#"{"Version":"1","Statement":[{"Effect":"allow","Action":"*"},{"Effect":"Allow","Action":"*","NotAction":"*","Resource":"*"}]}"#)
+    let found = errors(
+      #"{"Version":"1","Statement":[{"Effect":"allow","Action":"*"},{"Effect":"Allow","Action":"*","NotAction":"*","Resource":"*"}]}"#)
     #expect(found.count == 4, "\(found)")
     #expect(found.contains("Statement[0]: has neither Resource nor NotResource"))
     #expect(found.contains("Statement[1]: has both Action and NotAction"))
   }
 
   @Test func singleObjectVersusArray() throws {
-    let single = try PolicyDocument(json: json(#"{"Version":"2008-10-17","Statement":{"Sid":"S","Effect":"Deny","NotAction":"iam:*","NotResource":["a","b"],"Principal":"*","Condition":{"Bool":{"aws:SecureTransport":"false"}}}}"#))
+    let single = try PolicyDocument(
+      json: json(
+        #"{"Version":"2008-10-17","Statement":{"Sid":"S","Effect":"Deny","NotAction":"iam:*","NotResource":["a","b"],"Principal":"*","Condition":{"Bool":{"aws:SecureTransport":"false"}}}}"#
+      ))
     #expect(single.statementIsSingleObject)
     #expect(single.version == "2008-10-17")
     #expect(single.statements.count == 1)
@@ -164,7 +189,9 @@ private func allow(_ action: String, _ resource: String = #""*""#, extra: String
     #expect(s.principal == .string("*") && s.isConditional)
     #expect(s.json == single.json["Statement"])
 
-    let array = try PolicyDocument(json: json(#"{"Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"},{"Effect":"Allow","Action":["kms:*"],"Resource":["*"]}]}"#))
+    let array = try PolicyDocument(
+      json: json(
+        #"{"Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"},{"Effect":"Allow","Action":["kms:*"],"Resource":["*"]}]}"#))
     #expect(!array.statementIsSingleObject && array.version == nil)
     #expect(array.statements.map(\.index) == [0, 1])
     #expect(array.statements[1].actions == .action(["kms:*"]))
@@ -182,7 +209,9 @@ private func allow(_ action: String, _ resource: String = #""*""#, extra: String
 }
 
 @Suite struct ActionRuleTests {
-  @Test(arguments: [#""kms:*""#, #""KMS:*""#, #""Kms:*""#, #""kms:**""#, #""km*:*""#, #""*""#, #"["s3:GetObject","kms:*"]"#, #""*:*""#, #""k?s:*""#])
+  @Test(arguments: [
+    #""kms:*""#, #""KMS:*""#, #""Kms:*""#, #""kms:**""#, #""km*:*""#, #""*""#, #"["s3:GetObject","kms:*"]"#, #""*:*""#, #""k?s:*""#,
+  ])
   func coversEveryAction(action: String) {
     let e = full(doc(allow(action)))
     #expect(e.verdict == .grantsAll, "\(action)")
@@ -226,13 +255,16 @@ private func allow(_ action: String, _ resource: String = #""*""#, extra: String
     let some = full(doc(#"{"Effect":"Allow","NotAction":["kms:Decrypt","kms:ReEncrypt*"],"Resource":"*"}"#))
     #expect(some.verdict == .grantsSome)
     #expect(some.grantedActions.count == 52)
-    #expect(evaluator.evaluateDecrypt(doc(#"{"Effect":"Allow","NotAction":["kms:Decrypt","kms:ReEncrypt*"],"Resource":"*"}"#)).verdict == .grantsNone)
+    #expect(
+      evaluator.evaluateDecrypt(doc(#"{"Effect":"Allow","NotAction":["kms:Decrypt","kms:ReEncrypt*"],"Resource":"*"}"#)).verdict
+        == .grantsNone)
   }
 
   @Test func statementsAddUp() {
-    let e = full(doc(
-      allow(#""kms:Decrypt""#), allow(#"["kms:[A-M]*","kms:*e*"]"#), allow(#""s3:*""#),
-      allow(#"["kms:*i*","kms:*a*","kms:*o*"]"#), allow(#"["kms:*u*","kms:Verify"]"#)))
+    let e = full(
+      doc(
+        allow(#""kms:Decrypt""#), allow(#"["kms:[A-M]*","kms:*e*"]"#), allow(#""s3:*""#),
+        allow(#"["kms:*i*","kms:*a*","kms:*o*"]"#), allow(#"["kms:*u*","kms:Verify"]"#)))
     #expect(e.verdict == .grantsAll)
     #expect(e.offendingStatements == [0, 1, 3, 4])
     #expect(e.reasons.last == .combinedStatements)
@@ -352,10 +384,14 @@ private func allow(_ action: String, _ resource: String = #""*""#, extra: String
     // Deny first, Allow second: order does not matter.
     #expect(full(doc(#"{"Effect":"Deny","Action":"kms:*","Resource":"*"}"#, allow(#""*""#))).verdict == .grantsNone)
     // Denies add up too.
-    let split = full(doc(allow(#""kms:*""#), #"{"Effect":"Deny","Action":"kms:*e*","Resource":"*"}"#, #"{"Effect":"Deny","NotAction":"kms:*e*","Resource":"*"}"#))
+    let split = full(
+      doc(
+        allow(#""kms:*""#), #"{"Effect":"Deny","Action":"kms:*e*","Resource":"*"}"#,
+        #"{"Effect":"Deny","NotAction":"kms:*e*","Resource":"*"}"#))
     #expect(split.verdict == .grantsNone && split.notes(.neutralisedByDeny)[0].statements == [0, 1, 2])
     // Denying exactly what is granted is enough for a subset target.
-    let d = evaluator.evaluateDecrypt(doc(allow(#""kms:*""#), #"{"Effect":"Deny","Action":["kms:Decrypt","kms:ReEncryptFrom"],"Resource":"*"}"#))
+    let d = evaluator.evaluateDecrypt(
+      doc(allow(#""kms:*""#), #"{"Effect":"Deny","Action":["kms:Decrypt","kms:ReEncryptFrom"],"Resource":"*"}"#))
     #expect(d.verdict == .grantsNone && d.hasNote(.neutralisedByDeny))
   }
 
@@ -372,9 +408,11 @@ private func allow(_ action: String, _ resource: String = #""*""#, extra: String
   }
 
   @Test func conditionalDenyIsNotCredited() {
-    let e = full(doc(
-      allow(#""kms:*""#),
-      #"{"Effect":"Deny","NotAction":["iam:ListMFADevices"],"Resource":"*","Condition":{"BoolIfExists":{"aws:MultiFactorAuthPresent":"false"}}}"#))
+    let e = full(
+      doc(
+        allow(#""kms:*""#),
+        #"{"Effect":"Deny","NotAction":["iam:ListMFADevices"],"Resource":"*","Condition":{"BoolIfExists":{"aws:MultiFactorAuthPresent":"false"}}}"#
+      ))
     #expect(e.verdict == .grantsAll && e.deniedActions.isEmpty)
     let n = e.notes(.conditionalDeny)
     #expect(n.count == 1 && n[0].statements == [1])
@@ -382,7 +420,9 @@ private func allow(_ action: String, _ resource: String = #""*""#, extra: String
   }
 
   @Test func limitedDenyIsNotCredited() {
-    for resource in [#""arn:aws:kms:us-east-1:123456789012:key/abc""#, #""arn:aws:kms:us-east-1:123456789012:key/*""#, #""arn:aws:kms:*:*:key/mrk-*""#] {
+    for resource in [
+      #""arn:aws:kms:us-east-1:123456789012:key/abc""#, #""arn:aws:kms:us-east-1:123456789012:key/*""#, #""arn:aws:kms:*:*:key/mrk-*""#,
+    ] {
       let e = full(doc(allow(#""kms:*""#), #"{"Effect":"Deny","Action":"kms:*","Resource":\#(resource)}"#))
       #expect(e.verdict == .grantsAll, "\(resource)")
       #expect(e.notes(.denyLimitedResources).map(\.statements) == [[1]])
@@ -404,9 +444,10 @@ private func allow(_ action: String, _ resource: String = #""*""#, extra: String
 
 @Suite struct StatementExplanationTests {
   @Test func explanations() {
-    let e = full(doc(
-      #"{"Sid":"Kms","Effect":"Allow","Action":"kms:*","Resource":"*"}"#, allow(#""s3:GetObject""#),
-      #"{"Effect":"Deny","Action":"kms:Decrypt","Resource":"arn:aws:kms:us-east-1:1:key/a","Condition":{"Bool":{"x":"true"}}}"#))
+    let e = full(
+      doc(
+        #"{"Sid":"Kms","Effect":"Allow","Action":"kms:*","Resource":"*"}"#, allow(#""s3:GetObject""#),
+        #"{"Effect":"Deny","Action":"kms:Decrypt","Resource":"arn:aws:kms:us-east-1:1:key/a","Condition":{"Bool":{"x":"true"}}}"#))
     #expect(e.statements.count == 3)
     #expect(e.statements[0].summary == #"Statement[0] (Sid "Kms"): Allow all 55 target actions on every key"#)
     #expect(e.statements[0].grantsOnAllKeys)
@@ -450,7 +491,9 @@ private func allow(_ action: String, _ resource: String = #""*""#, extra: String
     let e = evaluator.effectiveFullKMSAccess(sources: [adminKMS, deny])
     #expect(e.verdict == .grantsNone && e.hasNote(.neutralisedByDeny))
     #expect(e.denyingSources == ["deny"] && e.grantingSources.isEmpty)
-    let cond = PolicySource(label: "mfa", document: doc(#"{"Effect":"Deny","NotAction":"iam:*","Resource":"*","Condition":{"Bool":{"aws:MultiFactorAuthPresent":"false"}}}"#))
+    let cond = PolicySource(
+      label: "mfa",
+      document: doc(#"{"Effect":"Deny","NotAction":"iam:*","Resource":"*","Condition":{"Bool":{"aws:MultiFactorAuthPresent":"false"}}}"#))
     let c = evaluator.effectiveFullKMSAccess(sources: [adminKMS, cond])
     #expect(c.verdict == .grantsAll && c.notes(.conditionalDeny).first?.source == "mfa")
     let partial = PolicySource(label: "nodelete", document: doc(#"{"Effect":"Deny","Action":"kms:ScheduleKeyDeletion","Resource":"*"}"#))
@@ -466,7 +509,9 @@ private func allow(_ action: String, _ resource: String = #""*""#, extra: String
 
     let readOnly = PolicySource(label: "ro", document: doc(allow(#"["kms:Describe*","kms:List*","kms:Get*"]"#)))
     let r = evaluator.effectiveFullKMSAccess(sources: [adminKMS], boundary: readOnly)
-    #expect(r.verdict == .grantsSome && r.boundedGrantedActions.allSatisfy { $0.hasPrefix("kms:Describe") || $0.hasPrefix("kms:List") || $0.hasPrefix("kms:Get") })
+    #expect(
+      r.verdict == .grantsSome
+        && r.boundedGrantedActions.allSatisfy { $0.hasPrefix("kms:Describe") || $0.hasPrefix("kms:List") || $0.hasPrefix("kms:Get") })
     #expect(r.grantingSources == ["kms-admin"])
 
     let everything = PolicySource(label: "all", document: doc(allow(#""*""#, extra: #","Condition":{"Bool":{"x":"y"}}"#)))

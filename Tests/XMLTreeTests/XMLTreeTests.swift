@@ -8,7 +8,8 @@ private let packageRoot = URL(fileURLWithPath: #filePath)
   .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
 /// The NIST OSCAL 1.0.6 assessment-results schema, shared next to the package (not copied into it).
-private let oscalSchemaPath = packageRoot
+private let oscalSchemaPath =
+  packageRoot
   .appendingPathComponent("../shared/schemas/oscal-1.0.6/oscal_assessment-results_schema.xsd").standardized.path
 
 private let xhtml = XMLNamespaces.xhtml
@@ -489,7 +490,8 @@ private func write(_ text: String, to url: URL) throws {
     #expect(bad.message.contains("Undefined"))
     #expect(bad.line == 2)
 
-    try write("<xs:schema xmlns:xs='http://www.w3.org/2001/XMLSchema'>\n<oops>\n</xs:schema>", to: dir.appendingPathComponent("malformed.xsd"))
+    try write(
+      "<xs:schema xmlns:xs='http://www.w3.org/2001/XMLSchema'>\n<oops>\n</xs:schema>", to: dir.appendingPathComponent("malformed.xsd"))
     let malformed = try #require(throws: XMLError.self) {
       try XMLSchema(contentsOfFile: dir.appendingPathComponent("malformed.xsd").path)
     }

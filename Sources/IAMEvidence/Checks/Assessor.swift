@@ -25,7 +25,8 @@ public enum Assessor {
         results[i].notes.append(
           ResultNote(
             code: "excepted",
-            message: "Approved exception \(inForce.id) (approved by \(inForce.approvedBy) on \(inForce.approvedOn.dateString), expires \(inForce.expiresOnDate)): \(inForce.justification)"
+            message:
+              "Approved exception \(inForce.id) (approved by \(inForce.approvedBy) on \(inForce.approvedOn.dateString), expires \(inForce.expiresOnDate)): \(inForce.justification)"
           ))
       } else {
         for e in matching {

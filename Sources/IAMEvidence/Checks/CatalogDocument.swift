@@ -14,7 +14,9 @@ public enum CatalogDocument {
             "controls",
             .array(
               d.controls.map { id in
-                .object([("id", .string(id)), ("title", .string(controls.control(id)?.title ?? "")), ("framework", .string(controls.framework))])
+                .object([
+                  ("id", .string(id)), ("title", .string(controls.control(id)?.title ?? "")), ("framework", .string(controls.framework)),
+                ])
               })
           ),
           ("primary", .bool(d.isPrimary)),

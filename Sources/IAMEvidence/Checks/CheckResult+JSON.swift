@@ -4,7 +4,10 @@ extension CheckResult {
     func str(_ s: String?) -> JSONValue { s.map(JSONValue.string) ?? .null }
     func ints(_ a: [Int]) -> JSONValue { .array(a.map { .number(String($0)) }) }
     func principals(_ list: [PrincipalRef]) -> JSONValue {
-      .array(list.map { .object([("type", .string($0.type.rawValue)), ("name", .string($0.name)), ("arn", .string($0.arn)), ("id", .string($0.id))]) })
+      .array(
+        list.map {
+          .object([("type", .string($0.type.rawValue)), ("name", .string($0.name)), ("arn", .string($0.arn)), ("id", .string($0.id))])
+        })
     }
     return .object([
       ("snapshot", .number(String(snapshot))),
@@ -28,7 +31,9 @@ extension CheckResult {
         "notes",
         .array(
           notes.map {
-            .object([("code", .string($0.code)), ("message", .string($0.message)), ("statements", ints($0.statements)), ("detail", str($0.detail))])
+            .object([
+              ("code", .string($0.code)), ("message", .string($0.message)), ("statements", ints($0.statements)), ("detail", str($0.detail)),
+            ])
           })
       ),
       ("why", .string(why)),
@@ -59,7 +64,9 @@ extension CheckResult {
     func ints(_ v: JSONValue?) -> [Int] { (v?.arrayValue ?? []).compactMap { if case .number(let n) = $0 { Int(n) } else { nil } } }
     func principals(_ v: JSONValue?) -> [PrincipalRef] {
       (v?.arrayValue ?? []).compactMap {
-        guard let t = s($0["type"]).flatMap(PrincipalType.init(rawValue:)), let name = s($0["name"]), let arn = s($0["arn"]) else { return nil }
+        guard let t = s($0["type"]).flatMap(PrincipalType.init(rawValue:)), let name = s($0["name"]), let arn = s($0["arn"]) else {
+          return nil
+        }
         return PrincipalRef(type: t, id: s($0["id"]) ?? "", name: name, arn: arn)
       }
     }
@@ -68,7 +75,8 @@ extension CheckResult {
     else { return nil }
     var principal: PrincipalRef?
     if let t = s(json["principal_type"]).flatMap(PrincipalType.init(rawValue:)) {
-      principal = PrincipalRef(type: t, id: s(json["principal_id"]) ?? "", name: s(json["principal_name"]) ?? "", arn: s(json["principal_arn"]) ?? "")
+      principal = PrincipalRef(
+        type: t, id: s(json["principal_id"]) ?? "", name: s(json["principal_name"]) ?? "", arn: s(json["principal_arn"]) ?? "")
     }
     var policy: PolicyRef?
     if let kind = s(json["policy_kind"]).flatMap(PolicyKind.init(rawValue:)) {
@@ -90,7 +98,8 @@ extension CheckResult {
       why: s(json["why"]) ?? "", exception: exception, attachedTo: principals(json["attached_to"]),
       inheritedBy: principals(json["inherited_by"]),
       sources: (json["sources"]?.arrayValue ?? []).map {
-        GrantSource(kind: s($0["kind"]) ?? "", policyName: s($0["policy_name"]) ?? "", policyARN: s($0["policy_arn"]), viaGroup: s($0["via_group"]))
+        GrantSource(
+          kind: s($0["kind"]) ?? "", policyName: s($0["policy_name"]) ?? "", policyARN: s($0["policy_arn"]), viaGroup: s($0["via_group"]))
       },
       remediation: (json["remediation"]?.arrayValue ?? []).compactMap(\.stringValue))
   }

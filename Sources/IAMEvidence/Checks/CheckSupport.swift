@@ -29,7 +29,9 @@ enum CheckSupport {
     var why = evaluation.why
     if status == .pass && evaluation.verdict == .grantsSome && threshold == .all {
       let missing = evaluation.target.subtracting(evaluation.effectiveActions).count
-      why = "Some KMS actions are allowed on all keys (\(evaluation.effectiveActions.count) of \(evaluation.target.count)), not every one: \(missing) remain ungranted, so this is not full access. " + evaluation.why
+      why =
+        "Some KMS actions are allowed on all keys (\(evaluation.effectiveActions.count) of \(evaluation.target.count)), not every one: \(missing) remain ungranted, so this is not full access. "
+        + evaluation.why
     }
     return CheckResult(
       checkID: check.id, checkVersion: check.version, status: status, principal: principal, policy: policy,
@@ -75,7 +77,9 @@ enum CheckSupport {
     let arn = shell(policy.arn)
     var steps = ["List every entity it is attached to: aws iam list-entities-for-policy --policy-arn \(arn)"]
     for p in attachedTo {
-      steps.append("Detach it from \(p.type.rawValue) \(p.name): aws iam detach-\(p.type.rawValue)-policy --\(p.type.rawValue)-name \(shell(p.name)) --policy-arn \(arn)")
+      steps.append(
+        "Detach it from \(p.type.rawValue) \(p.name): aws iam detach-\(p.type.rawValue)-policy --\(p.type.rawValue)-name \(shell(p.name)) --policy-arn \(arn)"
+      )
     }
     steps.append(
       "Replace it with a policy naming the specific key ARNs and only the actions needed (\(what)), or publish a narrowed default version: aws iam create-policy-version --policy-arn \(arn) --policy-document file://narrowed-policy.json --set-as-default"

@@ -67,7 +67,8 @@ extension EvidenceStore {
       (from, to) = (f, t)
     }
     guard try isAssessed(snapshotID: current.id) else {
-      throw StoreError(path: path, message: "snapshot \(current.id) has not been assessed; run `iam-evidence assess --snapshot \(current.id)`")
+      throw StoreError(
+        path: path, message: "snapshot \(current.id) has not been assessed; run `iam-evidence assess --snapshot \(current.id)`")
     }
     let results = try self.results(snapshotID: current.id)
     let assessment = try latestAssessment(snapshotID: current.id)
@@ -81,7 +82,9 @@ extension EvidenceStore {
     for s in period {
       let counts = try statusCounts(snapshotID: s.id)
       for c in checks {
-        history.append(HistoryRow(snapshotID: s.id, capturedAt: s.capturedAt, checkID: c.id, counts: counts[c.id] ?? StatusCounts(), assessed: !counts.isEmpty))
+        history.append(
+          HistoryRow(
+            snapshotID: s.id, capturedAt: s.capturedAt, checkID: c.id, counts: counts[c.id] ?? StatusCounts(), assessed: !counts.isEmpty))
       }
     }
 
@@ -94,7 +97,9 @@ extension EvidenceStore {
         exceptions.append(
           ExceptionUse(
             exception: e, appliedTo: results.filter { $0.exception?.id == e.id }.count,
-            expiredMatches: results.filter { r in r.notes.contains { $0.code == "exception-expired" && $0.message.hasPrefix("Exception \(e.id) ") } }.count,
+            expiredMatches: results.filter { r in
+              r.notes.contains { $0.code == "exception-expired" && $0.message.hasPrefix("Exception \(e.id) ") }
+            }.count,
             isStale: stale.contains(e.id), daysLeft: current.capturedAt.days(until: e.expiresOn)))
       }
     }

@@ -221,10 +221,18 @@ extension DriftReport {
       if o.arn != p.arn { report.accessChanges.append(AccessChange(kind: "renamed", principal: ref, subject: o.arn)) }
       let before = Set(o.attachedPolicies.map(\.arn))
       let after = Set(p.attachedPolicies.map(\.arn))
-      for arn in after.subtracting(before).sorted() { report.accessChanges.append(AccessChange(kind: "attached", principal: ref, subject: arn)) }
-      for arn in before.subtracting(after).sorted() { report.accessChanges.append(AccessChange(kind: "detached", principal: ref, subject: arn)) }
-      for g in Set(p.groups).subtracting(o.groups).sorted() { report.accessChanges.append(AccessChange(kind: "joined", principal: ref, subject: g)) }
-      for g in Set(o.groups).subtracting(p.groups).sorted() { report.accessChanges.append(AccessChange(kind: "left", principal: ref, subject: g)) }
+      for arn in after.subtracting(before).sorted() {
+        report.accessChanges.append(AccessChange(kind: "attached", principal: ref, subject: arn))
+      }
+      for arn in before.subtracting(after).sorted() {
+        report.accessChanges.append(AccessChange(kind: "detached", principal: ref, subject: arn))
+      }
+      for g in Set(p.groups).subtracting(o.groups).sorted() {
+        report.accessChanges.append(AccessChange(kind: "joined", principal: ref, subject: g))
+      }
+      for g in Set(o.groups).subtracting(p.groups).sorted() {
+        report.accessChanges.append(AccessChange(kind: "left", principal: ref, subject: g))
+      }
       if o.trustPolicy?.sha256 != p.trustPolicy?.sha256 {
         report.accessChanges.append(AccessChange(kind: "trust-policy-changed", principal: ref, subject: p.trustPolicy?.sha256 ?? "none"))
       }
@@ -279,7 +287,8 @@ extension DriftReport {
         }
       } else {
         report.policiesAdded.append(
-          PolicyChange(kind: .managed, name: m.name, arn: arn, toVersion: d?.versionId, toSHA256: d?.document.sha256, defaultVersionSwitched: false))
+          PolicyChange(
+            kind: .managed, name: m.name, arn: arn, toVersion: d?.versionId, toSHA256: d?.document.sha256, defaultVersionSwitched: false))
       }
     }
     for arn in oldManaged.keys.sorted() where newManaged[arn] == nil {
@@ -333,7 +342,8 @@ extension DriftReport {
           accessChanges.map {
             .object([
               ("change", .string($0.kind)), ("principal_type", .string($0.principal.type.rawValue)),
-              ("principal_name", .string($0.principal.name)), ("principal_arn", .string($0.principal.arn)), ("subject", .string($0.subject)),
+              ("principal_name", .string($0.principal.name)), ("principal_arn", .string($0.principal.arn)),
+              ("subject", .string($0.subject)),
             ])
           })
       ),

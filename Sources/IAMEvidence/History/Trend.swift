@@ -85,7 +85,9 @@ extension EvidenceStore {
     for s in snapshots {
       let counts = try statusCounts(snapshotID: s.id)
       for c in checks {
-        rows.append(HistoryRow(snapshotID: s.id, capturedAt: s.capturedAt, checkID: c, counts: counts[c] ?? StatusCounts(), assessed: !counts.isEmpty))
+        rows.append(
+          HistoryRow(snapshotID: s.id, capturedAt: s.capturedAt, checkID: c, counts: counts[c] ?? StatusCounts(), assessed: !counts.isEmpty)
+        )
       }
       guard !counts.isEmpty else { continue }  // an unassessed snapshot says nothing about findings
       var openNow = Set<String>()
@@ -100,7 +102,8 @@ extension EvidenceStore {
           l.lastStatus = r.status
           lifetimes[r.key] = l
         } else {
-          lifetimes[r.key] = Open(check: r.check, subject: r.subject, first: s.capturedAt, last: s.capturedAt, resolved: nil, lastStatus: r.status)
+          lifetimes[r.key] = Open(
+            check: r.check, subject: r.subject, first: s.capturedAt, last: s.capturedAt, resolved: nil, lastStatus: r.status)
           order.append(r.key)
         }
       }
@@ -115,15 +118,20 @@ extension EvidenceStore {
       return FindingLifetime(
         key: key, checkID: l.check, subject: l.subject, firstSeen: l.first, lastSeen: l.last, resolvedAt: l.resolved,
         daysOpen: l.first.days(until: until), lastStatus: l.lastStatus)
-    }.sorted { (CheckCatalog.position(of: $0.checkID), $0.firstSeen, $0.key) < (CheckCatalog.position(of: $1.checkID), $1.firstSeen, $1.key) }
+    }.sorted {
+      (CheckCatalog.position(of: $0.checkID), $0.firstSeen, $0.key) < (CheckCatalog.position(of: $1.checkID), $1.firstSeen, $1.key)
+    }
 
     var gaps: [CoverageGap] = []
     let limit = Int64(cadenceDays) * 86_400
     if let from, let first = snapshots.first, first.capturedAt.epochSeconds - from.epochSeconds > limit {
-      gaps.append(CoverageGap(from: from, to: first.capturedAt, days: from.days(until: first.capturedAt), fromSnapshot: nil, toSnapshot: first.id))
+      gaps.append(
+        CoverageGap(from: from, to: first.capturedAt, days: from.days(until: first.capturedAt), fromSnapshot: nil, toSnapshot: first.id))
     }
     for (a, b) in zip(snapshots, snapshots.dropFirst()) where b.capturedAt.epochSeconds - a.capturedAt.epochSeconds > limit {
-      gaps.append(CoverageGap(from: a.capturedAt, to: b.capturedAt, days: a.capturedAt.days(until: b.capturedAt), fromSnapshot: a.id, toSnapshot: b.id))
+      gaps.append(
+        CoverageGap(
+          from: a.capturedAt, to: b.capturedAt, days: a.capturedAt.days(until: b.capturedAt), fromSnapshot: a.id, toSnapshot: b.id))
     }
     if let to, let last = snapshots.last, to.epochSeconds - last.capturedAt.epochSeconds > limit {
       gaps.append(CoverageGap(from: last.capturedAt, to: to, days: last.capturedAt.days(until: to), fromSnapshot: last.id, toSnapshot: nil))

@@ -91,8 +91,10 @@ public enum HandoffPackage {
     let m = inputs.model
     let describe: [String: String] = [
       "README.txt": "this file",
-      "report.html": "the audit report for people: summary, findings with remediation, identities with full KMS access, exceptions, trend chart, population, methodology, chain of custody (open in any browser; no scripts, no network)",
-      "evidence.xml": "the canonical machine-readable evidence (whole population, findings, exceptions, history), valid against evidence.xsd",
+      "report.html":
+        "the audit report for people: summary, findings with remediation, identities with full KMS access, exceptions, trend chart, population, methodology, chain of custody (open in any browser; no scripts, no network)",
+      "evidence.xml":
+        "the canonical machine-readable evidence (whole population, findings, exceptions, history), valid against evidence.xsd",
       "evidence.xsd": "the XML Schema of evidence.xml (xmllint --noout --schema evidence.xsd evidence.xml)",
       "assessment-results.xml": "the same assessment as NIST OSCAL 1.0.6 assessment-results",
       "drift.json": "what changed between the first and the last snapshot of the period (machine-readable)",
@@ -118,7 +120,8 @@ public enum HandoffPackage {
     for name in files + [manifestName] + (inputs.signingKey == nil ? [] : [signatureName]) {
       let text: String
       if name.hasPrefix("snapshots/") {
-        text = "a source snapshot exactly as ingested (its SHA-256 is listed in report.html's chain of custody and in assessment-results.xml)"
+        text =
+          "a source snapshot exactly as ingested (its SHA-256 is listed in report.html's chain of custody and in assessment-results.xml)"
       } else if name == manifestName {
         text = "SHA-256 of every other file except the signature (sha256sum format)"
       } else if name == signatureName {

@@ -31,7 +31,8 @@ public enum PackageVerifier {
     var members: [String: [UInt8]] = [:]
     if isDirectory.boolValue {
       let root = URL(fileURLWithPath: path)
-      guard let walker = FileManager.default.enumerator(at: root, includingPropertiesForKeys: [.isSymbolicLinkKey, .isRegularFileKey]) else {
+      guard let walker = FileManager.default.enumerator(at: root, includingPropertiesForKeys: [.isSymbolicLinkKey, .isRegularFileKey])
+      else {
         throw PackageError(path: path, message: "cannot read the folder")
       }
       for case let url as URL in walker {

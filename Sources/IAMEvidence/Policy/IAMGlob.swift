@@ -26,13 +26,14 @@ public struct IAMGlob: Sendable, Hashable, CustomStringConvertible {
   public init(action pattern: String) {
     source = pattern
     caseInsensitive = true
-    tokens = IAMGlob.compress(pattern.lowercased().unicodeScalars.map { scalar -> Token in
-      switch scalar {
-      case "*": return .star
-      case "?": return .any
-      default: return .literal(scalar)
-      }
-    })
+    tokens = IAMGlob.compress(
+      pattern.lowercased().unicodeScalars.map { scalar -> Token in
+        switch scalar {
+        case "*": return .star
+        case "?": return .any
+        default: return .literal(scalar)
+        }
+      })
   }
 
   /// A resource pattern such as `arn:aws:kms:*:${aws:PrincipalAccount}:key/*`; compared case-sensitively.
@@ -190,10 +191,11 @@ public struct IAMGlob: Sendable, Hashable, CustomStringConvertible {
   /// does not mention", so what the pattern does with it, it does with every such character.
   var freshScalar: Unicode.Scalar {
     var value: UInt32 = 0xE000
-    let literals = Set(tokens.compactMap { t -> Unicode.Scalar? in
-      if case .literal(let c) = t { return c }
-      return nil
-    })
+    let literals = Set(
+      tokens.compactMap { t -> Unicode.Scalar? in
+        if case .literal(let c) = t { return c }
+        return nil
+      })
     while let s = Unicode.Scalar(value), literals.contains(s) { value += 1 }
     return Unicode.Scalar(value) ?? "\u{E000}"
   }

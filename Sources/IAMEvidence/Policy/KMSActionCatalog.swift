@@ -136,8 +136,6 @@ public struct KMSActionCatalog: Sendable, Hashable {
     actions.filter { $0.accessLevel == "Permissions management" || Self.destroyingWriteNames.contains($0.name) }
   }
 
-
-
   /// The action named `name` (`Decrypt`, `kms:decrypt`, ...; case-insensitive), if the catalog has it.
   public func action(named name: String) -> KMSAction? {
     var bare = Substring(name)

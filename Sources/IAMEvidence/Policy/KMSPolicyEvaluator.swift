@@ -106,11 +106,12 @@ public struct KMSPolicyEvaluator: Sendable {
     var notes: [PolicyNote] = []
     for s in contributing where s.isConditional {
       let cond = document.statements[s.index].condition
-      notes.append(PolicyNote(
-        code: .conditional,
-        message:
-          "Statement[\(s.index)] has a Condition (\(cond.map(JSONWriter.canonical) ?? "{}")); conditions do not narrow the grant.",
-        statements: [s.index], condition: cond))
+      notes.append(
+        PolicyNote(
+          code: .conditional,
+          message:
+            "Statement[\(s.index)] has a Condition (\(cond.map(JSONWriter.canonical) ?? "{}")); conditions do not narrow the grant.",
+          statements: [s.index], condition: cond))
     }
     notes += denyNotes(
       explanations.map { (nil, $0, document.statements[$0.index].condition) }, granted: granted)
@@ -152,7 +153,9 @@ public struct KMSPolicyEvaluator: Sendable {
   ) -> EffectiveAccessEvaluation {
     let target = canonicalTarget(rawTarget)
     let evaluations = sources.map {
-      SourceEvaluation(label: $0.label, evaluation: $0.evaluation.flatMap { $0.target == target ? $0 : nil } ?? evaluateActions($0.document, target: target))
+      SourceEvaluation(
+        label: $0.label,
+        evaluation: $0.evaluation.flatMap { $0.target == target ? $0 : nil } ?? evaluateActions($0.document, target: target))
     }
     let granted = evaluations.reduce(into: Set<String>()) { $0.formUnion($1.evaluation.grantedActions) }
     let denied = evaluations.reduce(into: Set<String>()) { $0.formUnion($1.evaluation.deniedActions) }
@@ -162,9 +165,10 @@ public struct KMSPolicyEvaluator: Sendable {
     for s in evaluations where s.evaluation.verdict.isInvalid {
       let errs = s.evaluation.verdict.errors
       errors += errs.map { PolicyGrammarError(statementIndex: $0.statementIndex, message: $0.message, source: s.label) }
-      notes.append(PolicyNote(
-        code: .sourceInvalid,
-        message: "\(s.label) is invalid: \(errs.map(\.description).joined(separator: "; "))", source: s.label))
+      notes.append(
+        PolicyNote(
+          code: .sourceInvalid,
+          message: "\(s.label) is invalid: \(errs.map(\.description).joined(separator: "; "))", source: s.label))
     }
 
     var boundaryEvaluation: SourceEvaluation?
@@ -173,10 +177,12 @@ public struct KMSPolicyEvaluator: Sendable {
       let e = evaluateActions(boundary.document, target: target)
       boundaryEvaluation = SourceEvaluation(label: boundary.label, evaluation: e)
       if e.verdict.isInvalid {
-        notes.append(PolicyNote(
-          code: .boundaryInvalid,
-          message: "Permissions boundary \(boundary.label) is invalid and was ignored: \(e.verdict.errors.map(\.description).joined(separator: "; "))",
-          source: boundary.label))
+        notes.append(
+          PolicyNote(
+            code: .boundaryInvalid,
+            message:
+              "Permissions boundary \(boundary.label) is invalid and was ignored: \(e.verdict.errors.map(\.description).joined(separator: "; "))",
+            source: boundary.label))
       } else {
         boundaryAllowed = e.grantedActions.subtracting(e.deniedActions)
       }
@@ -184,11 +190,12 @@ public struct KMSPolicyEvaluator: Sendable {
     let bounded = boundaryAllowed.map { granted.intersection($0) } ?? granted
     if let boundaryAllowed, let boundary, !granted.isSubset(of: boundaryAllowed) {
       let outside = granted.subtracting(boundaryAllowed)
-      notes.append(PolicyNote(
-        code: .outsideBoundary,
-        message:
-          "Permissions boundary \(boundary.label) does not allow \(actionsPhrase(outside, of: target)) on all keys; those grants are not effective.",
-        source: boundary.label))
+      notes.append(
+        PolicyNote(
+          code: .outsideBoundary,
+          message:
+            "Permissions boundary \(boundary.label) does not allow \(actionsPhrase(outside, of: target)) on all keys; those grants are not effective.",
+          source: boundary.label))
     }
 
     let grantingSources = evaluations.filter { !$0.evaluation.grantedActions.isDisjoint(with: bounded) }.map(\.label)
@@ -328,22 +335,25 @@ public struct KMSPolicyEvaluator: Sendable {
       let hit = s.matchedActions.intersection(granted)
       if hit.isEmpty || s.keyScope == .noKeys { continue }
       if s.isConditional {
-        notes.append(PolicyNote(
-          code: .conditionalDeny,
-          message:
-            "\(label(source, s.index)) denies \(actionsPhrase(hit, of: granted)) only under a Condition (\(condition.map(JSONWriter.canonical) ?? "{}")); not credited.",
-          statements: [s.index], condition: condition, source: source))
+        notes.append(
+          PolicyNote(
+            code: .conditionalDeny,
+            message:
+              "\(label(source, s.index)) denies \(actionsPhrase(hit, of: granted)) only under a Condition (\(condition.map(JSONWriter.canonical) ?? "{}")); not credited.",
+            statements: [s.index], condition: condition, source: source))
       } else if s.keyScope != .everyKey {
-        notes.append(PolicyNote(
-          code: .denyLimitedResources,
-          message: "\(label(source, s.index)) denies \(actionsPhrase(hit, of: granted)) on \(s.keyScope) only; not credited.",
-          statements: [s.index], source: source))
+        notes.append(
+          PolicyNote(
+            code: .denyLimitedResources,
+            message: "\(label(source, s.index)) denies \(actionsPhrase(hit, of: granted)) on \(s.keyScope) only; not credited.",
+            statements: [s.index], source: source))
       } else if !granted.isSubset(of: hit) {
-        notes.append(PolicyNote(
-          code: .partialDeny,
-          message:
-            "\(label(source, s.index)) denies \(actionsPhrase(hit, of: granted)) on every key; \(granted.count - hit.count) granted action(s) remain.",
-          statements: [s.index], source: source))
+        notes.append(
+          PolicyNote(
+            code: .partialDeny,
+            message:
+              "\(label(source, s.index)) denies \(actionsPhrase(hit, of: granted)) on every key; \(granted.count - hit.count) granted action(s) remain.",
+            statements: [s.index], source: source))
       }
     }
     return notes

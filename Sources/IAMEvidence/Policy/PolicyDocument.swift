@@ -168,9 +168,10 @@ public struct PolicyDocument: Sendable, Hashable {
     func fail(_ index: Int?, _ message: String) { errors.append(PolicyGrammarError(statementIndex: index, message: message)) }
 
     guard let members = json.objectValue else {
-      return .failure(PolicyGrammarErrors([
-        PolicyGrammarError(statementIndex: nil, message: "policy document must be an object, found \(json.kindDescription)")
-      ]))
+      return .failure(
+        PolicyGrammarErrors([
+          PolicyGrammarError(statementIndex: nil, message: "policy document must be an object, found \(json.kindDescription)")
+        ]))
     }
     for key in members.map(\.key) where !documentKeys.contains(key) {
       fail(nil, "unknown top-level element \(JSONWriter.quoted(key))")
@@ -213,8 +214,9 @@ public struct PolicyDocument: Sendable, Hashable {
       if let s = parseStatement(raw, index: index, errors: &errors) { statements.append(s) }
     }
     if !errors.isEmpty { return .failure(PolicyGrammarErrors(errors)) }
-    return .success(PolicyDocument(
-      version: version, id: id, statements: statements, statementIsSingleObject: single, json: json))
+    return .success(
+      PolicyDocument(
+        version: version, id: id, statements: statements, statementIsSingleObject: single, json: json))
   }
 
   /// Checks one statement; appends its problems to `errors` and returns nil when there are any.

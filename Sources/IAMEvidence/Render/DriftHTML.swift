@@ -39,7 +39,8 @@ public enum DriftHTML {
       ("New findings", d.newFindings.count), ("Resolved findings", d.resolved.count), ("Still open", d.stillOpen.count),
       ("Newly excepted", d.newlyExcepted.count), ("Exception expired", d.exceptionExpired.count),
       ("Principals added", d.principalsAdded.count), ("Principals removed", d.principalsRemoved.count),
-      ("Policies added", d.policiesAdded.count), ("Policies removed", d.policiesRemoved.count), ("Policies changed", d.policiesChanged.count),
+      ("Policies added", d.policiesAdded.count), ("Policies removed", d.policiesRemoved.count),
+      ("Policies changed", d.policiesChanged.count),
       ("Access changes", d.accessChanges.count),
     ] {
       row(summary.addChild("tr"), [title, String(n)])
@@ -99,7 +100,10 @@ public enum DriftHTML {
 
     let policies = body.addChild("section")
     policies.addChild("h2").addText("Policies")
-    for (sign, list, cls) in [("Added", d.policiesAdded, "drift-added"), ("Removed", d.policiesRemoved, "drift-removed"), ("Changed", d.policiesChanged, "drift-changed")] {
+    for (sign, list, cls) in [
+      ("Added", d.policiesAdded, "drift-added"), ("Removed", d.policiesRemoved, "drift-removed"),
+      ("Changed", d.policiesChanged, "drift-changed"),
+    ] {
       for c in list {
         let article = policies.addChild("article")
         article.setAttribute("class", cls)

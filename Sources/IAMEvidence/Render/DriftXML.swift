@@ -62,7 +62,9 @@ public enum DriftXML {
       e.setAttribute("subject", a.subject)
       principal(e.addChild("principal"), a.principal)
     }
-    for (name, list) in [("policiesAdded", d.policiesAdded), ("policiesRemoved", d.policiesRemoved), ("policiesChanged", d.policiesChanged)] {
+    for (name, list) in [
+      ("policiesAdded", d.policiesAdded), ("policiesRemoved", d.policiesRemoved), ("policiesChanged", d.policiesChanged),
+    ] {
       let e = root.addChild(name)
       for c in list {
         let p = e.addChild("policy")

@@ -254,7 +254,9 @@ private struct Context {
     }
     let all = StatusCounts(model.results)
     tile(model.findings.count, "findings (all checks)", all.fail > 0 ? "tile-fail" : "tile-ok")
-    tile(model.identitiesWithFullAccess.count, "identities with full KMS access", model.identitiesWithFullAccess.isEmpty ? "tile-ok" : "tile-fail")
+    tile(
+      model.identitiesWithFullAccess.count, "identities with full KMS access",
+      model.identitiesWithFullAccess.isEmpty ? "tile-ok" : "tile-fail")
     tile(all.excepted, "results under an exception", "tile-excepted")
     tile(model.snapshots.count, "snapshots in the period", "tile-neutral")
 
@@ -451,7 +453,8 @@ private struct Context {
     for use in uses {
       let e = use.exception
       let expired = use.daysLeft < 0
-      let article = slot.add("article", class: "exception" + (expired ? " exception-expired" : "") + (use.isStale ? " exception-stale" : ""))
+      let article = slot.add(
+        "article", class: "exception" + (expired ? " exception-expired" : "") + (use.isStale ? " exception-stale" : ""))
       let head = article.add("header", class: "exception-head")
       head.add("h3", e.id)
       let flags = head.add("p", class: "flags")
@@ -628,7 +631,8 @@ private struct Context {
         for c in a.checks.sorted() { ul.add("li").add("code", c) }
       }
       dl.fact("Exceptions register") { dd in
-        dd.say(a.exceptionsContent.isEmpty ? "none applied; SHA-256 of the empty register " : (a.exceptionsSource ?? "(unnamed)") + ", SHA-256 ")
+        dd.say(
+          a.exceptionsContent.isEmpty ? "none applied; SHA-256 of the empty register " : (a.exceptionsSource ?? "(unnamed)") + ", SHA-256 ")
         dd.add("code", a.exceptionsSHA256, class: "hash")
       }
     } else {

@@ -325,7 +325,9 @@ private struct Builder {
           if let risk = riskUUIDs[key] { risks.append(risk) }
         }
       }
-      controlFinding(r.addChild("finding"), s, control: control, primary: primary, counts: counts[primary.id] ?? StatusCounts(), observations: related, risks: risks)
+      controlFinding(
+        r.addChild("finding"), s, control: control, primary: primary, counts: counts[primary.id] ?? StatusCounts(), observations: related,
+        risks: risks)
     }
     if isCurrent {
       for ((result, key), obs) in zip(zip(model.results, keys), observationUUIDs) where result.status != .pass {
@@ -337,7 +339,9 @@ private struct Builder {
     if !assessed { remarks.append("This snapshot was not assessed: it has no results, so no control-level finding is given.") }
     if isCurrent, let trend, !trend.gaps.isEmpty {
       for g in trend.gaps {
-        remarks.append("Coverage gap of \(g.days) days between \(g.from.description) and \(g.to.description): longer than the expected cadence of \(trend.cadenceDays) days.")
+        remarks.append(
+          "Coverage gap of \(g.days) days between \(g.from.description) and \(g.to.description): longer than the expected cadence of \(trend.cadenceDays) days."
+        )
       }
     }
     if !remarks.isEmpty { markup(r.addChild("remarks"), remarks) }
@@ -375,7 +379,9 @@ private struct Builder {
   }
 
   func reviewedControls(_ rc: XMLElement) {
-    markup(rc.addChild("description"), ["Controls of \(ControlCatalog.bundled.framework) the checks map to; the first is the control this evidence is for."])
+    markup(
+      rc.addChild("description"),
+      ["Controls of \(ControlCatalog.bundled.framework) the checks map to; the first is the control this evidence is for."])
     let sel = rc.addChild("control-selection")
     for c in model.controls { prop(sel, "label", "\(ControlCatalog.bundled.framework) \(c.id)", cls: O.controlID(c.id), core: true) }
     for c in model.controls { sel.addChild("include-control").setAttribute("control-id", O.controlID(c.id)) }
@@ -575,7 +581,10 @@ private struct Builder {
       planned.setAttribute("uuid", O.uuid("response", "exception", key, x.id, s.sha256))
       planned.setAttribute("lifecycle", "planned")
       planned.addChild("title").addText("Remediate before exception \(x.id) expires")
-      var text = ["Exception \(x.id), approved by \(x.approvedBy)" + (register.map { " on \($0.approvedOn.dateString)" } ?? "") + ", is in force through \(x.expiresOn)."]
+      var text = [
+        "Exception \(x.id), approved by \(x.approvedBy)" + (register.map { " on \($0.approvedOn.dateString)" } ?? "")
+          + ", is in force through \(x.expiresOn)."
+      ]
       if let register { text.append("Justification: \(register.justification)") }
       markup(planned.addChild("description"), text)
       prop(planned, "exception-id", x.id)
@@ -660,7 +669,8 @@ private struct Builder {
     status.setAttribute("state", verdict == .effective ? "satisfied" : "not-satisfied")
     status.setAttribute("reason", verdict == .effective ? "pass" : (verdict == .notEffective ? "fail" : "other"))
     if verdict == .inconclusive {
-      markup(status.addChild("remarks"), ["No failures, but some subjects could not be evaluated: the control cannot be shown to be satisfied."])
+      markup(
+        status.addChild("remarks"), ["No failures, but some subjects could not be evaluated: the control cannot be shown to be satisfied."])
     }
     for o in observations { f.addChild("related-observation").setAttribute("observation-uuid", o) }
     for r in risks { f.addChild("associated-risk").setAttribute("risk-uuid", r) }
@@ -680,7 +690,9 @@ private struct Builder {
       for rule in c.methodology { rules.addChild("li").addText(rule) }
     }
     for c in model.checks { prop(m, "check", "\(c.id)@\(c.version)", cls: c.isPrimary ? "primary" : "supporting") }
-    markup(m.addChild("remarks"), ["Stands in for an OSCAL assessment plan, which does not exist for this automated assessment (see import-ap)."])
+    markup(
+      m.addChild("remarks"), ["Stands in for an OSCAL assessment plan, which does not exist for this automated assessment (see import-ap)."]
+    )
 
     for s in model.snapshots {
       let r = b.addChild("resource")
@@ -710,7 +722,9 @@ private struct Builder {
       r.addChild("title").addText("Exceptions register \(source)")
       markup(
         r.addChild("description"),
-        ["The exceptions register used by the assessment of the current snapshot at \(a.assessedAt.description); \(model.exceptions.count) exceptions."])
+        [
+          "The exceptions register used by the assessment of the current snapshot at \(a.assessedAt.description); \(model.exceptions.count) exceptions."
+        ])
       for use in model.exceptions { prop(r, "exception-id", use.exception.id) }
       let link = r.addChild("rlink")
       link.setAttribute("href", O.uriReference(source, fallback: "exceptions.json"))

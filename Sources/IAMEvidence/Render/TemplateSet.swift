@@ -32,6 +32,7 @@ public struct TemplateSet: Sendable {
       return TemplateSet(directory: c)
     }
     throw StoreError(
-      path: explicit ?? "Templates", message: "no report templates found (report.xhtml); pass --templates DIR or set IAM_EVIDENCE_TEMPLATES")
+      path: explicit ?? "Templates", message: "no report templates found (report.xhtml); pass --templates DIR or set IAM_EVIDENCE_TEMPLATES"
+    )
   }
 }

@@ -229,7 +229,9 @@ public final class EvidenceStore {
     if snapshot.isTruncated && !options.allowTruncated {
       throw StoreError(
         path: source.name,
-        message: "$.IsTruncated: the export is incomplete (IsTruncated is true); merge all pages, or pass --allow-truncated to store it flagged as incomplete")
+        message:
+          "$.IsTruncated: the export is incomplete (IsTruncated is true); merge all pages, or pass --allow-truncated to store it flagged as incomplete"
+      )
     }
     let account = try resolveAccount(snapshot, source: source, option: options.account)
     let (capturedAt, capturedSource): (Timestamp, CapturedAtSource) =
@@ -286,7 +288,8 @@ public final class EvidenceStore {
       throw StoreError(path: source.name, message: "$: no account id in any ARN (empty snapshot?); pass --account")
     default:
       throw StoreError(
-        path: source.name, message: "$: ARNs name several accounts (\(found.joined(separator: ", "))); pass --account to say which one owns the snapshot")
+        path: source.name,
+        message: "$: ARNs name several accounts (\(found.joined(separator: ", "))); pass --account to say which one owns the snapshot")
     }
   }
 }
@@ -311,7 +314,6 @@ extension EvidenceStore {
     return try testScalar("SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()", [])
   }
 }
-
 
 extension EvidenceStore {
   /// Resolves `latest`, `previous`, a snapshot id, or a date (the latest snapshot captured on or before

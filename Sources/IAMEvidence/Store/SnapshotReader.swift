@@ -55,7 +55,9 @@ extension EvidenceStore {
         p.inlinePolicies = try all(inlineStmt, state).map {
           InlinePolicy(name: $0.string("policy_name")!, document: try document(Int64($0.int("document_id")!)))
         }
-        p.attachedPolicies = try all(attachStmt, state).map { AttachedPolicy(name: $0.string("policy_name")!, arn: $0.string("policy_arn")!) }
+        p.attachedPolicies = try all(attachStmt, state).map {
+          AttachedPolicy(name: $0.string("policy_name")!, arn: $0.string("policy_arn")!)
+        }
         p.groups = try all(groupStmt, state).map { $0.string("group_name")! }
         p.tags = try all(tagStmt, state).map { Tag(key: $0.string("key")!, value: $0.string("value")!) }
         p.instanceProfiles = try all(profileStmt, state).map {
@@ -68,7 +70,8 @@ extension EvidenceStore {
         principals.append(p)
       }
       let versionStmt = try db.prepare(
-        "SELECT version_id, is_default, create_date, document_id FROM managed_policy_state_versions WHERE policy_state = ? ORDER BY position")
+        "SELECT version_id, is_default, create_date, document_id FROM managed_policy_state_versions WHERE policy_state = ? ORDER BY position"
+      )
       var policies: [ManagedPolicy] = []
       for row in try db.query(
         """

@@ -146,7 +146,10 @@ enum StateHash {
       opt(m.description), opt(m.createDate?.description), opt(m.updateDate?.description),
     ]
     fields.append(
-      .array(m.versions.map { .array([.string($0.versionId), .bool($0.isDefault), opt($0.createDate?.description), .string($0.document.sha256)]) }))
+      .array(
+        m.versions.map {
+          .array([.string($0.versionId), .bool($0.isDefault), opt($0.createDate?.description), .string($0.document.sha256)])
+        }))
     return hash(.array(fields))
   }
 

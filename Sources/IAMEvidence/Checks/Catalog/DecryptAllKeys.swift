@@ -15,7 +15,8 @@ public struct DecryptAllKeys: Check {
       kms:Decrypt or kms:ReEncryptFrom on every key lets a principal read any data encrypted under any \
       key of the account, which defeats encryption as an access restriction (AWS Security Hub KMS.1/KMS.2).
       """,
-    remediation: "Restrict kms:Decrypt and kms:ReEncryptFrom to the key ARNs the workload needs, or use kms:ViaService and encryption-context conditions with key-specific resources.",
+    remediation:
+      "Restrict kms:Decrypt and kms:ReEncryptFrom to the key ARNs the workload needs, or use kms:ViaService and encryption-context conditions with key-specific resources.",
     methodology: [
       "Population: every inline policy of every user, group and role, and every customer-managed policy (default version).",
       "The policy fails when its Allow statements grant kms:Decrypt or kms:ReEncryptFrom (either) on all keys, with the action, resource and Deny rules of kms-full-access-inline.",
@@ -28,7 +29,9 @@ public struct DecryptAllKeys: Check {
       CheckExample(#"{"Statement":[{"Effect":"Allow","Action":"kms:*","Resource":"*"}]}"#),
     ],
     nonTriggering: [
-      CheckExample(#"{"Statement":[{"Effect":"Allow","Action":"kms:Decrypt","Resource":"arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"}]}"#),
+      CheckExample(
+        #"{"Statement":[{"Effect":"Allow","Action":"kms:Decrypt","Resource":"arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"}]}"#
+      ),
       CheckExample(#"{"Statement":[{"Effect":"Allow","Action":["kms:Encrypt","kms:GenerateDataKey*"],"Resource":"*"}]}"#),
       CheckExample(
         #"{"Statement":[{"Effect":"Allow","Action":"kms:Decrypt","Resource":"*"},{"Effect":"Deny","Action":["kms:Decrypt","kms:ReEncryptFrom"],"Resource":"*"}]}"#,
@@ -72,9 +75,12 @@ enum DocumentCheck {
       }
       var result = CheckSupport.result(
         check: check, evaluation: evaluate(version.document), threshold: .any, document: version.document, principal: nil,
-        policy: PolicyRef(kind: .managed, name: policy.name, arn: policy.arn, versionID: version.versionId, documentSHA256: version.document.sha256))
+        policy: PolicyRef(
+          kind: .managed, name: policy.name, arn: policy.arn, versionID: version.versionId, documentSHA256: version.document.sha256))
       result.attachedTo = context.attachments(of: policy.arn)
-      if result.status == .fail { result.remediation = CheckSupport.remediationForManaged(policy, attachedTo: result.attachedTo, what: what) }
+      if result.status == .fail {
+        result.remediation = CheckSupport.remediationForManaged(policy, attachedTo: result.attachedTo, what: what)
+      }
       results.append(result)
     }
     return results

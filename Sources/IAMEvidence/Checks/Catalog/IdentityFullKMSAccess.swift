@@ -53,7 +53,8 @@ public struct IdentityFullKMSAccess: Check {
     func add(inline policies: [InlinePolicy], via group: String?) {
       for p in policies {
         let source = GrantSource(kind: group == nil ? "inline" : "group-inline", policyName: p.name, viaGroup: group)
-        sources.append((source, PolicySource(label: source.label, document: p.document.json, evaluation: context.fullAccess(of: p.document))))
+        sources.append(
+          (source, PolicySource(label: source.label, document: p.document.json, evaluation: context.fullAccess(of: p.document))))
       }
     }
     func add(attached: [AttachedPolicy], via group: String?) {
@@ -105,7 +106,9 @@ public struct IdentityFullKMSAccess: Check {
     let grantSources = status == .fail ? sources.map(\.0).filter { granting.contains($0.label) } : []
     var why = evaluation.why
     if status == .error && !unknown.isEmpty && evaluation.verdict != .grantsAll {
-      why = "Attached policies missing from the snapshot (\(unknown.joined(separator: ", "))) may grant KMS access; the identity cannot be shown to pass. " + why
+      why =
+        "Attached policies missing from the snapshot (\(unknown.joined(separator: ", "))) may grant KMS access; the identity cannot be shown to pass. "
+        + why
     }
     var remediation: [String] = []
     if status == .fail {
@@ -113,13 +116,17 @@ public struct IdentityFullKMSAccess: Check {
         let noun = principal.type.rawValue
         switch s.kind {
         case "inline":
-          return "Narrow or delete inline policy \(s.policyName): aws iam delete-\(noun)-policy --\(noun)-name \(CheckSupport.shell(principal.name)) --policy-name \(CheckSupport.shell(s.policyName))"
+          return
+            "Narrow or delete inline policy \(s.policyName): aws iam delete-\(noun)-policy --\(noun)-name \(CheckSupport.shell(principal.name)) --policy-name \(CheckSupport.shell(s.policyName))"
         case "managed":
-          return "Detach \(s.policyName): aws iam detach-\(noun)-policy --\(noun)-name \(CheckSupport.shell(principal.name)) --policy-arn \(CheckSupport.shell(s.policyARN ?? ""))"
+          return
+            "Detach \(s.policyName): aws iam detach-\(noun)-policy --\(noun)-name \(CheckSupport.shell(principal.name)) --policy-arn \(CheckSupport.shell(s.policyARN ?? ""))"
         case "group-inline":
-          return "Remove the user from group \(s.viaGroup ?? ""), or narrow its inline policy \(s.policyName): aws iam remove-user-from-group --group-name \(CheckSupport.shell(s.viaGroup ?? "")) --user-name \(CheckSupport.shell(principal.name))"
+          return
+            "Remove the user from group \(s.viaGroup ?? ""), or narrow its inline policy \(s.policyName): aws iam remove-user-from-group --group-name \(CheckSupport.shell(s.viaGroup ?? "")) --user-name \(CheckSupport.shell(principal.name))"
         default:
-          return "Remove the user from group \(s.viaGroup ?? ""), or detach \(s.policyName) from it: aws iam detach-group-policy --group-name \(CheckSupport.shell(s.viaGroup ?? "")) --policy-arn \(CheckSupport.shell(s.policyARN ?? ""))"
+          return
+            "Remove the user from group \(s.viaGroup ?? ""), or detach \(s.policyName) from it: aws iam detach-group-policy --group-name \(CheckSupport.shell(s.viaGroup ?? "")) --policy-arn \(CheckSupport.shell(s.policyARN ?? ""))"
         }
       }
       remediation.append(

@@ -48,7 +48,9 @@ public struct InlinePolicyFullKMSAccess: Check {
         notes: ["partial-deny"]),
     ],
     nonTriggering: [
-      CheckExample(#"{"Statement":[{"Effect":"Allow","Action":"kms:*","Resource":"arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"}]}"#),
+      CheckExample(
+        #"{"Statement":[{"Effect":"Allow","Action":"kms:*","Resource":"arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"}]}"#
+      ),
       CheckExample(#"{"Statement":[{"Effect":"Allow","Action":"kms:Decrypt","Resource":"*"}]}"#),
       CheckExample(#"{"Statement":[{"Effect":"Allow","NotAction":"kms:*","Resource":"*"}]}"#),
       CheckExample(#"{"Statement":[{"Effect":"Allow","Action":"kms:*","Resource":"arn:aws:kms:us-east-1:123456789012:alias/*"}]}"#),
@@ -70,7 +72,8 @@ public struct InlinePolicyFullKMSAccess: Check {
           policy: PolicyRef(kind: .inline, name: policy.name, documentSHA256: policy.document.sha256))
         if principal.type == .group { result.inheritedBy = context.members(of: principal) }
         if result.status == .fail {
-          result.remediation = CheckSupport.remediationForInline(principal, policyName: policy.name, what: "for example kms:Decrypt and kms:GenerateDataKey on the keys the workload uses")
+          result.remediation = CheckSupport.remediationForInline(
+            principal, policyName: policy.name, what: "for example kms:Decrypt and kms:GenerateDataKey on the keys the workload uses")
         }
         results.append(result)
       }

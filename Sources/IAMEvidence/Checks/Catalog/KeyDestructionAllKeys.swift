@@ -17,7 +17,8 @@ public struct KeyDestructionAllKeys: Check {
       grants on every key can make all encrypted data unrecoverable or hand keys to anyone. These are \
       privileged rights that must be held by few, named identities on named keys.
       """,
-    remediation: "Remove key-destroying and permissions-management KMS actions from identity policies, or restrict them to specific key ARNs held by a break-glass role with MFA conditions.",
+    remediation:
+      "Remove key-destroying and permissions-management KMS actions from identity policies, or restrict them to specific key ARNs held by a break-glass role with MFA conditions.",
     methodology: [
       "Population: every inline policy of every user, group and role, and every customer-managed policy (default version).",
       "Target actions: the catalog's key-destroying or weakening writes (ScheduleKeyDeletion, DisableKey, DeleteImportedKeyMaterial, DisconnectCustomKeyStore, DisableKeyRotation) and every action of the \"Permissions management\" access level (such as PutKeyPolicy, CreateGrant, RetireGrant, RevokeGrant).",
@@ -27,11 +28,15 @@ public struct KeyDestructionAllKeys: Check {
     triggering: [
       CheckExample(#"{"Statement":[{"Effect":"Allow","Action":"kms:ScheduleKeyDeletion","Resource":"*"}]}"#),
       CheckExample(#"{"Statement":[{"Effect":"Allow","Action":["kms:PutKeyPolicy","kms:Describe*"],"Resource":"arn:aws:kms:*:*:key/*"}]}"#),
-      CheckExample(#"{"Statement":[{"Effect":"Allow","Action":"kms:CreateGrant","Resource":"*","Condition":{"Bool":{"kms:GrantIsForAWSResource":"true"}}}]}"#, notes: ["conditional"]),
+      CheckExample(
+        #"{"Statement":[{"Effect":"Allow","Action":"kms:CreateGrant","Resource":"*","Condition":{"Bool":{"kms:GrantIsForAWSResource":"true"}}}]}"#,
+        notes: ["conditional"]),
     ],
     nonTriggering: [
       CheckExample(#"{"Statement":[{"Effect":"Allow","Action":["kms:Decrypt","kms:Encrypt","kms:Describe*"],"Resource":"*"}]}"#),
-      CheckExample(#"{"Statement":[{"Effect":"Allow","Action":"kms:DisableKey","Resource":"arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"}]}"#),
+      CheckExample(
+        #"{"Statement":[{"Effect":"Allow","Action":"kms:DisableKey","Resource":"arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"}]}"#
+      ),
     ],
     examplePlacement: .inlineOnUser
   )

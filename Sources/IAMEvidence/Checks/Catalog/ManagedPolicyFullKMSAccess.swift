@@ -70,12 +70,14 @@ public struct ManagedPolicyFullKMSAccess: Check {
           result.notes.append(
             ResultNote(
               code: "latent-version",
-              message: "Non-default version \(other.versionId) grants full KMS access on all keys; aws iam set-default-policy-version would make it live. Delete it: aws iam delete-policy-version --policy-arn \(CheckSupport.shell(policy.arn)) --version-id \(CheckSupport.shell(other.versionId))"
+              message:
+                "Non-default version \(other.versionId) grants full KMS access on all keys; aws iam set-default-policy-version would make it live. Delete it: aws iam delete-policy-version --policy-arn \(CheckSupport.shell(policy.arn)) --version-id \(CheckSupport.shell(other.versionId))"
             ))
         }
       }
       if result.status == .fail {
-        result.remediation = CheckSupport.remediationForManaged(policy, attachedTo: attachedTo, what: "for example kms:Decrypt and kms:GenerateDataKey on the keys the workload uses")
+        result.remediation = CheckSupport.remediationForManaged(
+          policy, attachedTo: attachedTo, what: "for example kms:Decrypt and kms:GenerateDataKey on the keys the workload uses")
       }
       return result
     }
