@@ -35,15 +35,7 @@ public enum DriftXML {
         f.setAttribute("status", r.status.rawValue)
         f.setAttribute("key", r.findingKey)
         if let x = r.exception { f.setAttribute("exception", x.id) }
-        if let p = r.principal { principal(f.addChild("principal"), p) }
-        if let p = r.policy {
-          let pe = f.addChild("policy")
-          pe.setAttribute("kind", p.kind.rawValue)
-          pe.setAttribute("name", p.name)
-          if let arn = p.arn { pe.setAttribute("arn", arn) }
-          if let v = p.versionID { pe.setAttribute("version", v) }
-          if !p.documentSHA256.isEmpty { pe.setAttribute("documentSha256", p.documentSHA256) }
-        }
+        EvidenceXML.subject(f, r)
         f.addChild("why").addText(r.why)
       }
     }
@@ -51,7 +43,7 @@ public enum DriftXML {
       let e = root.addChild(name)
       for c in list {
         let p = e.addChild("principal")
-        principal(p, c.principal)
+        EvidenceXML.principal(p, c.principal)
         p.setAttribute("recreated", String(c.recreated))
       }
     }
@@ -60,7 +52,7 @@ public enum DriftXML {
       let e = access.addChild("change")
       e.setAttribute("kind", a.kind)
       e.setAttribute("subject", a.subject)
-      principal(e.addChild("principal"), a.principal)
+      EvidenceXML.principal(e.addChild("principal"), a.principal)
     }
     for (name, list) in [
       ("policiesAdded", d.policiesAdded), ("policiesRemoved", d.policiesRemoved), ("policiesChanged", d.policiesChanged),
@@ -76,7 +68,7 @@ public enum DriftXML {
         if let s = c.fromSHA256 { p.setAttribute("fromSha256", s) }
         if let s = c.toSHA256 { p.setAttribute("toSha256", s) }
         p.setAttribute("defaultVersionSwitched", String(c.defaultVersionSwitched))
-        if let who = c.principal { principal(p.addChild("principal"), who) }
+        if let who = c.principal { EvidenceXML.principal(p.addChild("principal"), who) }
         if let s = c.statements {
           for x in s.added {
             let a = p.addChild("addedStatement")
@@ -104,12 +96,5 @@ public enum DriftXML {
       }
     }
     return doc
-  }
-
-  private static func principal(_ e: XMLElement, _ p: PrincipalRef) {
-    e.setAttribute("type", p.type.rawValue)
-    e.setAttribute("name", p.name)
-    e.setAttribute("arn", p.arn)
-    if !p.id.isEmpty { e.setAttribute("id", p.id) }
   }
 }

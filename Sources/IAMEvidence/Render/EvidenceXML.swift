@@ -182,14 +182,16 @@ public enum EvidenceXML {
     }
   }
 
-  private static func principal(_ e: XMLElement, _ p: PrincipalRef) {
+  /// Writes a principal reference (shared with ``DriftXML``).
+  static func principal(_ e: XMLElement, _ p: PrincipalRef) {
     e.setAttribute("type", p.type.rawValue)
     e.setAttribute("name", p.name)
     e.setAttribute("arn", p.arn)
     if !p.id.isEmpty { e.setAttribute("id", p.id) }
   }
 
-  private static func subject(_ e: XMLElement, _ r: CheckResult) {
+  /// Writes a result's principal and policy references (shared with ``DriftXML``).
+  static func subject(_ e: XMLElement, _ r: CheckResult) {
     if let p = r.principal { principal(e.addChild("principal"), p) }
     if let p = r.policy {
       let pe = e.addChild("policy")
