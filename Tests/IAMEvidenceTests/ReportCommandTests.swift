@@ -87,8 +87,9 @@ import XMLTree
       cwd: dir)
     #expect(second.status == 2)
     #expect(try Data(contentsOf: dir.appendingPathComponent("out/report.html")) == before)
-    #expect(try FileManager.default.contentsOfDirectory(atPath: dir.appendingPathComponent("out").path).sorted() == [
-      "evidence.xml", "evidence.xsd", "report.html",
-    ])
+    #expect(
+      try FileManager.default.contentsOfDirectory(atPath: dir.appendingPathComponent("out").path).sorted() == [
+        "evidence.xml", "evidence.xsd", "report.html",
+      ])
   }
 }
