@@ -58,6 +58,13 @@ extension CheckResult {
     ])
   }
 
+  /// The stored form: the findings object without the snapshot id, so that an unchanged result of
+  /// many snapshots is one row.
+  public var storedJSON: JSONValue {
+    guard case .object(let members) = jsonValue(snapshot: 0) else { return .null }
+    return .object(members.filter { $0.key != "snapshot" })
+  }
+
   /// Reads back a stored result.
   public init?(json: JSONValue) {
     func s(_ v: JSONValue?) -> String? { v?.stringValue }

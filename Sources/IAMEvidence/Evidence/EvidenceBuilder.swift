@@ -13,9 +13,11 @@ extension EvidenceStore {
   public func statusCounts(snapshotID id: Int) throws(StoreError) -> [String: StatusCounts] {
     try wrap {
       var out: [String: StatusCounts] = [:]
-      for row in try db.query("SELECT check_id, status, count(*) AS n FROM results WHERE snapshot_id = ? GROUP BY check_id, status", [id]) {
-        guard let check = row.string("check_id"), let status = row.string("status").flatMap(ResultStatus.init(rawValue:)) else { continue }
-        out[check, default: StatusCounts()][status] = row.int("n") ?? 0
+      for row in try db.query("SELECT check_id, fail, excepted, pass, error FROM snapshot_results WHERE snapshot_id = ?", [id]) {
+        guard let check = row.string("check_id") else { continue }
+        var counts = out[check, default: StatusCounts()]
+        for status in ResultStatus.allCases { counts[status] += row.int(status.rawValue) ?? 0 }
+        out[check] = counts
       }
       return out
     }

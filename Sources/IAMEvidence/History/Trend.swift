@@ -40,11 +40,15 @@ public struct TrendReport: Sendable {
 }
 
 extension EvidenceStore {
-  /// Finding keys, checks, statuses and subjects of the results of `snapshotID`.
+  /// Finding keys, checks, statuses and subjects of the open (fail or excepted) results of `snapshotID`.
   func resultKeys(snapshotID: Int) throws(StoreError) -> [(key: String, check: String, status: ResultStatus, subject: String)] {
     try wrap {
       try db.query(
-        "SELECT finding_key, check_id, status, principal_type, principal_name, policy_name, policy_arn, policy_version FROM results WHERE snapshot_id = ? ORDER BY position",
+        """
+        SELECT d.finding_key, d.check_id, d.status, d.principal_type, d.principal_name, d.policy_name, d.policy_arn, d.policy_version
+        FROM snapshot_results sr, json_each(sr.open_ids) j JOIN result_details d ON d.id = j.value
+        WHERE sr.snapshot_id = ? ORDER BY sr.check_id, CAST(j.key AS INTEGER)
+        """,
         [snapshotID]
       ).compactMap { row in
         guard let key = row.string("finding_key"), let check = row.string("check_id"),

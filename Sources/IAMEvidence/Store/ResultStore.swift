@@ -1,3 +1,4 @@
+import Crypto
 import SQLiteDB
 
 /// One stored assessment run of a snapshot.
@@ -40,19 +41,51 @@ extension EvidenceStore {
             register.sha256, register.content, JSONWriter.canonical(.array(outcome.staleExceptions.map { .string($0.id) })),
           ])
         let assessmentID = Int(db.lastInsertRowID)
-        let delete = try db.prepare("DELETE FROM results WHERE snapshot_id = ? AND check_id = ? AND check_version = ?")
-        for check in checks { try delete.execute([id, check.description.id, check.description.version]) }
-        let insert = try db.prepare(
+        // Replace this snapshot's results for the check versions run; each distinct result is stored
+        // once across all snapshots (content-addressed) and the snapshot keeps the list of its ids.
+        let delete = try db.prepare("DELETE FROM snapshot_results WHERE snapshot_id = ? AND check_id = ? AND check_version = ?")
+        let insertDetail = try db.prepare(
           """
-          INSERT INTO results (snapshot_id, assessment_id, check_id, check_version, tool_version, finding_key, status,
-            principal_type, principal_id, principal_name, principal_arn, policy_kind, policy_name, policy_arn, policy_version,
-            document_sha256, exception_id, position, detail) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+          INSERT INTO result_details (sha256, check_id, check_version, finding_key, status, principal_type, principal_id,
+            principal_name, principal_arn, policy_kind, policy_name, policy_arn, policy_version, document_sha256, exception_id, detail)
+            VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(sha256) DO NOTHING
           """)
-        for (i, r) in outcome.results.enumerated() {
-          try insert.execute([
-            id, assessmentID, r.checkID, r.checkVersion, Self.toolVersion, r.findingKey, r.status.rawValue, r.principal?.type.rawValue,
-            r.principal?.id, r.principal?.name, r.principal?.arn, r.policy?.kind.rawValue, r.policy?.name, r.policy?.arn,
-            r.policy?.versionID, r.policy?.documentSHA256, r.exception?.id, i, JSONWriter.canonical(r.jsonValue(snapshot: id)),
+        let findDetail = try db.prepare("SELECT id FROM result_details WHERE sha256 = ?")
+        let insertList = try db.prepare(
+          """
+          INSERT INTO snapshot_results (snapshot_id, check_id, check_version, assessment_id, tool_version, fail, excepted, pass,
+            error, result_ids, open_ids) VALUES (?,?,?,?,?,?,?,?,?,?,?)
+          """)
+        for check in checks {
+          let d = check.description
+          try delete.execute([id, d.id, d.version])
+          var ids: [JSONValue] = []
+          var open: [JSONValue] = []
+          var counts = StatusCounts()
+          for r in outcome.results where r.checkID == d.id && r.checkVersion == d.version {
+            let detail = JSONWriter.canonicalBytes(r.storedJSON)
+            let sha = SHA256.hash(data: detail).hexString
+            try insertDetail.execute([
+              sha, r.checkID, r.checkVersion, r.findingKey, r.status.rawValue, r.principal?.type.rawValue, r.principal?.id,
+              r.principal?.name, r.principal?.arn, r.policy?.kind.rawValue, r.policy?.name, r.policy?.arn, r.policy?.versionID,
+              r.policy?.documentSHA256, r.exception?.id, String(decoding: detail, as: UTF8.self),
+            ])
+            var detailID = db.lastInsertRowID
+            if db.changes == 0 {
+              try findDetail.bind([sha])
+              guard case .integer(let existing) = try findDetail.step()?.values.first else {
+                throw StoreError(path: path, message: "result \(sha) missing after insert")
+              }
+              detailID = existing
+              try findDetail.bind([])
+            }
+            ids.append(.number(String(detailID)))
+            if r.status == .fail || r.status == .excepted { open.append(.number(String(detailID))) }
+            counts[r.status] += 1
+          }
+          try insertList.execute([
+            id, d.id, d.version, assessmentID, Self.toolVersion, counts.fail, counts.excepted, counts.pass, counts.error,
+            JSONWriter.canonical(.array(ids)), JSONWriter.canonical(.array(open)),
           ])
         }
       }
@@ -63,19 +96,24 @@ extension EvidenceStore {
   /// Stored results of snapshot `id`, in report order (most severe first), optionally filtered.
   public func results(snapshotID id: Int, check: String? = nil, statuses: Set<ResultStatus>? = nil) throws(StoreError) -> [CheckResult] {
     try wrap {
-      var sql = "SELECT detail FROM results WHERE snapshot_id = ?"
+      var sql = """
+        SELECT d.detail FROM snapshot_results sr, json_each(sr.result_ids) j JOIN result_details d ON d.id = j.value
+        WHERE sr.snapshot_id = ?
+        """
       var args: [any SQLiteBindable] = [id]
       if let check {
-        sql += " AND check_id = ?"
+        sql += " AND sr.check_id = ?"
         args.append(check)
       }
-      sql += " ORDER BY position"
-      return try db.query(sql, args).compactMap { row -> CheckResult? in
-        guard let text = row.string("detail"), let json = try? JSONParser.parse(text), let result = CheckResult(json: json) else {
-          return nil
-        }
-        return statuses.map { $0.contains(result.status) } ?? true ? result : nil
+      if let statuses {
+        sql += " AND d.status IN (" + statuses.map { _ in "?" }.joined(separator: ",") + ")"
+        args += statuses.sorted { $0.rawValue < $1.rawValue }.map(\.rawValue)
       }
+      let results = try db.query(sql, args).compactMap { row -> CheckResult? in
+        guard let text = row.string("detail"), let json = try? JSONParser.parse(text) else { return nil }
+        return CheckResult(json: json)
+      }
+      return results.sorted(by: CheckResult.reportOrder)
     }
   }
 
@@ -98,6 +136,6 @@ extension EvidenceStore {
 
   /// Whether snapshot `id` has results.
   public func isAssessed(snapshotID id: Int) throws(StoreError) -> Bool {
-    try wrap { try db.scalar("SELECT count(*) FROM results WHERE snapshot_id = ?", [id]) != .integer(0) }
+    try wrap { try db.scalar("SELECT count(*) FROM snapshot_results WHERE snapshot_id = ?", [id]) != .integer(0) }
   }
 }

@@ -177,13 +177,14 @@ enum Schema {
           stale_exceptions TEXT NOT NULL
         );
         CREATE INDEX assessments_snapshot ON assessments(snapshot_id);
-        CREATE TABLE results (
+        -- Each distinct result (a subject's verdict under one check version, all its details) is
+        -- stored once; a snapshot lists the results it has per check. A month where little changed
+        -- therefore adds a list of ids, not thousands of rows.
+        CREATE TABLE result_details (
           id INTEGER PRIMARY KEY,
-          snapshot_id INTEGER NOT NULL REFERENCES snapshots(id),
-          assessment_id INTEGER NOT NULL REFERENCES assessments(id),
+          sha256 TEXT NOT NULL UNIQUE,
           check_id TEXT NOT NULL,
           check_version INTEGER NOT NULL,
-          tool_version TEXT NOT NULL,
           finding_key TEXT NOT NULL,
           status TEXT NOT NULL CHECK (status IN ('pass', 'fail', 'excepted', 'error')),
           principal_type TEXT,
@@ -196,11 +197,31 @@ enum Schema {
           policy_version TEXT,
           document_sha256 TEXT,
           exception_id TEXT,
-          position INTEGER NOT NULL,
           detail TEXT NOT NULL
         );
-        CREATE INDEX results_snapshot_check ON results(snapshot_id, check_id, status);
-        CREATE INDEX results_finding_key ON results(finding_key);
+        CREATE INDEX result_details_finding_key ON result_details(finding_key);
+        CREATE TABLE snapshot_results (
+          snapshot_id INTEGER NOT NULL REFERENCES snapshots(id),
+          check_id TEXT NOT NULL,
+          check_version INTEGER NOT NULL,
+          assessment_id INTEGER NOT NULL REFERENCES assessments(id),
+          tool_version TEXT NOT NULL,
+          fail INTEGER NOT NULL,
+          excepted INTEGER NOT NULL,
+          pass INTEGER NOT NULL,
+          error INTEGER NOT NULL,
+          -- JSON arrays of result_details ids: every result in report order, and the open ones
+          -- (fail or excepted) that trends follow.
+          result_ids TEXT NOT NULL,
+          open_ids TEXT NOT NULL,
+          PRIMARY KEY (snapshot_id, check_id, check_version)
+        ) WITHOUT ROWID;
+        CREATE VIEW results AS
+          SELECT sr.snapshot_id, sr.assessment_id, d.check_id, d.check_version, sr.tool_version, d.finding_key, d.status,
+                 d.principal_type, d.principal_id, d.principal_name, d.principal_arn, d.policy_kind, d.policy_name,
+                 d.policy_arn, d.policy_version, d.document_sha256, d.exception_id, CAST(j.key AS INTEGER) AS position,
+                 d.detail
+          FROM snapshot_results sr, json_each(sr.result_ids) j JOIN result_details d ON d.id = j.value;
         """
     ),
   ]
