@@ -303,9 +303,20 @@ public struct CheckContext: Sendable {
       for v in m.versions { documents[v.document.sha256] = v.document.json }
       if !m.isAWSManaged, let d = m.defaultVersion { judged[d.document.sha256] = d.document.json }
     }
-    fullAccess = documents.mapValues { evaluator.evaluateFullKMSAccess($0) }
-    decrypt = judged.mapValues { evaluator.evaluateDecrypt($0) }
-    destructive = judged.mapValues { evaluator.evaluateDestructive($0) }
+    // Documents judged by every check are explained once for all three targets.
+    let catalog = evaluator.catalog
+    var full: [String: PolicyEvaluation] = [:]
+    var decrypt: [String: PolicyEvaluation] = [:]
+    var destructive: [String: PolicyEvaluation] = [:]
+    for (sha, json) in judged {
+      let e = evaluator.evaluateActions(
+        json, targets: [catalog.allActionNames, catalog.decryptActionNames, catalog.destructiveActionNames])
+      (full[sha], decrypt[sha], destructive[sha]) = (e[0], e[1], e[2])
+    }
+    for (sha, json) in documents where full[sha] == nil { full[sha] = evaluator.evaluateFullKMSAccess(json) }
+    self.fullAccess = full
+    self.decrypt = decrypt
+    self.destructive = destructive
   }
 
   /// The full-access evaluation of `document` (cached).
