@@ -11,4 +11,9 @@ import Testing
   @Test func reportsTruncation() {
     #expect(throws: JSONSyntaxError.self) { try JSONParser.parse(#"{"a": [1, 2"#) }
   }
+
+  @Test func duplicateKeysKeepTheLastValueAndKeysSortByUTF8Bytes() throws {
+    let v = try JSONParser.parse(#"{"b": 1, "a": 2, "b": 3, "Z": 0, "é": 5, "aa": [ {"y": 1, "y": 2} ]}"#)
+    #expect(JSONWriter.canonical(v) == #"{"Z":0,"a":2,"aa":[{"y":2}],"b":3,"é":5}"#)
+  }
 }

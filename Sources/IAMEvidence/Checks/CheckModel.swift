@@ -179,14 +179,10 @@ public struct CheckResult: Sendable, Hashable {
   /// Sort order of reports and listings: most severe first, then by catalog order of the check (the
   /// control's primary test first), principal and policy.
   public static func reportOrder(_ a: CheckResult, _ b: CheckResult) -> Bool {
-    let ka = (
-      a.status.severityRank, CheckCatalog.position(of: a.checkID), a.principal?.type.rawValue ?? "", a.principal?.name ?? "",
-      a.principal?.arn ?? ""
-    )
-    let kb = (
-      b.status.severityRank, CheckCatalog.position(of: b.checkID), b.principal?.type.rawValue ?? "", b.principal?.name ?? "",
-      b.principal?.arn ?? ""
-    )
+    if a.status.severityRank != b.status.severityRank { return a.status.severityRank < b.status.severityRank }
+    if a.checkID != b.checkID { return CheckCatalog.position(of: a.checkID) < CheckCatalog.position(of: b.checkID) }
+    let ka = (a.principal?.type.rawValue ?? "", a.principal?.name ?? "", a.principal?.arn ?? "")
+    let kb = (b.principal?.type.rawValue ?? "", b.principal?.name ?? "", b.principal?.arn ?? "")
     if ka != kb { return ka < kb }
     return (a.policy?.name ?? "", a.policy?.arn ?? "", a.policy?.versionID ?? "") < (
       b.policy?.name ?? "", b.policy?.arn ?? "", b.policy?.versionID ?? ""

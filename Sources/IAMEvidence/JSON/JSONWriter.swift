@@ -27,18 +27,25 @@ public enum JSONWriter {
   }
 
   static func sortedMembers(_ members: [(key: String, value: JSONValue)]) -> [(key: String, value: JSONValue)] {
-    // Stable sort by UTF-8 bytes; with duplicate keys the last one wins, as in AWS's parser.
-    var seen: [String: Int] = [:]
-    var unique: [(key: String, value: JSONValue)] = []
-    for m in members {
-      if let i = seen[m.key] {
-        unique[i] = m
+    // Sort by UTF-8 bytes, ties in source order; of duplicate keys the last one wins, as in AWS's
+    // parser. Sorting first makes duplicates adjacent, so no hashing is needed.
+    if members.count < 2 { return members }
+    let order = members.indices.sorted { i, j in
+      let a = members[i].key.utf8
+      let b = members[j].key.utf8
+      if a.elementsEqual(b) { return i < j }
+      return a.lexicographicallyPrecedes(b)
+    }
+    var out: [(key: String, value: JSONValue)] = []
+    out.reserveCapacity(members.count)
+    for i in order {
+      if let last = out.last, last.key == members[i].key {
+        out[out.count - 1] = members[i]
       } else {
-        seen[m.key] = unique.count
-        unique.append(m)
+        out.append(members[i])
       }
     }
-    return unique.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
+    return out
   }
 
   static func writeCanonical(_ value: JSONValue, into out: inout [UInt8]) {
