@@ -1,3 +1,6 @@
+import Dispatch
+import Foundation
+
 /// The status of one examined subject under one check.
 public enum ResultStatus: String, Sendable, Hashable, CaseIterable, Codable {
   case fail, error, excepted, pass
@@ -304,15 +307,35 @@ public struct CheckContext: Sendable {
     var full: [String: PolicyEvaluation] = [:]
     var decrypt: [String: PolicyEvaluation] = [:]
     var destructive: [String: PolicyEvaluation] = [:]
-    for (sha, json) in judged {
-      let e = evaluator.evaluateActions(
-        json, targets: [catalog.allActionNames, catalog.decryptActionNames, catalog.destructiveActionNames])
-      (full[sha], decrypt[sha], destructive[sha]) = (e[0], e[1], e[2])
-    }
-    for (sha, json) in documents where full[sha] == nil { full[sha] = evaluator.evaluateFullKMSAccess(json) }
+    let targets = [catalog.allActionNames, catalog.decryptActionNames, catalog.destructiveActionNames]
+    let judgedList = Array(judged)
+    let others = documents.filter { judged[$0.key] == nil }.map { ($0.key, $0.value) }
+    // Documents are independent: evaluate them on every core. Each iteration writes only its own slot.
+    let judgedResults = Self.parallelMap(judgedList) { evaluator.evaluateActions($0.value, targets: targets) }
+    let otherResults = Self.parallelMap(others) { evaluator.evaluateFullKMSAccess($0.1) }
+    for ((sha, _), e) in zip(judgedList, judgedResults) { (full[sha], decrypt[sha], destructive[sha]) = (e[0], e[1], e[2]) }
+    for ((sha, _), e) in zip(others, otherResults) { full[sha] = e }
     self.fullAccess = full
     self.decrypt = decrypt
     self.destructive = destructive
+  }
+
+  /// `transform` applied to every element, spread over the available cores; order is kept.
+  static func parallelMap<T: Sendable, R: Sendable>(_ items: [T], _ transform: @escaping @Sendable (T) -> R) -> [R] {
+    if items.count < 64 { return items.map(transform) }
+    let chunks = min(ProcessInfo.processInfo.activeProcessorCount * 4, items.count)
+    var slots = [R?](repeating: nil, count: items.count)
+    slots.withUnsafeMutableBufferPointer { buffer in
+      let output = DisjointSlots(base: buffer.baseAddress!)
+      DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+        var i = chunk
+        while i < items.count {
+          output.base[i] = transform(items[i])
+          i += chunks
+        }
+      }
+    }
+    return slots.map { $0! }
   }
 
   /// The full-access evaluation of `document` (cached).
@@ -347,4 +370,10 @@ public protocol Check: Sendable {
   var description: CheckDescription { get }
   /// One result per subject examined (the whole population, passes included).
   func run(_ context: CheckContext) -> [CheckResult]
+}
+
+/// A buffer whose slots concurrent iterations write: each iteration writes only the indexes it owns
+/// (`i ≡ chunk mod chunks`), so no slot is shared and the unchecked sendability is sound.
+private struct DisjointSlots<R>: @unchecked Sendable {
+  let base: UnsafeMutablePointer<R?>
 }

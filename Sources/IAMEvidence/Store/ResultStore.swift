@@ -56,19 +56,22 @@ extension EvidenceStore {
           INSERT INTO snapshot_results (snapshot_id, check_id, check_version, assessment_id, tool_version, fail, excepted, pass,
             error, result_ids, open_ids) VALUES (?,?,?,?,?,?,?,?,?,?,?)
           """)
+        // The canonical form and hash of every result, computed on every core before the writes.
+        let encoded = CheckContext.parallelMap(outcome.results) { r -> (String, String) in
+          let detail = JSONWriter.canonicalBytes(r.storedJSON)
+          return (SHA256.hash(data: detail).hexString, String(decoding: detail, as: UTF8.self))
+        }
         for check in checks {
           let d = check.description
           try delete.execute([id, d.id, d.version])
           var ids: [JSONValue] = []
           var open: [JSONValue] = []
           var counts = StatusCounts()
-          for r in outcome.results where r.checkID == d.id && r.checkVersion == d.version {
-            let detail = JSONWriter.canonicalBytes(r.storedJSON)
-            let sha = SHA256.hash(data: detail).hexString
+          for (r, (sha, detail)) in zip(outcome.results, encoded) where r.checkID == d.id && r.checkVersion == d.version {
             try insertDetail.execute([
               sha, r.checkID, r.checkVersion, r.findingKey, r.status.rawValue, r.principal?.type.rawValue, r.principal?.id,
               r.principal?.name, r.principal?.arn, r.policy?.kind.rawValue, r.policy?.name, r.policy?.arn, r.policy?.versionID,
-              r.policy?.documentSHA256, r.exception?.id, String(decoding: detail, as: UTF8.self),
+              r.policy?.documentSHA256, r.exception?.id, detail,
             ])
             var detailID = db.lastInsertRowID
             if db.changes == 0 {
