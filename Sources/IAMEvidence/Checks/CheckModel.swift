@@ -321,8 +321,10 @@ public struct CheckContext: Sendable {
   }
 
   /// `transform` applied to every element, spread over the available cores; order is kept.
-  static func parallelMap<T: Sendable, R: Sendable>(_ items: [T], _ transform: @escaping @Sendable (T) -> R) -> [R] {
-    if items.count < 64 { return items.map(transform) }
+  static func parallelMap<T: Sendable, R: Sendable>(
+    _ items: [T], minimumCount: Int = 64, _ transform: @escaping @Sendable (T) -> R
+  ) -> [R] {
+    if items.count < minimumCount { return items.map(transform) }
     let chunks = min(ProcessInfo.processInfo.activeProcessorCount * 4, items.count)
     var slots = [R?](repeating: nil, count: items.count)
     slots.withUnsafeMutableBufferPointer { buffer in

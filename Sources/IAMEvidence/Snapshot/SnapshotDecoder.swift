@@ -68,7 +68,9 @@ public struct SnapshotDecoder: Sendable {
     }
     let truncated = try root.optionalBool("IsTruncated") ?? false
     let marker = try root.optionalString("Marker")
-    return AuthorizationSnapshot(principals: principals, managedPolicies: policies, isTruncated: truncated, marker: marker)
+    var snapshot = AuthorizationSnapshot(principals: principals, managedPolicies: policies, isTruncated: truncated, marker: marker)
+    snapshot.canonicalizeDocuments()
+    return snapshot
   }
 
   private func principalPath(_ principals: [Principal], _ index: Int) -> String {
@@ -207,14 +209,14 @@ public struct SnapshotDecoder: Sendable {
   private func document(_ node: Node) throws(SnapshotDecodingError) -> (PolicyDocumentText, DocumentEncoding) {
     switch node.value {
     case .object:
-      return (PolicyDocumentText(json: node.value), .object)
+      return (PolicyDocumentText(pending: node.value), .object)
     case .string(let s):
       let trimmed = s.drop(while: { $0 == " " || $0 == "\n" || $0 == "\t" || $0 == "\r" })
       if trimmed.hasPrefix("{") {
         guard let json = try? JSONParser.parse(String(trimmed)), case .object = json else {
           throw node.error("not a valid JSON policy document")
         }
-        return (PolicyDocumentText(json: json), .jsonString)
+        return (PolicyDocumentText(pending: json), .jsonString)
       }
       guard let decoded = PercentEncoding.decode(s) else {
         throw node.error("not valid percent-encoded JSON (bad %-escape or not UTF-8)")
@@ -226,7 +228,7 @@ public struct SnapshotDecoder: Sendable {
         throw node.error("not valid percent-encoded JSON (\(error.message))")
       }
       guard case .object = json else { throw node.error("percent-encoded document is \(json.kindDescription), expected an object") }
-      return (PolicyDocumentText(json: json), .percentEncoded)
+      return (PolicyDocumentText(pending: json), .percentEncoded)
     default:
       throw node.error("expected a policy document (an object or a percent-encoded JSON string), found \(node.value.kindDescription)")
     }
