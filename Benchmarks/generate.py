@@ -31,6 +31,9 @@ def statement(rng, i):
     return st
 
 
+KMS_SHARE = 0.01  # share of documents that also Allow kms:* on * (set by --kms-share)
+
+
 def document(rng, kb):
     stmts = []
     size = 0
@@ -40,7 +43,7 @@ def document(rng, kb):
         stmts.append(s)
         size += len(json.dumps(s))
         i += 1
-    if rng.random() < 0.01:
+    if rng.random() < KMS_SHARE:
         stmts.append({"Effect": "Allow", "Action": "kms:*", "Resource": "*"})
     return {"Version": "2012-10-17", "Statement": stmts}
 
@@ -97,6 +100,7 @@ def main():
     s = sub.add_parser("snapshot")
     s.add_argument("--mb", type=float, default=100)
     s.add_argument("--seed", type=int, default=7)
+    s.add_argument("--kms-share", type=float, default=0.01, help="share of documents granting kms:* on *")
     s.add_argument("--out", required=True)
     y = sub.add_parser("series")
     y.add_argument("--days", type=int, default=365)
@@ -106,6 +110,8 @@ def main():
     y.add_argument("--out", required=True)
     a = ap.parse_args()
     if a.cmd == "snapshot":
+        global KMS_SHARE
+        KMS_SHARE = a.kms_share
         dump(sized(a.mb, a.seed), a.out)
         return
     os.makedirs(a.out, exist_ok=True)
