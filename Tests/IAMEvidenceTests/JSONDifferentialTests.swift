@@ -107,3 +107,29 @@ import Testing
     #expect(throws: JSONSyntaxError.self) { try JSONParser.parse(deep) }
   }
 }
+
+/// The snapshot decoder on damaged exports: every outcome is a snapshot or an error naming the file
+/// and a JSON path, never a crash.
+@Suite struct SnapshotMutationTests {
+  @Test func damagedExportsDecodeOrFailWithAPath() throws {
+    let original = try TestSupport.bytes(TestSupport.fixture("dev-small.json"))
+    var rng = JSONDifferentialTests.SplitMix(state: 7)
+    let alphabet = Array(#"{}[]",:0"%7B-xé "#.utf8) + [0x00, 0xFF]
+    var failures = 0
+    for _ in 0..<300 {
+      var bytes = original
+      switch rng.below(3) {
+      case 0: bytes = Array(bytes.prefix(rng.below(bytes.count)))
+      case 1: bytes[rng.below(bytes.count)] = alphabet[rng.below(alphabet.count)]
+      default: bytes.remove(at: rng.below(bytes.count))
+      }
+      do {
+        _ = try SnapshotDecoder(sourceName: "m.json").decode(bytes)
+      } catch {
+        failures += 1
+        #expect(error.file == "m.json" && error.path.hasPrefix("$") && !error.message.isEmpty)
+      }
+    }
+    #expect(failures > 100)
+  }
+}
