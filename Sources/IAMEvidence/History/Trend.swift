@@ -43,14 +43,17 @@ extension EvidenceStore {
   /// Finding keys, checks, statuses and subjects of the open (fail or excepted) results of `snapshotID`.
   func resultKeys(snapshotID: Int) throws(StoreError) -> [(key: String, check: String, status: ResultStatus, subject: String)] {
     try wrap {
-      try db.query(
+      let ids = try db.query("SELECT open_ids FROM snapshot_results WHERE snapshot_id = ? ORDER BY check_id", [snapshotID])
+        .flatMap { IDList.decode($0.string("open_ids") ?? "[]") }
+      let find = try db.prepare(
         """
-        SELECT d.finding_key, d.check_id, d.status, d.principal_type, d.principal_name, d.policy_name, d.policy_arn, d.policy_version
-        FROM snapshot_results sr, json_each(sr.open_ids) j JOIN result_details d ON d.id = j.value
-        WHERE sr.snapshot_id = ? ORDER BY sr.check_id, CAST(j.key AS INTEGER)
-        """,
-        [snapshotID]
-      ).compactMap { row in
+        SELECT finding_key, check_id, status, principal_type, principal_name, policy_name, policy_arn, policy_version
+        FROM result_details WHERE id = ?
+        """)
+      return try ids.compactMap { detailID -> SQLiteRow? in
+        try find.bind([detailID])
+        return try find.step()
+      }.compactMap { row in
         guard let key = row.string("finding_key"), let check = row.string("check_id"),
           let status = row.string("status").flatMap(ResultStatus.init(rawValue:))
         else { return nil }

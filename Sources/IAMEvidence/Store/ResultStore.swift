@@ -64,8 +64,8 @@ extension EvidenceStore {
         for check in checks {
           let d = check.description
           try delete.execute([id, d.id, d.version])
-          var ids: [JSONValue] = []
-          var open: [JSONValue] = []
+          var ids: [Int64] = []
+          var open: [Int64] = []
           var counts = StatusCounts()
           for (r, (sha, detail)) in zip(outcome.results, encoded) where r.checkID == d.id && r.checkVersion == d.version {
             try insertDetail.execute([
@@ -82,13 +82,13 @@ extension EvidenceStore {
               detailID = existing
               try findDetail.bind([])
             }
-            ids.append(.number(String(detailID)))
-            if r.status == .fail || r.status == .excepted { open.append(.number(String(detailID))) }
+            ids.append(detailID)
+            if r.status == .fail || r.status == .excepted { open.append(detailID) }
             counts[r.status] += 1
           }
           try insertList.execute([
             id, d.id, d.version, assessmentID, Self.toolVersion, counts.fail, counts.excepted, counts.pass, counts.error,
-            JSONWriter.canonical(.array(ids)), JSONWriter.canonical(.array(open)),
+            IDList.encode(ids), IDList.encode(open),
           ])
         }
       }
@@ -99,22 +99,23 @@ extension EvidenceStore {
   /// Stored results of snapshot `id`, in report order (most severe first), optionally filtered.
   public func results(snapshotID id: Int, check: String? = nil, statuses: Set<ResultStatus>? = nil) throws(StoreError) -> [CheckResult] {
     try wrap {
-      var sql = """
-        SELECT d.detail FROM snapshot_results sr, json_each(sr.result_ids) j JOIN result_details d ON d.id = j.value
-        WHERE sr.snapshot_id = ?
-        """
+      var sql = "SELECT result_ids FROM snapshot_results WHERE snapshot_id = ?"
       var args: [any SQLiteBindable] = [id]
       if let check {
-        sql += " AND sr.check_id = ?"
+        sql += " AND check_id = ?"
         args.append(check)
       }
-      if let statuses {
-        sql += " AND d.status IN (" + statuses.map { _ in "?" }.joined(separator: ",") + ")"
-        args += statuses.sorted { $0.rawValue < $1.rawValue }.map(\.rawValue)
-      }
-      let results = try db.query(sql, args).compactMap { row -> CheckResult? in
-        guard let text = row.string("detail"), let json = try? JSONParser.parse(text) else { return nil }
-        return CheckResult(json: json)
+      let ids = try db.query(sql, args).flatMap { IDList.decode($0.string("result_ids") ?? "[]") }
+      let find = try db.prepare("SELECT status, detail FROM result_details WHERE id = ?")
+      var results: [CheckResult] = []
+      for detailID in ids {
+        try find.bind([detailID])
+        guard let row = try find.step() else { throw StoreError(path: path, message: "result \(detailID) is missing (damaged database?)") }
+        if let statuses, !statuses.contains(where: { $0.rawValue == row.string("status") }) { continue }
+        guard let text = row.string("detail"), let json = try? JSONParser.parse(text), let result = CheckResult(json: json) else {
+          throw StoreError(path: path, message: "result \(detailID) cannot be read (damaged database?)")
+        }
+        results.append(result)
       }
       return results.sorted(by: CheckResult.reportOrder)
     }
@@ -140,5 +141,30 @@ extension EvidenceStore {
   /// Whether snapshot `id` has results.
   public func isAssessed(snapshotID id: Int) throws(StoreError) -> Bool {
     try wrap { try db.scalar("SELECT count(*) FROM snapshot_results WHERE snapshot_id = ?", [id]) != .integer(0) }
+  }
+}
+
+/// The id lists of `snapshot_results`: JSON arrays, sorted ascending and delta-encoded (first id, then
+/// differences), so that thousands of mostly consecutive ids take a few kilobytes. SQL decodes them
+/// with a running sum (see the `results` view).
+enum IDList {
+  static func encode(_ ids: [Int64]) -> String {
+    var previous: Int64 = 0
+    return JSONWriter.canonical(
+      .array(
+        ids.sorted().map { id in
+          defer { previous = id }
+          return .number(String(id - previous))
+        }))
+  }
+
+  static func decode(_ text: String) -> [Int64] {
+    guard let values = try? JSONParser.parse(text).arrayValue else { return [] }
+    var total: Int64 = 0
+    return values.compactMap { value -> Int64? in
+      guard case .number(let n) = value, let d = Int64(n) else { return nil }
+      total += d
+      return total
+    }
   }
 }

@@ -210,18 +210,24 @@ enum Schema {
           excepted INTEGER NOT NULL,
           pass INTEGER NOT NULL,
           error INTEGER NOT NULL,
-          -- JSON arrays of result_details ids: every result in report order, and the open ones
-          -- (fail or excepted) that trends follow.
+          -- The result_details ids of every result, and of the open ones (fail or excepted) that
+          -- trends follow, as JSON arrays sorted ascending and delta-encoded (the first id, then the
+          -- differences): consecutive ids cost a byte or two. The results view decodes them.
           result_ids TEXT NOT NULL,
           open_ids TEXT NOT NULL,
           PRIMARY KEY (snapshot_id, check_id, check_version)
         ) WITHOUT ROWID;
         CREATE VIEW results AS
-          SELECT sr.snapshot_id, sr.assessment_id, d.check_id, d.check_version, sr.tool_version, d.finding_key, d.status,
+          WITH ids AS (
+            SELECT sr.snapshot_id, sr.assessment_id, sr.tool_version, CAST(j.key AS INTEGER) AS position,
+                   SUM(j.value) OVER (
+                     PARTITION BY sr.snapshot_id, sr.check_id, sr.check_version ORDER BY CAST(j.key AS INTEGER)
+                     ROWS UNBOUNDED PRECEDING) AS detail_id
+            FROM snapshot_results sr, json_each(sr.result_ids) j)
+          SELECT ids.snapshot_id, ids.assessment_id, d.check_id, d.check_version, ids.tool_version, d.finding_key, d.status,
                  d.principal_type, d.principal_id, d.principal_name, d.principal_arn, d.policy_kind, d.policy_name,
-                 d.policy_arn, d.policy_version, d.document_sha256, d.exception_id, CAST(j.key AS INTEGER) AS position,
-                 d.detail
-          FROM snapshot_results sr, json_each(sr.result_ids) j JOIN result_details d ON d.id = j.value;
+                 d.policy_arn, d.policy_version, d.document_sha256, d.exception_id, ids.position, d.detail
+          FROM ids JOIN result_details d ON d.id = ids.detail_id;
         """
     ),
   ]
