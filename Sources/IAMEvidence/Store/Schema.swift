@@ -201,6 +201,7 @@ enum Schema {
         );
         CREATE INDEX result_details_finding_key ON result_details(finding_key);
         CREATE TABLE snapshot_results (
+          id INTEGER PRIMARY KEY,
           snapshot_id INTEGER NOT NULL REFERENCES snapshots(id),
           check_id TEXT NOT NULL,
           check_version INTEGER NOT NULL,
@@ -215,8 +216,10 @@ enum Schema {
           -- differences): consecutive ids cost a byte or two. The results view decodes them.
           result_ids TEXT NOT NULL,
           open_ids TEXT NOT NULL,
-          PRIMARY KEY (snapshot_id, check_id, check_version)
-        ) WITHOUT ROWID;
+          -- A rowid table on purpose: its rows (kilobytes of ids) stay on the page; an index-organised
+          -- table would spill each of them to a mostly empty overflow page.
+          UNIQUE (snapshot_id, check_id, check_version)
+        );
         CREATE VIEW results AS
           WITH ids AS (
             SELECT sr.snapshot_id, sr.assessment_id, sr.tool_version, CAST(j.key AS INTEGER) AS position,
