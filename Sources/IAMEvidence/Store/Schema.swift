@@ -87,13 +87,39 @@ enum Schema {
           position INTEGER NOT NULL,
           PRIMARY KEY (principal_state, name)
         ) WITHOUT ROWID;
-        CREATE TABLE snapshot_principals (
-          snapshot_id INTEGER NOT NULL REFERENCES snapshots(id),
+        -- RoleLastUsed moves every month: each distinct (role state, date, region) is stored once.
+        CREATE TABLE role_usages (
+          id INTEGER PRIMARY KEY,
           principal_state INTEGER NOT NULL REFERENCES principal_states(id),
-          role_last_used_date TEXT,
-          role_last_used_region TEXT,
-          PRIMARY KEY (snapshot_id, principal_state)
-        ) WITHOUT ROWID;
+          last_used_date TEXT NOT NULL,
+          last_used_region TEXT NOT NULL,
+          UNIQUE (principal_state, last_used_date, last_used_region)
+        );
+        -- What a snapshot holds: principal_states ids and role_usages ids as JSON arrays, sorted
+        -- ascending and delta-encoded (first id, then differences). The snapshot_principals view
+        -- decodes them.
+        CREATE TABLE snapshot_principal_lists (
+          snapshot_id INTEGER PRIMARY KEY REFERENCES snapshots(id),
+          state_ids TEXT NOT NULL,
+          usage_ids TEXT NOT NULL
+        );
+        CREATE VIEW snapshot_principals AS
+          WITH states AS (
+            SELECT l.snapshot_id,
+                   SUM(j.value) OVER (PARTITION BY l.snapshot_id ORDER BY CAST(j.key AS INTEGER) ROWS UNBOUNDED PRECEDING)
+                     AS principal_state
+            FROM snapshot_principal_lists l, json_each(l.state_ids) j),
+          usages AS (
+            SELECT l.snapshot_id,
+                   SUM(j.value) OVER (PARTITION BY l.snapshot_id ORDER BY CAST(j.key AS INTEGER) ROWS UNBOUNDED PRECEDING)
+                     AS usage_id
+            FROM snapshot_principal_lists l, json_each(l.usage_ids) j),
+          used AS (
+            SELECT u.snapshot_id, r.principal_state, r.last_used_date, r.last_used_region
+            FROM usages u JOIN role_usages r ON r.id = u.usage_id)
+          SELECT s.snapshot_id, s.principal_state, NULLIF(used.last_used_date, '') AS role_last_used_date,
+                 NULLIF(used.last_used_region, '') AS role_last_used_region
+          FROM states s LEFT JOIN used ON used.snapshot_id = s.snapshot_id AND used.principal_state = s.principal_state;
 
         CREATE TABLE managed_policy_states (
           id INTEGER PRIMARY KEY,

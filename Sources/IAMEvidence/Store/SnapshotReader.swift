@@ -25,13 +25,28 @@ extension EvidenceStore {
       }
       func date(_ row: SQLiteRow, _ column: String) -> Timestamp? { row.string(column).flatMap(Timestamp.init(parsing:)) }
 
-      // Sorted by type, name and ARN: the order every report uses.
-      let rows = try db.query(
-        """
-        SELECT ps.*, sp.role_last_used_date, sp.role_last_used_region FROM snapshot_principals sp
-        JOIN principal_states ps ON ps.id = sp.principal_state WHERE sp.snapshot_id = ?
-        ORDER BY CASE ps.principal_type WHEN 'user' THEN 0 WHEN 'group' THEN 1 ELSE 2 END, ps.name, ps.arn
-        """, [id])
+      guard let lists = try db.query("SELECT state_ids, usage_ids FROM snapshot_principal_lists WHERE snapshot_id = ?", [id]).first
+      else { throw StoreError(path: path, message: "snapshot \(id) has no principal list (damaged database?)") }
+      var usage: [Int: (date: String, region: String)] = [:]
+      let usageStmt = try db.prepare("SELECT principal_state, last_used_date, last_used_region FROM role_usages WHERE id = ?")
+      for usageID in IDList.decode(lists.string("usage_ids") ?? "[]") {
+        try usageStmt.bind([usageID])
+        guard let row = try usageStmt.step() else { throw StoreError(path: path, message: "role usage \(usageID) is missing") }
+        usage[row.int("principal_state")!] = (row.string("last_used_date") ?? "", row.string("last_used_region") ?? "")
+      }
+      let stateStmt = try db.prepare("SELECT * FROM principal_states WHERE id = ?")
+      var rows: [SQLiteRow] = []
+      for stateID in IDList.decode(lists.string("state_ids") ?? "[]") {
+        try stateStmt.bind([stateID])
+        guard let row = try stateStmt.step() else { throw StoreError(path: path, message: "principal state \(stateID) is missing") }
+        rows.append(row)
+      }
+      // The order every report uses: users, groups, roles, each by name and ARN.
+      func rank(_ t: String?) -> Int { t == "user" ? 0 : t == "group" ? 1 : 2 }
+      rows.sort {
+        (rank($0.string("principal_type")), $0.string("name") ?? "", $0.string("arn") ?? "")
+          < (rank($1.string("principal_type")), $1.string("name") ?? "", $1.string("arn") ?? "")
+      }
       let inlineStmt = try db.prepare(
         "SELECT policy_name, document_id FROM principal_inline_policies WHERE principal_state = ? ORDER BY position")
       let attachStmt = try db.prepare(
@@ -65,8 +80,10 @@ extension EvidenceStore {
         }
         if let arn = row.string("boundary_arn") { p.permissionsBoundary = PermissionsBoundary(type: row.string("boundary_type"), arn: arn) }
         if let trust = row.int("trust_document_id") { p.trustPolicy = try document(Int64(trust)) }
-        p.roleLastUsedDate = date(row, "role_last_used_date")
-        p.roleLastUsedRegion = row.string("role_last_used_region")
+        if let used = usage[state] {
+          p.roleLastUsedDate = used.date.isEmpty ? nil : Timestamp(parsing: used.date)
+          p.roleLastUsedRegion = used.region.isEmpty ? nil : used.region
+        }
         principals.append(p)
       }
       let versionStmt = try db.prepare(

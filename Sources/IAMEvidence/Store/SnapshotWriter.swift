@@ -15,7 +15,9 @@ struct SnapshotWriter {
   let insertGroup: SQLiteStatement
   let insertTag: SQLiteStatement
   let insertProfile: SQLiteStatement
-  let linkPrincipal: SQLiteStatement
+  let insertUsage: SQLiteStatement
+  let findUsage: SQLiteStatement
+  let insertPrincipalList: SQLiteStatement
   let insertPolicyState: SQLiteStatement
   let findPolicyState: SQLiteStatement
   let insertVersion: SQLiteStatement
@@ -41,8 +43,13 @@ struct SnapshotWriter {
     insertTag = try db.prepare("INSERT INTO principal_tags (principal_state, key, value, position) VALUES (?,?,?,?)")
     insertProfile = try db.prepare(
       "INSERT INTO principal_instance_profiles (principal_state, name, instance_profile_id, arn, position) VALUES (?,?,?,?,?)")
-    linkPrincipal = try db.prepare(
-      "INSERT INTO snapshot_principals (snapshot_id, principal_state, role_last_used_date, role_last_used_region) VALUES (?,?,?,?)")
+    insertUsage = try db.prepare(
+      """
+      INSERT INTO role_usages (principal_state, last_used_date, last_used_region) VALUES (?,?,?)
+        ON CONFLICT(principal_state, last_used_date, last_used_region) DO NOTHING
+      """)
+    findUsage = try db.prepare("SELECT id FROM role_usages WHERE principal_state = ? AND last_used_date = ? AND last_used_region = ?")
+    insertPrincipalList = try db.prepare("INSERT INTO snapshot_principal_lists (snapshot_id, state_ids, usage_ids) VALUES (?,?,?)")
     insertPolicyState = try db.prepare(
       """
       INSERT INTO managed_policy_states (sha256, arn, policy_id, name, path, default_version_id, is_attachable, description,
@@ -81,6 +88,8 @@ struct SnapshotWriter {
 
   mutating func write(_ snapshot: AuthorizationSnapshot, progress: ((IngestProgress) -> Void)?) throws {
     let total = snapshot.principals.count
+    var stateIDs: [Int64] = []
+    var usageIDs: [Int64] = []
     for (n, p) in snapshot.principals.enumerated() {
       let trustID = try p.trustPolicy.map { try documentID($0) }
       let sha = StateHash.principal(p)
@@ -99,9 +108,24 @@ struct SnapshotWriter {
         for (i, t) in p.tags.enumerated() { try insertTag.execute([stateID, t.key, t.value, i]) }
         for (i, ip) in p.instanceProfiles.enumerated() { try insertProfile.execute([stateID, ip.name, ip.id, ip.arn, i]) }
       }
-      try linkPrincipal.execute([snapshotID, stateID, p.roleLastUsedDate?.description, p.roleLastUsedRegion])
+      stateIDs.append(stateID)
+      if p.roleLastUsedDate != nil || p.roleLastUsedRegion != nil {
+        let usage: [any SQLiteBindable] = [stateID, p.roleLastUsedDate?.description ?? "", p.roleLastUsedRegion ?? ""]
+        try insertUsage.execute(usage)
+        if db.changes > 0 {
+          usageIDs.append(db.lastInsertRowID)
+        } else {
+          try findUsage.bind(usage)
+          guard case .integer(let existing) = try findUsage.step()?.values.first else {
+            throw StoreError(path: db.path, message: "role usage missing after insert")
+          }
+          usageIDs.append(existing)
+          try findUsage.bind([])
+        }
+      }
       if n % 1000 == 999 { progress?(.storedPrincipals(done: n + 1, total: total)) }
     }
+    try insertPrincipalList.execute([snapshotID, IDList.encode(stateIDs), IDList.encode(usageIDs)])
     progress?(.storedPrincipals(done: total, total: total))
     let policyTotal = snapshot.managedPolicies.count
     for (n, m) in snapshot.managedPolicies.enumerated() {
