@@ -98,7 +98,7 @@ enum TestSupport {
 extension EvidenceStore {
   /// A single integer from SQL, for assertions.
   func count(_ sql: String, _ args: [any SQLiteBindableForTests] = []) throws -> Int {
-    try testScalar(sql, args.map(\.asAny))
+    try integer(sql, args.map(\.asAny))
   }
 }
 

@@ -81,14 +81,7 @@ extension EvidenceStore {
     controlIDs.sort { a, b in a == "A.8.2" ? b != "A.8.2" : (b == "A.8.2" ? false : a.compare(numerically: b)) }
 
     var history: [HistoryRow] = []
-    for s in period {
-      let counts = try statusCounts(snapshotID: s.id)
-      for c in checks {
-        history.append(
-          HistoryRow(
-            snapshotID: s.id, capturedAt: s.capturedAt, checkID: c.id, counts: counts[c.id] ?? StatusCounts(), assessed: !counts.isEmpty))
-      }
-    }
+    for s in period { history += HistoryRow.rows(for: s, counts: try statusCounts(snapshotID: s.id)) }
 
     var exceptions: [ExceptionUse] = []
     if let a = assessment, !a.exceptionsContent.isEmpty,

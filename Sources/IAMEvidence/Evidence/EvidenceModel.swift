@@ -46,6 +46,15 @@ public struct HistoryRow: Sendable, Hashable {
   public var counts: StatusCounts
   /// False when the snapshot was never assessed (counts are then all zero).
   public var assessed: Bool
+
+  /// One row per catalog check for snapshot `s`, from its stored counts: the history of reports and
+  /// the rows of `trend` are built here, so the chart and the trend always agree.
+  public static func rows(for s: SnapshotRecord, counts: [String: StatusCounts]) -> [HistoryRow] {
+    CheckCatalog.all.map(\.description.id).map { check in
+      HistoryRow(
+        snapshotID: s.id, capturedAt: s.capturedAt, checkID: check, counts: counts[check] ?? StatusCounts(), assessed: !counts.isEmpty)
+    }
+  }
 }
 
 /// The overall verdict on the control for the current snapshot.

@@ -77,7 +77,6 @@ extension EvidenceStore {
     let snapshots = try self.snapshots(account: acct).filter { s in
       (from.map { s.capturedAt >= $0 } ?? true) && (to.map { s.capturedAt <= $0 } ?? true)
     }
-    let checks = CheckCatalog.all.map(\.description.id)
     var rows: [HistoryRow] = []
     struct Open {
       var check: String
@@ -91,11 +90,7 @@ extension EvidenceStore {
     var order: [String] = []
     for s in snapshots {
       let counts = try statusCounts(snapshotID: s.id)
-      for c in checks {
-        rows.append(
-          HistoryRow(snapshotID: s.id, capturedAt: s.capturedAt, checkID: c, counts: counts[c] ?? StatusCounts(), assessed: !counts.isEmpty)
-        )
-      }
+      rows += HistoryRow.rows(for: s, counts: counts)
       guard !counts.isEmpty else { continue }  // an unassessed snapshot says nothing about findings
       var openNow = Set<String>()
       for r in try resultKeys(snapshotID: s.id) where r.status == .fail || r.status == .excepted {

@@ -295,8 +295,8 @@ public final class EvidenceStore {
 }
 
 extension EvidenceStore {
-  /// Runs a read-only query returning one integer (used by tests and diagnostics).
-  public func testScalar(_ sql: String, _ arguments: [Any]) throws -> Int {
+  /// Runs a read-only query returning one integer (for tests and diagnostics).
+  public func integer(_ sql: String, _ arguments: [Any]) throws -> Int {
     let args: [any SQLiteBindable] = arguments.map { value in
       switch value {
       case let i as Int: return i
@@ -311,7 +311,7 @@ extension EvidenceStore {
   /// The database file's size in bytes (page count × page size, after a checkpoint).
   public func fileSize() throws -> Int {
     try db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    return try testScalar("SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()", [])
+    return try integer("SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()", [])
   }
 }
 
