@@ -2,6 +2,10 @@ import ArgumentParser
 import Foundation
 import IAMEvidence
 
+#if canImport(Glibc)
+  import Glibc
+#endif
+
 /// `iam-evidence ingest`: load snapshots into the database, one transaction each.
 struct Ingest: ParsableCommand {
   static let configuration = CommandConfiguration(
@@ -39,11 +43,13 @@ struct Ingest: ParsableCommand {
     let options = IngestOptions(
       account: account, capturedAt: capturedAt, label: label, allowTruncated: allowTruncated, now: Clock.now())
     for source in sources {
+      Timings.last = Date()
       let loaded = try SourceFiles.load(source)
-      let showProgress = Terminal.stderrIsTerminal && loaded.bytes.count > 8 << 20
+      let showProgress = Terminal.stderrIsTerminal && loaded.contents.buffer.count > 8 << 20
       let (outcome, decoded) = try store.ingestKeepingDecoded(loaded, options: options) { event in
         TestHooks.pauseIfRequested(event)
         if showProgress { Progress.show(event, name: loaded.name) }
+        Timings.ingest(event)
       }
       if showProgress { Progress.clear() }
       switch outcome {
@@ -52,7 +58,8 @@ struct Ingest: ParsableCommand {
           "snapshot \(r.id)  account \(r.account)  users \(r.counts.users)  groups \(r.counts.groups)  roles \(r.counts.roles)  managed \(r.counts.managedPolicies)  inline \(r.counts.inlinePolicies)  sha256 \(r.sha256.prefix(12))  \(r.sourceName)"
             + (r.isTruncated ? "  (TRUNCATED export)" : ""))
         // New snapshots are assessed straight away, so `findings` works after `ingest`.
-        let outcome = try store.assess(snapshotID: r.id, decoded: decoded, register: register, now: Clock.now())
+        let outcome = try store.assess(
+          snapshotID: r.id, decoded: decoded, register: register, now: Clock.now(), phase: { Timings.mark("assess: \($0.rawValue)") })
         Terminal.out(AssessSummary.line(record: r, outcome: outcome))
       case .alreadyIngested(let r):
         Terminal.out("\(loaded.name): already ingested as snapshot \(r.id) (sha256 \(r.sha256.prefix(12))); nothing added")
@@ -93,12 +100,44 @@ enum SourceFiles {
       let data = FileHandle.standardInput.readDataToEndOfFile()
       return IngestSource(name: "-", bytes: [UInt8](data), modificationTime: nil)
     }
-    guard let data = FileManager.default.contents(atPath: path) else {
+    guard FileManager.default.isReadableFile(atPath: path) else {
       throw CommandFailure(message: "\(path): cannot read the file")
     }
     let attributes = try? FileManager.default.attributesOfItem(atPath: path)
     let mtime = (attributes?[.modificationDate] as? Date).map { Timestamp(epochSeconds: Int64($0.timeIntervalSince1970)) }
+    if let mapped = map(path) { return IngestSource(name: path, contents: mapped, modificationTime: mtime) }
+    guard let data = FileManager.default.contents(atPath: path) else {
+      throw CommandFailure(message: "\(path): cannot read the file")
+    }
     return IngestSource(name: path, bytes: [UInt8](data), modificationTime: mtime)
+  }
+
+  /// The file mapped read-only, its pages dropped as ingest reads past them (so a 100 MB export is
+  /// never resident at once), or nil where mapping is not possible (empty files, pipes).
+  static func map(_ path: String) -> SnapshotBytes? {
+    #if canImport(Glibc)
+      let fd = open(path, O_RDONLY)
+      guard fd >= 0 else { return nil }
+      defer { close(fd) }
+      var info = stat()
+      guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, info.st_size > 0 else { return nil }
+      let length = Int(info.st_size)
+      guard let base = mmap(nil, length, PROT_READ, MAP_PRIVATE, fd, 0), base != MAP_FAILED else { return nil }
+      _ = madvise(base, length, MADV_SEQUENTIAL)
+      let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+      let address = UInt(bitPattern: base)
+      let buffer = UnsafeBufferPointer(start: base.assumingMemoryBound(to: UInt8.self), count: length)
+      return SnapshotBytes(
+        buffer: buffer,
+        discard: { offset in
+          // Whole pages before `offset` go; reading them again faults them back in from the page cache.
+          let end = offset / page * page
+          if end > 0 { _ = madvise(UnsafeMutableRawPointer(bitPattern: address), end, MADV_DONTNEED) }
+        },
+        release: { _ = munmap(UnsafeMutableRawPointer(bitPattern: address), length) })
+    #else
+      return nil
+    #endif
   }
 }
 
@@ -110,6 +149,8 @@ enum Progress {
     case .decoded(let principals, let policies): text = "\(name): decoded \(principals) principals, \(policies) managed policies"
     case .storedPrincipals(let done, let total): text = "\(name): storing principals \(done)/\(total)"
     case .storedPolicies(let done, let total): text = "\(name): storing managed policies \(done)/\(total)"
+    case .hashed: text = "\(name): decoding"
+    case .committed: text = "\(name): assessing"
     }
     FileHandle.standardError.write(Data(("\r\u{1B}[K" + text).utf8))
   }
@@ -127,5 +168,31 @@ enum TestHooks {
     else { return }
     _ = FileManager.default.createFile(atPath: marker, contents: Data("paused\n".utf8))
     sleep(120)
+  }
+}
+
+/// With `IAM_EVIDENCE_TIMINGS=1`, ingest prints the wall time of each step and the peak memory so far
+/// on standard error (what `Benchmarks/bench --phases` shows).
+enum Timings {
+  static let enabled = ProcessInfo.processInfo.environment["IAM_EVIDENCE_TIMINGS"] == "1"
+  nonisolated(unsafe) static var last = Date()
+
+  static func ingest(_ event: IngestProgress) {
+    switch event {
+    case .hashed: mark("ingest: hashed")
+    case .decoded: mark("ingest: decoded")
+    case .committed: mark("ingest: stored")
+    case .storedPrincipals, .storedPolicies: break
+    }
+  }
+
+  static func mark(_ step: String) {
+    guard enabled else { return }
+    let now = Date()
+    let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
+    let peak = status.split(separator: "\n").first { $0.hasPrefix("VmHWM:") }.map { $0.dropFirst(6).trimmingCharacters(in: .whitespaces) }
+    FileHandle.standardError.write(
+      Data("timing: \(step) \(Int((now.timeIntervalSince(last) * 1000).rounded())) ms, peak \(peak ?? "?")\n".utf8))
+    last = now
   }
 }

@@ -10,9 +10,11 @@ public enum Assessor {
   /// Assesses `snapshot`, captured at `capturedAt` (exceptions are judged in force at that time).
   public static func assess(
     _ snapshot: AuthorizationSnapshot, capturedAt: Timestamp, register: ExceptionRegister = .empty,
-    checks: [any Check] = CheckCatalog.all, evaluator: KMSPolicyEvaluator = KMSPolicyEvaluator()
+    checks: [any Check] = CheckCatalog.all, evaluator: KMSPolicyEvaluator = KMSPolicyEvaluator(),
+    evaluated: (() -> Void)? = nil
   ) -> Outcome {
     let context = CheckContext(snapshot: snapshot, evaluator: evaluator)
+    evaluated?()
     // Checks are independent of each other: run them side by side.
     var results = CheckContext.parallelMap(checks, minimumCount: 2) { $0.run(context) }.flatMap { $0 }
     var used = Set<String>()

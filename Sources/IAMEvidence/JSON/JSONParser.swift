@@ -59,7 +59,14 @@ public struct JSONParser {
     }
 
     mutating func skipWhitespace() {
+      // Pretty-printed exports are mostly indentation: runs of spaces are stepped over eight at a time.
+      guard let base = bytes.baseAddress else { return }
+      let raw = UnsafeRawPointer(base)
       while index < bytes.count {
+        if index + 8 <= bytes.count, raw.loadUnaligned(fromByteOffset: index, as: UInt64.self) == 0x2020_2020_2020_2020 {
+          index += 8
+          continue
+        }
         switch bytes[index] {
         case 0x20, 0x0A, 0x0D, 0x09: index += 1
         default: return
@@ -175,6 +182,12 @@ public struct JSONParser {
     }
 
     mutating func parseNumber() throws(JSONSyntaxError) -> String {
+      let range = try scanNumber()
+      return String(decoding: UnsafeBufferPointer(rebasing: bytes[range]), as: UTF8.self)
+    }
+
+    /// Validates the number at the cursor and returns its byte range.
+    mutating func scanNumber() throws(JSONSyntaxError) -> Range<Int> {
       let start = index
       if bytes[index] == UInt8(ascii: "-") { index += 1 }
       func isDigit(_ b: UInt8) -> Bool { b >= 0x30 && b <= 0x39 }
@@ -197,7 +210,7 @@ public struct JSONParser {
         guard index < bytes.count, isDigit(bytes[index]) else { throw error("invalid number", at: start) }
         while index < bytes.count, isDigit(bytes[index]) { index += 1 }
       }
-      return String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
+      return start..<index
     }
 
     mutating func parseString() throws(JSONSyntaxError) -> String {

@@ -29,16 +29,21 @@ public struct SnapshotDecoder: Sendable {
 
   /// Decodes `bytes`, the exact content of one snapshot file.
   public func decode(_ bytes: [UInt8]) throws(SnapshotDecodingError) -> AuthorizationSnapshot {
-    let root: JSONValue
-    do {
-      root = try bytes.withUnsafeBufferPointer { buffer throws(JSONSyntaxError) in try JSONParser.parse(buffer: buffer) }
-    } catch {
-      throw SnapshotDecodingError(file: sourceName, path: "$", message: "not valid JSON: \(error)")
-    }
-    return try decode(root: root)
+    try bytes.withUnsafeBufferPointer { buffer throws(SnapshotDecodingError) in try decode(buffer: buffer) }
   }
 
-  /// Decodes an already parsed document.
+  /// Decodes a snapshot in place (e.g. a memory-mapped file) in one streaming pass: no tree of the
+  /// whole document is built, and policy documents are canonicalised and hashed as they are read.
+  /// `consumed` is told, every few MB, the offset before which the bytes will not be read again.
+  public func decode(
+    buffer: UnsafeBufferPointer<UInt8>, consumed: ((Int) -> Void)? = nil
+  ) throws(SnapshotDecodingError) -> AuthorizationSnapshot {
+    var stream = SnapshotStream(buffer, file: sourceName, consumed: consumed)
+    return try stream.snapshot()
+  }
+
+  /// Decodes an already parsed document (the reference semantics that the streaming decoder of
+  /// ``decode(buffer:consumed:)`` follows; tests compare the two).
   public func decode(root value: JSONValue) throws(SnapshotDecodingError) -> AuthorizationSnapshot {
     let root = Node(value: value, path: "$", file: sourceName)
     _ = try root.object()
@@ -211,9 +216,10 @@ public struct SnapshotDecoder: Sendable {
     case .object:
       return (PolicyDocumentText(pending: node.value), .object)
     case .string(let s):
-      let trimmed = s.drop(while: { $0 == " " || $0 == "\n" || $0 == "\t" || $0 == "\r" })
-      if trimmed.hasPrefix("{") {
-        guard let json = try? JSONParser.parse(String(trimmed)), case .object = json else {
+      // Whitespace is trimmed by bytes: as Characters, CR LF is one character equal to neither.
+      let trimmed = s.utf8.drop(while: { $0 == 0x20 || $0 == 0x0A || $0 == 0x09 || $0 == 0x0D })
+      if trimmed.first == UInt8(ascii: "{") {
+        guard let json = try? JSONParser.parse(Array(trimmed)), case .object = json else {
           throw node.error("not a valid JSON policy document")
         }
         return (PolicyDocumentText(pending: json), .jsonString)

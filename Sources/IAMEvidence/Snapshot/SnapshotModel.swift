@@ -11,16 +11,28 @@ public enum DocumentEncoding: String, Sendable, Codable {
 }
 
 /// A policy document in canonical form, identified by the SHA-256 of its canonical JSON.
+///
+/// Only the canonical text is kept for documents decoded from a snapshot or read from the store;
+/// ``json`` parses it when asked. A 100 MB export holds tens of MB of documents, and their trees would
+/// be several times that.
 public struct PolicyDocumentText: Sendable, Hashable {
-  /// The parsed document.
-  public var json: JSONValue
   /// Canonical JSON: sorted keys, no insignificant whitespace.
   public var canonical: String
   /// Lower-case hex SHA-256 of `canonical`'s UTF-8 bytes.
   public var sha256: String
+  /// The tree, when the document was built from one.
+  private var tree: JSONValue?
+
+  /// The parsed document (from the tree it was built from, else parsed from ``canonical``; a
+  /// canonical text that no longer parses, as in a damaged database, gives `null`, which every check
+  /// reports as an invalid document).
+  public var json: JSONValue {
+    if let tree { return tree }
+    return (try? JSONParser.parse(canonical)) ?? .null
+  }
 
   public init(json: JSONValue) {
-    self.json = json
+    self.tree = json
     let bytes = JSONWriter.canonicalBytes(json)
     self.canonical = String(decoding: bytes, as: UTF8.self)
     self.sha256 = SHA256.hash(data: bytes).hexString
@@ -29,9 +41,23 @@ public struct PolicyDocumentText: Sendable, Hashable {
   /// A document whose canonical form and hash are filled in later, in bulk (see
   /// ``AuthorizationSnapshot/canonicalizeDocuments()``).
   init(pending json: JSONValue) {
-    self.json = json
+    self.tree = json
     self.canonical = ""
     self.sha256 = ""
+  }
+
+  /// A document from bytes that are already canonical (``CanonicalTranscoder`` output).
+  init(canonicalBytes bytes: [UInt8]) {
+    self.tree = nil
+    self.canonical = String(decoding: bytes, as: UTF8.self)
+    self.sha256 = SHA256.hash(data: bytes).hexString
+  }
+
+  /// A document read back from the store: its canonical text and hash are already known.
+  init(storedCanonical: String, sha256: String) {
+    self.tree = nil
+    self.canonical = storedCanonical
+    self.sha256 = sha256
   }
 
   public static func == (a: PolicyDocumentText, b: PolicyDocumentText) -> Bool { a.sha256 == b.sha256 }

@@ -46,14 +46,67 @@ public struct SnapshotRecord: Sendable, Hashable {
 public struct IngestSource: Sendable {
   /// The name shown in messages and recorded (a path, or `-` for standard input).
   public var name: String
-  public var bytes: [UInt8]
+  /// The file's bytes.
+  public var contents: SnapshotBytes
   /// The file's modification time (nil for standard input).
   public var modificationTime: Timestamp?
 
-  public init(name: String, bytes: [UInt8], modificationTime: Timestamp?) {
+  public init(name: String, contents: SnapshotBytes, modificationTime: Timestamp?) {
     self.name = name
-    self.bytes = bytes
+    self.contents = contents
     self.modificationTime = modificationTime
+  }
+
+  public init(name: String, bytes: [UInt8], modificationTime: Timestamp?) {
+    self.init(name: name, contents: SnapshotBytes(bytes), modificationTime: modificationTime)
+  }
+}
+
+/// The bytes of one snapshot file: a copy in memory, or memory the caller maps from the file.
+///
+/// Ingest reads them front to back (hashing, then decoding) and says how far it has got, so a mapping
+/// can drop the pages already read: a 100 MB export then never has to be resident at once.
+public final class SnapshotBytes: @unchecked Sendable {
+  /// The bytes; valid while this object lives.
+  public let buffer: UnsafeBufferPointer<UInt8>
+  private let discard: ((Int) -> Void)?
+  private let release: () -> Void
+
+  /// A copy of `bytes`.
+  public convenience init(_ bytes: [UInt8]) {
+    let copy = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: max(bytes.count, 1))
+    _ = copy.initialize(from: bytes)
+    self.init(
+      buffer: UnsafeBufferPointer(rebasing: UnsafeBufferPointer(copy)[0..<bytes.count]), discard: nil,
+      release: { copy.deallocate() })
+  }
+
+  /// Memory owned elsewhere (e.g. a read-only mapping of the file). `discard` is told, as reading
+  /// advances, the offset before which the bytes will not be read again until the next pass;
+  /// `release` is called once, when this object goes away.
+  public init(buffer: UnsafeBufferPointer<UInt8>, discard: ((Int) -> Void)?, release: @escaping () -> Void) {
+    self.buffer = buffer
+    self.discard = discard
+    self.release = release
+  }
+
+  deinit { release() }
+
+  /// Bytes before `offset` are not needed for now.
+  func discard(upTo offset: Int) { discard?(offset) }
+
+  /// SHA-256 of the bytes, read in chunks that are discarded as the hash advances.
+  func sha256() -> String {
+    var hasher = SHA256()
+    var offset = 0
+    let chunk = 4 << 20
+    repeat {
+      let end = min(offset + chunk, buffer.count)
+      hasher.update(bufferPointer: UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: buffer[offset..<end])))
+      offset = end
+      discard(upTo: offset)
+    } while offset < buffer.count
+    return hasher.finalize().hexString
   }
 }
 
@@ -84,9 +137,13 @@ public enum IngestOutcome: Sendable {
 
 /// Progress of a long ingest, for a terminal indicator.
 public enum IngestProgress: Sendable {
+  /// The file's SHA-256 is known (and it was not ingested before).
+  case hashed
   case decoded(principals: Int, policies: Int)
   case storedPrincipals(done: Int, total: Int)
   case storedPolicies(done: Int, total: Int)
+  /// The snapshot's transaction is committed.
+  case committed
 }
 
 /// The SQLite evidence database: snapshots, their content-addressed documents, and (later) results.
@@ -212,16 +269,18 @@ public final class EvidenceStore {
   public func ingestKeepingDecoded(
     _ source: IngestSource, options: IngestOptions, progress: ((IngestProgress) -> Void)? = nil
   ) throws(StoreError) -> (outcome: IngestOutcome, decoded: AuthorizationSnapshot?) {
-    let sha = SHA256.hash(data: source.bytes).hexString
+    let sha = source.contents.sha256()
     if let existing = try wrap({ try db.query("SELECT * FROM snapshots WHERE sha256 = ?", [sha]).first }) {
       return (.alreadyIngested(Self.record(existing)), nil)
     }
-    if source.bytes.isEmpty {
+    progress?(.hashed)
+    if source.contents.buffer.isEmpty {
       throw StoreError(path: source.name, message: "$: empty file, expected a JSON object")
     }
     let snapshot: AuthorizationSnapshot
     do {
-      snapshot = try SnapshotDecoder(sourceName: source.name).decode(source.bytes)
+      snapshot = try SnapshotDecoder(sourceName: source.name).decode(
+        buffer: source.contents.buffer, consumed: source.contents.discard(upTo:))
     } catch {
       throw StoreError(path: error.file, message: "\(error.path): \(error.message)")
     }
@@ -253,7 +312,7 @@ public final class EvidenceStore {
           """,
           [
             account, capturedAt.description, capturedSource.rawValue, options.now.description, source.name,
-            source.bytes.count, sha, snapshot.encodingSummary, Self.toolVersion, options.label, snapshot.isTruncated,
+            source.contents.buffer.count, sha, snapshot.encodingSummary, Self.toolVersion, options.label, snapshot.isTruncated,
             snapshot.marker, counts.users, counts.groups, counts.roles, counts.managedPolicies, counts.inlinePolicies,
           ])
         let snapshotID = Int(db.lastInsertRowID)
@@ -266,6 +325,7 @@ public final class EvidenceStore {
     guard let record = try self.snapshot(id: id) else {
       throw StoreError(path: path, message: "snapshot \(id) vanished after it was written")
     }
+    progress?(.committed)
     return (.ingested(record), snapshot)
   }
 

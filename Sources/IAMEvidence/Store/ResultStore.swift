@@ -15,6 +15,17 @@ public struct AssessmentRecord: Sendable, Hashable {
   public var staleExceptions: [String]
 }
 
+/// The steps of ``EvidenceStore/assess(snapshotID:decoded:register:checks:now:phase:)``, reported as
+/// each one ends (the CLI times them with `IAM_EVIDENCE_TIMINGS=1`).
+public enum AssessPhase: String, Sendable {
+  /// Every distinct document is evaluated.
+  case evaluated
+  /// Every check has run.
+  case checked
+  /// The results are committed.
+  case stored
+}
+
 extension EvidenceStore {
   /// Assesses snapshot `id` with every check and stores the results, replacing that snapshot's
   /// earlier results for the same check versions, in one transaction.
@@ -22,12 +33,14 @@ extension EvidenceStore {
   /// `decoded` may pass the snapshot just ingested, saving a reload from the database.
   public func assess(
     snapshotID id: Int, decoded: AuthorizationSnapshot? = nil, register: ExceptionRegister = .empty,
-    checks: [any Check] = CheckCatalog.all, now: Timestamp
+    checks: [any Check] = CheckCatalog.all, now: Timestamp, phase: ((AssessPhase) -> Void)? = nil
   ) throws(StoreError) -> Assessor.Outcome {
     guard let record = try snapshot(id: id) else { throw StoreError(path: path, message: "no snapshot \(id)") }
     let snapshot: AuthorizationSnapshot
     if let decoded { snapshot = decoded } else { snapshot = try loadSnapshot(id: id) }
-    let outcome = Assessor.assess(snapshot, capturedAt: record.capturedAt, register: register, checks: checks)
+    let outcome = Assessor.assess(
+      snapshot, capturedAt: record.capturedAt, register: register, checks: checks, evaluated: { phase?(.evaluated) })
+    phase?(.checked)
     try wrap {
       try db.transaction {
         let checkList = checks.map { "\($0.description.id)@\($0.description.version)" }
@@ -56,35 +69,48 @@ extension EvidenceStore {
           INSERT INTO snapshot_results (snapshot_id, check_id, check_version, assessment_id, tool_version, fail, excepted, pass,
             error, result_ids, open_ids) VALUES (?,?,?,?,?,?,?,?,?,?,?)
           """)
-        // The canonical form and hash of every result, computed on every core before the writes.
-        let encoded = CheckContext.parallelMap(outcome.results) { r -> (String, String) in
-          let detail = JSONWriter.canonicalBytes(r.storedJSON)
-          return (SHA256.hash(data: detail).hexString, String(decoding: detail, as: UTF8.self))
-        }
+        // Each check's results, by index: iterating all results once per check would copy every
+        // result (a large struct) once per check.
+        var indexes: [String: [Int]] = [:]
+        for (i, r) in outcome.results.enumerated() { indexes["\(r.checkID)@\(r.checkVersion)", default: []].append(i) }
+        let results = outcome.results
         for check in checks {
           let d = check.description
           try delete.execute([id, d.id, d.version])
           var ids: [Int64] = []
           var open: [Int64] = []
           var counts = StatusCounts()
-          for (r, (sha, detail)) in zip(outcome.results, encoded) where r.checkID == d.id && r.checkVersion == d.version {
-            try insertDetail.execute([
-              sha, r.checkID, r.checkVersion, r.findingKey, r.status.rawValue, r.principal?.type.rawValue, r.principal?.id,
-              r.principal?.name, r.principal?.arn, r.policy?.kind.rawValue, r.policy?.name, r.policy?.arn, r.policy?.versionID,
-              r.policy?.documentSHA256, r.exception?.id, detail,
-            ])
-            var detailID = db.lastInsertRowID
-            if db.changes == 0 {
-              try findDetail.bind([sha])
-              guard case .integer(let existing) = try findDetail.step()?.values.first else {
-                throw StoreError(path: path, message: "result \(sha) missing after insert")
-              }
-              detailID = existing
-              try findDetail.bind([])
+          let mine = indexes["\(d.id)@\(d.version)"] ?? []
+          // The canonical form and hash of the results are computed on every core, a batch at a time
+          // (so they are never all in memory at once), then written in order.
+          for batchStart in stride(from: 0, to: mine.count, by: 4096) {
+            let batch = Array(mine[batchStart..<min(batchStart + 4096, mine.count)])
+            let encoded = CheckContext.parallelMap(batch) { i -> (String, String) in
+              let detail = JSONWriter.canonicalBytes(results[i].storedJSON)
+              return (SHA256.hash(data: detail).hexString, String(decoding: detail, as: UTF8.self))
             }
-            ids.append(detailID)
-            if r.status == .fail || r.status == .excepted { open.append(detailID) }
-            counts[r.status] += 1
+            for (i, (sha, detail)) in zip(batch, encoded) {
+              let status = results[i].status
+              let principal = results[i].principal
+              let policy = results[i].policy
+              try insertDetail.execute([
+                sha, d.id, d.version, results[i].findingKey, status.rawValue, principal?.type.rawValue, principal?.id,
+                principal?.name, principal?.arn, policy?.kind.rawValue, policy?.name, policy?.arn, policy?.versionID,
+                policy?.documentSHA256, results[i].exception?.id, detail,
+              ])
+              var detailID = db.lastInsertRowID
+              if db.changes == 0 {
+                try findDetail.bind([sha])
+                guard case .integer(let existing) = try findDetail.step()?.values.first else {
+                  throw StoreError(path: path, message: "result \(sha) missing after insert")
+                }
+                detailID = existing
+                try findDetail.bind([])
+              }
+              ids.append(detailID)
+              if status == .fail || status == .excepted { open.append(detailID) }
+              counts[status] += 1
+            }
           }
           try insertList.execute([
             id, d.id, d.version, assessmentID, Self.toolVersion, counts.fail, counts.excepted, counts.pass, counts.error,
@@ -93,6 +119,7 @@ extension EvidenceStore {
         }
       }
     }
+    phase?(.stored)
     return outcome
   }
 

@@ -1,14 +1,5 @@
 import SQLiteDB
 
-extension PolicyDocumentText {
-  /// A document read back from the store: its canonical text and hash are already known.
-  init(storedCanonical: String, sha256: String) throws {
-    self.json = try JSONParser.parse(storedCanonical)
-    self.canonical = storedCanonical
-    self.sha256 = sha256
-  }
-}
-
 extension EvidenceStore {
   /// Rebuilds the decoded snapshot `id` from the database, in the order it was ingested.
   public func loadSnapshot(id: Int) throws(StoreError) -> AuthorizationSnapshot {
@@ -19,7 +10,7 @@ extension EvidenceStore {
         guard let row = try db.query("SELECT sha256, canonical FROM documents WHERE id = ?", [id]).first else {
           throw StoreError(path: path, message: "document \(id) is missing (damaged database?)")
         }
-        let d = try PolicyDocumentText(storedCanonical: row.string("canonical")!, sha256: row.string("sha256")!)
+        let d = PolicyDocumentText(storedCanonical: row.string("canonical")!, sha256: row.string("sha256")!)
         documents[id] = d
         return d
       }

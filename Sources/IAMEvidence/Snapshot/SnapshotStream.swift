@@ -1,0 +1,579 @@
+/// The streaming decoder behind ``SnapshotDecoder/decode(_:)``: one pass over the bytes, straight into
+/// the model, with no tree of the whole document.
+///
+/// Members are read in file order and unknown ones are validated and skipped. Policy documents are
+/// transcoded to canonical bytes (``CanonicalTranscoder``) and hashed as they are met, so what stays
+/// in memory is the model and each document's canonical text. Semantics are those of the tree
+/// decoder (``SnapshotDecoder/decode(root:)``): the same members, defaults and checks, and for a
+/// member written twice the last one wins. Errors name the JSON path where they occur; a syntax error
+/// is reported at the innermost member being read.
+struct SnapshotStream {
+  private var cursor: JSONParser.Cursor
+  private let file: String
+  /// The JSON path being read, for errors.
+  private var path: [PathPart] = []
+  /// Reused for every policy document.
+  private var transcoder: CanonicalTranscoder
+  /// Told every few MB how far the decoder has read (earlier bytes are not read again).
+  private let consumed: ((Int) -> Void)?
+  private var reported = 0
+
+  private enum PathPart {
+    case key(String)
+    case index(Int)
+  }
+
+  init(_ bytes: UnsafeBufferPointer<UInt8>, file: String, consumed: ((Int) -> Void)?) {
+    cursor = JSONParser.Cursor(bytes)
+    transcoder = CanonicalTranscoder(bytes)
+    self.file = file
+    self.consumed = consumed
+  }
+
+  // MARK: Errors and paths
+
+  private var pathString: String {
+    var s = "$"
+    for p in path {
+      switch p {
+      case .key(let k): s += "." + k
+      case .index(let i): s += "[\(i)]"
+      }
+    }
+    return s
+  }
+
+  private func error(_ message: String) -> SnapshotDecodingError {
+    SnapshotDecodingError(file: file, path: pathString, message: message)
+  }
+
+  private func syntax(_ e: JSONSyntaxError) -> SnapshotDecodingError { error("not valid JSON: \(e)") }
+
+  /// Runs `body` with `key` on the path.
+  private mutating func member<T>(_ key: String, _ body: (inout SnapshotStream) throws(SnapshotDecodingError) -> T)
+    throws(SnapshotDecodingError) -> T
+  {
+    path.append(.key(key))
+    let value = try body(&self)
+    path.removeLast()
+    return value
+  }
+
+  // MARK: Tokens
+
+  /// The kind of the value at the cursor, in the words of ``JSONValue/kindDescription``.
+  private mutating func kind() throws(SnapshotDecodingError) -> String {
+    cursor.skipWhitespace()
+    guard cursor.index < cursor.bytes.count else { throw syntax(cursor.error("unexpected end of input (truncated JSON?)")) }
+    switch cursor.bytes[cursor.index] {
+    case UInt8(ascii: "{"): return "an object"
+    case UInt8(ascii: "["): return "an array"
+    case UInt8(ascii: "\""): return "a string"
+    case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return "a number"
+    case UInt8(ascii: "t"), UInt8(ascii: "f"): return "a boolean"
+    case UInt8(ascii: "n"): return "null"
+    default:
+      throw syntax(cursor.error("unexpected character \(cursor.describe(cursor.bytes[cursor.index])), expected a JSON value"))
+    }
+  }
+
+  private mutating func peek(_ byte: UInt8) throws(SnapshotDecodingError) -> Bool {
+    cursor.skipWhitespace()
+    guard cursor.index < cursor.bytes.count else { throw syntax(cursor.error("unexpected end of input (truncated JSON?)")) }
+    return cursor.bytes[cursor.index] == byte
+  }
+
+  /// Consumes `null` if that is what comes next.
+  private mutating func null() throws(SnapshotDecodingError) -> Bool {
+    guard try peek(UInt8(ascii: "n")) else { return false }
+    do { try cursor.literal("null") } catch { throw syntax(error) }
+    return true
+  }
+
+  private mutating func skipValue() throws(SnapshotDecodingError) {
+    cursor.skipWhitespace()
+    do { _ = try cursor.parseValue() } catch { throw syntax(error) }
+  }
+
+  /// Consumes `{`, or throws "expected an object".
+  private mutating func beginObject() throws(SnapshotDecodingError) {
+    guard try peek(UInt8(ascii: "{")) else { throw error("expected an object, found \(try kind())") }
+    do { try cursor.enter() } catch { throw syntax(error) }
+    cursor.index += 1
+  }
+
+  /// The next member name of the object being read (its value follows), or nil after its `}`.
+  private mutating func nextKey(_ count: inout Int) throws(SnapshotDecodingError) -> String? {
+    do throws(JSONSyntaxError) {
+      cursor.skipWhitespace()
+      guard cursor.index < cursor.bytes.count else {
+        throw cursor.error("unexpected end of input inside an object (truncated JSON?)")
+      }
+      if count == 0, cursor.bytes[cursor.index] == UInt8(ascii: "}") {
+        cursor.index += 1
+        cursor.depth -= 1
+        return nil
+      }
+      if count > 0 {
+        switch cursor.bytes[cursor.index] {
+        case UInt8(ascii: ","):
+          cursor.index += 1
+          cursor.skipWhitespace()
+        case UInt8(ascii: "}"):
+          cursor.index += 1
+          cursor.depth -= 1
+          return nil
+        default: throw cursor.error("expected ',' or '}' in an object, found \(cursor.describe(cursor.bytes[cursor.index]))")
+        }
+      }
+      guard cursor.index < cursor.bytes.count else {
+        throw cursor.error("unexpected end of input inside an object (truncated JSON?)")
+      }
+      guard cursor.bytes[cursor.index] == UInt8(ascii: "\"") else {
+        throw cursor.error("expected a member name in quotes, found \(cursor.describe(cursor.bytes[cursor.index]))")
+      }
+      let key = try cursor.parseString()
+      cursor.skipWhitespace()
+      guard cursor.index < cursor.bytes.count else {
+        throw cursor.error("unexpected end of input inside an object (truncated JSON?)")
+      }
+      guard cursor.bytes[cursor.index] == UInt8(ascii: ":") else { throw cursor.error("expected ':' after member name") }
+      cursor.index += 1
+      count += 1
+      return key
+    } catch {
+      throw syntax(error)
+    }
+  }
+
+  /// Reads an array (null counts as empty), calling `element` with each index and the element on the path.
+  private mutating func array(_ element: (inout SnapshotStream, Int) throws(SnapshotDecodingError) -> Void)
+    throws(SnapshotDecodingError)
+  {
+    if try null() { return }
+    guard try peek(UInt8(ascii: "[")) else { throw error("expected an array, found \(try kind())") }
+    do { try cursor.enter() } catch { throw syntax(error) }
+    cursor.index += 1
+    var index = 0
+    elements: while true {
+      cursor.skipWhitespace()
+      guard cursor.index < cursor.bytes.count else {
+        throw syntax(cursor.error("unexpected end of input inside an array (truncated JSON?)"))
+      }
+      let b = cursor.bytes[cursor.index]
+      if index == 0 {
+        if b == UInt8(ascii: "]") { break elements }
+      } else if b == UInt8(ascii: "]") {
+        break elements
+      } else if b == UInt8(ascii: ",") {
+        cursor.index += 1
+        cursor.skipWhitespace()
+      } else {
+        throw syntax(cursor.error("expected ',' or ']' in an array, found \(cursor.describe(b))"))
+      }
+      path.append(.index(index))
+      try element(&self, index)
+      path.removeLast()
+      index += 1
+      if let consumed, cursor.index - reported >= 4 << 20 {
+        reported = cursor.index
+        consumed(reported)
+      }
+    }
+    cursor.index += 1
+    cursor.depth -= 1
+  }
+
+  private mutating func string() throws(SnapshotDecodingError) -> String {
+    guard try peek(UInt8(ascii: "\"")) else { throw error("expected a string, found \(try kind())") }
+    do { return try cursor.parseString() } catch { throw syntax(error) }
+  }
+
+  private mutating func optionalString() throws(SnapshotDecodingError) -> String? {
+    try null() ? nil : try string()
+  }
+
+  private mutating func optionalBool() throws(SnapshotDecodingError) -> Bool? {
+    if try null() { return nil }
+    for (word, value): (StaticString, Bool) in [("true", true), ("false", false)]
+    where try peek(value ? UInt8(ascii: "t") : UInt8(ascii: "f")) {
+      do { try cursor.literal(word) } catch { throw syntax(error) }
+      return value
+    }
+    throw error("expected true or false, found \(try kind())")
+  }
+
+  private mutating func optionalInt() throws(SnapshotDecodingError) -> Int? {
+    if try null() { return nil }
+    let found = try kind()
+    guard found == "a number" else { throw error("expected an integer, found \(found)") }
+    let range: Range<Int>
+    do { range = try cursor.scanNumber() } catch { throw syntax(error) }
+    guard let i = Int(String(decoding: UnsafeBufferPointer(rebasing: cursor.bytes[range]), as: UTF8.self)) else {
+      throw error("expected an integer, found a number")
+    }
+    return i
+  }
+
+  private mutating func optionalDate() throws(SnapshotDecodingError) -> Timestamp? {
+    guard let s = try optionalString() else { return nil }
+    guard let t = Timestamp(parsing: s) else { throw error("not a valid date: \"\(s)\"") }
+    return t
+  }
+
+  // MARK: The document
+
+  /// Decodes the whole snapshot.
+  mutating func snapshot() throws(SnapshotDecodingError) -> AuthorizationSnapshot {
+    let bytes = cursor.bytes
+    if bytes.count >= 3, bytes[0] == 0xEF, bytes[1] == 0xBB, bytes[2] == 0xBF { cursor.index = 3 }
+    cursor.skipWhitespace()
+    if cursor.index >= bytes.count { throw syntax(cursor.error("empty input, expected a JSON value")) }
+    var users: [Principal] = []
+    var groups: [Principal] = []
+    var roles: [Principal] = []
+    var policies: [ManagedPolicy] = []
+    var policyPaths: [String] = []
+    var truncated: Bool?
+    var marker: String?
+    try beginObject()
+    var count = 0
+    while let key = try nextKey(&count) {
+      try member(key) { (s) throws(SnapshotDecodingError) in
+        switch key {
+        case "UserDetailList":
+          users = []
+          try s.array { (s, _) throws(SnapshotDecodingError) in users.append(try s.principal(.user)) }
+        case "GroupDetailList":
+          groups = []
+          try s.array { (s, _) throws(SnapshotDecodingError) in groups.append(try s.principal(.group)) }
+        case "RoleDetailList":
+          roles = []
+          try s.array { (s, _) throws(SnapshotDecodingError) in roles.append(try s.principal(.role)) }
+        case "Policies":
+          policies = []
+          policyPaths = []
+          try s.array { (s, _) throws(SnapshotDecodingError) in
+            policyPaths.append(s.pathString)
+            policies.append(try s.managedPolicy())
+          }
+        case "IsTruncated": truncated = try s.optionalBool()
+        case "Marker": marker = try s.optionalString()
+        default: try s.skipValue()
+        }
+      }
+    }
+    cursor.skipWhitespace()
+    if cursor.index < bytes.count { throw syntax(cursor.error("unexpected data after the JSON value")) }
+    consumed?(bytes.count)
+
+    var seenPolicies: [String: Int] = [:]
+    for (i, p) in policies.enumerated() {
+      if let earlier = seenPolicies[p.arn] {
+        throw SnapshotDecodingError(
+          file: file, path: policyPaths[i], message: "policy \(p.arn) appears twice (first at \(policyPaths[earlier]))")
+      }
+      seenPolicies[p.arn] = i
+    }
+    for (list, items) in [("UserDetailList", users), ("GroupDetailList", groups), ("RoleDetailList", roles)] {
+      var seen: [String: Int] = [:]
+      for (i, p) in items.enumerated() {
+        if let earlier = seen[p.arn] {
+          throw SnapshotDecodingError(
+            file: file, path: "$.\(list)[\(i)]",
+            message: "\(p.type.rawValue) \(p.arn) appears twice (first at $.\(list)[\(earlier)])")
+        }
+        seen[p.arn] = i
+      }
+    }
+    return AuthorizationSnapshot(
+      principals: users + groups + roles, managedPolicies: policies, isTruncated: truncated ?? false, marker: marker)
+  }
+
+  // MARK: Principals
+
+  private mutating func principal(_ type: PrincipalType) throws(SnapshotDecodingError) -> Principal {
+    let (idKey, nameKey, policiesKey) =
+      switch type {
+      case .user: ("UserId", "UserName", "UserPolicyList")
+      case .group: ("GroupId", "GroupName", "GroupPolicyList")
+      case .role: ("RoleId", "RoleName", "RolePolicyList")
+      }
+    var id: String?
+    var name: String?
+    var arn: String?
+    var p = Principal(type: type, id: "", name: "", arn: "")
+    try beginObject()
+    var count = 0
+    while let key = try nextKey(&count) {
+      try member(key) { (s) throws(SnapshotDecodingError) in
+        switch key {
+        case idKey: id = try s.string()
+        case nameKey: name = try s.string()
+        case "Arn": arn = try s.string()
+        case "Path": p.path = try s.optionalString()
+        case "CreateDate": p.createDate = try s.optionalDate()
+        case policiesKey: p.inlinePolicies = try s.inlinePolicies()
+        case "AttachedManagedPolicies": p.attachedPolicies = try s.attached()
+        case "GroupList" where type == .user:
+          p.groups = []
+          try s.array { (s, _) throws(SnapshotDecodingError) in p.groups.append(try s.string()) }
+        case "PermissionsBoundary" where type != .group: p.permissionsBoundary = try s.boundary()
+        case "Tags" where type != .group: p.tags = try s.tags()
+        case "AssumeRolePolicyDocument" where type == .role:
+          p.trustPolicy = try s.null() ? nil : try s.document().0
+        case "InstanceProfileList" where type == .role:
+          p.instanceProfiles = []
+          try s.array { (s, _) throws(SnapshotDecodingError) in p.instanceProfiles.append(try s.instanceProfile()) }
+        case "RoleLastUsed" where type == .role:
+          (p.roleLastUsedDate, p.roleLastUsedRegion) = (nil, nil)
+          if try s.null() { return }
+          try s.beginObject()
+          var count = 0
+          while let key = try s.nextKey(&count) {
+            try s.member(key) { (s) throws(SnapshotDecodingError) in
+              switch key {
+              case "LastUsedDate": p.roleLastUsedDate = try s.optionalDate()
+              case "Region": p.roleLastUsedRegion = try s.optionalString()
+              default: try s.skipValue()
+              }
+            }
+          }
+        default: try s.skipValue()
+        }
+      }
+    }
+    guard let id else { throw error("missing \(idKey)") }
+    guard let name else { throw error("missing \(nameKey)") }
+    guard let arn else { throw error("missing Arn") }
+    (p.id, p.name, p.arn) = (id, name, arn)
+    return p
+  }
+
+  private mutating func instanceProfile() throws(SnapshotDecodingError) -> InstanceProfile {
+    var name: String?
+    var id: String?
+    var arn: String?
+    try beginObject()
+    var count = 0
+    while let key = try nextKey(&count) {
+      try member(key) { (s) throws(SnapshotDecodingError) in
+        switch key {
+        case "InstanceProfileName": name = try s.string()
+        case "InstanceProfileId": id = try s.optionalString()
+        case "Arn": arn = try s.optionalString()
+        default: try s.skipValue()
+        }
+      }
+    }
+    guard let name else { throw error("missing InstanceProfileName") }
+    return InstanceProfile(name: name, id: id, arn: arn)
+  }
+
+  private mutating func inlinePolicies() throws(SnapshotDecodingError) -> [InlinePolicy] {
+    var result: [InlinePolicy] = []
+    var names = Set<String>()
+    try array { (s, _) throws(SnapshotDecodingError) in
+      var name: String?
+      var document: (PolicyDocumentText, DocumentEncoding)?
+      try s.beginObject()
+      var count = 0
+      while let key = try s.nextKey(&count) {
+        try s.member(key) { (s) throws(SnapshotDecodingError) in
+          switch key {
+          case "PolicyName": name = try s.string()
+          case "PolicyDocument": document = try s.document()
+          default: try s.skipValue()
+          }
+        }
+      }
+      guard let name else { throw s.error("missing PolicyName") }
+      guard names.insert(name).inserted else { throw s.error("inline policy name \"\(name)\" appears twice") }
+      guard let document else { throw s.error("missing PolicyDocument") }
+      result.append(InlinePolicy(name: name, document: document.0, encoding: document.1))
+    }
+    return result
+  }
+
+  private mutating func attached() throws(SnapshotDecodingError) -> [AttachedPolicy] {
+    var result: [AttachedPolicy] = []
+    try array { (s, _) throws(SnapshotDecodingError) in
+      var name: String?
+      var arn: String?
+      try s.beginObject()
+      var count = 0
+      while let key = try s.nextKey(&count) {
+        try s.member(key) { (s) throws(SnapshotDecodingError) in
+          switch key {
+          case "PolicyArn": arn = try s.string()
+          case "PolicyName": name = try s.optionalString()
+          default: try s.skipValue()
+          }
+        }
+      }
+      guard let arn else { throw s.error("missing PolicyArn") }
+      result.append(AttachedPolicy(name: name ?? ARN.resourceName(of: arn), arn: arn))
+    }
+    return result
+  }
+
+  private mutating func boundary() throws(SnapshotDecodingError) -> PermissionsBoundary? {
+    if try null() { return nil }
+    var type: String?
+    var arn: String??
+    try beginObject()
+    var count = 0
+    while let key = try nextKey(&count) {
+      try member(key) { (s) throws(SnapshotDecodingError) in
+        switch key {
+        case "PermissionsBoundaryType": type = try s.optionalString()
+        case "PermissionsBoundaryArn":
+          // Present but null is an error, as in the tree decoder (absent means no boundary).
+          arn = .some(try s.string())
+        default: try s.skipValue()
+        }
+      }
+    }
+    guard let arn, let arn else { return nil }
+    return PermissionsBoundary(type: type, arn: arn)
+  }
+
+  private mutating func tags() throws(SnapshotDecodingError) -> [Tag] {
+    var result: [Tag] = []
+    try array { (s, _) throws(SnapshotDecodingError) in
+      var key: String?
+      var value: String?
+      try s.beginObject()
+      var count = 0
+      while let k = try s.nextKey(&count) {
+        try s.member(k) { (s) throws(SnapshotDecodingError) in
+          switch k {
+          case "Key": key = try s.string()
+          case "Value": value = try s.optionalString()
+          default: try s.skipValue()
+          }
+        }
+      }
+      guard let key else { throw s.error("missing Key") }
+      result.append(Tag(key: key, value: value ?? ""))
+    }
+    return result
+  }
+
+  // MARK: Managed policies
+
+  private mutating func managedPolicy() throws(SnapshotDecodingError) -> ManagedPolicy {
+    var arn: String?
+    var m = ManagedPolicy(arn: "", name: "", versions: [])
+    var name: String?
+    try beginObject()
+    var count = 0
+    while let key = try nextKey(&count) {
+      try member(key) { (s) throws(SnapshotDecodingError) in
+        switch key {
+        case "Arn": arn = try s.string()
+        case "PolicyName": name = try s.optionalString()
+        case "PolicyId": m.id = try s.optionalString()
+        case "Path": m.path = try s.optionalString()
+        case "DefaultVersionId": m.defaultVersionId = try s.optionalString()
+        case "AttachmentCount": m.attachmentCount = try s.optionalInt()
+        case "PermissionsBoundaryUsageCount": m.permissionsBoundaryUsageCount = try s.optionalInt()
+        case "IsAttachable": m.isAttachable = try s.optionalBool()
+        case "Description": m.description = try s.optionalString()
+        case "CreateDate": m.createDate = try s.optionalDate()
+        case "UpdateDate": m.updateDate = try s.optionalDate()
+        case "PolicyVersionList":
+          m.versions = []
+          try s.array { (s, _) throws(SnapshotDecodingError) in m.versions.append(try s.policyVersion()) }
+        default: try s.skipValue()
+        }
+      }
+    }
+    guard let arn else { throw error("missing Arn") }
+    m.arn = arn
+    // Some producers omit PolicyName/PolicyId: the name is the last segment of the ARN.
+    m.name = name ?? ARN.resourceName(of: arn)
+    return m
+  }
+
+  private mutating func policyVersion() throws(SnapshotDecodingError) -> PolicyVersion {
+    var versionId: String?
+    var isDefault: Bool?
+    var createDate: Timestamp?
+    var document: (PolicyDocumentText, DocumentEncoding)?
+    try beginObject()
+    var count = 0
+    while let key = try nextKey(&count) {
+      try member(key) { (s) throws(SnapshotDecodingError) in
+        switch key {
+        case "VersionId": versionId = try s.string()
+        case "IsDefaultVersion": isDefault = try s.optionalBool()
+        case "CreateDate": createDate = try s.optionalDate()
+        case "Document": document = try s.document()
+        default: try s.skipValue()
+        }
+      }
+    }
+    guard let document else { throw error("missing Document") }
+    guard let versionId else { throw error("missing VersionId") }
+    return PolicyVersion(
+      versionId: versionId, isDefault: isDefault ?? false, createDate: createDate, document: document.0, encoding: document.1)
+  }
+
+  // MARK: Policy documents
+
+  /// A policy document: a JSON object (CLI), or a string holding percent-encoded JSON (raw API) or
+  /// plain JSON text. Transcoded to canonical bytes and hashed here.
+  private mutating func document() throws(SnapshotDecodingError) -> (PolicyDocumentText, DocumentEncoding) {
+    if try peek(UInt8(ascii: "{")) {
+      transcoder.out.removeAll(keepingCapacity: true)
+      transcoder.cursor.index = cursor.index
+      do { try transcoder.value() } catch { throw syntax(error) }
+      cursor.index = transcoder.cursor.index
+      return (PolicyDocumentText(canonicalBytes: transcoder.out), .object)
+    }
+    guard try peek(UInt8(ascii: "\"")) else {
+      throw error("expected a policy document (an object or a percent-encoded JSON string), found \(try kind())")
+    }
+    let s = try string()
+    let trimmed = s.utf8.drop(while: { $0 == 0x20 || $0 == 0x0A || $0 == 0x09 || $0 == 0x0D })
+    if trimmed.first == UInt8(ascii: "{") {
+      guard let canonical = Self.transcodeObject(Array(s.utf8)) else { throw error("not a valid JSON policy document") }
+      return (PolicyDocumentText(canonicalBytes: canonical), .jsonString)
+    }
+    guard let decoded = PercentEncoding.decodeBytes(s), String(validating: decoded, as: UTF8.self) != nil else {
+      throw error("not valid percent-encoded JSON (bad %-escape or not UTF-8)")
+    }
+    let result: (first: UInt8, bytes: [UInt8])
+    do {
+      result = try decoded.withUnsafeBufferPointer { buffer throws(JSONSyntaxError) in
+        var t = CanonicalTranscoder(buffer)
+        let first = try t.document()
+        return (first, t.out)
+      }
+    } catch {
+      throw self.error("not valid percent-encoded JSON (\(error.message))")
+    }
+    guard result.first == UInt8(ascii: "{") else {
+      let kind =
+        switch result.first {
+        case UInt8(ascii: "["): "an array"
+        case UInt8(ascii: "\""): "a string"
+        case UInt8(ascii: "t"), UInt8(ascii: "f"): "a boolean"
+        case UInt8(ascii: "n"): "null"
+        default: "a number"
+        }
+      throw error("percent-encoded document is \(kind), expected an object")
+    }
+    return (PolicyDocumentText(canonicalBytes: result.bytes), .percentEncoded)
+  }
+
+  /// The canonical bytes of `text` if it is one JSON object, else nil.
+  private static func transcodeObject(_ text: [UInt8]) -> [UInt8]? {
+    text.withUnsafeBufferPointer { buffer in
+      var t = CanonicalTranscoder(buffer)
+      guard let first = try? t.document(), first == UInt8(ascii: "{") else { return nil }
+      return t.out
+    }
+  }
+}
