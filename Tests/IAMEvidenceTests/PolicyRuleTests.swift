@@ -531,3 +531,22 @@ private func allow(_ action: String, _ resource: String = #""*""#, extra: String
     #expect(withGrant.verdict == .grantsAll && withGrant.hasNote(.sourceInvalid))
   }
 }
+
+/// The byte-level pre-filter of action patterns never drops a pattern the glob could match to a KMS action.
+@Suite struct ActionPrefilterTests {
+  @Test func prefilterIsConservative() {
+    var rng = JSONDifferentialTests.SplitMix(state: 99)
+    let alphabet = ["k", "K", "m", "M", "s", "S", ":", "*", "?", "x", "3", "\u{212A}", "é", "d", "e"]
+    var dropped = 0
+    for _ in 0..<20_000 {
+      let pattern = (0..<rng.below(7)).map { _ in alphabet[rng.below(alphabet.count)] }.joined()
+      let glob = IAMGlob(action: pattern).mayMatch(prefix: "kms:")
+      if !IAMGlob.actionMayMatchKMS(pattern) {
+        dropped += 1
+        #expect(!glob, "\(pattern) was dropped but can match a kms: action")
+      }
+    }
+    #expect(dropped > 10_000)
+    #expect(!IAMGlob.actionMayMatchKMS("s3:GetObject") && IAMGlob.actionMayMatchKMS("KMS:Decrypt") && IAMGlob.actionMayMatchKMS("k?s:*"))
+  }
+}

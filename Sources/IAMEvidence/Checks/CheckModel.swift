@@ -290,19 +290,20 @@ public struct CheckContext: Sendable {
     self.groupsByName = groups
     self.membersByGroup = members.mapValues { $0.sorted() }
     self.attachmentsByARN = attached.mapValues { $0.sorted() }
-    var documents: [String: JSONValue] = [:]
-    var judged: [String: JSONValue] = [:]  // inline and customer-managed defaults: all three targets
+    var documents: [String: PolicyDocumentText] = [:]
+    var judged: [String: PolicyDocumentText] = [:]  // inline and customer-managed defaults: all three targets
     for p in snapshot.principals {
       for i in p.inlinePolicies {
-        documents[i.document.sha256] = i.document.json
-        judged[i.document.sha256] = i.document.json
+        documents[i.document.sha256] = i.document
+        judged[i.document.sha256] = i.document
       }
     }
     for m in snapshot.managedPolicies {
-      for v in m.versions { documents[v.document.sha256] = v.document.json }
-      if !m.isAWSManaged, let d = m.defaultVersion { judged[d.document.sha256] = d.document.json }
+      for v in m.versions { documents[v.document.sha256] = v.document }
+      if !m.isAWSManaged, let d = m.defaultVersion { judged[d.document.sha256] = d.document }
     }
-    // Documents judged by every check are explained once for all three targets.
+    // Documents judged by every check are explained once for all three targets. Each is parsed from
+    // its canonical text here, once, and its tree dropped after its evaluation.
     let catalog = evaluator.catalog
     var full: [String: PolicyEvaluation] = [:]
     var decrypt: [String: PolicyEvaluation] = [:]
@@ -311,8 +312,10 @@ public struct CheckContext: Sendable {
     let judgedList = Array(judged)
     let others = documents.filter { judged[$0.key] == nil }.map { ($0.key, $0.value) }
     // Documents are independent: evaluate them on every core. Each iteration writes only its own slot.
-    let judgedResults = Self.parallelMap(judgedList) { evaluator.evaluateActions($0.value, targets: targets) }
-    let otherResults = Self.parallelMap(others) { evaluator.evaluateFullKMSAccess($0.1) }
+    let judgedResults = Self.parallelMap(judgedList) {
+      evaluator.evaluateActions($0.value.json, targets: targets, relevantOnly: true)
+    }
+    let otherResults = Self.parallelMap(others) { evaluator.evaluateActions($0.1.json, targets: [targets[0]], relevantOnly: true)[0] }
     for ((sha, _), e) in zip(judgedList, judgedResults) { (full[sha], decrypt[sha], destructive[sha]) = (e[0], e[1], e[2]) }
     for ((sha, _), e) in zip(others, otherResults) { full[sha] = e }
     self.fullAccess = full

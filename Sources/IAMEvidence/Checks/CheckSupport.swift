@@ -35,7 +35,7 @@ enum CheckSupport {
     }
     return CheckResult(
       checkID: check.id, checkVersion: check.version, status: status, principal: principal, policy: policy,
-      statements: indexes, offendingStatements: statementJSON(document.json, indexes: indexes),
+      statements: indexes, offendingStatements: indexes.isEmpty ? [] : statementJSON(document.json, indexes: indexes),
       reasons: failing ? evaluation.reasons.map(\.rawValue) : [], notes: notes, why: why)
   }
 

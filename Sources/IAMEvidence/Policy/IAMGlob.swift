@@ -89,6 +89,24 @@ public struct IAMGlob: Sendable, Hashable, CustomStringConvertible {
     return i == wanted.count
   }
 
+  /// A quick, conservative form of `IAMGlob(action: pattern).mayMatch(prefix: "kms:")` on the bytes:
+  /// false only when an ASCII pattern certainly cannot match a `kms:` action (`s3:GetObject`). Any
+  /// non-ASCII byte answers true (case folding outside ASCII, such as the Kelvin sign, is left to the glob).
+  public static func actionMayMatchKMS(_ pattern: String) -> Bool {
+    var i = 0
+    for c in pattern.utf8 {
+      if i == 4 { return true }
+      if c >= 0x80 || c == UInt8(ascii: "*") { return true }
+      if c != UInt8(ascii: "?") {
+        let lower = c >= UInt8(ascii: "A") && c <= UInt8(ascii: "Z") ? c + 32 : c
+        let wanted: UInt8 = i == 0 ? UInt8(ascii: "k") : i == 1 ? UInt8(ascii: "m") : i == 2 ? UInt8(ascii: "s") : UInt8(ascii: ":")
+        if lower != wanted { return false }
+      }
+      i += 1
+    }
+    return i == 4
+  }
+
   static func compress(_ tokens: [Token]) -> [Token] {
     var out: [Token] = []
     out.reserveCapacity(tokens.count)

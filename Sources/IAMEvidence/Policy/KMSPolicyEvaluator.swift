@@ -75,36 +75,35 @@ public struct KMSPolicyEvaluator: Sendable {
   /// Evaluates one document against several targets, globbing and scoping each statement once (for
   /// the union of the targets) and narrowing that explanation to each target: the same results as
   /// separate ``evaluateActions(_:target:)-(JSONValue,_)`` calls, for a fraction of the work.
-  public func evaluateActions(_ json: JSONValue, targets rawTargets: [Set<String>]) -> [PolicyEvaluation] {
+  ///
+  /// With `relevantOnly`, statements that match no target action are left out of
+  /// ``PolicyEvaluation/statements`` (as ``PolicyEvaluation/keepingRelevantStatements()`` would) and
+  /// their resources are never classified: the verdict and notes are the same, for much less work
+  /// on the statements of other services that make up most of an account.
+  public func evaluateActions(_ json: JSONValue, targets rawTargets: [Set<String>], relevantOnly: Bool = false)
+    -> [PolicyEvaluation]
+  {
     guard case .success(let document) = PolicyDocument.parse(json) else {
       return rawTargets.map { evaluateActions(json, target: $0) }
     }
     let targets = rawTargets.map(canonicalTarget)
     let union = targets.reduce(into: Set<String>()) { $0.formUnion($1) }
-    let base = document.statements.map { explain($0, target: union) }
+    let statements = relevantOnly ? document.statements.filter { !matchedActions($0, target: union).isEmpty } : document.statements
+    let base = statements.map { explain($0, target: union) }
     return targets.map { target in
-      evaluate(
-        document, target: target,
-        explanations: zip(document.statements, base).map { narrow($1, statement: $0, to: target) })
+      let e = evaluate(document, target: target, explanations: base.map { narrow($0, to: target) })
+      return relevantOnly ? e.keepingRelevantStatements() : e
     }
   }
 
   /// An explanation made for a wider target, narrowed to `target` (reasons apply only while some target
   /// action is matched; the summary names the narrowed actions).
-  func narrow(_ e: StatementExplanation, statement: PolicyStatement, to target: Set<String>) -> StatementExplanation {
+  func narrow(_ e: StatementExplanation, to target: Set<String>) -> StatementExplanation {
     var n = e
-    n.matchedActions = e.matchedActions.intersection(target)
+    n.matchedActions = e.matchedActions.isEmpty ? [] : e.matchedActions.intersection(target)
     if n.matchedActions.isEmpty { n.reasons = [] }
-    n.summary = summary(statement, matched: n.matchedActions, scope: e.keyScope, target: target)
+    n.target = target
     return n
-  }
-
-  func summary(_ statement: PolicyStatement, matched: Set<String>, scope: KeyScope, target: Set<String>) -> String {
-    var summary = "Statement[\(statement.index)]"
-    if let sid = statement.sid, !sid.isEmpty { summary += " (Sid \(JSONWriter.quoted(sid)))" }
-    summary += ": \(statement.effect.rawValue) \(actionsPhrase(matched, of: target)) on \(scope)"
-    if statement.isConditional { summary += ", with a Condition" }
-    return summary
   }
 
   /// The verdict of `document` from its statements' explanations for `target`.
@@ -213,7 +212,7 @@ public struct KMSPolicyEvaluator: Sendable {
     var boundaryEvaluation: SourceEvaluation?
     var boundaryAllowed: Set<String>?
     if let boundary {
-      let e = evaluateActions(boundary.document, target: target)
+      let e = boundary.evaluation.flatMap { $0.target == target ? $0 : nil } ?? evaluateActions(boundary.document, target: target)
       boundaryEvaluation = SourceEvaluation(label: boundary.label, evaluation: e)
       if e.verdict.isInvalid {
         notes.append(
@@ -294,15 +293,8 @@ public struct KMSPolicyEvaluator: Sendable {
 
   /// What one statement does with `target` (canonical full names).
   public func explain(_ statement: PolicyStatement, target: Set<String>) -> StatementExplanation {
-    let globs = statement.actions.patterns.map { IAMGlob(action: $0) }
-    // Only patterns that can match a `kms:` action matter; the rest (most of a real account) are
-    // skipped without testing them against every catalog action.
-    let relevant = globs.filter { $0.mayMatch(prefix: "kms:") }
-    let matched: Set<String>
-    switch statement.actions {
-    case .action: matched = relevant.isEmpty ? [] : target.filter { a in relevant.contains { $0.matches(a) } }
-    case .notAction: matched = relevant.isEmpty ? target : target.filter { a in !relevant.contains { $0.matches(a) } }
-    }
+    let relevant = relevantGlobs(statement)
+    let matched = matchedActions(statement, target: target, relevant: relevant)
     let scope: KeyScope
     switch statement.resources {
     case .resource(let p): scope = KeyScope.of(resource: p)
@@ -316,7 +308,8 @@ public struct KMSPolicyEvaluator: Sendable {
         reasons.append(.allowNotAction)
       case .action:
         let all = catalog.allActionNames
-        let covering = globs.filter { g in all.allSatisfy { g.matches($0) } }
+        // A pattern covering every catalog action can match `kms:`, so it is among the relevant ones.
+        let covering = relevant.filter { g in all.allSatisfy { g.matches($0) } }
         if covering.contains(where: { $0.matches("\u{E000}:\u{E000}") && $0.matches("\u{E000}\u{E000}:\u{E000}\u{E000}") }) {
           reasons.append(.allowStar)
         } else if !covering.isEmpty {
@@ -337,8 +330,22 @@ public struct KMSPolicyEvaluator: Sendable {
 
     return StatementExplanation(
       index: statement.index, sid: statement.sid, effect: statement.effect, matchedActions: matched, keyScope: scope,
-      isConditional: statement.isConditional, reasons: reasons,
-      summary: summary(statement, matched: matched, scope: scope, target: target))
+      isConditional: statement.isConditional, reasons: reasons, target: target)
+  }
+
+  /// The Action/NotAction patterns that can match a `kms:` action. The rest (most of a real account)
+  /// are dropped by a byte check before any glob is built.
+  func relevantGlobs(_ statement: PolicyStatement) -> [IAMGlob] {
+    statement.actions.patterns.filter(IAMGlob.actionMayMatchKMS).map { IAMGlob(action: $0) }.filter { $0.mayMatch(prefix: "kms:") }
+  }
+
+  /// The target actions the statement's Action/NotAction matches, whatever its resources.
+  func matchedActions(_ statement: PolicyStatement, target: Set<String>, relevant: [IAMGlob]? = nil) -> Set<String> {
+    let relevant = relevant ?? relevantGlobs(statement)
+    switch statement.actions {
+    case .action: return relevant.isEmpty ? [] : target.filter { a in relevant.contains { $0.matches(a) } }
+    case .notAction: return relevant.isEmpty ? target : target.filter { a in !relevant.contains { $0.matches(a) } }
+    }
   }
 
   // MARK: - Helpers
@@ -399,8 +406,13 @@ public struct KMSPolicyEvaluator: Sendable {
     target.count == 1 ? "target action \(target.first!)" : "\(target.count) target actions"
   }
 
-  /// `all 55 target actions`, `kms:Decrypt`, `3 actions (kms:A, kms:B, kms:C)`, `no target action`.
+  /// See ``actionsPhrase(_:of:)`` (static).
   func actionsPhrase(_ actions: Set<String>, of whole: Set<String>?) -> String {
+    Self.actionsPhrase(actions, of: whole)
+  }
+
+  /// `all 55 target actions`, `kms:Decrypt`, `3 actions (kms:A, kms:B, kms:C)`, `no target action`.
+  static func actionsPhrase(_ actions: Set<String>, of whole: Set<String>?) -> String {
     if actions.isEmpty { return "no target action" }
     if let whole, actions == whole, whole.count > 1 { return "all \(whole.count) target actions" }
     let sorted = actions.sorted()

@@ -120,12 +120,22 @@ public struct StatementExplanation: Sendable, Hashable {
   public var isConditional: Bool
   /// Why it grants (Allow statements matching target actions); empty otherwise.
   public var reasons: [PolicyReasonCode]
-  /// One line, e.g. `Statement[0]: Allow all 55 target actions on every key`.
-  public var summary: String
+  /// The target the statement was judged against (for ``summary``).
+  public var target: Set<String>
+
+  /// One line, e.g. `Statement[0]: Allow all 55 target actions on every key`. Composed when asked:
+  /// an account has hundreds of thousands of statements and almost none is ever shown.
+  public var summary: String {
+    var summary = "Statement[\(index)]"
+    if let sid, !sid.isEmpty { summary += " (Sid \(JSONWriter.quoted(sid)))" }
+    summary += ": \(effect.rawValue) \(KMSPolicyEvaluator.actionsPhrase(matchedActions, of: target)) on \(keyScope)"
+    if isConditional { summary += ", with a Condition" }
+    return summary
+  }
 
   public init(
     index: Int, sid: String?, effect: PolicyEffect, matchedActions: Set<String>, keyScope: KeyScope,
-    isConditional: Bool, reasons: [PolicyReasonCode], summary: String
+    isConditional: Bool, reasons: [PolicyReasonCode], target: Set<String>
   ) {
     self.index = index
     self.sid = sid
@@ -134,7 +144,7 @@ public struct StatementExplanation: Sendable, Hashable {
     self.keyScope = keyScope
     self.isConditional = isConditional
     self.reasons = reasons
-    self.summary = summary
+    self.target = target
   }
 
   /// An Allow that grants at least one target action on all keys (condition or not).
@@ -187,6 +197,15 @@ public struct PolicyEvaluation: Sendable, Hashable {
   /// Granted minus denied.
   public var effectiveActions: Set<String> { grantedActions.subtracting(deniedActions) }
 
+  /// This evaluation keeping only the explanations of statements that match some target action: the
+  /// verdict, notes and multi-source evaluation depend on nothing else, and an account's cached
+  /// evaluations would otherwise hold an explanation for every statement it has.
+  public func keepingRelevantStatements() -> PolicyEvaluation {
+    var e = self
+    e.statements = statements.filter { !$0.matchedActions.isEmpty }
+    return e
+  }
+
   /// The notes with `code`.
   public func notes(_ code: PolicyNoteCode) -> [PolicyNote] { notes.filter { $0.code == code } }
 
@@ -198,13 +217,25 @@ public struct PolicyEvaluation: Sendable, Hashable {
 /// ...) and the document JSON.
 public struct PolicySource: Sendable, Hashable {
   public var label: String
-  public var document: JSONValue
+  /// The document (parsed on demand when the source was made from a ``PolicyDocumentText``: the
+  /// evaluator needs it only when ``evaluation`` is missing or for the statements of a grant).
+  public var document: JSONValue { text?.json ?? tree }
+  private var tree: JSONValue
+  private var text: PolicyDocumentText?
   /// The document's evaluation against the same target, when the caller already has it (it is
   /// used only if its target matches).
   public var evaluation: PolicyEvaluation?
   public init(label: String, document: JSONValue, evaluation: PolicyEvaluation? = nil) {
     self.label = label
-    self.document = document
+    self.tree = document
+    self.evaluation = evaluation
+  }
+
+  /// A source from a stored document, with its evaluation if known.
+  public init(label: String, text: PolicyDocumentText, evaluation: PolicyEvaluation? = nil) {
+    self.label = label
+    self.tree = .null
+    self.text = text
     self.evaluation = evaluation
   }
 }

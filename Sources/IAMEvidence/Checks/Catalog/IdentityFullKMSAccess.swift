@@ -54,7 +54,7 @@ public struct IdentityFullKMSAccess: Check {
       for p in policies {
         let source = GrantSource(kind: group == nil ? "inline" : "group-inline", policyName: p.name, viaGroup: group)
         sources.append(
-          (source, PolicySource(label: source.label, document: p.document.json, evaluation: context.fullAccess(of: p.document))))
+          (source, PolicySource(label: source.label, text: p.document, evaluation: context.fullAccess(of: p.document))))
       }
     }
     func add(attached: [AttachedPolicy], via group: String?) {
@@ -64,7 +64,7 @@ public struct IdentityFullKMSAccess: Check {
           continue
         }
         let source = GrantSource(kind: group == nil ? "managed" : "group-managed", policyName: a.name, policyARN: a.arn, viaGroup: group)
-        sources.append((source, PolicySource(label: source.label, document: doc.json, evaluation: context.fullAccess(of: doc))))
+        sources.append((source, PolicySource(label: source.label, text: doc, evaluation: context.fullAccess(of: doc))))
       }
     }
     add(inline: principal.inlinePolicies, via: nil)
@@ -78,7 +78,7 @@ public struct IdentityFullKMSAccess: Check {
     var boundary: PolicySource?
     if let b = principal.permissionsBoundary {
       if let doc = context.policiesByARN[b.arn]?.defaultVersion?.document {
-        boundary = PolicySource(label: "boundary \(b.arn)", document: doc.json)
+        boundary = PolicySource(label: "boundary \(b.arn)", text: doc, evaluation: context.fullAccess(of: doc))
       } else {
         notes.append(
           ResultNote(code: "boundary-unknown", message: "Permissions boundary \(b.arn) is not in the snapshot; judged without it."))
