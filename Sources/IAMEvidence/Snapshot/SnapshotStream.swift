@@ -90,7 +90,11 @@ struct SnapshotStream {
     return true
   }
 
+  /// Validates and skips the value of a member not read. Its name is left out of the path of any
+  /// syntax error in it (a name not recognised may hold any characters); the line and column say where.
   private mutating func skipValue() throws(SnapshotDecodingError) {
+    let name = path.popLast()
+    defer { if let name { path.append(name) } }
     cursor.skipWhitespace()
     do { _ = try cursor.parseValue() } catch { throw syntax(error) }
   }
@@ -420,13 +424,21 @@ struct SnapshotStream {
   private mutating func boundary() throws(SnapshotDecodingError) -> PermissionsBoundary? {
     if try null() { return nil }
     var type: String?
+    var typeError: SnapshotDecodingError?
     var arn: String??
     try beginObject()
     var count = 0
     while let key = try nextKey(&count) {
       try member(key) { (s) throws(SnapshotDecodingError) in
         switch key {
-        case "PermissionsBoundaryType": type = try s.optionalString()
+        case "PermissionsBoundaryType":
+          // A boundary without an ARN is ignored whole, as in the tree decoder: a malformed type only
+          // counts once the ARN is known to be there.
+          (type, typeError) = (nil, nil)
+          do throws(SnapshotDecodingError) { type = try s.optionalString() } catch {
+            typeError = error
+            try s.skipValue()
+          }
         case "PermissionsBoundaryArn":
           // Present but null is an error, as in the tree decoder (absent means no boundary).
           arn = .some(try s.string())
@@ -435,6 +447,7 @@ struct SnapshotStream {
       }
     }
     guard let arn, let arn else { return nil }
+    if let typeError { throw typeError }
     return PermissionsBoundary(type: type, arn: arn)
   }
 
