@@ -46,21 +46,23 @@ struct Ingest: ParsableCommand {
       Timings.last = Date()
       let loaded = try SourceFiles.load(source)
       let showProgress = Terminal.stderrIsTerminal && loaded.contents.buffer.count > 8 << 20
-      let (outcome, decoded) = try store.ingestKeepingDecoded(loaded, options: options) { event in
-        TestHooks.pauseIfRequested(event)
-        if showProgress { Progress.show(event, name: loaded.name) }
-        Timings.ingest(event)
-      }
+      // New snapshots are assessed straight away (on other cores while the snapshot is written), so
+      // `findings` works after `ingest`.
+      let (outcome, assessment) = try store.ingestAndAssess(
+        loaded, options: options, register: register,
+        progress: { event in
+          TestHooks.pauseIfRequested(event)
+          if showProgress { Progress.show(event, name: loaded.name) }
+          Timings.ingest(event)
+        },
+        phase: { Timings.mark("assess: \($0.rawValue)") })
       if showProgress { Progress.clear() }
       switch outcome {
       case .ingested(let r):
         Terminal.out(
           "snapshot \(r.id)  account \(r.account)  users \(r.counts.users)  groups \(r.counts.groups)  roles \(r.counts.roles)  managed \(r.counts.managedPolicies)  inline \(r.counts.inlinePolicies)  sha256 \(r.sha256.prefix(12))  \(r.sourceName)"
             + (r.isTruncated ? "  (TRUNCATED export)" : ""))
-        // New snapshots are assessed straight away, so `findings` works after `ingest`.
-        let outcome = try store.assess(
-          snapshotID: r.id, decoded: decoded, register: register, now: Clock.now(), phase: { Timings.mark("assess: \($0.rawValue)") })
-        Terminal.out(AssessSummary.line(record: r, outcome: outcome))
+        if let assessment { Terminal.out(AssessSummary.line(record: r, outcome: assessment)) }
       case .alreadyIngested(let r):
         Terminal.out("\(loaded.name): already ingested as snapshot \(r.id) (sha256 \(r.sha256.prefix(12))); nothing added")
       }

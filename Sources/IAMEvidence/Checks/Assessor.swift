@@ -40,7 +40,7 @@ public enum Assessor {
         }
       }
     }
-    results.sort(by: CheckResult.reportOrder)
+    results = CheckResult.sortedForReport(results)
     return Outcome(results: results, staleExceptions: register.exceptions.filter { !used.contains($0.id) })
   }
 }

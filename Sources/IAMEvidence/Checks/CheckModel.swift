@@ -179,6 +179,33 @@ public struct CheckResult: Sendable, Hashable {
     return parts.joined(separator: "|")
   }
 
+  /// `results` in ``reportOrder(_:_:)``, sorting small keys instead of moving the (large) results
+  /// around: an account's assessment holds tens of thousands of them.
+  public static func sortedForReport(_ results: [CheckResult]) -> [CheckResult] {
+    struct Key {
+      var rank: Int
+      var checkID: String
+      var check: Int
+      var principal: (String, String, String)
+      var policy: (String, String, String)
+    }
+    let keys = results.map { r in
+      Key(
+        rank: r.status.severityRank, checkID: r.checkID, check: CheckCatalog.position(of: r.checkID),
+        principal: (r.principal?.type.rawValue ?? "", r.principal?.name ?? "", r.principal?.arn ?? ""),
+        policy: (r.policy?.name ?? "", r.policy?.arn ?? "", r.policy?.versionID ?? ""))
+    }
+    let order = keys.withUnsafeBufferPointer { k in
+      results.indices.sorted { i, j in
+        if k[i].rank != k[j].rank { return k[i].rank < k[j].rank }
+        if k[i].checkID != k[j].checkID { return k[i].check < k[j].check }
+        if k[i].principal != k[j].principal { return k[i].principal < k[j].principal }
+        return k[i].policy < k[j].policy
+      }
+    }
+    return order.map { results[$0] }
+  }
+
   /// Sort order of reports and listings: most severe first, then by catalog order of the check (the
   /// control's primary test first), principal and policy.
   public static func reportOrder(_ a: CheckResult, _ b: CheckResult) -> Bool {

@@ -6,55 +6,56 @@ extension CheckResult {
     func principals(_ list: [PrincipalRef]) -> JSONValue {
       .array(
         list.map {
-          .object([("type", .string($0.type.rawValue)), ("name", .string($0.name)), ("arn", .string($0.arn)), ("id", .string($0.id))])
+          .object([("arn", .string($0.arn)), ("id", .string($0.id)), ("name", .string($0.name)), ("type", .string($0.type.rawValue))])
         })
     }
+    // Members are listed in canonical (UTF-8 byte) order, so writing them needs no sorting.
     return .object([
-      ("snapshot", .number(String(snapshot))),
+      ("attached_to", principals(attachedTo)),
       ("check", .string(checkID)),
       ("check_version", .number(String(checkVersion))),
-      ("status", .string(status.rawValue)),
-      ("finding_key", .string(findingKey)),
-      ("principal_type", str(principal?.type.rawValue)),
-      ("principal_name", str(principal?.name)),
-      ("principal_arn", str(principal?.arn)),
-      ("principal_id", str(principal?.id)),
-      ("policy_kind", str(policy?.kind.rawValue)),
-      ("policy_name", str(policy?.name)),
-      ("policy_arn", str(policy?.arn)),
-      ("policy_version", str(policy?.versionID)),
       ("document_sha256", str(policy?.documentSHA256)),
-      ("statements", ints(statements)),
-      ("offending_statements", .array(offendingStatements)),
-      ("reasons", .array(reasons.map(JSONValue.string))),
+      (
+        "exception",
+        exception.map { .object([("approved_by", .string($0.approvedBy)), ("expires_on", .string($0.expiresOn)), ("id", .string($0.id))]) }
+          ?? .null
+      ),
+      ("finding_key", .string(findingKey)),
+      ("inherited_by", principals(inheritedBy)),
       (
         "notes",
         .array(
           notes.map {
             .object([
-              ("code", .string($0.code)), ("message", .string($0.message)), ("statements", ints($0.statements)), ("detail", str($0.detail)),
+              ("code", .string($0.code)), ("detail", str($0.detail)), ("message", .string($0.message)), ("statements", ints($0.statements)),
             ])
           })
       ),
-      ("why", .string(why)),
-      (
-        "exception",
-        exception.map { .object([("id", .string($0.id)), ("approved_by", .string($0.approvedBy)), ("expires_on", .string($0.expiresOn))]) }
-          ?? .null
-      ),
-      ("attached_to", principals(attachedTo)),
-      ("inherited_by", principals(inheritedBy)),
+      ("offending_statements", .array(offendingStatements)),
+      ("policy_arn", str(policy?.arn)),
+      ("policy_kind", str(policy?.kind.rawValue)),
+      ("policy_name", str(policy?.name)),
+      ("policy_version", str(policy?.versionID)),
+      ("principal_arn", str(principal?.arn)),
+      ("principal_id", str(principal?.id)),
+      ("principal_name", str(principal?.name)),
+      ("principal_type", str(principal?.type.rawValue)),
+      ("reasons", .array(reasons.map(JSONValue.string))),
+      ("remediation", .array(remediation.map(JSONValue.string))),
+      ("snapshot", .number(String(snapshot))),
       (
         "sources",
         .array(
           sources.map {
             .object([
-              ("kind", .string($0.kind)), ("policy_name", .string($0.policyName)), ("policy_arn", str($0.policyARN)),
-              ("via_group", str($0.viaGroup)), ("label", .string($0.label)),
+              ("kind", .string($0.kind)), ("label", .string($0.label)), ("policy_arn", str($0.policyARN)),
+              ("policy_name", .string($0.policyName)), ("via_group", str($0.viaGroup)),
             ])
           })
       ),
-      ("remediation", .array(remediation.map(JSONValue.string))),
+      ("statements", ints(statements)),
+      ("status", .string(status.rawValue)),
+      ("why", .string(why)),
     ])
   }
 

@@ -30,6 +30,8 @@ public enum JSONWriter {
     // Sort by UTF-8 bytes, ties in source order; of duplicate keys the last one wins, as in AWS's
     // parser. Sorting first makes duplicates adjacent, so no hashing is needed.
     if members.count < 2 { return members }
+    // Members built in key order (as the tool's own JSON is) need no sorting.
+    if zip(members, members.dropFirst()).allSatisfy({ $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }) { return members }
     let order = members.indices.sorted { i, j in
       let a = members[i].key.utf8
       let b = members[j].key.utf8

@@ -1,4 +1,5 @@
 import Crypto
+import Dispatch
 import SQLiteDB
 
 /// One stored assessment run of a snapshot.
@@ -13,6 +14,12 @@ public struct AssessmentRecord: Sendable, Hashable {
   public var exceptionsSHA256: String
   public var exceptionsContent: String
   public var staleExceptions: [String]
+}
+
+/// One batch of results being encoded on another thread; read after its group is waited for.
+private final class PendingBatch: @unchecked Sendable {
+  let group = DispatchGroup()
+  var encoded: [(String, String)] = []
 }
 
 /// The steps of ``EvidenceStore/assess(snapshotID:decoded:register:checks:now:phase:)``, reported as
@@ -41,6 +48,15 @@ extension EvidenceStore {
     let outcome = Assessor.assess(
       snapshot, capturedAt: record.capturedAt, register: register, checks: checks, evaluated: { phase?(.evaluated) })
     phase?(.checked)
+    try store(outcome, snapshotID: id, register: register, checks: checks, now: now)
+    phase?(.stored)
+    return outcome
+  }
+
+  /// Stores `outcome` as the assessment of snapshot `id` (one transaction).
+  func store(
+    _ outcome: Assessor.Outcome, snapshotID id: Int, register: ExceptionRegister, checks: [any Check], now: Timestamp
+  ) throws(StoreError) {
     try wrap {
       try db.transaction {
         let checkList = checks.map { "\($0.description.id)@\($0.description.version)" }
@@ -73,54 +89,70 @@ extension EvidenceStore {
         // result (a large struct) once per check.
         var indexes: [String: [Int]] = [:]
         for (i, r) in outcome.results.enumerated() { indexes["\(r.checkID)@\(r.checkVersion)", default: []].append(i) }
-        let results = outcome.results
-        for check in checks {
-          let d = check.description
+        let descriptions = checks.map(\.description)
+        var batches: [(check: Int, items: [Int])] = []
+        for (c, d) in descriptions.enumerated() {
           try delete.execute([id, d.id, d.version])
-          var ids: [Int64] = []
-          var open: [Int64] = []
-          var counts = StatusCounts()
           let mine = indexes["\(d.id)@\(d.version)"] ?? []
-          // The canonical form and hash of the results are computed on every core, a batch at a time
-          // (so they are never all in memory at once), then written in order.
-          for batchStart in stride(from: 0, to: mine.count, by: 4096) {
-            let batch = Array(mine[batchStart..<min(batchStart + 4096, mine.count)])
-            let encoded = CheckContext.parallelMap(batch) { i -> (String, String) in
+          for start in stride(from: 0, to: mine.count, by: 2048) {
+            batches.append((c, Array(mine[start..<min(start + 2048, mine.count)])))
+          }
+        }
+        // The canonical form and hash of each batch of results are computed on the other cores while
+        // the batch before it is written, so never all at once, and never waiting for each other.
+        let results = outcome.results
+        func encode(_ items: [Int]) -> PendingBatch {
+          let pending = PendingBatch()
+          pending.group.enter()
+          DispatchQueue.global().async {
+            pending.encoded = CheckContext.parallelMap(items, minimumCount: 16) { i -> (String, String) in
               let detail = JSONWriter.canonicalBytes(results[i].storedJSON)
               return (SHA256.hash(data: detail).hexString, String(decoding: detail, as: UTF8.self))
             }
-            for (i, (sha, detail)) in zip(batch, encoded) {
-              let status = results[i].status
-              let principal = results[i].principal
-              let policy = results[i].policy
-              try insertDetail.execute([
-                sha, d.id, d.version, results[i].findingKey, status.rawValue, principal?.type.rawValue, principal?.id,
-                principal?.name, principal?.arn, policy?.kind.rawValue, policy?.name, policy?.arn, policy?.versionID,
-                policy?.documentSHA256, results[i].exception?.id, detail,
-              ])
-              var detailID = db.lastInsertRowID
-              if db.changes == 0 {
-                try findDetail.bind([sha])
-                guard case .integer(let existing) = try findDetail.step()?.values.first else {
-                  throw StoreError(path: path, message: "result \(sha) missing after insert")
-                }
-                detailID = existing
-                try findDetail.bind([])
-              }
-              ids.append(detailID)
-              if status == .fail || status == .excepted { open.append(detailID) }
-              counts[status] += 1
-            }
+            pending.group.leave()
           }
+          return pending
+        }
+        var ids = [[Int64]](repeating: [], count: descriptions.count)
+        var open = [[Int64]](repeating: [], count: descriptions.count)
+        var counts = [StatusCounts](repeating: StatusCounts(), count: descriptions.count)
+        var next = batches.first.map { encode($0.items) }
+        for (k, batch) in batches.enumerated() {
+          guard let current = next else { break }
+          current.group.wait()
+          next = k + 1 < batches.count ? encode(batches[k + 1].items) : nil
+          let d = descriptions[batch.check]
+          for (i, (sha, detail)) in zip(batch.items, current.encoded) {
+            let status = results[i].status
+            let principal = results[i].principal
+            let policy = results[i].policy
+            try insertDetail.execute([
+              sha, d.id, d.version, results[i].findingKey, status.rawValue, principal?.type.rawValue, principal?.id,
+              principal?.name, principal?.arn, policy?.kind.rawValue, policy?.name, policy?.arn, policy?.versionID,
+              policy?.documentSHA256, results[i].exception?.id, detail,
+            ])
+            var detailID = db.lastInsertRowID
+            if db.changes == 0 {
+              try findDetail.bind([sha])
+              guard case .integer(let existing) = try findDetail.step()?.values.first else {
+                throw StoreError(path: path, message: "result \(sha) missing after insert")
+              }
+              detailID = existing
+              try findDetail.bind([])
+            }
+            ids[batch.check].append(detailID)
+            if status == .fail || status == .excepted { open[batch.check].append(detailID) }
+            counts[batch.check][status] += 1
+          }
+        }
+        for (c, d) in descriptions.enumerated() {
           try insertList.execute([
-            id, d.id, d.version, assessmentID, Self.toolVersion, counts.fail, counts.excepted, counts.pass, counts.error,
-            IDList.encode(ids), IDList.encode(open),
+            id, d.id, d.version, assessmentID, Self.toolVersion, counts[c].fail, counts[c].excepted, counts[c].pass,
+            counts[c].error, IDList.encode(ids[c]), IDList.encode(open[c]),
           ])
         }
       }
     }
-    phase?(.stored)
-    return outcome
   }
 
   /// Stored results of snapshot `id`, in report order (most severe first), optionally filtered.
