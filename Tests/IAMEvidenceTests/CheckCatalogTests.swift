@@ -168,3 +168,20 @@ struct CatalogExampleCase: Sendable, CustomTestStringConvertible {
       "README.md is out of step with the catalog: regenerate its table with `iam-evidence checks --format markdown`:\n\(table)")
   }
 }
+
+/// The in-place report sort gives exactly the order of ``CheckResult/reportOrder(_:_:)``.
+@Suite struct ReportSortTests {
+  @Test func inPlaceSortMatchesReportOrder() throws {
+    let snapshot = try SnapshotDecoder(sourceName: "dev-small").decode(try TestSupport.bytes(TestSupport.fixture("dev-small.json")))
+    let assessed = Assessor.assess(snapshot, capturedAt: Timestamp(epochSeconds: 1_700_000_000)).results
+    var rng = JSONDifferentialTests.SplitMix(state: 5)
+    for _ in 0..<20 {
+      var shuffled = assessed
+      for i in shuffled.indices.reversed() { shuffled.swapAt(i, rng.below(i + 1)) }
+      var sorted = shuffled
+      CheckResult.sortForReport(&sorted)
+      #expect(sorted == shuffled.sorted(by: CheckResult.reportOrder))
+    }
+    #expect(assessed.count > 20)
+  }
+}

@@ -9,14 +9,21 @@ public enum Assessor {
 
   /// Assesses `snapshot`, captured at `capturedAt` (exceptions are judged in force at that time).
   public static func assess(
-    _ snapshot: AuthorizationSnapshot, capturedAt: Timestamp, register: ExceptionRegister = .empty,
+    _ snapshot: consuming AuthorizationSnapshot, capturedAt: Timestamp, register: ExceptionRegister = .empty,
     checks: [any Check] = CheckCatalog.all, evaluator: KMSPolicyEvaluator = KMSPolicyEvaluator(),
     evaluated: (() -> Void)? = nil
   ) -> Outcome {
-    let context = CheckContext(snapshot: snapshot, evaluator: evaluator)
+    let context = CheckContext(snapshot: consume snapshot, evaluator: evaluator)
     evaluated?()
     // Checks are independent of each other: run them side by side.
-    var results = CheckContext.parallelMap(checks, minimumCount: 2) { $0.run(context) }.flatMap { $0 }
+    var perCheck = CheckContext.parallelMap(checks, minimumCount: 2) { $0.run(context) }
+    // Concatenated freeing each check's array as it goes: never two copies of every result at once.
+    var results: [CheckResult] = []
+    results.reserveCapacity(perCheck.reduce(0) { $0 + $1.count })
+    for i in perCheck.indices {
+      results.append(contentsOf: perCheck[i])
+      perCheck[i] = []
+    }
     var used = Set<String>()
     for i in results.indices where results[i].status == .fail {
       let matching = register.exceptions.filter { $0.matches(results[i]) }.sorted { $0.id < $1.id }
@@ -40,7 +47,7 @@ public enum Assessor {
         }
       }
     }
-    results = CheckResult.sortedForReport(results)
+    CheckResult.sortForReport(&results)
     return Outcome(results: results, staleExceptions: register.exceptions.filter { !used.contains($0.id) })
   }
 }

@@ -179,9 +179,9 @@ public struct CheckResult: Sendable, Hashable {
     return parts.joined(separator: "|")
   }
 
-  /// `results` in ``reportOrder(_:_:)``, sorting small keys instead of moving the (large) results
-  /// around: an account's assessment holds tens of thousands of them.
-  public static func sortedForReport(_ results: [CheckResult]) -> [CheckResult] {
+  /// Sorts `results` into ``reportOrder(_:_:)`` by small precomputed keys, then moves each result
+  /// once into place: an account's assessment holds tens of thousands of (large) results.
+  public static func sortForReport(_ results: inout [CheckResult]) {
     struct Key {
       var rank: Int
       var checkID: String
@@ -195,7 +195,8 @@ public struct CheckResult: Sendable, Hashable {
         principal: (r.principal?.type.rawValue ?? "", r.principal?.name ?? "", r.principal?.arn ?? ""),
         policy: (r.policy?.name ?? "", r.policy?.arn ?? "", r.policy?.versionID ?? ""))
     }
-    let order = keys.withUnsafeBufferPointer { k in
+    // order[k] is the index of the result that belongs at position k.
+    var order = keys.withUnsafeBufferPointer { k in
       results.indices.sorted { i, j in
         if k[i].rank != k[j].rank { return k[i].rank < k[j].rank }
         if k[i].checkID != k[j].checkID { return k[i].check < k[j].check }
@@ -203,7 +204,17 @@ public struct CheckResult: Sendable, Hashable {
         return k[i].policy < k[j].policy
       }
     }
-    return order.map { results[$0] }
+    // Apply the permutation in place, cycle by cycle, with swaps (no copy of the array).
+    for start in order.indices where order[start] != start {
+      var k = start
+      while order[k] != start {
+        let next = order[k]
+        results.swapAt(k, next)
+        order[k] = k
+        k = next
+      }
+      order[k] = k
+    }
   }
 
   /// Sort order of reports and listings: most severe first, then by catalog order of the check (the
@@ -302,9 +313,56 @@ public struct CheckContext: Sendable {
   public var decrypt: [String: PolicyEvaluation]
   public var destructive: [String: PolicyEvaluation]
 
-  public init(snapshot: AuthorizationSnapshot, evaluator: KMSPolicyEvaluator = KMSPolicyEvaluator()) {
-    self.snapshot = snapshot
+  /// Evaluates every distinct document of `snapshot` once, then keeps the snapshot without the text of
+  /// documents that bear on no KMS action (checks read a document's statements only to quote what
+  /// grants or denies): for a large account that is most of its memory. Pass the snapshot as its last
+  /// owner (`consume`) and the dropped texts are freed.
+  public init(snapshot full: consuming AuthorizationSnapshot, evaluator: KMSPolicyEvaluator = KMSPolicyEvaluator()) {
     self.evaluator = evaluator
+    var documents: [String: PolicyDocumentText] = [:]
+    var judged: [String: PolicyDocumentText] = [:]  // inline and customer-managed defaults: all three targets
+    for p in full.principals {
+      for i in p.inlinePolicies {
+        documents[i.document.sha256] = i.document
+        judged[i.document.sha256] = i.document
+      }
+    }
+    for m in full.managedPolicies {
+      for v in m.versions { documents[v.document.sha256] = v.document }
+      if !m.isAWSManaged, let d = m.defaultVersion { judged[d.document.sha256] = d.document }
+    }
+    // Documents judged by every check are explained once for all three targets. Each is parsed from
+    // its canonical text here, once, and its tree dropped after its evaluation.
+    let catalog = evaluator.catalog
+    var fullAccess: [String: PolicyEvaluation] = [:]
+    var decrypt: [String: PolicyEvaluation] = [:]
+    var destructive: [String: PolicyEvaluation] = [:]
+    let targets = [catalog.allActionNames, catalog.decryptActionNames, catalog.destructiveActionNames]
+    let judgedList = Array(judged)
+    let others = documents.filter { judged[$0.key] == nil }.map { ($0.key, $0.value) }
+    judged = [:]
+    documents = [:]
+    // Documents are independent: evaluate them on every core. Each iteration writes only its own slot.
+    let judgedResults = Self.parallelMap(judgedList) {
+      evaluator.evaluateActions($0.value.json, targets: targets, relevantOnly: true)
+    }
+    let otherResults = Self.parallelMap(others) { evaluator.evaluateActions($0.1.json, targets: [targets[0]], relevantOnly: true)[0] }
+    var bearing = Set<String>()
+    for ((sha, _), e) in zip(judgedList, judgedResults) {
+      (fullAccess[sha], decrypt[sha], destructive[sha]) = (e[0], e[1], e[2])
+      if e.contains(where: Self.bearsOnKMS) { bearing.insert(sha) }
+    }
+    for ((sha, _), e) in zip(others, otherResults) {
+      fullAccess[sha] = e
+      if Self.bearsOnKMS(e) { bearing.insert(sha) }
+    }
+    self.fullAccess = fullAccess
+    self.decrypt = decrypt
+    self.destructive = destructive
+
+    let snapshot = full.keepingDocumentTexts(of: bearing)
+    _ = consume full
+    self.snapshot = snapshot
     self.policiesByARN = Dictionary(snapshot.managedPolicies.map { ($0.arn, $0) }, uniquingKeysWith: { a, _ in a })
     var groups: [String: Principal] = [:]
     var members: [String: [PrincipalRef]] = [:]
@@ -317,38 +375,11 @@ public struct CheckContext: Sendable {
     self.groupsByName = groups
     self.membersByGroup = members.mapValues { $0.sorted() }
     self.attachmentsByARN = attached.mapValues { $0.sorted() }
-    var documents: [String: PolicyDocumentText] = [:]
-    var judged: [String: PolicyDocumentText] = [:]  // inline and customer-managed defaults: all three targets
-    for p in snapshot.principals {
-      for i in p.inlinePolicies {
-        documents[i.document.sha256] = i.document
-        judged[i.document.sha256] = i.document
-      }
-    }
-    for m in snapshot.managedPolicies {
-      for v in m.versions { documents[v.document.sha256] = v.document }
-      if !m.isAWSManaged, let d = m.defaultVersion { judged[d.document.sha256] = d.document }
-    }
-    // Documents judged by every check are explained once for all three targets. Each is parsed from
-    // its canonical text here, once, and its tree dropped after its evaluation.
-    let catalog = evaluator.catalog
-    var full: [String: PolicyEvaluation] = [:]
-    var decrypt: [String: PolicyEvaluation] = [:]
-    var destructive: [String: PolicyEvaluation] = [:]
-    let targets = [catalog.allActionNames, catalog.decryptActionNames, catalog.destructiveActionNames]
-    let judgedList = Array(judged)
-    let others = documents.filter { judged[$0.key] == nil }.map { ($0.key, $0.value) }
-    // Documents are independent: evaluate them on every core. Each iteration writes only its own slot.
-    let judgedResults = Self.parallelMap(judgedList) {
-      evaluator.evaluateActions($0.value.json, targets: targets, relevantOnly: true)
-    }
-    let otherResults = Self.parallelMap(others) { evaluator.evaluateActions($0.1.json, targets: [targets[0]], relevantOnly: true)[0] }
-    for ((sha, _), e) in zip(judgedList, judgedResults) { (full[sha], decrypt[sha], destructive[sha]) = (e[0], e[1], e[2]) }
-    for ((sha, _), e) in zip(others, otherResults) { full[sha] = e }
-    self.fullAccess = full
-    self.decrypt = decrypt
-    self.destructive = destructive
   }
+
+  /// Whether a document's evaluation involves it in any result's detail: some statement matches a KMS
+  /// action, or the document is invalid.
+  static func bearsOnKMS(_ e: PolicyEvaluation) -> Bool { !e.statements.isEmpty || e.verdict.isInvalid || !e.notes.isEmpty }
 
   /// `transform` applied to every element, spread over the available cores; order is kept.
   static func parallelMap<T: Sendable, R: Sendable>(

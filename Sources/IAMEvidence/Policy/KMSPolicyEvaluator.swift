@@ -277,7 +277,8 @@ public struct KMSPolicyEvaluator: Sendable {
       reasons.append(.combinedSources)
     }
     var rows: [(String?, StatementExplanation, JSONValue?)] = []
-    for (source, s) in zip(sources, evaluations) {
+    // Only sources with statements bearing on the target contribute rows (no need to parse the rest).
+    for (source, s) in zip(sources, evaluations) where !s.evaluation.statements.isEmpty {
       guard case .success(let doc) = PolicyDocument.parse(source.document) else { continue }
       rows += s.evaluation.statements.map { (s.label, $0, doc.statements[$0.index].condition) }
     }

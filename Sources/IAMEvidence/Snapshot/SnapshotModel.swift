@@ -22,12 +22,15 @@ public struct PolicyDocumentText: Sendable, Hashable {
   public var sha256: String
   /// The tree, when the document was built from one.
   private var tree: JSONValue?
+  /// Set by ``droppingText()``: reading ``json`` then is a bug (it would read as `null`).
+  private var textDropped = false
 
   /// The parsed document (from the tree it was built from, else parsed from ``canonical``; a
   /// canonical text that no longer parses, as in a damaged database, gives `null`, which every check
   /// reports as an invalid document).
   public var json: JSONValue {
     if let tree { return tree }
+    assert(!textDropped, "the text of document \(sha256) was dropped")
     return (try? JSONParser.parse(canonical)) ?? .null
   }
 
@@ -51,6 +54,14 @@ public struct PolicyDocumentText: Sendable, Hashable {
     self.tree = nil
     self.canonical = String(decoding: bytes, as: UTF8.self)
     self.sha256 = SHA256.hash(data: bytes).hexString
+  }
+
+  /// This document without its canonical text (its hash stays): see
+  /// ``AuthorizationSnapshot/keepingDocumentTexts(of:)``.
+  func droppingText() -> PolicyDocumentText {
+    var d = PolicyDocumentText(storedCanonical: "", sha256: sha256)
+    d.textDropped = true
+    return d
   }
 
   /// A document read back from the store: its canonical text and hash are already known.
@@ -297,6 +308,24 @@ public struct AuthorizationSnapshot: Sendable, Hashable {
         managedPolicies[mi].versions[vi].document = done.next()!
       }
     }
+  }
+
+  /// This snapshot with the canonical text kept only for the documents whose hash is in `keep`.
+  func keepingDocumentTexts(of keep: Set<String>) -> AuthorizationSnapshot {
+    func slim(_ d: PolicyDocumentText) -> PolicyDocumentText { keep.contains(d.sha256) ? d : d.droppingText() }
+    var s = self
+    for pi in s.principals.indices {
+      if let t = s.principals[pi].trustPolicy { s.principals[pi].trustPolicy = slim(t) }
+      for ii in s.principals[pi].inlinePolicies.indices {
+        s.principals[pi].inlinePolicies[ii].document = slim(s.principals[pi].inlinePolicies[ii].document)
+      }
+    }
+    for mi in s.managedPolicies.indices {
+      for vi in s.managedPolicies[mi].versions.indices {
+        s.managedPolicies[mi].versions[vi].document = slim(s.managedPolicies[mi].versions[vi].document)
+      }
+    }
+    return s
   }
 
   public var users: [Principal] { principals.filter { $0.type == .user } }

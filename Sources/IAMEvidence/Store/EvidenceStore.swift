@@ -150,7 +150,13 @@ public enum IngestProgress: Sendable {
 /// The result of an assessment running on another thread, read after its group is waited for.
 private final class PendingAssessment: @unchecked Sendable {
   let group = DispatchGroup()
+  var snapshot: AuthorizationSnapshot?
   var outcome: Assessor.Outcome?
+
+  func takeSnapshot() -> AuthorizationSnapshot {
+    defer { snapshot = nil }
+    return snapshot!
+  }
 }
 
 /// The SQLite evidence database: snapshots, their content-addressed documents, and (later) results.
@@ -297,8 +303,11 @@ public final class EvidenceStore {
     defer { pending.group.wait() }
     let (outcome, _) = try ingest(source, options: options, progress: progress) { snapshot, capturedAt in
       pending.group.enter()
+      // Handed over through the box so that the assessment holds the only other reference: once the
+      // writer is done, the document texts the checks do not need are freed (see CheckContext).
+      pending.snapshot = snapshot
       DispatchQueue.global().async {
-        pending.outcome = Assessor.assess(snapshot, capturedAt: capturedAt, register: register, checks: checks)
+        pending.outcome = Assessor.assess(pending.takeSnapshot(), capturedAt: capturedAt, register: register, checks: checks)
         pending.group.leave()
       }
     }
