@@ -37,6 +37,11 @@ struct Ingest: ParsableCommand {
   var paths: [String]
 
   func run() throws {
+    // Blocks of 128 KB and more are mapped on their own and returned to the system when freed: fixing
+    // the threshold stops glibc raising it after the first large free, which left a 100 MB ingest's
+    // freed buffers in the heap (peak 108 MB instead of 97 MB, same time; measured). Not for the
+    // other commands: a large report spends more on the extra mappings than it saves.
+    Malloc.set(Malloc.mmapThreshold, 128 * 1024)
     let sources = try SourceFiles.expand(paths)
     let register = try ExceptionsOption.load(exceptions)
     let store = try database.open(create: true)

@@ -185,3 +185,34 @@ struct CatalogExampleCase: Sendable, CustomTestStringConvertible {
     #expect(assessed.count > 20)
   }
 }
+
+/// The stored bytes of a result, written directly, are exactly the canonical form of its JSON tree
+/// (they are its content address across snapshots).
+@Suite struct StoredResultBytesTests {
+  @Test(arguments: ["dev-small.json", "dev-series/2024-03.json", "external/cloudsplaining-example-authz-details.json"])
+  func directBytesEqualTheCanonicalTree(fixture: String) throws {
+    let snapshot = try SnapshotDecoder(sourceName: fixture).decode(try TestSupport.bytes(TestSupport.fixture(fixture)))
+    let results = Assessor.assess(snapshot, capturedAt: Timestamp(epochSeconds: 1_700_000_000)).results
+    // The dev fixtures exercise notes and quoted statements; the external one is checked as it is.
+    if fixture.hasPrefix("dev") {
+      #expect(results.contains { !$0.notes.isEmpty } && results.contains { !$0.offendingStatements.isEmpty })
+    }
+    #expect(results.count > 10)
+    for r in results {
+      #expect(r.storedCanonicalBytes == JSONWriter.canonicalBytes(r.storedJSON), "\(r.findingKey)")
+    }
+  }
+
+  @Test func hostileAndEmptyValues() {
+    let weird = "q\"uo\\te\n\u{1}é😀</script>"
+    let principal = PrincipalRef(type: .user, id: weird, name: "", arn: weird)
+    let r = CheckResult(
+      checkID: "c", checkVersion: 2, status: .excepted, principal: principal,
+      policy: PolicyRef(kind: .managed, name: weird, arn: nil, versionID: "v1", documentSHA256: ""), statements: [0, 12],
+      offendingStatements: [.object([("b", .number("1.0")), ("a", .array([.null, .bool(true)]))])], reasons: [weird],
+      notes: [ResultNote(code: "x", message: weird, statements: [], detail: nil)], why: weird,
+      exception: AppliedException(id: weird, approvedBy: "", expiresOn: "2025-01-01"), attachedTo: [principal], inheritedBy: [],
+      sources: [GrantSource(kind: "inline", policyName: weird, policyARN: nil, viaGroup: weird)], remediation: [])
+    #expect(r.storedCanonicalBytes == JSONWriter.canonicalBytes(r.storedJSON))
+  }
+}

@@ -66,6 +66,79 @@ extension CheckResult {
     return .object(members.filter { $0.key != "snapshot" })
   }
 
+  /// The canonical bytes of ``storedJSON``, written straight from the result (no tree): a snapshot
+  /// stores tens of thousands of results. A test keeps the two byte-identical.
+  public var storedCanonicalBytes: [UInt8] {
+    var w = CanonicalObjectWriter()
+    func principals(_ w: inout CanonicalObjectWriter, _ list: [PrincipalRef]) {
+      w.array(list) { w, p in
+        w.object {
+          $0.member("arn", p.arn)
+          $0.member("id", p.id)
+          $0.member("name", p.name)
+          $0.member("type", p.type.rawValue)
+        }
+      }
+    }
+    w.object { w in
+      w.key("attached_to")
+      principals(&w, attachedTo)
+      w.member("check", checkID)
+      w.member("check_version", checkVersion)
+      w.member("document_sha256", policy?.documentSHA256)
+      w.key("exception")
+      if let exception {
+        w.object {
+          $0.member("approved_by", exception.approvedBy)
+          $0.member("expires_on", exception.expiresOn)
+          $0.member("id", exception.id)
+        }
+      } else {
+        w.null()
+      }
+      w.member("finding_key", findingKey)
+      w.key("inherited_by")
+      principals(&w, inheritedBy)
+      w.key("notes")
+      w.array(notes) { w, n in
+        w.object {
+          $0.member("code", n.code)
+          $0.member("detail", n.detail)
+          $0.member("message", n.message)
+          $0.member("statements", n.statements)
+        }
+      }
+      w.key("offending_statements")
+      w.array(offendingStatements) { w, v in w.value(v) }
+      w.member("policy_arn", policy?.arn)
+      w.member("policy_kind", policy?.kind.rawValue)
+      w.member("policy_name", policy?.name)
+      w.member("policy_version", policy?.versionID)
+      w.member("principal_arn", principal?.arn)
+      w.member("principal_id", principal?.id)
+      w.member("principal_name", principal?.name)
+      w.member("principal_type", principal?.type.rawValue)
+      w.key("reasons")
+      w.array(reasons) { w, r in w.string(r) }
+      w.key("remediation")
+      w.array(remediation) { w, r in w.string(r) }
+      w.key("sources")
+      w.array(sources) { w, g in
+        w.object {
+          $0.member("kind", g.kind)
+          $0.member("label", g.label)
+          $0.member("policy_arn", g.policyARN)
+          $0.member("policy_name", g.policyName)
+          $0.member("via_group", g.viaGroup)
+        }
+      }
+      w.member("statements", statements)
+      w.member("status", status.rawValue)
+      w.member("why", why)
+    }
+    return w.out
+  }
+
   /// Reads back a stored result.
   public init?(json: JSONValue) {
     func s(_ v: JSONValue?) -> String? { v?.stringValue }
@@ -110,5 +183,90 @@ extension CheckResult {
           kind: s($0["kind"]) ?? "", policyName: s($0["policy_name"]) ?? "", policyARN: s($0["policy_arn"]), viaGroup: s($0["via_group"]))
       },
       remediation: (json["remediation"]?.arrayValue ?? []).compactMap(\.stringValue))
+  }
+}
+
+/// Writes canonical JSON directly; the caller gives object members in canonical (UTF-8 byte) order.
+struct CanonicalObjectWriter {
+  var out: [UInt8] = []
+  /// Per open object or array: whether an element was written yet.
+  private var started: [Bool] = []
+
+  init() { out.reserveCapacity(1024) }
+
+  private mutating func separate() {
+    if started.last == true { out.append(UInt8(ascii: ",")) }
+    if !started.isEmpty { started[started.count - 1] = true }
+  }
+
+  mutating func key(_ name: StaticString) {
+    separate()
+    out.append(UInt8(ascii: "\""))
+    out.append(contentsOf: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
+    out.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: ":")])
+    valuePending = true
+  }
+
+  /// Set between a key and its value, so the value does not write a separator.
+  private var valuePending = false
+
+  private mutating func beginValue() {
+    if valuePending {
+      valuePending = false
+    } else {
+      separate()
+    }
+  }
+
+  mutating func null() {
+    beginValue()
+    out.append(contentsOf: "null".utf8)
+  }
+
+  mutating func string(_ s: String) {
+    beginValue()
+    JSONWriter.writeString(s, into: &out)
+  }
+
+  mutating func value(_ v: JSONValue) {
+    beginValue()
+    JSONWriter.writeCanonical(v, into: &out)
+  }
+
+  mutating func object(_ body: (inout CanonicalObjectWriter) -> Void) {
+    beginValue()
+    out.append(UInt8(ascii: "{"))
+    started.append(false)
+    body(&self)
+    started.removeLast()
+    out.append(UInt8(ascii: "}"))
+  }
+
+  mutating func array<T>(_ items: [T], _ element: (inout CanonicalObjectWriter, T) -> Void) {
+    beginValue()
+    out.append(UInt8(ascii: "["))
+    started.append(false)
+    for item in items { element(&self, item) }
+    started.removeLast()
+    out.append(UInt8(ascii: "]"))
+  }
+
+  mutating func member(_ name: StaticString, _ s: String?) {
+    key(name)
+    if let s { string(s) } else { null() }
+  }
+
+  mutating func member(_ name: StaticString, _ i: Int) {
+    key(name)
+    beginValue()
+    out.append(contentsOf: String(i).utf8)
+  }
+
+  mutating func member(_ name: StaticString, _ list: [Int]) {
+    key(name)
+    array(list) { w, i in
+      w.beginValue()
+      w.out.append(contentsOf: String(i).utf8)
+    }
   }
 }

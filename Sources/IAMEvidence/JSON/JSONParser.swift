@@ -36,6 +36,23 @@ public struct JSONParser {
     return try parser.parseDocument()
   }
 
+  /// Whether every byte is below 0x80 (eight at a time).
+  static func isASCII(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+    guard let base = bytes.baseAddress else { return true }
+    let raw = UnsafeRawPointer(base)
+    var i = 0
+    var bits: UInt64 = 0
+    while i + 8 <= bytes.count {
+      bits |= raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+      i += 8
+    }
+    while i < bytes.count {
+      bits |= UInt64(bytes[i])
+      i += 1
+    }
+    return bits & 0x8080_8080_8080_8080 == 0
+  }
+
   struct Cursor {
     let bytes: UnsafeBufferPointer<UInt8>
     var index = 0
@@ -290,7 +307,13 @@ public struct JSONParser {
       return v
     }
 
-    func makeString(_ run: some Collection<UInt8>, at offset: Int) throws(JSONSyntaxError) -> String {
+    func makeString(_ run: UnsafeBufferPointer<UInt8>, at offset: Int) throws(JSONSyntaxError) -> String {
+      // Most strings of an export are ASCII, which needs no validation beyond the check itself.
+      if JSONParser.isASCII(run) { return String(decoding: run, as: UTF8.self) }
+      return try makeString(Array(run), at: offset)
+    }
+
+    func makeString(_ run: [UInt8], at offset: Int) throws(JSONSyntaxError) -> String {
       guard let s = String(validating: run, as: UTF8.self) else {
         throw error("string is not valid UTF-8", at: offset)
       }

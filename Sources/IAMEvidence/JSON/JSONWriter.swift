@@ -111,6 +111,17 @@ public enum JSONWriter {
   /// Writes a JSON string literal (also used by the CLI's JSON output).
   public static func writeString(_ s: String, into out: inout [UInt8]) {
     out.append(UInt8(ascii: "\""))
+    // Most strings need no escaping: copied in one go.
+    var s = s
+    let copied = s.withUTF8 { bytes in
+      guard !bytes.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }) else { return false }
+      out.append(contentsOf: bytes)
+      return true
+    }
+    if copied {
+      out.append(UInt8(ascii: "\""))
+      return
+    }
     for b in s.utf8 {
       switch b {
       case 0x22: out.append(contentsOf: [0x5C, 0x22])

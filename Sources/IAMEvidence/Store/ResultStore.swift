@@ -106,7 +106,7 @@ extension EvidenceStore {
           pending.group.enter()
           DispatchQueue.global().async {
             pending.encoded = CheckContext.parallelMap(items, minimumCount: 16) { i -> (String, String) in
-              let detail = JSONWriter.canonicalBytes(results[i].storedJSON)
+              let detail = results[i].storedCanonicalBytes
               return (SHA256.hash(data: detail).hexString, String(decoding: detail, as: UTF8.self))
             }
             pending.group.leave()
