@@ -301,6 +301,12 @@ public final class EvidenceStore {
     let pending = PendingAssessment()
     // However the ingest ends, the background assessment is waited for before returning.
     defer { pending.group.wait() }
+    // The snapshot's pages are copied from the WAL into the database file by another connection
+    // while the results are written, rather than by this one at the commit (see below).
+    try wrap { try db.execute("PRAGMA wal_autocheckpoint = 0") }
+    defer { try? db.execute("PRAGMA wal_autocheckpoint = 1000") }
+    let checkpoint = DispatchGroup()
+    defer { checkpoint.wait() }
     let (outcome, _) = try ingest(source, options: options, progress: progress) { snapshot, capturedAt in
       pending.group.enter()
       // Handed over through the box so that the assessment holds the only other reference: once the
@@ -312,6 +318,16 @@ public final class EvidenceStore {
       }
     }
     guard case .ingested(let record) = outcome else { return (outcome, nil) }
+    checkpoint.enter()
+    DispatchQueue.global().async { [path] in
+      // PASSIVE: copies what is committed, never blocks the writer; any failure leaves the work to the
+      // next checkpoint.
+      if let connection = try? SQLiteConnection(path: path, mode: .readWrite) {
+        connection.setBusyTimeout(milliseconds: 1_000)
+        try? connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
+      }
+      checkpoint.leave()
+    }
     pending.group.wait()
     guard let assessment = pending.outcome else { return (outcome, nil) }
     phase?(.checked)
