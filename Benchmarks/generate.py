@@ -4,6 +4,7 @@
   generate.py snapshot --mb 100 --seed 7 --out big.json
       one CLI-format snapshot of about the given size (users, groups, roles with several KB of
       inline policy each, customer-managed policies with versions, a few planted kms:* grants).
+      --wildcard-share 0.3 writes that share of actions as service wildcards (s3:Get*, logs:*).
   generate.py series --days 365 --mb 5 --churn 0.01 --seed 7 --out DIR
       a year of daily snapshots of one account; each day about `churn` of the principals change
       (a policy edited, a principal added or removed) and RoleLastUsed moves on.
@@ -25,6 +26,11 @@ def statement(rng, i):
     svc = rng.choice(SERVICES[:-1])
     actions = sorted({f"{svc}:{rng.choice(VERBS)}{rng.choice(['Object', 'Item', 'Queue', 'Topic', 'Log', 'Image', 'Parameter', 'Secret'])}" for _ in range(rng.randint(2, 8))})
     res = [f"arn:aws:{svc}:us-east-1:{ACCOUNT}:resource-{rng.randint(0, 10**6):07d}/*" for _ in range(rng.randint(1, 4))]
+    if WILDCARD_SHARE > 0:
+        # Service wildcards (`s3:Get*`, `logs:*`) as real accounts write them; no extra draws at share 0,
+        # so inputs generated without the option keep their bytes.
+        actions = sorted({(f"{svc}:{rng.choice(VERBS)}*" if rng.random() < 0.5 else f"{svc}:*") if rng.random() < WILDCARD_SHARE else a
+                          for a in actions})
     st = {"Sid": f"S{i}{rng.randint(0, 10**5)}", "Effect": "Allow", "Action": actions, "Resource": res}
     if rng.random() < 0.2:
         st["Condition"] = {"StringEquals": {"aws:RequestedRegion": rng.choice(["us-east-1", "eu-west-1", "ap-south-1"])}}
@@ -32,6 +38,7 @@ def statement(rng, i):
 
 
 KMS_SHARE = 0.01  # share of documents that also Allow kms:* on * (set by --kms-share)
+WILDCARD_SHARE = 0.0  # share of actions written as service wildcards (set by --wildcard-share)
 
 
 def document(rng, kb):
@@ -101,6 +108,7 @@ def main():
     s.add_argument("--mb", type=float, default=100)
     s.add_argument("--seed", type=int, default=7)
     s.add_argument("--kms-share", type=float, default=0.01, help="share of documents granting kms:* on *")
+    s.add_argument("--wildcard-share", type=float, default=0.0, help="share of actions written as service wildcards (s3:Get*, logs:*)")
     s.add_argument("--out", required=True)
     y = sub.add_parser("series")
     y.add_argument("--days", type=int, default=365)
@@ -110,8 +118,9 @@ def main():
     y.add_argument("--out", required=True)
     a = ap.parse_args()
     if a.cmd == "snapshot":
-        global KMS_SHARE
+        global KMS_SHARE, WILDCARD_SHARE
         KMS_SHARE = a.kms_share
+        WILDCARD_SHARE = a.wildcard_share
         dump(sized(a.mb, a.seed), a.out)
         return
     os.makedirs(a.out, exist_ok=True)

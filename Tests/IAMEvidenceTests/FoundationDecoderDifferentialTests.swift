@@ -1361,21 +1361,6 @@ private struct Tally {
 
 // MARK: - Generating exports
 
-/// A deterministic generator (SplitMix64), so failures reproduce.
-private struct SplitMix {
-  var state: UInt64
-  mutating func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
-  }
-  mutating func below(_ n: Int) -> Int { Int(next() % UInt64(max(n, 1))) }
-  mutating func chance(_ percent: Int) -> Bool { below(100) < percent }
-  mutating func pick<T>(_ items: [T]) -> T { items[below(items.count)] }
-}
-
 /// A JSON tree as the generator builds it: members in order, numbers as text.
 private indirect enum Gen {
   case object([(String, Gen)])

@@ -7,18 +7,7 @@ import Testing
 /// mutations (truncations, byte flips, insertions), both accept with equal values or both refuse;
 /// ours never crashes or hangs, and its errors say where.
 @Suite struct JSONDifferentialTests {
-  /// A small deterministic generator (SplitMix64), so failures reproduce.
-  struct SplitMix {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-      state &+= 0x9E37_79B9_7F4A_7C15
-      var z = state
-      z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-      z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-      return z ^ (z >> 31)
-    }
-    mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
-  }
+  typealias SplitMix = IAMEvidenceTests.SplitMix
 
   static func foundation(_ bytes: [UInt8]) -> Any? {
     try? JSONSerialization.jsonObject(with: Data(bytes), options: [.fragmentsAllowed])
