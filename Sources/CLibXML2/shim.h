@@ -30,4 +30,6 @@ static inline void clibxml2_get_structured_error(xmlStructuredErrorFunc *handler
 // xmlStringTextNoenc is an incomplete array, which Swift does not import.
 // A text node named with this pointer is written without escaping.
 static inline const xmlChar *clibxml2_text_noenc_name(void) { return xmlStringTextNoenc; }
+// The ordinary text node name, to undo the above.
+static inline const xmlChar *clibxml2_text_name(void) { return xmlStringText; }
 #endif

@@ -248,7 +248,11 @@ private func write(_ text: String, to url: URL) throws {
       </html>
       """
     let doc = try XMLDocument(string: template)
+    let before = doc.xmlString()
     let html = doc.html5String()
+    // The root is detached and script/style text marked while serializing: all of it is undone.
+    #expect(doc.xmlString() == before && doc.html5String() == html)
+    #expect(before.contains("<!DOCTYPE html>\n<html"))
     #expect(html.hasPrefix("<!DOCTYPE html>\n<html xmlns=\"http://www.w3.org/1999/xhtml\""))
     #expect(!html.contains("<?xml"))
     for element in ["div", "script", "td", "textarea", "title", "table", "p"] {
