@@ -4,7 +4,9 @@
   generate.py snapshot --mb 100 --seed 7 --out big.json
       one CLI-format snapshot of about the given size (users, groups, roles with several KB of
       inline policy each, customer-managed policies with versions, a few planted kms:* grants).
-      --wildcard-share 0.3 writes that share of actions as service wildcards (s3:Get*, logs:*).
+      --wildcard-share 0.3 writes that share of actions as service wildcards (s3:Get*, logs:*);
+      --aws-managed 20 adds that many broad AWS-managed read-only policies, two attached to every
+      user and role.
   generate.py series --days 365 --mb 5 --churn 0.01 --seed 7 --out DIR
       a year of daily snapshots of one account; each day about `churn` of the principals change
       (a policy edited, a principal added or removed) and RoleLastUsed moves on.
@@ -88,6 +90,30 @@ def build(rng, users, roles, groups, policies, kb):
     return {"UserDetailList": u, "GroupDetailList": g, "RoleDetailList": r, "Policies": p}
 
 
+def add_aws_managed(snap, count, seed):
+    """Adds `count` AWS-managed policies (broad, wildcard-heavy documents like ReadOnlyAccess) and
+    attaches two of them to every user and role, as real accounts do. Uses its own generator, so the
+    rest of the snapshot is the same as without it."""
+    rng = random.Random(seed + 99)
+    services = SERVICES + ["iam", "sts", "cloudformation", "route53", "elasticloadbalancing", "autoscaling", "rds", "glue",
+                           "athena", "kinesis", "firehose", "events", "states", "codebuild", "codepipeline", "apigateway"]
+    policies = []
+    for i in range(count):
+        actions = sorted({f"{svc}:{verb}*" for svc in services for verb in ("Get", "List", "Describe") if rng.random() < 0.7})
+        document = {"Version": "2012-10-17", "Statement": [{"Sid": "ReadOnly", "Effect": "Allow", "Action": actions, "Resource": "*"}]}
+        arn = f"arn:aws:iam::aws:policy/AWSManagedReadOnly{i:03d}"
+        policies.append({"PolicyName": f"AWSManagedReadOnly{i:03d}", "PolicyId": ident(rng, "ANPA"), "Arn": arn, "Path": "/",
+                         "DefaultVersionId": "v1", "AttachmentCount": 0, "PermissionsBoundaryUsageCount": 0, "IsAttachable": True,
+                         "CreateDate": "2015-02-06T18:39:46+00:00", "UpdateDate": "2015-02-06T18:39:46+00:00",
+                         "PolicyVersionList": [{"Document": document, "VersionId": "v1", "IsDefaultVersion": True,
+                                                "CreateDate": "2015-02-06T18:39:46+00:00"}]})
+    for principal in snap["UserDetailList"] + snap["RoleDetailList"]:
+        for j in sorted(rng.sample(range(count), min(2, count))):
+            principal["AttachedManagedPolicies"].append({"PolicyName": policies[j]["PolicyName"], "PolicyArn": policies[j]["Arn"]})
+            policies[j]["AttachmentCount"] += 1
+    snap["Policies"] += policies
+
+
 def sized(mb, seed, kb=3):
     # About 2 inline policies of `kb` KB per principal: scale the principal count to the target size.
     principals = max(10, int(mb * 1024 * 1.0 / (kb * 2 * 3.3)))
@@ -109,6 +135,7 @@ def main():
     s.add_argument("--seed", type=int, default=7)
     s.add_argument("--kms-share", type=float, default=0.01, help="share of documents granting kms:* on *")
     s.add_argument("--wildcard-share", type=float, default=0.0, help="share of actions written as service wildcards (s3:Get*, logs:*)")
+    s.add_argument("--aws-managed", type=int, default=0, help="AWS-managed read-only policies, two attached to every user and role")
     s.add_argument("--out", required=True)
     y = sub.add_parser("series")
     y.add_argument("--days", type=int, default=365)
@@ -121,7 +148,10 @@ def main():
         global KMS_SHARE, WILDCARD_SHARE
         KMS_SHARE = a.kms_share
         WILDCARD_SHARE = a.wildcard_share
-        dump(sized(a.mb, a.seed), a.out)
+        snap = sized(a.mb, a.seed)
+        if a.aws_managed:
+            add_aws_managed(snap, a.aws_managed, a.seed)
+        dump(snap, a.out)
         return
     os.makedirs(a.out, exist_ok=True)
     snap = sized(a.mb, a.seed)

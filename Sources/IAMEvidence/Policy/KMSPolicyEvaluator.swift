@@ -277,8 +277,10 @@ public struct KMSPolicyEvaluator: Sendable {
       reasons.append(.combinedSources)
     }
     var rows: [(String?, StatementExplanation, JSONValue?)] = []
-    // Only sources with statements bearing on the target contribute rows (no need to parse the rest).
-    for (source, s) in zip(sources, evaluations) where !s.evaluation.statements.isEmpty {
+    // Only Deny statements make notes, and only they need their Condition from the document: the
+    // other sources are not parsed again (a broad AWS-managed policy attached to thousands of
+    // identities would be, once per identity).
+    for (source, s) in zip(sources, evaluations) where s.evaluation.statements.contains(where: { $0.effect == .deny }) {
       guard case .success(let doc) = PolicyDocument.parse(source.document) else { continue }
       rows += s.evaluation.statements.map { (s.label, $0, doc.statements[$0.index].condition) }
     }

@@ -17,6 +17,9 @@ struct SnapshotStream {
   /// Told every few MB how far the decoder has read (earlier bytes are not read again).
   private let consumed: ((Int) -> Void)?
   private var reported = 0
+  /// One instance of each attached-policy ARN and name and group name: they repeat across thousands
+  /// of principals, and a separate copy for each costs megabytes in a large account.
+  private var internTable: [String: String] = [:]
 
   private enum PathPart {
     case key(String)
@@ -57,6 +60,12 @@ struct SnapshotStream {
     let value = try body(&self)
     path.removeLast()
     return value
+  }
+
+  private mutating func intern(_ s: String) -> String {
+    if let existing = internTable[s] { return existing }
+    internTable[s] = s
+    return s
   }
 
   // MARK: Tokens
@@ -321,7 +330,7 @@ struct SnapshotStream {
         case "AttachedManagedPolicies": p.attachedPolicies = try s.attached()
         case "GroupList" where type == .user:
           p.groups = []
-          try s.array { (s, _) throws(SnapshotDecodingError) in p.groups.append(try s.string()) }
+          try s.array { (s, _) throws(SnapshotDecodingError) in p.groups.append(s.intern(try s.string())) }
         case "PermissionsBoundary" where type != .group: p.permissionsBoundary = try s.boundary()
         case "Tags" where type != .group: p.tags = try s.tags()
         case "AssumeRolePolicyDocument" where type == .role:
@@ -409,8 +418,8 @@ struct SnapshotStream {
       while let key = try s.nextKey(&count) {
         try s.member(key) { (s) throws(SnapshotDecodingError) in
           switch key {
-          case "PolicyArn": arn = try s.string()
-          case "PolicyName": name = try s.optionalString()
+          case "PolicyArn": arn = s.intern(try s.string())
+          case "PolicyName": name = try s.optionalString().map { s.intern($0) }
           default: try s.skipValue()
           }
         }
