@@ -52,16 +52,7 @@ struct SnapshotStream {
 
   private func syntax(_ e: JSONSyntaxError) -> SnapshotDecodingError { error("not valid JSON: \(e)") }
 
-  /// Runs `body` with `key` on the path.
-  private mutating func member<T>(_ key: String, _ body: (inout SnapshotStream) throws(SnapshotDecodingError) -> T)
-    throws(SnapshotDecodingError) -> T
-  {
-    path.append(.key(key))
-    let value = try body(&self)
-    path.removeLast()
-    return value
-  }
-
+  /// The one shared instance of `s` (see `internTable`).
   private mutating func intern(_ s: String) -> String {
     if let existing = internTable[s] { return existing }
     internTable[s] = s
@@ -106,6 +97,20 @@ struct SnapshotStream {
     defer { if let name { path.append(name) } }
     cursor.skipWhitespace()
     do { _ = try cursor.parseValue() } catch { throw syntax(error) }
+  }
+
+  /// Reads an object, calling `body` with the stream and each member's name (on the path while `body`
+  /// reads its value; `body` must read or skip it).
+  private mutating func object(_ body: (inout SnapshotStream, String) throws(SnapshotDecodingError) -> Void)
+    throws(SnapshotDecodingError)
+  {
+    try beginObject()
+    var count = 0
+    while let key = try nextKey(&count) {
+      path.append(.key(key))
+      try body(&self, key)
+      path.removeLast()
+    }
   }
 
   /// Consumes `{`, or throws "expected an object".
@@ -249,31 +254,27 @@ struct SnapshotStream {
     var policyPaths: [String] = []
     var truncated: Bool?
     var marker: String?
-    try beginObject()
-    var count = 0
-    while let key = try nextKey(&count) {
-      try member(key) { (s) throws(SnapshotDecodingError) in
-        switch key {
-        case "UserDetailList":
-          users = []
-          try s.array { (s, _) throws(SnapshotDecodingError) in users.append(try s.principal(.user)) }
-        case "GroupDetailList":
-          groups = []
-          try s.array { (s, _) throws(SnapshotDecodingError) in groups.append(try s.principal(.group)) }
-        case "RoleDetailList":
-          roles = []
-          try s.array { (s, _) throws(SnapshotDecodingError) in roles.append(try s.principal(.role)) }
-        case "Policies":
-          policies = []
-          policyPaths = []
-          try s.array { (s, _) throws(SnapshotDecodingError) in
-            policyPaths.append(s.pathString)
-            policies.append(try s.managedPolicy())
-          }
-        case "IsTruncated": truncated = try s.optionalBool()
-        case "Marker": marker = try s.optionalString()
-        default: try s.skipValue()
+    try object { (s, key) throws(SnapshotDecodingError) in
+      switch key {
+      case "UserDetailList":
+        users = []
+        try s.array { (s, _) throws(SnapshotDecodingError) in users.append(try s.principal(.user)) }
+      case "GroupDetailList":
+        groups = []
+        try s.array { (s, _) throws(SnapshotDecodingError) in groups.append(try s.principal(.group)) }
+      case "RoleDetailList":
+        roles = []
+        try s.array { (s, _) throws(SnapshotDecodingError) in roles.append(try s.principal(.role)) }
+      case "Policies":
+        policies = []
+        policyPaths = []
+        try s.array { (s, _) throws(SnapshotDecodingError) in
+          policyPaths.append(s.pathString)
+          policies.append(try s.managedPolicy())
         }
+      case "IsTruncated": truncated = try s.optionalBool()
+      case "Marker": marker = try s.optionalString()
+      default: try s.skipValue()
       }
     }
     cursor.skipWhitespace()
@@ -316,44 +317,36 @@ struct SnapshotStream {
     var name: String?
     var arn: String?
     var p = Principal(type: type, id: "", name: "", arn: "")
-    try beginObject()
-    var count = 0
-    while let key = try nextKey(&count) {
-      try member(key) { (s) throws(SnapshotDecodingError) in
-        switch key {
-        case idKey: id = try s.string()
-        case nameKey: name = try s.string()
-        case "Arn": arn = try s.string()
-        case "Path": p.path = try s.optionalString()
-        case "CreateDate": p.createDate = try s.optionalDate()
-        case policiesKey: p.inlinePolicies = try s.inlinePolicies()
-        case "AttachedManagedPolicies": p.attachedPolicies = try s.attached()
-        case "GroupList" where type == .user:
-          p.groups = []
-          try s.array { (s, _) throws(SnapshotDecodingError) in p.groups.append(s.intern(try s.string())) }
-        case "PermissionsBoundary" where type != .group: p.permissionsBoundary = try s.boundary()
-        case "Tags" where type != .group: p.tags = try s.tags()
-        case "AssumeRolePolicyDocument" where type == .role:
-          p.trustPolicy = try s.null() ? nil : try s.document().0
-        case "InstanceProfileList" where type == .role:
-          p.instanceProfiles = []
-          try s.array { (s, _) throws(SnapshotDecodingError) in p.instanceProfiles.append(try s.instanceProfile()) }
-        case "RoleLastUsed" where type == .role:
-          (p.roleLastUsedDate, p.roleLastUsedRegion) = (nil, nil)
-          if try s.null() { return }
-          try s.beginObject()
-          var count = 0
-          while let key = try s.nextKey(&count) {
-            try s.member(key) { (s) throws(SnapshotDecodingError) in
-              switch key {
-              case "LastUsedDate": p.roleLastUsedDate = try s.optionalDate()
-              case "Region": p.roleLastUsedRegion = try s.optionalString()
-              default: try s.skipValue()
-              }
-            }
+    try object { (s, key) throws(SnapshotDecodingError) in
+      switch key {
+      case idKey: id = try s.string()
+      case nameKey: name = try s.string()
+      case "Arn": arn = try s.string()
+      case "Path": p.path = try s.optionalString()
+      case "CreateDate": p.createDate = try s.optionalDate()
+      case policiesKey: p.inlinePolicies = try s.inlinePolicies()
+      case "AttachedManagedPolicies": p.attachedPolicies = try s.attached()
+      case "GroupList" where type == .user:
+        p.groups = []
+        try s.array { (s, _) throws(SnapshotDecodingError) in p.groups.append(s.intern(try s.string())) }
+      case "PermissionsBoundary" where type != .group: p.permissionsBoundary = try s.boundary()
+      case "Tags" where type != .group: p.tags = try s.tags()
+      case "AssumeRolePolicyDocument" where type == .role:
+        p.trustPolicy = try s.null() ? nil : try s.document().0
+      case "InstanceProfileList" where type == .role:
+        p.instanceProfiles = []
+        try s.array { (s, _) throws(SnapshotDecodingError) in p.instanceProfiles.append(try s.instanceProfile()) }
+      case "RoleLastUsed" where type == .role:
+        (p.roleLastUsedDate, p.roleLastUsedRegion) = (nil, nil)
+        if try s.null() { return }
+        try s.object { (s, key) throws(SnapshotDecodingError) in
+          switch key {
+          case "LastUsedDate": p.roleLastUsedDate = try s.optionalDate()
+          case "Region": p.roleLastUsedRegion = try s.optionalString()
+          default: try s.skipValue()
           }
-        default: try s.skipValue()
         }
+      default: try s.skipValue()
       }
     }
     guard let id else { throw error("missing \(idKey)") }
@@ -367,16 +360,12 @@ struct SnapshotStream {
     var name: String?
     var id: String?
     var arn: String?
-    try beginObject()
-    var count = 0
-    while let key = try nextKey(&count) {
-      try member(key) { (s) throws(SnapshotDecodingError) in
-        switch key {
-        case "InstanceProfileName": name = try s.string()
-        case "InstanceProfileId": id = try s.optionalString()
-        case "Arn": arn = try s.optionalString()
-        default: try s.skipValue()
-        }
+    try object { (s, key) throws(SnapshotDecodingError) in
+      switch key {
+      case "InstanceProfileName": name = try s.string()
+      case "InstanceProfileId": id = try s.optionalString()
+      case "Arn": arn = try s.optionalString()
+      default: try s.skipValue()
       }
     }
     guard let name else { throw error("missing InstanceProfileName") }
@@ -389,15 +378,11 @@ struct SnapshotStream {
     try array { (s, _) throws(SnapshotDecodingError) in
       var name: String?
       var document: (PolicyDocumentText, DocumentEncoding)?
-      try s.beginObject()
-      var count = 0
-      while let key = try s.nextKey(&count) {
-        try s.member(key) { (s) throws(SnapshotDecodingError) in
-          switch key {
-          case "PolicyName": name = try s.string()
-          case "PolicyDocument": document = try s.document()
-          default: try s.skipValue()
-          }
+      try s.object { (s, key) throws(SnapshotDecodingError) in
+        switch key {
+        case "PolicyName": name = try s.string()
+        case "PolicyDocument": document = try s.document()
+        default: try s.skipValue()
         }
       }
       guard let name else { throw s.error("missing PolicyName") }
@@ -413,15 +398,11 @@ struct SnapshotStream {
     try array { (s, _) throws(SnapshotDecodingError) in
       var name: String?
       var arn: String?
-      try s.beginObject()
-      var count = 0
-      while let key = try s.nextKey(&count) {
-        try s.member(key) { (s) throws(SnapshotDecodingError) in
-          switch key {
-          case "PolicyArn": arn = s.intern(try s.string())
-          case "PolicyName": name = try s.optionalString().map { s.intern($0) }
-          default: try s.skipValue()
-          }
+      try s.object { (s, key) throws(SnapshotDecodingError) in
+        switch key {
+        case "PolicyArn": arn = s.intern(try s.string())
+        case "PolicyName": name = try s.optionalString().map { s.intern($0) }
+        default: try s.skipValue()
         }
       }
       guard let arn else { throw s.error("missing PolicyArn") }
@@ -435,24 +416,20 @@ struct SnapshotStream {
     var type: String?
     var typeError: SnapshotDecodingError?
     var arn: String??
-    try beginObject()
-    var count = 0
-    while let key = try nextKey(&count) {
-      try member(key) { (s) throws(SnapshotDecodingError) in
-        switch key {
-        case "PermissionsBoundaryType":
-          // A boundary without an ARN is ignored whole, as in the tree decoder: a malformed type only
-          // counts once the ARN is known to be there.
-          (type, typeError) = (nil, nil)
-          do throws(SnapshotDecodingError) { type = try s.optionalString() } catch {
-            typeError = error
-            try s.skipValue()
-          }
-        case "PermissionsBoundaryArn":
-          // Present but null is an error, as in the tree decoder (absent means no boundary).
-          arn = .some(try s.string())
-        default: try s.skipValue()
+    try object { (s, key) throws(SnapshotDecodingError) in
+      switch key {
+      case "PermissionsBoundaryType":
+        // A boundary without an ARN is ignored whole, as in the tree decoder: a malformed type only
+        // counts once the ARN is known to be there.
+        (type, typeError) = (nil, nil)
+        do throws(SnapshotDecodingError) { type = try s.optionalString() } catch {
+          typeError = error
+          try s.skipValue()
         }
+      case "PermissionsBoundaryArn":
+        // Present but null is an error, as in the tree decoder (absent means no boundary).
+        arn = .some(try s.string())
+      default: try s.skipValue()
       }
     }
     guard let arn, let arn else { return nil }
@@ -465,15 +442,11 @@ struct SnapshotStream {
     try array { (s, _) throws(SnapshotDecodingError) in
       var key: String?
       var value: String?
-      try s.beginObject()
-      var count = 0
-      while let k = try s.nextKey(&count) {
-        try s.member(k) { (s) throws(SnapshotDecodingError) in
-          switch k {
-          case "Key": key = try s.string()
-          case "Value": value = try s.optionalString()
-          default: try s.skipValue()
-          }
+      try s.object { (s, k) throws(SnapshotDecodingError) in
+        switch k {
+        case "Key": key = try s.string()
+        case "Value": value = try s.optionalString()
+        default: try s.skipValue()
         }
       }
       guard let key else { throw s.error("missing Key") }
@@ -488,27 +461,23 @@ struct SnapshotStream {
     var arn: String?
     var m = ManagedPolicy(arn: "", name: "", versions: [])
     var name: String?
-    try beginObject()
-    var count = 0
-    while let key = try nextKey(&count) {
-      try member(key) { (s) throws(SnapshotDecodingError) in
-        switch key {
-        case "Arn": arn = try s.string()
-        case "PolicyName": name = try s.optionalString()
-        case "PolicyId": m.id = try s.optionalString()
-        case "Path": m.path = try s.optionalString()
-        case "DefaultVersionId": m.defaultVersionId = try s.optionalString()
-        case "AttachmentCount": m.attachmentCount = try s.optionalInt()
-        case "PermissionsBoundaryUsageCount": m.permissionsBoundaryUsageCount = try s.optionalInt()
-        case "IsAttachable": m.isAttachable = try s.optionalBool()
-        case "Description": m.description = try s.optionalString()
-        case "CreateDate": m.createDate = try s.optionalDate()
-        case "UpdateDate": m.updateDate = try s.optionalDate()
-        case "PolicyVersionList":
-          m.versions = []
-          try s.array { (s, _) throws(SnapshotDecodingError) in m.versions.append(try s.policyVersion()) }
-        default: try s.skipValue()
-        }
+    try object { (s, key) throws(SnapshotDecodingError) in
+      switch key {
+      case "Arn": arn = try s.string()
+      case "PolicyName": name = try s.optionalString()
+      case "PolicyId": m.id = try s.optionalString()
+      case "Path": m.path = try s.optionalString()
+      case "DefaultVersionId": m.defaultVersionId = try s.optionalString()
+      case "AttachmentCount": m.attachmentCount = try s.optionalInt()
+      case "PermissionsBoundaryUsageCount": m.permissionsBoundaryUsageCount = try s.optionalInt()
+      case "IsAttachable": m.isAttachable = try s.optionalBool()
+      case "Description": m.description = try s.optionalString()
+      case "CreateDate": m.createDate = try s.optionalDate()
+      case "UpdateDate": m.updateDate = try s.optionalDate()
+      case "PolicyVersionList":
+        m.versions = []
+        try s.array { (s, _) throws(SnapshotDecodingError) in m.versions.append(try s.policyVersion()) }
+      default: try s.skipValue()
       }
     }
     guard let arn else { throw error("missing Arn") }
@@ -523,17 +492,13 @@ struct SnapshotStream {
     var isDefault: Bool?
     var createDate: Timestamp?
     var document: (PolicyDocumentText, DocumentEncoding)?
-    try beginObject()
-    var count = 0
-    while let key = try nextKey(&count) {
-      try member(key) { (s) throws(SnapshotDecodingError) in
-        switch key {
-        case "VersionId": versionId = try s.string()
-        case "IsDefaultVersion": isDefault = try s.optionalBool()
-        case "CreateDate": createDate = try s.optionalDate()
-        case "Document": document = try s.document()
-        default: try s.skipValue()
-        }
+    try object { (s, key) throws(SnapshotDecodingError) in
+      switch key {
+      case "VersionId": versionId = try s.string()
+      case "IsDefaultVersion": isDefault = try s.optionalBool()
+      case "CreateDate": createDate = try s.optionalDate()
+      case "Document": document = try s.document()
+      default: try s.skipValue()
       }
     }
     guard let document else { throw error("missing Document") }
