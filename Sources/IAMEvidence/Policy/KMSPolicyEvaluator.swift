@@ -133,7 +133,7 @@ public struct KMSPolicyEvaluator: Sendable {
       let allows = contributing.map(\.index)
       let denies = credited.filter { !$0.matchedActions.isDisjoint(with: granted) }.map(\.index)
       let message =
-        "\(statementsPhrase(allows)) would allow \(actionsPhrase(granted, of: target)) on all keys, but \(statementsPhrase(denies)) \(denies.count == 1 ? "denies" : "deny") them unconditionally on every key."
+        "\(statementsPhrase(allows)) would allow \(Self.actionsPhrase(granted, of: target)) on all keys, but \(statementsPhrase(denies)) \(denies.count == 1 ? "denies" : "deny") them unconditionally on every key."
       return PolicyEvaluation(
         verdict: .grantsNone, target: target, grantedActions: granted, deniedActions: denied, offendingStatements: [],
         reasons: [],
@@ -165,7 +165,7 @@ public struct KMSPolicyEvaluator: Sendable {
     let indexes = contributing.map(\.index)
     let how = reasons.filter { $0 != .combinedStatements }.map(\.rawValue).joined(separator: ", ")
     var why =
-      "\(statementsPhrase(indexes)) \(indexes.count == 1 ? "allows" : "together allow") \(actionsPhrase(granted, of: target)) on all keys (\(how))."
+      "\(statementsPhrase(indexes)) \(indexes.count == 1 ? "allows" : "together allow") \(Self.actionsPhrase(granted, of: target)) on all keys (\(how))."
     if notes.contains(where: { $0.code == .conditional }) { why += " Conditions do not narrow the grant." }
     if let d = notes.first(where: { [.partialDeny, .conditionalDeny, .denyLimitedResources].contains($0.code) }) {
       why += " Deny statements mitigate it only in part (\(d.code.rawValue))."
@@ -232,7 +232,7 @@ public struct KMSPolicyEvaluator: Sendable {
         PolicyNote(
           code: .outsideBoundary,
           message:
-            "Permissions boundary \(boundary.label) does not allow \(actionsPhrase(outside, of: target)) on all keys; those grants are not effective.",
+            "Permissions boundary \(boundary.label) does not allow \(Self.actionsPhrase(outside, of: target)) on all keys; those grants are not effective.",
           source: boundary.label))
     }
 
@@ -257,7 +257,7 @@ public struct KMSPolicyEvaluator: Sendable {
     }
     if bounded.isSubset(of: denied) {
       let message =
-        "\(grantingSources.joined(separator: ", ")) would allow \(actionsPhrase(bounded, of: target)) on all keys, but \(denyingSources.joined(separator: ", ")) deny them unconditionally on every key."
+        "\(grantingSources.joined(separator: ", ")) would allow \(Self.actionsPhrase(bounded, of: target)) on all keys, but \(denyingSources.joined(separator: ", ")) deny them unconditionally on every key."
       notes.insert(PolicyNote(code: .neutralisedByDeny, message: message), at: 0)
       return result(errors.isEmpty ? .grantsNone : .invalid(errors), granting: [], reasons: [], why: message + invalidSuffix)
     }
@@ -288,7 +288,7 @@ public struct KMSPolicyEvaluator: Sendable {
 
     let verdict: PolicyVerdict = bounded == target ? .grantsAll : .grantsSome
     let why =
-      "\(grantingSources.joined(separator: ", ")) \(grantingSources.count == 1 ? "allows" : "together allow") \(actionsPhrase(bounded, of: target)) on all keys\(boundaryAllowed == nil ? "" : " within the permissions boundary") (\(reasons.map(\.rawValue).joined(separator: ", ")))."
+      "\(grantingSources.joined(separator: ", ")) \(grantingSources.count == 1 ? "allows" : "together allow") \(Self.actionsPhrase(bounded, of: target)) on all keys\(boundaryAllowed == nil ? "" : " within the permissions boundary") (\(reasons.map(\.rawValue).joined(separator: ", ")))."
     return result(verdict, granting: grantingSources, reasons: reasons, why: why)
   }
 
@@ -366,7 +366,7 @@ public struct KMSPolicyEvaluator: Sendable {
     explanations.filter { $0.effect == .allow && !$0.matchedActions.isEmpty && $0.keyScope == .someKeys }.map {
       PolicyNote(
         code: .specificKeys,
-        message: "Statement[\($0.index)] allows \(actionsPhrase($0.matchedActions, of: nil)) on specific keys only.",
+        message: "Statement[\($0.index)] allows \(Self.actionsPhrase($0.matchedActions, of: nil)) on specific keys only.",
         statements: [$0.index], source: source)
     }
   }
@@ -385,20 +385,20 @@ public struct KMSPolicyEvaluator: Sendable {
           PolicyNote(
             code: .conditionalDeny,
             message:
-              "\(label(source, s.index)) denies \(actionsPhrase(hit, of: granted)) only under a Condition (\(condition.map(JSONWriter.canonical) ?? "{}")); not credited.",
+              "\(label(source, s.index)) denies \(Self.actionsPhrase(hit, of: granted)) only under a Condition (\(condition.map(JSONWriter.canonical) ?? "{}")); not credited.",
             statements: [s.index], condition: condition, source: source))
       } else if s.keyScope != .everyKey {
         notes.append(
           PolicyNote(
             code: .denyLimitedResources,
-            message: "\(label(source, s.index)) denies \(actionsPhrase(hit, of: granted)) on \(s.keyScope) only; not credited.",
+            message: "\(label(source, s.index)) denies \(Self.actionsPhrase(hit, of: granted)) on \(s.keyScope) only; not credited.",
             statements: [s.index], source: source))
       } else if !granted.isSubset(of: hit) {
         notes.append(
           PolicyNote(
             code: .partialDeny,
             message:
-              "\(label(source, s.index)) denies \(actionsPhrase(hit, of: granted)) on every key; \(granted.count - hit.count) granted action(s) remain.",
+              "\(label(source, s.index)) denies \(Self.actionsPhrase(hit, of: granted)) on every key; \(granted.count - hit.count) granted action(s) remain.",
             statements: [s.index], source: source))
       }
     }
@@ -407,11 +407,6 @@ public struct KMSPolicyEvaluator: Sendable {
 
   func targetPhrase(_ target: Set<String>) -> String {
     target.count == 1 ? "target action \(target.first!)" : "\(target.count) target actions"
-  }
-
-  /// See ``actionsPhrase(_:of:)`` (static).
-  func actionsPhrase(_ actions: Set<String>, of whole: Set<String>?) -> String {
-    Self.actionsPhrase(actions, of: whole)
   }
 
   /// `all 55 target actions`, `kms:Decrypt`, `3 actions (kms:A, kms:B, kms:C)`, `no target action`.

@@ -278,20 +278,12 @@ public final class EvidenceStore {
   public func ingest(
     _ source: IngestSource, options: IngestOptions, progress: ((IngestProgress) -> Void)? = nil
   ) throws(StoreError) -> IngestOutcome {
-    try ingestKeepingDecoded(source, options: options, progress: progress).outcome
-  }
-
-  /// ``ingest(_:options:progress:)``, also returning the decoded snapshot when it was newly stored, so
-  /// it can be assessed without reloading it from the database.
-  public func ingestKeepingDecoded(
-    _ source: IngestSource, options: IngestOptions, progress: ((IngestProgress) -> Void)? = nil
-  ) throws(StoreError) -> (outcome: IngestOutcome, decoded: AuthorizationSnapshot?) {
     try ingest(source, options: options, progress: progress, beforeWriting: nil)
   }
 
   /// Ingests `source` and, when it is new, assesses it with every check and stores the results (two
   /// transactions, as ``ingest(_:options:progress:)`` then
-  /// ``assess(snapshotID:decoded:register:checks:now:phase:)``). The checks run on other cores while
+  /// ``assess(snapshotID:register:checks:now:phase:)``). The checks run on other cores while
   /// the snapshot is being written: they need only the decoded snapshot.
   public func ingestAndAssess(
     _ source: IngestSource, options: IngestOptions, register: ExceptionRegister = .empty,
@@ -307,7 +299,7 @@ public final class EvidenceStore {
     defer { try? db.execute("PRAGMA wal_autocheckpoint = 1000") }
     let checkpoint = DispatchGroup()
     defer { checkpoint.wait() }
-    let (outcome, _) = try ingest(source, options: options, progress: progress) { snapshot, capturedAt in
+    let outcome = try ingest(source, options: options, progress: progress) { snapshot, capturedAt in
       pending.group.enter()
       // Handed over through the box so that the assessment holds the only other reference: once the
       // writer is done, the document texts the checks do not need are freed (see CheckContext).
@@ -336,15 +328,15 @@ public final class EvidenceStore {
     return (outcome, assessment)
   }
 
-  /// The decode-and-store of ``ingestKeepingDecoded(_:options:progress:)``; `beforeWriting` gets the
+  /// The decode-and-store of ``ingest(_:options:progress:)``; `beforeWriting` gets the
   /// decoded snapshot and its capture time just before the transaction that stores it.
   private func ingest(
     _ source: IngestSource, options: IngestOptions, progress: ((IngestProgress) -> Void)?,
     beforeWriting: ((AuthorizationSnapshot, Timestamp) -> Void)?
-  ) throws(StoreError) -> (outcome: IngestOutcome, decoded: AuthorizationSnapshot?) {
+  ) throws(StoreError) -> IngestOutcome {
     let sha = source.contents.sha256()
     if let existing = try wrap({ try db.query("SELECT * FROM snapshots WHERE sha256 = ?", [sha]).first }) {
-      return (.alreadyIngested(Self.record(existing)), nil)
+      return .alreadyIngested(Self.record(existing))
     }
     progress?(.hashed)
     if source.contents.buffer.isEmpty {
@@ -395,12 +387,12 @@ public final class EvidenceStore {
         return snapshotID
       }
     }
-    if id < 0, let existing = try self.snapshot(id: -id) { return (.alreadyIngested(existing), nil) }
+    if id < 0, let existing = try self.snapshot(id: -id) { return .alreadyIngested(existing) }
     guard let record = try self.snapshot(id: id) else {
       throw StoreError(path: path, message: "snapshot \(id) vanished after it was written")
     }
     progress?(.committed)
-    return (.ingested(record), snapshot)
+    return .ingested(record)
   }
 
   private func resolveAccount(_ snapshot: AuthorizationSnapshot, source: IngestSource, option: String?) throws(StoreError) -> String {

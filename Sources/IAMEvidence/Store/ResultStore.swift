@@ -22,7 +22,7 @@ private final class PendingBatch: @unchecked Sendable {
   var encoded: [(String, String)] = []
 }
 
-/// The steps of ``EvidenceStore/assess(snapshotID:decoded:register:checks:now:phase:)``, reported as
+/// The steps of ``EvidenceStore/assess(snapshotID:register:checks:now:phase:)``, reported as
 /// each one ends (the CLI times them with `IAM_EVIDENCE_TIMINGS=1`).
 public enum AssessPhase: String, Sendable {
   /// Every distinct document is evaluated.
@@ -37,16 +37,13 @@ extension EvidenceStore {
   /// Assesses snapshot `id` with every check and stores the results, replacing that snapshot's
   /// earlier results for the same check versions, in one transaction.
   @discardableResult
-  /// `decoded` may pass the snapshot just ingested, saving a reload from the database.
   public func assess(
-    snapshotID id: Int, decoded: AuthorizationSnapshot? = nil, register: ExceptionRegister = .empty,
+    snapshotID id: Int, register: ExceptionRegister = .empty,
     checks: [any Check] = CheckCatalog.all, now: Timestamp, phase: ((AssessPhase) -> Void)? = nil
   ) throws(StoreError) -> Assessor.Outcome {
     guard let record = try snapshot(id: id) else { throw StoreError(path: path, message: "no snapshot \(id)") }
-    let snapshot: AuthorizationSnapshot
-    if let decoded { snapshot = decoded } else { snapshot = try loadSnapshot(id: id) }
     let outcome = Assessor.assess(
-      snapshot, capturedAt: record.capturedAt, register: register, checks: checks, evaluated: { phase?(.evaluated) })
+      try loadSnapshot(id: id), capturedAt: record.capturedAt, register: register, checks: checks, evaluated: { phase?(.evaluated) })
     phase?(.checked)
     try store(outcome, snapshotID: id, register: register, checks: checks, now: now)
     phase?(.stored)
