@@ -46,7 +46,6 @@ let package = Package(
       name: "iam-evidence",
       dependencies: [
         "IAMEvidence",
-        "XMLTree",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
