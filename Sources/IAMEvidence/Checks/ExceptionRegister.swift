@@ -3,7 +3,7 @@ import Foundation
 
 /// An exceptions register that cannot be read or is not valid: the file, the JSON path of the
 /// offending value (when there is one) and why.
-public struct ExceptionRegisterError: Error, Sendable, Equatable, CustomStringConvertible {
+public struct ExceptionRegisterError: UserFacingError, Sendable, Equatable {
   public var file: String
   /// The JSON path, e.g. `$.exceptions[0].expires_on`; nil when the file itself is the problem.
   public var path: String?

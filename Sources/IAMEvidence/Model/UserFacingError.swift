@@ -12,13 +12,37 @@ public protocol UserFacingError: Error, CustomStringConvertible {}
 extension SnapshotDecodingError: UserFacingError {}
 extension XMLError: UserFacingError {}
 
-/// The reason of a failed file operation in a few words (`No such file or directory`), from
-/// Foundation's error or the POSIX error beneath it: used inside messages that name the path.
-func fileErrorReason(_ error: any Error) -> String {
+/// The reason of a failed operation on the file at `path`, in a few words (`No such file or
+/// directory`), for messages that name the path: the POSIX error beneath Foundation's when there is
+/// one, else what Foundation's code means, else what is found on the way to `path`. Never
+/// Foundation's raw `NSCocoaErrorDomain` text.
+func fileErrorReason(_ error: any Error, path: String? = nil) -> String {
   let ns = error as NSError
   if ns.domain == NSPOSIXErrorDomain { return String(cString: strerror(Int32(ns.code))) }
   if let underlying = ns.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
     return String(cString: strerror(Int32(underlying.code)))
   }
-  return ns.localizedDescription
+  if ns.domain == NSCocoaErrorDomain {
+    switch CocoaError.Code(rawValue: ns.code) {
+    case .fileNoSuchFile, .fileReadNoSuchFile: return String(cString: strerror(ENOENT))
+    case .fileReadNoPermission, .fileWriteNoPermission: return String(cString: strerror(EACCES))
+    case .fileWriteOutOfSpace: return String(cString: strerror(ENOSPC))
+    case .fileWriteVolumeReadOnly: return String(cString: strerror(EROFS))
+    case .fileWriteFileExists: return String(cString: strerror(EEXIST))
+    case .fileReadCorruptFile, .fileReadInapplicableStringEncoding: return "not valid text"
+    default: break
+    }
+  }
+  // Foundation gave no reason (e.g. "unknown write error"): say what stands in the way, if anything.
+  if let path {
+    var ancestor = URL(fileURLWithPath: path).deletingLastPathComponent()
+    while ancestor.path != "/" && !FileManager.default.fileExists(atPath: ancestor.path) {
+      ancestor = ancestor.deletingLastPathComponent()
+    }
+    var isDirectory: ObjCBool = false
+    if FileManager.default.fileExists(atPath: ancestor.path, isDirectory: &isDirectory), !isDirectory.boolValue {
+      return "\(ancestor.path) is not a folder"
+    }
+  }
+  return "the operation failed (Foundation error \(ns.code))"
 }

@@ -86,7 +86,7 @@ public enum HandoffPackage {
       throw PackageError(path: error.path, message: error.message)
     } catch {
       try? FileManager.default.removeItem(at: temporary)
-      throw PackageError(path: target.path, message: "cannot write the zip: \(fileErrorReason(error))")
+      throw PackageError(path: target.path, message: "cannot write the zip: \(fileErrorReason(error, path: target.path))")
     }
   }
 

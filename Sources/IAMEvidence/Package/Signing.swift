@@ -2,7 +2,7 @@ import Crypto
 import Foundation
 
 /// An error of packaging or verification, naming the file concerned.
-public struct PackageError: Error, Sendable, CustomStringConvertible {
+public struct PackageError: UserFacingError, Sendable {
   public var path: String
   public var message: String
   public init(path: String, message: String) {
@@ -104,7 +104,7 @@ extension SigningKeys {
     do {
       try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     } catch {
-      throw PackageError(path: directory.path, message: "cannot create the folder: \(fileErrorReason(error))")
+      throw PackageError(path: directory.path, message: "cannot create the folder: \(fileErrorReason(error, path: directory.path))")
     }
     if !force && (FileManager.default.fileExists(atPath: privateURL.path) || FileManager.default.fileExists(atPath: publicURL.path)) {
       throw PackageError(path: privateURL.path, message: "a key already exists (pass --force to replace it)")
@@ -122,7 +122,7 @@ extension SigningKeys {
       written = publicURL
       try Data(publicPEM(key.publicKey).utf8).write(to: publicURL)
     } catch {
-      throw PackageError(path: written.path, message: "cannot write the key: \(fileErrorReason(error))")
+      throw PackageError(path: written.path, message: "cannot write the key: \(fileErrorReason(error, path: written.path))")
     }
     return WrittenKeyPair(privateKey: privateURL, publicKey: publicURL, fingerprint: fingerprint(key.publicKey))
   }

@@ -19,7 +19,7 @@ public enum ReportWriter {
     do {
       try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     } catch {
-      throw RenderError(path: directory.path, message: "cannot create the folder: \(fileErrorReason(error))")
+      throw RenderError(path: directory.path, message: "cannot create the folder: \(fileErrorReason(error, path: directory.path))")
     }
     var written: [URL] = []
     for output in outputs {
@@ -38,7 +38,7 @@ public enum ReportWriter {
       try Data(bytes).write(to: temporary)
     } catch {
       try? FileManager.default.removeItem(at: temporary)
-      throw RenderError(path: target.path, message: "cannot write: \(fileErrorReason(error))")
+      throw RenderError(path: target.path, message: "cannot write: \(fileErrorReason(error, path: target.path))")
     }
     do {
       try moveIntoPlace(temporary, over: target)

@@ -23,13 +23,13 @@ extension EvidenceWorkflow {
     do {
       try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
     } catch {
-      throw WorkflowError(path: folder, message: "cannot create the folder: \(fileErrorReason(error))")
+      throw WorkflowError(path: folder, message: "cannot create the folder: \(fileErrorReason(error, path: folder))")
     }
     let workflow = EvidenceWorkflow(store: try EvidenceStore(path: databasePath, create: true, now: now()))
     for (url, capturedAt) in try DemoData.snapshots() {
       let data: Data
       do { data = try Data(contentsOf: url) } catch {
-        throw WorkflowError(path: url.path, message: "cannot read: \(fileErrorReason(error))")
+        throw WorkflowError(path: url.path, message: "cannot read: \(fileErrorReason(error, path: url.path))")
       }
       let source = IngestSource(name: "demo/" + url.lastPathComponent, bytes: [UInt8](data), modificationTime: nil)
       switch try workflow.ingest(source, options: IngestOptions(capturedAt: capturedAt, label: "demo", now: now())) {

@@ -165,7 +165,7 @@ extension IngestSource {
             .filter { $0.hasSuffix(".json") && !$0.hasSuffix(".truth.json") }
             .sorted()
         } catch {
-          throw WorkflowError(path: path, message: "cannot read the directory: \(fileErrorReason(error))")
+          throw WorkflowError(path: path, message: "cannot read the directory: \(fileErrorReason(error, path: path))")
         }
         if names.isEmpty { throw WorkflowError(path: path, message: "directory holds no *.json snapshot") }
         result += names.map { (path as NSString).appendingPathComponent($0) }

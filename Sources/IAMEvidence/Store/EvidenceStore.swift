@@ -2,7 +2,7 @@ import Foundation
 import SQLiteDB
 
 /// An error of the store layer, naming the database file.
-public struct StoreError: Error, Sendable, CustomStringConvertible {
+public struct StoreError: UserFacingError, Sendable {
   public var path: String
   public var message: String
 

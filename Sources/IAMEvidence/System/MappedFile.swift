@@ -19,7 +19,8 @@ public final class MappedFile: @unchecked Sendable {
   /// file, a directory, a pipe or device, an empty file, or a platform without `mmap`.
   public init?(path: String) {
     #if canImport(Glibc)
-      let fd = open(path, O_RDONLY)
+      // Non-blocking, so that opening a pipe without a writer returns at once (and is then refused).
+      let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
       guard fd >= 0 else { return nil }
       defer { close(fd) }
       var info = stat()
