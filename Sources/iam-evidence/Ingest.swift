@@ -39,8 +39,9 @@ struct Ingest: ParsableCommand {
     let workflow = try database.workflow(create: true)
     let options = IngestOptions(
       account: account, capturedAt: capturedAt, label: label, allowTruncated: allowTruncated, now: Clock.now())
+    let timings = Timings()
     for path in paths {
-      Timings.last = Date()
+      timings.last = Date()
       let source = try IngestSource.load(path: path)
       let showProgress = Terminal.stderrIsTerminal && source.contents.buffer.count > 8 << 20
       // New snapshots are assessed straight away (on other cores while the snapshot is written), so
@@ -50,9 +51,9 @@ struct Ingest: ParsableCommand {
         progress: { event in
           TestHooks.pauseIfRequested(event)
           if showProgress { Progress.show(event, name: source.name) }
-          Timings.ingest(event)
+          timings.ingest(event)
         },
-        phase: { Timings.mark("assess: \($0.rawValue)") })
+        phase: { timings.mark("assess: \($0.rawValue)") })
       if showProgress { Progress.clear() }
       switch outcome {
       case .ingested(let r):
@@ -102,11 +103,12 @@ enum TestHooks {
 
 /// With `IAM_EVIDENCE_TIMINGS=1`, ingest prints the wall time of each step and the peak memory so far
 /// on standard error (what `Benchmarks/bench --phases` shows).
-enum Timings {
-  static let enabled = ProcessInfo.processInfo.environment["IAM_EVIDENCE_TIMINGS"] == "1"
-  nonisolated(unsafe) static var last = Date()
+/// One per ingest command, used on the thread that runs it.
+final class Timings {
+  let enabled = ProcessInfo.processInfo.environment["IAM_EVIDENCE_TIMINGS"] == "1"
+  var last = Date()
 
-  static func ingest(_ event: IngestProgress) {
+  func ingest(_ event: IngestProgress) {
     switch event {
     case .hashed: mark("ingest: hashed")
     case .decoded: mark("ingest: decoded")
@@ -115,7 +117,7 @@ enum Timings {
     }
   }
 
-  static func mark(_ step: String) {
+  func mark(_ step: String) {
     guard enabled else { return }
     let now = Date()
     let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""

@@ -131,7 +131,8 @@ extension EvidenceStore {
         guard let row = try find.step() else { throw StoreError(path: path, message: "result \(detailID) is missing (damaged database?)") }
         let status = try StoredRow(row, table: "result_details", id: detailID, path: path).value("status", as: ResultStatus.self)
         if let statuses, !statuses.contains(status) { continue }
-        guard let json = try? JSONParser.parse(try row.string("detail")), let result = CheckResult(json: json) else {
+        let detail = try row.string("detail")
+        guard let json = try? JSONParser.parse(detail), let result = CheckResult(json: json) else {
           throw StoreError(path: path, message: "result \(detailID) cannot be read (damaged database?)")
         }
         results.append(result)
