@@ -29,7 +29,7 @@ let package = Package(
     .target(name: "SQLiteDB", dependencies: ["CSQLite"]),
     // The only importer of CLibXML2.
     .target(name: "XMLTree", dependencies: ["CLibXML2"]),
-    // The product: no C imports, no printing.
+    // The product: imports no C module (only System/ calls the C library, through Glibc); prints nothing.
     .target(
       name: "IAMEvidence",
       dependencies: [
@@ -46,7 +46,6 @@ let package = Package(
       name: "iam-evidence",
       dependencies: [
         "IAMEvidence",
-        "XMLTree",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),

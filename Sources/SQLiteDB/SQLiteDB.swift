@@ -153,36 +153,117 @@ public final class SQLiteConnection {
   }
 }
 
+/// A column value that cannot be read as asked, naming the column and the SQL that produced the row
+/// (as GRDB's `RowDecodingError` does): a typo in a column name, a NULL where a value is required, or
+/// a value of another type than the column should hold.
+public struct SQLiteDecodingError: Error, Sendable, Equatable, CustomStringConvertible {
+  /// What is wrong with the column.
+  public enum Problem: Sendable, Equatable {
+    /// The row has no column of that name (a typo in the query or the accessor).
+    case columnNotFound
+    /// The column is NULL where a value is required.
+    case null
+    /// The column holds another type (`expected` and `found` are SQLite type names).
+    case wrongType(expected: String, found: String)
+  }
+
+  public var problem: Problem
+  public var column: String
+  /// The statement whose row was read.
+  public var sql: String
+
+  public init(problem: Problem, column: String, sql: String) {
+    self.problem = problem
+    self.column = column
+    self.sql = sql
+  }
+
+  public var description: String {
+    let what: String
+    switch problem {
+    case .columnNotFound: what = "no column \"\(column)\" in the row"
+    case .null: what = "column \"\(column)\" is NULL where a value is required"
+    case .wrongType(let expected, let found): what = "column \"\(column)\" holds \(found) where \(expected) is required"
+    }
+    return "\(what) (in: \(sql.prefix(200)))"
+  }
+}
+
 /// One row of a result, with values by column position and name.
+///
+/// The accessors throw ``SQLiteDecodingError`` naming the column and the SQL: a column that does not
+/// exist, a NULL where a value is required, and a value of the wrong type are errors, never a default.
 public struct SQLiteRow: Sendable {
   public var columns: [String]
   public var values: [SQLiteValue]
+  /// The statement that produced the row (for error messages).
+  public var sql: String
 
-  /// The value of the named column (`.null` when absent).
-  public subscript(_ name: String) -> SQLiteValue {
-    guard let i = columns.firstIndex(of: name) else { return .null }
+  public init(columns: [String], values: [SQLiteValue], sql: String) {
+    self.columns = columns
+    self.values = values
+    self.sql = sql
+  }
+
+  /// The value of the named column; a column the row does not have is an error.
+  public func value(_ name: String) throws(SQLiteDecodingError) -> SQLiteValue {
+    guard let i = columns.firstIndex(of: name) else { throw SQLiteDecodingError(problem: .columnNotFound, column: name, sql: sql) }
     return values[i]
   }
 
-  public func string(_ name: String) -> String? {
-    switch self[name] {
+  /// A TEXT column that must not be NULL.
+  public func string(_ name: String) throws(SQLiteDecodingError) -> String {
+    guard let s = try optionalString(name) else { throw SQLiteDecodingError(problem: .null, column: name, sql: sql) }
+    return s
+  }
+
+  /// A TEXT column that may be NULL.
+  public func optionalString(_ name: String) throws(SQLiteDecodingError) -> String? {
+    switch try value(name) {
+    case .null: return nil
     case .text(let s): return s
-    case .integer(let i): return String(i)
-    case .real(let d): return String(d)
-    default: return nil
+    case let other: throw wrongType(name, expected: "TEXT", found: other)
     }
   }
 
-  public func int(_ name: String) -> Int? {
-    switch self[name] {
-    case .integer(let i): return Int(i)
-    case .real(let d): return Int(d)
-    case .text(let s): return Int(s)
-    default: return nil
+  /// An INTEGER column that must not be NULL.
+  public func int64(_ name: String) throws(SQLiteDecodingError) -> Int64 {
+    guard let i = try optionalInt64(name) else { throw SQLiteDecodingError(problem: .null, column: name, sql: sql) }
+    return i
+  }
+
+  /// An INTEGER column that may be NULL.
+  public func optionalInt64(_ name: String) throws(SQLiteDecodingError) -> Int64? {
+    switch try value(name) {
+    case .null: return nil
+    case .integer(let i): return i
+    case let other: throw wrongType(name, expected: "INTEGER", found: other)
     }
   }
 
-  public func bool(_ name: String) -> Bool? { int(name).map { $0 != 0 } }
+  /// An INTEGER column that must not be NULL.
+  public func int(_ name: String) throws(SQLiteDecodingError) -> Int { Int(try int64(name)) }
+
+  /// An INTEGER column that may be NULL.
+  public func optionalInt(_ name: String) throws(SQLiteDecodingError) -> Int? { try optionalInt64(name).map { Int($0) } }
+
+  /// A boolean stored as an INTEGER (0 is false), not NULL.
+  public func bool(_ name: String) throws(SQLiteDecodingError) -> Bool { try int64(name) != 0 }
+
+  /// A boolean stored as an INTEGER (0 is false), or NULL.
+  public func optionalBool(_ name: String) throws(SQLiteDecodingError) -> Bool? { try optionalInt64(name).map { $0 != 0 } }
+
+  private func wrongType(_ name: String, expected: String, found: SQLiteValue) -> SQLiteDecodingError {
+    let type: String
+    switch found {
+    case .null: type = "NULL"
+    case .integer: type = "INTEGER"
+    case .real: type = "REAL"
+    case .text: type = "TEXT"
+    case .blob: type = "BLOB"
+    }
+    return SQLiteDecodingError(problem: .wrongType(expected: expected, found: type), column: name, sql: sql)
+  }
 }
 
 /// A compiled statement. Owns the `sqlite3_stmt*` and finalises it in `deinit`.
@@ -194,6 +275,7 @@ public final class SQLiteStatement {
   private lazy var columnNames: [String] = (0..<sqlite3_column_count(handle)).map {
     String(cString: sqlite3_column_name(handle, $0))
   }
+  private lazy var parameterCount = Int(sqlite3_bind_parameter_count(handle))
 
   init(connection: SQLiteConnection, handle: OpaquePointer, sql: String) {
     self.connection = connection
@@ -203,10 +285,14 @@ public final class SQLiteStatement {
 
   deinit { sqlite3_finalize(handle) }
 
-  /// Resets the statement and binds `arguments` to its parameters in order.
+  /// Resets the statement and binds `arguments` to its parameters in order. There must be exactly one
+  /// argument per parameter: a missing or extra one is an error naming the SQL, not a silent NULL.
   public func bind(_ arguments: [any SQLiteBindable]) throws(SQLiteError) {
-    sqlite3_reset(handle)
-    sqlite3_clear_bindings(handle)
+    reset()
+    guard arguments.count == parameterCount else {
+      throw SQLiteError(
+        code: SQLITE_RANGE, message: "\(arguments.count) argument(s) given for \(parameterCount) parameter(s)", sql: sql)
+    }
     for (i, arg) in arguments.enumerated() {
       let index = Int32(i + 1)
       let rc: Int32
@@ -220,6 +306,12 @@ public final class SQLiteStatement {
       }
       guard rc == SQLITE_OK else { throw connection.error(rc, sql: sql) }
     }
+  }
+
+  /// Resets the statement and clears its bindings (releasing what they hold), ready to bind again.
+  public func reset() {
+    sqlite3_reset(handle)
+    sqlite3_clear_bindings(handle)
   }
 
   /// Advances to the next row; nil when done.
@@ -245,7 +337,7 @@ public final class SQLiteStatement {
         default: values.append(.null)
         }
       }
-      return SQLiteRow(columns: columnNames, values: values)
+      return SQLiteRow(columns: columnNames, values: values, sql: sql)
     case SQLITE_DONE:
       return nil
     default:
@@ -283,10 +375,11 @@ public struct SQLiteMigrator {
   public init(migrations: [Migration]) { self.migrations = migrations }
 
   /// The names of migrations recorded in the database.
-  public static func appliedNames(in db: SQLiteConnection) throws(SQLiteError) -> [String] {
+  public static func appliedNames(in db: SQLiteConnection) throws -> [String] {
     let exists = try db.scalar("SELECT count(*) FROM sqlite_master WHERE type='table' AND name='schema_migrations'")
     guard exists == .integer(1) else { return [] }
-    return try db.query("SELECT name FROM schema_migrations ORDER BY rowid").compactMap { $0.string("name") }
+    return try db.query("SELECT name FROM schema_migrations ORDER BY rowid").map { row throws(SQLiteDecodingError) in try row.string("name")
+    }
   }
 
   /// Applies every migration not yet recorded. Returns the names applied.

@@ -1,5 +1,4 @@
 import ArgumentParser
-import Foundation
 import IAMEvidence
 
 /// `iam-evidence assess`: run the check catalog over stored snapshots.
@@ -26,12 +25,13 @@ struct Assess: ParsableCommand {
   enum FailOn: String, ExpressibleByArgument { case fail }
 
   func run() throws {
-    let store = try database.open(create: false)
-    let register = try ExceptionsOption.load(exceptions)
+    let workflow = try database.workflow(create: false)
+    let store = workflow.store
+    let register = try ExceptionRegister.option(exceptions)
     let targets = snapshot == "all" ? try store.snapshots(account: account) : [try store.resolveSnapshot(snapshot, account: account)]
     var failing = 0
     for record in targets {
-      let outcome = try store.assess(snapshotID: record.id, register: register, now: Clock.now())
+      let outcome = try workflow.assess(snapshotID: record.id, register: register, now: Clock.now())
       failing += outcome.results.filter { $0.status == .fail }.count
       Terminal.out(AssessSummary.line(record: record, outcome: outcome))
       for stale in outcome.staleExceptions {
@@ -39,29 +39,5 @@ struct Assess: ParsableCommand {
       }
     }
     if failOn == .fail && failing > 0 { throw ExitCode(1) }
-  }
-}
-
-/// Loading `--exceptions`.
-enum ExceptionsOption {
-  static func load(_ path: String?) throws -> ExceptionRegister {
-    guard let path else { return .empty }
-    guard let data = FileManager.default.contents(atPath: path) else {
-      throw CommandFailure(message: "\(path): cannot read the exceptions register")
-    }
-    return try ExceptionRegister(bytes: [UInt8](data), source: path)
-  }
-}
-
-/// The one-line summary printed after assessing a snapshot.
-enum AssessSummary {
-  static func line(record: SnapshotRecord, outcome: Assessor.Outcome) -> String {
-    var parts: [String] = []
-    for check in CheckCatalog.all {
-      let rs = outcome.results.filter { $0.checkID == check.description.id }
-      let counts = ResultStatus.allCases.map { s in "\(rs.filter { $0.status == s }.count) \(s.rawValue)" }
-      parts.append("\(check.description.id): " + counts.joined(separator: ", "))
-    }
-    return "assessed snapshot \(record.id) (\(record.account), captured \(record.capturedAt))\n  " + parts.joined(separator: "\n  ")
   }
 }

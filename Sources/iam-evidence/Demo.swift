@@ -14,34 +14,22 @@ struct Demo: ParsableCommand {
   var templates: String?
 
   func run() throws {
-    try FileManager.default.createDirectory(
-      atPath: (db as NSString).deletingLastPathComponent.isEmpty ? "." : (db as NSString).deletingLastPathComponent,
-      withIntermediateDirectories: true)
-    let store = try EvidenceStore(path: db, create: true, now: Clock.now())
-    for (url, capturedAt) in try DemoData.snapshots() {
-      let data = try Data(contentsOf: url)
-      let source = IngestSource(name: "demo/" + url.lastPathComponent, bytes: [UInt8](data), modificationTime: nil)
-      let outcome = try store.ingest(source, options: IngestOptions(capturedAt: capturedAt, label: "demo", now: Clock.now()))
-      switch outcome {
-      case .ingested(let r):
-        Terminal.out("ingested \(source.name) as snapshot \(r.id) (captured \(r.capturedAt))")
-        let outcome = try store.assess(snapshotID: r.id, now: Clock.now())
-        Terminal.out(AssessSummary.line(record: r, outcome: outcome))
-      case .alreadyIngested(let r):
-        Terminal.out("\(source.name): already ingested as snapshot \(r.id)")
+    let model = try EvidenceWorkflow.runDemo(
+      databasePath: db, templates: templates,
+      generatedAt: { try GenerationTime.resolve(option: nil, environment: ProcessInfo.processInfo.environment, now: Clock.now()) },
+      now: Clock.now
+    ) { event in
+      switch event {
+      case .ingested(let name, let r, let assessment):
+        Terminal.out("ingested \(name) as snapshot \(r.id) (captured \(r.capturedAt))")
+        Terminal.out(AssessSummary.line(record: r, outcome: assessment))
+      case .alreadyIngested(let name, let r):
+        Terminal.out("\(name): already ingested as snapshot \(r.id)")
+      case .wrote(let url):
+        Terminal.out("wrote \(url.path)")
       }
     }
-    // The main job's last step: the quarter's report and evidence.
-    let records = try store.snapshots()
-    guard let first = records.first, let last = records.last else { return }
-    let model = try store.evidence(
-      scope: .period(from: first.capturedAt, to: last.capturedAt), account: nil,
-      generatedAt: try GenerationTime.resolve(option: nil, environment: ProcessInfo.processInfo.environment, now: Clock.now()))
-    let outDir = URL(fileURLWithPath: (db as NSString).deletingLastPathComponent.isEmpty ? "." : (db as NSString).deletingLastPathComponent)
-    for url in try ReportWriter.write(try ReportRenderer.render(model, templates: try TemplateSet.locate(explicit: templates)), to: outDir)
-    {
-      Terminal.out("wrote \(url.path)")
-    }
+    guard let model else { return }
     Terminal.out(
       "A.8.2 verdict for the latest snapshot: \(model.verdict.rawValue) (\(model.findings.count) finding(s), \(model.results.count) results examined)"
     )

@@ -32,18 +32,14 @@ struct Findings: ParsableCommand {
   }
 
   func run() throws {
-    let store = try database.open(create: false)
-    let record = try store.resolveSnapshot(snapshot, account: account)
-    if !(try store.isAssessed(snapshotID: record.id)) {
-      throw CommandFailure(message: "snapshot \(record.id) has not been assessed; run `iam-evidence assess --snapshot \(record.id)`")
-    }
     let statuses: Set<ResultStatus>? = status == "all" ? nil : [ResultStatus(rawValue: status)!]
-    let results = try store.results(snapshotID: record.id, check: check, statuses: statuses)
+    let (record, results) = try database.workflow(create: false).findings(
+      snapshot: snapshot, account: account, check: check, statuses: statuses)
     switch format {
     case .json:
       Terminal.out(JSONWriter.pretty(.array(results.map { $0.jsonValue(snapshot: record.id) })))
     case .csv:
-      Terminal.out(FindingsCSV.render(results, snapshot: record.id), terminator: "")
+      Terminal.out(CSV.findings(results, snapshot: record.id), terminator: "")
     case .text:
       if results.isEmpty {
         Terminal.out("snapshot \(record.id): no \(status == "all" ? "" : status + " ")results" + (check.map { " for \($0)" } ?? ""))
@@ -58,24 +54,5 @@ struct Findings: ParsableCommand {
         for n in r.notes { Terminal.out("    note \(n.code): \(n.message)") }
       }
     }
-  }
-}
-
-/// The findings table as CSV.
-enum FindingsCSV {
-  static func render(_ results: [CheckResult], snapshot: Int) -> String {
-    let header = [
-      "snapshot", "check", "status", "principal_type", "principal_name", "principal_arn", "policy_kind", "policy_name",
-      "policy_arn", "policy_version", "statements", "reasons", "notes", "exception", "why",
-    ]
-    let rows = results.map { r in
-      [
-        String(snapshot), r.checkID, r.status.rawValue, r.principal?.type.rawValue ?? "", r.principal?.name ?? "",
-        r.principal?.arn ?? "", r.policy?.kind.rawValue ?? "", r.policy?.name ?? "", r.policy?.arn ?? "", r.policy?.versionID ?? "",
-        r.statements.map(String.init).joined(separator: " "), r.reasons.joined(separator: " "),
-        r.notes.map(\.code).joined(separator: " "), r.exception?.id ?? "", r.why,
-      ]
-    }
-    return CSV.table(header: header, rows: rows)
   }
 }

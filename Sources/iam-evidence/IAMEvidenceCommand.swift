@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import IAMEvidence
-import XMLTree
 
 /// The root command. Exit codes: 0 ok; 1 findings present (only `assess --fail-on fail`);
 /// 2 usage or input error.
@@ -17,49 +16,28 @@ struct IAMEvidenceCommand: ParsableCommand {
   )
 }
 
-/// glibc allocator settings. mallopt is declared in <malloc.h>, which Swift's Glibc module does not
-/// import: it is looked up (RTLD_DEFAULT is the null handle). A no-op elsewhere.
-enum Malloc {
-  /// M_MXFAST.
-  static let fastBinLimit: Int32 = 1
-  /// M_MMAP_THRESHOLD.
-  static let mmapThreshold: Int32 = -3
-
-  static func set(_ parameter: Int32, _ value: Int32) {
-    #if canImport(Glibc)
-      guard let symbol = dlsym(nil, "mallopt") else { return }
-      typealias Mallopt = @convention(c) (Int32, Int32) -> Int32
-      _ = unsafeBitCast(symbol, to: Mallopt.self)(parameter, value)
-    #endif
-  }
-}
-
 @main
 enum Main {
   static func main() {
-    // Large reports build and free hundreds of thousands of small libxml2 nodes and strings; with
-    // glibc's fast bins, every later large allocation first consolidates them all. Without fast bins
-    // a report with 11,000 findings renders in 1.8 s instead of 2.8 s (measured, same output).
-    Malloc.set(Malloc.fastBinLimit, 0)
+    // Large reports build and free hundreds of thousands of small libxml2 nodes (see Allocator).
+    Allocator.disableFastBins()
     do {
       var command = try IAMEvidenceCommand.parseAsRoot()
       try command.run()
     } catch let code as ExitCode {
       Foundation.exit(code.rawValue)
     } catch let failure as CommandFailure {
-      Terminal.error(failure.message)
+      Terminal.error(failure.description)
       Foundation.exit(failure.exitCode)
+    } catch let error as any UserFacingError {
+      // Every layer's error says what it is about (file, JSON path, database...): printed as is.
+      Terminal.error(error.description)
+      Foundation.exit(2)
     } catch {
       if IAMEvidenceCommand.exitCode(for: error) == .success {
         IAMEvidenceCommand.exit(withError: error)  // --help, --version
       }
-      if error is StoreError || error is SnapshotDecodingError || error is PackageError || error is XMLError
-        || error is CocoaError
-      {
-        Terminal.error("\(error)")
-      } else {
-        Terminal.error(IAMEvidenceCommand.fullMessage(for: error))
-      }
+      Terminal.error(IAMEvidenceCommand.fullMessage(for: error))
       // Usage errors and input errors share exit code 2; 1 is kept for "findings present".
       Foundation.exit(2)
     }
@@ -67,9 +45,11 @@ enum Main {
 }
 
 /// A failure with a message and an exit code, thrown by subcommands.
-struct CommandFailure: Error {
+struct CommandFailure: UserFacingError {
   var message: String
   var exitCode: Int32 = 2
+
+  var description: String { message }
 }
 
 /// Writing to the terminal: the only place the tool prints.

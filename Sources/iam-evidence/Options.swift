@@ -17,6 +17,18 @@ struct DatabaseOptions: ParsableArguments {
   func open(create: Bool) throws -> EvidenceStore {
     try EvidenceStore(path: path, create: create, now: Clock.now())
   }
+
+  /// The service layer over the opened store.
+  func workflow(create: Bool) throws -> EvidenceWorkflow {
+    EvidenceWorkflow(store: try open(create: create))
+  }
+}
+
+extension ExceptionRegister {
+  /// `--exceptions PATH`: the register at PATH, or none.
+  static func option(_ path: String?) throws -> ExceptionRegister {
+    try path.map { try ExceptionRegister.load(path: $0) } ?? .empty
+  }
 }
 
 /// The wall clock, read only here.

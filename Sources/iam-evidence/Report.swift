@@ -40,7 +40,7 @@ struct Report: ParsableCommand {
   }
 
   func run() throws {
-    let store = try database.open(create: false)
+    let workflow = try database.workflow(create: false)
     let templateSet = try TemplateSet.locate(explicit: templates)
     let time = try GenerationTime.resolve(option: generatedAt, environment: ProcessInfo.processInfo.environment, now: Clock.now())
     let scope: ReportScope
@@ -49,7 +49,7 @@ struct Report: ParsableCommand {
     } else {
       scope = .snapshot(snapshot)
     }
-    let model = try store.evidence(scope: scope, account: account, generatedAt: time)
+    let model = try workflow.evidence(scope: scope, account: account, generatedAt: time)
     let outputs = try ReportRenderer.render(model, templates: templateSet)
     let directory = out.map { URL(fileURLWithPath: $0) } ?? ReportWriter.defaultDirectory(for: model, base: URL(fileURLWithPath: "Reports"))
     for url in try ReportWriter.write(outputs, to: directory) { Terminal.out("wrote \(url.path)") }

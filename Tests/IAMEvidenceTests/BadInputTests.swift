@@ -71,7 +71,7 @@ import Testing
     let (store, _) = try TestSupport.makeStore()
     let before = try store.fileSize()
     #expect {
-      try store.ingest(
+      try store.workflow.ingest(
         IngestSource(name: "bad.json", bytes: c.bytes, modificationTime: nil), options: IngestOptions(now: TestSupport.fixedNow))
     } throws: { error in
       let text = "\(error)"

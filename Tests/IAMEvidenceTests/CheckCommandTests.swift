@@ -70,7 +70,7 @@ import Testing
     #expect(run.status == 0, "\(run.stderr)")
     #expect(run.stdout.contains("assessed snapshot 1 (239588431284"), "\(run.stdout)")
     let store = try EvidenceStore(path: db, create: false, now: TestSupport.fixedNow)
-    let results = try store.results(snapshotID: 1)
+    let results = try store.workflow.results(snapshotID: 1)
     for check in CheckCatalog.all.map(\.description.id) {
       let rs = results.with(check: check)
       let line =
@@ -108,7 +108,7 @@ import Testing
     #expect(all.status == 0)
     let allItems = try #require(try JSONParser.parse(all.stdout).arrayValue)
     let store = try EvidenceStore(path: db, create: false, now: TestSupport.fixedNow)
-    #expect(allItems.count == (try store.results(snapshotID: 1)).count)
+    #expect(allItems.count == (try store.workflow.results(snapshotID: 1)).count)
     #expect(allItems.count == (try store.count("SELECT count(*) FROM results WHERE snapshot_id=1")))
     #expect(allItems.contains { $0["status"]?.stringValue == "pass" })
     #expect(allItems.count > items.count)
@@ -129,7 +129,7 @@ import Testing
     let header = try #require(records.first)
     #expect(header.starts(with: ["snapshot", "check", "status", "principal_type", "principal_name", "principal_arn"]))
     let store = try EvidenceStore(path: db, create: false, now: TestSupport.fixedNow)
-    #expect(records.count - 1 == (try store.results(snapshotID: 1)).count)
+    #expect(records.count - 1 == (try store.workflow.results(snapshotID: 1)).count)
     #expect(records.dropFirst().allSatisfy { $0.count == header.count })
   }
 

@@ -53,8 +53,8 @@ import Testing
   static func assessedResults(_ name: String) throws -> [CheckResult] {
     let (store, _) = try TestSupport.makeStore()
     let record = try TestSupport.ingest(store, TestSupport.fixture(name + ".json"))
-    try store.assess(snapshotID: record.id, now: TestSupport.fixedNow)
-    return try store.results(snapshotID: record.id)
+    try store.workflow.assess(snapshotID: record.id, now: TestSupport.fixedNow)
+    return try store.workflow.results(snapshotID: record.id)
   }
 
   @Test func legendKnowsEveryLabelThisSuiteClassifies() throws {

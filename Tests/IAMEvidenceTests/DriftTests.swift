@@ -22,7 +22,7 @@ enum Series {
     var records: [String: SnapshotRecord] = [:]
     for m in months {
       let r = try TestSupport.ingest(store, url(m), capturedAt: capturedAt(m))
-      try store.assess(snapshotID: r.id, now: TestSupport.fixedNow)
+      try store.workflow.assess(snapshotID: r.id, now: TestSupport.fixedNow)
       records[m] = r
     }
     return (store, records)
@@ -141,14 +141,14 @@ enum DriftFiles {
   static func ingest(
     _ store: EvidenceStore, _ text: String, name: String, capturedAt: String, register: ExceptionRegister = .empty
   ) throws -> SnapshotRecord {
-    let outcome = try store.ingest(
+    let outcome = try store.workflow.ingest(
       IngestSource(name: name, bytes: Array(text.utf8), modificationTime: nil),
       options: IngestOptions(capturedAt: Timestamp(parsing: capturedAt), now: TestSupport.fixedNow))
     guard case .ingested(let record) = outcome else {
       Issue.record("\(name) was not ingested")
       throw StoreError(path: name, message: "not ingested")
     }
-    try store.assess(snapshotID: record.id, register: register, now: TestSupport.fixedNow)
+    try store.workflow.assess(snapshotID: record.id, register: register, now: TestSupport.fixedNow)
     return record
   }
 
@@ -175,11 +175,11 @@ enum DriftFiles {
     let (store, records) = try Series.store([a, b])
     let from = try #require(records[a])
     let to = try #require(records[b])
-    let drift = try store.drift(from: from.id, to: to.id)
+    let drift = try store.workflow.drift(from: from.id, to: to.id)
     let oldSnapshot = try store.loadSnapshot(id: from.id)
     let newSnapshot = try store.loadSnapshot(id: to.id)
-    let oldResults = try store.results(snapshotID: from.id)
-    let newResults = try store.results(snapshotID: to.id)
+    let oldResults = try store.workflow.results(snapshotID: from.id)
+    let newResults = try store.workflow.results(snapshotID: to.id)
     let oldTruth = Series.entries(try Series.truth(a))
     let newTruth = Series.entries(try Series.truth(b))
     let evolution = try #require(try Series.truth(b)["evolution"])
@@ -340,7 +340,7 @@ enum DriftFiles {
   @Test func encodingOnlyChangesAreNoDrift() throws {
     let (store, _) = try TestSupport.makeStore()
     let original = try TestSupport.ingest(store, Series.url("01"), capturedAt: "2024-01-31T00:00:00Z")
-    try store.assess(snapshotID: original.id, now: TestSupport.fixedNow)
+    try store.workflow.assess(snapshotID: original.id, now: TestSupport.fixedNow)
     let parsed = try JSONParser.parse(try TestSupport.bytes(Series.url("01")))
 
     let raw = IngestTests.rawEncoded(parsed)
@@ -357,10 +357,10 @@ enum DriftFiles {
     let lastUsed = try DriftFiles.ingest(
       store, String(decoding: JSONWriter.canonicalBytes(moved), as: UTF8.self), name: "last-used.json", capturedAt: "2024-03-31T00:00:00Z")
 
-    let open = try store.results(snapshotID: original.id).filter { $0.status == .fail || $0.status == .excepted }
+    let open = try store.workflow.results(snapshotID: original.id).filter { $0.status == .fail || $0.status == .excepted }
     #expect(!open.isEmpty)
     for later in [encoded, lastUsed] {
-      let drift = try store.drift(from: original.id, to: later.id)
+      let drift = try store.workflow.drift(from: original.id, to: later.id)
       #expect(drift.isEmpty, "\(later.sourceName): \(JSONWriter.pretty(drift.jsonValue).prefix(2000))")
       #expect(drift.policiesChanged.isEmpty && drift.policiesAdded.isEmpty && drift.policiesRemoved.isEmpty)
       #expect(drift.principalsAdded.isEmpty && drift.principalsRemoved.isEmpty)
@@ -369,7 +369,7 @@ enum DriftFiles {
       #expect(drift.stillOpen.count == open.count)
     }
     // The encoded one against the RoleLastUsed one: still nothing.
-    #expect(try store.drift(from: encoded.id, to: lastUsed.id).isEmpty)
+    #expect(try store.workflow.drift(from: encoded.id, to: lastUsed.id).isEmpty)
   }
 
   @Test func recreatedPrincipalIsADifferentSubject() throws {
@@ -382,7 +382,7 @@ enum DriftFiles {
     newAlice.id = "AIDAALICE0000000002"
     let a = try DriftFiles.ingest(store, DriftFiles.file(users: [oldAlice, bob]), name: "a.json", capturedAt: "2024-01-31")
     let b = try DriftFiles.ingest(store, DriftFiles.file(users: [newAlice, bob]), name: "b.json", capturedAt: "2024-02-29")
-    let drift = try store.drift(from: a.id, to: b.id)
+    let drift = try store.workflow.drift(from: a.id, to: b.id)
 
     #expect(drift.principalsAdded.map(\.principal.id) == [newAlice.id])
     #expect(drift.principalsRemoved.map(\.principal.id) == [oldAlice.id])
@@ -418,7 +418,7 @@ enum DriftFiles {
       store, DriftFiles.file(users: [user], managed: [policy(default: "v2")]), name: "a.json", capturedAt: "2024-01-31")
     let b = try DriftFiles.ingest(
       store, DriftFiles.file(users: [user], managed: [policy(default: "v1")]), name: "b.json", capturedAt: "2024-02-29")
-    let drift = try store.drift(from: a.id, to: b.id)
+    let drift = try store.workflow.drift(from: a.id, to: b.id)
 
     #expect(drift.policiesChanged.count == 1)
     let c = try #require(drift.policiesChanged.first)
@@ -459,8 +459,8 @@ enum DriftFiles {
     }
 
     // The register applies to the second snapshot only.
-    try store.assess(snapshotID: b.id, register: try register(expires: "2024-12-31"), now: TestSupport.fixedNow)
-    var drift = try store.drift(from: a.id, to: b.id)
+    try store.workflow.assess(snapshotID: b.id, register: try register(expires: "2024-12-31"), now: TestSupport.fixedNow)
+    var drift = try store.workflow.drift(from: a.id, to: b.id)
     #expect(drift.newlyExcepted.map(\.findingKey) == [key])
     #expect(drift.newlyExcepted.first?.exception?.id == "EX-7")
     #expect(!drift.stillOpen.contains { $0.findingKey == key } && !drift.newFindings.contains { $0.findingKey == key })
@@ -470,9 +470,9 @@ enum DriftFiles {
 
     // An exception in force at the first capture time, expired by the second's.
     let expiring = try register(expires: "2024-02-15")
-    for s in [a, b] { try store.assess(snapshotID: s.id, register: expiring, now: TestSupport.fixedNow) }
-    #expect(try store.results(snapshotID: a.id).first { $0.findingKey == key }?.status == .excepted)
-    drift = try store.drift(from: a.id, to: b.id)
+    for s in [a, b] { try store.workflow.assess(snapshotID: s.id, register: expiring, now: TestSupport.fixedNow) }
+    #expect(try store.workflow.results(snapshotID: a.id).first { $0.findingKey == key }?.status == .excepted)
+    drift = try store.workflow.drift(from: a.id, to: b.id)
     #expect(drift.exceptionExpired.map(\.findingKey) == [key])
     #expect(drift.exceptionExpired.first?.status == .fail)
     #expect(drift.exceptionExpired.first?.hasNote("exception-expired") == true)
@@ -488,9 +488,9 @@ enum DriftFiles {
     let dev = try TestSupport.ingest(store, Series.url("01"), capturedAt: "2024-01-31")
     let other = try DriftFiles.ingest(
       store, DriftFiles.file(users: [DriftFiles.User(name: "x", id: "AIDAX")]), name: "x.json", capturedAt: "2024-02-01")
-    #expect(throws: StoreError.self) { try store.drift(from: dev.id, to: other.id) }
+    #expect(throws: WorkflowError.self) { try store.workflow.drift(from: dev.id, to: other.id) }
     let dev2 = try TestSupport.ingest(store, Series.url("02"), capturedAt: "2024-02-29")
-    #expect(throws: StoreError.self) { try store.drift(from: dev.id, to: dev2.id) }
+    #expect(throws: WorkflowError.self) { try store.workflow.drift(from: dev.id, to: dev2.id) }
   }
 }
 

@@ -15,9 +15,9 @@ import XMLTree
     let (store, _) = try TestSupport.makeStore()
     for (month, day) in [("2024-01", "31"), ("2024-02", "29"), ("2024-03", "31")] {
       let r = try TestSupport.ingest(store, TestSupport.fixture("dev-series/\(month).json"), capturedAt: "\(month)-\(day)T23:00:00Z")
-      try store.assess(snapshotID: r.id, now: TestSupport.fixedNow)
+      try store.workflow.assess(snapshotID: r.id, now: TestSupport.fixedNow)
     }
-    return try store.evidence(
+    return try store.workflow.evidence(
       scope: .period(from: Timestamp(parsing: "2024-01-01")!, to: Timestamp(parsing: "2024-03-31T23:59:59Z")!), account: nil,
       generatedAt: generatedAt)
   }

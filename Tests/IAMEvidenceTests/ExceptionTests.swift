@@ -199,7 +199,7 @@ import Testing
     let (store, _) = try TestSupport.makeStore()
     let file = Synth.snapshotFile(users: [(name: "analyst", policyName: "kms-admin", document: Self.kmsStar)])
     guard
-      case .ingested(let record) = try store.ingest(
+      case .ingested(let record) = try store.workflow.ingest(
         IngestSource(name: "s.json", bytes: Array(file.utf8), modificationTime: nil),
         options: IngestOptions(capturedAt: Self.capturedAt, now: TestSupport.fixedNow))
     else {
@@ -209,7 +209,7 @@ import Testing
     let text = "{\"exceptions\":[\(Self.entry(principal: "analyst")),\(Self.entry(id: "EX-STALE", principal: "ghost"))]}"
     let register = try ExceptionRegister(bytes: Array(text.utf8), source: "/etc/iam/exceptions.json")
     #expect(register.sha256.count == 64)
-    let outcome = try store.assess(snapshotID: record.id, register: register, now: TestSupport.fixedNow)
+    let outcome = try store.workflow.assess(snapshotID: record.id, register: register, now: TestSupport.fixedNow)
     #expect(outcome.staleExceptions.map(\.id) == ["EX-STALE"])
 
     let assessment = try #require(try store.latestAssessment(snapshotID: record.id))
@@ -219,15 +219,15 @@ import Testing
     #expect(assessment.staleExceptions == ["EX-STALE"])
     #expect(assessment.checks == CheckCatalog.all.map { "\($0.description.id)@\($0.description.version)" })
 
-    let excepted = try store.results(snapshotID: record.id, statuses: [.excepted])
+    let excepted = try store.workflow.results(snapshotID: record.id, statuses: [.excepted])
     #expect(excepted.map(\.checkID) == ["kms-full-access-inline"])
     #expect(excepted.first?.exception?.id == "EX-1")
     #expect(excepted.first?.exception?.expiresOn == "2024-12-31")
     #expect(try store.count("SELECT count(*) FROM results WHERE snapshot_id=? AND exception_id='EX-1'", [record.id]) == 1)
 
     // Assessing again without a register: the exception is gone, the failure is back.
-    try store.assess(snapshotID: record.id, now: TestSupport.fixedNow)
-    #expect(try store.results(snapshotID: record.id, statuses: [.excepted]).isEmpty)
+    try store.workflow.assess(snapshotID: record.id, now: TestSupport.fixedNow)
+    #expect(try store.workflow.results(snapshotID: record.id, statuses: [.excepted]).isEmpty)
     let latest = try #require(try store.latestAssessment(snapshotID: record.id))
     #expect(latest.exceptionsSHA256 == ExceptionRegister.empty.sha256)
     #expect(latest.exceptionsSource == nil)
@@ -241,20 +241,20 @@ import Testing
     let record = try TestSupport.ingest(store, TestSupport.fixture("dev-small.json"))
     #expect(try store.latestAssessment(snapshotID: record.id) == nil)
     #expect(try !store.isAssessed(snapshotID: record.id))
-    let first = try store.assess(snapshotID: record.id, now: TestSupport.fixedNow)
+    let first = try store.workflow.assess(snapshotID: record.id, now: TestSupport.fixedNow)
     let count = try store.count("SELECT count(*) FROM results WHERE snapshot_id=?", [record.id])
     let assessments = try store.count("SELECT count(*) FROM assessments WHERE snapshot_id=?", [record.id])
     #expect(count == first.results.count)
     #expect(count > 0)
     #expect(assessments == 1)
 
-    let second = try store.assess(snapshotID: record.id, now: TestSupport.fixedNow)
+    let second = try store.workflow.assess(snapshotID: record.id, now: TestSupport.fixedNow)
     #expect(try store.count("SELECT count(*) FROM results WHERE snapshot_id=?", [record.id]) == count)
     #expect(try store.count("SELECT count(*) FROM assessments WHERE snapshot_id=?", [record.id]) == assessments + 1)
     let latest = try #require(try store.latestAssessment(snapshotID: record.id))
     #expect(try store.count("SELECT count(*) FROM results WHERE snapshot_id=? AND assessment_id=?", [record.id, latest.id]) == count)
     #expect(second.results == first.results)
     // Stored results read back as they were produced, in report order.
-    #expect(try store.results(snapshotID: record.id) == second.results)
+    #expect(try store.workflow.results(snapshotID: record.id) == second.results)
   }
 }

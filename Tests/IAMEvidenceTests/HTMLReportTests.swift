@@ -56,11 +56,12 @@ import XMLTree
     let reg = try register.map { try ExceptionRegister(bytes: Array($0.utf8), source: "exceptions.json") } ?? .empty
     for (url, capturedAt) in try DemoData.snapshots() {
       let source = IngestSource(name: "demo/" + url.lastPathComponent, bytes: try TestSupport.bytes(url), modificationTime: nil)
-      let outcome = try store.ingest(source, options: IngestOptions(capturedAt: capturedAt, label: "demo", now: TestSupport.fixedNow))
+      let outcome = try store.workflow.ingest(
+        source, options: IngestOptions(capturedAt: capturedAt, label: "demo", now: TestSupport.fixedNow))
       guard case .ingested(let record) = outcome else { throw StoreError(path: url.path, message: "not ingested") }
-      try store.assess(snapshotID: record.id, register: reg, now: TestSupport.fixedNow)
+      try store.workflow.assess(snapshotID: record.id, register: reg, now: TestSupport.fixedNow)
     }
-    return try store.evidence(
+    return try store.workflow.evidence(
       scope: .period(from: Timestamp(parsing: "2024-03-01T00:00:00Z")!, to: Timestamp(parsing: "2024-05-31T23:59:59Z")!),
       account: nil, generatedAt: generatedAt)
   }
@@ -71,13 +72,13 @@ import XMLTree
     for (month, day) in [("2024-01", "31"), ("2024-02", "29"), ("2024-03", "31")] {
       let record = try TestSupport.ingest(
         store, TestSupport.fixture("dev-series/\(month).json"), capturedAt: "\(month)-\(day)T23:00:00Z")
-      try store.assess(snapshotID: record.id, now: TestSupport.fixedNow)
+      try store.workflow.assess(snapshotID: record.id, now: TestSupport.fixedNow)
     }
     return store
   }
 
   static func devSeriesModel(_ store: EvidenceStore) throws -> EvidenceModel {
-    try store.evidence(
+    try store.workflow.evidence(
       scope: .period(from: Timestamp(parsing: "2024-01-01T00:00:00Z")!, to: Timestamp(parsing: "2024-03-31T23:59:59Z")!),
       account: nil, generatedAt: generatedAt)
   }
@@ -333,7 +334,7 @@ import XMLTree
 
   @Test func hostileSnapshotTextNeverBecomesMarkup() throws {
     let (store, _) = try TestSupport.makeStore()
-    let outcome = try store.ingest(
+    let outcome = try store.workflow.ingest(
       IngestSource(name: "hostile-" + Self.scriptTag + ".json", bytes: Self.hostileSnapshot(), modificationTime: nil),
       options: IngestOptions(capturedAt: Timestamp(parsing: "2024-06-30T00:00:00Z"), label: Self.scriptTag, now: TestSupport.fixedNow))
     guard case .ingested(let record) = outcome else {
@@ -341,8 +342,8 @@ import XMLTree
       return
     }
     let register = try ExceptionRegister(bytes: JSONWriter.canonicalBytes(Self.hostileRegister), source: Self.scriptTag + ".json")
-    try store.assess(snapshotID: record.id, register: register, now: TestSupport.fixedNow)
-    let model = try store.evidence(scope: .snapshot(String(record.id)), account: nil, generatedAt: Self.generatedAt)
+    try store.workflow.assess(snapshotID: record.id, register: register, now: TestSupport.fixedNow)
+    let model = try store.workflow.evidence(scope: .snapshot(String(record.id)), account: nil, generatedAt: Self.generatedAt)
 
     // The hostile strings reach failing findings (offending statements, notes) and the exceptions.
     let failing = model.findings.filter { $0.status == .fail }
@@ -388,13 +389,13 @@ import XMLTree
 
     // A stylesheet with markup characters would be escaped inside <style>: refused.
     try "a::after { content: \"</style><script>\"; }\n".write(to: templates.reportCSS, atomically: true, encoding: .utf8)
-    #expect(throws: StoreError.self) { try HTMLReport.render(model, templates: templates) }
+    #expect(throws: RenderError.self) { try HTMLReport.render(model, templates: templates) }
     try "body { color: black; }\n".write(to: templates.reportCSS, atomically: true, encoding: .utf8)
 
     // A missing slot.
     try xhtml.replacingOccurrences(of: "data-slot=\"findings\"", with: "data-x=\"findings\"")
       .write(to: templates.reportXHTML, atomically: true, encoding: .utf8)
-    #expect(throws: StoreError.self) { try HTMLReport.render(model, templates: templates) }
+    #expect(throws: RenderError.self) { try HTMLReport.render(model, templates: templates) }
 
     // A template that is not well-formed (an HTML entity XML does not know).
     try xhtml.replacingOccurrences(of: "<h2>Findings</h2>", with: "<h2>Findings&nbsp;</h2>")

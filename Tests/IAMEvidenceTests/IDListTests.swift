@@ -16,8 +16,8 @@ import Testing
   @Test func theResultsViewDecodesTheListsLikeTheStore() throws {
     let (store, _) = try TestSupport.makeStore()
     let record = try TestSupport.ingest(store, TestSupport.fixture("dev-small.json"))
-    try store.assess(snapshotID: record.id, now: TestSupport.fixedNow)
-    let results = try store.results(snapshotID: record.id)
+    try store.workflow.assess(snapshotID: record.id, now: TestSupport.fixedNow)
+    let results = try store.workflow.results(snapshotID: record.id)
     #expect(try store.count("SELECT count(*) FROM results WHERE snapshot_id = ?", [record.id]) == results.count)
     for status in ResultStatus.allCases {
       #expect(

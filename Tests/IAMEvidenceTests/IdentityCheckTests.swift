@@ -174,21 +174,21 @@ import Testing
     let file = Synth.snapshotFile(
       users: Self.invalidDocuments.map { (name: "user-\($0.name)", policyName: $0.name, document: $0.document) })
     let (store, _) = try TestSupport.makeStore()
-    let outcome = try store.ingest(
+    let outcome = try store.workflow.ingest(
       IngestSource(name: "invalid.json", bytes: Array(file.utf8), modificationTime: nil),
       options: IngestOptions(capturedAt: Timestamp(parsing: "2024-06-30T00:00:00Z"), now: TestSupport.fixedNow))
     guard case .ingested(let record) = outcome else {
       Issue.record("not ingested")
       return
     }
-    try store.assess(snapshotID: record.id, now: TestSupport.fixedNow)
-    let errors = try store.results(snapshotID: record.id, check: "kms-full-access-inline", statuses: [.error])
+    try store.workflow.assess(snapshotID: record.id, now: TestSupport.fixedNow)
+    let errors = try store.workflow.results(snapshotID: record.id, check: "kms-full-access-inline", statuses: [.error])
     #expect(errors.count == Self.invalidDocuments.count)
     #expect(Set(errors.compactMap(\.policy?.name)) == Set(Self.invalidDocuments.map(\.name)))
     #expect(errors.allSatisfy { $0.hasNote("invalid-grammar") })
-    #expect(try store.results(snapshotID: record.id, check: "kms-full-access-inline", statuses: [.pass]).isEmpty)
+    #expect(try store.workflow.results(snapshotID: record.id, check: "kms-full-access-inline", statuses: [.pass]).isEmpty)
     // The identity check cannot show those users pass either.
-    let identity = try store.results(snapshotID: record.id, check: "kms-full-access-identity")
+    let identity = try store.workflow.results(snapshotID: record.id, check: "kms-full-access-identity")
     #expect(identity.count == Self.invalidDocuments.count)
     #expect(identity.allSatisfy { $0.status == .error }, "\(identity.map(\.status))")
   }

@@ -86,7 +86,7 @@ private func fileCounts(_ url: URL) throws -> SnapshotCounts {
     let (store, _) = try TestSupport.makeStore()
     let cli = try TestSupport.ingest(store, url)
     let documentsAfterCLI = try store.count("SELECT count(*) FROM documents")
-    let outcome = try store.ingest(
+    let outcome = try store.workflow.ingest(
       IngestSource(name: "raw.json", bytes: rawBytes, modificationTime: nil),
       options: IngestOptions(capturedAt: Timestamp(parsing: "2024-07-01"), now: TestSupport.fixedNow))
     guard case .ingested(let rawRecord) = outcome else {
@@ -133,7 +133,7 @@ private func fileCounts(_ url: URL) throws -> SnapshotCounts {
     let url = TestSupport.fixture("dev-small.json")
     let first = try TestSupport.ingest(store, url)
     let rows = try store.count("SELECT (SELECT count(*) FROM snapshot_principals) + (SELECT count(*) FROM documents)")
-    let again = try store.ingest(
+    let again = try store.workflow.ingest(
       IngestSource(name: "copy.json", bytes: try TestSupport.bytes(url), modificationTime: nil),
       options: IngestOptions(now: TestSupport.fixedNow))
     guard case .alreadyIngested(let existing) = again else {
@@ -191,12 +191,12 @@ private func fileCounts(_ url: URL) throws -> SnapshotCounts {
     let (store, _) = try TestSupport.makeStore()
     let source = IngestSource(name: "page1.json", bytes: Array(json.utf8), modificationTime: nil)
     #expect {
-      try store.ingest(source, options: IngestOptions(now: TestSupport.fixedNow))
+      try store.workflow.ingest(source, options: IngestOptions(now: TestSupport.fixedNow))
     } throws: { error in
       "\(error)".contains("page1.json: $.IsTruncated") && "\(error)".contains("--allow-truncated")
     }
     #expect(try store.count("SELECT count(*) FROM snapshots") == 0)
-    let outcome = try store.ingest(source, options: IngestOptions(allowTruncated: true, now: TestSupport.fixedNow))
+    let outcome = try store.workflow.ingest(source, options: IngestOptions(allowTruncated: true, now: TestSupport.fixedNow))
     guard case .ingested(let record) = outcome else {
       Issue.record("not ingested")
       return
@@ -209,7 +209,7 @@ private func fileCounts(_ url: URL) throws -> SnapshotCounts {
     let bytes = try TestSupport.bytes(TestSupport.fixture("dev-small.json"))
     let mtime = Timestamp(parsing: "2024-05-05T05:05:05Z")!
     guard
-      case .ingested(let r) = try store.ingest(
+      case .ingested(let r) = try store.workflow.ingest(
         IngestSource(name: "a.json", bytes: bytes, modificationTime: mtime), options: IngestOptions(now: TestSupport.fixedNow))
     else {
       Issue.record("not ingested")

@@ -32,9 +32,9 @@ import XMLTree
       let reg =
         withExceptions && month == "2024-03"
         ? try ExceptionRegister(bytes: Array(register.utf8), source: "exceptions.json") : ExceptionRegister.empty
-      try store.assess(snapshotID: r.id, register: reg, now: TestSupport.fixedNow)
+      try store.workflow.assess(snapshotID: r.id, register: reg, now: TestSupport.fixedNow)
     }
-    return try store.evidence(
+    return try store.workflow.evidence(
       scope: .period(from: Timestamp(parsing: "2024-01-01")!, to: Timestamp(parsing: "2024-03-31T23:59:59Z")!), account: nil,
       generatedAt: generatedAt)
   }
@@ -148,12 +148,12 @@ import XMLTree
     let (store, _) = try TestSupport.makeStore()
     for (month, day) in [("2024-01", "31"), ("2024-03", "31")] {
       let r = try TestSupport.ingest(store, TestSupport.fixture("dev-series/\(month).json"), capturedAt: "\(month)-\(day)T23:00:00Z")
-      try store.assess(snapshotID: r.id, now: TestSupport.fixedNow)
+      try store.workflow.assess(snapshotID: r.id, now: TestSupport.fixedNow)
     }
     let from = Timestamp(parsing: "2024-01-01")!
     let to = Timestamp(parsing: "2024-03-31T23:59:59Z")!
-    let model = try store.evidence(scope: .period(from: from, to: to), account: nil, generatedAt: Self.generatedAt)
-    let trend = try store.trend(account: nil, from: from, to: to)
+    let model = try store.workflow.evidence(scope: .period(from: from, to: to), account: nil, generatedAt: Self.generatedAt)
+    let trend = try store.workflow.trend(account: nil, from: from, to: to)
     let doc = try Self.validated(OSCALAssessmentResults.render(model, trend: trend))
     #expect(try !doc.nodes(matching: "//o:finding/o:prop[@name='first-seen']", namespaces: Self.ns).isEmpty)
     #expect(try doc.nodes(matching: "//o:result/o:prop[@name='coverage-gap']", namespaces: Self.ns).count == trend.gaps.count)

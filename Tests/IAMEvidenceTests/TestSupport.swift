@@ -49,7 +49,7 @@ enum TestSupport {
     _ store: EvidenceStore, _ url: URL, account: String? = nil, capturedAt: String = "2024-06-30T00:00:00Z"
   ) throws -> SnapshotRecord {
     let source = IngestSource(name: url.lastPathComponent, bytes: try bytes(url), modificationTime: nil)
-    let outcome = try store.ingest(
+    let outcome = try store.workflow.ingest(
       source, options: IngestOptions(account: account, capturedAt: Timestamp(parsing: capturedAt), now: fixedNow))
     guard case .ingested(let record) = outcome else {
       Issue.record("\(url.lastPathComponent) was already ingested")
@@ -96,6 +96,9 @@ enum TestSupport {
 }
 
 extension EvidenceStore {
+  /// The service layer over this store (what the CLI calls).
+  var workflow: EvidenceWorkflow { EvidenceWorkflow(store: self) }
+
   /// A single integer from SQL, for assertions.
   func count(_ sql: String, _ args: [any SQLiteBindableForTests] = []) throws -> Int {
     try integer(sql, args.map(\.asAny))

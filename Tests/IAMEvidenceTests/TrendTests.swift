@@ -10,12 +10,12 @@ import Testing
 
   @Test func countsEqualTheStoredResults() throws {
     let (store, records) = try Series.store()
-    let report = try store.trend(account: nil, from: nil, to: nil)
+    let report = try store.workflow.trend(account: nil, from: nil, to: nil)
     #expect(report.account == Series.account)
     #expect(report.snapshots.map(\.id) == Series.months.map { records[$0]!.id })
     #expect(report.rows.count == 3 * Self.checks.count)
     for s in report.snapshots {
-      let results = try store.results(snapshotID: s.id)
+      let results = try store.workflow.results(snapshotID: s.id)
       let rows = report.rows.filter { $0.snapshotID == s.id }
       #expect(rows.map(\.checkID) == Self.checks)
       for row in rows {
@@ -34,13 +34,13 @@ import Testing
 
   @Test func findingLifetimesOfTheSeries() throws {
     let (store, records) = try Series.store()
-    let report = try store.trend(account: nil, from: nil, to: nil)
+    let report = try store.workflow.trend(account: nil, from: nil, to: nil)
     let times = Series.months.map { Self.t(Series.capturedAt($0)) }
 
     // Expected lifetimes, recomputed from the stored results of each month.
     var open: [[String: CheckResult]] = []
     for m in Series.months {
-      let rs = try store.results(snapshotID: records[m]!.id).filter { $0.status == .fail || $0.status == .excepted }
+      let rs = try store.workflow.results(snapshotID: records[m]!.id).filter { $0.status == .fail || $0.status == .excepted }
       open.append(Dictionary(rs.map { ($0.findingKey, $0) }, uniquingKeysWith: { a, _ in a }))
     }
     let allKeys = Set(open.flatMap(\.keys))
@@ -98,21 +98,21 @@ import Testing
 
   @Test func gapInCoverage() throws {
     let (store, records) = try Series.store(["01", "03"])
-    let report = try store.trend(account: nil, from: nil, to: nil)
+    let report = try store.workflow.trend(account: nil, from: nil, to: nil)
     #expect(report.cadenceDays == 31)
     #expect(report.gaps.count == 1)
     let gap = try #require(report.gaps.first)
     #expect(gap.from == Self.t("2024-01-31T00:00:00Z") && gap.to == Self.t("2024-03-31T00:00:00Z"))
     #expect(gap.days == 60)
     #expect(gap.fromSnapshot == records["01"]!.id && gap.toSnapshot == records["03"]!.id)
-    #expect(try store.trend(account: nil, from: nil, to: nil, cadenceDays: 90).gaps.isEmpty)
-    #expect(try store.trend(account: nil, from: nil, to: nil, cadenceDays: 60).gaps.isEmpty, "exactly the cadence is no gap")
-    #expect(try store.trend(account: nil, from: nil, to: nil, cadenceDays: 59).gaps.count == 1)
+    #expect(try store.workflow.trend(account: nil, from: nil, to: nil, cadenceDays: 90).gaps.isEmpty)
+    #expect(try store.workflow.trend(account: nil, from: nil, to: nil, cadenceDays: 60).gaps.isEmpty, "exactly the cadence is no gap")
+    #expect(try store.workflow.trend(account: nil, from: nil, to: nil, cadenceDays: 59).gaps.count == 1)
   }
 
   @Test func periodBoundsBeyondTheSnapshotsAreGaps() throws {
     let (store, records) = try Series.store()
-    let report = try store.trend(account: Series.account, from: Self.t("2023-11-30"), to: Self.t("2024-06-30T23:59:59Z"))
+    let report = try store.workflow.trend(account: Series.account, from: Self.t("2023-11-30"), to: Self.t("2024-06-30T23:59:59Z"))
     #expect(report.snapshots.count == 3)
     #expect(report.gaps.count == 2)
     let start = try #require(report.gaps.first)
@@ -122,13 +122,13 @@ import Testing
     #expect(end.from == Self.t("2024-03-31T00:00:00Z") && end.to == Self.t("2024-06-30T23:59:59Z") && end.days == 91)
     #expect(end.fromSnapshot == records["03"]!.id && end.toSnapshot == nil)
     // Bounds close to the snapshots: no gap; bounds also select the snapshots.
-    #expect(try store.trend(account: nil, from: Self.t("2024-01-01"), to: Self.t("2024-04-15")).gaps.isEmpty)
-    let narrowed = try store.trend(account: nil, from: Self.t("2024-02-01"), to: Self.t("2024-03-31T23:59:59Z"))
+    #expect(try store.workflow.trend(account: nil, from: Self.t("2024-01-01"), to: Self.t("2024-04-15")).gaps.isEmpty)
+    let narrowed = try store.workflow.trend(account: nil, from: Self.t("2024-02-01"), to: Self.t("2024-03-31T23:59:59Z"))
     #expect(narrowed.snapshots.map(\.id) == [records["02"]!.id, records["03"]!.id])
     #expect(narrowed.rows.count == 2 * Self.checks.count)
     #expect(narrowed.findings.allSatisfy { $0.firstSeen >= Self.t("2024-02-29T00:00:00Z") })
     // A period holding no snapshot at all is one gap.
-    let empty = try store.trend(account: nil, from: Self.t("2024-05-01"), to: Self.t("2024-07-31"))
+    let empty = try store.workflow.trend(account: nil, from: Self.t("2024-05-01"), to: Self.t("2024-07-31"))
     #expect(empty.snapshots.isEmpty && empty.rows.isEmpty && empty.findings.isEmpty)
     #expect(empty.gaps.count == 1 && empty.gaps.first?.days == 91)
   }

@@ -16,7 +16,7 @@ public enum Assessor {
     let context = CheckContext(snapshot: consume snapshot, evaluator: evaluator)
     evaluated?()
     // Checks are independent of each other: run them side by side.
-    var perCheck = CheckContext.parallelMap(checks, minimumCount: 2) { $0.run(context) }
+    var perCheck = Parallel.map(checks, minimumCount: 2) { $0.run(context) }
     // Concatenated freeing each check's array as it goes: never two copies of every result at once.
     var results: [CheckResult] = []
     results.reserveCapacity(perCheck.reduce(0) { $0 + $1.count })
@@ -26,7 +26,7 @@ public enum Assessor {
     }
     var used = Set<String>()
     for i in results.indices where results[i].status == .fail {
-      let matching = register.exceptions.filter { $0.matches(results[i]) }.sorted { $0.id < $1.id }
+      let matching = register.matching(results[i])
       guard !matching.isEmpty else { continue }
       matching.forEach { used.insert($0.id) }
       if let inForce = matching.first(where: { $0.isInForce(at: capturedAt) }) {

@@ -15,3 +15,8 @@ public enum CheckCatalog {
   /// The check with `id`, if registered.
   public static func check(id: String) -> (any Check)? { all.first { $0.description.id == id } }
 }
+
+extension Check {
+  /// The check's id and version, as assessments record them.
+  public var checkVersion: CheckVersion { CheckVersion(id: description.id, version: description.version) }
+}

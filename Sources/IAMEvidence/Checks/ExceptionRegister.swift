@@ -1,4 +1,22 @@
 import Crypto
+import Foundation
+
+/// An exceptions register that cannot be read or is not valid: the file, the JSON path of the
+/// offending value (when there is one) and why.
+public struct ExceptionRegisterError: UserFacingError, Sendable, Equatable {
+  public var file: String
+  /// The JSON path, e.g. `$.exceptions[0].expires_on`; nil when the file itself is the problem.
+  public var path: String?
+  public var message: String
+
+  public init(file: String, path: String?, message: String) {
+    self.file = file
+    self.path = path
+    self.message = message
+  }
+
+  public var description: String { path.map { "\(file): \($0): \(message)" } ?? "\(file): \(message)" }
+}
 
 /// One approved exception from the human-edited register.
 public struct PolicyException: Sendable, Hashable {
@@ -64,8 +82,25 @@ public struct ExceptionRegister: Sendable {
     self.source = source
   }
 
+  /// Reads and parses the register file at `path`.
+  public static func load(path: String) throws(ExceptionRegisterError) -> ExceptionRegister {
+    guard let data = FileManager.default.contents(atPath: path) else {
+      throw ExceptionRegisterError(file: path, path: nil, message: "cannot read the exceptions register")
+    }
+    return try ExceptionRegister(bytes: [UInt8](data), source: path)
+  }
+
   /// Parses a register file; errors name the file and JSON path.
-  public init(bytes: [UInt8], source: String) throws(SnapshotDecodingError) {
+  public init(bytes: [UInt8], source: String) throws(ExceptionRegisterError) {
+    do {
+      try self.init(parsing: bytes, source: source)
+    } catch {
+      // The register is read with the snapshot decoder's JSON helpers; their errors are re-cast here.
+      throw ExceptionRegisterError(file: error.file, path: error.path, message: error.message)
+    }
+  }
+
+  private init(parsing bytes: [UInt8], source: String) throws(SnapshotDecodingError) {
     let root: JSONValue
     do {
       root = try JSONParser.parse(bytes)
@@ -104,5 +139,19 @@ public struct ExceptionRegister: Sendable {
     }
     self.init(
       exceptions: items, sha256: SHA256.hash(data: bytes).hexString, content: String(decoding: bytes, as: UTF8.self), source: source)
+  }
+}
+
+extension ExceptionRegister {
+  /// The exceptions that cover `result` (whatever their expiry), by id.
+  public func matching(_ result: CheckResult) -> [PolicyException] {
+    exceptions.filter { $0.matches(result) }.sorted { $0.id < $1.id }
+  }
+
+  /// The exceptions that cover the failing `result` but had all expired at `capturedAt`, by id: what
+  /// the assessment notes as `exception-expired` (empty when one of them is in force, or none matches).
+  public func expiredMatches(for result: CheckResult, capturedAt: Timestamp) -> [PolicyException] {
+    let all = matching(result)
+    return all.contains { $0.isInForce(at: capturedAt) } ? [] : all
   }
 }

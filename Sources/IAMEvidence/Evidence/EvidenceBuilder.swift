@@ -1,5 +1,3 @@
-import SQLiteDB
-
 /// What to report on.
 public enum ReportScope: Sendable {
   /// One snapshot (`latest`, an id, a date...) and no history beyond it.
@@ -8,101 +6,95 @@ public enum ReportScope: Sendable {
   case period(from: Timestamp, to: Timestamp)
 }
 
-extension EvidenceStore {
-  /// Status counts per check of snapshot `id` (empty when not assessed).
-  public func statusCounts(snapshotID id: Int) throws(StoreError) -> [String: StatusCounts] {
-    try wrap {
-      var out: [String: StatusCounts] = [:]
-      for row in try db.query("SELECT check_id, fail, excepted, pass, error FROM snapshot_results WHERE snapshot_id = ?", [id]) {
-        guard let check = row.string("check_id") else { continue }
-        var counts = out[check, default: StatusCounts()]
-        for status in ResultStatus.allCases { counts[status] += row.int(status.rawValue) ?? 0 }
-        out[check] = counts
-      }
-      return out
-    }
-  }
+/// The records an evidence document is built from, as the store gives them back.
+public struct EvidenceRecords: Sendable {
+  /// The snapshot whose results are the current state (the latest of the period).
+  public var current: SnapshotRecord
+  /// Every snapshot of the period, oldest first (current included).
+  public var period: [SnapshotRecord]
+  /// The reporting period; nil for a single snapshot.
+  public var periodFrom: Timestamp?
+  public var periodTo: Timestamp?
+  /// The current snapshot's results, in report order.
+  public var results: [CheckResult]
+  /// The status counts per check of each snapshot of the period, by snapshot id (empty: not assessed).
+  public var counts: [Int: [String: StatusCounts]]
+  /// The current snapshot's latest assessment.
+  public var assessment: AssessmentRecord?
+  /// The SQLite version of the store, for the chain of custody.
+  public var sqliteVersion: String
 
-  /// The accounts that have snapshots.
-  public func accounts() throws(StoreError) -> [String] {
-    try wrap { try db.query("SELECT DISTINCT account_id FROM snapshots ORDER BY account_id").compactMap { $0.string("account_id") } }
+  public init(
+    current: SnapshotRecord, period: [SnapshotRecord], periodFrom: Timestamp? = nil, periodTo: Timestamp? = nil,
+    results: [CheckResult], counts: [Int: [String: StatusCounts]], assessment: AssessmentRecord?, sqliteVersion: String
+  ) {
+    self.current = current
+    self.period = period
+    self.periodFrom = periodFrom
+    self.periodTo = periodTo
+    self.results = results
+    self.counts = counts
+    self.assessment = assessment
+    self.sqliteVersion = sqliteVersion
   }
+}
 
-  /// The one account a command works on: `--account`, or the only account in the database. Several
-  /// accounts and no `--account` is an error: reports never mix accounts silently.
-  public func resolveAccount(_ account: String?) throws(StoreError) -> String {
-    let all = try accounts()
-    if let account {
-      guard all.contains(account) else { throw StoreError(path: path, message: "no snapshot of account \(account)") }
-      return account
-    }
-    switch all.count {
-    case 0: throw StoreError(path: path, message: "the database holds no snapshot yet")
-    case 1: return all[0]
-    default:
-      throw StoreError(path: path, message: "the database holds several accounts (\(all.joined(separator: ", "))); pass --account")
-    }
-  }
-
-  /// Gathers the evidence for `scope` as plain values.
-  public func evidence(scope: ReportScope, account: String?, generatedAt: Timestamp) throws(StoreError) -> EvidenceModel {
-    let current: SnapshotRecord
-    var period: [SnapshotRecord]
-    var from: Timestamp?
-    var to: Timestamp?
-    switch scope {
-    case .snapshot(let selector):
-      if let id = Int(selector), account == nil {
-        guard let r = try snapshot(id: id) else { throw StoreError(path: path, message: "no snapshot \(id)") }
-        current = r
-      } else {
-        current = try resolveSnapshot(selector, account: try resolveAccount(account))
-      }
-      period = [current]
-    case .period(let f, let t):
-      let acct = try resolveAccount(account)
-      period = try snapshots(account: acct).filter { $0.capturedAt >= f && $0.capturedAt <= t }
-      guard let last = period.last else {
-        throw StoreError(path: path, message: "no snapshot of account \(acct) captured between \(f) and \(t)")
-      }
-      current = last
-      (from, to) = (f, t)
-    }
-    guard try isAssessed(snapshotID: current.id) else {
-      throw StoreError(
-        path: path, message: "snapshot \(current.id) has not been assessed; run `iam-evidence assess --snapshot \(current.id)`")
-    }
-    let results = try self.results(snapshotID: current.id)
-    let assessment = try latestAssessment(snapshotID: current.id)
-    let checks = CheckCatalog.all.map(\.description)
-    let catalog = ControlCatalog.bundled
+/// Builds the ``EvidenceModel`` from fetched records: a pure function (no store, no clock).
+public enum EvidenceBuilder {
+  /// The evidence of `records`, stamped `generatedAt`, judged by `checks` and described with `catalog`.
+  public static func build(
+    _ records: EvidenceRecords, generatedAt: Timestamp, checks: [CheckDescription] = CheckCatalog.all.map(\.description),
+    catalog: ControlCatalog = .bundled
+  ) -> EvidenceModel {
+    let current = records.current
     var controlIDs: [String] = []
     for c in checks { for id in c.controls where !controlIDs.contains(id) { controlIDs.append(id) } }
     controlIDs.sort { a, b in a == "A.8.2" ? b != "A.8.2" : (b == "A.8.2" ? false : a.compare(numerically: b)) }
 
     var history: [HistoryRow] = []
-    for s in period { history += HistoryRow.rows(for: s, counts: try statusCounts(snapshotID: s.id)) }
+    for s in records.period { history += HistoryRow.rows(for: s, counts: records.counts[s.id] ?? [:]) }
 
     var exceptions: [ExceptionUse] = []
-    if let a = assessment, !a.exceptionsContent.isEmpty,
+    if let a = records.assessment, !a.exceptionsContent.isEmpty,
       let register = try? ExceptionRegister(bytes: Array(a.exceptionsContent.utf8), source: a.exceptionsSource ?? "exceptions")
     {
       let stale = Set(a.staleExceptions)
+      let expired = expiredMatches(records.results, register: register, capturedAt: current.capturedAt)
       for e in register.exceptions {
         exceptions.append(
           ExceptionUse(
-            exception: e, appliedTo: results.filter { $0.exception?.id == e.id }.count,
-            expiredMatches: results.filter { r in
-              r.notes.contains { $0.code == "exception-expired" && $0.message.hasPrefix("Exception \(e.id) ") }
-            }.count,
+            exception: e, appliedTo: records.results.filter { $0.exception?.id == e.id }.count, expiredMatches: expired[e.id] ?? 0,
             isStale: stale.contains(e.id), daysLeft: current.capturedAt.days(until: e.expiresOn)))
       }
     }
     return EvidenceModel(
-      toolName: IAMEvidenceVersion.name, toolVersion: IAMEvidenceVersion.current, sqliteVersion: SQLiteDB.sqliteVersion,
-      generatedAt: generatedAt, account: current.account, periodFrom: from, periodTo: to, current: current, snapshots: period,
-      assessment: assessment, controls: controlIDs.compactMap(catalog.control), checks: checks, results: results,
-      exceptions: exceptions, history: history)
+      toolName: IAMEvidenceVersion.name, toolVersion: IAMEvidenceVersion.current, sqliteVersion: records.sqliteVersion,
+      generatedAt: generatedAt, account: current.account, periodFrom: records.periodFrom, periodTo: records.periodTo, current: current,
+      snapshots: records.period, assessment: records.assessment, controls: controlIDs.compactMap(catalog.control), checks: checks,
+      results: records.results, exceptions: exceptions, history: history)
+  }
+
+  /// For each exception of `register`, the failing results it matched but could not apply, having
+  /// expired at `capturedAt`: the register matched against the results again, by the rule the
+  /// assessment applied (``ExceptionRegister/expiredMatches(for:capturedAt:)``), not read from notes.
+  static func expiredMatches(_ results: [CheckResult], register: ExceptionRegister, capturedAt: Timestamp) -> [String: Int] {
+    var counts: [String: Int] = [:]
+    guard !register.exceptions.isEmpty else { return counts }
+    for r in results where r.status == .fail {
+      for e in register.expiredMatches(for: r, capturedAt: capturedAt) { counts[e.id, default: 0] += 1 }
+    }
+    return counts
+  }
+}
+
+extension HistoryRow {
+  /// One row per catalog check for snapshot `s`, from its stored counts: the history of reports and
+  /// the rows of `trend` are built here, so the chart and the trend always agree.
+  public static func rows(for s: SnapshotRecord, counts: [String: StatusCounts]) -> [HistoryRow] {
+    CheckCatalog.all.map(\.description.id).map { check in
+      HistoryRow(
+        snapshotID: s.id, capturedAt: s.capturedAt, checkID: check, counts: counts[check] ?? StatusCounts(), assessed: !counts.isEmpty)
+    }
   }
 }
 

@@ -156,25 +156,6 @@ public struct DriftReport: Sendable {
   }
 }
 
-extension EvidenceStore {
-  /// Compares snapshots `fromID` and `toID` (they must belong to one account).
-  public func drift(from fromID: Int, to toID: Int) throws(StoreError) -> DriftReport {
-    guard let from = try snapshot(id: fromID), let to = try snapshot(id: toID) else {
-      throw StoreError(path: path, message: "no snapshot \(fromID) or \(toID)")
-    }
-    guard from.account == to.account else {
-      throw StoreError(path: path, message: "snapshots \(fromID) and \(toID) belong to different accounts (\(from.account), \(to.account))")
-    }
-    for s in [from, to] where !(try isAssessed(snapshotID: s.id)) {
-      throw StoreError(path: path, message: "snapshot \(s.id) has not been assessed; run `iam-evidence assess --snapshot \(s.id)`")
-    }
-    let a = try loadSnapshot(id: fromID)
-    let b = try loadSnapshot(id: toID)
-    return DriftReport.compute(
-      from: from, to: to, old: a, new: b, oldResults: try results(snapshotID: fromID), newResults: try results(snapshotID: toID))
-  }
-}
-
 extension DriftReport {
   /// Computes the drift from decoded snapshots and their results.
   public static func compute(

@@ -1,5 +1,3 @@
-import SQLiteDB
-
 /// The life of one finding (by ``CheckResult/findingKey``) across a series of snapshots.
 public struct FindingLifetime: Sendable, Hashable {
   public var key: String
@@ -39,80 +37,80 @@ public struct TrendReport: Sendable {
   public var cadenceDays: Int
 }
 
-extension EvidenceStore {
-  /// Finding keys, checks, statuses and subjects of the open (fail or excepted) results of `snapshotID`.
-  func resultKeys(snapshotID: Int) throws(StoreError) -> [(key: String, check: String, status: ResultStatus, subject: String)] {
-    try wrap {
-      let ids = try db.query("SELECT open_ids FROM snapshot_results WHERE snapshot_id = ? ORDER BY check_id", [snapshotID])
-        .flatMap { IDList.decode($0.string("open_ids") ?? "[]") }
-      let find = try db.prepare(
-        """
-        SELECT finding_key, check_id, status, principal_type, principal_name, policy_name, policy_arn, policy_version
-        FROM result_details WHERE id = ?
-        """)
-      return try ids.compactMap { detailID -> SQLiteRow? in
-        try find.bind([detailID])
-        return try find.step()
-      }.compactMap { row in
-        guard let key = row.string("finding_key"), let check = row.string("check_id"),
-          let status = row.string("status").flatMap(ResultStatus.init(rawValue:))
-        else { return nil }
-        var subject: [String] = []
-        if let t = row.string("principal_type"), let n = row.string("principal_name") { subject.append("\(t) \(n)") }
-        if let arn = row.string("policy_arn") {
-          subject.append("managed \(arn)" + (row.string("policy_version").map { " \($0)" } ?? ""))
-        } else if let n = row.string("policy_name") {
-          subject.append("inline \(n)")
+/// Computes a ``TrendReport`` from fetched rows, one snapshot at a time, oldest first: a pure
+/// computation (``EvidenceWorkflow/trend(account:from:to:cadenceDays:)`` fetches the rows), fed
+/// incrementally so that a year of daily snapshots never holds every snapshot's open results at once.
+public struct TrendBuilder: Sendable {
+  private struct Open: Sendable {
+    var check: String
+    var subject: String
+    var first: Timestamp
+    var last: Timestamp
+    var resolved: Timestamp?
+    var lastStatus: ResultStatus
+  }
+
+  public let account: String
+  public let from: Timestamp?
+  public let to: Timestamp?
+  public let cadenceDays: Int
+  private var snapshots: [SnapshotRecord] = []
+  private var rows: [HistoryRow] = []
+  private var lifetimes: [String: Open] = [:]
+  private var order: [String] = []
+
+  /// A trend of `account` over [from, to] (nil bounds: the series as given). Gaps longer than
+  /// `cadenceDays` between consecutive snapshots, or between a given bound and the nearest snapshot,
+  /// are reported.
+  public init(account: String, from: Timestamp?, to: Timestamp?, cadenceDays: Int = 31) {
+    self.account = account
+    self.from = from
+    self.to = to
+    self.cadenceDays = cadenceDays
+  }
+
+  /// Adds the next snapshot of the series with its status counts per check (empty: not assessed)
+  /// and its open (fail or excepted) results.
+  public mutating func add(_ s: SnapshotRecord, counts: [String: StatusCounts], openResults: [OpenResult]) {
+    snapshots.append(s)
+    rows += HistoryRow.rows(for: s, counts: counts)
+    guard !counts.isEmpty else { return }  // an unassessed snapshot says nothing about findings
+    var openNow = Set<String>()
+    for r in openResults where r.status == .fail || r.status == .excepted {
+      openNow.insert(r.findingKey)
+      if var l = lifetimes[r.findingKey] {
+        if l.resolved != nil {
+          // Reopened: a new episode starts; the lifetime keeps its first sighting and is open again.
+          l.resolved = nil
         }
-        return (key, check, status, subject.joined(separator: " / "))
+        l.last = s.capturedAt
+        l.lastStatus = r.status
+        lifetimes[r.findingKey] = l
+      } else {
+        lifetimes[r.findingKey] = Open(
+          check: r.checkID, subject: Self.subject(r), first: s.capturedAt, last: s.capturedAt, resolved: nil, lastStatus: r.status)
+        order.append(r.findingKey)
       }
+    }
+    for (key, l) in lifetimes where l.resolved == nil && !openNow.contains(key) && l.last < s.capturedAt {
+      lifetimes[key]!.resolved = s.capturedAt
     }
   }
 
-  /// The trend of one account over [from, to] (nil bounds: all snapshots). Gaps longer than
-  /// `cadenceDays` between consecutive snapshots, or between a given bound and the nearest snapshot,
-  /// are reported.
-  public func trend(account: String?, from: Timestamp?, to: Timestamp?, cadenceDays: Int = 31) throws(StoreError) -> TrendReport {
-    let acct = try resolveAccount(account)
-    let snapshots = try self.snapshots(account: acct).filter { s in
-      (from.map { s.capturedAt >= $0 } ?? true) && (to.map { s.capturedAt <= $0 } ?? true)
+  /// A short description of a result's subject: `user alice / inline admin`.
+  static func subject(_ r: OpenResult) -> String {
+    var subject: [String] = []
+    if let t = r.principalType, let n = r.principalName { subject.append("\(t) \(n)") }
+    if let arn = r.policyARN {
+      subject.append("managed \(arn)" + (r.policyVersion.map { " \($0)" } ?? ""))
+    } else if let n = r.policyName {
+      subject.append("inline \(n)")
     }
-    var rows: [HistoryRow] = []
-    struct Open {
-      var check: String
-      var subject: String
-      var first: Timestamp
-      var last: Timestamp
-      var resolved: Timestamp?
-      var lastStatus: ResultStatus
-    }
-    var lifetimes: [String: Open] = [:]
-    var order: [String] = []
-    for s in snapshots {
-      let counts = try statusCounts(snapshotID: s.id)
-      rows += HistoryRow.rows(for: s, counts: counts)
-      guard !counts.isEmpty else { continue }  // an unassessed snapshot says nothing about findings
-      var openNow = Set<String>()
-      for r in try resultKeys(snapshotID: s.id) where r.status == .fail || r.status == .excepted {
-        openNow.insert(r.key)
-        if var l = lifetimes[r.key] {
-          if l.resolved != nil {
-            // Reopened: a new episode starts; the lifetime keeps its first sighting and is open again.
-            l.resolved = nil
-          }
-          l.last = s.capturedAt
-          l.lastStatus = r.status
-          lifetimes[r.key] = l
-        } else {
-          lifetimes[r.key] = Open(
-            check: r.check, subject: r.subject, first: s.capturedAt, last: s.capturedAt, resolved: nil, lastStatus: r.status)
-          order.append(r.key)
-        }
-      }
-      for (key, l) in lifetimes where l.resolved == nil && !openNow.contains(key) && l.last < s.capturedAt {
-        lifetimes[key]!.resolved = s.capturedAt
-      }
-    }
+    return subject.joined(separator: " / ")
+  }
+
+  /// The trend of the snapshots added so far.
+  public func report() -> TrendReport {
     let end = snapshots.last?.capturedAt
     let findings = order.compactMap { key -> FindingLifetime? in
       guard let l = lifetimes[key] else { return nil }
@@ -141,7 +139,7 @@ extension EvidenceStore {
     if snapshots.isEmpty, let from, let to {
       gaps.append(CoverageGap(from: from, to: to, days: from.days(until: to), fromSnapshot: nil, toSnapshot: nil))
     }
-    return TrendReport(account: acct, snapshots: snapshots, rows: rows, findings: findings, gaps: gaps, cadenceDays: cadenceDays)
+    return TrendReport(account: account, snapshots: snapshots, rows: rows, findings: findings, gaps: gaps, cadenceDays: cadenceDays)
   }
 }
 

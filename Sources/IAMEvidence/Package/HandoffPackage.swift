@@ -60,7 +60,7 @@ public enum HandoffPackage {
   }
 
   /// Writes `files` as a zip with fixed entry order, timestamps and permissions, atomically.
-  public static func writeZip(_ files: [ReportWriter.Output], to target: URL, date: Timestamp) throws {
+  public static func writeZip(_ files: [ReportWriter.Output], to target: URL, date: Timestamp) throws(PackageError) {
     let folder = target.deletingLastPathComponent()
     var isDirectory: ObjCBool = false
     guard FileManager.default.fileExists(atPath: folder.path, isDirectory: &isDirectory), isDirectory.boolValue else {
@@ -81,10 +81,29 @@ public enum HandoffPackage {
         }
       }
       try ReportWriter.moveIntoPlace(temporary, over: target)
+    } catch let error as RenderError {
+      try? FileManager.default.removeItem(at: temporary)
+      throw PackageError(path: error.path, message: error.message)
     } catch {
       try? FileManager.default.removeItem(at: temporary)
-      throw error
+      throw PackageError(path: target.path, message: "cannot write the zip: \(fileErrorReason(error, path: target.path))")
     }
+  }
+
+  /// The control the primary test judges: the first control of the primary check.
+  static func primaryControl(_ m: EvidenceModel) -> Control? {
+    let primary = m.checks.first(where: \.isPrimary) ?? m.checks.first
+    return primary?.controls.first.flatMap { id in m.controls.first { $0.id == id } }
+  }
+
+  /// `Control: ISO/IEC 27001:2022 A.8.2 Privileged access rights (no identity may hold ...).`, from
+  /// the control catalog and the primary check's ``CheckDescription/controlObjective``.
+  static func controlLine(_ m: EvidenceModel) -> String {
+    let primary = m.checks.first(where: \.isPrimary) ?? m.checks.first
+    var line = "Control: \(ControlCatalog.bundled.framework)"
+    if let control = primaryControl(m) { line += " \(control.id) \(control.title)" }
+    if let objective = primary?.controlObjective { line += " (\(objective))" }
+    return line + "."
   }
 
   static func readme(_ inputs: Inputs, files: [String]) -> String {
@@ -107,11 +126,11 @@ public enum HandoffPackage {
       "IAM Evidence: auditor handoff package",
       "====================================",
       "",
-      "Control: ISO/IEC 27001:2022 A.8.2 Privileged access rights (no identity may hold full AWS KMS access on all keys).",
+      controlLine(m),
       "Account: \(m.account)",
       "Period: \(m.periodDescription)",
       "Snapshots in the period: \(m.snapshots.count) (current state: snapshot \(m.current.id), captured \(m.current.capturedAt))",
-      "Verdict on A.8.2 for the current state: \(m.verdict.rawValue)",
+      "Verdict on \(primaryControl(m)?.id ?? "the control") for the current state: \(m.verdict.rawValue)",
       "Generated at \(m.generatedAt) by \(m.toolName) \(m.toolVersion).",
       "",
       "Files",

@@ -2,7 +2,7 @@ import Crypto
 import Foundation
 
 /// An error of packaging or verification, naming the file concerned.
-public struct PackageError: Error, Sendable, CustomStringConvertible {
+public struct PackageError: UserFacingError, Sendable {
   public var path: String
   public var message: String
   public init(path: String, message: String) {
@@ -69,6 +69,62 @@ public enum SigningKeys {
       start < end, let der = Data(base64Encoded: lines[(start + 1)..<end].joined())
     else { throw PackageError(path: source, message: "expected a PEM block \"\(label)\"") }
     return [UInt8](der)
+  }
+}
+
+extension SigningKeys {
+  /// Reads the private key (PKCS #8 PEM, as `keygen` writes it) at `path`.
+  public static func loadPrivateKey(path: String) throws(PackageError) -> Curve25519.Signing.PrivateKey {
+    guard let data = FileManager.default.contents(atPath: path) else { throw PackageError(path: path, message: "cannot read the key") }
+    return try privateKey(pem: String(decoding: data, as: UTF8.self), source: path)
+  }
+
+  /// Reads the public key (SubjectPublicKeyInfo PEM) at `path`.
+  public static func loadPublicKey(path: String) throws(PackageError) -> Curve25519.Signing.PublicKey {
+    guard let data = FileManager.default.contents(atPath: path) else {
+      throw PackageError(path: path, message: "cannot read the public key")
+    }
+    return try publicKey(pem: String(decoding: data, as: UTF8.self), source: path)
+  }
+
+  /// A key pair written by `keygen`.
+  public struct WrittenKeyPair: Sendable {
+    public var privateKey: URL
+    public var publicKey: URL
+    /// SHA-256 fingerprint of the public key (``fingerprint(_:)``).
+    public var fingerprint: String
+  }
+
+  /// Creates a new key pair in `directory` (created if needed): ``privateKeyFileName`` with mode 0600,
+  /// created so before any secret is written to it, and ``publicKeyFileName``. Existing key files are
+  /// replaced only with `force`.
+  public static func writeKeyPair(to directory: URL, force: Bool) throws(PackageError) -> WrittenKeyPair {
+    let privateURL = directory.appendingPathComponent(privateKeyFileName)
+    let publicURL = directory.appendingPathComponent(publicKeyFileName)
+    do {
+      try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    } catch {
+      throw PackageError(path: directory.path, message: "cannot create the folder: \(fileErrorReason(error, path: directory.path))")
+    }
+    if !force && (FileManager.default.fileExists(atPath: privateURL.path) || FileManager.default.fileExists(atPath: publicURL.path)) {
+      throw PackageError(path: privateURL.path, message: "a key already exists (pass --force to replace it)")
+    }
+    let key = generate()
+    var written = privateURL
+    do {
+      // Create the private key file with mode 0600 before any secret is written to it.
+      _ = FileManager.default.createFile(atPath: privateURL.path, contents: nil, attributes: [.posixPermissions: 0o600])
+      try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: privateURL.path)
+      let handle = try FileHandle(forWritingTo: privateURL)
+      try handle.truncate(atOffset: 0)
+      try handle.write(contentsOf: Data(privatePEM(key).utf8))
+      try handle.close()
+      written = publicURL
+      try Data(publicPEM(key.publicKey).utf8).write(to: publicURL)
+    } catch {
+      throw PackageError(path: written.path, message: "cannot write the key: \(fileErrorReason(error, path: written.path))")
+    }
+    return WrittenKeyPair(privateKey: privateURL, publicKey: publicURL, fingerprint: fingerprint(key.publicKey))
   }
 }
 

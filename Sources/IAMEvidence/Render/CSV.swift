@@ -29,4 +29,21 @@ public enum CSV {
         ]
       })
   }
+
+  /// The `findings --format csv` table: one row per result of snapshot `snapshot`.
+  public static func findings(_ results: [CheckResult], snapshot: Int) -> String {
+    let header = [
+      "snapshot", "check", "status", "principal_type", "principal_name", "principal_arn", "policy_kind", "policy_name",
+      "policy_arn", "policy_version", "statements", "reasons", "notes", "exception", "why",
+    ]
+    let rows = results.map { r in
+      [
+        String(snapshot), r.checkID, r.status.rawValue, r.principal?.type.rawValue ?? "", r.principal?.name ?? "",
+        r.principal?.arn ?? "", r.policy?.kind.rawValue ?? "", r.policy?.name ?? "", r.policy?.arn ?? "", r.policy?.versionID ?? "",
+        r.statements.map(String.init).joined(separator: " "), r.reasons.joined(separator: " "),
+        r.notes.map(\.code).joined(separator: " "), r.exception?.id ?? "", r.why,
+      ]
+    }
+    return table(header: header, rows: rows)
+  }
 }

@@ -20,7 +20,7 @@ public enum HTMLReport {
 
   /// Renders the report as HTML5 (polyglot XHTML syntax, UTF-8, starting with `<!DOCTYPE html>`).
   ///
-  /// - Throws: ``XMLError`` when the template is not well-formed; ``StoreError`` when a slot is
+  /// - Throws: ``XMLError`` when the template is not well-formed; ``RenderError`` when a slot is
   ///   missing or repeated, or the stylesheet cannot be read or contains `<` or `&`.
   public static func render(_ model: EvidenceModel, templates: TemplateSet) throws -> [UInt8] {
     let templatePath = templates.reportXHTML.path
@@ -29,7 +29,7 @@ public enum HTMLReport {
     for name in slotNames {
       let found = try document.nodes(matching: "//h:*[@data-slot='\(name)']", namespaces: namespaces)
       guard found.count == 1 else {
-        throw StoreError(
+        throw RenderError(
           path: templatePath, message: "the template needs exactly one element with data-slot=\"\(name)\" (found \(found.count))")
       }
       found[0].removeAllChildren()
@@ -61,10 +61,10 @@ public enum HTMLReport {
     do {
       css = try String(contentsOf: url, encoding: .utf8)
     } catch {
-      throw StoreError(path: url.path, message: "cannot read the report stylesheet: \(error.localizedDescription)")
+      throw RenderError(path: url.path, message: "cannot read the report stylesheet: \(error.localizedDescription)")
     }
     if css.contains("<") || css.contains("&") {
-      throw StoreError(path: url.path, message: "the report stylesheet must not contain '<' or '&' (it is inlined into <style>)")
+      throw RenderError(path: url.path, message: "the report stylesheet must not contain '<' or '&' (it is inlined into <style>)")
     }
     return css
   }

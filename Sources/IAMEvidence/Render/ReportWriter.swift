@@ -15,8 +15,12 @@ public enum ReportWriter {
 
   /// Writes `outputs` into `directory` (created if needed); returns the written paths.
   @discardableResult
-  public static func write(_ outputs: [Output], to directory: URL) throws -> [URL] {
-    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+  public static func write(_ outputs: [Output], to directory: URL) throws(RenderError) -> [URL] {
+    do {
+      try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    } catch {
+      throw RenderError(path: directory.path, message: "cannot create the folder: \(fileErrorReason(error, path: directory.path))")
+    }
     var written: [URL] = []
     for output in outputs {
       let target = directory.appendingPathComponent(output.name)
@@ -27,11 +31,16 @@ public enum ReportWriter {
   }
 
   /// Writes `bytes` to a temporary file in the target's folder, then renames it into place.
-  public static func writeAtomically(_ bytes: [UInt8], to target: URL) throws {
+  public static func writeAtomically(_ bytes: [UInt8], to target: URL) throws(RenderError) {
     let temporary = target.deletingLastPathComponent()
       .appendingPathComponent(".\(target.lastPathComponent).\(ProcessInfo.processInfo.processIdentifier).tmp")
     do {
       try Data(bytes).write(to: temporary)
+    } catch {
+      try? FileManager.default.removeItem(at: temporary)
+      throw RenderError(path: target.path, message: "cannot write: \(fileErrorReason(error, path: target.path))")
+    }
+    do {
       try moveIntoPlace(temporary, over: target)
     } catch {
       try? FileManager.default.removeItem(at: temporary)
@@ -41,9 +50,9 @@ public enum ReportWriter {
 
   /// Renames `temporary` to `target` with rename(2): atomic, replacing an existing file and refusing
   /// a folder. (`FileManager.replaceItemAt` fails on Linux and deletes the file it should replace.)
-  static func moveIntoPlace(_ temporary: URL, over target: URL) throws(StoreError) {
+  static func moveIntoPlace(_ temporary: URL, over target: URL) throws(RenderError) {
     guard rename(temporary.path, target.path) == 0 else {
-      throw StoreError(path: target.path, message: "cannot write: \(String(cString: strerror(errno)))")
+      throw RenderError(path: target.path, message: "cannot write: \(String(cString: strerror(errno)))")
     }
   }
 
@@ -55,11 +64,11 @@ public enum ReportWriter {
 
 /// The report's clock: `--generated-at`, else `SOURCE_DATE_EPOCH` (reproducible builds), else now.
 public enum GenerationTime {
-  public static func resolve(option: Timestamp?, environment: [String: String], now: Timestamp) throws(StoreError) -> Timestamp {
+  public static func resolve(option: Timestamp?, environment: [String: String], now: Timestamp) throws(RenderError) -> Timestamp {
     if let option { return option }
     if let epoch = environment["SOURCE_DATE_EPOCH"], !epoch.isEmpty {
       guard let seconds = Int64(epoch) else {
-        throw StoreError(path: "SOURCE_DATE_EPOCH", message: "must be whole seconds since 1970, got \"\(epoch)\"")
+        throw RenderError(path: "SOURCE_DATE_EPOCH", message: "must be whole seconds since 1970, got \"\(epoch)\"")
       }
       return Timestamp(epochSeconds: seconds)
     }

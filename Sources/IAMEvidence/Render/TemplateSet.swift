@@ -13,7 +13,7 @@ public struct TemplateSet: Sendable {
   /// Finds the templates: an explicit folder, else `$IAM_EVIDENCE_TEMPLATES`, else `./Templates`, else
   /// a `Templates` folder beside or above the executable (how `swift run` and `.build/*/iam-evidence`
   /// find the project's own).
-  public static func locate(explicit: String?, executable: String = CommandLine.arguments.first ?? "") throws(StoreError) -> TemplateSet {
+  public static func locate(explicit: String?, executable: String = CommandLine.arguments.first ?? "") throws(RenderError) -> TemplateSet {
     var candidates: [URL] = []
     if let explicit {
       candidates = [URL(fileURLWithPath: explicit)]
@@ -31,7 +31,7 @@ public struct TemplateSet: Sendable {
     for c in candidates where FileManager.default.fileExists(atPath: c.appendingPathComponent("report.xhtml").path) {
       return TemplateSet(directory: c)
     }
-    throw StoreError(
+    throw RenderError(
       path: explicit ?? "Templates", message: "no report templates found (report.xhtml); pass --templates DIR or set IAM_EVIDENCE_TEMPLATES"
     )
   }

@@ -296,7 +296,7 @@ public struct AuthorizationSnapshot: Sendable, Hashable {
     }
     for m in managedPolicies { for v in m.versions where v.document.sha256.isEmpty { pending.append(v.document.json) } }
     if pending.isEmpty { return }
-    var done = CheckContext.parallelMap(pending) { PolicyDocumentText(json: $0) }.makeIterator()
+    var done = Parallel.map(pending) { PolicyDocumentText(json: $0) }.makeIterator()
     for pi in principals.indices {
       if let t = principals[pi].trustPolicy, t.sha256.isEmpty { principals[pi].trustPolicy = done.next()! }
       for ii in principals[pi].inlinePolicies.indices where principals[pi].inlinePolicies[ii].document.sha256.isEmpty {

@@ -1,10 +1,8 @@
-import Crypto
-import Dispatch
 import Foundation
 import SQLiteDB
 
 /// An error of the store layer, naming the database file.
-public struct StoreError: Error, Sendable, CustomStringConvertible {
+public struct StoreError: UserFacingError, Sendable {
   public var path: String
   public var message: String
 
@@ -16,156 +14,17 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
   public var description: String { "\(path): \(message)" }
 }
 
-/// How the captured-at time of a snapshot was determined.
-public enum CapturedAtSource: String, Sendable, Codable {
-  /// Given with `--captured-at`.
-  case option
-  /// The snapshot file's modification time.
-  case fileModificationTime = "file-mtime"
-  /// Standard input has no file time: the ingest time stands in.
-  case ingestTime = "ingest-time"
-}
-
-/// One stored snapshot, as listed by `iam-evidence snapshots`.
-public struct SnapshotRecord: Sendable, Hashable {
-  public var id: Int
-  public var account: String
-  public var capturedAt: Timestamp
-  public var capturedAtSource: CapturedAtSource
-  public var ingestedAt: Timestamp
-  public var sourceName: String
-  public var byteSize: Int
-  public var sha256: String
-  public var encoding: String
-  public var toolVersion: String
-  public var label: String?
-  public var isTruncated: Bool
-  public var counts: SnapshotCounts
-}
-
-/// The bytes of one snapshot to ingest, with where they came from.
-public struct IngestSource: Sendable {
-  /// The name shown in messages and recorded (a path, or `-` for standard input).
-  public var name: String
-  /// The file's bytes.
-  public var contents: SnapshotBytes
-  /// The file's modification time (nil for standard input).
-  public var modificationTime: Timestamp?
-
-  public init(name: String, contents: SnapshotBytes, modificationTime: Timestamp?) {
-    self.name = name
-    self.contents = contents
-    self.modificationTime = modificationTime
-  }
-
-  public init(name: String, bytes: [UInt8], modificationTime: Timestamp?) {
-    self.init(name: name, contents: SnapshotBytes(bytes), modificationTime: modificationTime)
-  }
-}
-
-/// The bytes of one snapshot file: a copy in memory, or memory the caller maps from the file.
-///
-/// Ingest reads them front to back (hashing, then decoding) and says how far it has got, so a mapping
-/// can drop the pages already read: a 100 MB export then never has to be resident at once.
-public final class SnapshotBytes: @unchecked Sendable {
-  /// The bytes; valid while this object lives.
-  public let buffer: UnsafeBufferPointer<UInt8>
-  private let discard: ((Int) -> Void)?
-  private let release: () -> Void
-
-  /// A copy of `bytes`.
-  public convenience init(_ bytes: [UInt8]) {
-    let copy = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: max(bytes.count, 1))
-    _ = copy.initialize(from: bytes)
-    self.init(
-      buffer: UnsafeBufferPointer(rebasing: UnsafeBufferPointer(copy)[0..<bytes.count]), discard: nil,
-      release: { copy.deallocate() })
-  }
-
-  /// Memory owned elsewhere (e.g. a read-only mapping of the file). `discard` is told, as reading
-  /// advances, the offset before which the bytes will not be read again until the next pass;
-  /// `release` is called once, when this object goes away.
-  public init(buffer: UnsafeBufferPointer<UInt8>, discard: ((Int) -> Void)?, release: @escaping () -> Void) {
-    self.buffer = buffer
-    self.discard = discard
-    self.release = release
-  }
-
-  deinit { release() }
-
-  /// Bytes before `offset` are not needed for now.
-  func discard(upTo offset: Int) { discard?(offset) }
-
-  /// SHA-256 of the bytes, read in chunks that are discarded as the hash advances.
-  func sha256() -> String {
-    var hasher = SHA256()
-    var offset = 0
-    let chunk = 4 << 20
-    repeat {
-      let end = min(offset + chunk, buffer.count)
-      hasher.update(bufferPointer: UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: buffer[offset..<end])))
-      offset = end
-      discard(upTo: offset)
-    } while offset < buffer.count
-    return hasher.finalize().hexString
-  }
-}
-
-/// Options of one ingest.
-public struct IngestOptions: Sendable {
-  public var account: String?
-  public var capturedAt: Timestamp?
-  public var label: String?
-  public var allowTruncated: Bool
-  /// The ingest time (injected so tests are deterministic).
-  public var now: Timestamp
-
-  public init(account: String? = nil, capturedAt: Timestamp? = nil, label: String? = nil, allowTruncated: Bool = false, now: Timestamp) {
-    self.account = account
-    self.capturedAt = capturedAt
-    self.label = label
-    self.allowTruncated = allowTruncated
-    self.now = now
-  }
-}
-
-/// What an ingest did.
-public enum IngestOutcome: Sendable {
-  case ingested(SnapshotRecord)
-  /// The same bytes were ingested before; nothing was added.
-  case alreadyIngested(SnapshotRecord)
-}
-
-/// Progress of a long ingest, for a terminal indicator.
-public enum IngestProgress: Sendable {
-  /// The file's SHA-256 is known (and it was not ingested before).
-  case hashed
-  case decoded(principals: Int, policies: Int)
-  case storedPrincipals(done: Int, total: Int)
-  case storedPolicies(done: Int, total: Int)
-  /// The snapshot's transaction is committed.
-  case committed
-}
-
-/// The result of an assessment running on another thread, read after its group is waited for.
-private final class PendingAssessment: @unchecked Sendable {
-  let group = DispatchGroup()
-  var snapshot: AuthorizationSnapshot?
-  var outcome: Assessor.Outcome?
-
-  func takeSnapshot() -> AuthorizationSnapshot {
-    defer { snapshot = nil }
-    return snapshot!
-  }
-}
-
-/// The SQLite evidence database: snapshots, their content-addressed documents, and (later) results.
+/// The SQLite evidence database, as a repository: it reads and writes records (snapshots, their
+/// content-addressed documents and states, assessments and results) and computes nothing. Decoding,
+/// the checks and the evidence are composed around it by ``EvidenceWorkflow``.
 ///
 /// One file, WAL journal, foreign keys on, a busy timeout so that concurrent processes wait for each
 /// other. Every snapshot is written in one transaction.
 public final class EvidenceStore {
   /// The tool version recorded with each snapshot and result.
   public static let toolVersion = IAMEvidenceVersion.current
+  /// The SQLite library version in use (for the chain of custody).
+  public static let sqliteVersion = SQLiteDB.sqliteVersion
 
   let db: SQLiteConnection
   public let path: String
@@ -225,13 +84,13 @@ public final class EvidenceStore {
     }
   }
 
+  /// Runs `body`, turning SQLite's errors (and those of row decoding, which name the column and the
+  /// SQL) into a ``StoreError`` naming the database file.
   func wrap<T>(_ body: () throws -> T) throws(StoreError) -> T {
     do {
       return try body()
     } catch let error as StoreError {
       throw error
-    } catch let error as SnapshotDecodingError {
-      throw StoreError(path: error.file, message: "\(error.path): \(error.message)")
     } catch {
       throw StoreError(path: path, message: "\(error)")
     }
@@ -249,126 +108,48 @@ public final class EvidenceStore {
         args.append(account)
       }
       sql += " ORDER BY captured_at, id"
-      return try db.query(sql, args).map(Self.record)
+      return try db.query(sql, args).map(record)
     }
   }
 
   /// The snapshot with `id`, if any.
   public func snapshot(id: Int) throws(StoreError) -> SnapshotRecord? {
-    try wrap { try db.query("SELECT * FROM snapshots WHERE id = ?", [id]).first.map(Self.record) }
+    try wrap { try db.query("SELECT * FROM snapshots WHERE id = ?", [id]).first.map(record) }
   }
 
-  static func record(_ row: SQLiteRow) -> SnapshotRecord {
-    SnapshotRecord(
-      id: row.int("id")!, account: row.string("account_id")!,
-      capturedAt: Timestamp(parsing: row.string("captured_at")!) ?? Timestamp(epochSeconds: 0),
-      capturedAtSource: CapturedAtSource(rawValue: row.string("captured_at_source")!) ?? .option,
-      ingestedAt: Timestamp(parsing: row.string("ingested_at")!) ?? Timestamp(epochSeconds: 0),
-      sourceName: row.string("source_name")!, byteSize: row.int("byte_size")!, sha256: row.string("sha256")!,
-      encoding: row.string("encoding")!, toolVersion: row.string("tool_version")!, label: row.string("label"),
-      isTruncated: row.bool("is_truncated") ?? false,
+  /// The snapshot whose file had the SHA-256 `sha256`, if it was ingested.
+  public func snapshot(sha256: String) throws(StoreError) -> SnapshotRecord? {
+    try wrap { try db.query("SELECT * FROM snapshots WHERE sha256 = ?", [sha256]).first.map(record) }
+  }
+
+  func record(_ row: SQLiteRow) throws -> SnapshotRecord {
+    let id = try row.int("id")
+    let stored = StoredRow(row, table: "snapshots", id: id, path: path)
+    return SnapshotRecord(
+      id: id, account: try row.string("account_id"), capturedAt: try stored.timestamp("captured_at"),
+      capturedAtSource: try stored.value("captured_at_source", as: CapturedAtSource.self),
+      ingestedAt: try stored.timestamp("ingested_at"), sourceName: try row.string("source_name"), byteSize: try row.int("byte_size"),
+      sha256: try row.string("sha256"), encoding: try row.string("encoding"), toolVersion: try row.string("tool_version"),
+      label: try row.optionalString("label"), isTruncated: try row.bool("is_truncated"),
       counts: SnapshotCounts(
-        users: row.int("user_count")!, groups: row.int("group_count")!, roles: row.int("role_count")!,
-        managedPolicies: row.int("managed_policy_count")!, inlinePolicies: row.int("inline_policy_count")!))
+        users: try row.int("user_count"), groups: try row.int("group_count"), roles: try row.int("role_count"),
+        managedPolicies: try row.int("managed_policy_count"), inlinePolicies: try row.int("inline_policy_count")))
   }
 
-  // MARK: Ingest
+  // MARK: Writing a snapshot
 
-  /// Decodes and stores one snapshot in a single transaction: on any error nothing of it remains.
-  public func ingest(
-    _ source: IngestSource, options: IngestOptions, progress: ((IngestProgress) -> Void)? = nil
+  /// Stores the decoded `snapshot` as `metadata` says, in one transaction: on any error nothing of it
+  /// remains. Documents, principal and policy states already stored are linked, not copied. When a
+  /// snapshot with the same SHA-256 exists (another process may have stored it meanwhile; checked
+  /// inside the write lock), nothing is written.
+  public func insertSnapshot(
+    _ snapshot: AuthorizationSnapshot, _ metadata: NewSnapshot, progress: ((IngestProgress) -> Void)? = nil
   ) throws(StoreError) -> IngestOutcome {
-    try ingest(source, options: options, progress: progress, beforeWriting: nil)
-  }
-
-  /// Ingests `source` and, when it is new, assesses it with every check and stores the results (two
-  /// transactions, as ``ingest(_:options:progress:)`` then
-  /// ``assess(snapshotID:register:checks:now:phase:)``). The checks run on other cores while
-  /// the snapshot is being written: they need only the decoded snapshot.
-  public func ingestAndAssess(
-    _ source: IngestSource, options: IngestOptions, register: ExceptionRegister = .empty,
-    checks: [any Check] = CheckCatalog.all, progress: ((IngestProgress) -> Void)? = nil,
-    phase: ((AssessPhase) -> Void)? = nil
-  ) throws(StoreError) -> (outcome: IngestOutcome, assessment: Assessor.Outcome?) {
-    let pending = PendingAssessment()
-    // However the ingest ends, the background assessment is waited for before returning.
-    defer { pending.group.wait() }
-    // The snapshot's pages are copied from the WAL into the database file by another connection
-    // while the results are written, rather than by this one at the commit (see below).
-    try wrap { try db.execute("PRAGMA wal_autocheckpoint = 0") }
-    defer { try? db.execute("PRAGMA wal_autocheckpoint = 1000") }
-    let checkpoint = DispatchGroup()
-    defer { checkpoint.wait() }
-    let outcome = try ingest(source, options: options, progress: progress) { snapshot, capturedAt in
-      pending.group.enter()
-      // Handed over through the box so that the assessment holds the only other reference: once the
-      // writer is done, the document texts the checks do not need are freed (see CheckContext).
-      pending.snapshot = snapshot
-      DispatchQueue.global().async {
-        pending.outcome = Assessor.assess(pending.takeSnapshot(), capturedAt: capturedAt, register: register, checks: checks)
-        pending.group.leave()
-      }
-    }
-    guard case .ingested(let record) = outcome else { return (outcome, nil) }
-    checkpoint.enter()
-    DispatchQueue.global().async { [path] in
-      // PASSIVE: copies what is committed, never blocks the writer; any failure leaves the work to the
-      // next checkpoint.
-      if let connection = try? SQLiteConnection(path: path, mode: .readWrite) {
-        connection.setBusyTimeout(milliseconds: 1_000)
-        try? connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
-      }
-      checkpoint.leave()
-    }
-    pending.group.wait()
-    guard let assessment = pending.outcome else { return (outcome, nil) }
-    phase?(.checked)
-    try store(assessment, snapshotID: record.id, register: register, checks: checks, now: options.now)
-    phase?(.stored)
-    return (outcome, assessment)
-  }
-
-  /// The decode-and-store of ``ingest(_:options:progress:)``; `beforeWriting` gets the
-  /// decoded snapshot and its capture time just before the transaction that stores it.
-  private func ingest(
-    _ source: IngestSource, options: IngestOptions, progress: ((IngestProgress) -> Void)?,
-    beforeWriting: ((AuthorizationSnapshot, Timestamp) -> Void)?
-  ) throws(StoreError) -> IngestOutcome {
-    let sha = source.contents.sha256()
-    if let existing = try wrap({ try db.query("SELECT * FROM snapshots WHERE sha256 = ?", [sha]).first }) {
-      return .alreadyIngested(Self.record(existing))
-    }
-    progress?(.hashed)
-    if source.contents.buffer.isEmpty {
-      throw StoreError(path: source.name, message: "$: empty file, expected a JSON object")
-    }
-    let snapshot: AuthorizationSnapshot
-    do {
-      snapshot = try SnapshotDecoder(sourceName: source.name).decode(
-        buffer: source.contents.buffer, consumed: source.contents.discard(upTo:))
-    } catch {
-      throw StoreError(path: error.file, message: "\(error.path): \(error.message)")
-    }
-    progress?(.decoded(principals: snapshot.principals.count, policies: snapshot.managedPolicies.count))
-    if snapshot.isTruncated && !options.allowTruncated {
-      throw StoreError(
-        path: source.name,
-        message:
-          "$.IsTruncated: the export is incomplete (IsTruncated is true); merge all pages, or pass --allow-truncated to store it flagged as incomplete"
-      )
-    }
-    let account = try resolveAccount(snapshot, source: source, option: options.account)
-    let (capturedAt, capturedSource): (Timestamp, CapturedAtSource) =
-      if let t = options.capturedAt { (t, .option) } else if let m = source.modificationTime {
-        (m, .fileModificationTime)
-      } else { (options.now, .ingestTime) }
     let counts = snapshot.counts
-    beforeWriting?(snapshot, capturedAt)
     let id: Int = try wrap {
       try db.transaction {
-        // Checked again inside the write lock: another process may have stored the same bytes meanwhile.
-        if let row = try db.query("SELECT id FROM snapshots WHERE sha256 = ?", [sha]).first {
-          return -(row.int("id")!)
+        if let row = try db.query("SELECT id FROM snapshots WHERE sha256 = ?", [metadata.sha256]).first {
+          return -(try row.int("id"))
         }
         try db.run(
           """
@@ -377,9 +158,10 @@ public final class EvidenceStore {
             inline_policy_count) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
           """,
           [
-            account, capturedAt.description, capturedSource.rawValue, options.now.description, source.name,
-            source.contents.buffer.count, sha, snapshot.encodingSummary, Self.toolVersion, options.label, snapshot.isTruncated,
-            snapshot.marker, counts.users, counts.groups, counts.roles, counts.managedPolicies, counts.inlinePolicies,
+            metadata.account, metadata.capturedAt.description, metadata.capturedAtSource.rawValue, metadata.ingestedAt.description,
+            metadata.sourceName, metadata.byteSize, metadata.sha256, snapshot.encodingSummary, Self.toolVersion, metadata.label,
+            snapshot.isTruncated, snapshot.marker, counts.users, counts.groups, counts.roles, counts.managedPolicies,
+            counts.inlinePolicies,
           ])
         let snapshotID = Int(db.lastInsertRowID)
         var writer = try SnapshotWriter(db: db, snapshotID: snapshotID)
@@ -391,31 +173,22 @@ public final class EvidenceStore {
     guard let record = try self.snapshot(id: id) else {
       throw StoreError(path: path, message: "snapshot \(id) vanished after it was written")
     }
-    progress?(.committed)
     return .ingested(record)
   }
 
-  private func resolveAccount(_ snapshot: AuthorizationSnapshot, source: IngestSource, option: String?) throws(StoreError) -> String {
-    let found = snapshot.accountIDs.sorted()
-    if let option {
-      guard option.count == 12, option.allSatisfy(\.isNumber) else {
-        throw StoreError(path: source.name, message: "--account must be a 12-digit AWS account id, got \"\(option)\"")
-      }
-      // A hand-edited export may mix in a few ARNs of another account; --account picks the owner,
-      // but it must be one of the accounts the ARNs name.
-      if !found.isEmpty && !found.contains(option) {
-        throw StoreError(path: source.name, message: "$: ARNs name account \(found.joined(separator: ", ")), not the --account \(option)")
-      }
-      return option
-    }
-    switch found.count {
-    case 1: return found[0]
-    case 0:
-      throw StoreError(path: source.name, message: "$: no account id in any ARN (empty snapshot?); pass --account")
-    default:
-      throw StoreError(
-        path: source.name,
-        message: "$: ARNs name several accounts (\(found.joined(separator: ", "))); pass --account to say which one owns the snapshot")
+  /// Turns SQLite's automatic checkpoint at commit on (the default) or off. While it is off, a
+  /// checkpoint by another connection (``checkpointPassively(path:)``) copies the committed pages
+  /// from the WAL into the database file.
+  public func setAutomaticCheckpoints(_ on: Bool) throws(StoreError) {
+    try wrap { try db.execute("PRAGMA wal_autocheckpoint = \(on ? 1000 : 0)") }
+  }
+
+  /// A PASSIVE checkpoint of the database at `path` on a connection of its own: copies what is
+  /// committed, never blocks a writer. Any failure leaves the work to the next checkpoint.
+  public static func checkpointPassively(path: String) {
+    if let connection = try? SQLiteConnection(path: path, mode: .readWrite) {
+      connection.setBusyTimeout(milliseconds: 1_000)
+      try? connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
     }
   }
 }
@@ -471,6 +244,29 @@ extension EvidenceStore {
         throw StoreError(path: path, message: "no snapshot captured on or before \(selector)")
       }
       return r
+    }
+  }
+}
+
+extension EvidenceStore {
+  /// The accounts that have snapshots.
+  public func accounts() throws(StoreError) -> [String] {
+    try wrap { try db.query("SELECT DISTINCT account_id FROM snapshots ORDER BY account_id").map { try $0.string("account_id") } }
+  }
+
+  /// The one account a command works on: `--account`, or the only account in the database. Several
+  /// accounts and no `--account` is an error: reports never mix accounts silently.
+  public func resolveAccount(_ account: String?) throws(StoreError) -> String {
+    let all = try accounts()
+    if let account {
+      guard all.contains(account) else { throw StoreError(path: path, message: "no snapshot of account \(account)") }
+      return account
+    }
+    switch all.count {
+    case 0: throw StoreError(path: path, message: "the database holds no snapshot yet")
+    case 1: return all[0]
+    default:
+      throw StoreError(path: path, message: "the database holds several accounts (\(all.joined(separator: ", "))); pass --account")
     }
   }
 }

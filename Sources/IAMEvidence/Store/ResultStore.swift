@@ -2,69 +2,29 @@ import Crypto
 import Dispatch
 import SQLiteDB
 
-/// One stored assessment run of a snapshot.
-public struct AssessmentRecord: Sendable, Hashable {
-  public var id: Int
-  public var snapshotID: Int
-  public var assessedAt: Timestamp
-  public var toolVersion: String
-  /// `id@version` of every check run.
-  public var checks: [String]
-  public var exceptionsSource: String?
-  public var exceptionsSHA256: String
-  public var exceptionsContent: String
-  public var staleExceptions: [String]
-}
-
 /// One batch of results being encoded on another thread; read after its group is waited for.
 private final class PendingBatch: @unchecked Sendable {
   let group = DispatchGroup()
   var encoded: [(String, String)] = []
 }
 
-/// The steps of ``EvidenceStore/assess(snapshotID:register:checks:now:phase:)``, reported as
-/// each one ends (the CLI times them with `IAM_EVIDENCE_TIMINGS=1`).
-public enum AssessPhase: String, Sendable {
-  /// Every distinct document is evaluated.
-  case evaluated
-  /// Every check has run.
-  case checked
-  /// The results are committed.
-  case stored
-}
-
 extension EvidenceStore {
-  /// Assesses snapshot `id` with every check and stores the results, replacing that snapshot's
-  /// earlier results for the same check versions, in one transaction.
-  @discardableResult
-  public func assess(
-    snapshotID id: Int, register: ExceptionRegister = .empty,
-    checks: [any Check] = CheckCatalog.all, now: Timestamp, phase: ((AssessPhase) -> Void)? = nil
-  ) throws(StoreError) -> Assessor.Outcome {
-    guard let record = try snapshot(id: id) else { throw StoreError(path: path, message: "no snapshot \(id)") }
-    let outcome = Assessor.assess(
-      try loadSnapshot(id: id), capturedAt: record.capturedAt, register: register, checks: checks, evaluated: { phase?(.evaluated) })
-    phase?(.checked)
-    try store(outcome, snapshotID: id, register: register, checks: checks, now: now)
-    phase?(.stored)
-    return outcome
-  }
-
-  /// Stores `outcome` as the assessment of snapshot `id` (one transaction).
-  func store(
-    _ outcome: Assessor.Outcome, snapshotID id: Int, register: ExceptionRegister, checks: [any Check], now: Timestamp
-  ) throws(StoreError) {
+  /// Stores `assessment` and its `results` (one transaction), replacing the snapshot's earlier results
+  /// for the same check versions. Results of checks not listed in the assessment are not stored.
+  public func insertAssessment(_ assessment: NewAssessment, results: [CheckResult]) throws(StoreError) {
+    let id = assessment.snapshotID
     try wrap {
       try db.transaction {
-        let checkList = checks.map { "\($0.description.id)@\($0.description.version)" }
+        let checkList = assessment.checks.map(\.label)
         try db.run(
           """
           INSERT INTO assessments (snapshot_id, assessed_at, tool_version, checks, exceptions_source, exceptions_sha256,
             exceptions_content, stale_exceptions) VALUES (?,?,?,?,?,?,?,?)
           """,
           [
-            id, now.description, Self.toolVersion, JSONWriter.canonical(.array(checkList.map(JSONValue.string))), register.source,
-            register.sha256, register.content, JSONWriter.canonical(.array(outcome.staleExceptions.map { .string($0.id) })),
+            id, assessment.assessedAt.description, Self.toolVersion, JSONWriter.canonical(.array(checkList.map(JSONValue.string))),
+            assessment.exceptionsSource, assessment.exceptionsSHA256, assessment.exceptionsContent,
+            JSONWriter.canonical(.array(assessment.staleExceptions.map(JSONValue.string))),
           ])
         let assessmentID = Int(db.lastInsertRowID)
         // Replace this snapshot's results for the check versions run; each distinct result is stored
@@ -85,8 +45,8 @@ extension EvidenceStore {
         // Each check's results, by index: iterating all results once per check would copy every
         // result (a large struct) once per check.
         var indexes: [String: [Int]] = [:]
-        for (i, r) in outcome.results.enumerated() { indexes["\(r.checkID)@\(r.checkVersion)", default: []].append(i) }
-        let descriptions = checks.map(\.description)
+        for (i, r) in results.enumerated() { indexes["\(r.checkID)@\(r.checkVersion)", default: []].append(i) }
+        let descriptions = assessment.checks
         var batches: [(check: Int, items: [Int])] = []
         for (c, d) in descriptions.enumerated() {
           try delete.execute([id, d.id, d.version])
@@ -97,12 +57,11 @@ extension EvidenceStore {
         }
         // The canonical form and hash of each batch of results are computed on the other cores while
         // the batch before it is written, so never all at once, and never waiting for each other.
-        let results = outcome.results
         func encode(_ items: [Int]) -> PendingBatch {
           let pending = PendingBatch()
           pending.group.enter()
           DispatchQueue.global().async {
-            pending.encoded = CheckContext.parallelMap(items, minimumCount: 16) { i -> (String, String) in
+            pending.encoded = Parallel.map(items, minimumCount: 16) { i -> (String, String) in
               let detail = results[i].storedCanonicalBytes
               return (SHA256.hash(data: detail).hexString, String(decoding: detail, as: UTF8.self))
             }
@@ -135,7 +94,7 @@ extension EvidenceStore {
                 throw StoreError(path: path, message: "result \(sha) missing after insert")
               }
               detailID = existing
-              try findDetail.bind([])
+              findDetail.reset()
             }
             ids[batch.check].append(detailID)
             if status == .fail || status == .excepted { open[batch.check].append(detailID) }
@@ -152,28 +111,33 @@ extension EvidenceStore {
     }
   }
 
-  /// Stored results of snapshot `id`, in report order (most severe first), optionally filtered.
+  /// Stored results of snapshot `id`, in the order stored (``EvidenceWorkflow`` sorts them for
+  /// reports), optionally of one check and of some statuses.
   public func results(snapshotID id: Int, check: String? = nil, statuses: Set<ResultStatus>? = nil) throws(StoreError) -> [CheckResult] {
     try wrap {
-      var sql = "SELECT result_ids FROM snapshot_results WHERE snapshot_id = ?"
+      var sql = "SELECT id, result_ids FROM snapshot_results WHERE snapshot_id = ?"
       var args: [any SQLiteBindable] = [id]
       if let check {
         sql += " AND check_id = ?"
         args.append(check)
       }
-      let ids = try db.query(sql, args).flatMap { IDList.decode($0.string("result_ids") ?? "[]") }
+      let ids = try db.query(sql, args).flatMap { row in
+        try StoredRow(row, table: "snapshot_results", id: try row.int("id"), path: path).idList("result_ids")
+      }
       let find = try db.prepare("SELECT status, detail FROM result_details WHERE id = ?")
       var results: [CheckResult] = []
       for detailID in ids {
         try find.bind([detailID])
         guard let row = try find.step() else { throw StoreError(path: path, message: "result \(detailID) is missing (damaged database?)") }
-        if let statuses, !statuses.contains(where: { $0.rawValue == row.string("status") }) { continue }
-        guard let text = row.string("detail"), let json = try? JSONParser.parse(text), let result = CheckResult(json: json) else {
+        let status = try StoredRow(row, table: "result_details", id: detailID, path: path).value("status", as: ResultStatus.self)
+        if let statuses, !statuses.contains(status) { continue }
+        let detail = try row.string("detail")
+        guard let json = try? JSONParser.parse(detail), let result = CheckResult(json: json) else {
           throw StoreError(path: path, message: "result \(detailID) cannot be read (damaged database?)")
         }
         results.append(result)
       }
-      return results.sorted(by: CheckResult.reportOrder)
+      return results
     }
   }
 
@@ -183,20 +147,57 @@ extension EvidenceStore {
       guard let row = try db.query("SELECT * FROM assessments WHERE snapshot_id = ? ORDER BY id DESC LIMIT 1", [id]).first else {
         return nil
       }
-      func strings(_ column: String) -> [String] {
-        (row.string(column).flatMap { try? JSONParser.parse($0) }?.arrayValue ?? []).compactMap(\.stringValue)
-      }
+      let assessmentID = try row.int("id")
+      let stored = StoredRow(row, table: "assessments", id: assessmentID, path: path)
       return AssessmentRecord(
-        id: row.int("id")!, snapshotID: id, assessedAt: Timestamp(parsing: row.string("assessed_at")!) ?? Timestamp(epochSeconds: 0),
-        toolVersion: row.string("tool_version")!, checks: strings("checks"), exceptionsSource: row.string("exceptions_source"),
-        exceptionsSHA256: row.string("exceptions_sha256")!, exceptionsContent: row.string("exceptions_content")!,
-        staleExceptions: strings("stale_exceptions"))
+        id: assessmentID, snapshotID: id, assessedAt: try stored.timestamp("assessed_at"), toolVersion: try row.string("tool_version"),
+        checks: try stored.stringList("checks"), exceptionsSource: try row.optionalString("exceptions_source"),
+        exceptionsSHA256: try row.string("exceptions_sha256"), exceptionsContent: try row.string("exceptions_content"),
+        staleExceptions: try stored.stringList("stale_exceptions"))
     }
   }
 
   /// Whether snapshot `id` has results.
   public func isAssessed(snapshotID id: Int) throws(StoreError) -> Bool {
     try wrap { try db.scalar("SELECT count(*) FROM snapshot_results WHERE snapshot_id = ?", [id]) != .integer(0) }
+  }
+
+  /// Status counts per check of snapshot `id` (empty when not assessed).
+  public func statusCounts(snapshotID id: Int) throws(StoreError) -> [String: StatusCounts] {
+    try wrap {
+      var out: [String: StatusCounts] = [:]
+      for row in try db.query("SELECT check_id, fail, excepted, pass, error FROM snapshot_results WHERE snapshot_id = ?", [id]) {
+        let check = try row.string("check_id")
+        var counts = out[check, default: StatusCounts()]
+        for status in ResultStatus.allCases { counts[status] += try row.int(status.rawValue) }
+        out[check] = counts
+      }
+      return out
+    }
+  }
+
+  /// The open (fail or excepted) results of snapshot `id`, by check, as trends follow them.
+  public func openResults(snapshotID id: Int) throws(StoreError) -> [OpenResult] {
+    try wrap {
+      let ids = try db.query("SELECT id, open_ids FROM snapshot_results WHERE snapshot_id = ? ORDER BY check_id", [id]).flatMap { row in
+        try StoredRow(row, table: "snapshot_results", id: try row.int("id"), path: path).idList("open_ids")
+      }
+      let find = try db.prepare(
+        """
+        SELECT finding_key, check_id, status, principal_type, principal_name, policy_name, policy_arn, policy_version
+        FROM result_details WHERE id = ?
+        """)
+      return try ids.map { detailID in
+        try find.bind([detailID])
+        guard let row = try find.step() else { throw StoreError(path: path, message: "result \(detailID) is missing (damaged database?)") }
+        return OpenResult(
+          findingKey: try row.string("finding_key"), checkID: try row.string("check_id"),
+          status: try StoredRow(row, table: "result_details", id: detailID, path: path).value("status", as: ResultStatus.self),
+          principalType: try row.optionalString("principal_type"), principalName: try row.optionalString("principal_name"),
+          policyName: try row.optionalString("policy_name"), policyARN: try row.optionalString("policy_arn"),
+          policyVersion: try row.optionalString("policy_version"))
+      }
+    }
   }
 }
 
@@ -214,13 +215,19 @@ enum IDList {
         }))
   }
 
-  static func decode(_ text: String) -> [Int64] {
-    guard let values = try? JSONParser.parse(text).arrayValue else { return [] }
+  /// The ids of `text`, or nil when it is not such a list (damage, which the caller reports).
+  static func decode(_ text: String) -> [Int64]? {
+    guard let values = try? JSONParser.parse(text).arrayValue else { return nil }
+    var ids: [Int64] = []
+    ids.reserveCapacity(values.count)
     var total: Int64 = 0
-    return values.compactMap { value -> Int64? in
-      guard case .number(let n) = value, let d = Int64(n) else { return nil }
-      total += d
-      return total
+    for value in values {
+      guard case .number(let n) = value, let d = Int64(n), d >= 0 else { return nil }
+      let (sum, overflow) = total.addingReportingOverflow(d)
+      if overflow { return nil }
+      total = sum
+      ids.append(total)
     }
+    return ids
   }
 }

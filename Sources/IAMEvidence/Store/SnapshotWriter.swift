@@ -75,7 +75,7 @@ struct SnapshotWriter {
     guard case .integer(let existing) = try find.step()?.values.first else {
       throw StoreError(path: db.path, message: "row \(sha) missing after insert")
     }
-    try find.bind([])
+    find.reset()
     return (existing, false)
   }
 
@@ -120,7 +120,7 @@ struct SnapshotWriter {
             throw StoreError(path: db.path, message: "role usage missing after insert")
           }
           usageIDs.append(existing)
-          try findUsage.bind([])
+          findUsage.reset()
         }
       }
       if n % 1000 == 999 { progress?(.storedPrincipals(done: n + 1, total: total)) }

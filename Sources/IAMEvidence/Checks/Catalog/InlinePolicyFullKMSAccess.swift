@@ -34,6 +34,7 @@ public struct InlinePolicyFullKMSAccess: Check {
     ],
     population: "Inline policies of users, groups and roles",
     isPrimary: true,
+    controlObjective: "no identity may hold full AWS KMS access on all keys",
     triggering: [
       CheckExample(#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"kms:*","Resource":"*"}}"#),
       CheckExample(#"{"Statement":[{"Effect":"Allow","Action":["KMS:*","s3:GetObject"],"Resource":["*"]}]}"#),

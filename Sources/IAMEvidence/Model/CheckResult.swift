@@ -1,0 +1,178 @@
+/// The status of one examined subject under one check.
+public enum ResultStatus: String, Sendable, Hashable, CaseIterable, Codable {
+  case fail, error, excepted, pass
+
+  /// Most severe first: fail, error, excepted, pass.
+  public var severityRank: Int {
+    switch self {
+    case .fail: return 0
+    case .error: return 1
+    case .excepted: return 2
+    case .pass: return 3
+    }
+  }
+}
+
+/// A user, group or role named in a result.
+public struct PrincipalRef: Sendable, Hashable, Comparable {
+  public var type: PrincipalType
+  public var id: String
+  public var name: String
+  public var arn: String
+
+  public init(type: PrincipalType, id: String, name: String, arn: String) {
+    self.type = type
+    self.id = id
+    self.name = name
+    self.arn = arn
+  }
+
+  public init(_ p: Principal) { self.init(type: p.type, id: p.id, name: p.name, arn: p.arn) }
+
+  public static func < (a: PrincipalRef, b: PrincipalRef) -> Bool { (a.type, a.name, a.arn) < (b.type, b.name, b.arn) }
+}
+
+/// Inline (embedded in one principal) or managed (standalone, attachable).
+public enum PolicyKind: String, Sendable, Hashable, Codable {
+  case inline, managed
+}
+
+/// The policy a result is about.
+public struct PolicyRef: Sendable, Hashable {
+  public var kind: PolicyKind
+  public var name: String
+  /// Managed policies only.
+  public var arn: String?
+  /// Managed policies only: the version judged.
+  public var versionID: String?
+  /// SHA-256 of the canonical document judged.
+  public var documentSHA256: String
+
+  public init(kind: PolicyKind, name: String, arn: String? = nil, versionID: String? = nil, documentSHA256: String) {
+    self.kind = kind
+    self.name = name
+    self.arn = arn
+    self.versionID = versionID
+    self.documentSHA256 = documentSHA256
+  }
+}
+
+/// A qualification of a result (`conditional`, `neutralised-by-deny`, `unattached`, `exception-expired`, ...).
+public struct ResultNote: Sendable, Hashable {
+  public var code: String
+  public var message: String
+  /// 0-based statement indexes it is about.
+  public var statements: [Int]
+  /// Supporting JSON (e.g. the Condition block), canonical.
+  public var detail: String?
+
+  public init(code: String, message: String, statements: [Int] = [], detail: String? = nil) {
+    self.code = code
+    self.message = message
+    self.statements = statements
+    self.detail = detail
+  }
+}
+
+/// One source of an identity's effective access (identity check).
+public struct GrantSource: Sendable, Hashable {
+  /// `inline`, `managed`, `group-inline`, `group-managed`.
+  public var kind: String
+  public var policyName: String
+  public var policyARN: String?
+  /// The group it comes through, for group sources.
+  public var viaGroup: String?
+
+  public init(kind: String, policyName: String, policyARN: String? = nil, viaGroup: String? = nil) {
+    self.kind = kind
+    self.policyName = policyName
+    self.policyARN = policyARN
+    self.viaGroup = viaGroup
+  }
+
+  /// A label such as `group developers: inline kms-admin` or `managed arn:aws:iam::aws:policy/AdministratorAccess`.
+  public var label: String {
+    let what = policyARN.map { "managed \($0)" } ?? "inline \(policyName)"
+    return viaGroup.map { "group \($0): \(what)" } ?? what
+  }
+}
+
+/// One exception applied to a result.
+public struct AppliedException: Sendable, Hashable {
+  public var id: String
+  public var approvedBy: String
+  public var expiresOn: String
+  public init(id: String, approvedBy: String, expiresOn: String) {
+    self.id = id
+    self.approvedBy = approvedBy
+    self.expiresOn = expiresOn
+  }
+}
+
+/// The result of one check for one subject (a policy, or an identity) in one snapshot. Every subject
+/// examined gets one, passes included: the population is complete.
+public struct CheckResult: Sendable, Hashable {
+  public var checkID: String
+  public var checkVersion: Int
+  public var status: ResultStatus
+  public var principal: PrincipalRef?
+  public var policy: PolicyRef?
+  /// 0-based indexes of the offending statements.
+  public var statements: [Int]
+  /// The offending statements as written (canonical JSON objects).
+  public var offendingStatements: [JSONValue]
+  /// Machine reason codes.
+  public var reasons: [String]
+  public var notes: [ResultNote]
+  /// One sentence: why this status.
+  public var why: String
+  public var exception: AppliedException?
+  /// Managed policies: every principal it is attached to.
+  public var attachedTo: [PrincipalRef]
+  /// Group policies: the member users who inherit it.
+  public var inheritedBy: [PrincipalRef]
+  /// Identity check: where the effective grant comes from.
+  public var sources: [GrantSource]
+  /// Remediation steps, AWS CLI commands with the real names filled in.
+  public var remediation: [String]
+
+  public init(
+    checkID: String, checkVersion: Int, status: ResultStatus, principal: PrincipalRef? = nil, policy: PolicyRef? = nil,
+    statements: [Int] = [], offendingStatements: [JSONValue] = [], reasons: [String] = [], notes: [ResultNote] = [],
+    why: String, exception: AppliedException? = nil, attachedTo: [PrincipalRef] = [], inheritedBy: [PrincipalRef] = [],
+    sources: [GrantSource] = [], remediation: [String] = []
+  ) {
+    self.checkID = checkID
+    self.checkVersion = checkVersion
+    self.status = status
+    self.principal = principal
+    self.policy = policy
+    self.statements = statements
+    self.offendingStatements = offendingStatements
+    self.reasons = reasons
+    self.notes = notes
+    self.why = why
+    self.exception = exception
+    self.attachedTo = attachedTo
+    self.inheritedBy = inheritedBy
+    self.sources = sources
+    self.remediation = remediation
+  }
+
+  /// The stable identity of this result across snapshots: check, principal id (or policy ARN for
+  /// managed policies), policy name, and the version for managed policies. A principal deleted and
+  /// recreated under the same name has a new id, hence a new key.
+  public var findingKey: String {
+    var parts = [checkID]
+    if let principal { parts.append(principal.id) }
+    if let policy {
+      switch policy.kind {
+      case .inline: parts.append("inline:" + policy.name)
+      case .managed:
+        parts.append(policy.arn ?? policy.name)
+        if let v = policy.versionID { parts.append(v) }
+      }
+    }
+    return parts.joined(separator: "|")
+  }
+}

@@ -1,0 +1,41 @@
+extension EvidenceWorkflow {
+  /// The trend of one account over [from, to] (nil bounds: all snapshots): each snapshot's counts and
+  /// open results fetched in capture order and fed to a ``TrendBuilder``.
+  public func trend(account: String?, from: Timestamp?, to: Timestamp?, cadenceDays: Int = 31) throws -> TrendReport {
+    let acct = try store.resolveAccount(account)
+    let snapshots = try store.snapshots(account: acct).filter { s in
+      (from.map { s.capturedAt >= $0 } ?? true) && (to.map { s.capturedAt <= $0 } ?? true)
+    }
+    var builder = TrendBuilder(account: acct, from: from, to: to, cadenceDays: cadenceDays)
+    for s in snapshots {
+      let counts = try store.statusCounts(snapshotID: s.id)
+      builder.add(s, counts: counts, openResults: counts.isEmpty ? [] : try store.openResults(snapshotID: s.id))
+    }
+    return builder.report()
+  }
+
+  /// Compares snapshots `fromID` and `toID` (they must belong to one account and be assessed).
+  public func drift(from fromID: Int, to toID: Int) throws -> DriftReport {
+    guard let from = try store.snapshot(id: fromID), let to = try store.snapshot(id: toID) else {
+      throw WorkflowError(path: store.path, message: "no snapshot \(fromID) or \(toID)")
+    }
+    guard from.account == to.account else {
+      throw WorkflowError(
+        path: store.path, message: "snapshots \(fromID) and \(toID) belong to different accounts (\(from.account), \(to.account))")
+    }
+    for s in [from, to] { try requireAssessed(s, naming: store.path) }
+    let a = try store.loadSnapshot(id: fromID)
+    let b = try store.loadSnapshot(id: toID)
+    return DriftReport.compute(
+      from: from, to: to, old: a, new: b, oldResults: try results(snapshotID: fromID), newResults: try results(snapshotID: toID))
+  }
+
+  /// Compares the snapshots two selectors name (ids, `latest`, `previous`, dates). Two ids need no
+  /// account; anything else is resolved within `account`, or the only account of the database.
+  public func drift(from: String, to: String, account: String?) throws -> DriftReport {
+    let acct: String? = (Int(from) != nil && Int(to) != nil) ? account : try store.resolveAccount(account)
+    let a = try store.resolveSnapshot(from, account: acct)
+    let b = try store.resolveSnapshot(to, account: acct)
+    return try drift(from: a.id, to: b.id)
+  }
+}

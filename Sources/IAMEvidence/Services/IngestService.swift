@@ -1,0 +1,197 @@
+import Dispatch
+import Foundation
+
+/// Options of one ingest.
+public struct IngestOptions: Sendable {
+  public var account: String?
+  public var capturedAt: Timestamp?
+  public var label: String?
+  public var allowTruncated: Bool
+  /// The ingest time (injected so tests are deterministic).
+  public var now: Timestamp
+
+  public init(account: String? = nil, capturedAt: Timestamp? = nil, label: String? = nil, allowTruncated: Bool = false, now: Timestamp) {
+    self.account = account
+    self.capturedAt = capturedAt
+    self.label = label
+    self.allowTruncated = allowTruncated
+    self.now = now
+  }
+}
+
+/// The result of an assessment running on another thread, read after its group is waited for.
+private final class PendingAssessment: @unchecked Sendable {
+  let group = DispatchGroup()
+  var snapshot: AuthorizationSnapshot?
+  var outcome: Assessor.Outcome?
+
+  func takeSnapshot() -> AuthorizationSnapshot {
+    defer { snapshot = nil }
+    return snapshot!
+  }
+}
+
+extension EvidenceWorkflow {
+  /// Decodes and stores one snapshot in a single transaction: on any error nothing of it remains.
+  public func ingest(_ source: IngestSource, options: IngestOptions, progress: ((IngestProgress) -> Void)? = nil) throws -> IngestOutcome {
+    try ingest(source, options: options, progress: progress, beforeWriting: nil)
+  }
+
+  /// Ingests `source` and, when it is new, assesses it with every check and stores the results (two
+  /// transactions, as ``ingest(_:options:progress:)`` then ``assess(snapshotID:register:checks:now:phase:)``).
+  /// The checks run on other cores while the snapshot is being written: they need only the decoded
+  /// snapshot. Meanwhile a second connection copies the snapshot's pages from the WAL into the
+  /// database file, rather than this one at the commit.
+  public func ingestAndAssess(
+    _ source: IngestSource, options: IngestOptions, register: ExceptionRegister = .empty,
+    checks: [any Check] = CheckCatalog.all, progress: ((IngestProgress) -> Void)? = nil,
+    phase: ((AssessPhase) -> Void)? = nil
+  ) throws -> (outcome: IngestOutcome, assessment: Assessor.Outcome?) {
+    let pending = PendingAssessment()
+    // However the ingest ends, the background assessment is waited for before returning.
+    defer { pending.group.wait() }
+    try store.setAutomaticCheckpoints(false)
+    defer { try? store.setAutomaticCheckpoints(true) }
+    let checkpoint = DispatchGroup()
+    defer { checkpoint.wait() }
+    let outcome = try ingest(source, options: options, progress: progress) { snapshot, capturedAt in
+      pending.group.enter()
+      // Handed over through the box so that the assessment holds the only other reference: once the
+      // writer is done, the document texts the checks do not need are freed (see CheckContext).
+      pending.snapshot = snapshot
+      DispatchQueue.global().async {
+        pending.outcome = Assessor.assess(pending.takeSnapshot(), capturedAt: capturedAt, register: register, checks: checks)
+        pending.group.leave()
+      }
+    }
+    guard case .ingested(let record) = outcome else { return (outcome, nil) }
+    checkpoint.enter()
+    DispatchQueue.global().async { [path = store.path] in
+      EvidenceStore.checkpointPassively(path: path)
+      checkpoint.leave()
+    }
+    pending.group.wait()
+    guard let assessment = pending.outcome else { return (outcome, nil) }
+    phase?(.checked)
+    try storeAssessment(assessment, snapshotID: record.id, register: register, checks: checks, now: options.now)
+    phase?(.stored)
+    return (outcome, assessment)
+  }
+
+  /// Hash, decode and store; `beforeWriting` gets the decoded snapshot and its capture time just
+  /// before the transaction that stores it.
+  private func ingest(
+    _ source: IngestSource, options: IngestOptions, progress: ((IngestProgress) -> Void)?,
+    beforeWriting: ((AuthorizationSnapshot, Timestamp) -> Void)?
+  ) throws -> IngestOutcome {
+    let sha = source.contents.sha256()
+    if let existing = try store.snapshot(sha256: sha) { return .alreadyIngested(existing) }
+    progress?(.hashed)
+    if source.contents.buffer.isEmpty {
+      throw WorkflowError(path: source.name, message: "$: empty file, expected a JSON object")
+    }
+    let snapshot = try SnapshotDecoder(sourceName: source.name).decode(
+      buffer: source.contents.buffer, consumed: source.contents.discard(upTo:))
+    progress?(.decoded(principals: snapshot.principals.count, policies: snapshot.managedPolicies.count))
+    if snapshot.isTruncated && !options.allowTruncated {
+      throw WorkflowError(
+        path: source.name,
+        message:
+          "$.IsTruncated: the export is incomplete (IsTruncated is true); merge all pages, or pass --allow-truncated to store it flagged as incomplete"
+      )
+    }
+    let account = try Self.account(of: snapshot, source: source, option: options.account)
+    let (capturedAt, capturedSource): (Timestamp, CapturedAtSource) =
+      if let t = options.capturedAt { (t, .option) } else if let m = source.modificationTime {
+        (m, .fileModificationTime)
+      } else { (options.now, .ingestTime) }
+    beforeWriting?(snapshot, capturedAt)
+    let outcome = try store.insertSnapshot(
+      snapshot,
+      NewSnapshot(
+        account: account, capturedAt: capturedAt, capturedAtSource: capturedSource, ingestedAt: options.now, sourceName: source.name,
+        byteSize: source.contents.buffer.count, sha256: sha, label: options.label),
+      progress: progress)
+    if case .ingested = outcome { progress?(.committed) }
+    return outcome
+  }
+
+  /// The account that owns `snapshot`: the one its ARNs name, or `--account` (which must be one of
+  /// them when they name any).
+  static func account(of snapshot: AuthorizationSnapshot, source: IngestSource, option: String?) throws(WorkflowError) -> String {
+    let found = snapshot.accountIDs.sorted()
+    if let option {
+      guard option.count == 12, option.allSatisfy(\.isNumber) else {
+        throw WorkflowError(path: source.name, message: "--account must be a 12-digit AWS account id, got \"\(option)\"")
+      }
+      // A hand-edited export may mix in a few ARNs of another account; --account picks the owner,
+      // but it must be one of the accounts the ARNs name.
+      if !found.isEmpty && !found.contains(option) {
+        throw WorkflowError(
+          path: source.name, message: "$: ARNs name account \(found.joined(separator: ", ")), not the --account \(option)")
+      }
+      return option
+    }
+    switch found.count {
+    case 1: return found[0]
+    case 0:
+      throw WorkflowError(path: source.name, message: "$: no account id in any ARN (empty snapshot?); pass --account")
+    default:
+      throw WorkflowError(
+        path: source.name,
+        message: "$: ARNs name several accounts (\(found.joined(separator: ", "))); pass --account to say which one owns the snapshot")
+    }
+  }
+}
+
+extension IngestSource {
+  /// The snapshot files that PATH arguments name, in argument order: `-` (standard input) as is, a
+  /// file as is, a directory's `*.json` files (not `*.truth.json`) in name order.
+  public static func expand(_ paths: [String]) throws(WorkflowError) -> [String] {
+    var result: [String] = []
+    for path in paths {
+      if path == "-" {
+        result.append(path)
+        continue
+      }
+      var isDirectory: ObjCBool = false
+      guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+        throw WorkflowError(path: path, message: "no such file or directory")
+      }
+      if isDirectory.boolValue {
+        let names: [String]
+        do {
+          names = try FileManager.default.contentsOfDirectory(atPath: path)
+            .filter { $0.hasSuffix(".json") && !$0.hasSuffix(".truth.json") }
+            .sorted()
+        } catch {
+          throw WorkflowError(path: path, message: "cannot read the directory: \(fileErrorReason(error, path: path))")
+        }
+        if names.isEmpty { throw WorkflowError(path: path, message: "directory holds no *.json snapshot") }
+        result += names.map { (path as NSString).appendingPathComponent($0) }
+      } else {
+        result.append(path)
+      }
+    }
+    return result
+  }
+
+  /// The snapshot at `path` (`-`: standard input, read whole). A regular file is memory-mapped, its
+  /// pages dropped as ingest reads past them (``MappedFile``); other files are read into memory.
+  public static func load(path: String) throws(WorkflowError) -> IngestSource {
+    if path == "-" {
+      let data = FileHandle.standardInput.readDataToEndOfFile()
+      return IngestSource(name: "-", bytes: [UInt8](data), modificationTime: nil)
+    }
+    guard FileManager.default.isReadableFile(atPath: path) else {
+      throw WorkflowError(path: path, message: "cannot read the file")
+    }
+    let attributes = try? FileManager.default.attributesOfItem(atPath: path)
+    let mtime = (attributes?[.modificationDate] as? Date).map { Timestamp(epochSeconds: Int64($0.timeIntervalSince1970)) }
+    if let mapped = SnapshotBytes(mapping: path) { return IngestSource(name: path, contents: mapped, modificationTime: mtime) }
+    guard let data = FileManager.default.contents(atPath: path) else {
+      throw WorkflowError(path: path, message: "cannot read the file")
+    }
+    return IngestSource(name: path, bytes: [UInt8](data), modificationTime: mtime)
+  }
+}

@@ -1,0 +1,86 @@
+import Foundation
+
+/// What `package` is asked to put together.
+public struct PackageRequest {
+  /// The account (nil: the only one in the database).
+  public var account: String?
+  public var from: Timestamp
+  public var to: Timestamp
+  /// The register to assess the period with and to include; nil keeps the assessments as they are.
+  public var register: ExceptionRegister?
+  /// Include the source snapshot files (read from where they were ingested, checked against their
+  /// recorded SHA-256).
+  public var includeSnapshots: Bool
+  public var signingKey: Curve25519SigningKey?
+  public var templates: TemplateSet
+  /// The package's timestamp.
+  public var generatedAt: Timestamp
+  /// Expected days between snapshots (coverage gaps in the trend).
+  public var cadenceDays: Int
+
+  public init(
+    account: String?, from: Timestamp, to: Timestamp, register: ExceptionRegister?, includeSnapshots: Bool,
+    signingKey: Curve25519SigningKey?, templates: TemplateSet, generatedAt: Timestamp, cadenceDays: Int
+  ) {
+    self.account = account
+    self.from = from
+    self.to = to
+    self.register = register
+    self.includeSnapshots = includeSnapshots
+    self.signingKey = signingKey
+    self.templates = templates
+    self.generatedAt = generatedAt
+    self.cadenceDays = cadenceDays
+  }
+}
+
+/// What a written package holds.
+public struct PackageSummary {
+  /// The number of files in the zip.
+  public var files: Int
+  /// The number of snapshots in the period.
+  public var snapshots: Int
+  /// The evidence the package reports.
+  public var model: EvidenceModel
+}
+
+extension EvidenceWorkflow {
+  /// Builds the handoff package of a period and writes it to `out` (atomically): assesses the
+  /// period as ``ensureAssessed(_:register:checks:now:)`` says, then gathers the evidence, trend,
+  /// drift (first to last snapshot), register and source files, and renders and signs them.
+  public func package(_ request: PackageRequest, to out: URL, now: () -> Timestamp) throws -> PackageSummary {
+    let acct = try store.resolveAccount(request.account)
+    let inPeriod = try store.snapshots(account: acct).filter { $0.capturedAt >= request.from && $0.capturedAt <= request.to }
+    guard let first = inPeriod.first, let last = inPeriod.last else {
+      throw WorkflowError(path: nil, message: "no snapshot of account \(acct) captured between \(request.from) and \(request.to)")
+    }
+    let registerBytes = try ensureAssessed(inPeriod, register: request.register, now: now)
+    let model = try evidence(scope: .period(from: request.from, to: request.to), account: acct, generatedAt: request.generatedAt)
+    let trend = try trend(account: acct, from: request.from, to: request.to, cadenceDays: request.cadenceDays)
+    let drift = first.id == last.id ? nil : try drift(from: first.id, to: last.id)
+    let snapshots = request.includeSnapshots ? try Self.sourceFiles(of: inPeriod) : []
+    let files = try HandoffPackage.files(
+      HandoffPackage.Inputs(
+        model: model, trend: trend, drift: drift, register: registerBytes, snapshots: snapshots, signingKey: request.signingKey,
+        templates: request.templates))
+    try HandoffPackage.writeZip(files, to: out, date: request.generatedAt)
+    return PackageSummary(files: files.count, snapshots: inPeriod.count, model: model)
+  }
+
+  /// The source files of `snapshots`, read from where they were ingested, each checked against the
+  /// SHA-256 recorded then, named `<id>-<file name>` for the package.
+  static func sourceFiles(of snapshots: [SnapshotRecord]) throws(WorkflowError) -> [(name: String, bytes: [UInt8])] {
+    var files: [(name: String, bytes: [UInt8])] = []
+    for s in snapshots {
+      guard s.sourceName != "-", let data = FileManager.default.contents(atPath: s.sourceName) else {
+        throw WorkflowError(path: s.sourceName, message: "snapshot \(s.id)'s source file is not readable here; it cannot be included")
+      }
+      let bytes = [UInt8](data)
+      guard Digest.sha256(bytes) == s.sha256 else {
+        throw WorkflowError(path: s.sourceName, message: "differs from what was ingested as snapshot \(s.id) (SHA-256 mismatch)")
+      }
+      files.append((String(format: "%04d-", s.id) + (s.sourceName as NSString).lastPathComponent, bytes))
+    }
+    return files
+  }
+}

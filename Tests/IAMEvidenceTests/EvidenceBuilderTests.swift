@@ -1,0 +1,92 @@
+import Foundation
+import Testing
+
+@testable import IAMEvidence
+
+/// The pure computations the services feed with fetched records: the evidence model (exceptions
+/// counted from the data, the package's control line from the catalogs) and the trend.
+@Suite struct EvidenceBuilderTests {
+  static let capturedAt = Timestamp(parsing: "2024-06-30T00:00:00Z")!
+
+  /// Assesses ``ExceptionTests/snapshot()`` with `register` and builds its evidence from the records
+  /// the store would give back, after `edit` has changed the results.
+  static func model(register: ExceptionRegister, edit: (inout [CheckResult]) -> Void = { _ in }) throws -> EvidenceModel {
+    let outcome = Assessor.assess(try ExceptionTests.snapshot(), capturedAt: capturedAt, register: register)
+    var results = outcome.results
+    edit(&results)
+    let record = TextRenderTests.record(1, "2024-06-30T00:00:00Z")
+    let assessment = AssessmentRecord(
+      id: 1, snapshotID: 1, assessedAt: capturedAt, toolVersion: IAMEvidenceVersion.current,
+      checks: CheckCatalog.all.map(\.checkVersion.label), exceptionsSource: register.source, exceptionsSHA256: register.sha256,
+      exceptionsContent: register.content, staleExceptions: outcome.staleExceptions.map(\.id))
+    return EvidenceBuilder.build(
+      EvidenceRecords(
+        current: record, period: [record], results: results, counts: [1: [:]], assessment: assessment, sqliteVersion: "3"),
+      generatedAt: capturedAt)
+  }
+
+  @Test func expiredMatchesAreCountedFromTheDataNotFromTheWordingOfNotes() throws {
+    // EX-OLD covers data-loader's two failing policies but expired; EX-NEW is in force for analyst.
+    let register = try ExceptionTests.register([
+      ExceptionTests.entry(id: "EX-OLD", principal: "data-loader", expiresOn: "2024-03-31"),
+      ExceptionTests.entry(id: "EX-NEW", principal: "analyst"),
+      ExceptionTests.entry(id: "EX-NONE", principal: "nobody"),
+    ])
+    let model = try Self.model(register: register)
+    func use(_ id: String, _ m: EvidenceModel) throws -> ExceptionUse { try #require(m.exceptions.first { $0.exception.id == id }) }
+    #expect(try use("EX-OLD", model).expiredMatches == 2)
+    #expect(try use("EX-OLD", model).appliedTo == 0)
+    #expect(try use("EX-NEW", model).expiredMatches == 0)
+    #expect(try use("EX-NEW", model).appliedTo == 1)
+    #expect(try use("EX-NONE", model).isStale)
+    // The count agrees with the notes the assessment wrote...
+    #expect(model.results.filter { r in r.notes.contains { $0.code == "exception-expired" } }.count == 2)
+    // ...but does not depend on their wording.
+    let reworded = try Self.model(register: register) { results in
+      for i in results.indices { for j in results[i].notes.indices { results[i].notes[j].message = "reworded" } }
+    }
+    #expect(try use("EX-OLD", reworded).expiredMatches == 2)
+  }
+
+  @Test func thePackageStatesTheControlFromTheCatalogs() throws {
+    let model = try Self.model(register: .empty)
+    #expect(
+      HandoffPackage.controlLine(model)
+        == "Control: ISO/IEC 27001:2022 A.8.2 Privileged access rights (no identity may hold full AWS KMS access on all keys).")
+    #expect(HandoffPackage.primaryControl(model)?.id == "A.8.2")
+    // Another primary test, mapped to another control, states that control and its objective.
+    var other = model
+    other.checks = other.checks.map { c in
+      var c = c
+      c.isPrimary = c.id == "kms-decrypt-all-keys"
+      if c.isPrimary { c.controlObjective = "no identity may decrypt with every key" }
+      return c
+    }
+    #expect(
+      HandoffPackage.controlLine(other)
+        == "Control: ISO/IEC 27001:2022 A.8.3 Information access restriction (no identity may decrypt with every key).")
+  }
+
+  @Test func theTrendIsComputedFromRowsAlone() {
+    func open(_ key: String, _ status: ResultStatus = .fail) -> OpenResult {
+      OpenResult(
+        findingKey: key, checkID: "kms-full-access-inline", status: status, principalType: "user", principalName: key, policyName: "p")
+    }
+    let counts: [String: StatusCounts] = ["kms-full-access-inline": StatusCounts(fail: 1)]
+    var builder = TrendBuilder(
+      account: Synth.account, from: Timestamp(parsing: "2024-01-01")!, to: Timestamp(parsing: "2024-06-30")!, cadenceDays: 31)
+    builder.add(TextRenderTests.record(1, "2024-01-31T00:00:00Z"), counts: counts, openResults: [open("a")])
+    builder.add(TextRenderTests.record(2, "2024-02-29T00:00:00Z"), counts: counts, openResults: [open("a", .excepted), open("b")])
+    builder.add(TextRenderTests.record(3, "2024-03-31T00:00:00Z"), counts: [:], openResults: [])  // not assessed: says nothing
+    builder.add(TextRenderTests.record(4, "2024-06-30T00:00:00Z"), counts: counts, openResults: [open("b")])
+    let report = builder.report()
+    #expect(report.snapshots.map(\.id) == [1, 2, 3, 4])
+    #expect(report.rows.count == 4 * CheckCatalog.all.count)
+    #expect(report.rows.filter { $0.snapshotID == 3 }.allSatisfy { !$0.assessed })
+    let a = report.findings.first { $0.key == "a" }
+    #expect(a?.resolvedAt == Timestamp(parsing: "2024-06-30T00:00:00Z") && a?.lastStatus == .excepted && a?.subject == "user a / inline p")
+    let b = report.findings.first { $0.key == "b" }
+    #expect(b?.resolvedAt == nil && b?.daysOpen == 122)
+    #expect(report.gaps.map(\.days) == [91])
+  }
+}

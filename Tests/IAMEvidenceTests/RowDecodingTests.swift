@@ -1,0 +1,140 @@
+import Foundation
+import SQLiteDB
+import Testing
+
+@testable import IAMEvidence
+
+/// Reading rows back: a typo'd column, a NULL, a wrong type or a damaged stored value is an error that
+/// names what is wrong (column and SQL; table, row and column), never a crash or a silent default.
+@Suite struct RowDecodingTests {
+  /// A database with one assessed snapshot, damaged by `damage` through a connection of its own.
+  static func damaged(_ damage: (SQLiteConnection, SnapshotRecord) throws -> Void) throws -> (EvidenceStore, SnapshotRecord, URL) {
+    let (store, dir) = try TestSupport.makeStore()
+    let record = try TestSupport.ingest(store, TestSupport.fixture("dev-small.json"))
+    try store.workflow.assess(snapshotID: record.id, now: TestSupport.fixedNow)
+    let db = try SQLiteConnection(path: store.path, mode: .readWrite)
+    try damage(db, record)
+    return (try EvidenceStore(path: store.path, create: false, now: TestSupport.fixedNow), record, dir)
+  }
+
+  /// The text of the error `body` throws (a failure when it throws none).
+  static func message(_ body: () throws -> Void) -> String {
+    do {
+      try body()
+      Issue.record("expected an error")
+      return ""
+    } catch {
+      return "\(error)"
+    }
+  }
+
+  @Test func aColumnTheRowDoesNotHaveIsAnErrorNamingItAndTheSQL() throws {
+    let db = try SQLiteConnection(path: ":memory:")
+    let row = try #require(try db.query("SELECT 1 AS id, 'x' AS name, NULL AS label").first)
+    #expect(try row.int("id") == 1)
+    #expect(try row.optionalString("label") == nil)
+    #expect(throws: SQLiteDecodingError(problem: .columnNotFound, column: "nmae", sql: row.sql)) { try row.string("nmae") }
+    #expect(throws: SQLiteDecodingError(problem: .columnNotFound, column: "nmae", sql: row.sql)) { try row.optionalString("nmae") }
+    let text = Self.message { _ = try row.string("nmae") }
+    #expect(text.contains("\"nmae\"") && text.contains("SELECT 1 AS id"), "\(text)")
+  }
+
+  @Test func nullWhereAValueIsRequiredAndWrongTypesAreErrors() throws {
+    let db = try SQLiteConnection(path: ":memory:")
+    let row = try #require(try db.query("SELECT 1 AS n, 'x' AS s, NULL AS z, 2.5 AS r").first)
+    #expect(throws: SQLiteDecodingError(problem: .null, column: "z", sql: row.sql)) { try row.string("z") }
+    #expect(throws: SQLiteDecodingError(problem: .null, column: "z", sql: row.sql)) { try row.int("z") }
+    #expect(throws: SQLiteDecodingError(problem: .wrongType(expected: "TEXT", found: "INTEGER"), column: "n", sql: row.sql)) {
+      try row.string("n")
+    }
+    #expect(throws: SQLiteDecodingError(problem: .wrongType(expected: "INTEGER", found: "TEXT"), column: "s", sql: row.sql)) {
+      try row.optionalInt("s")
+    }
+    #expect(throws: SQLiteDecodingError(problem: .wrongType(expected: "INTEGER", found: "REAL"), column: "r", sql: row.sql)) {
+      try row.bool("r")
+    }
+    #expect(Self.message { _ = try row.string("z") }.contains("column \"z\" is NULL"))
+  }
+
+  @Test func bindRefusesTooFewOrTooManyArgumentsNamingTheSQL() throws {
+    let db = try SQLiteConnection(path: ":memory:")
+    let statement = try db.prepare("SELECT ? + ?")
+    for arguments in [[], [1], [1, 2, 3]] as [[any SQLiteBindable]] {
+      let text = Self.message { try statement.bind(arguments) }
+      #expect(text.contains("\(arguments.count) argument(s) given for 2 parameter(s)") && text.contains("SELECT ? + ?"), "\(text)")
+    }
+    try statement.bind([1, 2])
+    #expect(try statement.step()?.values == [.integer(3)])
+    #expect(throws: SQLiteError.self) { try db.query("SELECT ?", []) }
+  }
+
+  @Test func aGarbageTimeNamesTableRowAndColumnInsteadOfBecoming1970() throws {
+    let (store, record, dir) = try Self.damaged { db, record in
+      try db.run("UPDATE snapshots SET captured_at = 'garbage' WHERE id = ?", [record.id])
+    }
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let text = Self.message { _ = try store.snapshots() }
+    #expect(text.contains("table snapshots, row \(record.id), column captured_at: \"garbage\" is not a time"), "\(text)")
+    #expect(text.hasPrefix(store.path))
+    // The CLI prints it plainly and exits 2.
+    let run = try TestSupport.run(["snapshots", "--db", store.path])
+    #expect(run.status == 2)
+    #expect(run.stderr == "error: \(text)\n", "\(run.stderr)")
+  }
+
+  @Test func aGarbageIDListNamesTableRowAndColumnInsteadOfBecomingEmpty() throws {
+    let (store, record, dir) = try Self.damaged { db, record in
+      try db.run(
+        "UPDATE snapshot_results SET result_ids = '[1,\"x\"]', open_ids = 'not json' WHERE snapshot_id = ? AND check_id = ?",
+        [record.id, "kms-full-access-inline"])
+    }
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let row = try store.integer(
+      "SELECT id FROM snapshot_results WHERE snapshot_id = ? AND check_id = ?", [record.id, "kms-full-access-inline"])
+    let results = Self.message { _ = try store.workflow.results(snapshotID: record.id) }
+    #expect(results.contains("table snapshot_results, row \(row), column result_ids: not a list of ids"), "\(results)")
+    let trend = Self.message { _ = try store.workflow.trend(account: nil, from: nil, to: nil) }
+    #expect(trend.contains("table snapshot_results, row \(row), column open_ids: not a list of ids"), "\(trend)")
+  }
+
+  @Test func aDamagedPrincipalListOrRoleUsageIsNamed() throws {
+    let (store, record, dir) = try Self.damaged { db, record in
+      try db.run("UPDATE snapshot_principal_lists SET state_ids = '[1,-5]' WHERE snapshot_id = ?", [record.id])
+    }
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let text = Self.message { _ = try store.loadSnapshot(id: record.id) }
+    #expect(text.contains("table snapshot_principal_lists, row \(record.id), column state_ids"), "\(text)")
+
+    let (usageStore, usageRecord, usageDir) = try Self.damaged { db, _ in
+      try db.execute("UPDATE role_usages SET last_used_date = 'last tuesday' WHERE id = (SELECT min(id) FROM role_usages)")
+    }
+    defer { try? FileManager.default.removeItem(at: usageDir) }
+    let usage = Self.message { _ = try usageStore.loadSnapshot(id: usageRecord.id) }
+    #expect(
+      usage.contains("table role_usages, row ") && usage.contains("column last_used_date: \"last tuesday\" is not a time"), "\(usage)")
+  }
+
+  @Test func anUnknownStoredValueIsNamedNotReplaced() throws {
+    let (store, record, dir) = try Self.damaged { db, _ in
+      // The schema's CHECK constraints keep such values out; a damaged file need not respect them.
+      try db.execute("PRAGMA ignore_check_constraints = ON")
+      try db.execute("UPDATE principal_states SET principal_type = 'robot' WHERE id = (SELECT min(id) FROM principal_states)")
+      try db.execute("UPDATE assessments SET assessed_at = 'soon'")
+    }
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let state = try store.integer("SELECT min(id) FROM principal_states", [])
+    let text = Self.message { _ = try store.loadSnapshot(id: record.id) }
+    #expect(text.contains("table principal_states, row \(state), column principal_type: unknown value \"robot\""), "\(text)")
+    let assessment = Self.message { _ = try store.latestAssessment(snapshotID: record.id) }
+    #expect(
+      assessment.contains("table assessments, row ") && assessment.contains("column assessed_at: \"soon\" is not a time"), "\(assessment)")
+  }
+
+  @Test func idListsDecodeOnlyWhatTheyEncode() {
+    #expect(IDList.decode("[3,1,0,2]") == [3, 4, 4, 6])
+    #expect(IDList.decode("[]") == [])
+    for bad in ["", "{}", "[1,\"2\"]", "[1,-1]", "[1.5]", "[9223372036854775807,1]", "null"] {
+      #expect(IDList.decode(bad) == nil, "\(bad)")
+    }
+  }
+}
