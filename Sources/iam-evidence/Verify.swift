@@ -44,23 +44,8 @@ struct Keygen: ParsableCommand {
   var force = false
 
   func run() throws {
-    let dir = URL(fileURLWithPath: out)
-    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-    let privateURL = dir.appendingPathComponent(SigningKeys.privateKeyFileName)
-    let publicURL = dir.appendingPathComponent(SigningKeys.publicKeyFileName)
-    if !force && (FileManager.default.fileExists(atPath: privateURL.path) || FileManager.default.fileExists(atPath: publicURL.path)) {
-      throw CommandFailure(message: "\(privateURL.path): a key already exists (pass --force to replace it)")
-    }
-    let key = SigningKeys.generate()
-    // Create the private key file with mode 0600 before any secret is written to it.
-    _ = FileManager.default.createFile(atPath: privateURL.path, contents: nil, attributes: [.posixPermissions: 0o600])
-    try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: privateURL.path)
-    let handle = try FileHandle(forWritingTo: privateURL)
-    try handle.truncate(atOffset: 0)
-    try handle.write(contentsOf: Data(SigningKeys.privatePEM(key).utf8))
-    try handle.close()
-    try Data(SigningKeys.publicPEM(key.publicKey).utf8).write(to: publicURL)
-    Terminal.out("wrote \(privateURL.path) (keep it secret) and \(publicURL.path)")
-    Terminal.out("public key fingerprint (SHA-256): \(SigningKeys.fingerprint(key.publicKey))")
+    let files = try SigningKeys.writeKeyPair(to: URL(fileURLWithPath: out), force: force)
+    Terminal.out("wrote \(files.privateKey.path) (keep it secret) and \(files.publicKey.path)")
+    Terminal.out("public key fingerprint (SHA-256): \(files.fingerprint)")
   }
 }
