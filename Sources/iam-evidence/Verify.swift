@@ -21,10 +21,7 @@ struct Verify: ParsableCommand {
     }
     let report = try PackageVerifier.verify(path: path, publicKey: key)
     if report.isOK {
-      Terminal.out(
-        "OK: \(path): \(report.files) files match the manifest"
-          + (report.signed ? ", signature valid (key fingerprint \(report.signerFingerprint ?? "?"))" : ", not signed")
-          + ", evidence.xml valid")
+      Terminal.out("OK: \(path): \(report.summary)")
       return
     }
     for p in report.problems { Terminal.note("FAILED: \(p)") }
