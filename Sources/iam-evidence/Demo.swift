@@ -7,7 +7,7 @@ struct Demo: ParsableCommand {
   static let configuration = CommandConfiguration(
     abstract: "Run the whole pipeline on the bundled demo account (three monthly snapshots).")
 
-  @Option(help: "Where to put the demo database (the report goes beside it).")
+  @Option(help: "Where to put the demo database (the report goes into the folder `report` beside it).")
   var db = "Reports/demo/demo.sqlite"
 
   @Option(help: "Templates folder (default: ./Templates, or the one beside the executable).")
@@ -37,7 +37,9 @@ struct Demo: ParsableCommand {
     let model = try store.evidence(
       scope: .period(from: first.capturedAt, to: last.capturedAt), account: nil,
       generatedAt: try GenerationTime.resolve(option: nil, environment: ProcessInfo.processInfo.environment, now: Clock.now()))
+    // The report folder belongs to the report (it is replaced whole), so not the database's folder.
     let outDir = URL(fileURLWithPath: (db as NSString).deletingLastPathComponent.isEmpty ? "." : (db as NSString).deletingLastPathComponent)
+      .appendingPathComponent("report")
     for url in try ReportWriter.write(try ReportRenderer.render(model, templates: try TemplateSet.locate(explicit: templates)), to: outDir)
     {
       Terminal.out("wrote \(url.path)")
