@@ -85,7 +85,7 @@ extension EvidenceStore {
 
     var exceptions: [ExceptionUse] = []
     if let a = assessment, !a.exceptionsContent.isEmpty,
-      let register = try? ExceptionRegister(bytes: Array(a.exceptionsContent.utf8), source: a.exceptionsSource ?? "exceptions")
+      let register = try? ExceptionRegister(recordedBytes: Array(a.exceptionsContent.utf8), source: a.exceptionsSource ?? "exceptions")
     {
       let stale = Set(a.staleExceptions)
       for e in register.exceptions {
