@@ -268,6 +268,14 @@ public struct JSONParser {
     }
 
     mutating func parseString() throws(JSONSyntaxError) -> String {
+      // Never nil without a limit.
+      try parseString(maxBytes: .max)!
+    }
+
+    /// The string at the cursor, or nil (the cursor then somewhere inside it) when its decoded UTF-8
+    /// is longer than `maxBytes`: a string over the limit is never copied, nor more than `maxBytes`
+    /// of it decoded, so a hostile 50 MB name costs a scan, not an allocation.
+    mutating func parseString(maxBytes: Int) throws(JSONSyntaxError) -> String? {
       let start = index
       index += 1  // opening quote
       // Fast path: no escapes, ASCII or valid UTF-8 copied in one go.
@@ -278,6 +286,7 @@ public struct JSONParser {
         guard index < bytes.count else { throw error("unterminated string (truncated JSON?)", at: start) }
         let b = bytes[index]
         if b == UInt8(ascii: "\"") {
+          if scalars.count + (index - runStart) > maxBytes { return nil }
           let run = UnsafeBufferPointer(rebasing: bytes[runStart..<index])
           index += 1
           if !usedBuffer { return try makeString(run, at: runStart) }
@@ -285,6 +294,7 @@ public struct JSONParser {
           return try makeString(scalars, at: start)
         } else if b == UInt8(ascii: "\\") {
           usedBuffer = true
+          if scalars.count + (index - runStart) >= maxBytes { return nil }  // an escape adds at least a byte
           scalars.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<index]))
           index += 1
           guard index < bytes.count else { throw error("unterminated string (truncated JSON?)", at: start) }
