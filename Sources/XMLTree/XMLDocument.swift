@@ -332,6 +332,8 @@ public enum XMLNamespaces {
   public static let xml = "http://www.w3.org/XML/1998/namespace"
   /// XML Schema instance (`xsi:`): `http://www.w3.org/2001/XMLSchema-instance`.
   public static let xsi = "http://www.w3.org/2001/XMLSchema-instance"
+  /// XML Schema (`xs:`): `http://www.w3.org/2001/XMLSchema`.
+  public static let xsd = "http://www.w3.org/2001/XMLSchema"
   /// SVG: `http://www.w3.org/2000/svg`.
   public static let svg = "http://www.w3.org/2000/svg"
   /// OSCAL 1.0: `http://csrc.nist.gov/ns/oscal/1.0`.

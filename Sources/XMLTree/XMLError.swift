@@ -151,6 +151,25 @@ final class DiagnosticCollector {
       ))
   }
 
+  /// Records that a load of `resource` was refused (see ``LibXML2/refusingExternalLoads(_:_:)``). The
+  /// name comes from the untrusted document: it is shortened and its control characters escaped.
+  func recordRefusedLoad(of resource: String) {
+    guard diagnostics.count < XMLError.diagnosticLimit else { return }
+    diagnostics.append(
+      XMLDiagnostic(
+        severity: .error,
+        message: "refused to load \"\(LibXML2.shown(resource))\": a schema or document read from untrusted bytes may not load anything"
+      ))
+  }
+
+  /// Records an error of our own (not libxml2's) about `node`.
+  func record(_ message: String, at node: xmlNodePtr) {
+    guard diagnostics.count < XMLError.diagnosticLimit else { return }
+    let line = Int(xmlGetLineNo(node))
+    diagnostics.append(
+      XMLDiagnostic(severity: .error, message: message, line: line > 0 ? line : nil, nodePath: LibXML2.path(of: node)))
+  }
+
   func error(_ kind: XMLError.Kind, fallbackMessage: String) -> XMLError {
     XMLError(kind: kind, diagnostics: diagnostics, fallbackMessage: fallbackMessage)
   }

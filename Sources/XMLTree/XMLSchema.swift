@@ -2,15 +2,89 @@ import CLibXML2
 
 /// A compiled W3C XML Schema (XSD 1.0), for validating documents.
 ///
-/// Schemas are trusted input (files shipped with the program): libxml2 reads them, and the files
-/// they `xs:include`/`xs:import`/`xs:redefine` through relative `schemaLocation`s, from the local file
-/// system, with entity substitution. Network access is disabled for the whole module (see
-/// `libxml2Setup`), so remote `schemaLocation`s fail to load instead of being fetched.
+/// Two sources, two levels of trust:
+/// - ``init(contentsOfFile:)`` is for trusted schemas (files shipped with the program): libxml2
+///   reads them, and the files they `xs:include`/`xs:import`/`xs:redefine` through relative
+///   `schemaLocation`s, from the local file system, with entity substitution. Network access is
+///   disabled for the whole module (see `libxml2Setup`), so remote `schemaLocation`s fail to load
+///   instead of being fetched.
+/// - ``init(untrustedBytes:url:)`` is for a schema that came with the data (for example inside a
+///   package to verify): it is compiled from memory and may not load anything at all.
+///
+/// Validation (``validate(_:)``) never loads anything.
 ///
 /// Not `Sendable`: load one schema per task (or share it only from one task at a time).
 public final class XMLSchema {
   /// The owned compiled schema.
   private let schema: xmlSchemaPtr
+  /// The schema document of ``init(untrustedBytes:url:)``; the compiled schema points into it, so it
+  /// lives as long (released after `deinit` has freed the schema).
+  private let document: XMLDocument?
+
+  /// The elements of the XML Schema namespace that name another schema document to read.
+  static let referencingElements = ["import", "include", "redefine", "override"]
+
+  /// Compiles a schema given as bytes that nobody vouches for, without letting it reach anything
+  /// outside those bytes:
+  ///
+  /// - it is parsed from memory like ``XMLDocument/init(bytes:url:)`` (no entity expansion, no DTD
+  ///   loaded, no network), and a document type declaration (`<!DOCTYPE`) is refused outright;
+  /// - an `xs:include`, `xs:redefine` or `xs:override`, or an `xs:import` with a `schemaLocation`,
+  ///   anywhere in the document, is refused before compiling: none can be honoured without reading
+  ///   another file or URL (`file:///dev/stdin`, a FIFO, `/etc/passwd`, a relative path, `http:`…);
+  /// - while the schema is compiled every external load is refused besides (libxml2's loader hook,
+  ///   switched per thread), so nothing libxml2 might still try to read is ever opened.
+  ///
+  /// Error messages name the refused element or resource; nothing is read, so no local content can
+  /// appear in them.
+  ///
+  /// - Parameters:
+  ///   - bytes: The schema document.
+  ///   - url: The name used in error messages; `nil` for none.
+  /// - Throws: ``XMLError`` of kind `.schema`.
+  public init(untrustedBytes bytes: some Collection<UInt8>, url: String? = nil) throws {
+    LibXML2.ensureInitialized()
+    let refusals = DiagnosticCollector()
+    let document: XMLDocument
+    do {
+      document = try LibXML2.refusingExternalLoads(refusals) { try XMLDocument(bytes: bytes, url: url) }
+    } catch let error as XMLError {
+      throw XMLError(kind: .schema, diagnostics: refusals.diagnostics + error.diagnostics, fallbackMessage: error.message)
+    }
+    let problems = DiagnosticCollector()
+    let doc = document.doc
+    if doc.pointee.intSubset != nil || doc.pointee.extSubset != nil {
+      let node = xmlNodePtr(OpaquePointer(doc.pointee.intSubset ?? doc.pointee.extSubset!))
+      problems.record("a document type declaration (<!DOCTYPE) is not allowed in an untrusted schema", at: node)
+    }
+    let references = try document.nodes(
+      matching: Self.referencingElements.map { "//xs:\($0)" }.joined(separator: " | "), namespaces: ["xs": XMLNamespaces.xsd])
+    for element in references {
+      let location = element.attribute("schemaLocation")
+      guard element.name != "import" || location != nil else { continue }
+      problems.record(
+        "xs:\(element.name)" + (location.map { " of \"\(LibXML2.shown($0))\"" } ?? "")
+          + " refused: an untrusted schema may not load another schema (no file, no URL)", at: element.node)
+    }
+    if problems.hasErrors {
+      throw problems.error(.schema, fallbackMessage: "schema refused")
+    }
+    guard let parserContext = xmlSchemaNewDocParserCtxt(doc) else { fatalError("libxml2: out of memory") }
+    defer { xmlSchemaFreeParserCtxt(parserContext) }
+    let collector = DiagnosticCollector()
+    xmlSchemaSetParserStructuredErrors(parserContext, collectDiagnostic, collector.context)
+    let parsed = LibXML2.refusingExternalLoads(refusals) {
+      collector.installedAsThreadHandler { xmlSchemaParse(parserContext) }
+    }
+    guard let parsed, !refusals.hasErrors else {
+      if let parsed { xmlSchemaFree(parsed) }
+      throw XMLError(
+        kind: .schema, diagnostics: refusals.diagnostics + collector.diagnostics,
+        fallbackMessage: "cannot compile schema \(url ?? "from memory")")
+    }
+    schema = parsed
+    self.document = document
+  }
 
   /// Loads and compiles the schema in the file at `path`, resolving relative `schemaLocation`s
   /// against it.
@@ -30,6 +104,7 @@ public final class XMLSchema {
       throw collector.error(.schema, fallbackMessage: "cannot load schema \(path)")
     }
     schema = parsed
+    document = nil
   }
 
   deinit {
@@ -46,7 +121,11 @@ public final class XMLSchema {
     defer { xmlSchemaFreeValidCtxt(validationContext) }
     let collector = DiagnosticCollector()
     xmlSchemaSetValidStructuredErrors(validationContext, collectDiagnostic, collector.context)
-    let status = withExtendedLifetime(collector) { xmlSchemaValidateDoc(validationContext, document.doc) }
+    // A compiled schema needs nothing more; should libxml2 still try to load a resource (a schema
+    // named by the document's xsi:schemaLocation, say), it is refused.
+    let status = LibXML2.refusingExternalLoads(collector) {
+      withExtendedLifetime(collector) { xmlSchemaValidateDoc(validationContext, document.doc) }
+    }
     if status != 0 || collector.hasErrors {
       throw collector.error(
         .validation,

@@ -1,23 +1,73 @@
 import CLibXML2
 
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
 /// The libxml2 version compiled against.
 public let libxml2Version = String(cString: clibxml2_version())
 
 /// Process-wide libxml2 set-up, run exactly once (Swift initialises globals with `swift_once`).
 ///
 /// - `xmlInitParser()` must run before libxml2 is used from several threads.
-/// - The external entity loader is replaced by libxml2's no-network loader, so nothing this module
-///   parses (documents, schemas and the files they include) can fetch `http:` or `ftp:` URLs.
-///   This is the only libxml2 global this module changes; only this module imports libxml2.
+/// - The external entity loader (through which libxml2 reads every file and URL other than a
+///   document given in memory: schemas a schema includes or imports, DTDs, external entities) is
+///   replaced by ``guardedEntityLoader``: libxml2's no-network loader, so nothing this module parses
+///   can fetch `http:` or `ftp:` URLs, except on a thread inside
+///   ``LibXML2/refusingExternalLoads(_:)``, where every load is refused. This is the only libxml2
+///   global this module changes; only this module imports libxml2. (libxml2 2.14 has a per-context
+///   `xmlSchemaSetResourceLoader`; the 2.9 of Debian 12 has only this process-wide hook, hence the
+///   per-thread switch.)
 private let libxml2Setup: Void = {
   xmlInitParser()
-  xmlSetExternalEntityLoader(xmlNoNetExternalEntityLoader)
+  xmlSetExternalEntityLoader(guardedEntityLoader)
 }()
+
+/// The per-thread switch of ``LibXML2/refusingExternalLoads(_:)``: while set, it points at the
+/// ``DiagnosticCollector`` that records each refused load.
+private let refusalKey: pthread_key_t = {
+  var key = pthread_key_t()
+  guard pthread_key_create(&key, nil) == 0 else { fatalError("pthread_key_create failed") }
+  return key
+}()
+
+/// libxml2's external entity loader for this process (see `libxml2Setup`).
+private func guardedEntityLoader(
+  _ url: UnsafePointer<CChar>?, _ id: UnsafePointer<CChar>?, _ context: xmlParserCtxtPtr?
+) -> xmlParserInputPtr? {
+  if let refusals = pthread_getspecific(refusalKey) {
+    let name = url.map { String(cString: $0) } ?? id.map { String(cString: $0) } ?? "an external resource"
+    DiagnosticCollector.from(refusals).recordRefusedLoad(of: name)
+    return nil
+  }
+  return xmlNoNetExternalEntityLoader(url, id, context)
+}
 
 /// Internal helpers shared by the libxml2 wrappers.
 enum LibXML2 {
   /// Runs the one-time set-up; call before any other libxml2 function.
   static func ensureInitialized() { _ = libxml2Setup }
+
+  /// Runs `body` (synchronous, on this thread) with every load of an external resource refused: no
+  /// file, no URL, no device, whatever the document or schema asks for. Each refusal is recorded as
+  /// an error in `refusals`. Nests: the previous setting is restored afterwards.
+  static func refusingExternalLoads<R>(_ refusals: DiagnosticCollector, _ body: () throws -> R) rethrows -> R {
+    ensureInitialized()
+    let previous = pthread_getspecific(refusalKey)
+    pthread_setspecific(refusalKey, refusals.context)
+    defer { pthread_setspecific(refusalKey, previous) }
+    return try withExtendedLifetime(refusals) { try body() }
+  }
+
+  /// `value` (taken from an untrusted document) for a message: at most 200 characters, control
+  /// characters replaced by `?`.
+  static func shown(_ value: String) -> String {
+    let scalars = value.unicodeScalars
+    let kept = String(String.UnicodeScalarView(scalars.prefix(200).map { $0.value < 0x20 || $0.value == 0x7F ? "?" : $0 }))
+    return scalars.count > 200 ? kept + "…" : kept
+  }
 
   /// Calls `body` with a NUL-terminated UTF-8 copy of `string` typed as `xmlChar`.
   static func withXMLChars<R>(_ string: String, _ body: (UnsafePointer<xmlChar>) throws -> R) rethrows -> R {

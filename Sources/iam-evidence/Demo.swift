@@ -7,7 +7,7 @@ struct Demo: ParsableCommand {
   static let configuration = CommandConfiguration(
     abstract: "Run the whole pipeline on the bundled demo account (three monthly snapshots).")
 
-  @Option(help: "Where to put the demo database (the report goes beside it).")
+  @Option(help: "Where to put the demo database (the report goes into the folder `report` beside it).")
   var db = "Reports/demo/demo.sqlite"
 
   @Option(help: "Templates folder (default: ./Templates, or the one beside the executable).")

@@ -18,10 +18,7 @@ struct Verify: ParsableCommand {
     let key = try publicKey.map { try SigningKeys.loadPublicKey(path: $0) }
     let report = try PackageVerifier.verify(path: path, publicKey: key)
     if report.isOK {
-      Terminal.out(
-        "OK: \(path): \(report.files) files match the manifest"
-          + (report.signed ? ", signature valid (key fingerprint \(report.signerFingerprint ?? "?"))" : ", not signed")
-          + ", evidence.xml valid")
+      Terminal.out("OK: \(path): \(report.summary)")
       return
     }
     for p in report.problems { Terminal.note("FAILED: \(p)") }
@@ -41,8 +38,8 @@ struct Keygen: ParsableCommand {
   var force = false
 
   func run() throws {
-    let keys = try SigningKeys.writeKeyPair(to: URL(fileURLWithPath: out), force: force)
-    Terminal.out("wrote \(keys.privateKey.path) (keep it secret) and \(keys.publicKey.path)")
-    Terminal.out("public key fingerprint (SHA-256): \(keys.fingerprint)")
+    let files = try SigningKeys.writeKeyPair(to: URL(fileURLWithPath: out), force: force)
+    Terminal.out("wrote \(files.privateKey.path) (keep it secret) and \(files.publicKey.path)")
+    Terminal.out("public key fingerprint (SHA-256): \(files.fingerprint)")
   }
 }

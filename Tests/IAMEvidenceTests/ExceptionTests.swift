@@ -113,6 +113,52 @@ import Testing
     #expect(try status(expiresOn: "2024-06-30T12:00:00Z", capturedAt: "2024-06-30T23:00:00Z").status == .excepted)
   }
 
+  /// Issue 14, defect 9: `approved_on: 2024-03-15` must not except what was captured before that day.
+  @Test func aBackdatedExceptionDoesNotApplyBeforeItsApproval() throws {
+    func result(approvedOn: String, capturedAt: String) throws -> CheckResult {
+      let outcome = Assessor.assess(
+        try Self.snapshot(), capturedAt: Timestamp(parsing: capturedAt)!,
+        register: try Self.register([Self.entry(principal: "analyst", approvedOn: approvedOn)]))
+      #expect(outcome.staleExceptions.isEmpty, "an exception that matched a failure is not stale, in force or not")
+      return try Self.inlineResult(outcome, "analyst", "kms-admin")
+    }
+    for captured in ["2024-01-31T23:59:59Z", "2024-02-29T12:00:00Z", "2024-03-14T23:59:59Z"] {
+      let early = try result(approvedOn: "2024-03-15", capturedAt: captured)
+      #expect(early.status == .fail, "\(captured)")
+      #expect(early.exception == nil)
+      let note = try #require(early.notes.first { $0.code == "exception-not-yet-approved" }, "\(early.noteCodes)")
+      #expect(note.message.contains("EX-1") && note.message.contains("2024-03-15"), "\(note.message)")
+      #expect(!early.hasNote("exception-expired") && !early.hasNote("excepted"))
+    }
+    // In force from the very start of the approval day (UTC), whatever time of day approved_on names.
+    #expect(try result(approvedOn: "2024-03-15", capturedAt: "2024-03-15T00:00:00Z").status == .excepted)
+    #expect(try result(approvedOn: "2024-03-15T18:00:00Z", capturedAt: "2024-03-15T06:00:00Z").status == .excepted)
+    #expect(try result(approvedOn: "2024-03-15T18:00:00Z", capturedAt: "2024-03-14T23:00:00Z").status == .fail)
+  }
+
+  @Test func anExceptionForEverythingNeedsScopeAllAndSaysSo() throws {
+    let text = """
+      {"exceptions":[{"id":"EX-ALL","check":"*","scope":{"principal":"*"},"scope_all":true,"justification":"Account being decommissioned",
+       "approved_by":"ciso@example.com","approved_on":"2024-01-01","expires_on":"2024-12-31"},
+      \(Self.entry(id: "EX-NARROW", principal: "analyst"))]}
+      """
+    let register = try ExceptionRegister(bytes: Array(text.utf8), source: "exceptions.json")
+    #expect(register.exceptions.map(\.isScopeAll) == [true, false])
+    let outcome = Assessor.assess(try Self.snapshot(), capturedAt: Self.capturedAt, register: register)
+    #expect(outcome.results.filter { $0.principal != nil }.allSatisfy { $0.status != .fail })
+  }
+
+  /// The rules added for issue 14 do not apply to a register already recorded with an assessment:
+  /// its report still lists it.
+  @Test func aRecordedRegisterIsReadByTheRulesItWasAcceptedUnder() throws {
+    let old =
+      #"{"exceptions":[{"id":"E","check":"*","scope":{"policy":"*"},"justification":" ","approved_by":"a","approved_on":"2024-01-01","expires_on":"2024-02-01","note":"x"}]}"#
+    #expect(throws: ExceptionRegisterError.self) { try ExceptionRegister(bytes: Array(old.utf8), source: "x.json") }
+    let recorded = try ExceptionRegister(recordedBytes: Array(old.utf8), source: "x.json")
+    #expect(recorded.exceptions.map(\.id) == ["E"])
+    #expect(recorded.exceptions.first?.isScopeAll == true)
+  }
+
   @Test func expiredExceptionIsNotStaleButUnmatchedOneIs() throws {
     let register = try Self.register([
       Self.entry(id: "EX-OLD", principal: "analyst", expiresOn: "2024-03-31"),
@@ -169,6 +215,63 @@ import Testing
       "bad date",
       #"{"exceptions":[{"id":"E","check":"*","scope":{"policy":"p"},"justification":"j","approved_by":"a","approved_on":"2024-13-01","expires_on":"2024-02-01"}]}"#,
       "$.exceptions[0].approved_on", "not a valid date"
+    ),
+    // Issue 14, defect 9 and the duplicate-key risk.
+    (
+      "blank justification",
+      #"{"exceptions":[{"id":"E","check":"*","scope":{"policy":"p"},"justification":" \t\n ","approved_by":"a","approved_on":"2024-01-01","expires_on":"2024-02-01"}]}"#,
+      "$.exceptions[0].justification", "must not be empty or blank"
+    ),
+    (
+      "empty approver",
+      #"{"exceptions":[{"id":"E","check":"*","scope":{"policy":"p"},"justification":"j","approved_by":"","approved_on":"2024-01-01","expires_on":"2024-02-01"}]}"#,
+      "$.exceptions[0].approved_by", "must not be empty or blank"
+    ),
+    (
+      "duplicate key in an exception",
+      #"{"exceptions":[{"id":"E","check":"*","scope":{"policy":"p"},"justification":"j","approved_by":"a","approved_on":"2024-01-01","expires_on":"2024-02-01","expires_on":"2099-12-31"}]}"#,
+      "$.exceptions[0].expires_on", "duplicate key \"expires_on\""
+    ),
+    (
+      "duplicate key in a scope",
+      #"{"exceptions":[{"id":"E","check":"*","scope":{"policy":"p","policy":"*"},"justification":"j","approved_by":"a","approved_on":"2024-01-01","expires_on":"2024-02-01"}]}"#,
+      "$.exceptions[0].scope.policy", "duplicate key"
+    ),
+    (
+      "duplicate register key",
+      #"{"exceptions":[],"exceptions":[{"id":"E","check":"*","scope":{"policy":"p"},"justification":"j","approved_by":"a","approved_on":"2024-01-01","expires_on":"2024-02-01"}]}"#,
+      "$.exceptions", "duplicate key"
+    ),
+    (
+      "unknown field",
+      #"{"exceptions":[{"id":"E","check":"*","scope":{"policy":"p"},"justification":"j","approved_by":"a","approved_on":"2024-01-01","expires_on":"2024-02-01","expires":"2024-01-02"}]}"#,
+      "$.exceptions[0].expires", "unknown field \"expires\""
+    ),
+    ("unknown register field", #"{"exceptions":[],"note":"x"}"#, "$.note", "unknown field"),
+    (
+      "unknown scope field",
+      #"{"exceptions":[{"id":"E","check":"*","scope":{"policy":"p","account":"1"},"justification":"j","approved_by":"a","approved_on":"2024-01-01","expires_on":"2024-02-01"}]}"#,
+      "$.exceptions[0].scope.account", "unknown field"
+    ),
+    (
+      "everything without scope_all",
+      #"{"exceptions":[{"id":"E","check":"*","scope":{"principal":"*","policy":"*"},"justification":"j","approved_by":"a","approved_on":"2024-01-01","expires_on":"2024-02-01"}]}"#,
+      "$.exceptions[0]", "scope_all"
+    ),
+    (
+      "every principal of every check without scope_all",
+      #"{"exceptions":[{"id":"E","check":"*","scope":{"principal":"**"},"justification":"j","approved_by":"a","approved_on":"2024-01-01","expires_on":"2024-02-01","scope_all":false}]}"#,
+      "$.exceptions[0]", "scope_all"
+    ),
+    (
+      "scope_all on a narrow exception",
+      #"{"exceptions":[{"id":"E","check":"kms-full-access-inline","scope":{"principal":"*"},"justification":"j","approved_by":"a","approved_on":"2024-01-01","expires_on":"2024-02-01","scope_all":true}]}"#,
+      "$.exceptions[0].scope_all", "narrows the exception"
+    ),
+    (
+      "scope_all not a boolean",
+      #"{"exceptions":[{"id":"E","check":"*","scope":{"policy":"*"},"justification":"j","approved_by":"a","approved_on":"2024-01-01","expires_on":"2024-02-01","scope_all":"yes"}]}"#,
+      "$.exceptions[0].scope_all", "expected true or false"
     ),
   ]
 

@@ -256,7 +256,12 @@ import XMLTree
             ("GroupList", .array([s(scriptTag)])),
             (
               "UserPolicyList",
-              .array([.object([("PolicyName", s(quotes + big)), ("PolicyDocument", kmsStar(sid: hostileAll, withCondition: false))])])
+              // A name as long as SnapshotLimits allows (AWS itself: 128 characters).
+              .array([
+                .object([
+                  ("PolicyName", s(quotes + big.prefix(4000))), ("PolicyDocument", kmsStar(sid: hostileAll, withCondition: false)),
+                ])
+              ])
             ),
             ("AttachedManagedPolicies", .array([])), ("Tags", tags),
           ])

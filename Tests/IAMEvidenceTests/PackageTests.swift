@@ -28,12 +28,11 @@ import ZIPFoundation
       #expect(entry.fileAttributes[.posixPermissions] as? Int == 0o644, "\(entry.path)")
       #expect(entry.fileAttributes[.modificationDate] as? Date == P.packagedAt, "\(entry.path)")
     }
-    // The library reads the same members.
-    var problems: [String] = []
-    let read = try PackageVerifier.readMembers(path: base.signed.path, problems: &problems)
-    #expect(problems.isEmpty)
-    #expect(Set(read.keys) == Set(P.signedNames))
-    for m in members { #expect(read[m.name] == m.bytes, "\(m.name)") }
+    // The library verifies the same package, with the key.
+    let key = try SigningKeys.publicKey(pem: String(decoding: try TestSupport.bytes(base.publicKey), as: UTF8.self), source: "pub")
+    let report = try PackageVerifier.verify(path: base.signed.path, publicKey: key)
+    #expect(report.problems.isEmpty && report.files == P.signedNames.count && report.signerVerified)
+    let read = Dictionary(uniqueKeysWithValues: members.map { ($0.name, $0.bytes) })
 
     // `sha256sum -c` semantics: one line per member except manifest and signature, in package
     // order, each hash that of the member's bytes.

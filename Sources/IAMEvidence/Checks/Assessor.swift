@@ -7,7 +7,10 @@ public enum Assessor {
     public var staleExceptions: [PolicyException]
   }
 
-  /// Assesses `snapshot`, captured at `capturedAt` (exceptions are judged in force at that time).
+  /// Assesses `snapshot`, captured at `capturedAt`: an exception applies only while in force at that
+  /// time (from the start of its `approved_on` day through the end of its `expires_on` day, UTC). A
+  /// failure matched only by exceptions not in force stays `fail`, noted `exception-not-yet-approved`
+  /// or `exception-expired` with each exception's id.
   public static func assess(
     _ snapshot: consuming AuthorizationSnapshot, capturedAt: Timestamp, register: ExceptionRegister = .empty,
     checks: [any Check] = CheckCatalog.all, evaluator: KMSPolicyEvaluator = KMSPolicyEvaluator(),
@@ -40,10 +43,20 @@ public enum Assessor {
           ))
       } else {
         for e in matching {
-          results[i].notes.append(
-            ResultNote(
-              code: "exception-expired",
-              message: "Exception \(e.id) expired on \(e.expiresOnDate), before the snapshot was captured; it no longer applies."))
+          switch e.period(at: capturedAt) {
+          case .notYetApproved:
+            results[i].notes.append(
+              ResultNote(
+                code: "exception-not-yet-approved",
+                message:
+                  "Exception \(e.id) was approved on \(e.approvedOn.dateString), after the snapshot was captured; it does not apply to what was captured before."
+              ))
+          case .expired, .inForce:
+            results[i].notes.append(
+              ResultNote(
+                code: "exception-expired",
+                message: "Exception \(e.id) expired on \(e.expiresOnDate), before the snapshot was captured; it no longer applies."))
+          }
         }
       }
     }

@@ -29,20 +29,43 @@ public struct PolicyException: Sendable, Hashable {
   public var policy: String?
   public var justification: String
   public var approvedBy: String
+  /// First day the exception is in force (from its start, UTC).
   public var approvedOn: Timestamp
   /// Last day the exception is in force (inclusive, UTC).
   public var expiresOn: Timestamp
   public var compensatingControl: String?
   public var ticket: String?
+  /// Whether the exception covers every check, principal and policy (`check`, `scope.principal` and
+  /// `scope.policy` all `*` or absent). The register must then say `"scope_all": true`; renderers
+  /// should show such an exception prominently, since it excepts every failure.
+  public var isScopeAll: Bool = false
 
   /// The `YYYY-MM-DD` of the last day in force.
   public var expiresOnDate: String { expiresOn.dateString }
 
-  /// Whether the exception is in force at `time` (through the end of its expiry day, UTC, whatever
-  /// time of day `expires_on` names).
-  public func isInForce(at time: Timestamp) -> Bool {
-    let day = expiresOn.epochSeconds - ((expiresOn.epochSeconds % 86_400) + 86_400) % 86_400
-    return time.epochSeconds < day + 86_400
+  /// Where a time stands relative to an exception's period.
+  public enum Period: Sendable, Hashable {
+    /// Before the day it was approved: an exception never applies to what was captured earlier.
+    case notYetApproved
+    /// From the start of `approved_on` through the end of `expires_on` (UTC).
+    case inForce
+    /// After the end of `expires_on`.
+    case expired
+  }
+
+  /// Where `time` stands: the exception is in force from the start of its approval day through the
+  /// end of its expiry day, UTC, whatever times of day `approved_on` and `expires_on` name.
+  public func period(at time: Timestamp) -> Period {
+    if time.epochSeconds < Self.startOfDay(approvedOn) { return .notYetApproved }
+    if time.epochSeconds >= Self.startOfDay(expiresOn) + 86_400 { return .expired }
+    return .inForce
+  }
+
+  /// Whether the exception is in force at `time` (see ``period(at:)``).
+  public func isInForce(at time: Timestamp) -> Bool { period(at: time) == .inForce }
+
+  static func startOfDay(_ t: Timestamp) -> Int64 {
+    t.epochSeconds - ((t.epochSeconds % 86_400) + 86_400) % 86_400
   }
 
   /// Whether it covers `result` (check, principal and policy scope), whatever its expiry.
@@ -90,39 +113,69 @@ public struct ExceptionRegister: Sendable {
     return try ExceptionRegister(bytes: [UInt8](data), source: path)
   }
 
-  /// Parses a register file; errors name the file and JSON path.
+  /// The members a register, an exception and a scope may have; anything else is refused (a
+  /// misspelt `expires_on` must not pass silently).
+  static let registerFields: Set<String> = ["exceptions"]
+  static let exceptionFields: Set<String> = [
+    "id", "check", "scope", "scope_all", "justification", "approved_by", "approved_on", "expires_on", "compensating_control", "ticket",
+  ]
+  static let scopeFields: Set<String> = ["principal", "policy"]
+
+  /// Parses a register file; errors name the file and JSON path. Refused: duplicate keys anywhere,
+  /// unknown fields, an empty or blank `justification` or `approved_by`, `expires_on` before
+  /// `approved_on`, and an exception that covers every check, principal and policy without
+  /// `"scope_all": true`.
   public init(bytes: [UInt8], source: String) throws(ExceptionRegisterError) {
+    try self.init(bytes: bytes, source: source, strict: true)
+  }
+
+  /// Reads a register as recorded with an earlier assessment, by the rules it was accepted under:
+  /// without the checks added since (duplicate keys, unknown fields, blank texts, `scope_all`), so
+  /// that the report of an older assessment still lists the register that assessment applied.
+  public init(recordedBytes bytes: [UInt8], source: String) throws(ExceptionRegisterError) {
+    try self.init(bytes: bytes, source: source, strict: false)
+  }
+
+  init(bytes: [UInt8], source: String, strict: Bool) throws(ExceptionRegisterError) {
     do {
-      try self.init(parsing: bytes, source: source)
+      try self.init(parsing: bytes, source: source, strict: strict)
     } catch {
       // The register is read with the snapshot decoder's JSON helpers; their errors are re-cast here.
       throw ExceptionRegisterError(file: error.file, path: error.path, message: error.message)
     }
   }
 
-  private init(parsing bytes: [UInt8], source: String) throws(SnapshotDecodingError) {
+  private init(parsing bytes: [UInt8], source: String, strict: Bool) throws(SnapshotDecodingError) {
     let root: JSONValue
     do {
-      root = try JSONParser.parse(bytes)
+      root = try JSONParser.parse(bytes, rejectDuplicateKeys: strict)
     } catch {
+      if let path = error.path {
+        throw SnapshotDecodingError(file: source, path: path, message: "\(error.message) (line \(error.line), column \(error.column))")
+      }
       throw SnapshotDecodingError(file: source, path: "$", message: "not valid JSON: \(error)")
     }
     let node = Node(value: root, path: "$", file: source)
-    _ = try node.object()
+    if strict { try Self.refuseUnknownFields(node, allowed: Self.registerFields) }
     var items: [PolicyException] = []
     var ids = Set<String>()
     for (item, _) in try node.optionalArray("exceptions") {
-      _ = try item.object()
+      if strict { try Self.refuseUnknownFields(item, allowed: Self.exceptionFields) } else { _ = try item.object() }
       let id = try item.requiredString("id")
       guard ids.insert(id).inserted else { throw item.error("exception id \"\(id)\" appears twice") }
       guard let scope = item.child("scope") else { throw item.error("missing scope") }
-      _ = try scope.object()
+      if strict { try Self.refuseUnknownFields(scope, allowed: Self.scopeFields) } else { _ = try scope.object() }
       let principal = try scope.optionalString("principal")
       let policy = try scope.optionalString("policy")
       if principal == nil && policy == nil { throw scope.error("scope needs a principal or a policy pattern") }
       func date(_ key: String) throws(SnapshotDecodingError) -> Timestamp {
         guard let t = try item.optionalDate(key) else { throw item.error("missing \(key)") }
         return t
+      }
+      func text(_ key: String) throws(SnapshotDecodingError) -> String {
+        let value = try item.requiredString(key)
+        if strict, value.allSatisfy({ $0.isWhitespace }) { throw item.child(key)!.error("must not be empty or blank") }
+        return value
       }
       let approvedOn = try date("approved_on")
       let expiresOn = try date("expires_on")
@@ -131,14 +184,36 @@ public struct ExceptionRegister: Sendable {
       if check != "*" && CheckCatalog.check(id: check) == nil {
         throw item.child("check")!.error("unknown check \"\(check)\" (see `iam-evidence checks`)")
       }
+      let justification = try text("justification")
+      let approvedBy = try text("approved_by")
+      // Whether the exception excepts every failure of every check.
+      func matchesAll(_ pattern: String?) -> Bool { pattern.map { !$0.isEmpty && $0.allSatisfy { $0 == "*" } } ?? true }
+      let isScopeAll = matchesAll(check) && matchesAll(principal) && matchesAll(policy)
+      let scopeAll = try item.optionalBool("scope_all")
+      if strict && isScopeAll && scopeAll != true {
+        throw item.error(
+          "covers every check, principal and policy; an exception that broad must say \"scope_all\": true (or name what it covers)")
+      }
+      if strict && !isScopeAll && scopeAll == true {
+        throw item.child("scope_all")!.error("is true, but check, principal or policy narrows the exception; remove scope_all")
+      }
       items.append(
         PolicyException(
-          id: id, check: check, principal: principal, policy: policy, justification: try item.requiredString("justification"),
-          approvedBy: try item.requiredString("approved_by"), approvedOn: approvedOn, expiresOn: expiresOn,
-          compensatingControl: try item.optionalString("compensating_control"), ticket: try item.optionalString("ticket")))
+          id: id, check: check, principal: principal, policy: policy, justification: justification, approvedBy: approvedBy,
+          approvedOn: approvedOn, expiresOn: expiresOn, compensatingControl: try item.optionalString("compensating_control"),
+          ticket: try item.optionalString("ticket"), isScopeAll: isScopeAll))
     }
     self.init(
       exceptions: items, sha256: SHA256.hash(data: bytes).hexString, content: String(decoding: bytes, as: UTF8.self), source: source)
+  }
+
+  /// Refuses a member of `node` (an object) not in `allowed`, naming its path.
+  static func refuseUnknownFields(_ node: Node, allowed: Set<String>) throws(SnapshotDecodingError) {
+    for (key, _) in try node.object() where !allowed.contains(key) {
+      throw SnapshotDecodingError(
+        file: node.file, path: node.path + "." + key,
+        message: "unknown field \"\(key)\" (allowed: \(allowed.sorted().joined(separator: ", ")))")
+    }
   }
 }
 
@@ -149,9 +224,10 @@ extension ExceptionRegister {
   }
 
   /// The exceptions that cover the failing `result` but had all expired at `capturedAt`, by id: what
-  /// the assessment notes as `exception-expired` (empty when one of them is in force, or none matches).
+  /// the assessment notes as `exception-expired` (empty when one of them is in force, or none matches;
+  /// exceptions not yet approved at `capturedAt` are not counted).
   public func expiredMatches(for result: CheckResult, capturedAt: Timestamp) -> [PolicyException] {
     let all = matching(result)
-    return all.contains { $0.isInForce(at: capturedAt) } ? [] : all
+    return all.contains { $0.isInForce(at: capturedAt) } ? [] : all.filter { $0.period(at: capturedAt) == .expired }
   }
 }

@@ -56,7 +56,7 @@ public enum EvidenceBuilder {
 
     var exceptions: [ExceptionUse] = []
     if let a = records.assessment, !a.exceptionsContent.isEmpty,
-      let register = try? ExceptionRegister(bytes: Array(a.exceptionsContent.utf8), source: a.exceptionsSource ?? "exceptions")
+      let register = try? ExceptionRegister(recordedBytes: Array(a.exceptionsContent.utf8), source: a.exceptionsSource ?? "exceptions")
     {
       let stale = Set(a.staleExceptions)
       let expired = expiredMatches(records.results, register: register, capturedAt: current.capturedAt)

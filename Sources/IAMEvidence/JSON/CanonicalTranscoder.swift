@@ -14,6 +14,11 @@ struct CanonicalTranscoder {
   private var members: [(start: Int, keyEnd: Int, end: Int)] = []
   /// Scratch copy of an object's segments while they are reordered.
   private var scratch: [UInt8] = []
+  /// Most bytes ``out`` may reach; beyond, transcoding stops with an error and ``exceededLimit``
+  /// set (a string over the limit is scanned, never copied).
+  var maxOutput = Int.max
+  /// Whether the last error was ``maxOutput`` being exceeded.
+  private(set) var exceededLimit = false
 
   init(_ bytes: UnsafeBufferPointer<UInt8>, at index: Int = 0) {
     cursor = JSONParser.Cursor(bytes)
@@ -23,6 +28,18 @@ struct CanonicalTranscoder {
 
   /// Transcodes the value at the cursor, appending its canonical form to ``out``.
   mutating func value() throws(JSONSyntaxError) {
+    exceededLimit = false
+    try element()
+    if out.count > maxOutput { throw tooLong() }
+  }
+
+  /// Stops transcoding: ``out`` would grow beyond ``maxOutput``.
+  private mutating func tooLong() -> JSONSyntaxError {
+    exceededLimit = true
+    return cursor.error("longer than \(maxOutput) bytes in canonical form")
+  }
+
+  private mutating func element() throws(JSONSyntaxError) {
     guard cursor.index < cursor.bytes.count else { throw cursor.error("unexpected end of input (truncated JSON?)") }
     switch cursor.bytes[cursor.index] {
     case UInt8(ascii: "{"): try object()
@@ -68,6 +85,7 @@ struct CanonicalTranscoder {
     while i < bytes.count {
       let b = bytes[i]
       if b == UInt8(ascii: "\"") {
+        if out.count + (i - start + 1) > maxOutput { throw tooLong() }
         let run = UnsafeBufferPointer(rebasing: bytes[(start + 1)..<i])
         if !ascii, String(validating: run, as: UTF8.self) == nil {
           throw cursor.error("string is not valid UTF-8", at: start + 1)
@@ -86,7 +104,8 @@ struct CanonicalTranscoder {
     }
     // Escapes (or a truncated string): decode as the parser does, then write the canonical escaping.
     cursor.index = start
-    JSONWriter.writeString(try cursor.parseString(), into: &out)
+    guard let decoded = try cursor.parseString(maxBytes: max(maxOutput - out.count, 0)) else { throw tooLong() }
+    JSONWriter.writeString(decoded, into: &out)
   }
 
   private mutating func array() throws(JSONSyntaxError) {
@@ -102,7 +121,8 @@ struct CanonicalTranscoder {
     }
     while true {
       cursor.skipWhitespace()
-      try value()
+      try element()
+      if out.count > maxOutput { throw tooLong() }
       cursor.skipWhitespace()
       guard cursor.index < cursor.bytes.count else {
         throw cursor.error("unexpected end of input inside an array (truncated JSON?)")
@@ -153,7 +173,8 @@ struct CanonicalTranscoder {
       cursor.index += 1
       out.append(UInt8(ascii: ":"))
       cursor.skipWhitespace()
-      try value()
+      try element()
+      if out.count > maxOutput { throw tooLong() }
       members.append((start, keyEnd, out.count))
       cursor.skipWhitespace()
       guard cursor.index < cursor.bytes.count else {

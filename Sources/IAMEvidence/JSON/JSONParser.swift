@@ -4,6 +4,9 @@ public struct JSONSyntaxError: Error, Sendable, Equatable, CustomStringConvertib
   public var offset: Int
   public var line: Int
   public var column: Int
+  /// The JSON path of the offending member (`$.exceptions[2].id`) where the parser tracks paths
+  /// (see ``JSONParser/parse(_:rejectDuplicateKeys:)``); nil otherwise.
+  public var path: String? = nil
 
   public var description: String { "line \(line), column \(column): \(message)" }
 }
@@ -21,6 +24,19 @@ public struct JSONParser {
     let array = Array(bytes)
     return try array.withUnsafeBufferPointer { buffer throws(JSONSyntaxError) -> JSONValue in
       var parser = Cursor(buffer)
+      return try parser.parseDocument()
+    }
+  }
+
+  /// Parses one JSON text from `bytes`; with `rejectDuplicateKeys`, an object that names a member
+  /// twice is an error whose ``JSONSyntaxError/path`` is the JSON path of the second one (RFC 8259
+  /// leaves duplicates to the implementation; for files people edit, such as the exceptions
+  /// register, the last-one-wins reading would silently drop what was written first).
+  public static func parse(_ bytes: some Collection<UInt8>, rejectDuplicateKeys: Bool) throws(JSONSyntaxError) -> JSONValue {
+    let array = Array(bytes)
+    return try array.withUnsafeBufferPointer { buffer throws(JSONSyntaxError) -> JSONValue in
+      var parser = Cursor(buffer)
+      parser.tracksPaths = rejectDuplicateKeys
       return try parser.parseDocument()
     }
   }
@@ -57,8 +73,16 @@ public struct JSONParser {
     let bytes: UnsafeBufferPointer<UInt8>
     var index = 0
     var depth = 0
+    /// Whether objects refuse a repeated member name, with ``path`` kept up to date for the error
+    /// (off by default: the snapshot decoders follow AWS's last-one-wins reading).
+    var tracksPaths = false
+    /// The members and elements being parsed, outermost first (only while ``tracksPaths``).
+    var path: [String] = []
 
     init(_ bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
+
+    /// ``path`` as a JSON path, `$.a[0].b`.
+    var pathString: String { "$" + path.joined() }
 
     func error(_ message: String, at offset: Int? = nil) -> JSONSyntaxError {
       let at = min(offset ?? index, bytes.count)
@@ -142,6 +166,7 @@ public struct JSONParser {
       defer { depth -= 1 }
       index += 1
       var members: [(key: String, value: JSONValue)] = []
+      var names = Set<String>()
       skipWhitespace()
       if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
         index += 1
@@ -153,13 +178,23 @@ public struct JSONParser {
         guard bytes[index] == UInt8(ascii: "\"") else {
           throw error("expected a member name in quotes, found \(describe(bytes[index]))")
         }
+        let keyStart = index
         let key = try parseString()
+        if tracksPaths {
+          path.append("." + key)
+          guard names.insert(key).inserted else {
+            var e = error("duplicate key \"\(key)\" (an object may name a member only once)", at: keyStart)
+            e.path = pathString
+            throw e
+          }
+        }
         skipWhitespace()
         guard index < bytes.count else { throw error("unexpected end of input inside an object (truncated JSON?)") }
         guard bytes[index] == UInt8(ascii: ":") else { throw error("expected ':' after member name") }
         index += 1
         skipWhitespace()
         let value = try parseValue()
+        if tracksPaths { path.removeLast() }
         members.append((key, value))
         skipWhitespace()
         guard index < bytes.count else { throw error("unexpected end of input inside an object (truncated JSON?)") }
@@ -185,7 +220,9 @@ public struct JSONParser {
       }
       while true {
         skipWhitespace()
+        if tracksPaths { path.append("[\(elements.count)]") }
         elements.append(try parseValue())
+        if tracksPaths { path.removeLast() }
         skipWhitespace()
         guard index < bytes.count else { throw error("unexpected end of input inside an array (truncated JSON?)") }
         switch bytes[index] {
@@ -231,6 +268,14 @@ public struct JSONParser {
     }
 
     mutating func parseString() throws(JSONSyntaxError) -> String {
+      // Never nil without a limit.
+      try parseString(maxBytes: .max)!
+    }
+
+    /// The string at the cursor, or nil (the cursor then somewhere inside it) when its decoded UTF-8
+    /// is longer than `maxBytes`: a string over the limit is never copied, nor more than `maxBytes`
+    /// of it decoded, so a hostile 50 MB name costs a scan, not an allocation.
+    mutating func parseString(maxBytes: Int) throws(JSONSyntaxError) -> String? {
       let start = index
       index += 1  // opening quote
       // Fast path: no escapes, ASCII or valid UTF-8 copied in one go.
@@ -241,6 +286,7 @@ public struct JSONParser {
         guard index < bytes.count else { throw error("unterminated string (truncated JSON?)", at: start) }
         let b = bytes[index]
         if b == UInt8(ascii: "\"") {
+          if scalars.count + (index - runStart) > maxBytes { return nil }
           let run = UnsafeBufferPointer(rebasing: bytes[runStart..<index])
           index += 1
           if !usedBuffer { return try makeString(run, at: runStart) }
@@ -248,6 +294,7 @@ public struct JSONParser {
           return try makeString(scalars, at: start)
         } else if b == UInt8(ascii: "\\") {
           usedBuffer = true
+          if scalars.count + (index - runStart) >= maxBytes { return nil }  // an escape adds at least a byte
           scalars.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<index]))
           index += 1
           guard index < bytes.count else { throw error("unterminated string (truncated JSON?)", at: start) }

@@ -10,6 +10,15 @@ public struct PackageError: UserFacingError, Sendable {
     self.message = message
   }
   public var description: String { "\(path): \(message)" }
+
+  /// Runs `body`, turning a failed file-system call into a package error on the same path.
+  static func wrapping<T>(_ body: () throws(FileSystemFailure) -> T) throws(PackageError) -> T {
+    do {
+      return try body()
+    } catch {
+      throw PackageError(path: error.path, message: error.message)
+    }
+  }
 }
 
 /// Ed25519 keys in the PEM forms OpenSSL reads (PKCS #8 private key, SubjectPublicKeyInfo public
@@ -44,6 +53,83 @@ public enum SigningKeys {
       let key = try? Curve25519.Signing.PublicKey(rawRepresentation: der.suffix(32))
     else { throw PackageError(path: source, message: "not an Ed25519 public key (SubjectPublicKeyInfo PEM)") }
     return key
+  }
+
+  /// The two files of a key pair that ``writeKeyPair(to:force:)`` wrote.
+  public struct KeyPairFiles: Sendable {
+    /// `iam-evidence.key`: PKCS #8 PEM, mode 0600.
+    public var privateKey: URL
+    /// `iam-evidence.pub`: SubjectPublicKeyInfo PEM.
+    public var publicKey: URL
+    /// ``fingerprint(_:)`` of the public key.
+    public var fingerprint: String
+  }
+
+  /// Generates a key pair and writes `iam-evidence.key` and `iam-evidence.pub` into `directory`
+  /// (created if needed), so that no other user can ever read the private key:
+  ///
+  /// - both files are written in a new folder of mode 0700 inside `directory`; the private key file
+  ///   is created there with mode 0600 by the `open` call itself (`O_CREAT | O_EXCL | O_NOFOLLOW`,
+  ///   then `fchmod` to exactly 0600 whatever the umask), written and flushed to disk, and only then
+  ///   given its final name in `directory`, which is flushed too;
+  /// - without `force`, an existing entry of either name (a file, a link, anything) is refused, and
+  ///   the final names are created with `linkat`, which never replaces anything, so a file planted in
+  ///   between is not overwritten either;
+  /// - with `force`, `renameat` replaces the entries themselves: a symbolic link planted at a key's
+  ///   name is replaced by the key file, and whatever it pointed to is left untouched.
+  ///
+  /// - Throws: ``PackageError`` naming the file concerned; the temporary folder is removed.
+  public static func writeKeyPair(to directory: URL, force: Bool) throws(PackageError) -> KeyPairFiles {
+    try writeKeyPair(generate(), to: directory, force: force, created: nil)
+  }
+
+  /// ``writeKeyPair(to:force:)`` with a given key; `created` is called with the private key file's
+  /// temporary path right after it was created, before the key is written (tests inspect it).
+  static func writeKeyPair(
+    _ key: Curve25519.Signing.PrivateKey, to directory: URL, force: Bool, created: ((String) -> Void)?
+  ) throws(PackageError) -> KeyPairFiles {
+    do {
+      try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    } catch {
+      throw PackageError(path: directory.path, message: "cannot create the folder")
+    }
+    return try PackageError.wrapping { () throws(FileSystemFailure) -> KeyPairFiles in
+      let folder = try DirectoryHandle.open(directory.path)
+      let names = [privateKeyFileName, publicKeyFileName]
+      for name in names {
+        guard let kind = try folder.kind(of: name) else { continue }
+        if kind == S_IFDIR { throw FileSystemFailure(path: folder.path(of: name), message: "is a folder, not a key file") }
+        if !force {
+          throw FileSystemFailure(path: folder.path(of: name), message: "a key already exists (pass --force to replace it)")
+        }
+      }
+      let temporaryName = try folder.makeTemporaryDirectory(prefix: ".iam-evidence-keygen-", mode: 0o700)
+      defer { try? folder.removeFlatDirectory(temporaryName) }
+      let temporary = try folder.openDirectory(temporaryName)
+      try temporary.createFile(
+        privateKeyFileName, mode: 0o600, exactMode: true, bytes: Array(privatePEM(key).utf8), created: created)
+      try temporary.createFile(publicKeyFileName, mode: 0o644, bytes: Array(publicPEM(key.publicKey).utf8))
+      try temporary.sync()
+      var placed: [String] = []
+      do throws(FileSystemFailure) {
+        for name in names {
+          if force {
+            try temporary.rename(name, to: folder, as: name)
+          } else {
+            try temporary.link(name, to: folder, as: name)
+          }
+          placed.append(name)
+        }
+      } catch {
+        // Without --force nothing was replaced: take back the half of the pair already placed.
+        if !force { for name in placed { try? folder.removeFile(name) } }
+        throw error
+      }
+      try folder.sync()
+      return KeyPairFiles(
+        privateKey: URL(fileURLWithPath: folder.path(of: privateKeyFileName)),
+        publicKey: URL(fileURLWithPath: folder.path(of: publicKeyFileName)), fingerprint: fingerprint(key.publicKey))
+    }
   }
 
   /// SHA-256 of the public key's DER, hex: a fingerprint to compare out of band.
@@ -85,46 +171,6 @@ extension SigningKeys {
       throw PackageError(path: path, message: "cannot read the public key")
     }
     return try publicKey(pem: String(decoding: data, as: UTF8.self), source: path)
-  }
-
-  /// A key pair written by `keygen`.
-  public struct WrittenKeyPair: Sendable {
-    public var privateKey: URL
-    public var publicKey: URL
-    /// SHA-256 fingerprint of the public key (``fingerprint(_:)``).
-    public var fingerprint: String
-  }
-
-  /// Creates a new key pair in `directory` (created if needed): ``privateKeyFileName`` with mode 0600,
-  /// created so before any secret is written to it, and ``publicKeyFileName``. Existing key files are
-  /// replaced only with `force`.
-  public static func writeKeyPair(to directory: URL, force: Bool) throws(PackageError) -> WrittenKeyPair {
-    let privateURL = directory.appendingPathComponent(privateKeyFileName)
-    let publicURL = directory.appendingPathComponent(publicKeyFileName)
-    do {
-      try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    } catch {
-      throw PackageError(path: directory.path, message: "cannot create the folder: \(fileErrorReason(error, path: directory.path))")
-    }
-    if !force && (FileManager.default.fileExists(atPath: privateURL.path) || FileManager.default.fileExists(atPath: publicURL.path)) {
-      throw PackageError(path: privateURL.path, message: "a key already exists (pass --force to replace it)")
-    }
-    let key = generate()
-    var written = privateURL
-    do {
-      // Create the private key file with mode 0600 before any secret is written to it.
-      _ = FileManager.default.createFile(atPath: privateURL.path, contents: nil, attributes: [.posixPermissions: 0o600])
-      try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: privateURL.path)
-      let handle = try FileHandle(forWritingTo: privateURL)
-      try handle.truncate(atOffset: 0)
-      try handle.write(contentsOf: Data(privatePEM(key).utf8))
-      try handle.close()
-      written = publicURL
-      try Data(publicPEM(key.publicKey).utf8).write(to: publicURL)
-    } catch {
-      throw PackageError(path: written.path, message: "cannot write the key: \(fileErrorReason(error, path: written.path))")
-    }
-    return WrittenKeyPair(privateKey: privateURL, publicKey: publicURL, fingerprint: fingerprint(key.publicKey))
   }
 }
 

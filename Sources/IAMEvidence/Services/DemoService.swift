@@ -13,7 +13,7 @@ public enum DemoEvent {
 extension EvidenceWorkflow {
   /// The main job end to end on the bundled demo account: ingests and assesses its snapshots into
   /// the database at `databasePath` (created, with its folder), then writes the report and evidence of
-  /// the whole period beside it. Returns the evidence reported (nil when the database holds no
+  /// the whole period into the folder `report` beside it. Returns the evidence reported (nil when the database holds no
   /// snapshot). `templates` is located (``TemplateSet/locate(explicit:executable:)``) only once the
   /// snapshots are in.
   public static func runDemo(
@@ -45,7 +45,8 @@ extension EvidenceWorkflow {
     let model = try workflow.evidence(
       scope: .period(from: first.capturedAt, to: last.capturedAt), account: nil, generatedAt: try generatedAt())
     let outputs = try ReportRenderer.render(model, templates: try TemplateSet.locate(explicit: templates))
-    for url in try ReportWriter.write(outputs, to: URL(fileURLWithPath: folder)) { event(.wrote(url)) }
+    // The report folder belongs to the report (it is replaced whole), so not the database's folder.
+    for url in try ReportWriter.write(outputs, to: URL(fileURLWithPath: folder).appendingPathComponent("report")) { event(.wrote(url)) }
     return model
   }
 }

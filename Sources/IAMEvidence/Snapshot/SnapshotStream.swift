@@ -6,7 +6,8 @@
 /// in memory is the model and each document's canonical text. Semantics are those of the tree
 /// decoder (``SnapshotDecoder/decode(root:)``): the same members, defaults and checks, and for a
 /// member written twice the last one wins. Errors name the JSON path where they occur; a syntax error
-/// is reported at the innermost member being read.
+/// is reported at the innermost member being read. Each field is bounded by ``SnapshotLimits`` (which
+/// the tree decoder, a reference for tests on ordinary inputs, does not enforce).
 struct SnapshotStream {
   private var cursor: JSONParser.Cursor
   private let file: String
@@ -29,6 +30,7 @@ struct SnapshotStream {
   init(_ bytes: UnsafeBufferPointer<UInt8>, file: String, consumed: ((Int) -> Void)?) {
     cursor = JSONParser.Cursor(bytes)
     transcoder = CanonicalTranscoder(bytes)
+    transcoder.maxOutput = SnapshotLimits.Field.document.bytes
     self.file = file
     self.consumed = consumed
   }
@@ -122,6 +124,7 @@ struct SnapshotStream {
 
   /// The next member name of the object being read (its value follows), or nil after its `}`.
   private mutating func nextKey(_ count: inout Int) throws(SnapshotDecodingError) -> String? {
+    var keyTooLong = false
     do throws(JSONSyntaxError) {
       cursor.skipWhitespace()
       guard cursor.index < cursor.bytes.count else {
@@ -150,7 +153,10 @@ struct SnapshotStream {
       guard cursor.bytes[cursor.index] == UInt8(ascii: "\"") else {
         throw cursor.error("expected a member name in quotes, found \(cursor.describe(cursor.bytes[cursor.index]))")
       }
-      let key = try cursor.parseString()
+      guard let key = try cursor.parseString(maxBytes: SnapshotLimits.Field.identifier.bytes) else {
+        keyTooLong = true
+        throw cursor.error("member name too long")
+      }
       cursor.skipWhitespace()
       guard cursor.index < cursor.bytes.count else {
         throw cursor.error("unexpected end of input inside an object (truncated JSON?)")
@@ -160,6 +166,7 @@ struct SnapshotStream {
       count += 1
       return key
     } catch {
+      if keyTooLong { throw self.error("a member name is " + SnapshotLimits.Field.identifier.refusal) }
       throw syntax(error)
     }
   }
@@ -202,13 +209,17 @@ struct SnapshotStream {
     cursor.depth -= 1
   }
 
-  private mutating func string() throws(SnapshotDecodingError) -> String {
+  /// A string of at most `limit` bytes (UTF-8); a longer one is refused without being copied.
+  private mutating func string(_ limit: SnapshotLimits.Field = .identifier) throws(SnapshotDecodingError) -> String {
     guard try peek(UInt8(ascii: "\"")) else { throw error("expected a string, found \(try kind())") }
-    do { return try cursor.parseString() } catch { throw syntax(error) }
+    let result: String?
+    do { result = try cursor.parseString(maxBytes: limit.bytes) } catch { throw syntax(error) }
+    guard let result else { throw error(limit.refusal) }
+    return result
   }
 
-  private mutating func optionalString() throws(SnapshotDecodingError) -> String? {
-    try null() ? nil : try string()
+  private mutating func optionalString(_ limit: SnapshotLimits.Field = .identifier) throws(SnapshotDecodingError) -> String? {
+    try null() ? nil : try string(limit)
   }
 
   private mutating func optionalBool() throws(SnapshotDecodingError) -> Bool? {
@@ -445,7 +456,7 @@ struct SnapshotStream {
       try s.object { (s, k) throws(SnapshotDecodingError) in
         switch k {
         case "Key": key = try s.string()
-        case "Value": value = try s.optionalString()
+        case "Value": value = try s.optionalString(.text)
         default: try s.skipValue()
         }
       }
@@ -471,7 +482,7 @@ struct SnapshotStream {
       case "AttachmentCount": m.attachmentCount = try s.optionalInt()
       case "PermissionsBoundaryUsageCount": m.permissionsBoundaryUsageCount = try s.optionalInt()
       case "IsAttachable": m.isAttachable = try s.optionalBool()
-      case "Description": m.description = try s.optionalString()
+      case "Description": m.description = try s.optionalString(.text)
       case "CreateDate": m.createDate = try s.optionalDate()
       case "UpdateDate": m.updateDate = try s.optionalDate()
       case "PolicyVersionList":
@@ -515,32 +526,45 @@ struct SnapshotStream {
     if try peek(UInt8(ascii: "{")) {
       transcoder.out.removeAll(keepingCapacity: true)
       transcoder.cursor.index = cursor.index
-      do { try transcoder.value() } catch { throw syntax(error) }
+      do { try transcoder.value() } catch {
+        if transcoder.exceededLimit { throw self.error(SnapshotLimits.Field.document.refusal) }
+        throw syntax(error)
+      }
       cursor.index = transcoder.cursor.index
       return (PolicyDocumentText(canonicalBytes: transcoder.out), .object)
     }
     guard try peek(UInt8(ascii: "\"")) else {
       throw error("expected a policy document (an object or a percent-encoded JSON string), found \(try kind())")
     }
-    let s = try string()
+    let s = try string(.encodedDocument)
     let trimmed = s.utf8.drop(while: { $0 == 0x20 || $0 == 0x0A || $0 == 0x09 || $0 == 0x0D })
     if trimmed.first == UInt8(ascii: "{") {
-      guard let canonical = Self.transcodeObject(Array(s.utf8)) else { throw error("not a valid JSON policy document") }
-      return (PolicyDocumentText(canonicalBytes: canonical), .jsonString)
+      switch Self.transcodeObject(Array(s.utf8)) {
+      case .some(.some(let canonical)): return (PolicyDocumentText(canonicalBytes: canonical), .jsonString)
+      case .some(.none): throw error(SnapshotLimits.Field.document.refusal)
+      case .none: throw error("not a valid JSON policy document")
+      }
     }
     guard let decoded = PercentEncoding.decodeBytes(s), String(validating: decoded, as: UTF8.self) != nil else {
       throw error("not valid percent-encoded JSON (bad %-escape or not UTF-8)")
     }
-    let result: (first: UInt8, bytes: [UInt8])
+    let result: (first: UInt8, bytes: [UInt8])?
     do {
       result = try decoded.withUnsafeBufferPointer { buffer throws(JSONSyntaxError) in
         var t = CanonicalTranscoder(buffer)
-        let first = try t.document()
-        return (first, t.out)
+        t.maxOutput = SnapshotLimits.Field.document.bytes
+        do throws(JSONSyntaxError) {
+          let first = try t.document()
+          return (first, t.out)
+        } catch {
+          if t.exceededLimit { return nil }
+          throw error
+        }
       }
     } catch {
       throw self.error("not valid percent-encoded JSON (\(error.message))")
     }
+    guard let result else { throw self.error(SnapshotLimits.Field.document.refusal) }
     guard result.first == UInt8(ascii: "{") else {
       let kind =
         switch result.first {
@@ -555,12 +579,15 @@ struct SnapshotStream {
     return (PolicyDocumentText(canonicalBytes: result.bytes), .percentEncoded)
   }
 
-  /// The canonical bytes of `text` if it is one JSON object, else nil.
-  private static func transcodeObject(_ text: [UInt8]) -> [UInt8]? {
-    text.withUnsafeBufferPointer { buffer in
+  /// The canonical bytes of `text` if it is one JSON object, `.some(nil)` if it is longer than a
+  /// policy document may be, nil if it is not one JSON object.
+  private static func transcodeObject(_ text: [UInt8]) -> [UInt8]?? {
+    text.withUnsafeBufferPointer { buffer -> [UInt8]?? in
       var t = CanonicalTranscoder(buffer)
-      guard let first = try? t.document(), first == UInt8(ascii: "{") else { return nil }
-      return t.out
+      t.maxOutput = SnapshotLimits.Field.document.bytes
+      guard let first = try? t.document() else { return t.exceededLimit ? .some(nil) : nil }
+      guard first == UInt8(ascii: "{") else { return nil }
+      return .some(t.out)
     }
   }
 }
