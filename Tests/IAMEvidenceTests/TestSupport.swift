@@ -1,18 +1,22 @@
 import Foundation
+import TestPaths
 import Testing
 
 @testable import IAMEvidence
 
 /// Paths and helpers shared by the tests.
 enum TestSupport {
-  /// The package root, found from this file's location.
-  static let packageRoot: URL = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-    .deletingLastPathComponent().deletingLastPathComponent()
+  /// The package root (see ``TestPaths``).
+  static let packageRoot: URL = TestPaths.packageRoot
 
   /// `../shared/fixtures` beside the project root (never copied into the repository).
-  static let fixtures: URL = packageRoot.deletingLastPathComponent().appendingPathComponent("shared/fixtures")
+  static let fixtures: URL = TestPaths.fixtures
 
-  static func fixture(_ relative: String) -> URL { fixtures.appendingPathComponent(relative) }
+  /// A file under `../shared/fixtures`.
+  static func fixture(_ relative: String) -> URL { TestPaths.fixture(relative) }
+
+  /// A file under `../shared/schemas`.
+  static func schema(_ relative: String) -> URL { TestPaths.schema(relative) }
 
   static func bytes(_ url: URL) throws -> [UInt8] { [UInt8](try Data(contentsOf: url)) }
 

@@ -1,16 +1,11 @@
 import Foundation
+import TestPaths
 import Testing
 
 @testable import XMLTree
 
-/// The package root, found from this file's path (Tests/XMLTreeTests/XMLTreeTests.swift).
-private let packageRoot = URL(fileURLWithPath: #filePath)
-  .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-
 /// The NIST OSCAL 1.0.6 assessment-results schema, shared next to the package (not copied into it).
-private let oscalSchemaPath =
-  packageRoot
-  .appendingPathComponent("../shared/schemas/oscal-1.0.6/oscal_assessment-results_schema.xsd").standardized.path
+private let oscalSchemaPath = TestPaths.schema("oscal-1.0.6/oscal_assessment-results_schema.xsd").path
 
 private let xhtml = XMLNamespaces.xhtml
 
