@@ -8,7 +8,7 @@ import XMLTree
 ///
 /// Set `IAM_EVIDENCE_HTML_PREVIEW=/some/dir` to have the tests also write the reports they render
 /// there (`demo.html`, `dev-series.html`, `hostile.html`) for viewing in a browser.
-@Suite struct HTMLReportTests {
+@Suite(.temporaryDirectories) struct HTMLReportTests {
   static let templates = TemplateSet(directory: TestSupport.packageRoot.appendingPathComponent("Templates"))
   static let generatedAt = Timestamp(parsing: "2024-07-01T08:00:00Z")!
   static let ns = ["h": XMLNamespaces.xhtml, "svg": XMLNamespaces.svg]

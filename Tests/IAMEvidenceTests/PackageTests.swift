@@ -7,7 +7,7 @@ import ZIPFoundation
 
 /// The auditor handoff package (`package`, `verify`, `keygen`), end to end through the built binary,
 /// with the library for the finer checks. The quarter is dev-series January–March 2024.
-@Suite struct PackageTests {
+@Suite(.temporaryDirectories, .packagedQuarter) struct PackageTests {
   typealias P = PackageSupport
 
   // MARK: 1. Package, verify, members, manifest
@@ -640,6 +640,11 @@ import ZIPFoundation
   }
 }
 
+extension Trait where Self == PackageSupport.PackagedQuarter {
+  /// One packaged quarter for the suite's tests (``PackageSupport/base()``), removed after the suite.
+  static var packagedQuarter: Self { Self() }
+}
+
 /// The shared quarter, packaging and zip helpers.
 enum PackageSupport {
   static let months = [("2024-01", "31"), ("2024-02", "29"), ("2024-03", "31")]
@@ -668,9 +673,41 @@ enum PackageSupport {
     var description: String
   }
 
-  private static let shared: Result<Base, any Error> = Result { try makeBase() }
+  /// The quarter of the running suite (see ``PackagedQuarter``).
+  @TaskLocal private static var quarter: LazyBase?
 
-  static func base() throws -> Base { try shared.get() }
+  static func base() throws -> Base {
+    guard let quarter else { throw SetupFailed(description: "the suite needs the .packagedQuarter trait") }
+    return try quarter.get()
+  }
+
+  /// The quarter, made by the first test that asks for it (once, for all the suite's tests), in
+  /// temporary folders that belong to the suite's scope, not to that test's.
+  final class LazyBase: @unchecked Sendable {
+    private let lock = NSLock()
+    private var made: Result<Base, any Error>?
+    private let scope: TemporaryDirectories
+
+    init(scope: TemporaryDirectories) { self.scope = scope }
+
+    func get() throws -> Base {
+      try lock.withLock {
+        if made == nil { made = TemporaryDirectories.$current.withValue(scope) { Result { try makeBase() } } }
+        return try made!.get()
+      }
+    }
+  }
+
+  /// `.packagedQuarter` on a suite: its tests share one packaged quarter, removed when the suite ends.
+  struct PackagedQuarter: SuiteTrait, TestScoping {
+    func provideScope(
+      for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void
+    ) async throws {
+      let scope = TemporaryDirectories()
+      defer { scope.removeAll() }
+      try await $quarter.withValue(LazyBase(scope: scope)) { try await function() }
+    }
+  }
 
   private static func makeBase() throws -> Base {
     let dir = try TestSupport.temporaryDirectory()
