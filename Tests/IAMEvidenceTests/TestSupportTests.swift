@@ -15,5 +15,4 @@ import Testing
     #expect(!FileManager.default.fileExists(atPath: url.path))
     #expect(!FileManager.default.fileExists(atPath: nested.path))
   }
-
 }
