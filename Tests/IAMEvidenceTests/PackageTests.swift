@@ -405,9 +405,10 @@ import ZIPFoundation
     #expect(String(decoding: try TestSupport.bytes(key), as: UTF8.self).hasPrefix("-----BEGIN PRIVATE KEY-----\n"))
   }
 
-  @Test func openSSLVerifiesTheSignatureWithoutOurTool() throws {
-    let openssl = "/usr/bin/openssl"
-    guard FileManager.default.isExecutableFile(atPath: openssl) else { return }  // skipped where OpenSSL is absent
+  // Skipped, and reported as skipped, where OpenSSL's command-line tool is not installed.
+  @Test(.enabled(if: PackageSupport.openSSL != nil, "the openssl command is not installed (looked on PATH and in /usr/bin)"))
+  func openSSLVerifiesTheSignatureWithoutOurTool() throws {
+    let openssl = try #require(P.openSSL)
     let base = try P.base()
     let dir = try P.unpack(try P.zipMembers(base.signed))
     let args = [
@@ -831,6 +832,14 @@ enum PackageSupport {
   static func mode(_ url: URL) throws -> Int {
     (try FileManager.default.attributesOfItem(atPath: url.path)[.posixPermissions] as? Int ?? -1) & 0o777
   }
+
+  /// OpenSSL's command-line tool: the first executable `openssl` on `PATH`, else `/usr/bin/openssl`;
+  /// nil when there is none.
+  static let openSSL: String? = {
+    let path = ProcessInfo.processInfo.environment["PATH"] ?? ""
+    let candidates = path.split(separator: ":").map { String($0) + "/openssl" } + ["/usr/bin/openssl"]
+    return candidates.first { FileManager.default.isExecutableFile(atPath: $0) }
+  }()
 
   /// Runs another program.
   static func shell(_ executable: String, _ arguments: [String], cwd: URL) throws -> TestSupport.Run {
