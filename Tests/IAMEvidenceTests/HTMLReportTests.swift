@@ -195,9 +195,9 @@ import XMLTree
   }
 
   @Test func bidirectionalControlsAreShownAsCodePoints() {
-    #expect(HTMLReport.visible("plain <text> & more") == "plain <text> & more")
-    #expect(HTMLReport.visible("a\u{202E}b\u{2066}c\u{200F}") == "a[U+202E]b[U+2066]c[U+200F]")
-    #expect(HTMLReport.visible("\u{061C}") == "[U+061C]")
+    #expect(XHTML.visible("plain <text> & more") == "plain <text> & more")
+    #expect(XHTML.visible("a\u{202E}b\u{2066}c\u{200F}") == "a[U+202E]b[U+2066]c[U+200F]")
+    #expect(XHTML.visible("\u{061C}") == "[U+061C]")
   }
 
   @Test func trendChartCoordinatesAreFixedPoint() {
