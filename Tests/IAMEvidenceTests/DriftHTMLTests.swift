@@ -51,7 +51,8 @@ import Testing
 
     let db = dir.appendingPathComponent("e.sqlite").path
     for (name, user, at) in [("a.json", "alice", "2024-01-31"), ("b.json", "bob", "2024-02-29")] {
-      let file = DriftFiles.file(users: [DriftFiles.User(name: user, id: "AIDA\(user.uppercased())", policies: [("k", DriftFiles.kmsStar)])])
+      let file = DriftFiles.file(users: [DriftFiles.User(name: user, id: "AIDA\(user.uppercased())", policies: [("k", DriftFiles.kmsStar)])]
+      )
       let run = try TestSupport.run(["ingest", "--db", db, "--captured-at", at, try CheckCommandTests.write(file, to: dir, name)])
       #expect(run.status == 0, "\(run.stderr)")
     }
