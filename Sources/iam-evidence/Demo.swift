@@ -10,10 +10,12 @@ struct Demo: ParsableCommand {
   @Option(help: "Where to put the demo database (the report goes beside it).")
   var db = "Reports/demo/demo.sqlite"
 
-  @Option(help: "Templates folder (default: ./Templates, or the one beside the executable).")
+  @Option(help: "Templates folder (default: $IAM_EVIDENCE_TEMPLATES, else the installed ones beside the executable).")
   var templates: String?
 
   func run() throws {
+    let templateSet = try TemplateSet.locate(explicit: templates)
+    Terminal.note(templateSet.summary)
     try FileManager.default.createDirectory(
       atPath: (db as NSString).deletingLastPathComponent.isEmpty ? "." : (db as NSString).deletingLastPathComponent,
       withIntermediateDirectories: true)
@@ -38,8 +40,7 @@ struct Demo: ParsableCommand {
       scope: .period(from: first.capturedAt, to: last.capturedAt), account: nil,
       generatedAt: try GenerationTime.resolve(option: nil, environment: ProcessInfo.processInfo.environment, now: Clock.now()))
     let outDir = URL(fileURLWithPath: (db as NSString).deletingLastPathComponent.isEmpty ? "." : (db as NSString).deletingLastPathComponent)
-    for url in try ReportWriter.write(try ReportRenderer.render(model, templates: try TemplateSet.locate(explicit: templates)), to: outDir)
-    {
+    for url in try ReportWriter.write(try ReportRenderer.render(model, templates: templateSet), to: outDir) {
       Terminal.out("wrote \(url.path)")
     }
     Terminal.out(

@@ -83,6 +83,7 @@ enum TestSupport {
     process.arguments = arguments
     var env = ProcessInfo.processInfo.environment
     env.removeValue(forKey: "IAM_EVIDENCE_DB")
+    env.removeValue(forKey: "IAM_EVIDENCE_TEMPLATES")
     for (k, v) in environment { env[k] = v }
     process.environment = env
     if let cwd { process.currentDirectoryURL = cwd }
