@@ -84,6 +84,9 @@ import XMLTree
       name: "style attribute url()", original: body, replacement: "<body style=\"background: url(https://\(evil)/x.png)\">",
       named: "attribute style on <body>: url(https://\(evil)"),
     XHTMLCase(
+      name: "SVG fill url()", original: body, replacement: "<body>\(svg)<rect fill=\"url(https://\(evil)/g.svg#g)\"/></svg>",
+      named: "attribute fill on <rect>: url(https://\(evil)"),
+    XHTMLCase(
       name: "style element @import", original: head, replacement: head + "<style>@import url(https://\(evil)/x.css);</style>",
       named: "<style>: @import"),
     XHTMLCase(name: "no CSP", original: csp, replacement: "", named: "no Content-Security-Policy"),

@@ -19,7 +19,8 @@ import XMLTree
 ///   `<meta http-equiv="Content-Security-Policy">` in `<head>`, with exactly the project's policy
 ///   (``XHTML/contentSecurityPolicy``); the renderer then writes that policy into it itself, so no
 ///   template can weaken or drop it;
-/// - CSS (in `<style>` elements and `style` attributes) that the stylesheet rule below refuses.
+/// - CSS (in `<style>` elements, `style` attributes and SVG presentation attributes such as `fill`
+///   or `filter`, which may hold `url(…)`) that the stylesheet rule below refuses.
 ///
 /// In `report.css` (and any CSS of the template), after CSS escapes are decoded: `@import`,
 /// `expression(`, `image(`, `image-set(`, and `url(` or `src(` with anything but a `data:` URI.
@@ -32,6 +33,12 @@ enum TemplatePolicy {
   static let urlAttributes: Set<String> = [
     "href", "src", "action", "formaction", "data", "poster", "background", "cite", "longdesc", "lowsrc", "dynsrc", "manifest",
     "codebase", "classid", "archive", "ping", "usemap", "profile", "icon", "base",
+  ]
+
+  /// Attributes whose value is CSS, or an SVG presentation attribute that may reference a resource
+  /// with `url(…)`.
+  static let cssAttributes: Set<String> = [
+    "style", "fill", "stroke", "filter", "mask", "clip-path", "marker-start", "marker-mid", "marker-end", "cursor",
   ]
 
   /// Checks `document` (the template at `file`) and writes the project's policy into its CSP meta.
@@ -86,7 +93,7 @@ enum TemplatePolicy {
           message: "\(location(element)): \(shown) is \(quoted(attribute.value)): a template may refer only to a #fragment "
             + "of the page or a data:image/ URI (PNG, JPEG, GIF, WebP)")
       }
-      if local == "style", let problem = cssProblem(attribute.value) {
+      if cssAttributes.contains(local), let problem = cssProblem(attribute.value) {
         throw StoreError(path: file, message: "\(location(element)): \(shown): \(problem)")
       }
     }
