@@ -51,6 +51,14 @@ import XMLTree
     XHTMLCase(
       name: "meta refresh", original: head, replacement: head + "<meta http-equiv=\"refresh\" content=\"0;url=https://\(evil)/\"/>",
       named: "http-equiv=\"refresh\""),
+    XHTMLCase(
+      name: "META HTTP-EQUIV refresh", original: head,
+      replacement: head + "<meta HTTP-EQUIV=\"Refresh\" content=\"0;url=https://\(evil)/\"/>", named: "http-equiv=\"Refresh\""),
+    XHTMLCase(
+      name: "a second CSP content in capitals", original: csp,
+      replacement:
+        #"<meta http-equiv="Content-Security-Policy" CONTENT="default-src *" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:"/>"#,
+      named: "is repeated"),
     XHTMLCase(name: "onload", original: body, replacement: "<body onload=\"alert(1)\">", named: "attribute onload on <body>"),
     XHTMLCase(name: "ONCLICK", original: body, replacement: "<body><p ONCLICK=\"alert(1)\">x</p>", named: "attribute ONCLICK on <p>"),
     XHTMLCase(name: "remote href", original: "href=\"#summary\"", replacement: "href=\"https://\(evil)/\"", named: "attribute href on <a>"),

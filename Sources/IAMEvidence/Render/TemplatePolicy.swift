@@ -61,14 +61,20 @@ enum TemplatePolicy {
     guard csp.parent?.name.lowercased() == "head" else {
       throw StoreError(path: file, message: "\(location(csp)): the Content-Security-Policy meta must be in <head>")
     }
-    let content = (csp.attribute("content") ?? "").split(whereSeparator: \.isWhitespace).joined(separator: " ")
+    let content = (attribute("content", of: csp) ?? "").split(whereSeparator: \.isWhitespace).joined(separator: " ")
     guard content == XHTML.contentSecurityPolicy else {
       throw StoreError(
         path: file,
         message:
           "\(location(csp)): the Content-Security-Policy must be exactly \"\(XHTML.contentSecurityPolicy)\" (found \(quoted(content)))")
     }
+    for other in csp.attributes where other.name.lowercased() == "content" { csp.removeAttribute(other.qualifiedName) }
     csp.set("content", XHTML.contentSecurityPolicy)
+  }
+
+  /// The value of the attribute `name` (no namespace) of `element`, whatever its case, as HTML reads it.
+  private static func attribute(_ name: String, of element: XMLElement) -> String? {
+    element.attributes.first { $0.namespaceURI == nil && $0.name.lowercased() == name }?.value
   }
 
   /// Checks one element and its attributes; returns it when it is the CSP meta.
@@ -78,9 +84,14 @@ enum TemplatePolicy {
       throw StoreError(
         path: file, message: "\(location(element)): <\(element.qualifiedName)> is not allowed in a template (nothing may run or be loaded)")
     }
+    var seen = Set<String>()
     for attribute in element.attributes {
       let local = attribute.name.lowercased()
       let shown = "attribute \(attribute.qualifiedName) on <\(element.qualifiedName)>"
+      // XML tells `CONTENT` from `content`; HTML does not, and keeps the first: one of each name.
+      guard seen.insert(attribute.qualifiedName.lowercased()).inserted else {
+        throw StoreError(path: file, message: "\(location(element)): \(shown) is repeated (attribute names are not case-sensitive in HTML)")
+      }
       if local.hasPrefix("on") {
         throw StoreError(path: file, message: "\(location(element)): \(shown) is not allowed (event handlers run scripts)")
       }
@@ -100,7 +111,7 @@ enum TemplatePolicy {
     if name == "style", let problem = cssProblem(element.textContent) {
       throw StoreError(path: file, message: "\(location(element)): <\(element.qualifiedName)>: \(problem)")
     }
-    if name == "meta", let equiv = element.attribute("http-equiv") {
+    if name == "meta", let equiv = attribute("http-equiv", of: element) {
       guard trimmed(equiv).lowercased() == "content-security-policy" else {
         throw StoreError(
           path: file, message: "\(location(element)): <meta http-equiv=\(quoted(equiv))> is not allowed (only the Content-Security-Policy)")
