@@ -97,6 +97,15 @@ import XMLTree
     XHTMLCase(
       name: "style element @import", original: head, replacement: head + "<style>@import url(https://\(evil)/x.css);</style>",
       named: "<style>: @import"),
+    XHTMLCase(
+      name: "CDATA section", original: body, replacement: "<body><p><![CDATA[ a><script>alert(1)</script>]]></p>",
+      named: "a CDATA section in <p>"),
+    XHTMLCase(
+      name: "processing instruction", original: body, replacement: "<body><p><?x a><script>alert(1)</script>?></p>",
+      named: "a processing instruction in <p>"),
+    XHTMLCase(
+      name: "comment that HTML ends at once", original: body, replacement: "<body><!--><script>alert(1)</script>-->",
+      named: "a comment in <body> starting with '>'"),
     XHTMLCase(name: "no CSP", original: csp, replacement: "", named: "no Content-Security-Policy"),
     XHTMLCase(
       name: "weakened CSP", original: csp, replacement: #"<meta http-equiv="Content-Security-Policy" content="default-src *"/>"#,

@@ -404,6 +404,15 @@ private func write(_ text: String, to url: URL) throws {
     #expect(doc.rootElement?.textContent == "é")
     #expect(doc.rootElement?.attributes == [.init(name: "x", prefix: nil, namespaceURI: nil, value: "1")])
   }
+
+  @Test func listsTheChildNodesThatAreNotElements() throws {
+    let doc = try XMLDocument(
+      string: "<!DOCTYPE a [<!ENTITY e 'x'>]><a>t<b/><!--c--><![CDATA[d]]><?p q?>&e;</a>", url: "in.xml")
+    let other = try #require(doc.rootElement).otherChildren
+    #expect(other.map(\.kind) == [.text, .comment, .cdataSection, .processingInstruction, .entityReference])
+    #expect(other.map(\.content) == ["t", "c", "d", "q", "e"])
+    #expect(try #require(doc.rootElement?.children.first).otherChildren.isEmpty)
+  }
 }
 
 @Suite struct SchemaTests {

@@ -19,6 +19,9 @@ import XMLTree
 ///   `<meta http-equiv="Content-Security-Policy">` in `<head>`, with exactly the project's policy
 ///   (``XHTML/contentSecurityPolicy``); the renderer then writes that policy into it itself, so no
 ///   template can weaken or drop it;
+/// - CDATA sections, processing instructions, and comments that start with `>` or `->`: HTML reads
+///   them differently from XML (they end at the first `>`, or at once), so what follows would become
+///   markup;
 /// - CSS (in `<style>` elements, `style` attributes and SVG presentation attributes such as `fill`
 ///   or `filter`, which may hold `url(…)`) that the stylesheet rule below refuses.
 ///
@@ -106,6 +109,21 @@ enum TemplatePolicy {
       }
       if cssAttributes.contains(local), let problem = cssProblem(attribute.value) {
         throw StoreError(path: file, message: "\(location(element)): \(shown): \(problem)")
+      }
+    }
+    for other in element.otherChildren {
+      switch other.kind {
+      case .cdataSection, .processingInstruction:
+        throw StoreError(
+          path: file,
+          message: "\(location(element)): a \(other.kind.rawValue) in <\(element.qualifiedName)> is not allowed in a template "
+            + "(HTML ends it at the first '>', and what follows would be markup)")
+      case .comment where other.content.hasPrefix(">") || other.content.hasPrefix("->"):
+        throw StoreError(
+          path: file,
+          message: "\(location(element)): a comment in <\(element.qualifiedName)> starting with '>' or '->' is not allowed "
+            + "(HTML ends it there, and what follows would be markup)")
+      default: break
       }
     }
     if name == "style", let problem = cssProblem(element.textContent) {
