@@ -20,8 +20,9 @@ public enum HTMLReport {
 
   /// Renders the report as HTML5 (polyglot XHTML syntax, UTF-8, starting with `<!DOCTYPE html>`).
   ///
-  /// - Throws: ``XMLError`` when the template is not well-formed; ``StoreError`` when a slot is
-  ///   missing or repeated, or the stylesheet is refused (see ``TemplateSet/stylesheet()``).
+  /// - Throws: ``XMLError`` when the template is not well-formed; ``StoreError`` when the template
+  ///   or the stylesheet is refused (``TemplateSet/reportTemplate()``, ``TemplateSet/stylesheet()``)
+  ///   or a slot is missing or repeated.
   public static func render(_ model: EvidenceModel, templates: TemplateSet) throws -> [UInt8] {
     let templatePath = templates.reportXHTML.path
     let document = try templates.reportTemplate()
