@@ -49,12 +49,14 @@ let package = Package(
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
+    // Test-only: where the tests find the package and ../shared (one helper for every test target).
+    .target(name: "TestPaths", path: "Tests/TestPaths"),
     .testTarget(
       name: "IAMEvidenceTests",
-      dependencies: ["IAMEvidence", "SQLiteDB", "XMLTree", .product(name: "ZIPFoundation", package: "ZIPFoundation")],
+      dependencies: ["IAMEvidence", "SQLiteDB", "XMLTree", "TestPaths", .product(name: "ZIPFoundation", package: "ZIPFoundation")],
       exclude: ["Golden"]
     ),
-    .testTarget(name: "XMLTreeTests", dependencies: ["XMLTree"]),
+    .testTarget(name: "XMLTreeTests", dependencies: ["XMLTree", "TestPaths"]),
   ],
   swiftLanguageModes: [.v6]
 )

@@ -271,6 +271,48 @@ public struct XMLElement: Hashable {
     return result
   }
 
+  /// A child node that is not an element, as ``otherChildren`` lists it.
+  public struct OtherNode: Sendable, Hashable {
+    /// What the node is.
+    public enum Kind: String, Sendable, Hashable {
+      case text
+      case cdataSection = "CDATA section"
+      case comment
+      case processingInstruction = "processing instruction"
+      case entityReference = "entity reference"
+      case other
+    }
+
+    public var kind: Kind
+    /// The text of a text node, CDATA section, comment or processing instruction (for an entity
+    /// reference, its name).
+    public var content: String
+  }
+
+  /// The child nodes that are not elements, in document order. For checking a parsed document before
+  /// it is written as HTML, which reads comments, processing instructions and CDATA sections
+  /// differently from XML.
+  public var otherChildren: [OtherNode] {
+    var result: [OtherNode] = []
+    var child = node.pointee.children
+    while let current = child {
+      child = current.pointee.next
+      let kind: OtherNode.Kind
+      switch current.pointee.type {
+      case XML_ELEMENT_NODE: continue
+      case XML_TEXT_NODE: kind = .text
+      case XML_CDATA_SECTION_NODE: kind = .cdataSection
+      case XML_COMMENT_NODE: kind = .comment
+      case XML_PI_NODE: kind = .processingInstruction
+      case XML_ENTITY_REF_NODE: kind = .entityReference
+      default: kind = .other
+      }
+      let content = kind == .entityReference ? LibXML2.string(current.pointee.name) : LibXML2.string(current.pointee.content)
+      result.append(OtherNode(kind: kind, content: content ?? ""))
+    }
+    return result
+  }
+
   /// Creates an empty child element and returns it.
   ///
   /// - Parameters:

@@ -10,12 +10,14 @@ struct Demo: ParsableCommand {
   @Option(help: "Where to put the demo database (the report goes into the folder `report` beside it).")
   var db = "Reports/demo/demo.sqlite"
 
-  @Option(help: "Templates folder (default: ./Templates, or the one beside the executable).")
+  @Option(help: "Templates folder (default: $IAM_EVIDENCE_TEMPLATES, else the installed ones beside the executable).")
   var templates: String?
 
   func run() throws {
+    let templateSet = try TemplateSet.locate(explicit: templates)
+    Terminal.note(templateSet.summary)
     let model = try EvidenceWorkflow.runDemo(
-      databasePath: db, templates: templates,
+      databasePath: db, templates: templateSet,
       generatedAt: { try GenerationTime.resolve(option: nil, environment: ProcessInfo.processInfo.environment, now: Clock.now()) },
       now: Clock.now
     ) { event in

@@ -19,7 +19,7 @@ struct Diff: ParsableCommand {
   @Option(help: "Write to this file (atomically) instead of standard output.")
   var out: String?
 
-  @Option(help: "Report templates folder (html/xml formats).")
+  @Option(help: "Report templates folder for html/xml (default: $IAM_EVIDENCE_TEMPLATES, else the installed ones).")
   var templates: String?
 
   @Argument(help: "The older snapshot.")
@@ -30,14 +30,21 @@ struct Diff: ParsableCommand {
 
   enum Format: String, ExpressibleByArgument, CaseIterable { case text, json, html, xml }
 
+  /// The templates (html and xml only), said on standard error.
+  func located() throws -> TemplateSet {
+    let templateSet = try TemplateSet.locate(explicit: templates)
+    Terminal.note(templateSet.summary)
+    return templateSet
+  }
+
   func run() throws {
     let drift = try database.workflow(create: false).drift(from: from, to: to, account: account)
     let bytes: [UInt8]
     switch format {
     case .json: bytes = Array((JSONWriter.pretty(drift.jsonValue) + "\n").utf8)
     case .text: bytes = Array(DriftText.render(drift).utf8)
-    case .xml: bytes = try DriftXML.render(drift, templates: try TemplateSet.locate(explicit: templates))
-    case .html: bytes = try DriftHTML.render(drift, templates: try TemplateSet.locate(explicit: templates))
+    case .xml: bytes = try DriftXML.render(drift, templates: try located())
+    case .html: bytes = try DriftHTML.render(drift, templates: try located())
     }
     if let out {
       try ReportWriter.writeAtomically(bytes, to: URL(fileURLWithPath: out))

@@ -37,7 +37,7 @@ struct PackageCommand: ParsableCommand {
   @Option(help: "Sign the manifest with this Ed25519 private key (from `iam-evidence keygen`).")
   var signKey: String?
 
-  @Option(help: "Report templates folder.")
+  @Option(help: "Report templates folder (default: $IAM_EVIDENCE_TEMPLATES, else the installed ones beside the executable).")
   var templates: String?
 
   @Option(help: "The package's timestamp (default: SOURCE_DATE_EPOCH, else now).")
@@ -49,6 +49,7 @@ struct PackageCommand: ParsableCommand {
   func run() throws {
     let workflow = try database.workflow(create: false)
     let templateSet = try TemplateSet.locate(explicit: templates)
+    Terminal.note(templateSet.summary)
     let time = try GenerationTime.resolve(option: generatedAt, environment: ProcessInfo.processInfo.environment, now: Clock.now())
     guard let end = try PeriodEnd.parse(to) else { throw ValidationError("--to is required") }
     let key = try signKey.map { try SigningKeys.loadPrivateKey(path: $0) }

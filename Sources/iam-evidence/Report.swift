@@ -29,7 +29,7 @@ struct Report: ParsableCommand {
   @Option(help: "Output folder (default: Reports/<account>/<captured date>/).")
   var out: String?
 
-  @Option(help: "Templates folder (default: ./Templates, or the one beside the executable).")
+  @Option(help: "Templates folder (default: $IAM_EVIDENCE_TEMPLATES, else the installed ones beside the executable).")
   var templates: String?
 
   @Option(help: "The report's timestamp (default: SOURCE_DATE_EPOCH, else now).")
@@ -42,6 +42,7 @@ struct Report: ParsableCommand {
   func run() throws {
     let workflow = try database.workflow(create: false)
     let templateSet = try TemplateSet.locate(explicit: templates)
+    Terminal.note(templateSet.summary)
     let time = try GenerationTime.resolve(option: generatedAt, environment: ProcessInfo.processInfo.environment, now: Clock.now())
     let scope: ReportScope
     if let from, let end = try PeriodEnd.parse(to) {

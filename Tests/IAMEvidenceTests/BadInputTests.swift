@@ -5,7 +5,7 @@ import Testing
 @testable import IAMEvidence
 
 /// Bad input gets a clear error naming the file and JSON path, exit code 2, and nothing written.
-@Suite struct BadInputTests {
+@Suite(.temporaryDirectories) struct BadInputTests {
   struct Case: CustomTestStringConvertible, Sendable {
     var name: String
     var bytes: [UInt8]

@@ -4,7 +4,7 @@ import Testing
 @testable import IAMEvidence
 
 /// The `ingest`, `assess`, `findings` and `checks` commands, through the built executable.
-@Suite struct CheckCommandTests {
+@Suite(.temporaryDirectories) struct CheckCommandTests {
   static let kmsStar = #"{"Statement":[{"Effect":"Allow","Action":"kms:*","Resource":"*"}]}"#
   static let clean =
     #"{"Statement":[{"Effect":"Allow","Action":["kms:Decrypt","kms:Encrypt"],"Resource":"arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"}]}"#

@@ -5,7 +5,7 @@ import Testing
 
 /// The document-level checks against the ground truth of the shared fixtures: the expected status of
 /// each labelled document is derived from the pattern labels of all its labelled statements.
-@Suite struct CheckFixtureTests {
+@Suite(.temporaryDirectories) struct CheckFixtureTests {
   static let snapshots = ["dev-small", "dev-series/2024-01", "dev-series/2024-02", "dev-series/2024-03"]
 
   /// A statement that alone allows every KMS action on all keys (see `pattern_legend`).

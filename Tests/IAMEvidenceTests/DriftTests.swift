@@ -165,7 +165,7 @@ enum DriftFiles {
 
 /// `store.drift`: what changed between two snapshots, checked against the seeded evolution of the
 /// dev series and against hand-made snapshots.
-@Suite struct DriftTests {
+@Suite(.temporaryDirectories) struct DriftTests {
   static let fullAccessPatterns: Set<String> = [
     "kms_star_string", "kms_star_in_array", "kms_star_uppercase", "full_admin_star", "statement_single_object", "kms_star_resource_array",
   ]
@@ -495,7 +495,7 @@ enum DriftFiles {
 }
 
 /// `iam-evidence diff` (and the account rules of `trend`/`report`), through the built executable.
-@Suite struct DriftCommandTests {
+@Suite(.temporaryDirectories) struct DriftCommandTests {
   static let templates = TestSupport.packageRoot.appendingPathComponent("Templates").path
 
   /// A database with the three months of the dev series, ingested (and assessed) by the CLI.

@@ -6,7 +6,7 @@ import XMLTree
 
 /// Each layer's error is a ``UserFacingError``; the CLI prints any of them as `error: <description>`
 /// (naming the file) and exits 2, and Foundation's file errors never reach the user raw.
-@Suite struct ErrorReportingTests {
+@Suite(.temporaryDirectories) struct ErrorReportingTests {
   @Test func everyLayersErrorIsUserFacing() {
     let errors: [any Error] = [
       SnapshotDecodingError(file: "s.json", path: "$.UserDetailList", message: "expected an array"),
@@ -59,13 +59,15 @@ import XMLTree
     #expect(ok.status == 0, "\(ok.stderr)")
     try Self.expectError(
       ["report", "--db", db, "--templates", missing],
-      "\(missing): no report templates found (report.xhtml); pass --templates DIR or set IAM_EVIDENCE_TEMPLATES")
+      "\(missing): no report.xhtml in the templates folder named from --templates")
     let file = dir.appendingPathComponent("file")
     try Data().write(to: file)
     let templates = TestSupport.packageRoot.appendingPathComponent("Templates").path
     let run = try TestSupport.run(["report", "--db", db, "--templates", templates, "--out", file.path + "/report"])
     #expect(run.status == 2)
-    #expect(run.stderr == "error: \(file.path)/report: cannot create the folder: \(file.path) is not a folder\n", "\(run.stderr)")
+    #expect(
+      run.stderr == "templates: \(templates) (from --templates)\nerror: \(file.path)/report: cannot create the folder: \(file.path) is not a folder\n",
+      "\(run.stderr)")
     #expect(!run.stderr.contains("Domain") && !run.stderr.contains("Error:"), "\(run.stderr)")
   }
 }

@@ -6,7 +6,7 @@ import XMLTree
 @testable import IAMEvidence
 
 /// evidence.xml: schema-valid, complete, reconciled, deterministic.
-@Suite struct EvidenceXMLTests {
+@Suite(.temporaryDirectories) struct EvidenceXMLTests {
   static let templates = TemplateSet(directory: TestSupport.packageRoot.appendingPathComponent("Templates"))
   static let generatedAt = Timestamp(parsing: "2024-04-02T09:00:00Z")!
 

@@ -4,7 +4,7 @@ import Testing
 @testable import IAMEvidence
 
 /// The exceptions register: parsing, matching, expiry, stale entries, and its record in the store.
-@Suite struct ExceptionTests {
+@Suite(.temporaryDirectories) struct ExceptionTests {
   static let kmsStar = #"{"Statement":[{"Effect":"Allow","Action":"kms:*","Resource":"*"}]}"#
   static let capturedAt = Timestamp(parsing: "2024-06-30T00:00:00Z")!
 

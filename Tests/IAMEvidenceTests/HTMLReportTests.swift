@@ -8,7 +8,7 @@ import XMLTree
 ///
 /// Set `IAM_EVIDENCE_HTML_PREVIEW=/some/dir` to have the tests also write the reports they render
 /// there (`demo.html`, `dev-series.html`, `hostile.html`) for viewing in a browser.
-@Suite struct HTMLReportTests {
+@Suite(.temporaryDirectories) struct HTMLReportTests {
   static let templates = TemplateSet(directory: TestSupport.packageRoot.appendingPathComponent("Templates"))
   static let generatedAt = Timestamp(parsing: "2024-07-01T08:00:00Z")!
   static let ns = ["h": XMLNamespaces.xhtml, "svg": XMLNamespaces.svg]
@@ -196,9 +196,9 @@ import XMLTree
   }
 
   @Test func bidirectionalControlsAreShownAsCodePoints() {
-    #expect(HTMLReport.visible("plain <text> & more") == "plain <text> & more")
-    #expect(HTMLReport.visible("a\u{202E}b\u{2066}c\u{200F}") == "a[U+202E]b[U+2066]c[U+200F]")
-    #expect(HTMLReport.visible("\u{061C}") == "[U+061C]")
+    #expect(XHTML.visible("plain <text> & more") == "plain <text> & more")
+    #expect(XHTML.visible("a\u{202E}b\u{2066}c\u{200F}") == "a[U+202E]b[U+2066]c[U+200F]")
+    #expect(XHTML.visible("\u{061C}") == "[U+061C]")
   }
 
   @Test func trendChartCoordinatesAreFixedPoint() {

@@ -3,7 +3,7 @@ import Testing
 @testable import IAMEvidence
 
 /// The delta-encoded id lists of `snapshot_results`, and the SQL view that decodes them.
-@Suite struct IDListTests {
+@Suite(.temporaryDirectories) struct IDListTests {
   @Test func roundTripsAndSortsAndStaysSmall() {
     let ids: [Int64] = [5_000, 17, 5_001, 5_002, 1, 9_999_999]
     #expect(IDList.encode(ids) == "[1,16,4983,1,1,9994997]")
@@ -33,7 +33,7 @@ import Testing
 
 /// What the store gives back is what was decoded: principals (with RoleLastUsed), policies and all
 /// their versions, across snapshots that share states.
-@Suite struct StoreRoundTripTests {
+@Suite(.temporaryDirectories) struct StoreRoundTripTests {
   @Test(arguments: ["dev-small.json", "dev-series/2024-01.json", "dev-series/2024-02.json"])
   func loadedSnapshotEqualsTheDecodedOne(fixture: String) throws {
     let (store, _) = try TestSupport.makeStore()

@@ -5,7 +5,7 @@ import Testing
 
 /// `kms-full-access-identity` on small synthetic accounts: groups, AWS-managed policies, boundaries,
 /// missing documents, policies that only add up together, and Denies from another policy.
-@Suite struct IdentityCheckTests {
+@Suite(.temporaryDirectories) struct IdentityCheckTests {
   static let kmsStar = #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kms:*","Resource":"*"}]}"#
   static let adminDocument = #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#
   static let adminARN = "arn:aws:iam::aws:policy/AdministratorAccess"
@@ -146,7 +146,7 @@ import Testing
 }
 
 /// Invalid documents never pass silently.
-@Suite struct InvalidPolicyTests {
+@Suite(.temporaryDirectories) struct InvalidPolicyTests {
   static let invalidDocuments: [(name: String, document: String, problem: String)] = [
     ("lowercase-effect", #"{"Statement":[{"Effect":"allow","Action":"kms:*","Resource":"*"}]}"#, "Effect"),
     ("action-and-notaction", #"{"Statement":[{"Effect":"Allow","Action":"kms:*","NotAction":"s3:*","Resource":"*"}]}"#, "NotAction"),

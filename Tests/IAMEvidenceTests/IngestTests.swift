@@ -16,7 +16,7 @@ private func fileCounts(_ url: URL) throws -> SnapshotCounts {
     managedPolicies: list("Policies").count, inlinePolicies: inline)
 }
 
-@Suite struct IngestTests {
+@Suite(.temporaryDirectories) struct IngestTests {
   static let reconcileCases: [(String, String?)] = [
     ("dev-small.json", nil),
     ("dev-series/2024-01.json", nil),

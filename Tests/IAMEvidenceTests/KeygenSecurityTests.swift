@@ -6,7 +6,7 @@ import Testing
 /// `keygen` never lets another local user read the private key (issue 14, defect 1): the key file is
 /// private from the system call that creates it, links planted at the key's name are not followed,
 /// and nothing is overwritten without `--force`.
-@Suite struct KeygenSecurityTests {
+@Suite(.temporaryDirectories) struct KeygenSecurityTests {
   static func mode(_ path: String) throws -> Int {
     (try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int ?? -1) & 0o777
   }

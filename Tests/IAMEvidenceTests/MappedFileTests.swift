@@ -4,7 +4,7 @@ import Testing
 @testable import IAMEvidence
 
 /// System/: the memory-mapped snapshot file and the allocator settings.
-@Suite struct MappedFileTests {
+@Suite(.temporaryDirectories) struct MappedFileTests {
   static func withFile(_ bytes: [UInt8], _ body: (String) throws -> Void) throws {
     let dir = try TestSupport.temporaryDirectory()
     defer { try? FileManager.default.removeItem(at: dir) }

@@ -5,11 +5,8 @@ import XMLTree
 @testable import IAMEvidence
 
 /// OSCAL assessment results: valid against NIST's 1.0.6 schema, complete, deterministic.
-@Suite struct OSCALTests {
-  static let schemaPath = TestSupport.packageRoot.appendingPathComponent(
-    "../shared/schemas/oscal-1.0.6/oscal_assessment-results_schema.xsd"
-  )
-  .standardizedFileURL.path
+@Suite(.temporaryDirectories) struct OSCALTests {
+  static let schemaPath = TestSupport.schema("oscal-1.0.6/oscal_assessment-results_schema.xsd").path
   static let ns = ["o": XMLNamespaces.oscal]
   static let generatedAt = Timestamp(parsing: "2024-04-02T09:00:00Z")!
 

@@ -7,7 +7,7 @@ import ZIPFoundation
 
 /// The auditor handoff package (`package`, `verify`, `keygen`), end to end through the built binary,
 /// with the library for the finer checks. The quarter is dev-series January–March 2024.
-@Suite struct PackageTests {
+@Suite(.temporaryDirectories, .packagedQuarter) struct PackageTests {
   typealias P = PackageSupport
 
   // MARK: 1. Package, verify, members, manifest
@@ -404,9 +404,10 @@ import ZIPFoundation
     #expect(String(decoding: try TestSupport.bytes(key), as: UTF8.self).hasPrefix("-----BEGIN PRIVATE KEY-----\n"))
   }
 
-  @Test func openSSLVerifiesTheSignatureWithoutOurTool() throws {
-    let openssl = "/usr/bin/openssl"
-    guard FileManager.default.isExecutableFile(atPath: openssl) else { return }  // skipped where OpenSSL is absent
+  // Skipped, and reported as skipped, where OpenSSL's command-line tool is not installed.
+  @Test(.enabled(if: PackageSupport.openSSL != nil, "the openssl command is not installed (looked on PATH and in /usr/bin)"))
+  func openSSLVerifiesTheSignatureWithoutOurTool() throws {
+    let openssl = try #require(P.openSSL)
     let base = try P.base()
     let dir = try P.unpack(try P.zipMembers(base.signed))
     let args = [
@@ -639,6 +640,11 @@ import ZIPFoundation
   }
 }
 
+extension Trait where Self == PackageSupport.PackagedQuarter {
+  /// One packaged quarter for the suite's tests (``PackageSupport/base()``), removed after the suite.
+  static var packagedQuarter: Self { Self() }
+}
+
 /// The shared quarter, packaging and zip helpers.
 enum PackageSupport {
   static let months = [("2024-01", "31"), ("2024-02", "29"), ("2024-03", "31")]
@@ -667,9 +673,41 @@ enum PackageSupport {
     var description: String
   }
 
-  private static let shared: Result<Base, any Error> = Result { try makeBase() }
+  /// The quarter of the running suite (see ``PackagedQuarter``).
+  @TaskLocal private static var quarter: LazyBase?
 
-  static func base() throws -> Base { try shared.get() }
+  static func base() throws -> Base {
+    guard let quarter else { throw SetupFailed(description: "the suite needs the .packagedQuarter trait") }
+    return try quarter.get()
+  }
+
+  /// The quarter, made by the first test that asks for it (once, for all the suite's tests), in
+  /// temporary folders that belong to the suite's scope, not to that test's.
+  final class LazyBase: @unchecked Sendable {
+    private let lock = NSLock()
+    private var made: Result<Base, any Error>?
+    private let scope: TemporaryDirectories
+
+    init(scope: TemporaryDirectories) { self.scope = scope }
+
+    func get() throws -> Base {
+      try lock.withLock {
+        if made == nil { made = TemporaryDirectories.$current.withValue(scope) { Result { try makeBase() } } }
+        return try made!.get()
+      }
+    }
+  }
+
+  /// `.packagedQuarter` on a suite: its tests share one packaged quarter, removed when the suite ends.
+  struct PackagedQuarter: SuiteTrait, TestScoping {
+    func provideScope(
+      for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void
+    ) async throws {
+      let scope = TemporaryDirectories()
+      defer { scope.removeAll() }
+      try await $quarter.withValue(LazyBase(scope: scope)) { try await function() }
+    }
+  }
 
   private static func makeBase() throws -> Base {
     let dir = try TestSupport.temporaryDirectory()
@@ -793,6 +831,14 @@ enum PackageSupport {
   static func mode(_ url: URL) throws -> Int {
     (try FileManager.default.attributesOfItem(atPath: url.path)[.posixPermissions] as? Int ?? -1) & 0o777
   }
+
+  /// OpenSSL's command-line tool: the first executable `openssl` on `PATH`, else `/usr/bin/openssl`;
+  /// nil when there is none.
+  static let openSSL: String? = {
+    let path = ProcessInfo.processInfo.environment["PATH"] ?? ""
+    let candidates = path.split(separator: ":").map { String($0) + "/openssl" } + ["/usr/bin/openssl"]
+    return candidates.first { FileManager.default.isExecutableFile(atPath: $0) }
+  }()
 
   /// Runs another program.
   static func shell(_ executable: String, _ arguments: [String], cwd: URL) throws -> TestSupport.Run {

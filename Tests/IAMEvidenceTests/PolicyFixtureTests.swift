@@ -6,10 +6,6 @@ import Testing
 /// Checks the evaluator against the pattern labels of the shared fixture truth files (read in place,
 /// never copied into the repository).
 @Suite struct PolicyFixtureTests {
-  static let fixtures = URL(fileURLWithPath: #filePath)
-    .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    .appendingPathComponent("../shared/fixtures").standardized
-
   static let snapshots = ["dev-small", "dev-series/2024-01", "dev-series/2024-02", "dev-series/2024-03"]
 
   /// Labels whose statement alone grants every KMS action on all keys.
@@ -22,7 +18,7 @@ import Testing
   var allKMS: Set<String> { evaluator.catalog.allActionNames }
 
   static func load(_ relative: String) throws -> JSONValue {
-    let url = fixtures.appendingPathComponent(relative)
+    let url = TestSupport.fixture(relative)
     guard let data = FileManager.default.contents(atPath: url.path) else {
       throw FixtureError(message: "cannot read \(url.path)")
     }

@@ -6,7 +6,7 @@ import XMLTree
 @testable import IAMEvidence
 
 /// The `report` command end to end: default layout, golden HTML, atomic writes.
-@Suite struct ReportCommandTests {
+@Suite(.temporaryDirectories) struct ReportCommandTests {
   /// A database with the three dev-series months in a temporary folder.
   static func quarterDatabase() throws -> URL {
     let dir = try TestSupport.temporaryDirectory()

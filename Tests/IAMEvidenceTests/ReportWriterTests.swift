@@ -5,7 +5,7 @@ import Testing
 
 /// A report's files are replaced together or not at all (issue 14, defect 8: a full disk left
 /// report.html new and evidence.xml/xsd old). Failures are injected into the file writer.
-@Suite struct ReportWriterTests {
+@Suite(.temporaryDirectories, .packagedQuarter) struct ReportWriterTests {
   static let names = ["report.html", "evidence.xml", "evidence.xsd"]
 
   static func outputs(_ tag: String) -> [ReportWriter.Output] {

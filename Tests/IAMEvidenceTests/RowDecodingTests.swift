@@ -6,7 +6,7 @@ import Testing
 
 /// Reading rows back: a typo'd column, a NULL, a wrong type or a damaged stored value is an error that
 /// names what is wrong (column and SQL; table, row and column), never a crash or a silent default.
-@Suite struct RowDecodingTests {
+@Suite(.temporaryDirectories) struct RowDecodingTests {
   /// A database with one assessed snapshot, damaged by `damage` through a connection of its own.
   static func damaged(_ damage: (SQLiteConnection, SnapshotRecord) throws -> Void) throws -> (EvidenceStore, SnapshotRecord, URL) {
     let (store, dir) = try TestSupport.makeStore()

@@ -6,7 +6,7 @@ import Testing
 /// One field of a snapshot cannot hold more than ``SnapshotLimits`` allows (issue 14: "a 50 MB string
 /// inflates about 20 times in the database and needs 4.2 GB to report"): the decoder refuses it with
 /// the file and JSON path, scanning it without copying it.
-@Suite struct SnapshotLimitsTests {
+@Suite(.temporaryDirectories) struct SnapshotLimitsTests {
   static let fiftyMB = 50_000_000
 
   /// A snapshot file with one user; `user` is spliced in as the user object's members.

@@ -4,7 +4,7 @@ import Testing
 @testable import IAMEvidence
 
 /// Crash safety and concurrency of the store, proven with real child processes.
-@Suite struct StoreSafetyTests {
+@Suite(.temporaryDirectories) struct StoreSafetyTests {
   @Test func killedIngestLeavesTheDatabaseAsItWas() throws {
     let dir = try TestSupport.temporaryDirectory()
     let db = dir.appendingPathComponent("e.sqlite").path

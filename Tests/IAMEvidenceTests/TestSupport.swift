@@ -1,18 +1,22 @@
 import Foundation
+import TestPaths
 import Testing
 
 @testable import IAMEvidence
 
 /// Paths and helpers shared by the tests.
 enum TestSupport {
-  /// The package root, found from this file's location.
-  static let packageRoot: URL = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-    .deletingLastPathComponent().deletingLastPathComponent()
+  /// The package root (see ``TestPaths``).
+  static let packageRoot: URL = TestPaths.packageRoot
 
   /// `../shared/fixtures` beside the project root (never copied into the repository).
-  static let fixtures: URL = packageRoot.deletingLastPathComponent().appendingPathComponent("shared/fixtures")
+  static let fixtures: URL = TestPaths.fixtures
 
-  static func fixture(_ relative: String) -> URL { fixtures.appendingPathComponent(relative) }
+  /// A file under `../shared/fixtures`.
+  static func fixture(_ relative: String) -> URL { TestPaths.fixture(relative) }
+
+  /// A file under `../shared/schemas`.
+  static func schema(_ relative: String) -> URL { TestPaths.schema(relative) }
 
   static func bytes(_ url: URL) throws -> [UInt8] { [UInt8](try Data(contentsOf: url)) }
 
@@ -27,10 +31,16 @@ enum TestSupport {
     return packageRoot.appendingPathComponent(".build/debug/iam-evidence")
   }
 
-  /// A fresh temporary directory.
+  /// A fresh temporary directory, removed when the test (or the suite-wide scope) that made it ends
+  /// (see ``TemporaryDirectories``).
   static func temporaryDirectory() throws -> URL {
     let url = FileManager.default.temporaryDirectory.appendingPathComponent("iam-evidence-tests-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    if let scope = TemporaryDirectories.current {
+      scope.add(url)
+    } else {
+      Issue.record("a temporary directory was made outside a test scoped with .temporaryDirectories: \(url.path) outlives it")
+    }
     return url
   }
 
@@ -73,6 +83,7 @@ enum TestSupport {
     process.arguments = arguments
     var env = ProcessInfo.processInfo.environment
     env.removeValue(forKey: "IAM_EVIDENCE_DB")
+    env.removeValue(forKey: "IAM_EVIDENCE_TEMPLATES")
     for (k, v) in environment { env[k] = v }
     process.environment = env
     if let cwd { process.currentDirectoryURL = cwd }
@@ -109,6 +120,57 @@ extension EvidenceStore {
 protocol SQLiteBindableForTests { var asAny: Any { get } }
 extension Int: SQLiteBindableForTests { var asAny: Any { self } }
 extension String: SQLiteBindableForTests { var asAny: Any { self } }
+
+/// The temporary folders made in one scope (a test, or a suite-wide setup such as the packaged
+/// quarter), removed together when the scope ends, whether it passed, failed or threw.
+///
+/// ``TestSupport/temporaryDirectory()`` registers each folder with the innermost scope; making one
+/// outside any scope is an issue, so a suite that forgets `.temporaryDirectories` fails rather than
+/// leaking folders.
+final class TemporaryDirectories: @unchecked Sendable {
+  /// The innermost scope of the running task.
+  @TaskLocal static var current: TemporaryDirectories?
+
+  private let lock = NSLock()
+  private var urls: [URL] = []
+
+  func add(_ url: URL) { lock.withLock { urls.append(url) } }
+
+  /// Runs `body` in a new scope, then removes every folder made in it.
+  static func withScope<T>(_ body: () async throws -> T) async throws -> T {
+    let scope = TemporaryDirectories()
+    defer { scope.removeAll() }
+    return try await $current.withValue(scope) { try await body() }
+  }
+
+  /// Removes every folder of the scope (one the test already removed is skipped).
+  func removeAll() {
+    for url in lock.withLock({ urls }) where (try? FileManager.default.attributesOfItem(atPath: url.path)) != nil {
+      do {
+        try FileManager.default.removeItem(at: url)
+      } catch {
+        Issue.record("could not remove the temporary directory \(url.path): \(error)")
+      }
+    }
+  }
+}
+
+/// `.temporaryDirectories` on a suite: every test case of it runs in its own
+/// ``TemporaryDirectories`` scope.
+struct TemporaryDirectoriesTrait: SuiteTrait, TestTrait, TestScoping {
+  var isRecursive: Bool { true }
+
+  func provideScope(
+    for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void
+  ) async throws {
+    try await TemporaryDirectories.withScope { try await function() }
+  }
+}
+
+extension Trait where Self == TemporaryDirectoriesTrait {
+  /// Removes the temporary folders each test makes when it ends.
+  static var temporaryDirectories: Self { Self() }
+}
 
 /// A small deterministic generator (SplitMix64), so that seeded tests reproduce their failures.
 struct SplitMix {

@@ -4,7 +4,7 @@ import Testing
 @testable import IAMEvidence
 
 /// `store.trend` and `iam-evidence trend`: per-snapshot counts, finding lifetimes, coverage gaps.
-@Suite struct TrendTests {
+@Suite(.temporaryDirectories) struct TrendTests {
   static func t(_ s: String) -> Timestamp { Timestamp(parsing: s)! }
   static let checks = CheckCatalog.all.map(\.description.id)
 

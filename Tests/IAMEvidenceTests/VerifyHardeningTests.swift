@@ -12,7 +12,7 @@ import ZIPFoundation
 /// `verify` against hostile packages (issue 14): a packaged schema that tries to reach the file
 /// system (defect 4), members that would inflate without bound (defect 5), special files in an
 /// unpacked folder (defect 12), and a package re-signed with another key (the unverified signer).
-@Suite struct VerifyHardeningTests {
+@Suite(.temporaryDirectories, .packagedQuarter) struct VerifyHardeningTests {
   typealias P = PackageSupport
   typealias Member = (name: String, bytes: [UInt8])
 

@@ -1,16 +1,11 @@
 import Foundation
+import TestPaths
 import Testing
 
 @testable import XMLTree
 
-/// The package root, found from this file's path (Tests/XMLTreeTests/XMLTreeTests.swift).
-private let packageRoot = URL(fileURLWithPath: #filePath)
-  .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-
 /// The NIST OSCAL 1.0.6 assessment-results schema, shared next to the package (not copied into it).
-private let oscalSchemaPath =
-  packageRoot
-  .appendingPathComponent("../shared/schemas/oscal-1.0.6/oscal_assessment-results_schema.xsd").standardized.path
+private let oscalSchemaPath = TestPaths.schema("oscal-1.0.6/oscal_assessment-results_schema.xsd").path
 
 private let xhtml = XMLNamespaces.xhtml
 
@@ -408,6 +403,15 @@ private func write(_ text: String, to url: URL) throws {
     #expect(doc.rootElement?.attribute("x") == "1")
     #expect(doc.rootElement?.textContent == "é")
     #expect(doc.rootElement?.attributes == [.init(name: "x", prefix: nil, namespaceURI: nil, value: "1")])
+  }
+
+  @Test func listsTheChildNodesThatAreNotElements() throws {
+    let doc = try XMLDocument(
+      string: "<!DOCTYPE a [<!ENTITY e 'x'>]><a>t<b/><!--c--><![CDATA[d]]><?p q?>&e;</a>", url: "in.xml")
+    let other = try #require(doc.rootElement).otherChildren
+    #expect(other.map(\.kind) == [.text, .comment, .cdataSection, .processingInstruction, .entityReference])
+    #expect(other.map(\.content) == ["t", "c", "d", "q", "e"])
+    #expect(try #require(doc.rootElement?.children.first).otherChildren.isEmpty)
   }
 }
 

@@ -1,8 +1,9 @@
 import Foundation
 import XMLTree
 
-/// `diff --format html`: the drift as one self-contained page, built node by node with libxml2 (every
-/// string escaped), styled with `report.css` plus a few diff styles, no scripts, restrictive CSP.
+/// `diff --format html`: the drift as one self-contained page, built node by node with libxml2 through
+/// the shared XHTML helpers (every string escaped, bidirectional controls made visible), styled with
+/// `report.css` plus a few diff styles, no scripts, the report's Content-Security-Policy.
 public enum DriftHTML {
   static let diffCSS = """
     .drift-added { background: #e8f5e9; }
@@ -13,28 +14,28 @@ public enum DriftHTML {
     .recreated { font-weight: bold; color: #8a5300; }
     """
 
+  /// - Throws: ``RenderError`` when the stylesheet is refused (see ``TemplateSet/stylesheet()``): a
+  ///   page is never written without it.
   public static func render(_ d: DriftReport, templates: TemplateSet) throws -> [UInt8] {
+    let css = try templates.stylesheet()
     let doc = XMLDocument(rootElement: "html", namespaceURI: XMLNamespaces.xhtml)
     let html = doc.rootElement!
-    html.setAttribute("lang", "en")
-    let head = html.addChild("head")
-    head.addChild("meta").setAttribute("charset", "utf-8")
-    let csp = head.addChild("meta")
-    csp.setAttribute("http-equiv", "Content-Security-Policy")
-    csp.setAttribute("content", "default-src 'none'; style-src 'unsafe-inline'; img-src data:")
-    head.addChild("title").addText("IAM drift \(d.to.account): snapshot \(d.from.id) to \(d.to.id)")
-    let css = (try? String(contentsOf: templates.reportCSS, encoding: .utf8)) ?? ""
-    head.addChild("style").addText(css + "\n" + diffCSS)
-    let body = html.addChild("body")
-    body.addChild("h1").addText("Drift between two IAM snapshots")
-    let meta = body.addChild("p")
-    meta.addText(
+    html.set("lang", "en")
+    let head = html.add("head")
+    head.add("meta").set("charset", "utf-8")
+    head.add("meta").set("http-equiv", "Content-Security-Policy").set("content", XHTML.contentSecurityPolicy)
+    head.add("title", "IAM drift \(d.to.account): snapshot \(d.from.id) to \(d.to.id)")
+    head.add("style", css + "\n" + diffCSS)
+    let body = html.add("body")
+    body.add("h1", "Drift between two IAM snapshots")
+    let meta = body.add("p")
+    meta.say(
       "Account \(d.to.account): snapshot \(d.from.id) (captured \(d.from.capturedAt)) to snapshot \(d.to.id) (captured \(d.to.capturedAt)). Documents are compared in canonical form, so encoding and whitespace changes are not drift."
     )
 
-    let summary = body.addChild("table")
-    summary.setAttribute("class", "drift")
-    row(summary.addChild("tr"), header: true, ["Change", "Count"])
+    let summary = body.add("table")
+    summary.set("class", "drift")
+    row(summary.add("tr"), header: true, ["Change", "Count"])
     for (title, n) in [
       ("New findings", d.newFindings.count), ("Resolved findings", d.resolved.count), ("Still open", d.stillOpen.count),
       ("Newly excepted", d.newlyExcepted.count), ("Exception expired", d.exceptionExpired.count),
@@ -43,7 +44,7 @@ public enum DriftHTML {
       ("Policies changed", d.policiesChanged.count),
       ("Access changes", d.accessChanges.count),
     ] {
-      row(summary.addChild("tr"), [title, String(n)])
+      row(summary.add("tr"), [title, String(n)])
     }
 
     for (title, list, cls) in [
@@ -51,15 +52,15 @@ public enum DriftHTML {
       ("Newly excepted", d.newlyExcepted, "drift-changed"), ("Exception expired", d.exceptionExpired, "drift-changed"),
       ("Still open", d.stillOpen, ""),
     ] {
-      let section = body.addChild("section")
-      section.addChild("h2").addText("\(title) (\(list.count))")
+      let section = body.add("section")
+      section.add("h2").say("\(title) (\(list.count))")
       guard !list.isEmpty else { continue }
-      let table = section.addChild("table")
-      table.setAttribute("class", "drift")
-      row(table.addChild("tr"), header: true, ["Check", "Status", "Principal", "Policy", "Why"])
+      let table = section.add("table")
+      table.set("class", "drift")
+      row(table.add("tr"), header: true, ["Check", "Status", "Principal", "Policy", "Why"])
       for r in list {
-        let tr = table.addChild("tr")
-        if !cls.isEmpty { tr.setAttribute("class", cls) }
+        let tr = table.add("tr")
+        if !cls.isEmpty { tr.set("class", cls) }
         row(
           tr,
           [
@@ -69,91 +70,91 @@ public enum DriftHTML {
       }
     }
 
-    let principals = body.addChild("section")
-    principals.addChild("h2").addText("Principals")
-    let ptable = principals.addChild("table")
-    ptable.setAttribute("class", "drift")
-    row(ptable.addChild("tr"), header: true, ["Change", "Type", "Name", "ARN", "Unique id"])
+    let principals = body.add("section")
+    principals.add("h2").say("Principals")
+    let ptable = principals.add("table")
+    ptable.set("class", "drift")
+    row(ptable.add("tr"), header: true, ["Change", "Type", "Name", "ARN", "Unique id"])
     for (sign, list, cls) in [("added", d.principalsAdded, "drift-added"), ("removed", d.principalsRemoved, "drift-removed")] {
       for c in list {
-        let tr = ptable.addChild("tr")
-        tr.setAttribute("class", cls)
+        let tr = ptable.add("tr")
+        tr.set("class", cls)
         row(tr, [sign, c.principal.type.rawValue, c.principal.name, c.principal.arn, c.principal.id])
         if c.recreated {
-          let note = tr.children.last!.addChild("div")
-          note.setAttribute("class", "recreated")
-          note.addText("Recreated: the same ARN had another unique id; this is a different subject.")
+          let note = tr.children.last!.add("div")
+          note.set("class", "recreated")
+          note.say("Recreated: the same ARN had another unique id; this is a different subject.")
         }
       }
     }
 
-    let access = body.addChild("section")
-    access.addChild("h2").addText("Access changes (\(d.accessChanges.count))")
+    let access = body.add("section")
+    access.add("h2").say("Access changes (\(d.accessChanges.count))")
     if !d.accessChanges.isEmpty {
-      let table = access.addChild("table")
-      table.setAttribute("class", "drift")
-      row(table.addChild("tr"), header: true, ["Change", "Principal", "Policy, group or former ARN"])
+      let table = access.add("table")
+      table.set("class", "drift")
+      row(table.add("tr"), header: true, ["Change", "Principal", "Policy, group or former ARN"])
       for a in d.accessChanges {
-        row(table.addChild("tr"), [a.kind, "\(a.principal.type.rawValue) \(a.principal.name)", a.subject])
+        row(table.add("tr"), [a.kind, "\(a.principal.type.rawValue) \(a.principal.name)", a.subject])
       }
     }
 
-    let policies = body.addChild("section")
-    policies.addChild("h2").addText("Policies")
+    let policies = body.add("section")
+    policies.add("h2").say("Policies")
     for (sign, list, cls) in [
       ("Added", d.policiesAdded, "drift-added"), ("Removed", d.policiesRemoved, "drift-removed"),
       ("Changed", d.policiesChanged, "drift-changed"),
     ] {
       for c in list {
-        let article = policies.addChild("article")
-        article.setAttribute("class", cls)
+        let article = policies.add("article")
+        article.set("class", cls)
         let owner = c.principal.map { " of \($0.type.rawValue) \($0.name)" } ?? ""
-        article.addChild("h3").addText("\(sign): \(c.kind.rawValue) \(c.arn ?? c.name)\(owner)")
+        article.add("h3").say("\(sign): \(c.kind.rawValue) \(c.arn ?? c.name)\(owner)")
         if c.defaultVersionSwitched {
-          article.addChild("p").addText("Default version switched from \(c.fromVersion ?? "?") to \(c.toVersion ?? "?").")
+          article.add("p").say("Default version switched from \(c.fromVersion ?? "?") to \(c.toVersion ?? "?").")
         }
         guard let s = c.statements, !s.isEmpty else { continue }
-        let table = article.addChild("table")
-        table.setAttribute("class", "drift")
-        row(table.addChild("tr"), header: true, ["Statement", "Element", "Before", "After"])
+        let table = article.add("table")
+        table.set("class", "drift")
+        row(table.add("tr"), header: true, ["Statement", "Element", "Before", "After"])
         for x in s.removed {
-          let tr = table.addChild("tr")
-          tr.setAttribute("class", "drift-removed")
+          let tr = table.add("tr")
+          tr.set("class", "drift-removed")
           jsonRow(tr, "Statement[\(x.index)] removed", "(whole statement)", x.statement, nil)
         }
         for x in s.added {
-          let tr = table.addChild("tr")
-          tr.setAttribute("class", "drift-added")
+          let tr = table.add("tr")
+          tr.set("class", "drift-added")
           jsonRow(tr, "Statement[\(x.index)] added", "(whole statement)", nil, x.statement)
         }
         for x in s.changed {
           for e in x.changes {
-            let tr = table.addChild("tr")
-            tr.setAttribute("class", "drift-changed")
+            let tr = table.add("tr")
+            tr.set("class", "drift-changed")
             jsonRow(tr, "Statement[\(x.fromIndex)] → [\(x.toIndex)]" + (x.sid.map { " (\($0))" } ?? ""), e.element, e.from, e.to)
           }
         }
       }
     }
-    body.addChild("p").addText("Generated by \(IAMEvidenceVersion.name) \(IAMEvidenceVersion.current).")
+    body.add("p").say("Generated by \(IAMEvidenceVersion.name) \(IAMEvidenceVersion.current).")
     return doc.html5Bytes()
   }
 
   private static func row(_ tr: XMLElement, header: Bool = false, _ cells: [String]) {
-    for c in cells { tr.addChild(header ? "th" : "td").addText(c) }
+    for c in cells { tr.add(header ? "th" : "td").say(c) }
   }
 
   private static func jsonRow(_ tr: XMLElement, _ statement: String, _ element: String, _ before: JSONValue?, _ after: JSONValue?) {
-    tr.addChild("td").addText(statement)
-    tr.addChild("td").addText(element)
+    tr.add("td").say(statement)
+    tr.add("td").say(element)
     for v in [before, after] {
-      let td = tr.addChild("td")
+      let td = tr.add("td")
       if let v {
-        let pre = td.addChild("pre")
-        pre.setAttribute("class", "json")
-        pre.addText(JSONWriter.pretty(v))
+        let pre = td.add("pre")
+        pre.set("class", "json")
+        pre.say(JSONWriter.pretty(v))
       } else {
-        td.addText("—")
+        td.say("—")
       }
     }
   }

@@ -20,11 +20,12 @@ public enum HTMLReport {
 
   /// Renders the report as HTML5 (polyglot XHTML syntax, UTF-8, starting with `<!DOCTYPE html>`).
   ///
-  /// - Throws: ``XMLError`` when the template is not well-formed; ``RenderError`` when a slot is
-  ///   missing or repeated, or the stylesheet cannot be read or contains `<` or `&`.
+  /// - Throws: ``XMLError`` when the template is not well-formed; ``RenderError`` when the template
+  ///   or the stylesheet is refused (``TemplateSet/reportTemplate()``, ``TemplateSet/stylesheet()``)
+  ///   or a slot is missing or repeated.
   public static func render(_ model: EvidenceModel, templates: TemplateSet) throws -> [UInt8] {
     let templatePath = templates.reportXHTML.path
-    let document = try XMLDocument(contentsOfFile: templatePath)
+    let document = try templates.reportTemplate()
     var slots: [String: XMLElement] = [:]
     for name in slotNames {
       let found = try document.nodes(matching: "//h:*[@data-slot='\(name)']", namespaces: namespaces)
@@ -38,7 +39,7 @@ public enum HTMLReport {
     func slot(_ name: String) -> XMLElement { slots[name]! }
 
     slot("title").say("KMS privileged access — audit evidence — account \(model.account), \(model.periodDescription)")
-    slot("style").addText(try stylesheet(templates.reportCSS))
+    slot("style").say(try templates.stylesheet())
     let context = Context(model: model)
     context.runningHeader(slot("running-header"))
     context.header(slot("header"))
@@ -52,21 +53,6 @@ public enum HTMLReport {
     context.custody(slot("custody"))
     context.footer(slot("footer"))
     return document.html5Bytes()
-  }
-
-  /// The stylesheet's text. It is inlined into `<style>`, where `<` or `&` would be escaped and
-  /// break the rules, so such a file is refused.
-  static func stylesheet(_ url: URL) throws -> String {
-    let css: String
-    do {
-      css = try String(contentsOf: url, encoding: .utf8)
-    } catch {
-      throw RenderError(path: url.path, message: "cannot read the report stylesheet: \(error.localizedDescription)")
-    }
-    if css.contains("<") || css.contains("&") {
-      throw RenderError(path: url.path, message: "the report stylesheet must not contain '<' or '&' (it is inlined into <style>)")
-    }
-    return css
   }
 
   /// Human words for a status (the badge's text label; colour is never the only signal).
@@ -119,33 +105,6 @@ public enum HTMLReport {
     return (String(step[..<range.lowerBound]), String(step[step.index(range.lowerBound, offsetBy: 2)...]))
   }
 
-  /// Whether `scalar` is a bidirectional formatting control (U+061C, U+200E, U+200F,
-  /// U+202A–U+202E, U+2066–U+2069).
-  static func isBidiControl(_ scalar: Unicode.Scalar) -> Bool {
-    switch scalar.value {
-    case 0x061C, 0x200E, 0x200F, 0x202A...0x202E, 0x2066...0x2069: return true
-    default: return false
-    }
-  }
-
-  /// `text` with every bidirectional control written out as `[U+202E]`. Such characters are not
-  /// markup, but left in place they reorder what the reader sees ("Trojan Source"): a name or an
-  /// AWS CLI command would display differently from what it is. An audit document shows the
-  /// characters that are there.
-  static func visible(_ text: String) -> String {
-    guard text.unicodeScalars.contains(where: isBidiControl) else { return text }
-    var out = String.UnicodeScalarView()
-    for scalar in text.unicodeScalars {
-      if isBidiControl(scalar) {
-        let hex = String(scalar.value, radix: 16, uppercase: true)
-        out.append(contentsOf: ("[U+" + String(repeating: "0", count: max(0, 4 - hex.count)) + hex + "]").unicodeScalars)
-      } else {
-        out.append(scalar)
-      }
-    }
-    return String(out)
-  }
-
   /// A canonical JSON detail, pretty-printed when it parses.
   static func prettyJSON(_ text: String) -> String {
     guard let value = try? JSONParser.parse(text) else { return text }
@@ -191,12 +150,12 @@ private struct Context {
     dl.fact("Period") { $0.say(model.periodDescription) }
     dl.fact("Current snapshot") { dd in
       dd.say("Snapshot \(model.current.id), captured ")
-      dd.add("time", model.current.capturedAt.description).setAttribute("datetime", model.current.capturedAt.description)
+      dd.add("time", model.current.capturedAt.description).set("datetime", model.current.capturedAt.description)
       dd.say(" (\(HTMLReport.label(model.current.capturedAtSource)))")
     }
     dl.fact("Snapshots in period") { $0.say(String(model.snapshots.count)) }
     dl.fact("Generated at") { dd in
-      dd.add("time", model.generatedAt.description).setAttribute("datetime", model.generatedAt.description)
+      dd.add("time", model.generatedAt.description).set("datetime", model.generatedAt.description)
     }
     dl.fact("Tool") { $0.say("\(model.toolName) \(model.toolVersion)") }
   }
@@ -263,19 +222,19 @@ private struct Context {
     let table = slot.add("table", class: "data counts")
     table.add("caption", "Results per check in snapshot \(model.current.id) (\(model.current.capturedAt.dateString))")
     let head = table.add("thead").add("tr")
-    head.add("th", "Check").setAttribute("scope", "col")
+    head.add("th", "Check").set("scope", "col")
     for status in [ResultStatus.fail, .error, .excepted, .pass] {
       let th = head.add("th", class: "num")
-      th.setAttribute("scope", "col")
+      th.set("scope", "col")
       th.badge(status)
     }
-    head.add("th", "Total", class: "num").setAttribute("scope", "col")
+    head.add("th", "Total", class: "num").set("scope", "col")
     let body = table.add("tbody")
     for check in orderedChecks {
       let c = model.counts(of: check.id)
       let tr = body.add("tr", class: check.isPrimary ? "primary-row" : nil)
       let th = tr.add("th")
-      th.setAttribute("scope", "row")
+      th.set("scope", "row")
       th.add("span", check.title, class: "check-title")
       let meta = th.add("span", class: "check-meta")
       meta.add("code", check.id)
@@ -308,7 +267,7 @@ private struct Context {
 
   func finding(_ r: CheckResult, number: Int, into slot: XMLElement) {
     let article = slot.add("article", class: "finding finding-\(r.status.rawValue)")
-    article.setAttribute("id", "finding-\(number)")
+    article.set("id", "finding-\(number)")
     let head = article.add("header", class: "finding-head")
     head.badge(r.status)
     let h3 = head.add("h3")
@@ -405,7 +364,7 @@ private struct Context {
     table.add("caption", "\(HTMLReport.count(rows.count, "identity", "identities")) with full KMS access on all keys")
     let head = table.add("thead").add("tr")
     for title in ["Status", "Identity", "Where the access comes from", "Exception"] {
-      head.add("th", title).setAttribute("scope", "col")
+      head.add("th", title).set("scope", "col")
     }
     let body = table.add("tbody")
     for r in rows {
@@ -505,7 +464,7 @@ private struct Context {
     for (id, title, population) in groups {
       let results = model.results(of: id)
       let block = slot.add("div", class: "population-check")
-      block.setAttribute("id", "population-\(id)")
+      block.set("id", "population-\(id)")
       let h3 = block.add("h3")
       h3.say(title + " ")
       h3.add("code", id, class: "h-code")
@@ -520,8 +479,8 @@ private struct Context {
       }
       let table = block.add("table", class: "data population")
       let head = table.add("thead").add("tr")
-      head.add("th", "#", class: "num").setAttribute("scope", "col")
-      for title in ["Status", "Principal", "Policy"] { head.add("th", title).setAttribute("scope", "col") }
+      head.add("th", "#", class: "num").set("scope", "col")
+      for title in ["Status", "Principal", "Policy"] { head.add("th", title).set("scope", "col") }
       let body = table.add("tbody")
       for (i, r) in results.enumerated() {
         let tr = body.add("tr", class: "row-\(r.status.rawValue)")
@@ -546,7 +505,7 @@ private struct Context {
   func methodology(_ slot: XMLElement) {
     for check in orderedChecks {
       let article = slot.add("article", class: "method")
-      article.setAttribute("id", "method-\(check.id)")
+      article.set("id", "method-\(check.id)")
       let h3 = article.add("h3")
       h3.say(check.title + " ")
       h3.add("code", check.id, class: "h-code")
@@ -569,12 +528,12 @@ private struct Context {
     let table = block.add("table", class: "data controls-table")
     let head = table.add("thead").add("tr")
     for title in ["ISO/IEC 27001:2022", "Title", "Control text", "ISO/IEC 27001:2013"] {
-      head.add("th", title).setAttribute("scope", "col")
+      head.add("th", title).set("scope", "col")
     }
     let body = table.add("tbody")
     for control in model.controls {
       let tr = body.add("tr")
-      tr.add("th", control.id).setAttribute("scope", "row")
+      tr.add("th", control.id).set("scope", "row")
       tr.add("td", control.title)
       tr.add("td", control.description)
       let old = tr.add("td")
@@ -594,13 +553,13 @@ private struct Context {
     table.add("caption", "Snapshots in the period, oldest first")
     let head = table.add("thead").add("tr")
     for title in ["Id", "Source file", "Captured and ingested (UTC)", "Size", "SHA-256 of the file"] {
-      head.add("th", title).setAttribute("scope", "col")
+      head.add("th", title).set("scope", "col")
     }
     let body = table.add("tbody")
     for s in model.snapshots.sorted(by: { ($0.capturedAt, $0.id) < ($1.capturedAt, $1.id) }) {
       let tr = body.add("tr", class: s.id == model.current.id ? "current-row" : nil)
       let idCell = tr.add("th")
-      idCell.setAttribute("scope", "row")
+      idCell.set("scope", "row")
       idCell.say(String(s.id))
       if s.id == model.current.id { idCell.add("span", "current", class: "tag tag-primary") }
       let source = tr.add("td")
@@ -611,10 +570,10 @@ private struct Context {
       source.add("span", extra.joined(separator: " · "), class: "sub muted")
       let times = tr.add("td")
       let captured = times.add("span", "captured ", class: "line")
-      captured.add("time", s.capturedAt.description).setAttribute("datetime", s.capturedAt.description)
+      captured.add("time", s.capturedAt.description).set("datetime", s.capturedAt.description)
       times.add("span", "(" + HTMLReport.label(s.capturedAtSource) + ")", class: "sub muted")
       let ingested = times.add("span", "ingested ", class: "line")
-      ingested.add("time", s.ingestedAt.description).setAttribute("datetime", s.ingestedAt.description)
+      ingested.add("time", s.ingestedAt.description).set("datetime", s.ingestedAt.description)
       tr.add("td", HTMLReport.grouped(s.byteSize) + " bytes", class: "num nowrap")
       tr.add("td").add("code", s.sha256, class: "hash")
     }
@@ -623,7 +582,7 @@ private struct Context {
     if let a = model.assessment {
       dl.fact("Assessment") { dd in
         dd.say("Assessment \(a.id) of snapshot \(a.snapshotID), run at ")
-        dd.add("time", a.assessedAt.description).setAttribute("datetime", a.assessedAt.description)
+        dd.add("time", a.assessedAt.description).set("datetime", a.assessedAt.description)
         dd.say(" by \(model.toolName) \(a.toolVersion)")
       }
       dl.fact("Checks run") { dd in
@@ -639,7 +598,7 @@ private struct Context {
       dl.fact("Assessment") { $0.say("no assessment record found") }
     }
     dl.fact("Report generated") { dd in
-      dd.add("time", model.generatedAt.description).setAttribute("datetime", model.generatedAt.description)
+      dd.add("time", model.generatedAt.description).set("datetime", model.generatedAt.description)
       dd.say(" by \(model.toolName) \(model.toolVersion)")
     }
     dl.fact("SQLite") { $0.say(model.sqliteVersion) }
@@ -647,30 +606,9 @@ private struct Context {
   }
 }
 
-// MARK: - Building blocks
+// MARK: - Building blocks of the report (over XHTMLBuilder's add, say, set and fact)
 
 extension XMLElement {
-  /// Appends an element (a literal XHTML name) with optional text and class.
-  @discardableResult
-  fileprivate func add(_ name: String, _ text: String? = nil, class cls: String? = nil) -> XMLElement {
-    let element = addChild(name)
-    if let cls { element.setAttribute("class", cls) }
-    if let text { element.say(text) }
-    return element
-  }
-
-  /// Appends text, with bidirectional controls made visible (see ``HTMLReport/visible(_:)``).
-  fileprivate func say(_ text: String) {
-    addText(HTMLReport.visible(text))
-  }
-
-  /// Appends a `<dt>`/`<dd>` pair to a `<dl>`, filling the `<dd>` with `fill`.
-  fileprivate func fact(_ term: String, _ fill: (XMLElement) -> Void) {
-    let group = add("div", class: "fact")
-    group.add("dt", term)
-    fill(group.add("dd"))
-  }
-
   /// A status badge: a coloured pill that also says the status in words.
   fileprivate func badge(_ status: ResultStatus) {
     add("span", HTMLReport.label(status), class: "badge badge-\(status.rawValue)")

@@ -4,8 +4,9 @@ import XMLTree
 /// line chart built with XMLTree (one polyline and its points per check), a legend, and the same
 /// numbers as a table for readers who cannot see the chart.
 ///
-/// Coordinates are computed from the data alone and written with one decimal by integer
-/// arithmetic (no locale, no floating-point formatting), so the same history gives the same bytes.
+/// Built with the shared XHTML helpers (``XHTML``). Coordinates are computed from the data alone
+/// and written with one decimal by integer arithmetic (no locale, no floating-point formatting), so
+/// the same history gives the same bytes.
 enum TrendChart {
   // Geometry of the drawing, in SVG user units.
   static let width = 760.0
@@ -67,14 +68,14 @@ enum TrendChart {
     }
 
     if columns.isEmpty {
-      parent.el("p", "No snapshots in the period.", class: "empty")
+      parent.add("p", "No snapshots in the period.", class: "empty")
       return
     }
 
-    let figure = parent.el("figure", class: "trend-figure")
+    let figure = parent.add("figure", class: "trend-figure")
     drawChart(into: figure, columns: columns, seriesIDs: seriesIDs, values: values)
     legend(into: figure, seriesIDs: seriesIDs, titles: titles)
-    figure.el(
+    figure.add(
       "figcaption",
       "Failing results per check and snapshot, \(columns.first!.capturedAt.dateString) to \(columns.last!.capturedAt.dateString). "
         + "Lines that coincide have the same counts; the table below gives the exact numbers.")
@@ -94,78 +95,78 @@ enum TrendChart {
     }
     func y(_ v: Int) -> Double { top + plotHeight - plotHeight * Double(v) / Double(yMax) }
 
-    let svg = figure.addChild("svg", namespace: .uri(XMLNamespaces.svg, prefix: nil))
-    svg.setAttribute("class", "trend-chart")
-    svg.setAttribute("viewBox", "0 0 \(fixed(width)) \(fixed(height))")
-    svg.setAttribute("width", fixed(width))
-    svg.setAttribute("height", fixed(height))
-    svg.setAttribute("role", "img")
-    svg.setAttribute("aria-labelledby", "trend-title trend-desc")
-    svg.el("title", "Failing results per check per snapshot").setAttribute("id", "trend-title")
-    svg.el(
+    let svg = figure.add("svg", namespace: .uri(XMLNamespaces.svg, prefix: nil))
+    svg.set("class", "trend-chart")
+    svg.set("viewBox", "0 0 \(fixed(width)) \(fixed(height))")
+    svg.set("width", fixed(width))
+    svg.set("height", fixed(height))
+    svg.set("role", "img")
+    svg.set("aria-labelledby", "trend-title trend-desc")
+    svg.add("title", "Failing results per check per snapshot").set("id", "trend-title")
+    svg.add(
       "desc",
       "Line chart: x axis the \(columns.count) snapshots of the period by capture date, y axis the number of failing results; one line per check."
-    ).setAttribute("id", "trend-desc")
+    ).set("id", "trend-desc")
 
     // Plot background, grid and y ticks.
-    let frame = svg.el("rect", class: "plot-area")
+    let frame = svg.add("rect", class: "plot-area")
     frame.attrs(["x": fixed(left), "y": fixed(top), "width": fixed(plotWidth), "height": fixed(plotHeight)])
-    let grid = svg.el("g", class: "grid")
-    let ticks = svg.el("g", class: "y-ticks")
+    let grid = svg.add("g", class: "grid")
+    let ticks = svg.add("g", class: "y-ticks")
     var value = 0
     while value <= yMax {
       let yy = fixed(y(value))
-      grid.el("line").attrs(["x1": fixed(left), "y1": yy, "x2": fixed(left + plotWidth), "y2": yy])
-      ticks.el("text", String(value)).attrs(["x": fixed(left - 8), "y": fixed(y(value) + 4), "text-anchor": "end"])
+      grid.add("line").attrs(["x1": fixed(left), "y1": yy, "x2": fixed(left + plotWidth), "y2": yy])
+      ticks.add("text", String(value)).attrs(["x": fixed(left - 8), "y": fixed(y(value) + 4), "text-anchor": "end"])
       value += step
     }
 
     // Axes.
-    let axes = svg.el("g", class: "axes")
-    axes.el("line").attrs(["x1": fixed(left), "y1": fixed(top), "x2": fixed(left), "y2": fixed(top + plotHeight)])
-    axes.el("line").attrs(["x1": fixed(left), "y1": fixed(top + plotHeight), "x2": fixed(left + plotWidth), "y2": fixed(top + plotHeight)])
+    let axes = svg.add("g", class: "axes")
+    axes.add("line").attrs(["x1": fixed(left), "y1": fixed(top), "x2": fixed(left), "y2": fixed(top + plotHeight)])
+    axes.add("line").attrs(["x1": fixed(left), "y1": fixed(top + plotHeight), "x2": fixed(left + plotWidth), "y2": fixed(top + plotHeight)])
 
     // X labels: the capture dates (rotated when there are many snapshots).
-    let xLabels = svg.el("g", class: "x-ticks")
+    let xLabels = svg.add("g", class: "x-ticks")
     let rotate = columns.count > 6
     for (i, column) in columns.enumerated() {
       let xx = x(i)
-      xLabels.el("line").attrs(["x1": fixed(xx), "y1": fixed(top + plotHeight), "x2": fixed(xx), "y2": fixed(top + plotHeight + 5)])
-      let label = xLabels.el("text", column.capturedAt.dateString)
+      xLabels.add("line").attrs(["x1": fixed(xx), "y1": fixed(top + plotHeight), "x2": fixed(xx), "y2": fixed(top + plotHeight + 5)])
+      let label = xLabels.add("text", column.capturedAt.dateString)
       let ly = top + plotHeight + 19
       label.attrs(["x": fixed(xx), "y": fixed(ly), "text-anchor": rotate ? "end" : "middle"])
-      if rotate { label.setAttribute("transform", "rotate(-30 \(fixed(xx)) \(fixed(ly)))") }
+      if rotate { label.set("transform", "rotate(-30 \(fixed(xx)) \(fixed(ly)))") }
     }
 
     // Axis titles.
-    let yTitle = svg.el("text", "Failing results", class: "axis-title")
+    let yTitle = svg.add("text", "Failing results", class: "axis-title")
     yTitle.attrs([
       "x": fixed(14), "y": fixed(top + plotHeight / 2), "text-anchor": "middle",
       "transform": "rotate(-90 \(fixed(14)) \(fixed(top + plotHeight / 2)))",
     ])
     if !rotate {
-      svg.el("text", "Snapshot (capture date, UTC)", class: "axis-title")
+      svg.add("text", "Snapshot (capture date, UTC)", class: "axis-title")
         .attrs(["x": fixed(left + plotWidth / 2), "y": fixed(height - 10), "text-anchor": "middle"])
     }
 
     // One series per check: a polyline through the assessed snapshots and a marker at each.
     for (index, id) in seriesIDs.enumerated() {
       let s = style(index)
-      let group = svg.el("g", class: "series")
-      group.setAttribute("data-check", id)
+      let group = svg.add("g", class: "series")
+      group.set("data-check", id)
       var points: [String] = []
       for (i, v) in (values[id] ?? []).enumerated() {
         guard let v else { continue }
         points.append(fixed(x(i)) + "," + fixed(y(v)))
       }
-      let line = group.el("polyline")
+      let line = group.add("polyline")
       line.attrs(["points": points.joined(separator: " "), "fill": "none", "stroke": s.colour, "stroke-width": "2.5"])
-      if let dash = s.dash { line.setAttribute("stroke-dasharray", dash) }
+      if let dash = s.dash { line.set("stroke-dasharray", dash) }
       for (i, v) in (values[id] ?? []).enumerated() {
         guard let v else { continue }
         let mark = marker(s.marker, x: x(i), y: y(v), size: 5, into: group)
         mark.attrs(["fill": s.colour, "stroke": "#ffffff", "stroke-width": "1"])
-        mark.el("title", "\(id), \(columns[i].capturedAt.dateString) (snapshot \(columns[i].snapshotID)): \(v) failing")
+        mark.add("title", "\(id), \(columns[i].capturedAt.dateString) (snapshot \(columns[i].snapshotID)): \(v) failing")
       }
     }
   }
@@ -191,16 +192,16 @@ enum TrendChart {
   static func marker(_ shape: Marker, x: Double, y: Double, size r: Double, into parent: XMLElement) -> XMLElement {
     switch shape {
     case .circle:
-      return parent.el("circle").attrs(["cx": fixed(x), "cy": fixed(y), "r": fixed(r)])
+      return parent.add("circle").attrs(["cx": fixed(x), "cy": fixed(y), "r": fixed(r)])
     case .square:
       let side = r * 1.7
-      return parent.el("rect").attrs(["x": fixed(x - side / 2), "y": fixed(y - side / 2), "width": fixed(side), "height": fixed(side)])
+      return parent.add("rect").attrs(["x": fixed(x - side / 2), "y": fixed(y - side / 2), "width": fixed(side), "height": fixed(side)])
     case .triangle:
-      return parent.el("polygon").attrs(["points": polygon([(x, y - r * 1.2), (x + r * 1.1, y + r * 0.8), (x - r * 1.1, y + r * 0.8)])])
+      return parent.add("polygon").attrs(["points": polygon([(x, y - r * 1.2), (x + r * 1.1, y + r * 0.8), (x - r * 1.1, y + r * 0.8)])])
     case .diamond:
-      return parent.el("polygon").attrs(["points": polygon([(x, y - r * 1.3), (x + r * 1.1, y), (x, y + r * 1.3), (x - r * 1.1, y)])])
+      return parent.add("polygon").attrs(["points": polygon([(x, y - r * 1.3), (x + r * 1.1, y), (x, y + r * 1.3), (x - r * 1.1, y)])])
     case .triangleDown:
-      return parent.el("polygon").attrs(["points": polygon([(x - r * 1.1, y - r * 0.8), (x + r * 1.1, y - r * 0.8), (x, y + r * 1.2)])])
+      return parent.add("polygon").attrs(["points": polygon([(x - r * 1.1, y - r * 0.8), (x + r * 1.1, y - r * 0.8), (x, y + r * 1.2)])])
     }
   }
 
@@ -211,41 +212,41 @@ enum TrendChart {
   // MARK: Legend and table
 
   static func legend(into figure: XMLElement, seriesIDs: [String], titles: [String: String]) {
-    let ul = figure.el("ul", class: "legend")
+    let ul = figure.add("ul", class: "legend")
     for (index, id) in seriesIDs.enumerated() {
       let s = style(index)
-      let li = ul.el("li")
-      let swatch = li.addChild("svg", namespace: .uri(XMLNamespaces.svg, prefix: nil))
+      let li = ul.add("li")
+      let swatch = li.add("svg", namespace: .uri(XMLNamespaces.svg, prefix: nil))
       swatch.attrs(["class": "swatch", "viewBox": "0 0 40 14", "width": "40", "height": "14", "aria-hidden": "true"])
-      let line = swatch.el("line").attrs(["x1": "2", "y1": "7", "x2": "38", "y2": "7", "stroke": s.colour, "stroke-width": "2.5"])
-      if let dash = s.dash { line.setAttribute("stroke-dasharray", dash) }
+      let line = swatch.add("line").attrs(["x1": "2", "y1": "7", "x2": "38", "y2": "7", "stroke": s.colour, "stroke-width": "2.5"])
+      if let dash = s.dash { line.set("stroke-dasharray", dash) }
       marker(s.marker, x: 20, y: 7, size: 4.5, into: swatch).attrs(["fill": s.colour, "stroke": "#ffffff", "stroke-width": "1"])
-      li.el("code", id)
-      if let title = titles[id] { li.el("span", title, class: "legend-title") }
+      li.add("code", id)
+      if let title = titles[id] { li.add("span", title, class: "legend-title") }
     }
   }
 
   static func table(into parent: XMLElement, columns: [Column], seriesIDs: [String], values: [String: [Int?]]) {
-    let table = parent.el("table", class: "data trend-table")
-    table.el("caption", "Failing results per snapshot (the chart's data)")
-    let head = table.el("thead").el("tr")
-    head.el("th", "Snapshot").setAttribute("scope", "col")
-    head.el("th", "Captured").setAttribute("scope", "col")
+    let table = parent.add("table", class: "data trend-table")
+    table.add("caption", "Failing results per snapshot (the chart's data)")
+    let head = table.add("thead").add("tr")
+    head.add("th", "Snapshot").set("scope", "col")
+    head.add("th", "Captured").set("scope", "col")
     for id in seriesIDs {
-      let th = head.el("th", class: "num")
-      th.setAttribute("scope", "col")
-      th.el("code", id)
+      let th = head.add("th", class: "num")
+      th.set("scope", "col")
+      th.add("code", id)
     }
-    let body = table.el("tbody")
+    let body = table.add("tbody")
     for (i, column) in columns.enumerated() {
-      let tr = body.el("tr")
-      tr.el("th", String(column.snapshotID)).setAttribute("scope", "row")
-      tr.el("td", column.capturedAt.dateString)
+      let tr = body.add("tr")
+      tr.add("th", String(column.snapshotID)).set("scope", "row")
+      tr.add("td", column.capturedAt.dateString)
       for id in seriesIDs {
         if let v = values[id]?[i] ?? nil {
-          tr.el("td", String(v), class: v > 0 ? "num nonzero-fail" : "num")
+          tr.add("td", String(v), class: v > 0 ? "num nonzero-fail" : "num")
         } else {
-          tr.el("td", "not assessed", class: "num muted")
+          tr.add("td", "not assessed", class: "num muted")
         }
       }
     }
@@ -258,23 +259,5 @@ enum TrendChart {
     let scaled = Int((v * 10).rounded())
     let magnitude = scaled.magnitude
     return (scaled < 0 ? "-" : "") + String(magnitude / 10) + "." + String(magnitude % 10)
-  }
-}
-
-extension XMLElement {
-  /// Appends a child element (a literal name, in the parent's namespace) with optional text and class.
-  @discardableResult
-  fileprivate func el(_ name: String, _ text: String? = nil, class cls: String? = nil) -> XMLElement {
-    let element = addChild(name)
-    if let cls { element.setAttribute("class", cls) }
-    if let text { element.addText(text) }
-    return element
-  }
-
-  /// Sets attributes in the order of their names (a dictionary has none; output must be stable).
-  @discardableResult
-  fileprivate func attrs(_ values: [String: String]) -> XMLElement {
-    for (name, value) in values.sorted(by: { $0.key < $1.key }) { setAttribute(name, value) }
-    return self
   }
 }

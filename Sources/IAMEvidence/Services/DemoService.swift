@@ -14,10 +14,10 @@ extension EvidenceWorkflow {
   /// The main job end to end on the bundled demo account: ingests and assesses its snapshots into
   /// the database at `databasePath` (created, with its folder), then writes the report and evidence of
   /// the whole period into the folder `report` beside it. Returns the evidence reported (nil when the database holds no
-  /// snapshot). `templates` is located (``TemplateSet/locate(explicit:executable:)``) only once the
-  /// snapshots are in.
+  /// snapshot). `templates` are the located templates
+  /// (``TemplateSet/locate(explicit:executable:)``).
   public static func runDemo(
-    databasePath: String, templates: String?, generatedAt: () throws -> Timestamp, now: () -> Timestamp, event: (DemoEvent) -> Void
+    databasePath: String, templates: TemplateSet, generatedAt: () throws -> Timestamp, now: () -> Timestamp, event: (DemoEvent) -> Void
   ) throws -> EvidenceModel? {
     let folder = (databasePath as NSString).deletingLastPathComponent.isEmpty ? "." : (databasePath as NSString).deletingLastPathComponent
     do {
@@ -44,7 +44,7 @@ extension EvidenceWorkflow {
     guard let first = records.first, let last = records.last else { return nil }
     let model = try workflow.evidence(
       scope: .period(from: first.capturedAt, to: last.capturedAt), account: nil, generatedAt: try generatedAt())
-    let outputs = try ReportRenderer.render(model, templates: try TemplateSet.locate(explicit: templates))
+    let outputs = try ReportRenderer.render(model, templates: templates)
     // The report folder belongs to the report (it is replaced whole), so not the database's folder.
     for url in try ReportWriter.write(outputs, to: URL(fileURLWithPath: folder).appendingPathComponent("report")) { event(.wrote(url)) }
     return model

@@ -41,14 +41,6 @@ public struct PolicyDocumentText: Sendable, Hashable {
     self.sha256 = SHA256.hash(data: bytes).hexString
   }
 
-  /// A document whose canonical form and hash are filled in later, in bulk (see
-  /// ``AuthorizationSnapshot/canonicalizeDocuments()``).
-  init(pending json: JSONValue) {
-    self.tree = json
-    self.canonical = ""
-    self.sha256 = ""
-  }
-
   /// A document from bytes that are already canonical (``CanonicalTranscoder`` output).
   init(canonicalBytes bytes: [UInt8]) {
     self.tree = nil
@@ -284,30 +276,6 @@ public struct AuthorizationSnapshot: Sendable, Hashable {
     self.managedPolicies = managedPolicies
     self.isTruncated = isTruncated
     self.marker = marker
-  }
-
-  /// Computes the canonical form and hash of every document created with
-  /// ``PolicyDocumentText/init(pending:)``, on every core (the costly part of decoding a large export).
-  mutating func canonicalizeDocuments() {
-    var pending: [JSONValue] = []
-    for p in principals {
-      if let t = p.trustPolicy, t.sha256.isEmpty { pending.append(t.json) }
-      for i in p.inlinePolicies where i.document.sha256.isEmpty { pending.append(i.document.json) }
-    }
-    for m in managedPolicies { for v in m.versions where v.document.sha256.isEmpty { pending.append(v.document.json) } }
-    if pending.isEmpty { return }
-    var done = Parallel.map(pending) { PolicyDocumentText(json: $0) }.makeIterator()
-    for pi in principals.indices {
-      if let t = principals[pi].trustPolicy, t.sha256.isEmpty { principals[pi].trustPolicy = done.next()! }
-      for ii in principals[pi].inlinePolicies.indices where principals[pi].inlinePolicies[ii].document.sha256.isEmpty {
-        principals[pi].inlinePolicies[ii].document = done.next()!
-      }
-    }
-    for mi in managedPolicies.indices {
-      for vi in managedPolicies[mi].versions.indices where managedPolicies[mi].versions[vi].document.sha256.isEmpty {
-        managedPolicies[mi].versions[vi].document = done.next()!
-      }
-    }
   }
 
   /// This snapshot with the canonical text kept only for the documents whose hash is in `keep`.

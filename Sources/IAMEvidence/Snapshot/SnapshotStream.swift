@@ -3,11 +3,9 @@
 ///
 /// Members are read in file order and unknown ones are validated and skipped. Policy documents are
 /// transcoded to canonical bytes (``CanonicalTranscoder``) and hashed as they are met, so what stays
-/// in memory is the model and each document's canonical text. Semantics are those of the tree
-/// decoder (``SnapshotDecoder/decode(root:)``): the same members, defaults and checks, and for a
-/// member written twice the last one wins. Errors name the JSON path where they occur; a syntax error
-/// is reported at the innermost member being read. Each field is bounded by ``SnapshotLimits`` (which
-/// the tree decoder, a reference for tests on ordinary inputs, does not enforce).
+/// in memory is the model and each document's canonical text. For a member written twice the last
+/// one wins. Errors name the JSON path where they occur; a syntax error
+/// is reported at the innermost member being read. Each field is bounded by ``SnapshotLimits``.
 struct SnapshotStream {
   private var cursor: JSONParser.Cursor
   private let file: String
@@ -430,15 +428,15 @@ struct SnapshotStream {
     try object { (s, key) throws(SnapshotDecodingError) in
       switch key {
       case "PermissionsBoundaryType":
-        // A boundary without an ARN is ignored whole, as in the tree decoder: a malformed type only
-        // counts once the ARN is known to be there.
+        // A boundary without an ARN is ignored whole: a malformed type only counts once the ARN is
+        // known to be there.
         (type, typeError) = (nil, nil)
         do throws(SnapshotDecodingError) { type = try s.optionalString() } catch {
           typeError = error
           try s.skipValue()
         }
       case "PermissionsBoundaryArn":
-        // Present but null is an error, as in the tree decoder (absent means no boundary).
+        // Present but null is an error (absent means no boundary).
         arn = .some(try s.string())
       default: try s.skipValue()
       }
