@@ -66,7 +66,8 @@ import XMLTree
     let run = try TestSupport.run(["report", "--db", db, "--templates", templates, "--out", file.path + "/report"])
     #expect(run.status == 2)
     #expect(
-      run.stderr == "templates: \(templates) (from --templates)\nerror: \(file.path)/report: cannot create the folder: \(file.path) is not a folder\n",
+      run.stderr
+        == "templates: \(templates) (from --templates)\nerror: \(file.path)/report: cannot create the folder: \(file.path) is not a folder\n",
       "\(run.stderr)")
     #expect(!run.stderr.contains("Domain") && !run.stderr.contains("Error:"), "\(run.stderr)")
   }

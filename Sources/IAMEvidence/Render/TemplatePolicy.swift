@@ -93,7 +93,8 @@ enum TemplatePolicy {
       let shown = "attribute \(attribute.qualifiedName) on <\(element.qualifiedName)>"
       // XML tells `CONTENT` from `content`; HTML does not, and keeps the first: one of each name.
       guard seen.insert(attribute.qualifiedName.lowercased()).inserted else {
-        throw RenderError(path: file, message: "\(location(element)): \(shown) is repeated (attribute names are not case-sensitive in HTML)")
+        throw RenderError(
+          path: file, message: "\(location(element)): \(shown) is repeated (attribute names are not case-sensitive in HTML)")
       }
       if local.hasPrefix("on") {
         throw RenderError(path: file, message: "\(location(element)): \(shown) is not allowed (event handlers run scripts)")
