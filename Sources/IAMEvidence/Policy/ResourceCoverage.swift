@@ -1,0 +1,479 @@
+/// One ARN format of the catalog (`arn:${Partition}:iam::${Account}:role/${RoleNameWithPath}`), split
+/// into the parts coverage reasons about.
+///
+/// Variable parts are `${...}` placeholders and a literal `*` (the reference writes `health:*::event/...`
+/// and `endpoint:*` for "any value"). The partition, region and account fields are *ignored*: a pattern
+/// covers the format when it does for some non-empty value of each variable of those fields. Every
+/// other variable (of the resource part after the account field, and the one service field that is a
+/// variable, AWS Backup's `${Vendor}`) must be covered whatever value it takes, the empty one included,
+/// so only a `*` covers it (`?` never does).
+struct ARNFormat: Sendable, Hashable {
+  enum Part: Sendable, Hashable {
+    case literal([Unicode.Scalar])
+    case variable
+  }
+
+  /// What the automaton walks through: literal text, a variable for which some value will do, a
+  /// variable every value of which must be covered.
+  enum Segment: Sendable, Hashable {
+    case literal([Unicode.Scalar])
+    case some
+    case every
+  }
+
+  /// The service field (`iam`) when it is literal (every format but one), else nil.
+  let service: String?
+  let segments: [Segment]
+  /// The region / account field when it is one literal (possibly empty), else nil.
+  let regionLiteral: String?
+  let accountLiteral: String?
+  /// Whether the partition / region / account field is exactly one variable.
+  let partitionIsVariable: Bool
+  let regionIsVariable: Bool
+  let accountIsVariable: Bool
+  /// The UTF-8 of the resource part's literal text before its first variable.
+  let resourceLiteralPrefix: [UInt8]
+
+  init?(_ format: String) {
+    let fields = format.split(separator: ":", maxSplits: 5, omittingEmptySubsequences: false)
+    guard fields.count == 6, fields[0] == "arn", !fields[2].isEmpty else { return nil }
+    let partition = ARNFormat.parts(fields[1])
+    let serviceParts = ARNFormat.parts(fields[2])
+    let region = ARNFormat.parts(fields[3])
+    let account = ARNFormat.parts(fields[4])
+    let resource = ARNFormat.parts(fields[5])
+    func literal(_ parts: [Part]) -> String? {
+      if parts.isEmpty { return "" }
+      if parts.count == 1, case .literal(let s) = parts[0] { return String(String.UnicodeScalarView(s)) }
+      return nil
+    }
+    service = literal(serviceParts)
+    regionLiteral = literal(region)
+    accountLiteral = literal(account)
+    partitionIsVariable = partition == [.variable]
+    regionIsVariable = region == [.variable]
+    accountIsVariable = account == [.variable]
+    if case .literal(let s)? = resource.first {
+      resourceLiteralPrefix = Array(String(String.UnicodeScalarView(s)).utf8)
+    } else {
+      resourceLiteralPrefix = []
+    }
+    func segments(_ parts: [Part], ignored: Bool) -> [Segment] {
+      parts.map { p in
+        switch p {
+        case .literal(let s): return .literal(s)
+        case .variable: return ignored ? .some : .every
+        }
+      }
+    }
+    var all: [Segment] = [.literal(Array("arn:".unicodeScalars))]
+    all += segments(partition, ignored: true)
+    all.append(.literal([":"]))
+    all += segments(serviceParts, ignored: false)
+    all.append(.literal([":"]))
+    all += segments(region, ignored: true)
+    all.append(.literal([":"]))
+    all += segments(account, ignored: true)
+    all.append(.literal([":"]))
+    all += segments(resource, ignored: false)
+    // Merge adjacent literals (the automaton then walks them in one go).
+    var merged: [Segment] = []
+    for seg in all {
+      if case .literal(let b) = seg, case .literal(let a)? = merged.last {
+        merged[merged.count - 1] = .literal(a + b)
+      } else {
+        merged.append(seg)
+      }
+    }
+    self.segments = merged
+  }
+
+  /// Literal runs and variables (`${...}`, `*`); adjacent variables merge.
+  static func parts(_ field: Substring) -> [Part] {
+    let scalars = Array(field.unicodeScalars)
+    var parts: [Part] = []
+    var literal: [Unicode.Scalar] = []
+    func variable() {
+      if !literal.isEmpty { parts.append(.literal(literal)) }
+      literal = []
+      if parts.last != .variable { parts.append(.variable) }
+    }
+    var i = 0
+    while i < scalars.count {
+      if scalars[i] == "$", i + 1 < scalars.count, scalars[i + 1] == "{", let close = scalars[(i + 2)...].firstIndex(of: "}") {
+        variable()
+        i = close + 1
+      } else if scalars[i] == "*" {
+        variable()
+        i += 1
+      } else {
+        literal.append(scalars[i])
+        i += 1
+      }
+    }
+    if !literal.isEmpty { parts.append(.literal(literal)) }
+    return parts
+  }
+}
+
+/// Whether a resource pattern covers a format: ``covered``, ``notCovered``, or ``undecided`` when the
+/// pattern is so contrived that the exact search exceeded its work budget (callers then lean to the
+/// conservative side: an Allow counts it as covered, a Deny does not).
+enum Coverage: Sendable, Hashable {
+  case covered, notCovered, undecided
+}
+
+/// A resource pattern compiled for coverage questions: `*` any run, `?` one character, and a policy
+/// variable (`${aws:username}`) an opaque character that no probe ever supplies, so that it never passes
+/// for a wildcard (the escapes `${*}`, `${?}`, `${$}` stand for their literal character).
+///
+/// Questions are answered exactly by simulating the pattern's automaton on *sets* of positions:
+/// "for every value" of a variable is every string of characters the pattern never mentions (its
+/// ``fresh`` character, one length after another until the position sets repeat: any other character
+/// can only reach more positions); "for some value" of an ignored field is a search over the strings
+/// made of the pattern's own characters and the fresh one.
+struct CoverGlob {
+  enum Token: Equatable {
+    case literal(Unicode.Scalar)
+    case any
+    case star
+  }
+
+  /// Stands for a policy variable: a private-use character no format or probe contains.
+  static let opaque: Unicode.Scalar = "\u{10FFFD}"
+
+  let tokens: [Token]
+  let words: Int
+  let starMask: [UInt64]
+  let anyMask: [UInt64]
+  let literalScalars: [Unicode.Scalar]
+  let literalMasks: [[UInt64]]
+  /// A character that occurs in no literal of the pattern.
+  let fresh: Unicode.Scalar
+  /// The pattern's characters other than `:`, and ``fresh``: what values of ignored fields are made of.
+  let alphabet: [Unicode.Scalar]
+
+  typealias States = [UInt64]
+
+  init(pattern: String) {
+    let scalars = Array(pattern.unicodeScalars)
+    var out: [Token] = []
+    var i = 0
+    while i < scalars.count {
+      let c = scalars[i]
+      if c == "$", i + 1 < scalars.count, scalars[i + 1] == "{", let close = scalars[(i + 2)...].firstIndex(of: "}") {
+        let inner = scalars[(i + 2)..<close]
+        if inner.count == 1, let e = inner.first, e == "*" || e == "?" || e == "$" {
+          out.append(.literal(e))
+        } else {
+          out.append(.literal(CoverGlob.opaque))
+        }
+        i = close + 1
+        continue
+      }
+      switch c {
+      case "*": if out.last != .star { out.append(.star) }
+      case "?": out.append(.any)
+      default: out.append(.literal(c))
+      }
+      i += 1
+    }
+    tokens = out
+    words = (out.count + 1 + 63) / 64
+    var star = [UInt64](repeating: 0, count: words)
+    var any = [UInt64](repeating: 0, count: words)
+    var scalarsSeen: [Unicode.Scalar] = []
+    var masks: [[UInt64]] = []
+    for (k, t) in out.enumerated() {
+      switch t {
+      case .star: star[k / 64] |= 1 << UInt64(k % 64)
+      case .any: any[k / 64] |= 1 << UInt64(k % 64)
+      case .literal(let c):
+        var m: Int
+        if let found = scalarsSeen.firstIndex(of: c) {
+          m = found
+        } else {
+          m = scalarsSeen.count
+          scalarsSeen.append(c)
+          masks.append([UInt64](repeating: 0, count: words))
+        }
+        masks[m][k / 64] |= 1 << UInt64(k % 64)
+      }
+    }
+    starMask = star
+    anyMask = any
+    literalScalars = scalarsSeen
+    literalMasks = masks
+    var value: UInt32 = 0xE000
+    while let s = Unicode.Scalar(value), scalarsSeen.contains(s) { value += 1 }
+    fresh = Unicode.Scalar(value) ?? "\u{E000}"
+    alphabet = scalarsSeen.filter { $0 != ":" } + [fresh]
+  }
+
+  /// Whether the pattern is made of stars only (matches every string).
+  var isUniversal: Bool { !tokens.isEmpty && tokens.allSatisfy { $0 == .star } }
+
+  func closure(_ s: inout States) {
+    var carry: UInt64 = 0
+    for w in 0..<words {
+      let stars = s[w] & starMask[w]
+      s[w] |= (stars << 1) | carry
+      carry = stars >> 63
+    }
+  }
+
+  var start: States {
+    var s = States(repeating: 0, count: words)
+    s[0] = 1
+    closure(&s)
+    return s
+  }
+
+  func step(_ s: States, _ c: Unicode.Scalar) -> States {
+    let m = literalScalars.firstIndex(of: c)
+    var n = States(repeating: 0, count: words)
+    var carry: UInt64 = 0
+    for w in 0..<words {
+      let movable = s[w] & (anyMask[w] | (m.map { literalMasks[$0][w] } ?? 0))
+      n[w] = (movable << 1) | carry | (s[w] & starMask[w])
+      carry = movable >> 63
+    }
+    closure(&n)
+    return n
+  }
+
+  func consume(_ s: States, _ text: [Unicode.Scalar]) -> States {
+    var s = s
+    for c in text {
+      s = step(s, c)
+      if isEmpty(s) { break }
+    }
+    return s
+  }
+
+  func isEmpty(_ s: States) -> Bool { s.allSatisfy { $0 == 0 } }
+
+  func accepts(_ s: States) -> Bool { s[tokens.count / 64] & (1 << UInt64(tokens.count % 64)) != 0 }
+
+  /// Whether the pattern matches `text` exactly.
+  func matches(_ text: String) -> Bool { accepts(consume(start, Array(text.unicodeScalars))) }
+
+  // MARK: - Coverage of a format
+
+  /// Whether the pattern covers `format` (see ``ARNFormat``). `budget` counts automaton steps.
+  func covers(_ format: ARNFormat, budget: inout Int) -> Coverage {
+    evaluate([start], format.segments[...], budget: &budget)
+  }
+
+  /// Whether, from every set of `branches`, the pattern accepts what `segments` describe: literal text,
+  /// some value (`.some`, non-empty) of each ignored variable, every value of the other variables.
+  func evaluate(_ branches: [States], _ segments: ArraySlice<ARNFormat.Segment>, budget: inout Int) -> Coverage {
+    guard let k = segments.firstIndex(of: .some) else {
+      var undecided = false
+      for b in branches {
+        switch every(segments, from: b, budget: &budget) {
+        case .notCovered: return .notCovered
+        case .undecided: undecided = true
+        case .covered: break
+        }
+      }
+      return undecided ? .undecided : .covered
+    }
+    // Up to the ignored variable: every branch must go on, each with the sets reaching it.
+    var undecided = false
+    for b in branches {
+      guard let before = everyBranches(segments[segments.startIndex..<k], from: b, budget: &budget) else {
+        if budget < 0 { return .undecided }
+        return .notCovered
+      }
+      for x in before {
+        // Some value of the variable: one of the reachable sets must cover the rest.
+        guard let values = someNonEmptyValue([x], budget: &budget) else { return .undecided }
+        var found = false
+        for v in values {
+          switch evaluate([v], segments[(k + 1)...], budget: &budget) {
+          case .covered: found = true
+          case .undecided: undecided = true
+          case .notCovered: break
+          }
+          if found { break }
+        }
+        if !found { return undecided ? .undecided : .notCovered }
+      }
+    }
+    return .covered
+  }
+
+  /// The position sets reachable from `branches` by some non-empty string of ``alphabet`` (nil when the
+  /// budget runs out).
+  func someNonEmptyValue(_ branches: [States], budget: inout Int) -> [States]? {
+    var seen = Set<States>()
+    var queue: [States] = []
+    for b in branches {
+      for c in alphabet {
+        let n = step(b, c)
+        if !isEmpty(n), seen.insert(n).inserted { queue.append(n) }
+      }
+    }
+    var k = 0
+    while k < queue.count {
+      let s = queue[k]
+      k += 1
+      budget -= alphabet.count
+      if budget < 0 { return nil }
+      for c in alphabet {
+        let n = step(s, c)
+        if !isEmpty(n), seen.insert(n).inserted { queue.append(n) }
+      }
+    }
+    return queue
+  }
+
+  /// Whether from `s` the pattern accepts what `segments` (literals and `.every` variables) describe.
+  func every(_ segments: ArraySlice<ARNFormat.Segment>, from s: States, budget: inout Int) -> Coverage {
+    guard let branches = everyBranches(segments, from: s, budget: &budget) else {
+      return budget < 0 ? .undecided : .notCovered
+    }
+    return branches.allSatisfy(accepts) ? .covered : .notCovered
+  }
+
+  /// The position sets after `segments` (literals and `.every` variables) from `s`, for every value of
+  /// the variables; nil when one of them is empty (some value is not matched) or the budget ran out.
+  func everyBranches(_ segments: ArraySlice<ARNFormat.Segment>, from s: States, budget: inout Int) -> [States]? {
+    var branches: [States] = [s]
+    for segment in segments {
+      switch segment {
+      case .literal(let text):
+        var next: [States] = []
+        for b in branches {
+          let n = consume(b, text)
+          if isEmpty(n) { return nil }
+          next.append(n)
+        }
+        budget -= text.count * branches.count
+        branches = dedupe(next)
+      case .every, .some:
+        // Every length of fresh characters, the empty value included, until the sets repeat.
+        var next = Set<States>()
+        for b in branches {
+          var x = b
+          var visited: [States] = []
+          while !visited.contains(x) {
+            if isEmpty(x) { return nil }
+            visited.append(x)
+            next.insert(x)
+            x = step(x, fresh)
+            budget -= 1
+            if budget < 0 { return nil }
+          }
+        }
+        branches = Array(next)
+      }
+      if budget < 0 { return nil }
+    }
+    return branches
+  }
+
+  func dedupe(_ sets: [States]) -> [States] {
+    if sets.count < 2 { return sets }
+    var seen = Set<States>()
+    return sets.filter { seen.insert($0).inserted }
+  }
+}
+
+/// What one resource pattern covers in a catalog: the formats it covers, those it could not decide,
+/// and whether it matches the literal string `*` (what actions that take only `*` are judged on).
+struct PatternCoverage: Sendable, Hashable {
+  /// Format ids, sorted.
+  var covered: [Int32] = []
+  var undecided: [Int32] = []
+  var matchesWildcard = false
+  /// Made of stars only: every resource of every action.
+  var universal = false
+  /// Whether computing it took the automaton (worth caching); quick rejections are not cached.
+  var expensive = false
+
+  static let nothing = PatternCoverage()
+
+  /// Work budget of one pattern against one format, in automaton steps.
+  static let budgetPerFormat = 20_000
+
+  /// Computes what `pattern` covers among `catalog`'s formats.
+  static func of(_ pattern: String, in catalog: ActionCatalog) -> PatternCoverage {
+    let bytes = Array(pattern.utf8)
+    if !bytes.isEmpty, bytes.allSatisfy({ $0 == UInt8(ascii: "*") }) {
+      return PatternCoverage(
+        covered: Array(0..<Int32(catalog.formats.count)), matchesWildcard: true, universal: true, expensive: false)
+    }
+    // The literal prefix: up to the first `*`, `?` or `${`.
+    var end = 0
+    while end < bytes.count {
+      let b = bytes[end]
+      if b == UInt8(ascii: "*") || b == UInt8(ascii: "?") { break }
+      if b == UInt8(ascii: "$"), end + 1 < bytes.count, bytes[end + 1] == UInt8(ascii: "{") { break }
+      end += 1
+    }
+    let prefix = bytes[0..<end]
+    var result = PatternCoverage()
+    // Only a pattern starting with a wildcard can match the one-character string `*`.
+    if end == 0 { result.matchesWildcard = CoverGlob(pattern: pattern).matches("*") }
+
+    // Every ARN starts with `arn:`.
+    let arn = Array("arn:".utf8)
+    if !(prefix.starts(with: arn) || arn.starts(with: prefix)) { return result }
+
+    let colons = prefix.indices.filter { prefix[$0] == UInt8(ascii: ":") }
+    func field(_ k: Int) -> ArraySlice<UInt8> {
+      let lo = k == 0 ? 0 : colons[k - 1] + 1
+      let hi = k < colons.count ? colons[k] : end
+      return prefix[lo..<hi]
+    }
+    var candidates: [Int32]
+    var quick: (partition: ArraySlice<UInt8>, region: ArraySlice<UInt8>, account: ArraySlice<UInt8>, rest: ArraySlice<UInt8>)?
+    if colons.count >= 3 {
+      candidates = catalog.formatsByServiceField[String(decoding: field(2), as: UTF8.self)] ?? []
+      if colons.count >= 5 {
+        quick = (field(1), field(3), field(4), prefix[(colons[4] + 1)...])
+      }
+    } else if colons.count == 2 {
+      // A service field starting with literal text cannot cover a variable service field (`${Vendor}`).
+      let partial = String(decoding: prefix[(colons[1] + 1)...], as: UTF8.self)
+      candidates = catalog.formatsByServiceField.filter { $0.key.hasPrefix(partial) }.flatMap(\.value)
+      if partial.isEmpty { candidates += catalog.variableServiceFormats }
+      candidates.sort()
+    } else {
+      candidates = Array(0..<Int32(catalog.formats.count))
+    }
+    if let q = quick {
+      // The first five fields are literal: compare them, and the resource part's literal prefix, before
+      // running the automaton (most patterns name other resources and stop here).
+      candidates = candidates.filter { id in
+        let f = catalog.parsedFormats[Int(id)]
+        guard f.partitionIsVariable ? !q.partition.isEmpty : true else { return false }
+        if let r = f.regionLiteral {
+          if !q.region.elementsEqual(r.utf8) { return false }
+        } else if f.regionIsVariable, q.region.isEmpty {
+          return false
+        }
+        if let a = f.accountLiteral {
+          if !q.account.elementsEqual(a.utf8) { return false }
+        } else if f.accountIsVariable, q.account.isEmpty {
+          return false
+        }
+        return f.resourceLiteralPrefix.starts(with: q.rest)
+      }
+    }
+    if candidates.isEmpty { return result }
+    let glob = CoverGlob(pattern: pattern)
+    result.expensive = true
+    for id in candidates {
+      var budget = budgetPerFormat
+      switch glob.covers(catalog.parsedFormats[Int(id)], budget: &budget) {
+      case .covered: result.covered.append(id)
+      case .undecided: result.undecided.append(id)
+      case .notCovered: break
+      }
+    }
+    return result
+  }
+}
