@@ -427,8 +427,18 @@ public final class ActionCatalog: Sendable {
   }
 
   /// A short phrase for a set of actions: `all 20,455 actions of the catalog`, `iam:PassRole`,
-  /// `all 55 kms actions`, `3 actions (iam:A, iam:B, s3:C)`.
+  /// `all 55 kms actions`, `3 actions (iam:A, iam:B, s3:C)`, `every action of the catalog except all 187
+  /// iam actions`.
   public func phrase(_ set: ActionSet, of whole: ActionSet? = nil) -> String {
+    let n = set.count
+    if n > count / 2 && set != all {
+      let rest = all.subtracting(set)
+      if rest.count <= 6 || rest.ranges.count == 1 { return "every action of the catalog except \(listPhrase(rest, of: nil))" }
+    }
+    return listPhrase(set, of: whole)
+  }
+
+  private func listPhrase(_ set: ActionSet, of whole: ActionSet?) -> String {
     let n = set.count
     if n == 0 { return "no action" }
     if set == all { return "all \(Self.grouped(n)) actions of the catalog" }
