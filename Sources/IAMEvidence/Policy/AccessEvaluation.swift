@@ -64,37 +64,52 @@ public enum AccessVerdict: String, Sendable, Hashable {
 }
 
 /// The evaluation of "holds full access to target T" for a document or an identity.
-public struct AccessResult: Sendable, Hashable {
-  public var verdict: AccessVerdict
-  public var target: ResolvedTarget
+///
+/// The sets, statements and reasons are computed with the verdict; ``notes`` and ``why`` are composed
+/// when asked (an account has tens of thousands of results and most are never explained at length),
+/// so read each once.
+public struct AccessResult: Sendable {
+  public let verdict: AccessVerdict
+  public let target: ResolvedTarget
   /// Target actions allowed on all resources by the sources (within the boundary), before Deny.
-  public var granted: ActionSet
+  public let granted: ActionSet
   /// Target actions denied unconditionally on all resources by some source.
-  public var denied: ActionSet
+  public let denied: ActionSet
   /// Target actions the sources allow on all resources but the permissions boundary does not.
-  public var outsideBoundary: ActionSet
+  public let outsideBoundary: ActionSet
   /// Target actions not granted that an invalid or missing policy might still grant (empty when every
   /// source is known and valid): what an "any of T" check needs to tell `error` from a pass.
-  public var indeterminate: ActionSet
+  public let indeterminate: ActionSet
   /// Allow statements reaching granted target actions on all resources, by source then document
   /// order (empty when nothing is granted or every grant is denied).
-  public var grantingStatements: [StatementRef]
-  /// Indexes of the sources of ``grantingStatements``.
-  public var grantingSources: [Int]
+  public let grantingStatements: [StatementRef]
+  /// Indexes of the sources of ``grantingStatements``, sorted.
+  public let grantingSources: [Int]
   /// Unconditional Deny statements reaching granted target actions on all resources.
-  public var denyingStatements: [StatementRef]
-  public var reasons: [PolicyReasonCode]
-  public var notes: [PolicyNote]
+  public let denyingStatements: [StatementRef]
+  /// Why the statements grant (`allow-star`, `resource-star`, ..., `combined-statements`,
+  /// `combined-sources`); empty when nothing is granted or every grant is denied.
+  public let reasons: [PolicyReasonCode]
   /// Grammar errors of invalid sources (labelled with the source in multi-source evaluations).
-  public var errors: [PolicyGrammarError]
-  /// One sentence.
-  public var why: String
+  public let errors: [PolicyGrammarError]
+  let explainer: Explainer
 
   /// Granted minus denied.
   public var effective: ActionSet { granted.subtracting(denied) }
 
+  /// Whether every granted target action is denied (the grant is neutralised).
+  public var isNeutralised: Bool { !granted.isEmpty && granted.isSubset(of: denied) }
+
   /// Statement indexes of source 0 among ``grantingStatements`` (a lone document's offending statements).
   public var grantingStatementIndexes: [Int] { grantingStatements.filter { $0.source == 0 }.map(\.statement) }
+
+  /// Qualifications: `conditional` (with the condition), `neutralised-by-deny`, `partial-deny`,
+  /// `conditional-deny`, `deny-limited-resources`, `outside-boundary`, `boundary-invalid`,
+  /// `source-invalid`, `unknown-policy`. Composed on each access.
+  public var notes: [PolicyNote] { explainer.notes(of: self) }
+
+  /// One sentence explaining the verdict. Composed on each access.
+  public var why: String { explainer.why(of: self) }
 
   /// Whether some note has `code`.
   public func hasNote(_ code: PolicyNoteCode) -> Bool { notes.contains { $0.code == code } }
@@ -137,18 +152,27 @@ public struct ActionCapability: Sendable, Hashable {
   public var sources: [Int] { Array(Set(allowedBy.map(\.source))).sorted() }
 }
 
-/// The evaluation of "can perform action set S" for a document or an identity.
-public struct CapabilityResult: Sendable, Hashable {
-  public var verdict: CapabilityVerdict
-  public var target: ResolvedTarget
+/// The evaluation of "can perform action set S" for a document or an identity. ``notes`` and ``why``
+/// are composed when asked (see ``AccessResult``).
+public struct CapabilityResult: Sendable {
+  public let verdict: CapabilityVerdict
+  public let target: ResolvedTarget
   /// Every action of S, in catalog order.
-  public var actions: [ActionCapability]
-  /// The sources that allow some action of S on all resources, sorted.
-  public var sources: [Int]
-  public var reasons: [PolicyReasonCode]
-  public var notes: [PolicyNote]
-  public var errors: [PolicyGrammarError]
-  public var why: String
+  public let actions: [ActionCapability]
+  /// The sources that allow some action of S on all resources, sorted (empty unless ``verdict`` is `can`).
+  public let sources: [Int]
+  /// Why the statements grant S (empty unless ``verdict`` is `can`).
+  public let reasons: [PolicyReasonCode]
+  public let errors: [PolicyGrammarError]
+  let explainer: Explainer
+
+  /// Qualifications: `conditional`, `conditional-deny`, `deny-limited-resources`, `partial-deny`
+  /// (when it can), `neutralised-by-deny` per denied action (when it cannot), `outside-boundary` and
+  /// the notes on missing and invalid policies. Composed on each access.
+  public var notes: [PolicyNote] { explainer.notes(of: self) }
+
+  /// One sentence. Composed on each access.
+  public var why: String { explainer.why(of: self) }
 
   /// Whether some note has `code`.
   public func hasNote(_ code: PolicyNoteCode) -> Bool { notes.contains { $0.code == code } }
@@ -167,83 +191,35 @@ extension PolicyEngine {
   /// sources not denying every one of them.
   public func fullAccess(_ identity: IdentityPolicies, target: ResolvedTarget) -> AccessResult {
     let t = target.actions
-    var context = Context(engine: self, identity: identity)
-    let grantedRaw = ActionSet.union(context.valid.map { identity.sources[$0].analysis.allowed }).intersection(t)
-    let granted = context.boundaryAllowed.map { grantedRaw.intersection($0) } ?? grantedRaw
+    let explainer = Explainer(catalog: catalog, identity: identity)
+    let valid = explainer.valid
+    var grantedRaw = ActionSet.empty
+    var denied = ActionSet.empty
+    for i in valid {
+      grantedRaw.formUnion(identity.sources[i].analysis.allowed.intersection(t))
+      denied.formUnion(identity.sources[i].analysis.denied.intersection(t))
+    }
+    let granted = explainer.boundaryAllowed.map { grantedRaw.intersection($0) } ?? grantedRaw
     let outside = grantedRaw.subtracting(granted)
-    let denied = ActionSet.union(context.valid.map { identity.sources[$0].analysis.denied }).intersection(t)
     let holds = !t.isEmpty && t.isSubset(of: granted) && !t.isSubset(of: denied)
-    let couldGrant = context.indeterminate ? t.intersection(context.boundaryAllowed ?? catalog.all).subtracting(denied) : .empty
-    let couldHold = !t.isEmpty && t.isSubset(of: granted.union(couldGrant)) && !t.isSubset(of: denied)
+    let couldGrant = explainer.indeterminate ? t.intersection(explainer.boundaryAllowed ?? catalog.all).subtracting(denied) : .empty
+    let couldHold = explainer.indeterminate && !t.isEmpty && t.isSubset(of: granted.union(couldGrant)) && !t.isSubset(of: denied)
     let neutralised = !granted.isEmpty && granted.isSubset(of: denied)
-    let verdict: AccessVerdict =
-      holds ? .holds : couldHold && context.indeterminate ? .error : (granted.isEmpty || neutralised) ? .none : .partial
+    let verdict: AccessVerdict = holds ? .holds : couldHold ? .error : (granted.isEmpty || neutralised) ? .none : .partial
 
-    if !outside.isEmpty, let b = identity.boundary {
-      context.notes.append(
-        PolicyNote(
-          code: .outsideBoundary,
-          message:
-            "Permissions boundary \(b.label) does not allow \(catalog.phrase(outside, of: t)) on all resources; those grants are not effective.",
-          source: b.label))
-    }
-
-    // The statements behind the grant.
     var statements: [StatementRef] = []
-    var perSource: [Int: [StatementRef]] = [:]
-    for i in context.valid {
-      for s in identity.sources[i].analysis.statements where s.effect == .allow && !s.onAllResources.isDisjoint(with: granted) {
-        let ref = StatementRef(source: i, statement: s.index)
-        statements.append(ref)
-        perSource[i, default: []].append(ref)
-      }
-    }
-    let sources = perSource.keys.sorted()
     var denying: [StatementRef] = []
-    for i in context.valid {
-      for s in identity.sources[i].analysis.statements where s.isCreditedDeny && !s.onAllResources.isDisjoint(with: granted) {
-        denying.append(StatementRef(source: i, statement: s.index))
-      }
+    var reasons: [PolicyReasonCode] = []
+    if !granted.isEmpty {
+      statements = explainer.allowing(granted)
+      denying = explainer.denying(granted)
+      if !neutralised { reasons = explainer.reasons(statements, granted: granted) } else { statements = [] }
     }
-
-    func result(_ why: String, granting: [StatementRef], reasons: [PolicyReasonCode]) -> AccessResult {
-      AccessResult(
-        verdict: verdict, target: target, granted: granted, denied: denied, outsideBoundary: outside,
-        indeterminate: couldGrant.subtracting(granted), grantingStatements: granting,
-        grantingSources: Array(Set(granting.map(\.source))).sorted(), denyingStatements: denying, reasons: reasons,
-        notes: context.notes, errors: context.errors, why: why + context.indeterminateSuffix(verdict == .error))
-    }
-
-    if t.isEmpty { return result("No target actions were given.", granting: [], reasons: []) }
-    if context.single && !context.errors.isEmpty { return result(context.invalidDocument, granting: [], reasons: []) }
-    if granted.isEmpty {
-      var why = "No \(context.single ? "statement" : "source") allows any of \(target.phrase) on all resources"
-      why += grantedRaw.isEmpty ? "." : " within the permissions boundary."
-      return result(why, granting: [], reasons: [])
-    }
-    if neutralised {
-      let message =
-        "\(context.refs(statements)) would allow \(catalog.phrase(granted, of: t)) on all resources, but \(context.refs(denying)) \(denying.count == 1 ? "denies" : "deny") \(granted.count == 1 ? "it" : "them") unconditionally on all resources."
-      context.notes.insert(PolicyNote(code: .neutralisedByDeny, message: message, statements: context.indexes(statements + denying)), at: 0)
-      return result(message, granting: [], reasons: [])
-    }
-
-    context.conditionalNotes(statements)
-    context.denyNotes(granted: granted)
-    let reasons = context.reasons(perSource: perSource, granted: granted)
-    let how = reasons.filter { $0 != .combinedStatements && $0 != .combinedSources }.map(\.rawValue).joined(separator: ", ")
-    let who = context.single ? context.refs(statements) : sources.map { identity.sources[$0].label }.joined(separator: ", ")
-    let many = context.single ? statements.count > 1 : sources.count > 1
-    var why =
-      "\(who) \(many ? "together allow" : "allows") \(catalog.phrase(granted, of: t)) on all resources\(context.boundaryAllowed == nil ? "" : " within the permissions boundary") (\(how))."
-    if verdict == .partial {
-      why += " Not allowed on all resources: \(catalog.phrase(t.subtracting(granted), of: t))."
-    }
-    if context.notes.contains(where: { $0.code == .conditional }) { why += " Conditions do not narrow the grant." }
-    if let d = context.notes.first(where: { [.partialDeny, .conditionalDeny, .denyLimitedResources].contains($0.code) }) {
-      why += " Deny statements mitigate it only in part (\(d.code.rawValue))."
-    }
-    return result(why, granting: statements, reasons: reasons)
+    return AccessResult(
+      verdict: verdict, target: target, granted: granted, denied: denied, outsideBoundary: outside,
+      indeterminate: couldGrant.subtracting(granted), grantingStatements: statements,
+      grantingSources: Explainer.sources(of: statements), denyingStatements: denying, reasons: reasons, errors: explainer.errors,
+      explainer: explainer)
   }
 
   // MARK: - Capabilities
@@ -257,14 +233,19 @@ extension PolicyEngine {
   /// source (the sources add up) within the boundary, and none denied unconditionally on all resources.
   /// Reports, per action, which statements of which sources allow it.
   public func canPerform(_ identity: IdentityPolicies, actions target: ResolvedTarget) -> CapabilityResult {
-    var context = Context(engine: self, identity: identity)
+    let explainer = Explainer(catalog: catalog, identity: identity)
+    let indexes = target.actions.indexes
+    let names = target.names ?? catalog.names(of: target.actions)
     var rows: [ActionCapability] = []
-    for a in target.actions.indexes {
+    rows.reserveCapacity(indexes.count)
+    for (a, name) in zip(indexes, names) {
       var row = ActionCapability(
-        action: a, name: catalog.fullName(at: a), allowedBy: [], conditionalAllows: [], deniedBy: [], limitedBy: [],
-        outsideBoundary: false)
-      for i in context.valid {
-        for s in identity.sources[i].analysis.statements where s.matched.contains(a) {
+        action: a, name: name, allowedBy: [], conditionalAllows: [], deniedBy: [], limitedBy: [], outsideBoundary: false)
+      for i in explainer.valid {
+        let analysis = identity.sources[i].analysis
+        // Most documents touch none of the actions asked about: skip them at the document level.
+        if !analysis.matched.contains(a) { continue }
+        for s in analysis.statements where s.matched.contains(a) {
           let ref = StatementRef(source: i, statement: s.index)
           let onAll = s.onAllResources.contains(a)
           switch s.effect {
@@ -280,136 +261,123 @@ extension PolicyEngine {
           }
         }
       }
-      if let allowed = context.boundaryAllowed, !row.allowedBy.isEmpty, !allowed.contains(a) { row.outsideBoundary = true }
+      if let allowed = explainer.boundaryAllowed, !row.allowedBy.isEmpty, !allowed.contains(a) { row.outsideBoundary = true }
       rows.append(row)
     }
-    let allowedSet = ActionSet(indexes: rows.filter(\.isAllowed).map(\.action))
-    let denied = rows.filter { !$0.deniedBy.isEmpty }
     let can = !rows.isEmpty && rows.allSatisfy(\.isPerformable)
-    // Missing actions that an unknown or invalid source might still allow: not denied, and allowed by
-    // the boundary (or no boundary).
-    let missing = rows.filter { !$0.isAllowed }
+    // Missing actions that an unknown or invalid source might still allow: none is denied, and the
+    // boundary (if any) allows them.
     let couldComplete =
-      context.indeterminate && denied.isEmpty
-      && missing.allSatisfy { context.boundaryAllowed?.contains($0.action) ?? true }
+      explainer.indeterminate && !rows.isEmpty && !rows.contains { !$0.deniedBy.isEmpty }
+      && rows.filter { !$0.isAllowed }.allSatisfy { explainer.boundaryAllowed?.contains($0.action) ?? true }
     let verdict: CapabilityVerdict = can ? .can : couldComplete ? .error : .cannot
-
-    let allowing = rows.flatMap(\.allowedBy)
-    let sources = Array(Set(allowing.map(\.source))).sorted()
-    let outside = ActionSet(indexes: rows.filter(\.outsideBoundary).map(\.action))
-    if !outside.isEmpty, let b = identity.boundary {
-      context.notes.append(
-        PolicyNote(
-          code: .outsideBoundary,
-          message:
-            "Permissions boundary \(b.label) does not allow \(catalog.phrase(outside)) on all resources; those grants are not effective.",
-          source: b.label))
-    }
+    var sources: [Int] = []
     var reasons: [PolicyReasonCode] = []
     if can {
-      context.conditionalNotes(Array(Set(allowing)).sorted())
-      context.denyNotes(granted: allowedSet)
-      var perSource: [Int: [StatementRef]] = [:]
-      for ref in Array(Set(allowing)).sorted() { perSource[ref.source, default: []].append(ref) }
-      reasons = context.reasons(perSource: perSource, granted: allowedSet)
-    } else {
-      for row in denied where row.isAllowed {
-        context.notes.append(
-          PolicyNote(
-            code: .neutralisedByDeny,
-            message:
-              "\(context.refs(row.allowedBy)) \(row.allowedBy.count == 1 ? "allows" : "allow") \(row.name) on all resources, but \(context.refs(row.deniedBy)) \(row.deniedBy.count == 1 ? "denies" : "deny") it unconditionally on all resources.",
-            statements: context.indexes(row.allowedBy + row.deniedBy),
-            source: context.single ? nil : row.deniedBy.first.map { identity.sources[$0.source].label }))
-      }
-    }
-
-    var why: String
-    if rows.isEmpty {
-      why = "No target actions were given."
-    } else if context.single && !context.errors.isEmpty {
-      why = context.invalidDocument
-    } else if can {
-      let parts = rows.map { "\($0.name) (\(context.refs($0.allowedBy)))" }
-      why = "Every action is allowed on all resources and none is denied: \(parts.joined(separator: "; "))."
-      if rows.contains(where: \.isConditionalOnly) { why += " Conditions do not narrow the grant." }
-    } else {
-      var parts: [String] = []
-      let notAllowed = rows.filter { $0.allowedBy.isEmpty }.map(\.name)
-      if !notAllowed.isEmpty {
-        parts.append("\(notAllowed.joined(separator: ", ")) \(notAllowed.count == 1 ? "is" : "are") not allowed on all resources")
-      }
-      let bounded = rows.filter(\.outsideBoundary).map(\.name)
-      if !bounded.isEmpty { parts.append("\(bounded.joined(separator: ", ")) outside the permissions boundary") }
-      for row in denied { parts.append("\(row.name) denied by \(context.refs(row.deniedBy))") }
-      why = "Not every action can be performed: " + parts.joined(separator: "; ") + "."
+      let allowing = Array(Set(rows.flatMap(\.allowedBy))).sorted()
+      sources = Explainer.sources(of: allowing)
+      reasons = explainer.reasons(allowing, granted: ActionSet(indexes: indexes))
     }
     return CapabilityResult(
-      verdict: verdict, target: target, actions: rows, sources: can ? sources : [], reasons: reasons, notes: context.notes,
-      errors: context.errors, why: why + context.indeterminateSuffix(verdict == .error))
+      verdict: verdict, target: target, actions: rows, sources: sources, reasons: reasons, errors: explainer.errors,
+      explainer: explainer)
   }
 }
 
-/// What both questions share: valid sources, the boundary, the notes about missing and invalid
-/// policies, and how to name statements.
-private struct Context {
-  let engine: PolicyEngine
+/// What both questions share, and how their results are put in words: the valid sources, the
+/// boundary, the missing and invalid policies, and how to name statements.
+struct Explainer: Sendable {
+  let catalog: ActionCatalog
   let identity: IdentityPolicies
   /// Indexes of the valid sources.
-  var valid: [Int] = []
-  var notes: [PolicyNote] = []
-  var errors: [PolicyGrammarError] = []
+  var valid: LazyFilterSequence<Range<Int>> {
+    let sources = identity.sources
+    return sources.indices.lazy.filter { sources[$0].analysis.isValid }
+  }
+  let errors: [PolicyGrammarError]
   /// What the boundary allows on all resources (its Allows minus its own credited Denies); nil: none.
-  var boundaryAllowed: ActionSet?
+  let boundaryAllowed: ActionSet?
   /// Some source is invalid or missing: what it grants is unknown.
-  var indeterminate = false
+  let indeterminate: Bool
   /// A lone unlabelled document.
-  var single: Bool
+  let single: Bool
 
-  init(engine: PolicyEngine, identity: IdentityPolicies) {
-    self.engine = engine
+  init(catalog: ActionCatalog, identity: IdentityPolicies) {
+    self.catalog = catalog
     self.identity = identity
-    single = identity.sources.count == 1 && identity.sources[0].label.isEmpty && identity.boundary == nil
-    for (i, s) in identity.sources.enumerated() {
-      if s.analysis.isValid {
-        valid.append(i)
-        continue
-      }
-      indeterminate = true
+    let single = identity.sources.count == 1 && identity.sources[0].label.isEmpty && identity.boundary == nil
+    self.single = single
+    var errors: [PolicyGrammarError] = []
+    var invalid = 0
+    for s in identity.sources where !s.analysis.isValid {
+      invalid += 1
       if single {
         errors += s.analysis.errors
       } else {
         errors += s.analysis.errors.map { PolicyGrammarError(statementIndex: $0.statementIndex, message: $0.message, source: s.label) }
-        notes.append(
-          PolicyNote(
-            code: .sourceInvalid, message: "\(s.label) is invalid: \(s.analysis.errors.map(\.description).joined(separator: "; "))",
-            source: s.label))
       }
     }
-    for label in identity.unknownPolicies {
-      indeterminate = true
-      notes.append(PolicyNote(code: .unknownPolicy, message: "\(label) is not in the snapshot; its grants are unknown.", source: label))
-    }
-    if let b = identity.boundary {
-      if b.analysis.isValid {
-        boundaryAllowed = b.analysis.effective
-      } else {
-        notes.append(
-          PolicyNote(
-            code: .boundaryInvalid,
-            message:
-              "Permissions boundary \(b.label) is invalid and was ignored: \(b.analysis.errors.map(\.description).joined(separator: "; "))",
-            source: b.label))
-      }
-    }
-    if let b = identity.unknownBoundary {
-      notes.append(
-        PolicyNote(
-          code: .unknownPolicy,
-          message: "Permissions boundary \(b) is not in the snapshot; judged without it (a boundary can only narrow the grant).",
-          source: b))
-    }
+    self.errors = errors
+    indeterminate = invalid > 0 || !identity.unknownPolicies.isEmpty
+    if let b = identity.boundary, b.analysis.isValid { boundaryAllowed = b.analysis.effective } else { boundaryAllowed = nil }
   }
+
+  static func sources(of refs: [StatementRef]) -> [Int] { Array(Set(refs.map(\.source))).sorted() }
+
+  /// Allow statements reaching some of `granted` on all resources.
+  func allowing(_ granted: ActionSet) -> [StatementRef] {
+    var refs: [StatementRef] = []
+    for i in valid {
+      let a = identity.sources[i].analysis
+      if a.allowed.isDisjoint(with: granted) { continue }
+      for s in a.statements where s.effect == .allow && !s.onAllResources.isDisjoint(with: granted) {
+        refs.append(StatementRef(source: i, statement: s.index))
+      }
+    }
+    return refs
+  }
+
+  /// Credited Deny statements reaching some of `granted` on all resources.
+  func denying(_ granted: ActionSet) -> [StatementRef] {
+    var refs: [StatementRef] = []
+    for i in valid {
+      let a = identity.sources[i].analysis
+      if a.denied.isDisjoint(with: granted) { continue }
+      for s in a.statements where s.isCreditedDeny && !s.onAllResources.isDisjoint(with: granted) {
+        refs.append(StatementRef(source: i, statement: s.index))
+      }
+    }
+    return refs
+  }
+
+  func statement(_ ref: StatementRef) -> AnalysedStatement? { identity.sources[ref.source].analysis.statement(ref.statement) }
+
+  /// The reasons of the granting statements, then `combined-statements` / `combined-sources` when no
+  /// single statement (of a source) / source grants it all.
+  func reasons(_ refs: [StatementRef], granted: ActionSet) -> [PolicyReasonCode] {
+    var reasons: [PolicyReasonCode] = []
+    var combinedStatements = false
+    var someSourceAlone = false
+    let sources = Self.sources(of: refs)
+    for i in sources {
+      let mine = refs.filter { $0.source == i }
+      let analysis = identity.sources[i].analysis
+      let ofSource = analysis.allowed.intersection(granted)
+      if ofSource == granted { someSourceAlone = true }
+      var alone = false
+      for ref in mine {
+        guard let s = analysis.statement(ref.statement) else { continue }
+        for r in s.reasons where !reasons.contains(r) { reasons.append(r) }
+        if s.onAllResources.intersection(ofSource) == ofSource { alone = true }
+      }
+      if mine.count > 1 && !alone { combinedStatements = true }
+    }
+    if combinedStatements { reasons.append(.combinedStatements) }
+    if sources.count > 1 && !someSourceAlone { reasons.append(.combinedSources) }
+    return reasons
+  }
+
+  // MARK: - Words
 
   func label(_ ref: StatementRef) -> String {
     single ? "Statement[\(ref.statement)]" : "\(identity.sources[ref.source].label) Statement[\(ref.statement)]"
@@ -426,27 +394,63 @@ private struct Context {
 
   /// Statement indexes for a note (only meaningful for a lone document; a multi-source note names its
   /// source instead).
-  func indexes(_ refs: [StatementRef]) -> [Int] {
-    single ? Array(Set(refs.map(\.statement))).sorted() : []
-  }
-
-  func statement(_ ref: StatementRef) -> AnalysedStatement? { identity.sources[ref.source].analysis.statement(ref.statement) }
+  func indexes(_ refs: [StatementRef]) -> [Int] { single ? Array(Set(refs.map(\.statement))).sorted() : [] }
 
   func sourceLabel(_ ref: StatementRef) -> String? { single ? nil : identity.sources[ref.source].label }
 
-  mutating func conditionalNotes(_ refs: [StatementRef]) {
-    for ref in refs {
-      guard let s = statement(ref), let json = s.conditionJSON else { continue }
+  /// The notes about invalid and missing policies and the boundary.
+  var baseNotes: [PolicyNote] {
+    var notes: [PolicyNote] = []
+    if !single {
+      for s in identity.sources where !s.analysis.isValid {
+        notes.append(
+          PolicyNote(
+            code: .sourceInvalid, message: "\(s.label) is invalid: \(s.analysis.errors.map(\.description).joined(separator: "; "))",
+            source: s.label))
+      }
+    }
+    for label in identity.unknownPolicies {
+      notes.append(PolicyNote(code: .unknownPolicy, message: "\(label) is not in the snapshot; its grants are unknown.", source: label))
+    }
+    if let b = identity.boundary, !b.analysis.isValid {
       notes.append(
         PolicyNote(
-          code: .conditional, message: "\(label(ref)) has a Condition (\(json)); conditions do not narrow the grant.",
-          statements: [ref.statement], condition: s.condition, source: sourceLabel(ref)))
+          code: .boundaryInvalid,
+          message:
+            "Permissions boundary \(b.label) is invalid and was ignored: \(b.analysis.errors.map(\.description).joined(separator: "; "))",
+          source: b.label))
+    }
+    if let b = identity.unknownBoundary {
+      notes.append(
+        PolicyNote(
+          code: .unknownPolicy,
+          message: "Permissions boundary \(b) is not in the snapshot; judged without it (a boundary can only narrow the grant).",
+          source: b))
+    }
+    return notes
+  }
+
+  func outsideNote(_ outside: ActionSet, of whole: ActionSet) -> PolicyNote? {
+    guard !outside.isEmpty, let b = identity.boundary else { return nil }
+    return PolicyNote(
+      code: .outsideBoundary,
+      message:
+        "Permissions boundary \(b.label) does not allow \(catalog.phrase(outside, of: whole)) on all resources; those grants are not effective.",
+      source: b.label)
+  }
+
+  func conditionalNotes(_ refs: [StatementRef]) -> [PolicyNote] {
+    refs.compactMap { ref in
+      guard let s = statement(ref), let json = s.conditionJSON else { return nil }
+      return PolicyNote(
+        code: .conditional, message: "\(label(ref)) has a Condition (\(json)); conditions do not narrow the grant.",
+        statements: [ref.statement], condition: s.condition, source: sourceLabel(ref))
     }
   }
 
   /// Notes on Deny statements that touch `granted` without being credited for all of it.
-  mutating func denyNotes(granted: ActionSet) {
-    let phrase = engine.catalog.phrase
+  func denyNotes(granted: ActionSet) -> [PolicyNote] {
+    var notes: [PolicyNote] = []
     for i in valid {
       for s in identity.sources[i].analysis.statements where s.effect == .deny {
         let hit = s.matched.intersection(granted)
@@ -456,7 +460,7 @@ private struct Context {
           notes.append(
             PolicyNote(
               code: .conditionalDeny,
-              message: "\(label(ref)) denies \(phrase(hit, granted)) only under a Condition (\(json)); not credited.",
+              message: "\(label(ref)) denies \(catalog.phrase(hit, of: granted)) only under a Condition (\(json)); not credited.",
               statements: [s.index], condition: s.condition, source: sourceLabel(ref)))
           continue
         }
@@ -465,7 +469,7 @@ private struct Context {
           notes.append(
             PolicyNote(
               code: .denyLimitedResources,
-              message: "\(label(ref)) denies \(phrase(limited, granted)) on some resources only; not credited.",
+              message: "\(label(ref)) denies \(catalog.phrase(limited, of: granted)) on some resources only; not credited.",
               statements: [s.index], source: sourceLabel(ref)))
         }
         let credited = hit.intersection(s.onAllResources)
@@ -474,35 +478,12 @@ private struct Context {
             PolicyNote(
               code: .partialDeny,
               message:
-                "\(label(ref)) denies \(phrase(credited, granted)) on all resources; \(ActionCatalog.grouped(granted.subtracting(credited).count)) granted action(s) remain.",
+                "\(label(ref)) denies \(catalog.phrase(credited, of: granted)) on all resources; \(ActionCatalog.grouped(granted.subtracting(credited).count)) granted action(s) remain.",
               statements: [s.index], source: sourceLabel(ref)))
         }
       }
     }
-  }
-
-  /// The reasons of the granting statements, then `combined-statements` / `combined-sources` when no
-  /// single statement (of a source) / source grants it all.
-  func reasons(perSource: [Int: [StatementRef]], granted: ActionSet) -> [PolicyReasonCode] {
-    var reasons: [PolicyReasonCode] = []
-    var combinedStatements = false
-    var someSourceAlone = false
-    for i in perSource.keys.sorted() {
-      let refs = perSource[i]!
-      let analysis = identity.sources[i].analysis
-      let ofSource = analysis.allowed.intersection(granted)
-      if ofSource == granted { someSourceAlone = true }
-      var alone = false
-      for ref in refs {
-        guard let s = analysis.statement(ref.statement) else { continue }
-        for r in s.reasons where !reasons.contains(r) { reasons.append(r) }
-        if s.onAllResources.intersection(ofSource) == ofSource { alone = true }
-      }
-      if refs.count > 1 && !alone { combinedStatements = true }
-    }
-    if combinedStatements { reasons.append(.combinedStatements) }
-    if perSource.count > 1 && !someSourceAlone { reasons.append(.combinedSources) }
-    return reasons
+    return notes
   }
 
   /// The sentence for a lone invalid document.
@@ -518,5 +499,94 @@ private struct Context {
     missing += identity.sources.filter { !$0.analysis.isValid }.map(\.label)
     return
       " \(missing.joined(separator: ", ")) \(missing.count == 1 ? "is" : "are") missing or invalid and might complete it: it cannot be shown not to hold."
+  }
+
+  // MARK: - Full access in words
+
+  func notes(of r: AccessResult) -> [PolicyNote] {
+    var notes = baseNotes
+    if let n = outsideNote(r.outsideBoundary, of: r.target.actions) { notes.append(n) }
+    if r.granted.isEmpty { return notes }
+    if r.isNeutralised {
+      let allows = allowing(r.granted)
+      notes.insert(
+        PolicyNote(
+          code: .neutralisedByDeny, message: neutralisedMessage(r, allows: allows), statements: indexes(allows + r.denyingStatements)),
+        at: 0)
+      return notes
+    }
+    return notes + conditionalNotes(r.grantingStatements) + denyNotes(granted: r.granted)
+  }
+
+  func neutralisedMessage(_ r: AccessResult, allows: [StatementRef]) -> String {
+    let n = r.denyingStatements.count
+    return
+      "\(refs(allows)) would allow \(catalog.phrase(r.granted, of: r.target.actions)) on all resources, but \(refs(r.denyingStatements)) \(n == 1 ? "denies" : "deny") \(r.granted.count == 1 ? "it" : "them") unconditionally on all resources."
+  }
+
+  func why(of r: AccessResult) -> String {
+    let t = r.target.actions
+    if t.isEmpty { return "No target actions were given." }
+    if single && !errors.isEmpty { return invalidDocument }
+    let suffix = indeterminateSuffix(r.verdict == .error)
+    if r.granted.isEmpty {
+      let raw = !r.outsideBoundary.isEmpty
+      return "No \(single ? "statement" : "source") allows any of \(r.target.phrase) on all resources"
+        + (raw ? " within the permissions boundary." : ".") + suffix
+    }
+    if r.isNeutralised { return neutralisedMessage(r, allows: allowing(r.granted)) + suffix }
+    let how = r.reasons.filter { $0 != .combinedStatements && $0 != .combinedSources }.map(\.rawValue).joined(separator: ", ")
+    let who = single ? refs(r.grantingStatements) : r.grantingSources.map { identity.sources[$0].label }.joined(separator: ", ")
+    let many = single ? r.grantingStatements.count > 1 : r.grantingSources.count > 1
+    var why =
+      "\(who) \(many ? "together allow" : "allows") \(catalog.phrase(r.granted, of: t)) on all resources\(boundaryAllowed == nil ? "" : " within the permissions boundary") (\(how))."
+    if r.verdict != .holds { why += " Not allowed on all resources: \(catalog.phrase(t.subtracting(r.granted), of: t))." }
+    if r.grantingStatements.contains(where: { statement($0)?.isConditional == true }) { why += " Conditions do not narrow the grant." }
+    let denyCodes: [PolicyNoteCode] = [.partialDeny, .conditionalDeny, .denyLimitedResources]
+    if let d = denyNotes(granted: r.granted).first(where: { denyCodes.contains($0.code) }) {
+      why += " Deny statements mitigate it only in part (\(d.code.rawValue))."
+    }
+    return why + suffix
+  }
+
+  // MARK: - Capabilities in words
+
+  func notes(of r: CapabilityResult) -> [PolicyNote] {
+    var notes = baseNotes
+    let outside = ActionSet(indexes: r.actions.filter(\.outsideBoundary).map(\.action))
+    if let n = outsideNote(outside, of: r.target.actions) { notes.append(n) }
+    if r.verdict == .can {
+      let allowing = Array(Set(r.actions.flatMap(\.allowedBy))).sorted()
+      return notes + conditionalNotes(allowing) + denyNotes(granted: ActionSet(indexes: r.actions.map(\.action)))
+    }
+    for row in r.actions where row.isAllowed && !row.deniedBy.isEmpty {
+      notes.append(
+        PolicyNote(
+          code: .neutralisedByDeny,
+          message:
+            "\(refs(row.allowedBy)) \(row.allowedBy.count == 1 ? "allows" : "allow") \(row.name) on all resources, but \(refs(row.deniedBy)) \(row.deniedBy.count == 1 ? "denies" : "deny") it unconditionally on all resources.",
+          statements: indexes(row.allowedBy + row.deniedBy), source: row.deniedBy.first.flatMap(sourceLabel)))
+    }
+    return notes
+  }
+
+  func why(of r: CapabilityResult) -> String {
+    if r.actions.isEmpty { return "No target actions were given." }
+    if single && !errors.isEmpty { return invalidDocument }
+    if r.verdict == .can {
+      let parts = r.actions.map { "\($0.name) (\(refs($0.allowedBy)))" }
+      var why = "Every action is allowed on all resources and none is denied: \(parts.joined(separator: "; "))."
+      if r.actions.contains(where: \.isConditionalOnly) { why += " Conditions do not narrow the grant." }
+      return why
+    }
+    var parts: [String] = []
+    let notAllowed = r.actions.filter { $0.allowedBy.isEmpty }.map(\.name)
+    if !notAllowed.isEmpty {
+      parts.append("\(notAllowed.joined(separator: ", ")) \(notAllowed.count == 1 ? "is" : "are") not allowed on all resources")
+    }
+    let bounded = r.actions.filter(\.outsideBoundary).map(\.name)
+    if !bounded.isEmpty { parts.append("\(bounded.joined(separator: ", ")) outside the permissions boundary") }
+    for row in r.actions where !row.deniedBy.isEmpty { parts.append("\(row.name) denied by \(refs(row.deniedBy))") }
+    return "Not every action can be performed: " + parts.joined(separator: "; ") + "." + indeterminateSuffix(r.verdict == .error)
   }
 }

@@ -21,8 +21,14 @@ public enum AccessLevel: String, Sendable, Hashable, CaseIterable, Comparable {
 
   /// The level of a one-letter code or of its full name.
   public init?(code: String) {
-    guard let level = AccessLevel.allCases.first(where: { $0.code == code || $0.rawValue == code }) else { return nil }
-    self = level
+    switch code {
+    case "L": self = .list
+    case "R": self = .read
+    case "W": self = .write
+    case "P": self = .permissionsManagement
+    case "T": self = .tagging
+    default: self.init(rawValue: code)
+    }
   }
 
   public static func < (a: AccessLevel, b: AccessLevel) -> Bool {
@@ -132,18 +138,17 @@ public final class ActionCatalog: Sendable {
   /// Actions taking format f: `actionIDs[actionStart[f]..<actionStart[f + 1]]`, sorted.
   let actionStart: [Int32]
   let actionIDs: [Int32]
-  /// Lower-cased `service:action` → index.
-  let lowerIndex: [String: Int32]
   /// Lower-cased `service:action` bytes of every action, back to back, and where each starts.
   let lowerBytes: [UInt8]
   let lowerStart: [Int32]
+  /// Open-addressing hash table of the lower-cased full names: slot → action index + 1 (0: empty).
+  let hashSlots: [Int32]
   /// Service prefix → position in ``services``.
   let serviceIndex: [String: Int]
   /// ARN service field (`iam`, `s3`...) → ids of the formats with that field (a service's formats may
   /// name another service: `ec2` actions take `iam` instance-profile ARNs).
-  let formatsByServiceField: [String: [Int32]]
-  /// Formats whose service field is a variable (AWS Backup's `${Vendor}`).
-  let variableServiceFormats: [Int32]
+  /// The formats laid out for screening resource patterns (see ``PatternCoverage``).
+  let screen: FormatScreen
 
   /// The number of actions.
   public var count: Int { names.count }
@@ -172,7 +177,6 @@ public final class ActionCatalog: Sendable {
     var typeRefs: [Int32] = []
     var formatStart: [Int32] = [0]
     var formatIDs: [Int32] = []
-    var lowerIndex: [String: Int32] = [:]
     var lowerBytes: [UInt8] = []
     var lowerStart: [Int32] = [0]
     var serviceIndex: [String: Int] = [:]
@@ -202,7 +206,7 @@ public final class ActionCatalog: Sendable {
       }
       guard let rawActions = raw["actions"]?.arrayValue else { throw ActionCatalogError("catalog: \(prefix): actions must be an array") }
       let start = names.count
-      var previousLower = ""
+      var previousLower: [UInt8] = []
       for (ai, a) in rawActions.enumerated() {
         guard let row = a.arrayValue, row.count == 4, let name = row[0].stringValue, !name.isEmpty,
           name.utf8.allSatisfy(ActionCatalog.isNameByte), let code = row[1].stringValue, let level = AccessLevel(code: code),
@@ -211,8 +215,8 @@ public final class ActionCatalog: Sendable {
           throw ActionCatalogError(
             "catalog: \(prefix): actions[\(ai)] must be [name, access level code, [resource type indexes], [required indexes]]")
         }
-        let lower = name.lowercased()
-        guard lower > previousLower else {
+        let lower = name.utf8.map { $0 >= 0x41 && $0 <= 0x5A ? $0 + 32 : $0 }
+        guard previousLower.lexicographicallyPrecedes(lower) else {
           throw ActionCatalogError("catalog: \(prefix):\(name): actions must be sorted by lower-cased name, without duplicates")
         }
         previousLower = lower
@@ -223,24 +227,25 @@ public final class ActionCatalog: Sendable {
           }
           typeIndexes.append(i)
         }
-        var requiredIndexes: Set<Int> = []
+        var requiredIndexes: [Int] = []
         for r in required {
           guard case .number(let text) = r, let i = Int(text), typeIndexes.contains(i) else {
             throw ActionCatalogError("catalog: \(prefix):\(name): required resource type not among its types")
           }
-          requiredIndexes.insert(i)
+          requiredIndexes.append(i)
         }
-        let index = Int32(names.count)
         names.append(name)
         serviceOf.append(Int32(si))
         levels.append(level)
         for i in typeIndexes { typeRefs.append(requiredIndexes.contains(i) ? Int32(-1 - i) : Int32(i)) }
         typeStart.append(Int32(typeRefs.count))
-        for f in Set(typeIndexes.map { types[$0].format }).sorted() { formatIDs.append(Int32(f)) }
+        var ids = typeIndexes.map { Int32(types[$0].format) }
+        ids.sort()
+        for (k, f) in ids.enumerated() where k == 0 || ids[k - 1] != f { formatIDs.append(f) }
         formatStart.append(Int32(formatIDs.count))
-        let full = prefix + ":" + lower
-        lowerIndex[full] = index
-        lowerBytes.append(contentsOf: full.utf8)
+        lowerBytes.append(contentsOf: prefix.utf8)
+        lowerBytes.append(UInt8(ascii: ":"))
+        lowerBytes.append(contentsOf: lower)
         lowerStart.append(Int32(lowerBytes.count))
       }
       serviceIndex[prefix] = services.count
@@ -262,18 +267,11 @@ public final class ActionCatalog: Sendable {
       formatIDs[Int(formatStart[a])..<Int(formatStart[a + 1])].sort()
     }
     var parsed: [ARNFormat] = []
-    var byField: [String: [Int32]] = [:]
-    var variableService: [Int32] = []
-    for (i, f) in sortedFormats.enumerated() {
+    for f in sortedFormats {
       guard let p = ARNFormat(f) else {
         throw ActionCatalogError("catalog: ARN format \(f) is not arn:partition:service:region:account:resource")
       }
       parsed.append(p)
-      if let service = p.service {
-        byField[service, default: []].append(Int32(i))
-      } else {
-        variableService.append(Int32(i))
-      }
     }
     // The inverted index: actions per format.
     var counts = [Int32](repeating: 0, count: sortedFormats.count + 1)
@@ -301,12 +299,20 @@ public final class ActionCatalog: Sendable {
     self.formatIDs = formatIDs
     self.actionStart = counts
     self.actionIDs = actionIDs
-    self.lowerIndex = lowerIndex
     self.lowerBytes = lowerBytes
+    var slots = [Int32](repeating: 0, count: Self.slotCount(for: names.count))
+    lowerBytes.withUnsafeBufferPointer { all in
+      for a in 0..<names.count {
+        let bytes = UnsafeBufferPointer(rebasing: all[Int(lowerStart[a])..<Int(lowerStart[a + 1])])
+        var slot = Int(Self.hash(bytes) & UInt64(slots.count - 1))
+        while slots[slot] != 0 { slot = (slot + 1) & (slots.count - 1) }
+        slots[slot] = Int32(a + 1)
+      }
+    }
+    self.hashSlots = slots
     self.lowerStart = lowerStart
     self.serviceIndex = serviceIndex
-    self.formatsByServiceField = byField
-    self.variableServiceFormats = variableService
+    self.screen = FormatScreen(parsed)
     self.all = ActionSet(range: 0..<names.count)
     self.wildcardOnly = ActionSet(indexes: (0..<names.count).filter { formatStart[$0] == formatStart[$0 + 1] })
     if names.isEmpty { throw ActionCatalogError("catalog lists no actions") }
@@ -366,7 +372,63 @@ public final class ActionCatalog: Sendable {
   }
 
   /// The index of `service:Action` (case-insensitive), if the catalog has it.
-  public func index(of fullName: String) -> Int? { lowerIndex[fullName.lowercased()].map(Int.init) }
+  public func index(of fullName: String) -> Int? {
+    var name = fullName
+    return name.withUTF8 { index(ofBytes: $0) }
+  }
+
+  /// ``index(of:)`` on UTF-8 bytes, without allocating for ASCII names (the common case: policies name
+  /// actions hundreds of thousands of times).
+  func index(ofBytes bytes: UnsafeBufferPointer<UInt8>) -> Int? {
+    if bytes.contains(where: { $0 >= 0x80 }) {
+      // Unicode case folding can turn a non-ASCII character into an ASCII one (the Kelvin sign).
+      var lower = String(decoding: bytes, as: UTF8.self).lowercased()
+      if lower.utf8.contains(where: { $0 >= 0x80 }) { return nil }
+      return lower.withUTF8 { index(ofBytes: $0) }
+    }
+    let mask = hashSlots.count - 1
+    var slot = Int(Self.hash(bytes) & UInt64(mask))
+    return lowerBytes.withUnsafeBufferPointer { all -> Int? in
+      while true {
+        let a = Int(hashSlots[slot])
+        if a == 0 { return nil }
+        let name = UnsafeBufferPointer(rebasing: all[Int(lowerStart[a - 1])..<Int(lowerStart[a])])
+        if Self.compareLowered(bytes, name) == 0 { return a - 1 }
+        slot = (slot + 1) & mask
+      }
+    }
+  }
+
+  /// A power of two at least twice `count`.
+  static func slotCount(for count: Int) -> Int {
+    var n = 16
+    while n < 2 * count { n *= 2 }
+    return n
+  }
+
+  /// FNV-1a of ASCII bytes, lower-cased on the fly.
+  static func hash(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt64 {
+    var h: UInt64 = 0xcbf2_9ce4_8422_2325
+    for var b in bytes {
+      if b >= 0x41 && b <= 0x5A { b += 32 }
+      h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01B3
+    }
+    return h
+  }
+
+  /// Compares ASCII `a`, lower-cased on the fly, with lower-case `b`: negative, zero or positive.
+  static func compareLowered(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>) -> Int {
+    let n = min(a.count, b.count)
+    var i = 0
+    while i < n {
+      var x = a[i]
+      if x >= 0x41 && x <= 0x5A { x += 32 }
+      let y = b[i]
+      if x != y { return Int(x) - Int(y) }
+      i += 1
+    }
+    return a.count - b.count
+  }
 
   /// The action at `index`.
   public func action(at index: Int) -> Action {

@@ -60,10 +60,13 @@ public struct PolicyAnalysis: Sendable, Hashable {
   public var allowed: ActionSet
   /// Every action some unconditional Deny statement reaches on all resources.
   public var denied: ActionSet
+  /// Every action some kept statement matches, whatever its effect and resources (lets a question
+  /// about a few actions skip the documents that never mention them).
+  public var matched: ActionSet
 
   public init(
     errors: [PolicyGrammarError], statementCount: Int, statementIsSingleObject: Bool, statements: [AnalysedStatement],
-    allowed: ActionSet, denied: ActionSet
+    allowed: ActionSet, denied: ActionSet, matched: ActionSet
   ) {
     self.errors = errors
     self.statementCount = statementCount
@@ -71,11 +74,13 @@ public struct PolicyAnalysis: Sendable, Hashable {
     self.statements = statements
     self.allowed = allowed
     self.denied = denied
+    self.matched = matched
   }
 
   /// An invalid document's analysis.
   public static func invalid(_ errors: [PolicyGrammarError]) -> PolicyAnalysis {
-    PolicyAnalysis(errors: errors, statementCount: 0, statementIsSingleObject: false, statements: [], allowed: .empty, denied: .empty)
+    PolicyAnalysis(
+      errors: errors, statementCount: 0, statementIsSingleObject: false, statements: [], allowed: .empty, denied: .empty, matched: .empty)
   }
 
   public var isValid: Bool { errors.isEmpty }
@@ -184,7 +189,8 @@ public final class PolicyEngine: @unchecked Sendable {
     }
     return PolicyAnalysis(
       errors: [], statementCount: document.statements.count, statementIsSingleObject: document.statementIsSingleObject,
-      statements: statements, allowed: ActionSet.union(allowed), denied: ActionSet.union(denied))
+      statements: statements, allowed: ActionSet.union(allowed), denied: ActionSet.union(denied),
+      matched: ActionSet.union(statements.map(\.matched)))
   }
 
   /// Analyses many stored documents on every core; keyed by SHA-256 (each distinct document once).
@@ -214,14 +220,26 @@ public final class PolicyEngine: @unchecked Sendable {
 
   /// The catalog actions an Action/NotAction element matches, and the Allow reason it gives.
   func actions(of element: ActionElement) -> (ActionSet, PolicyReasonCode) {
+    var named: [Int] = []
     var sets: [ActionSet] = []
     var best = PolicyReasonCode.allowActionList
     for p in element.patterns {
+      var text = p
+      // Plain names (most of them): a hash look-up, nothing allocated.
+      let plain = text.withUTF8 { bytes -> Int?? in
+        if bytes.contains(where: { $0 == UInt8(ascii: "*") || $0 == UInt8(ascii: "?") }) { return nil }
+        return .some(catalog.index(ofBytes: bytes))
+      }
+      if let plain {
+        if let i = plain { named.append(i) }
+        continue
+      }
       let m = actionPattern(p)
       if m.actions.isEmpty { continue }
       sets.append(m.actions)
       if m.reason == .allowStar || (m.reason == .allowServiceWildcard && best == .allowActionList) { best = m.reason }
     }
+    if !named.isEmpty { sets.append(ActionSet(indexes: named)) }
     let union = ActionSet.union(sets)
     switch element {
     case .action: return (union, best)
@@ -231,14 +249,15 @@ public final class PolicyEngine: @unchecked Sendable {
 
   /// The actions one pattern matches (case-insensitive glob on `service:action`).
   func actionPattern(_ pattern: String) -> ActionPattern {
-    let utf8 = pattern.utf8
-    let wild = utf8.contains { $0 == UInt8(ascii: "*") || $0 == UInt8(ascii: "?") }
-    if !wild {
-      // A plain name: one dictionary look-up, no cache needed.
-      let i = catalog.lowerIndex[pattern.lowercased()]
-      return ActionPattern(actions: i.map { ActionSet(index: Int($0)) } ?? .empty, reason: .allowActionList)
+    var text = pattern
+    let plain = text.withUTF8 { bytes -> ActionPattern? in
+      if bytes.contains(where: { $0 == UInt8(ascii: "*") || $0 == UInt8(ascii: "?") }) { return nil }
+      // A plain name: a binary search in its service, no cache needed.
+      let i = catalog.index(ofBytes: bytes)
+      return ActionPattern(actions: i.map { ActionSet(index: $0) } ?? .empty, reason: .allowActionList)
     }
-    if utf8.allSatisfy({ $0 == UInt8(ascii: "*") }) { return ActionPattern(actions: catalog.all, reason: .allowStar) }
+    if let plain { return plain }
+    if pattern.utf8.allSatisfy({ $0 == UInt8(ascii: "*") }) { return ActionPattern(actions: catalog.all, reason: .allowStar) }
     lock.lock()
     let cached = actionPatterns[pattern]
     lock.unlock()
@@ -322,18 +341,19 @@ public final class PolicyEngine: @unchecked Sendable {
 
   // MARK: - Resources
 
-  /// What one resource pattern covers (cached when it took the automaton).
+  /// What one resource pattern covers. The literal-prefix screen decides most patterns without the
+  /// cache (they are rarely repeated: `arn:aws:s3:::bucket-123/*`); what needs the automaton is cached.
   func coverage(_ pattern: String) -> PatternCoverage {
+    let (quick, candidates) = PatternCoverage.screen(pattern, in: catalog)
+    if candidates.isEmpty { return quick }
     lock.lock()
     let cached = resourcePatterns[pattern]
     lock.unlock()
     if let cached { return cached }
-    let computed = PatternCoverage.of(pattern, in: catalog)
-    if computed.expensive {
-      lock.lock()
-      resourcePatterns[pattern] = computed
-      lock.unlock()
-    }
+    let computed = PatternCoverage.automaton(pattern, quick, candidates, in: catalog)
+    lock.lock()
+    resourcePatterns[pattern] = computed
+    lock.unlock()
     return computed
   }
 
@@ -361,6 +381,8 @@ public final class PolicyEngine: @unchecked Sendable {
       var wildcard = false
       for p in patterns {
         let c = coverage(p)
+        // `NotResource: "*"` leaves nothing.
+        if c.universal { return (.empty, .notResource) }
         formats += c.covered
         wildcard = wildcard || c.matchesWildcard
       }

@@ -388,85 +388,94 @@ struct PatternCoverage: Sendable, Hashable {
   var covered: [Int32] = []
   var undecided: [Int32] = []
   var matchesWildcard = false
-  /// Made of stars only: every resource of every action.
+  /// Made of stars only: every resource of every action (``covered`` is then left empty).
   var universal = false
   /// Whether computing it took the automaton (worth caching); quick rejections are not cached.
   var expensive = false
-
-  static let nothing = PatternCoverage()
 
   /// Work budget of one pattern against one format, in automaton steps.
   static let budgetPerFormat = 20_000
 
   /// Computes what `pattern` covers among `catalog`'s formats.
   static func of(_ pattern: String, in catalog: ActionCatalog) -> PatternCoverage {
-    let bytes = Array(pattern.utf8)
-    if !bytes.isEmpty, bytes.allSatisfy({ $0 == UInt8(ascii: "*") }) {
-      return PatternCoverage(
-        covered: Array(0..<Int32(catalog.formats.count)), matchesWildcard: true, universal: true, expensive: false)
-    }
-    // The literal prefix: up to the first `*`, `?` or `${`.
+    let (quick, candidates) = screen(pattern, in: catalog)
+    return candidates.isEmpty ? quick : automaton(pattern, quick, candidates, in: catalog)
+  }
+
+  /// The cheap part: what the pattern's literal prefix decides, and the formats it leaves for the
+  /// automaton (none for most patterns, which name resources of other types).
+  static func screen(_ pattern: String, in catalog: ActionCatalog) -> (PatternCoverage, [Int32]) {
+    var text = pattern
+    return text.withUTF8 { screen($0, pattern, catalog.screen, formatCount: catalog.formats.count) }
+  }
+
+  private static func screen(_ bytes: UnsafeBufferPointer<UInt8>, _ pattern: String, _ screen: FormatScreen, formatCount: Int)
+    -> (PatternCoverage, [Int32])
+  {
+    let star = UInt8(ascii: "*")
+    if !bytes.isEmpty, bytes.allSatisfy({ $0 == star }) { return (PatternCoverage(matchesWildcard: true, universal: true), []) }
+    // The literal prefix: up to the first `*`, `?` or `${`; and where its first five colons are.
     var end = 0
+    var colons = 0
+    var p0 = 0
+    var p1 = 0
+    var p2 = 0
+    var p3 = 0
+    var p4 = 0
     while end < bytes.count {
       let b = bytes[end]
-      if b == UInt8(ascii: "*") || b == UInt8(ascii: "?") { break }
+      if b == star || b == UInt8(ascii: "?") { break }
       if b == UInt8(ascii: "$"), end + 1 < bytes.count, bytes[end + 1] == UInt8(ascii: "{") { break }
+      if b == UInt8(ascii: ":") {
+        switch colons {
+        case 0: p0 = end
+        case 1: p1 = end
+        case 2: p2 = end
+        case 3: p3 = end
+        case 4: p4 = end
+        default: break
+        }
+        colons += 1
+      }
       end += 1
     }
-    let prefix = bytes[0..<end]
     var result = PatternCoverage()
     // Only a pattern starting with a wildcard can match the one-character string `*`.
     if end == 0 { result.matchesWildcard = CoverGlob(pattern: pattern).matches("*") }
-
     // Every ARN starts with `arn:`.
-    let arn = Array("arn:".utf8)
-    if !(prefix.starts(with: arn) || arn.starts(with: prefix)) { return result }
-
-    let colons = prefix.indices.filter { prefix[$0] == UInt8(ascii: ":") }
-    func field(_ k: Int) -> ArraySlice<UInt8> {
-      let lo = k == 0 ? 0 : colons[k - 1] + 1
-      let hi = k < colons.count ? colons[k] : end
-      return prefix[lo..<hi]
-    }
-    var candidates: [Int32]
-    var quick: (partition: ArraySlice<UInt8>, region: ArraySlice<UInt8>, account: ArraySlice<UInt8>, rest: ArraySlice<UInt8>)?
-    if colons.count >= 3 {
-      candidates = catalog.formatsByServiceField[String(decoding: field(2), as: UTF8.self)] ?? []
-      if colons.count >= 5 {
-        quick = (field(1), field(3), field(4), prefix[(colons[4] + 1)...])
-      }
-    } else if colons.count == 2 {
-      // A service field starting with literal text cannot cover a variable service field (`${Vendor}`).
-      let partial = String(decoding: prefix[(colons[1] + 1)...], as: UTF8.self)
-      candidates = catalog.formatsByServiceField.filter { $0.key.hasPrefix(partial) }.flatMap(\.value)
-      if partial.isEmpty { candidates += catalog.variableServiceFormats }
-      candidates.sort()
-    } else {
-      candidates = Array(0..<Int32(catalog.formats.count))
-    }
-    if let q = quick {
+    let arn: [UInt8] = [0x61, 0x72, 0x6E, 0x3A]
+    for i in 0..<min(end, 4) where bytes[i] != arn[i] { return (result, []) }
+    func slice(_ lo: Int, _ hi: Int) -> UnsafeBufferPointer<UInt8> { UnsafeBufferPointer(rebasing: bytes[lo..<hi]) }
+    if colons >= 5 {
       // The first five fields are literal: compare them, and the resource part's literal prefix, before
       // running the automaton (most patterns name other resources and stop here).
-      candidates = candidates.filter { id in
-        let f = catalog.parsedFormats[Int(id)]
-        guard f.partitionIsVariable ? !q.partition.isEmpty : true else { return false }
-        if let r = f.regionLiteral {
-          if !q.region.elementsEqual(r.utf8) { return false }
-        } else if f.regionIsVariable, q.region.isEmpty {
-          return false
-        }
-        if let a = f.accountLiteral {
-          if !q.account.elementsEqual(a.utf8) { return false }
-        } else if f.accountIsVariable, q.account.isEmpty {
-          return false
-        }
-        return f.resourceLiteralPrefix.starts(with: q.rest)
+      var out: [Int32] = []
+      for id in screen.formats(ofService: slice(p1 + 1, p2), resourceStartingWith: slice(p4 + 1, end))
+      where screen.passes(Int(id), partition: slice(p0 + 1, p1), region: slice(p2 + 1, p3), account: slice(p3 + 1, p4)) {
+        out.append(id)
       }
+      return (result, out)
     }
-    if candidates.isEmpty { return result }
+    if colons >= 3 { return (result, Array(screen.formats(ofService: slice(p1 + 1, p2)))) }
+    if colons == 2 {
+      // A service field starting with literal text cannot cover a variable service field (`${Vendor}`).
+      let partial = slice(p1 + 1, end)
+      var out = screen.formats(withServicePrefix: partial)
+      if partial.isEmpty { out += screen.variableService }
+      out.sort()
+      return (result, out)
+    }
+    return (result, Array(0..<Int32(formatCount)))
+  }
+
+  /// The exact part: runs the automaton on each candidate format.
+  static func automaton(_ pattern: String, _ quick: PatternCoverage, _ candidates: [Int32], in catalog: ActionCatalog)
+    -> PatternCoverage
+  {
+    var result = quick
     let glob = CoverGlob(pattern: pattern)
     result.expensive = true
-    for id in candidates {
+    for id in candidates.sorted() {
       var budget = budgetPerFormat
       switch glob.covers(catalog.parsedFormats[Int(id)], budget: &budget) {
       case .covered: result.covered.append(id)
@@ -475,5 +484,157 @@ struct PatternCoverage: Sendable, Hashable {
       }
     }
     return result
+  }
+}
+
+/// The catalog's formats laid out for the literal-prefix screen: plain integers and one byte buffer,
+/// so that screening a pattern against a service's formats touches no reference counts.
+struct FormatScreen: Sendable {
+  struct Entry: Sendable {
+    /// 0: literal (`start`, `count` in ``bytes``); 1: exactly one variable; 2: anything else (left to the automaton).
+    var regionKind: Int8
+    var accountKind: Int8
+    var partitionVariable: Bool
+    var regionStart: Int32
+    var regionCount: Int32
+    var accountStart: Int32
+    var accountCount: Int32
+    var prefixStart: Int32
+    var prefixCount: Int32
+  }
+
+  let entries: [Entry]
+  let bytes: [UInt8]
+  /// Distinct literal service fields, sorted bytewise: their bytes, and the formats of each.
+  let fieldStart: [Int32]
+  let fieldBytes: [UInt8]
+  let fieldFormatStart: [Int32]
+  let fieldFormats: [Int32]
+  /// Formats whose service field is not literal.
+  let variableService: [Int32]
+
+  init(_ formats: [ARNFormat]) {
+    var entries: [Entry] = []
+    var bytes: [UInt8] = []
+    func store(_ text: String?) -> (Int8, Int32, Int32) {
+      guard let text else { return (2, 0, 0) }
+      let start = Int32(bytes.count)
+      bytes.append(contentsOf: text.utf8)
+      return (0, start, Int32(bytes.count) - start)
+    }
+    var byField: [[UInt8]: [Int32]] = [:]
+    var variable: [Int32] = []
+    for (i, f) in formats.enumerated() {
+      var (rk, rs, rc) = store(f.regionLiteral)
+      if f.regionIsVariable { rk = 1 }
+      var (ak, as_, ac) = store(f.accountLiteral)
+      if f.accountIsVariable { ak = 1 }
+      let ps = Int32(bytes.count)
+      bytes.append(contentsOf: f.resourceLiteralPrefix)
+      entries.append(
+        Entry(
+          regionKind: rk, accountKind: ak, partitionVariable: f.partitionIsVariable, regionStart: rs, regionCount: rc,
+          accountStart: as_, accountCount: ac, prefixStart: ps, prefixCount: Int32(bytes.count) - ps))
+      if let service = f.service {
+        byField[Array(service.utf8), default: []].append(Int32(i))
+      } else {
+        variable.append(Int32(i))
+      }
+    }
+    var fieldStart: [Int32] = [0]
+    var fieldBytes: [UInt8] = []
+    var fieldFormatStart: [Int32] = [0]
+    var fieldFormats: [Int32] = []
+    for key in byField.keys.sorted(by: { $0.lexicographicallyPrecedes($1) }) {
+      fieldBytes += key
+      fieldStart.append(Int32(fieldBytes.count))
+      // By the literal start of the resource part (then id), for the binary search.
+      fieldFormats += byField[key]!.sorted { a, b in
+        let pa = formats[Int(a)].resourceLiteralPrefix
+        let pb = formats[Int(b)].resourceLiteralPrefix
+        return pa == pb ? a < b : pa.lexicographicallyPrecedes(pb)
+      }
+      fieldFormatStart.append(Int32(fieldFormats.count))
+    }
+    self.entries = entries
+    self.bytes = bytes
+    self.fieldStart = fieldStart
+    self.fieldBytes = fieldBytes
+    self.fieldFormatStart = fieldFormatStart
+    self.fieldFormats = fieldFormats
+    self.variableService = variable
+  }
+
+  /// The formats whose service field is exactly `service`.
+  func formats(ofService service: UnsafeBufferPointer<UInt8>) -> ArraySlice<Int32> {
+    fieldBytes.withUnsafeBufferPointer { all in
+      var lo = 0
+      var hi = fieldStart.count - 1
+      while lo < hi {
+        let mid = (lo + hi) / 2
+        let key = UnsafeBufferPointer(rebasing: all[Int(fieldStart[mid])..<Int(fieldStart[mid + 1])])
+        if key.elementsEqual(service) { return fieldFormats[Int(fieldFormatStart[mid])..<Int(fieldFormatStart[mid + 1])] }
+        if key.lexicographicallyPrecedes(service) { lo = mid + 1 } else { hi = mid }
+      }
+      return []
+    }
+  }
+
+  /// The formats whose service field starts with `prefix`.
+  func formats(withServicePrefix prefix: UnsafeBufferPointer<UInt8>) -> [Int32] {
+    var out: [Int32] = []
+    fieldBytes.withUnsafeBufferPointer { all in
+      for k in 0..<(fieldStart.count - 1) {
+        let key = UnsafeBufferPointer(rebasing: all[Int(fieldStart[k])..<Int(fieldStart[k + 1])])
+        if key.starts(with: prefix) { out += fieldFormats[Int(fieldFormatStart[k])..<Int(fieldFormatStart[k + 1])] }
+      }
+    }
+    return out
+  }
+
+  /// The formats whose service field is exactly `service` and whose resource part's literal start
+  /// begins with `rest` (the pattern's literal text there: a necessary condition of coverage, since a
+  /// variable can take a value the pattern's literal does not match). A service's formats are sorted by
+  /// that literal start, so this is a binary search.
+  func formats(ofService service: UnsafeBufferPointer<UInt8>, resourceStartingWith rest: UnsafeBufferPointer<UInt8>)
+    -> ArraySlice<Int32>
+  {
+    let all = formats(ofService: service)
+    if rest.isEmpty || all.isEmpty { return all }
+    return bytes.withUnsafeBufferPointer { b in
+      func prefix(_ id: Int32) -> UnsafeBufferPointer<UInt8> {
+        let e = entries[Int(id)]
+        return UnsafeBufferPointer(rebasing: b[Int(e.prefixStart)..<Int(e.prefixStart + e.prefixCount)])
+      }
+      var lo = all.startIndex
+      var hi = all.endIndex
+      while lo < hi {
+        let mid = (lo + hi) / 2
+        if prefix(all[mid]).lexicographicallyPrecedes(rest) { lo = mid + 1 } else { hi = mid }
+      }
+      var end = lo
+      while end < all.endIndex && prefix(all[end]).starts(with: rest) { end += 1 }
+      return all[lo..<end]
+    }
+  }
+
+  /// Whether literal partition, region and account fields leave format `id` possible (a necessary
+  /// condition of coverage).
+  func passes(
+    _ id: Int, partition: UnsafeBufferPointer<UInt8>, region: UnsafeBufferPointer<UInt8>, account: UnsafeBufferPointer<UInt8>
+  ) -> Bool {
+    let e = entries[id]
+    // A variable of an ignored field takes a non-empty value.
+    if e.partitionVariable && partition.isEmpty { return false }
+    return bytes.withUnsafeBufferPointer { all in
+      func field(_ kind: Int8, _ start: Int32, _ count: Int32, _ value: UnsafeBufferPointer<UInt8>) -> Bool {
+        switch kind {
+        case 0: return UnsafeBufferPointer(rebasing: all[Int(start)..<Int(start + count)]).elementsEqual(value)
+        case 1: return !value.isEmpty
+        default: return true
+        }
+      }
+      return field(e.regionKind, e.regionStart, e.regionCount, region) && field(e.accountKind, e.accountStart, e.accountCount, account)
+    }
   }
 }
