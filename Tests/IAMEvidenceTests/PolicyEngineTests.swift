@@ -175,6 +175,26 @@ private func onAll(_ action: String, _ resource: String) -> Bool {
     #expect(engine.fullAccess(some, target: passRole).verdict == .holds)
   }
 
+  /// Hostile patterns end within the work budget: what cannot be decided counts as covered in an Allow
+  /// (the conservative side) and as not covered in a Deny (never credited).
+  @Test func pathologicalPatternsStayBounded() {
+    let many = "arn:" + String(repeating: "*a", count: 1500) + "*"
+    let letters = "arn:" + (0..<600).map { "*\(Character(Unicode.Scalar(0x4E00 + $0)!))" }.joined() + "*"
+    let budgeted = "arn:" + String(repeating: "*a", count: 30) + "*" + String(repeating: "?", count: 30)
+    for pattern in [many, letters, String(repeating: "?*", count: 2000), budgeted] {
+      let resource = JSONWriter.quoted(pattern)
+      let allowed = doc(allow(#""iam:PassRole""#, resource)).allowed
+      let denied = doc(deny(#""iam:PassRole""#, resource)).denied
+      let coverage = engine.coverage(pattern)
+      // Undecided formats: an Allow counts them, a Deny does not.
+      if !coverage.undecided.isEmpty {
+        #expect(allowed == passRole.actions)
+        #expect(denied.isEmpty)
+      }
+      #expect(denied.isSubset(of: allowed))
+    }
+  }
+
   @Test func denyWithNotResourceIsNeverCredited() {
     let d = doc(allow(#""*""#), #"{"Effect":"Deny","Action":"iam:PassRole","NotResource":"arn:aws:s3:::x"}"#)
     #expect(d.denied.isEmpty)

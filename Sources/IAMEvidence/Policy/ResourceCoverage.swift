@@ -152,6 +152,10 @@ struct CoverGlob {
   let fresh: Unicode.Scalar
   /// The pattern's characters other than `:`, and ``fresh``: what values of ignored fields are made of.
   let alphabet: [Unicode.Scalar]
+  /// Literal character → index in ``literalMasks``, for patterns with many distinct characters.
+  let literalIndex: [Unicode.Scalar: Int]
+  /// What one automaton step costs against the work budget (the words of a position set).
+  var stepCost: Int { words }
 
   typealias States = [UInt64]
 
@@ -208,6 +212,9 @@ struct CoverGlob {
     while let s = Unicode.Scalar(value), scalarsSeen.contains(s) { value += 1 }
     fresh = Unicode.Scalar(value) ?? "\u{E000}"
     alphabet = scalarsSeen.filter { $0 != ":" } + [fresh]
+    var index: [Unicode.Scalar: Int] = [:]
+    if scalarsSeen.count > 8 { for (k, c) in scalarsSeen.enumerated() { index[c] = k } }
+    literalIndex = index
   }
 
   /// Whether the pattern is made of stars only (matches every string).
@@ -230,7 +237,7 @@ struct CoverGlob {
   }
 
   func step(_ s: States, _ c: Unicode.Scalar) -> States {
-    let m = literalScalars.firstIndex(of: c)
+    let m = literalScalars.count > 8 ? literalIndex[c] : literalScalars.firstIndex(of: c)
     var n = States(repeating: 0, count: words)
     var carry: UInt64 = 0
     for w in 0..<words {
@@ -310,6 +317,8 @@ struct CoverGlob {
     var seen = Set<States>()
     var queue: [States] = []
     for b in branches {
+      budget -= alphabet.count * stepCost
+      if budget < 0 { return nil }
       for c in alphabet {
         let n = step(b, c)
         if !isEmpty(n), seen.insert(n).inserted { queue.append(n) }
@@ -319,7 +328,7 @@ struct CoverGlob {
     while k < queue.count {
       let s = queue[k]
       k += 1
-      budget -= alphabet.count
+      budget -= alphabet.count * stepCost
       if budget < 0 { return nil }
       for c in alphabet {
         let n = step(s, c)
@@ -350,7 +359,7 @@ struct CoverGlob {
           if isEmpty(n) { return nil }
           next.append(n)
         }
-        budget -= text.count * branches.count
+        budget -= text.count * branches.count * stepCost
         branches = dedupe(next)
       case .every, .some:
         // Every length of fresh characters, the empty value included, until the sets repeat.
@@ -363,7 +372,7 @@ struct CoverGlob {
             visited.append(x)
             next.insert(x)
             x = step(x, fresh)
-            budget -= 1
+            budget -= stepCost
             if budget < 0 { return nil }
           }
         }
@@ -393,8 +402,12 @@ struct PatternCoverage: Sendable, Hashable {
   /// Whether computing it took the automaton (worth caching); quick rejections are not cached.
   var expensive = false
 
-  /// Work budget of one pattern against one format, in automaton steps.
-  static let budgetPerFormat = 20_000
+  /// Work budget of one pattern against all its candidate formats, in automaton steps times the words
+  /// of a position set (about a millisecond at worst): hostile patterns cannot stall an assessment.
+  static let budgetPerPattern = 250_000
+  /// Patterns with more wildcards than this are not searched at all (every candidate is undecided):
+  /// no real ARN pattern comes near it.
+  static let maximumWildcards = 64
 
   /// Computes what `pattern` covers among `catalog`'s formats.
   static func of(_ pattern: String, in catalog: ActionCatalog) -> PatternCoverage {
@@ -475,8 +488,12 @@ struct PatternCoverage: Sendable, Hashable {
     var result = quick
     let glob = CoverGlob(pattern: pattern)
     result.expensive = true
+    var budget = glob.tokens.count(where: { $0 == .star || $0 == .any }) > maximumWildcards ? -1 : budgetPerPattern
     for id in candidates.sorted() {
-      var budget = budgetPerFormat
+      if budget < 0 {
+        result.undecided.append(id)
+        continue
+      }
       switch glob.covers(catalog.parsedFormats[Int(id)], budget: &budget) {
       case .covered: result.covered.append(id)
       case .undecided: result.undecided.append(id)
