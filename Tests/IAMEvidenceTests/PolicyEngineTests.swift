@@ -320,6 +320,20 @@ private func onAll(_ action: String, _ resource: String) -> Bool {
     #expect(r.why.contains("iam:PassRole is not allowed on all resources"))
   }
 
+  @Test func severalActionSetsAtOnceGiveTheSameAnswers() throws {
+    let d = doc(allow(#""iam:PassRole""#), allow(#""ec2:*""#), deny(#""lambda:InvokeFunction""#))
+    let methods = [
+      escalation, target(.actions(["iam:PassRole", "lambda:CreateFunction", "lambda:InvokeFunction"])), passRole,
+      target(.actions(["iam:CreateAccessKey"])),
+    ]
+    let batch = engine.canPerform(d, each: methods)
+    #expect(batch.map(\.verdict) == [.can, .cannot, .can, .cannot])
+    for (one, method) in zip(batch, methods) {
+      let alone = engine.canPerform(d, actions: method)
+      #expect(one.verdict == alone.verdict && one.actions == alone.actions && one.why == alone.why)
+    }
+  }
+
   @Test func conditionalAllowsAreNoted() throws {
     let d = doc(
       allow(#""iam:PassRole""#, extra: #","Condition":{"StringEquals":{"iam:PassedToService":"ec2.amazonaws.com"}}"#), allow(#""ec2:*""#))

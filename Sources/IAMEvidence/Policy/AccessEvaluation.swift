@@ -233,12 +233,18 @@ extension PolicyEngine {
   /// source (the sources add up) within the boundary, and none denied unconditionally on all resources.
   /// Reports, per action, which statements of which sources allow it.
   public func canPerform(_ identity: IdentityPolicies, actions target: ResolvedTarget) -> CapabilityResult {
+    canPerform(identity, each: [target])[0]
+  }
+
+  /// ``canPerform(_:actions:)-(IdentityPolicies,_)`` for several action sets at once (escalation
+  /// methods share actions such as `iam:PassRole`): each action is looked up once. Results in the
+  /// order of `targets`.
+  public func canPerform(_ identity: IdentityPolicies, each targets: [ResolvedTarget]) -> [CapabilityResult] {
     let explainer = Explainer(catalog: catalog, identity: identity)
-    let indexes = target.actions.indexes
-    let names = target.names ?? catalog.names(of: target.actions)
+    // Rows already computed, by action (a short list: methods name a few actions each).
     var rows: [ActionCapability] = []
-    rows.reserveCapacity(indexes.count)
-    for (a, name) in zip(indexes, names) {
+    func row(_ a: Int, _ name: String) -> ActionCapability {
+      if let known = rows.first(where: { $0.action == a }) { return known }
       var row = ActionCapability(
         action: a, name: name, allowedBy: [], conditionalAllows: [], deniedBy: [], limitedBy: [], outsideBoundary: false)
       for i in explainer.valid {
@@ -262,25 +268,36 @@ extension PolicyEngine {
         }
       }
       if let allowed = explainer.boundaryAllowed, !row.allowedBy.isEmpty, !allowed.contains(a) { row.outsideBoundary = true }
-      rows.append(row)
+      if targets.count > 1 { rows.append(row) }
+      return row
     }
-    let can = !rows.isEmpty && rows.allSatisfy(\.isPerformable)
-    // Missing actions that an unknown or invalid source might still allow: none is denied, and the
-    // boundary (if any) allows them.
-    let couldComplete =
-      explainer.indeterminate && !rows.isEmpty && !rows.contains { !$0.deniedBy.isEmpty }
-      && rows.filter { !$0.isAllowed }.allSatisfy { explainer.boundaryAllowed?.contains($0.action) ?? true }
-    let verdict: CapabilityVerdict = can ? .can : couldComplete ? .error : .cannot
-    var sources: [Int] = []
-    var reasons: [PolicyReasonCode] = []
-    if can {
-      let allowing = Array(Set(rows.flatMap(\.allowedBy))).sorted()
-      sources = Explainer.sources(of: allowing)
-      reasons = explainer.reasons(allowing, granted: ActionSet(indexes: indexes))
+    return targets.map { target in
+      let indexes = target.actions.indexes
+      let names = target.names ?? catalog.names(of: target.actions)
+      let capabilities = zip(indexes, names).map { row($0, $1) }
+      let can = !capabilities.isEmpty && capabilities.allSatisfy(\.isPerformable)
+      // Missing actions that an unknown or invalid source might still allow: none is denied, and the
+      // boundary (if any) allows them.
+      let couldComplete =
+        explainer.indeterminate && !capabilities.isEmpty && !capabilities.contains { !$0.deniedBy.isEmpty }
+        && capabilities.filter { !$0.isAllowed }.allSatisfy { explainer.boundaryAllowed?.contains($0.action) ?? true }
+      let verdict: CapabilityVerdict = can ? .can : couldComplete ? .error : .cannot
+      var sources: [Int] = []
+      var reasons: [PolicyReasonCode] = []
+      if can {
+        let allowing = Array(Set(capabilities.flatMap(\.allowedBy))).sorted()
+        sources = Explainer.sources(of: allowing)
+        reasons = explainer.reasons(allowing, granted: target.actions)
+      }
+      return CapabilityResult(
+        verdict: verdict, target: target, actions: capabilities, sources: sources, reasons: reasons, errors: explainer.errors,
+        explainer: explainer)
     }
-    return CapabilityResult(
-      verdict: verdict, target: target, actions: rows, sources: sources, reasons: reasons, errors: explainer.errors,
-      explainer: explainer)
+  }
+
+  /// ``canPerform(_:each:)`` for a lone document.
+  public func canPerform(_ document: PolicyAnalysis, each targets: [ResolvedTarget]) -> [CapabilityResult] {
+    canPerform(IdentityPolicies(document: document), each: targets)
   }
 }
 
