@@ -38,6 +38,9 @@ import Testing
     #expect(catalog.fullName(at: passRole.index) == "iam:PassRole")
     #expect(catalog.service(at: passRole.index).name == "AWS Identity and Access Management (IAM)")
     #expect(catalog.index(of: "iam:NoSuchAction") == nil)
+    // Case folding outside ASCII, as String.lowercased() does it: the Kelvin sign is a k.
+    #expect(catalog.index(of: "\u{212A}MS:Decrypt") == catalog.index(of: "kms:Decrypt"))
+    #expect(catalog.index(of: "km\u{0161}:Decrypt") == nil)
     #expect(catalog.index(of: "iam:*") == nil)
 
     let listRoles = try #require(catalog.action(named: "iam:ListRoles"))
@@ -106,6 +109,7 @@ import Testing
     #"{"source":"s","source_version":"v","source_date":"d","licence":"l","generated_by":"g","services":[{"prefix":"a","name":"A","resource_types":[["t","not-an-arn"]],"actions":[["A","R",[0],[]]]}]}"#,
     #"{"source":"s","source_version":"v","source_date":"d","licence":"l","generated_by":"g","services":[{"prefix":"b","name":"B","resource_types":[],"actions":[]},{"prefix":"a","name":"A","resource_types":[],"actions":[]}]}"#,
     #"{"services": "#,
+    #"{"format":"iam-evidence-action-catalog/2","source":"s","source_version":"v","source_date":"d","licence":"l","generated_by":"g","services":[{"prefix":"a","name":"A","resource_types":[],"actions":[["A","R",[],[]]]}]}"#,
   ])
   func badCatalogsThrow(text: String) {
     #expect(throws: ActionCatalogError.self) { try ActionCatalog(data: Array(text.utf8)) }

@@ -93,6 +93,9 @@ private func onAll(_ action: String, _ resource: String) -> Bool {
     let d = doc(allow(#"["iam:NoSuchThing","madeup:Everything","iam:PassRole"]"#))
     #expect(d.allowed == passRole.actions)
     #expect(doc(allow(#""madeup:*""#)).statements.isEmpty)
+    // Case folding outside ASCII: the Kelvin sign is a k, in names and in wildcards.
+    #expect(doc(allow(#""\u212Ams:Decrypt""#)).allowed == ActionSet(index: index("kms:Decrypt")))
+    #expect(doc(allow(#""\u212Ams:*""#)).allowed.count == 55)
     // A pattern keeping a non-ASCII character after case folding matches no catalog action.
     #expect(doc(allow(#""iam:Pass\u00efRole""#)).allowed.isEmpty)
   }

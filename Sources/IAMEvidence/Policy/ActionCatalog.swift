@@ -153,6 +153,9 @@ public final class ActionCatalog: Sendable {
   /// The number of actions.
   public var count: Int { names.count }
 
+  /// The `format` the catalog JSON declares (optional in the JSON; another value is refused).
+  public static let format = "iam-evidence-action-catalog/1"
+
   // MARK: - Loading
 
   /// A catalog from parsed catalog JSON (the shape `Scripts/update-action-catalog.py` writes).
@@ -160,6 +163,9 @@ public final class ActionCatalog: Sendable {
     func string(_ key: String) throws(ActionCatalogError) -> String {
       guard let s = json[key]?.stringValue else { throw ActionCatalogError("catalog: \(key) must be a string") }
       return s
+    }
+    if let format = json["format"], format.stringValue != ActionCatalog.format {
+      throw ActionCatalogError("catalog: format must be \(JSONWriter.quoted(ActionCatalog.format))")
     }
     source = Source(
       source: try string("source"), version: try string("source_version"), date: try string("source_date"),
