@@ -152,6 +152,29 @@ import Testing
     return formats.allSatisfy { f in s.resources.contains { referenceCovers($0, f) } }
   }
 
+  /// The byte-level screen reads every format of the bundled catalog as ``ARNFormat`` does.
+  @Test func screenReadsFormatsAsTheAutomatonDoes() throws {
+    let bundled = ActionCatalog.bundled
+    let screen = bundled.screen
+    for (id, text) in bundled.formats.enumerated() {
+      let f = try #require(ARNFormat(text))
+      let e = screen.entries[id]
+      func literal(_ start: Int32, _ count: Int32) -> String {
+        String(decoding: screen.bytes[Int(start)..<Int(start + count)], as: UTF8.self)
+      }
+      #expect(e.partitionVariable == f.partitionIsVariable, "\(text)")
+      #expect((e.regionKind == 1) == f.regionIsVariable && (e.accountKind == 1) == f.accountIsVariable, "\(text)")
+      #expect((e.regionKind == 0 ? literal(e.regionStart, e.regionCount) : nil) == f.regionLiteral, "\(text)")
+      #expect((e.accountKind == 0 ? literal(e.accountStart, e.accountCount) : nil) == f.accountLiteral, "\(text)")
+      #expect(Array(screen.bytes[Int(e.prefixStart)..<Int(e.prefixStart + e.prefixCount)]) == f.resourceLiteralPrefix, "\(text)")
+      if let service = f.service {
+        #expect(service.utf8.withContiguousStorageIfAvailable { screen.formats(ofService: $0).contains(Int32(id)) } == true)
+      } else {
+        #expect(screen.variableService.contains(Int32(id)))
+      }
+    }
+  }
+
   @Test func coverageAgreesWithBruteForce() {
     let engine = PolicyEngine(catalog: Self.catalog)
     for pattern in Self.resourcePatterns {

@@ -117,8 +117,6 @@ public final class ActionCatalog: Sendable {
   public let services: [Service]
   /// The distinct ARN formats of all resource types, sorted.
   public let formats: [String]
-  /// ``formats`` parsed, same indexes.
-  let parsedFormats: [ARNFormat]
   /// Every action.
   public let all: ActionSet
   /// The actions that take only `*`.
@@ -212,7 +210,8 @@ public final class ActionCatalog: Sendable {
       }
       guard let rawActions = raw["actions"]?.arrayValue else { throw ActionCatalogError("catalog: \(prefix): actions must be an array") }
       let start = names.count
-      var previousLower: [UInt8] = []
+      // Where the previous action's lower-cased name sits in `lowerBytes` (for the order check).
+      var previous = 0..<0
       for (ai, a) in rawActions.enumerated() {
         guard let row = a.arrayValue, row.count == 4, let name = row[0].stringValue, !name.isEmpty,
           name.utf8.allSatisfy(ActionCatalog.isNameByte), let code = row[1].stringValue, let level = AccessLevel(code: code),
@@ -221,38 +220,42 @@ public final class ActionCatalog: Sendable {
           throw ActionCatalogError(
             "catalog: \(prefix): actions[\(ai)] must be [name, access level code, [resource type indexes], [required indexes]]")
         }
-        let lower = name.utf8.map { $0 >= 0x41 && $0 <= 0x5A ? $0 + 32 : $0 }
-        guard previousLower.lexicographicallyPrecedes(lower) else {
+        // The lower-cased full name goes straight into the shared buffer (no array per action).
+        lowerBytes.append(contentsOf: prefix.utf8)
+        lowerBytes.append(UInt8(ascii: ":"))
+        let nameStart = lowerBytes.count
+        for b in name.utf8 { lowerBytes.append(b >= 0x41 && b <= 0x5A ? b + 32 : b) }
+        let current = nameStart..<lowerBytes.count
+        guard previous.isEmpty || lowerBytes[previous].lexicographicallyPrecedes(lowerBytes[current]) else {
           throw ActionCatalogError("catalog: \(prefix):\(name): actions must be sorted by lower-cased name, without duplicates")
         }
-        previousLower = lower
-        var typeIndexes: [Int] = []
+        previous = current
+        lowerStart.append(Int32(lowerBytes.count))
+        // Type references straight into `typeRefs` (negative when required), formats into `formatIDs`.
+        let refStart = typeRefs.count
         for r in refs {
           guard case .number(let text) = r, let i = Int(text), i >= 0, i < types.count else {
             throw ActionCatalogError("catalog: \(prefix):\(name): resource type index out of range")
           }
-          typeIndexes.append(i)
+          typeRefs.append(Int32(i))
         }
-        var requiredIndexes: [Int] = []
         for r in required {
-          guard case .number(let text) = r, let i = Int(text), typeIndexes.contains(i) else {
+          guard case .number(let text) = r, let i = Int(text), let k = typeRefs[refStart...].firstIndex(of: Int32(i)) else {
             throw ActionCatalogError("catalog: \(prefix):\(name): required resource type not among its types")
           }
-          requiredIndexes.append(i)
+          typeRefs[k] = Int32(-1 - i)
         }
+        typeStart.append(Int32(typeRefs.count))
+        let formatsStart = formatIDs.count
+        for k in refStart..<typeRefs.count {
+          let ref = Int(typeRefs[k])
+          let f = Int32(types[ref < 0 ? -1 - ref : ref].format)
+          if !formatIDs[formatsStart...].contains(f) { formatIDs.append(f) }
+        }
+        formatStart.append(Int32(formatIDs.count))
         names.append(name)
         serviceOf.append(Int32(si))
         levels.append(level)
-        for i in typeIndexes { typeRefs.append(requiredIndexes.contains(i) ? Int32(-1 - i) : Int32(i)) }
-        typeStart.append(Int32(typeRefs.count))
-        var ids = typeIndexes.map { Int32(types[$0].format) }
-        ids.sort()
-        for (k, f) in ids.enumerated() where k == 0 || ids[k - 1] != f { formatIDs.append(f) }
-        formatStart.append(Int32(formatIDs.count))
-        lowerBytes.append(contentsOf: prefix.utf8)
-        lowerBytes.append(UInt8(ascii: ":"))
-        lowerBytes.append(contentsOf: lower)
-        lowerStart.append(Int32(lowerBytes.count))
       }
       serviceIndex[prefix] = services.count
       services.append(Service(prefix: prefix, name: serviceName, actions: start..<names.count, resourceTypes: types))
@@ -272,12 +275,8 @@ public final class ActionCatalog: Sendable {
     for a in 0..<names.count {
       formatIDs[Int(formatStart[a])..<Int(formatStart[a + 1])].sort()
     }
-    var parsed: [ARNFormat] = []
-    for f in sortedFormats {
-      guard let p = ARNFormat(f) else {
-        throw ActionCatalogError("catalog: ARN format \(f) is not arn:partition:service:region:account:resource")
-      }
-      parsed.append(p)
+    guard let screen = FormatScreen(sortedFormats) else {
+      throw ActionCatalogError("catalog: an ARN format is not arn:partition:service:region:account:resource")
     }
     // The inverted index: actions per format.
     var counts = [Int32](repeating: 0, count: sortedFormats.count + 1)
@@ -295,7 +294,6 @@ public final class ActionCatalog: Sendable {
 
     self.services = services
     self.formats = sortedFormats
-    self.parsedFormats = parsed
     self.names = names
     self.serviceOf = serviceOf
     self.levels = levels
@@ -318,7 +316,7 @@ public final class ActionCatalog: Sendable {
     self.hashSlots = slots
     self.lowerStart = lowerStart
     self.serviceIndex = serviceIndex
-    self.screen = FormatScreen(parsed)
+    self.screen = screen
     self.all = ActionSet(range: 0..<names.count)
     self.wildcardOnly = ActionSet(indexes: (0..<names.count).filter { formatStart[$0] == formatStart[$0 + 1] })
     if names.isEmpty { throw ActionCatalogError("catalog lists no actions") }

@@ -494,7 +494,8 @@ struct PatternCoverage: Sendable, Hashable {
         result.undecided.append(id)
         continue
       }
-      switch glob.covers(catalog.parsedFormats[Int(id)], budget: &budget) {
+      guard let format = ARNFormat(catalog.formats[Int(id)]) else { continue }
+      switch glob.covers(format, budget: &budget) {
       case .covered: result.covered.append(id)
       case .undecided: result.undecided.append(id)
       case .notCovered: break
@@ -530,30 +531,45 @@ struct FormatScreen: Sendable {
   /// Formats whose service field is not literal.
   let variableService: [Int32]
 
-  init(_ formats: [ARNFormat]) {
+  /// Lays out `formats` (ARN format strings); nil when one is not `arn:partition:service:region:account:resource`.
+  init?(_ formats: [String]) {
     var entries: [Entry] = []
     var bytes: [UInt8] = []
-    func store(_ text: String?) -> (Int8, Int32, Int32) {
-      guard let text else { return (2, 0, 0) }
-      let start = Int32(bytes.count)
-      bytes.append(contentsOf: text.utf8)
-      return (0, start, Int32(bytes.count) - start)
-    }
     var byField: [[UInt8]: [Int32]] = [:]
     var variable: [Int32] = []
-    for (i, f) in formats.enumerated() {
-      var (rk, rs, rc) = store(f.regionLiteral)
-      if f.regionIsVariable { rk = 1 }
-      var (ak, as_, ac) = store(f.accountLiteral)
-      if f.accountIsVariable { ak = 1 }
+    var prefixes: [[UInt8]] = []
+    for (i, format) in formats.enumerated() {
+      // A byte-level reading of the fields, equivalent to ``ARNFormat`` (tested) and cheap enough to
+      // run on every format when the catalog loads (the automaton parses a format when it needs it).
+      let utf8 = Array(format.utf8)
+      var colons: [Int] = []
+      for (k, b) in utf8.enumerated() where b == UInt8(ascii: ":") && colons.count < 5 { colons.append(k) }
+      guard colons.count == 5, utf8[0..<colons[0]].elementsEqual("arn".utf8), colons[2] > colons[1] + 1 else { return nil }
+      func field(_ k: Int) -> ArraySlice<UInt8> {
+        k == 5 ? utf8[(colons[4] + 1)...] : utf8[(k == 0 ? 0 : colons[k - 1] + 1)..<colons[k]]
+      }
+      func store(_ f: ArraySlice<UInt8>) -> (Int8, Int32, Int32) {
+        let c = FormatScreen.classify(f)
+        if c.pureVariable { return (1, 0, 0) }
+        if c.literalEnd < f.endIndex { return (2, 0, 0) }
+        let start = Int32(bytes.count)
+        bytes.append(contentsOf: f)
+        return (0, start, Int32(bytes.count) - start)
+      }
+      let (rk, rs, rc) = store(field(3))
+      let (ak, as_, ac) = store(field(4))
+      let resource = field(5)
+      let prefix = Array(resource[..<FormatScreen.classify(resource).literalEnd])
+      prefixes.append(prefix)
       let ps = Int32(bytes.count)
-      bytes.append(contentsOf: f.resourceLiteralPrefix)
+      bytes.append(contentsOf: prefix)
       entries.append(
         Entry(
-          regionKind: rk, accountKind: ak, partitionVariable: f.partitionIsVariable, regionStart: rs, regionCount: rc,
-          accountStart: as_, accountCount: ac, prefixStart: ps, prefixCount: Int32(bytes.count) - ps))
-      if let service = f.service {
-        byField[Array(service.utf8), default: []].append(Int32(i))
+          regionKind: rk, accountKind: ak, partitionVariable: FormatScreen.classify(field(1)).pureVariable, regionStart: rs,
+          regionCount: rc, accountStart: as_, accountCount: ac, prefixStart: ps, prefixCount: Int32(bytes.count) - ps))
+      let service = field(2)
+      if FormatScreen.classify(service).literalEnd == service.endIndex {
+        byField[Array(service), default: []].append(Int32(i))
       } else {
         variable.append(Int32(i))
       }
@@ -567,8 +583,8 @@ struct FormatScreen: Sendable {
       fieldStart.append(Int32(fieldBytes.count))
       // By the literal start of the resource part (then id), for the binary search.
       fieldFormats += byField[key]!.sorted { a, b in
-        let pa = formats[Int(a)].resourceLiteralPrefix
-        let pb = formats[Int(b)].resourceLiteralPrefix
+        let pa = prefixes[Int(a)]
+        let pb = prefixes[Int(b)]
         return pa == pb ? a < b : pa.lexicographicallyPrecedes(pb)
       }
       fieldFormatStart.append(Int32(fieldFormats.count))
@@ -580,6 +596,33 @@ struct FormatScreen: Sendable {
     self.fieldFormatStart = fieldFormatStart
     self.fieldFormats = fieldFormats
     self.variableService = variable
+  }
+
+  /// Where a field's literal start ends (the first `${...}` or `*`), and whether the field is one
+  /// variable and nothing else (as ``ARNFormat/parts(_:)`` reads it: adjacent variables are one).
+  static func classify(_ f: ArraySlice<UInt8>) -> (literalEnd: Int, pureVariable: Bool) {
+    var literalEnd = f.endIndex
+    var sawLiteral = false
+    var sawVariable = false
+    var i = f.startIndex
+    while i < f.endIndex {
+      let b = f[i]
+      if b == UInt8(ascii: "$"), i + 1 < f.endIndex, f[i + 1] == UInt8(ascii: "{"),
+        let close = f[(i + 2)...].firstIndex(of: UInt8(ascii: "}"))
+      {
+        literalEnd = min(literalEnd, i)
+        sawVariable = true
+        i = close + 1
+      } else if b == UInt8(ascii: "*") {
+        literalEnd = min(literalEnd, i)
+        sawVariable = true
+        i += 1
+      } else {
+        sawLiteral = true
+        i += 1
+      }
+    }
+    return (literalEnd, sawVariable && !sawLiteral)
   }
 
   /// The formats whose service field is exactly `service`.
