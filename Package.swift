@@ -39,7 +39,7 @@ let package = Package(
         .product(name: "ZIPFoundation", package: "ZIPFoundation"),
       ],
       resources: [
-        .copy("Resources/kms-actions.json"), .copy("Resources/controls.json"), .copy("Resources/Demo"),
+        .copy("Resources/aws-actions.json"), .copy("Resources/controls.json"), .copy("Resources/Demo"),
       ]
     ),
     .executableTarget(

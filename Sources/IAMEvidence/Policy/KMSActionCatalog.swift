@@ -29,8 +29,8 @@ public struct KMSCatalogError: Error, Sendable, Hashable, CustomStringConvertibl
   public var description: String { message }
 }
 
-/// The catalog of KMS actions, loaded from the bundled `kms-actions.json` or from any JSON of the same
-/// shape (`{"service": "kms", "actions": [{"name", "access_level", "resource_types",
+/// The catalog of KMS actions: the `kms` service of the bundled ``ActionCatalog`` (``bundled``), or any
+/// JSON of the shape (`{"service": "kms", "actions": [{"name", "access_level", "resource_types",
 /// "resource_wildcard_only"}]}`), so it is easy to update when AWS adds actions.
 ///
 /// "Every KMS action" always means every action of the catalog in use.
@@ -112,20 +112,17 @@ public struct KMSActionCatalog: Sendable, Hashable {
     try self.init(json: json)
   }
 
-  /// Loads the catalog bundled with the library (`Resources/kms-actions.json`).
+  /// The KMS view of the bundled action catalog (``ActionCatalog/bundled``, `Resources/aws-actions.json`).
   public static func loadBundled() throws(KMSCatalogError) -> KMSActionCatalog {
-    guard let url = Bundle.module.url(forResource: "kms-actions", withExtension: "json") else {
-      throw KMSCatalogError("bundled kms-actions.json not found")
-    }
-    let data: Data
-    do { data = try Data(contentsOf: url) } catch { throw KMSCatalogError("cannot read bundled catalog: \(error)") }
-    return try KMSActionCatalog(data: data)
+    let catalog: ActionCatalog
+    do { catalog = try ActionCatalog.loadBundled() } catch { throw KMSCatalogError("bundled action catalog: \(error)") }
+    return try KMSActionCatalog(catalog: catalog)
   }
 
   /// The bundled catalog. It ships inside the library, so failing to load it is a build defect and stops
   /// the program; use ``loadBundled()`` to handle that case yourself.
   public static let bundled: KMSActionCatalog = {
-    do { return try loadBundled() } catch { preconditionFailure("IAMEvidence: \(error)") }
+    do { return try KMSActionCatalog(catalog: .bundled) } catch { preconditionFailure("IAMEvidence: \(error)") }
   }()
 
   /// `Decrypt` and `ReEncryptFrom`.

@@ -58,6 +58,10 @@ public enum PolicyReasonCode: String, Sendable, Hashable, CaseIterable {
   case combinedStatements = "combined-statements"
   /// Several policies (sources) add up to the grant; none grants it alone.
   case combinedSources = "combined-sources"
+  /// General engine: an Action pattern matching every action of at least one service (`iam:*`).
+  case allowServiceWildcard = "allow-service-wildcard"
+  /// General engine: `Resource` patterns that cover every ARN format of the actions (`arn:aws:iam::*:role/*`).
+  case resourcePatternCovers = "resource-pattern-covers"
 }
 
 /// Codes of ``PolicyNote``s: facts that qualify a verdict without changing it (except
@@ -81,6 +85,8 @@ public enum PolicyNoteCode: String, Sendable, Hashable, CaseIterable {
   case boundaryInvalid = "boundary-invalid"
   /// One of several source documents is invalid (its grammar errors are in the note).
   case sourceInvalid = "source-invalid"
+  /// A policy that applies (attached, or the permissions boundary) is not in the snapshot.
+  case unknownPolicy = "unknown-policy"
 }
 
 /// A qualification of a verdict, with the statements (and source) it is about.
