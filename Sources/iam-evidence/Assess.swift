@@ -25,7 +25,7 @@ struct Assess: ParsableCommand {
   enum FailOn: String, ExpressibleByArgument { case fail }
 
   func run() throws {
-    let workflow = try database.workflow(create: false)
+    let workflow = try database.writer(create: false)
     let store = workflow.store
     let register = try ExceptionRegister.option(exceptions)
     let targets = snapshot == "all" ? try store.snapshots(account: account) : [try store.resolveSnapshot(snapshot, account: account)]

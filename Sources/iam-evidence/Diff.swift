@@ -31,7 +31,7 @@ struct Diff: ParsableCommand {
   enum Format: String, ExpressibleByArgument, CaseIterable { case text, json, html, xml }
 
   func run() throws {
-    let drift = try database.workflow(create: false).drift(from: from, to: to, account: account)
+    let drift = try database.reader().drift(from: from, to: to, account: account)
     let bytes: [UInt8]
     switch format {
     case .json: bytes = Array((JSONWriter.pretty(drift.jsonValue) + "\n").utf8)

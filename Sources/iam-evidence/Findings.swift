@@ -33,7 +33,7 @@ struct Findings: ParsableCommand {
 
   func run() throws {
     let statuses: Set<ResultStatus>? = status == "all" ? nil : [ResultStatus(rawValue: status)!]
-    let (record, results) = try database.workflow(create: false).findings(
+    let (record, results) = try database.reader().findings(
       snapshot: snapshot, account: account, check: check, statuses: statuses)
     switch format {
     case .json:

@@ -11,7 +11,7 @@ struct IAMEvidenceCommand: ParsableCommand {
     version: IAMEvidenceVersion.current,
     subcommands: [
       Demo.self, Ingest.self, Snapshots.self, Assess.self, Findings.self, Checks.self, Trend.self, Diff.self, Report.self,
-      PackageCommand.self, Verify.self, Keygen.self,
+      PackageCommand.self, Verify.self, Keygen.self, CheckDB.self, Migrate.self,
     ]
   )
 }

@@ -14,7 +14,7 @@ struct Snapshots: ParsableCommand {
   var format: ListFormat = .text
 
   func run() throws {
-    let store = try database.open(create: false)
+    let store = try database.openForReading()
     let records = try store.snapshots(account: account)
     switch format {
     case .json:

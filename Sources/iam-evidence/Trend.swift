@@ -26,7 +26,7 @@ struct Trend: ParsableCommand {
   enum Format: String, ExpressibleByArgument, CaseIterable { case text, json, csv }
 
   func run() throws {
-    let report = try database.workflow(create: false).trend(account: account, from: from, to: try PeriodEnd.parse(to), cadenceDays: cadence)
+    let report = try database.reader().trend(account: account, from: from, to: try PeriodEnd.parse(to), cadenceDays: cadence)
     switch format {
     case .json: Terminal.out(JSONWriter.pretty(report.jsonValue))
     case .csv: Terminal.out(CSV.trend(report), terminator: "")

@@ -39,6 +39,9 @@ extension EvidenceWorkflow {
 
   /// Ingests `source` and, when it is new, assesses it with every check and stores the results (two
   /// transactions, as ``ingest(_:options:progress:)`` then ``assess(snapshotID:register:checks:now:phase:)``).
+  /// When the same bytes were ingested before but that snapshot has no results (its ingest was
+  /// killed between the two transactions), it is assessed now: the outcome is `alreadyIngested`
+  /// with an assessment.
   /// The checks run on other cores while the snapshot is being written: they need only the decoded
   /// snapshot. Meanwhile a second connection copies the snapshot's pages from the WAL into the
   /// database file, rather than this one at the commit.
@@ -64,7 +67,10 @@ extension EvidenceWorkflow {
         pending.group.leave()
       }
     }
-    guard case .ingested(let record) = outcome else { return (outcome, nil) }
+    guard case .ingested(let record) = outcome else {
+      guard case .alreadyIngested(let existing) = outcome, !(try store.isAssessed(snapshotID: existing.id)) else { return (outcome, nil) }
+      return (outcome, try assess(snapshotID: existing.id, register: register, checks: checks, now: options.now, phase: phase))
+    }
     checkpoint.enter()
     DispatchQueue.global().async { [path = store.path] in
       EvidenceStore.checkpointPassively(path: path)
