@@ -35,7 +35,7 @@ struct Assess: ParsableCommand {
       failing += outcome.results.filter { $0.status == .fail }.count
       Terminal.out(AssessSummary.line(record: record, outcome: outcome))
       for stale in outcome.staleExceptions {
-        Terminal.out("  stale exception \(stale.id): matches no finding in snapshot \(record.id)")
+        Terminal.out(TerminalText.escape("  stale exception \(stale.id): matches no finding in snapshot \(record.id)"))
       }
     }
     if failOn == .fail && failing > 0 { throw ExitCode(1) }

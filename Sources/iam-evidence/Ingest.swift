@@ -58,17 +58,20 @@ struct Ingest: ParsableCommand {
       switch outcome {
       case .ingested(let r):
         Terminal.out(
-          "snapshot \(r.id)  account \(r.account)  users \(r.counts.users)  groups \(r.counts.groups)  roles \(r.counts.roles)  managed \(r.counts.managedPolicies)  inline \(r.counts.inlinePolicies)  sha256 \(r.sha256.prefix(12))  \(r.sourceName)"
-            + (r.isTruncated ? "  (TRUNCATED export)" : ""))
+          TerminalText.escape(
+            "snapshot \(r.id)  account \(r.account)  users \(r.counts.users)  groups \(r.counts.groups)  roles \(r.counts.roles)  managed \(r.counts.managedPolicies)  inline \(r.counts.inlinePolicies)  sha256 \(r.sha256.prefix(12))  \(r.sourceName)"
+              + (r.isTruncated ? "  (TRUNCATED export)" : "")))
         if let assessment { Terminal.out(AssessSummary.line(record: r, outcome: assessment)) }
       case .alreadyIngested(let r):
         if let assessment {
           Terminal.out(
-            "\(source.name): already ingested as snapshot \(r.id) (sha256 \(r.sha256.prefix(12))), but never assessed (its ingest was interrupted): assessed now"
-          )
+            TerminalText.escape(
+              "\(source.name): already ingested as snapshot \(r.id) (sha256 \(r.sha256.prefix(12))), but never assessed (its ingest was interrupted): assessed now"
+            ))
           Terminal.out(AssessSummary.line(record: r, outcome: assessment))
         } else {
-          Terminal.out("\(source.name): already ingested as snapshot \(r.id) (sha256 \(r.sha256.prefix(12))); nothing added")
+          Terminal.out(
+            TerminalText.escape("\(source.name): already ingested as snapshot \(r.id) (sha256 \(r.sha256.prefix(12))); nothing added"))
         }
       }
     }
@@ -86,7 +89,7 @@ enum Progress {
     case .hashed: text = "\(name): decoding"
     case .committed: text = "\(name): assessing"
     }
-    FileHandle.standardError.write(Data(("\r\u{1B}[K" + text).utf8))
+    FileHandle.standardError.write(Data(("\r\u{1B}[K" + TerminalText.escape(text)).utf8))
   }
 
   static func clear() { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }

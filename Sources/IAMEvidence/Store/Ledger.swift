@@ -79,6 +79,8 @@ final class Ledger {
 
   // MARK: Statements
 
+  // Rows of a list of keys are read in one range scan each (``RowDigest/rows(keyedBy:_:columns:each:missing:)``):
+  // the statements take the lowest and the highest key and return the rows between, in key order.
   private lazy var snapshotRow = prepared(
     """
     SELECT id, account_id, captured_at, captured_at_source, ingested_at, source_name, byte_size, sha256, encoding, tool_version,
@@ -86,62 +88,74 @@ final class Ledger {
     FROM snapshots WHERE id = ?
     """)
   private lazy var listRow = prepared("SELECT snapshot_id, state_ids, usage_ids FROM snapshot_principal_lists WHERE snapshot_id = ?")
-  private lazy var stateRow = prepared(
+  private lazy var stateRows = prepared(
     """
     SELECT id, sha256, principal_type, principal_id, name, arn, path, create_date, boundary_arn, boundary_type, trust_document_id
-    FROM principal_states WHERE id = ?
+    FROM principal_states WHERE id BETWEEN ? AND ? ORDER BY id
     """)
-  /// The child tables of a principal state, each with the SQL of its rows for one state, in
-  /// primary-key order; the index of the document id column where there is one.
+  /// The child tables of a principal state, each with the SQL of its rows in primary-key order; the
+  /// index of the document id column where there is one.
   private lazy var children: [(table: String, statement: SQLiteStatement?, documentColumn: Int?)] = [
     (
       "principal_inline_policies",
       prepared(
-        "SELECT principal_state, policy_name, position, document_id FROM principal_inline_policies WHERE principal_state = ? ORDER BY principal_state, policy_name"
-      ), 3
+        """
+        SELECT principal_state, policy_name, position, document_id FROM principal_inline_policies
+        WHERE principal_state BETWEEN ? AND ? ORDER BY principal_state, policy_name
+        """), 3
     ),
     (
       "principal_attachments",
       prepared(
-        "SELECT principal_state, policy_arn, policy_name, position FROM principal_attachments WHERE principal_state = ? ORDER BY principal_state, policy_arn"
-      ), nil
+        """
+        SELECT principal_state, policy_arn, policy_name, position FROM principal_attachments
+        WHERE principal_state BETWEEN ? AND ? ORDER BY principal_state, policy_arn
+        """), nil
     ),
     (
       "principal_groups",
       prepared(
-        "SELECT principal_state, group_name, position FROM principal_groups WHERE principal_state = ? ORDER BY principal_state, group_name"),
-      nil
+        """
+        SELECT principal_state, group_name, position FROM principal_groups
+        WHERE principal_state BETWEEN ? AND ? ORDER BY principal_state, group_name
+        """), nil
     ),
     (
       "principal_tags",
-      prepared("SELECT principal_state, key, value, position FROM principal_tags WHERE principal_state = ? ORDER BY principal_state, key"),
-      nil
+      prepared(
+        """
+        SELECT principal_state, key, value, position FROM principal_tags
+        WHERE principal_state BETWEEN ? AND ? ORDER BY principal_state, key
+        """), nil
     ),
     (
       "principal_instance_profiles",
       prepared(
-        "SELECT principal_state, name, instance_profile_id, arn, position FROM principal_instance_profiles WHERE principal_state = ? ORDER BY principal_state, name"
-      ), nil
+        """
+        SELECT principal_state, name, instance_profile_id, arn, position FROM principal_instance_profiles
+        WHERE principal_state BETWEEN ? AND ? ORDER BY principal_state, name
+        """), nil
     ),
   ]
-  private lazy var usageRow = prepared("SELECT id, principal_state, last_used_date, last_used_region FROM role_usages WHERE id = ?")
+  private lazy var usageRows = prepared(
+    "SELECT id, principal_state, last_used_date, last_used_region FROM role_usages WHERE id BETWEEN ? AND ? ORDER BY id")
   private lazy var linkRows = prepared(
     """
     SELECT snapshot_id, policy_state, attachment_count, boundary_usage_count FROM snapshot_managed_policies
     WHERE snapshot_id = ? ORDER BY snapshot_id, policy_state
     """)
-  private lazy var policyStateRow = prepared(
+  private lazy var policyStateRows = prepared(
     """
     SELECT id, sha256, arn, policy_id, name, path, default_version_id, is_attachable, description, create_date, update_date,
-      is_aws_managed FROM managed_policy_states WHERE id = ?
+      is_aws_managed FROM managed_policy_states WHERE id BETWEEN ? AND ? ORDER BY id
     """)
   private lazy var versionRows = prepared(
     """
     SELECT policy_state, version_id, is_default, create_date, position, document_id FROM managed_policy_state_versions
-    WHERE policy_state = ? ORDER BY policy_state, version_id
+    WHERE policy_state BETWEEN ? AND ? ORDER BY policy_state, version_id
     """)
-  private lazy var documentRow = prepared("SELECT id, sha256 FROM documents WHERE id = ?")
-  private lazy var documentText = prepared("SELECT sha256, canonical FROM documents WHERE id = ?")
+  /// `(id, sha256)` go into the digest; `canonical` is read only to verify it.
+  private lazy var documentRows = prepared("SELECT id, sha256, canonical FROM documents WHERE id BETWEEN ? AND ? ORDER BY id")
   private lazy var assessmentRow = prepared(
     """
     SELECT id, snapshot_id, assessed_at, tool_version, checks, exceptions_source, exceptions_sha256, exceptions_content,
@@ -154,13 +168,14 @@ final class Ledger {
     SELECT id, snapshot_id, check_id, check_version, assessment_id, tool_version, fail, excepted, pass, error, result_ids, open_ids
     FROM snapshot_results WHERE id = ?
     """)
-  private lazy var resultRow = prepared(
+  /// Every column but `detail` goes into the digest; `detail` (the last) is read only to verify it.
+  private lazy var resultRows = prepared(
     """
     SELECT id, sha256, check_id, check_version, finding_key, status, principal_type, principal_id, principal_name, principal_arn,
-      policy_kind, policy_name, policy_arn, policy_version, document_sha256, exception_id FROM result_details WHERE id = ?
+      policy_kind, policy_name, policy_arn, policy_version, document_sha256, exception_id, detail
+    FROM result_details WHERE id BETWEEN ? AND ? ORDER BY id
     """)
-  private lazy var resultText = prepared("SELECT sha256, detail FROM result_details WHERE id = ?")
-  private lazy var longStringRow = prepared("SELECT id, sha256 FROM long_strings WHERE id = ?")
+  private lazy var longStringRows = prepared("SELECT id, sha256, text FROM long_strings WHERE id BETWEEN ? AND ? ORDER BY id")
   private lazy var longStringText = prepared("SELECT sha256, text FROM long_strings WHERE id = ?")
 
   /// Statements are prepared on first use; a failure to prepare surfaces when the statement is used.
@@ -216,63 +231,65 @@ final class Ledger {
 
     var documents = Set<Int64>()
     var types: [String: Int64] = [:]
+    var missing: [Int64] = []
     d = RowDigest()
-    for state in stateIDs {
-      let found = try d.rows(try use(stateRow), [state]) { row in
+    try d.rows(
+      keyedBy: stateIDs, try use(stateRows),
+      each: { row in
         types[row.text(2) ?? "", default: 0] += 1
         if let trust = row.int64(10) { documents.insert(trust) }
-      }
-      if found == 0 { problems.append(.row("snapshot_principal_lists", id, "lists principal state \(state), which does not exist")) }
-    }
+      }, missing: { missing.append($0) })
     components["principal_states"] = d.hex()
+    for state in missing { problems.append(.row("snapshot_principal_lists", id, "lists principal state \(state), which does not exist")) }
     var inline: Int64 = 0
     for child in children {
       d = RowDigest()
-      let statement = try use(child.statement)
-      for state in stateIDs {
-        try d.rows(statement, [state]) { row in
-          if let column = child.documentColumn, let document = row.int64(column) {
-            documents.insert(document)
-            inline += 1
-          }
+      try d.rows(keyedBy: stateIDs, try use(child.statement)) { row in
+        if let column = child.documentColumn, let document = row.int64(column) {
+          documents.insert(document)
+          inline += 1
         }
       }
       components[child.table] = d.hex()
     }
     d = RowDigest()
-    for usage in usageIDs where try d.rows(try use(usageRow), [usage]) == 0 {
-      problems.append(.row("snapshot_principal_lists", id, "lists role usage \(usage), which does not exist"))
-    }
+    missing = []
+    try d.rows(keyedBy: usageIDs, try use(usageRows), missing: { missing.append($0) })
     components["role_usages"] = d.hex()
+    for usage in missing { problems.append(.row("snapshot_principal_lists", id, "lists role usage \(usage), which does not exist")) }
 
     d = RowDigest()
     var policyStates: [Int64] = []
     try d.rows(try use(linkRows), [id]) { row in if let state = row.int64(1) { policyStates.append(state) } }
     components["snapshot_managed_policies"] = d.hex()
     d = RowDigest()
-    for state in policyStates where try d.rows(try use(policyStateRow), [state]) == 0 {
+    missing = []
+    try d.rows(keyedBy: policyStates, try use(policyStateRows), missing: { missing.append($0) })
+    components["managed_policy_states"] = d.hex()
+    for state in missing {
       problems.append(
         IntegrityProblem(
           table: "snapshot_managed_policies", rows: "the rows of snapshot \(id)",
           message: "link managed-policy state \(state), which does not exist"))
     }
-    components["managed_policy_states"] = d.hex()
     d = RowDigest()
-    for state in policyStates {
-      try d.rows(try use(versionRows), [state]) { row in if let document = row.int64(5) { documents.insert(document) } }
-    }
+    try d.rows(keyedBy: policyStates, try use(versionRows)) { row in if let document = row.int64(5) { documents.insert(document) } }
     components["managed_policy_state_versions"] = d.hex()
 
     d = RowDigest()
-    for document in documents.sorted() where try d.rows(try use(documentRow), [document]) == 0 {
-      problems.append(.row("documents", document, "missing, but snapshot \(id) uses it"))
-    }
+    missing = []
+    var changed: [Int64] = []
+    try d.rows(
+      keyedBy: documents.sorted(), try use(documentRows), columns: 2,
+      each: { row in
+        guard verifyTexts, let document = row.int64(0), self.verifiedDocuments.insert(document).inserted else { return }
+        if !Self.textMatches(row, sha: 1, text: 2) { changed.append(document) }
+      }, missing: { missing.append($0) })
     components["documents"] = d.hex()
-    if verifyTexts {
-      for document in documents.sorted() where !verifiedDocuments.contains(document) {
-        try verifyText(try use(documentText), table: "documents", id: document, column: "canonical", problems: &problems)
-        verifiedDocuments.insert(document)
-      }
+    for document in missing { problems.append(.row("documents", document, "missing, but snapshot \(id) uses it")) }
+    for document in changed {
+      problems.append(
+        .row("documents", document, "the SHA-256 of its canonical does not match its sha256 column: the canonical was changed"))
     }
 
     // The snapshot's counts against what its lists hold.
@@ -286,23 +303,12 @@ final class Ledger {
     return components
   }
 
-  /// Hashes the text of row `id` (`SELECT sha256, text`) and compares it with its `sha256` column.
-  private func verifyText(
-    _ statement: SQLiteStatement, table: String, id: Int64, column: String, problems: inout [IntegrityProblem]
-  ) throws {
-    try statement.bind([id])
-    try statement.forEachRawRow { row in
-      guard case .text(let stored) = row.value(0), case .text(let text) = row.value(1) else {
-        problems.append(.row(table, id, "its sha256 or \(column) column is not text"))
-        return
-      }
-      var hasher = SHA256()
-      hasher.update(bufferPointer: text)
-      if hasher.finalize().hexString != String(decoding: stored, as: UTF8.self) {
-        problems.append(.row(table, id, "the SHA-256 of its \(column) does not match its sha256 column: the \(column) was changed"))
-      }
-    }
-    statement.reset()
+  /// Whether column `text` of `row` still has the SHA-256 (hex) in column `sha`.
+  private static func textMatches(_ row: SQLiteRawRow, sha: Int, text: Int) -> Bool {
+    guard case .text(let stored) = row.value(sha), case .text(let bytes) = row.value(text) else { return false }
+    var hasher = SHA256()
+    hasher.update(bufferPointer: bytes)
+    return hasher.finalize().hexString.utf8.elementsEqual(stored)
   }
 
   // MARK: What an assessment wrote
@@ -352,28 +358,52 @@ final class Ledger {
     var expectedOpen: [Int64] = []
     var longStrings = Set<Int64>()
     var wrongCheck: [Int64] = []
-    for result in resultIDs {
-      let found = try d.rows(try use(resultRow), [result]) { row in
-        if row.text(2) != check || row.int64(3) != version { wrongCheck.append(result) }
-        switch row.text(5) {
-        case "fail":
+    var badStatus: [(Int64, String)] = []
+    var missing: [Int64] = []
+    var toVerify: [(id: Int64, sha: String, detail: [UInt8])] = []
+    let checkBytes = Array(check.utf8)
+    let (fail, excepted, pass, error) = (Array("fail".utf8), Array("excepted".utf8), Array("pass".utf8), Array("error".utf8))
+    try d.rows(
+      keyedBy: resultIDs, try use(resultRows), columns: 16,
+      each: { row in
+        // Compared as bytes: tens of thousands of rows, a dozen columns each.
+        let result = row.int64(0) ?? -1
+        if !row.textEquals(2, checkBytes) || row.int64(3) != version { wrongCheck.append(result) }
+        if row.textEquals(5, fail) {
           counts[0] += 1
           expectedOpen.append(result)
-        case "excepted":
+        } else if row.textEquals(5, excepted) {
           counts[1] += 1
           expectedOpen.append(result)
-        case "pass": counts[2] += 1
-        case "error": counts[3] += 1
-        default: problems.append(.row("result_details", result, "column status holds \"\(row.text(5) ?? "NULL")\""))
+        } else if row.textEquals(5, pass) {
+          counts[2] += 1
+        } else if row.textEquals(5, error) {
+          counts[3] += 1
+        } else {
+          badStatus.append((result, row.text(5) ?? "NULL"))
         }
         for column in 4...15 {
-          if let text = row.text(column), let reference = LongStrings.columnReference(text) { longStrings.insert(reference) }
+          if case .text(let bytes) = row.value(column), bytes.first == LongStrings.open, let text = row.text(column),
+            let reference = LongStrings.columnReference(text)
+          {
+            longStrings.insert(reference)
+          }
         }
-      }
-      if found == 0 { problems.append(.row("snapshot_results", listID, "lists result \(result), which does not exist")) }
-    }
+        if verifyTexts, self.verifiedResults.insert(result).inserted {
+          if case .text(let detail) = row.value(16), detail.contains(LongStrings.open) {
+            toVerify.append((result, row.text(1) ?? "", Array(detail)))
+          } else if !Self.textMatches(row, sha: 1, text: 16) {
+            problems.append(
+              .row("result_details", result, "the SHA-256 of its detail does not match its sha256 column: the detail was changed"))
+          }
+        }
+      }, missing: { missing.append($0) })
+    for (result, status) in badStatus { problems.append(.row("result_details", result, "column status holds \"\(status)\"")) }
+    for result in missing { problems.append(.row("snapshot_results", listID, "lists result \(result), which does not exist")) }
     d.label("long_strings")
-    for reference in longStrings.sorted() where try d.rows(try use(longStringRow), [reference]) == 0 {
+    missing = []
+    try d.rows(keyedBy: longStrings.sorted(), try use(longStringRows), columns: 2, missing: { missing.append($0) })
+    for reference in missing {
       problems.append(.row("long_strings", reference, "missing, but a result of snapshot_results row \(listID) refers to it"))
     }
     for result in wrongCheck.prefix(3) {
@@ -394,39 +424,34 @@ final class Ledger {
           "column open_ids (\(openIDs.count) ids) is not the list of its fail and excepted results (\(expectedOpen.count))"))
     }
     if verifyTexts {
-      for result in resultIDs where !verifiedResults.contains(result) {
-        try verifyResultText(result, problems: &problems)
-        verifiedResults.insert(result)
-      }
+      for (result, sha, stored) in toVerify { try verifyExpanded(result, sha: sha, stored: stored, problems: &problems) }
       for reference in longStrings.sorted() { try verifyLongString(reference, problems: &problems) }
     }
     return d.hex()
   }
 
-  /// Hashes a result's detail, its long strings put back, against its `sha256` column.
-  private func verifyResultText(_ id: Int64, problems: inout [IntegrityProblem]) throws {
-    let statement = try use(resultText)
-    try statement.bind([id])
-    var stored: (sha: String, detail: [UInt8])?
-    try statement.forEachRawRow { row in
-      if let sha = row.text(0), let detail = row.bytes(1) { stored = (sha, detail) }
-    }
-    statement.reset()
-    guard let stored else { return }
-    for reference in LongStrings.markers(in: stored.detail) { try verifyLongString(reference, problems: &problems) }
-    guard let detail = try LongStrings.expand(stored.detail, lookup: longString) else {
+  /// Hashes a result's detail with its long strings put back, against its `sha256` column.
+  private func verifyExpanded(_ id: Int64, sha: String, stored: [UInt8], problems: inout [IntegrityProblem]) throws {
+    for reference in LongStrings.markers(in: stored) { try verifyLongString(reference, problems: &problems) }
+    guard let detail = try LongStrings.expand(stored, lookup: longString) else {
       problems.append(.row("result_details", id, "its detail refers to a long string that is missing"))
       return
     }
-    if SHA256.hash(data: detail).hexString != stored.sha {
+    if SHA256.hash(data: detail).hexString != sha {
       problems.append(.row("result_details", id, "the SHA-256 of its detail does not match its sha256 column: the detail was changed"))
     }
   }
 
   private func verifyLongString(_ id: Int64, problems: inout [IntegrityProblem]) throws {
-    guard !verifiedLongStrings.contains(id) else { return }
-    verifiedLongStrings.insert(id)
-    try verifyText(try use(longStringText), table: "long_strings", id: id, column: "text", problems: &problems)
+    guard verifiedLongStrings.insert(id).inserted else { return }
+    let statement = try use(longStringText)
+    try statement.bind([id])
+    var matches = true
+    try statement.forEachRawRow { row in matches = Self.textMatches(row, sha: 0, text: 1) }
+    statement.reset()
+    if !matches {
+      problems.append(.row("long_strings", id, "the SHA-256 of its text does not match its sha256 column: the text was changed"))
+    }
   }
 
   private func longString(_ id: Int64) throws -> [UInt8]? {

@@ -29,7 +29,7 @@ enum LongStrings {
   /// order taken; the template's (and later strings') markers number them 0, 1, 2... (see
   /// ``bind(_:to:)``). Details with no JSON string of ``threshold`` bytes come back whole.
   static func split(_ detail: [UInt8]) -> (template: [UInt8], atoms: [[UInt8]]) {
-    guard detail.count >= threshold else { return (detail, []) }
+    guard detail.count >= threshold, hasLongString(detail) else { return (detail, []) }
     // The detail as plain runs and the contents of its string tokens (between the quotes).
     var plain: [[UInt8]] = []
     var strings: [[UInt8]] = []
@@ -69,6 +69,25 @@ enum LongStrings {
       if k < strings.count { template += strings[k] }
     }
     return (template, atoms)
+  }
+
+  /// Whether canonical JSON `detail` has a string token of ``threshold`` bytes or more (one pass, no
+  /// allocation: nearly every detail has none).
+  static func hasLongString(_ detail: [UInt8]) -> Bool {
+    detail.withUnsafeBufferPointer { bytes in
+      var i = 0
+      while i < bytes.count {
+        guard bytes[i] == UInt8(ascii: "\"") else {
+          i += 1
+          continue
+        }
+        var j = i + 1
+        while j < bytes.count && bytes[j] != UInt8(ascii: "\"") { j += bytes[j] == UInt8(ascii: "\\") ? 2 : 1 }
+        if j - i - 1 >= threshold { return true }
+        i = j + 1
+      }
+      return false
+    }
   }
 
   /// `bytes` with each local marker k (from ``split(_:)``) replaced by the marker of `ids[k]`.

@@ -46,10 +46,10 @@ struct RowDigest {
     flushIfFull()
   }
 
-  /// One row, every column in order.
-  mutating func add(_ row: SQLiteRawRow) {
+  /// One row: its first `columns` columns (nil: every column), in order.
+  mutating func add(_ row: SQLiteRawRow, columns: Int? = nil) {
     pending.append(0xFE)
-    let count = row.count
+    let count = min(columns ?? row.count, row.count)
     append(length: count)
     for i in 0..<count {
       switch row.value(i) {
@@ -88,6 +88,41 @@ struct RowDigest {
     return count
   }
 
+  /// Adds the rows whose first column is one of `ids` (ascending; a key listed twice is added
+  /// twice), in key order, reading them in one range scan: `statement` takes the lowest and highest
+  /// key and returns the rows in that range ordered by the first column (then by the rest of its
+  /// primary key). Only the first `columns` columns go into the digest. `each` gets every row added;
+  /// `missing` every key with no row.
+  mutating func rows(
+    keyedBy ids: [Int64], _ statement: SQLiteStatement, columns: Int? = nil, each: (SQLiteRawRow) throws -> Void = { _ in },
+    missing: (Int64) -> Void = { _ in }
+  ) throws {
+    guard let low = ids.first, let high = ids.last else { return }
+    try statement.bind([low, high])
+    var k = 0
+    var found = false
+    func skipKey() {
+      if !found { missing(ids[k]) }
+      let key = ids[k]
+      while k < ids.count && ids[k] == key { k += 1 }
+      found = false
+    }
+    try statement.forEachRawRow { row in
+      guard let key = row.int64(0) else { return }
+      while k < ids.count && ids[k] < key { skipKey() }
+      guard k < ids.count, ids[k] == key else { return }
+      var end = k
+      while end < ids.count && ids[end] == key { end += 1 }
+      for _ in k..<end {
+        add(row, columns: columns)
+        try each(row)
+      }
+      found = true
+    }
+    statement.reset()
+    while k < ids.count { skipKey() }
+  }
+
   /// The digest, as lower-case hexadecimal.
   mutating func hex() -> String {
     hasher.update(data: pending)
@@ -107,6 +142,12 @@ extension SQLiteRawRow {
   func text(_ index: Int) -> String? {
     if case .text(let bytes) = value(index) { return String(decoding: bytes, as: UTF8.self) }
     return nil
+  }
+
+  /// Whether column `index` is text with exactly `bytes`.
+  func textEquals(_ index: Int, _ bytes: [UInt8]) -> Bool {
+    if case .text(let stored) = value(index) { return stored.elementsEqual(bytes) }
+    return false
   }
 
   /// Column `index` as the bytes of a text or blob value, copied.

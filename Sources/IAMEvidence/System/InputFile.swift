@@ -25,11 +25,11 @@ public enum InputFileError: Error, Equatable, Sendable {
 /// Snapshot input read into memory that only this process can change, with the SHA-256 of exactly
 /// those bytes: ingest hashes what it decodes, whatever another process does to the file meanwhile.
 ///
-/// The input is read with bounded `read(2)` calls (1 MiB at a time), each chunk hashed as it is read.
-/// Up to 16 MiB stay in memory; beyond that the chunks go to an unlinked file of our own in the
-/// temporary folder (`$TMPDIR`), which is then memory-mapped (``MappedFile``): so a 100 MB export is
-/// not resident at once, and no mapping of a file that someone else may truncate (SIGBUS) or rewrite
-/// is ever made. A regular file whose size changes while it is read is an error. Names given are
+/// Up to 16 MiB are read with bounded `read(2)` calls (1 MiB at a time) into memory, each chunk
+/// hashed as it is read. A larger file is copied by the kernel (`sendfile`) to an unlinked file of our
+/// own in the temporary folder (`$TMPDIR`), which is then memory-mapped (``MappedFile``) and hashed;
+/// larger standard input goes there chunk by chunk. So a 100 MB export is not resident at once, and
+/// no mapping of a file that someone else may truncate (SIGBUS) or rewrite is ever made. A regular file whose size changes while it is read is an error. Names given are
 /// opened without blocking and must be regular files: a FIFO or a device is refused, never waited on.
 /// Standard input may be a pipe; it is read to its end, up to the same limit.
 public enum InputFile {
@@ -51,8 +51,11 @@ public enum InputFile {
       guard (info.st_mode & S_IFMT) == S_IFREG else { throw .notARegularFile(kind: kind(info.st_mode)) }
       let size = Int(info.st_size)
       if size > limit { throw .tooLarge(limit: limit) }
-      let bytes = try read(descriptor: fd, expectedSize: size, limit: limit, afterChunk: afterChunk)
-      return (bytes, Int64(info.st_mtim.tv_sec))
+      let modified = Int64(info.st_mtim.tv_sec)
+      if size > memoryLimit, let copied = try copyInKernel(fd, size: size, limit: limit, afterChunk: afterChunk) {
+        return (copied, modified)
+      }
+      return (try read(descriptor: fd, expectedSize: size, limit: limit, afterChunk: afterChunk), modified)
     #else
       throw .cannotOpen(reason: "not supported on this platform")
     #endif
@@ -124,6 +127,46 @@ public enum InputFile {
   }
 
   #if canImport(Glibc)
+    /// A large regular file copied to a private file by the kernel (`sendfile`, 8 MiB at a time: no
+    /// pass through this process's memory), then mapped and hashed. Nil when the kernel cannot copy
+    /// between these files (the caller reads them instead).
+    private static func copyInKernel(
+      _ fd: Int32, size: Int, limit: Int, afterChunk: ((Int) -> Void)?
+    ) throws(InputFileError) -> SnapshotBytes? {
+      let (spool, folder) = try openSpool()
+      defer { close(spool) }
+      var total = 0
+      while true {
+        let n = sendfile(spool, fd, nil, min(8 << 20, limit + 1 - total))
+        if n < 0 {
+          if errno == EINTR { continue }
+          if total == 0 && (errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP) { return nil }
+          if errno == ENOSPC || errno == EDQUOT { throw .cannotCopy(folder: folder, reason: String(cString: strerror(errno))) }
+          throw .readFailed(reason: String(cString: strerror(errno)))
+        }
+        if n == 0 { break }
+        total += n
+        if total > limit { throw .tooLarge(limit: limit) }
+        afterChunk?(total)
+      }
+      if total != size { throw .changedWhileReading(expected: size, read: total) }
+      guard let mapped = MappedFile(descriptor: spool, length: total) else {
+        throw .cannotCopy(folder: folder, reason: "cannot map the copy: \(String(cString: strerror(errno)))")
+      }
+      // The copy is ours: hashing it, then decoding it, reads the same bytes.
+      var hasher = SHA256()
+      var offset = 0
+      while offset < total {
+        let end = min(offset + (4 << 20), total)
+        hasher.update(bufferPointer: UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: mapped.buffer[offset..<end])))
+        offset = end
+        mapped.discard(upTo: offset)
+      }
+      return SnapshotBytes(
+        buffer: mapped.buffer, discard: { mapped.discard(upTo: $0) }, release: { withExtendedLifetime(mapped) {} },
+        sha256: hasher.finalize().hexString)
+    }
+
     /// An unlinked file of our own (mode 0600) in the temporary folder.
     private static func openSpool() throws(InputFileError) -> (Int32, String) {
       let folder = FileManager.default.temporaryDirectory.path
