@@ -97,6 +97,30 @@ import Testing
     } throws: { "\($0)".contains("not an IAM Evidence database (it holds objects \"notes\"") }
   }
 
+  /// Other programs keep migration tables too (Rails: `schema_migrations(version)`).
+  @Test func anotherProgramsSchemaMigrationsTableIsNotOurs() throws {
+    let dir = try TestSupport.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    for (name, sql, why) in [
+      (
+        "named.sqlite",
+        "CREATE TABLE schema_migrations (name TEXT, applied_at TEXT); INSERT INTO schema_migrations VALUES ('create_users', 'x')",
+        "its schema_migrations table names none of this tool's migrations"
+      ),
+      ("rails.sqlite", "CREATE TABLE schema_migrations (version TEXT PRIMARY KEY)", "its schema_migrations table is not this tool's"),
+    ] {
+      let url = dir.appendingPathComponent(name)
+      try SQLiteConnection(path: url.path).execute(sql)
+      let before = try Fingerprint(url)
+      let read = try TestSupport.run(["snapshots", "--db", url.path])
+      #expect(read.stderr == "error: \(url.path): not an IAM Evidence database (\(why))\n", "\(read.stderr)")
+      let write = try TestSupport.run(["ingest", "--db", url.path, TestSupport.fixture("dev-small.json").path])
+      #expect(
+        write.stderr == "error: \(url.path): not an IAM Evidence database (\(why)); refusing to add tables to it\n", "\(write.stderr)")
+      #expect(try Fingerprint(url) == before)
+    }
+  }
+
   /// Our own database switched to a rollback journal: a read command that tried to write (a WAL
   /// switch, a migration, a page-size pragma) would change its bytes or leave -wal/-shm files.
   @Test func everyReadCommandLeavesTheDatabaseFileAndFolderAsTheyWere() throws {

@@ -2,6 +2,11 @@ extension EvidenceWorkflow {
   /// Gathers the evidence for `scope` as plain values: the store's records of the current snapshot
   /// and the period, built into an ``EvidenceModel`` by ``EvidenceBuilder``.
   public func evidence(scope: ReportScope, account: String?, generatedAt: Timestamp) throws -> EvidenceModel {
+    // One read transaction: the rows checked are the rows reported, whatever is committed meanwhile.
+    try store.consistentRead { try gatherEvidence(scope: scope, account: account, generatedAt: generatedAt) }
+  }
+
+  private func gatherEvidence(scope: ReportScope, account: String?, generatedAt: Timestamp) throws -> EvidenceModel {
     let current: SnapshotRecord
     var period: [SnapshotRecord]
     var from: Timestamp?

@@ -212,6 +212,22 @@ public final class EvidenceStore {
     }
   }
 
+  /// Runs `body` in one read transaction (a savepoint, so it may nest): every statement in it sees the
+  /// database as of its first read, whatever other processes commit meanwhile. Evidence is gathered
+  /// and checked this way, so that what is checked is what is reported.
+  public func consistentRead<T>(_ body: () throws -> T) throws -> T {
+    try wrap { try db.execute("SAVEPOINT consistent_read") }
+    do {
+      let result = try body()
+      try wrap { try db.execute("RELEASE consistent_read") }
+      return result
+    } catch {
+      try? db.execute("ROLLBACK TO consistent_read")
+      try? db.execute("RELEASE consistent_read")
+      throw error
+    }
+  }
+
   /// Runs `body`, turning SQLite's errors (and those of row decoding, which name the column and the
   /// SQL) into a ``StoreError`` naming the database file.
   func wrap<T>(_ body: () throws -> T) throws(StoreError) -> T {

@@ -27,6 +27,10 @@ extension EvidenceStore {
   /// and its entries' digests of the rows these snapshots hold are those of the rows as they are.
   /// Only reads.
   public func checkIntegrity(snapshotIDs: [Int]? = nil) throws(StoreError) -> IntegrityReport {
+    try wrap { try consistentRead { try checkIntegrityNow(snapshotIDs: snapshotIDs) } }
+  }
+
+  private func checkIntegrityNow(snapshotIDs: [Int]?) throws -> IntegrityReport {
     try wrap {
       let ledger = Ledger(db: db, path: path)
       var (entries, problems) = try ledger.entries()

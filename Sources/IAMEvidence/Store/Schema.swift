@@ -337,6 +337,10 @@ extension Schema {
       return .foreign("its schema_migrations table is not this tool's")
     }
     let known = Set(migrations.map(\.name))
+    // Another program may keep a schema_migrations table of its own: ours names our first migration.
+    if !applied.isEmpty && !applied.contains(migrations[0].name) {
+      return .foreign("its schema_migrations table names none of this tool's migrations")
+    }
     if let unknown = applied.first(where: { !known.contains($0) }) { return .newer(unknown: unknown) }
     let others = objects.filter { $0 != "schema_migrations" && !objectNames.contains($0) }
     if !others.isEmpty { return .foreign("it holds \(describe(others)), which are not part of this tool's schema") }
