@@ -160,6 +160,10 @@ import Testing
     #expect(try store.snapshots().count == 3)
     #expect(try !store.workflow.findings(snapshot: "latest", account: nil, check: nil, statuses: nil).results.isEmpty)
     #expect(throws: (any Error).self) { try store.integer("UPDATE snapshots SET label = ?", ["changed"]) }
+    let integrity = try store.checkIntegrity()
+    #expect(integrity.isOK && integrity.heads.snapshots.count == 3, "\(integrity.problems)")
+    let model = try store.workflow.evidence(scope: .snapshot("latest"), account: nil, generatedAt: TestSupport.fixedNow)
+    #expect(model.ledger.latest?.entry == 6)
     #expect(try Fingerprint(db) == before, "no -wal or -shm beside it")
 
     let run = try TestSupport.run(["findings", "--db", db.path, "--status", "all", "--format", "csv"])
