@@ -18,6 +18,9 @@ public struct SQLiteError: Error, Sendable, CustomStringConvertible {
 
   /// True for "file is not a database" and "database disk image is malformed".
   public var isNotADatabase: Bool { code & 0xFF == SQLITE_NOTADB || code & 0xFF == SQLITE_CORRUPT }
+  /// True when a read-only connection cannot do what SQLite needs (e.g. create the `-shm` file of a
+  /// WAL database in a read-only folder).
+  public var isReadOnlyOrCannotOpen: Bool { code & 0xFF == SQLITE_READONLY || code & 0xFF == SQLITE_CANTOPEN }
   /// True when another connection holds a conflicting lock.
   public var isBusy: Bool { code & 0xFF == SQLITE_BUSY || code & 0xFF == SQLITE_LOCKED }
 }
@@ -56,7 +59,12 @@ public final class SQLiteConnection {
 
   /// How to open the file.
   public enum Mode: Sendable {
+    /// Read only, with SQLite's usual locking. A database in WAL mode still needs its `-wal` and
+    /// `-shm` files: SQLite creates them (empty) when they are missing and it can.
     case readOnly
+    /// Read only, as a file that nothing changes (SQLite's `immutable=1`): no locks, no `-wal` or
+    /// `-shm` file, nothing created. For read-only media; wrong while another process writes.
+    case readOnlyImmutable
     case readWrite
     case readWriteCreate
   }
@@ -65,12 +73,16 @@ public final class SQLiteConnection {
   public init(path: String, mode: Mode = .readWriteCreate) throws(SQLiteError) {
     var db: OpaquePointer?
     var flags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE
+    var name = path
     switch mode {
     case .readOnly: flags |= SQLITE_OPEN_READONLY
+    case .readOnlyImmutable:
+      flags |= SQLITE_OPEN_READONLY | SQLITE_OPEN_URI
+      name = Self.fileURI(path) + "?immutable=1"
     case .readWrite: flags |= SQLITE_OPEN_READWRITE
     case .readWriteCreate: flags |= SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
     }
-    let rc = sqlite3_open_v2(path, &db, flags, nil)
+    let rc = sqlite3_open_v2(name, &db, flags, nil)
     guard rc == SQLITE_OK, let db else {
       let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? "cannot open database"
       if let db { sqlite3_close_v2(db) }
@@ -83,6 +95,25 @@ public final class SQLiteConnection {
   }
 
   deinit { sqlite3_close_v2(handle) }
+
+  /// `file:` URI of `path` (RFC 3986: every byte outside the unreserved set and `/` percent-encoded,
+  /// so that `?`, `#` and `%` in a file name stay part of the name).
+  static func fileURI(_ path: String) -> String {
+    var out = "file:"
+    for b in path.utf8 {
+      switch b {
+      case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+        UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"), UInt8(ascii: "/"):
+        out.unicodeScalars.append(Unicode.Scalar(b))
+      default:
+        let digits = Array("0123456789ABCDEF".unicodeScalars)
+        out.unicodeScalars.append("%")
+        out.unicodeScalars.append(digits[Int(b >> 4)])
+        out.unicodeScalars.append(digits[Int(b & 0xF)])
+      }
+    }
+    return out
+  }
 
   func error(_ rc: Int32, sql: String?) -> SQLiteError {
     SQLiteError(code: rc, message: String(cString: sqlite3_errmsg(handle)), sql: sql)
@@ -345,6 +376,20 @@ public final class SQLiteStatement {
     }
   }
 
+  /// Steps through the remaining rows, handing each to `body` in place: no value is copied, and text
+  /// and blob values point into SQLite's memory, valid only during that call. For reading many rows
+  /// to hash them.
+  public func forEachRawRow(_ body: (SQLiteRawRow) throws -> Void) throws {
+    while true {
+      let rc = sqlite3_step(handle)
+      switch rc {
+      case SQLITE_ROW: try body(SQLiteRawRow(handle: handle))
+      case SQLITE_DONE: return
+      default: throw connection.error(rc, sql: sql)
+      }
+    }
+  }
+
   /// Steps until done, discarding rows.
   public func run() throws(SQLiteError) {
     while try step() != nil {}
@@ -357,16 +402,54 @@ public final class SQLiteStatement {
   }
 }
 
+/// A column value read in place (``SQLiteStatement/forEachRawRow(_:)``): text and blob bytes are
+/// valid only while the row is being handed over.
+public enum SQLiteRawValue {
+  case null
+  case integer(Int64)
+  case real(Double)
+  case text(UnsafeRawBufferPointer)
+  case blob(UnsafeRawBufferPointer)
+}
+
+/// The current row of a statement, read in place (see ``SQLiteStatement/forEachRawRow(_:)``).
+public struct SQLiteRawRow {
+  let handle: OpaquePointer
+
+  /// The number of columns.
+  public var count: Int { Int(sqlite3_column_count(handle)) }
+
+  /// Column `index` (0-based) in place.
+  public func value(_ index: Int) -> SQLiteRawValue {
+    let i = Int32(index)
+    switch sqlite3_column_type(handle, i) {
+    case SQLITE_INTEGER: return .integer(sqlite3_column_int64(handle, i))
+    case SQLITE_FLOAT: return .real(sqlite3_column_double(handle, i))
+    case SQLITE_TEXT:
+      let p = sqlite3_column_text(handle, i)
+      return .text(UnsafeRawBufferPointer(start: p, count: Int(sqlite3_column_bytes(handle, i))))
+    case SQLITE_BLOB:
+      let p = sqlite3_column_blob(handle, i)
+      return .blob(UnsafeRawBufferPointer(start: p, count: Int(sqlite3_column_bytes(handle, i))))
+    default: return .null
+    }
+  }
+}
+
 /// Named, append-only schema migrations, each applied once in its own transaction and recorded in
 /// `schema_migrations`. A shipped migration is never edited: add a new one.
 public struct SQLiteMigrator {
-  /// One migration: a stable name and the SQL that applies it.
+  /// One migration: a stable name, the SQL that applies it, and optionally code that completes it
+  /// in the same transaction (given the connection and the time it is applied at), for what SQL
+  /// alone cannot compute.
   public struct Migration: Sendable {
     public var name: String
     public var sql: String
-    public init(name: String, sql: String) {
+    public var complete: (@Sendable (SQLiteConnection, String) throws -> Void)?
+    public init(name: String, sql: String, complete: (@Sendable (SQLiteConnection, String) throws -> Void)? = nil) {
       self.name = name
       self.sql = sql
+      self.complete = complete
     }
   }
 
@@ -394,6 +477,7 @@ public struct SQLiteMigrator {
         let done = try db.scalar("SELECT count(*) FROM schema_migrations WHERE name = ?", [migration.name])
         if done == .integer(1) { return }
         try db.execute(migration.sql)
+        try migration.complete?(db, appliedAt)
         try db.run("INSERT INTO schema_migrations(name, applied_at) VALUES (?, ?)", [migration.name, appliedAt])
         applied.append(migration.name)
       }

@@ -25,7 +25,7 @@ struct Assess: ParsableCommand {
   enum FailOn: String, ExpressibleByArgument { case fail }
 
   func run() throws {
-    let workflow = try database.workflow(create: false)
+    let workflow = try database.writer(create: false)
     let store = workflow.store
     let register = try ExceptionRegister.option(exceptions)
     let targets = snapshot == "all" ? try store.snapshots(account: account) : [try store.resolveSnapshot(snapshot, account: account)]
@@ -35,7 +35,7 @@ struct Assess: ParsableCommand {
       failing += outcome.results.filter { $0.status == .fail }.count
       Terminal.out(AssessSummary.line(record: record, outcome: outcome))
       for stale in outcome.staleExceptions {
-        Terminal.out("  stale exception \(stale.id): matches no finding in snapshot \(record.id)")
+        Terminal.out(TerminalText.escape("  stale exception \(stale.id): matches no finding in snapshot \(record.id)"))
       }
     }
     if failOn == .fail && failing > 0 { throw ExitCode(1) }

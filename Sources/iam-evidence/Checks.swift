@@ -12,8 +12,8 @@ struct Checks: ParsableCommand {
 
   func run() throws {
     switch format {
-    case .json: Terminal.out(JSONWriter.pretty(CatalogDocument.json()))
-    case .markdown: Terminal.out(CatalogDocument.markdownTable())
+    case .json: Terminal.raw(JSONWriter.pretty(CatalogDocument.json()))
+    case .markdown: Terminal.raw(CatalogDocument.markdownTable())
     case .text:
       for check in CheckCatalog.all.map(\.description) {
         Terminal.out("\(check.id) (v\(check.version))\(check.isPrimary ? "  [primary test of A.8.2]" : "")")

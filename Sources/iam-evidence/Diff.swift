@@ -38,7 +38,7 @@ struct Diff: ParsableCommand {
   }
 
   func run() throws {
-    let drift = try database.workflow(create: false).drift(from: from, to: to, account: account)
+    let drift = try database.reader().drift(from: from, to: to, account: account)
     let bytes: [UInt8]
     switch format {
     case .json: bytes = Array((JSONWriter.pretty(drift.jsonValue) + "\n").utf8)

@@ -33,25 +33,27 @@ struct Findings: ParsableCommand {
 
   func run() throws {
     let statuses: Set<ResultStatus>? = status == "all" ? nil : [ResultStatus(rawValue: status)!]
-    let (record, results) = try database.workflow(create: false).findings(
+    let (record, results) = try database.reader().findings(
       snapshot: snapshot, account: account, check: check, statuses: statuses)
     switch format {
     case .json:
-      Terminal.out(JSONWriter.pretty(.array(results.map { $0.jsonValue(snapshot: record.id) })))
+      Terminal.raw(JSONWriter.pretty(.array(results.map { $0.jsonValue(snapshot: record.id) })))
     case .csv:
-      Terminal.out(CSV.findings(results, snapshot: record.id), terminator: "")
+      Terminal.raw(CSV.findings(results, snapshot: record.id), terminator: "")
     case .text:
       if results.isEmpty {
         Terminal.out("snapshot \(record.id): no \(status == "all" ? "" : status + " ")results" + (check.map { " for \($0)" } ?? ""))
       }
+      // Each line escaped whole: names (and texts quoting them) may hold control characters.
+      func line(_ text: String) { Terminal.out(TerminalText.escape(text)) }
       for r in results {
         let who = r.principal.map { "\($0.type.rawValue) \($0.name)" } ?? "-"
         let what =
           r.policy.map { p in p.kind == .inline ? "inline \(p.name)" : "managed \(p.arn ?? p.name) \(p.versionID ?? "")" }
           ?? "effective access"
-        Terminal.out("\(r.status.rawValue.uppercased())  \(r.checkID)  \(who)  \(what)")
-        Terminal.out("    \(r.why)")
-        for n in r.notes { Terminal.out("    note \(n.code): \(n.message)") }
+        line("\(r.status.rawValue.uppercased())  \(r.checkID)  \(who)  \(what)")
+        line("    \(r.why)")
+        for n in r.notes { line("    note \(n.code): \(n.message)") }
       }
     }
   }

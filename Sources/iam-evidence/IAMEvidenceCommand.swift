@@ -11,7 +11,7 @@ struct IAMEvidenceCommand: ParsableCommand {
     version: IAMEvidenceVersion.current,
     subcommands: [
       Demo.self, Ingest.self, Snapshots.self, Assess.self, Findings.self, Checks.self, Trend.self, Diff.self, Report.self,
-      PackageCommand.self, Verify.self, Keygen.self,
+      PackageCommand.self, Verify.self, Keygen.self, CheckDB.self, Migrate.self,
     ]
   )
 }
@@ -27,11 +27,12 @@ enum Main {
     } catch let code as ExitCode {
       Foundation.exit(code.rawValue)
     } catch let failure as CommandFailure {
-      Terminal.error(failure.description)
+      Terminal.error(TerminalText.escape(failure.description))
       Foundation.exit(failure.exitCode)
     } catch let error as any UserFacingError {
-      // Every layer's error says what it is about (file, JSON path, database...): printed as is.
-      Terminal.error(error.description)
+      // Every layer's error says what it is about (file, JSON path, database...), on one line: a
+      // newline in a name it quotes is shown escaped, not as a line of its own.
+      Terminal.error(TerminalText.escape(error.description))
       Foundation.exit(2)
     } catch {
       if IAMEvidenceCommand.exitCode(for: error) == .success {
@@ -52,18 +53,27 @@ struct CommandFailure: UserFacingError {
   var description: String { message }
 }
 
-/// Writing to the terminal: the only place the tool prints.
+/// Writing to the terminal: the only place the tool prints. Text goes through
+/// ``TerminalText/escape(_:keepingNewlines:)``: a control character from a name (ESC, BEL, a bidi
+/// override) shows as `\u{1B}` instead of acting on the terminal. Commands escape each value of a
+/// line before joining lines (so a newline in a name cannot fake a line); this is the net under them.
+/// JSON and CSV go out unchanged through ``raw(_:terminator:)``.
 enum Terminal {
   static func out(_ line: String, terminator: String = "\n") {
-    FileHandle.standardOutput.write(Data((line + terminator).utf8))
+    FileHandle.standardOutput.write(Data((TerminalText.escape(line, keepingNewlines: true) + terminator).utf8))
+  }
+
+  /// Machine formats (JSON escapes control characters itself; CSV is data), as they are.
+  static func raw(_ text: String, terminator: String = "\n") {
+    FileHandle.standardOutput.write(Data((text + terminator).utf8))
   }
 
   static func error(_ line: String) {
-    FileHandle.standardError.write(Data(("error: " + line + "\n").utf8))
+    FileHandle.standardError.write(Data(("error: " + TerminalText.escape(line, keepingNewlines: true) + "\n").utf8))
   }
 
   static func note(_ line: String) {
-    FileHandle.standardError.write(Data((line + "\n").utf8))
+    FileHandle.standardError.write(Data((TerminalText.escape(line, keepingNewlines: true) + "\n").utf8))
   }
 
   static var stderrIsTerminal: Bool { isatty(2) == 1 }

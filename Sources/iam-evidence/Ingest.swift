@@ -36,7 +36,7 @@ struct Ingest: ParsableCommand {
     Allocator.fixMmapThreshold(bytes: 128 * 1024)
     let paths = try IngestSource.expand(self.paths)
     let register = try ExceptionRegister.option(exceptions)
-    let workflow = try database.workflow(create: true)
+    let workflow = try database.writer(create: true)
     let options = IngestOptions(
       account: account, capturedAt: capturedAt, label: label, allowTruncated: allowTruncated, now: Clock.now())
     let timings = Timings()
@@ -58,11 +58,21 @@ struct Ingest: ParsableCommand {
       switch outcome {
       case .ingested(let r):
         Terminal.out(
-          "snapshot \(r.id)  account \(r.account)  users \(r.counts.users)  groups \(r.counts.groups)  roles \(r.counts.roles)  managed \(r.counts.managedPolicies)  inline \(r.counts.inlinePolicies)  sha256 \(r.sha256.prefix(12))  \(r.sourceName)"
-            + (r.isTruncated ? "  (TRUNCATED export)" : ""))
+          TerminalText.escape(
+            "snapshot \(r.id)  account \(r.account)  users \(r.counts.users)  groups \(r.counts.groups)  roles \(r.counts.roles)  managed \(r.counts.managedPolicies)  inline \(r.counts.inlinePolicies)  sha256 \(r.sha256.prefix(12))  \(r.sourceName)"
+              + (r.isTruncated ? "  (TRUNCATED export)" : "")))
         if let assessment { Terminal.out(AssessSummary.line(record: r, outcome: assessment)) }
       case .alreadyIngested(let r):
-        Terminal.out("\(source.name): already ingested as snapshot \(r.id) (sha256 \(r.sha256.prefix(12))); nothing added")
+        if let assessment {
+          Terminal.out(
+            TerminalText.escape(
+              "\(source.name): already ingested as snapshot \(r.id) (sha256 \(r.sha256.prefix(12))), but never assessed (its ingest was interrupted): assessed now"
+            ))
+          Terminal.out(AssessSummary.line(record: r, outcome: assessment))
+        } else {
+          Terminal.out(
+            TerminalText.escape("\(source.name): already ingested as snapshot \(r.id) (sha256 \(r.sha256.prefix(12))); nothing added"))
+        }
       }
     }
   }
@@ -79,7 +89,7 @@ enum Progress {
     case .hashed: text = "\(name): decoding"
     case .committed: text = "\(name): assessing"
     }
-    FileHandle.standardError.write(Data(("\r\u{1B}[K" + text).utf8))
+    FileHandle.standardError.write(Data(("\r\u{1B}[K" + TerminalText.escape(text)).utf8))
   }
 
   static func clear() { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
@@ -90,11 +100,18 @@ enum Progress {
 enum TestHooks {
   /// With `IAM_EVIDENCE_TEST_PAUSE_INGEST=FILE`, ingest creates FILE once every principal row is
   /// written (inside the open transaction) and then waits, so a test can kill the process there.
+  /// With `IAM_EVIDENCE_TEST_PAUSE_AFTER_COMMIT=FILE`, it does so once the snapshot's transaction is
+  /// committed, before its results are stored.
   static func pauseIfRequested(_ event: IngestProgress) {
     #if DEBUG
-      guard case .storedPrincipals(let done, let total) = event, done == total,
-        let marker = ProcessInfo.processInfo.environment["IAM_EVIDENCE_TEST_PAUSE_INGEST"]
-      else { return }
+      let environment = ProcessInfo.processInfo.environment
+      let marker: String?
+      switch event {
+      case .storedPrincipals(let done, let total) where done == total: marker = environment["IAM_EVIDENCE_TEST_PAUSE_INGEST"]
+      case .committed: marker = environment["IAM_EVIDENCE_TEST_PAUSE_AFTER_COMMIT"]
+      default: marker = nil
+      }
+      guard let marker else { return }
       _ = FileManager.default.createFile(atPath: marker, contents: Data("paused\n".utf8))
       sleep(120)
     #endif

@@ -13,14 +13,26 @@ struct DatabaseOptions: ParsableArguments {
     return "iam-evidence.sqlite"
   }
 
-  /// Opens the store; commands that only read refuse to create a database.
-  func open(create: Bool) throws -> EvidenceStore {
+  /// Opens the store for reading only (every listing and reporting command): nothing is written
+  /// to the file, and a file that is not an up-to-date IAM Evidence database is refused.
+  func openForReading() throws -> EvidenceStore {
+    try EvidenceStore(readingAt: path)
+  }
+
+  /// Opens the store for writing (ingest, assess, package, migrate), creating it when `create` is
+  /// true and migrating its schema; another program's database is refused.
+  func openForWriting(create: Bool) throws -> EvidenceStore {
     try EvidenceStore(path: path, create: create, now: Clock.now())
   }
 
-  /// The service layer over the opened store.
-  func workflow(create: Bool) throws -> EvidenceWorkflow {
-    EvidenceWorkflow(store: try open(create: create))
+  /// The service layer over the store opened for reading.
+  func reader() throws -> EvidenceWorkflow {
+    EvidenceWorkflow(store: try openForReading())
+  }
+
+  /// The service layer over the store opened for writing.
+  func writer(create: Bool) throws -> EvidenceWorkflow {
+    EvidenceWorkflow(store: try openForWriting(create: create))
   }
 }
 

@@ -47,7 +47,7 @@ struct PackageCommand: ParsableCommand {
   var cadence = 31
 
   func run() throws {
-    let workflow = try database.workflow(create: false)
+    let workflow = try database.writer(create: false)
     let templateSet = try TemplateSet.locate(explicit: templates)
     Terminal.note(templateSet.summary)
     let time = try GenerationTime.resolve(option: generatedAt, environment: ProcessInfo.processInfo.environment, now: Clock.now())

@@ -40,7 +40,7 @@ struct Report: ParsableCommand {
   }
 
   func run() throws {
-    let workflow = try database.workflow(create: false)
+    let workflow = try database.reader()
     let templateSet = try TemplateSet.locate(explicit: templates)
     Terminal.note(templateSet.summary)
     let time = try GenerationTime.resolve(option: generatedAt, environment: ProcessInfo.processInfo.environment, now: Clock.now())

@@ -14,11 +14,11 @@ struct Snapshots: ParsableCommand {
   var format: ListFormat = .text
 
   func run() throws {
-    let store = try database.open(create: false)
+    let store = try database.openForReading()
     let records = try store.snapshots(account: account)
     switch format {
     case .json:
-      Terminal.out(JSONWriter.pretty(.array(records.map(\.jsonValue))))
+      Terminal.raw(JSONWriter.pretty(.array(records.map(\.jsonValue))))
     case .text:
       let header = ["ID", "ACCOUNT", "CAPTURED-AT", "INGESTED-AT", "USERS", "GROUPS", "ROLES", "MANAGED", "INLINE", "SHA256", "SOURCE"]
       let rows = records.map { r in
@@ -34,9 +34,10 @@ struct Snapshots: ParsableCommand {
   }
 }
 
-/// Plain aligned columns for terminals.
+/// Plain aligned columns for terminals; cells escaped (``TerminalText``) before they are measured.
 enum TextTable {
   static func render(header: [String], rows: [[String]]) -> String {
+    let rows = rows.map { $0.map { TerminalText.escape($0) } }
     var widths = header.map(\.count)
     for row in rows { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }
     func line(_ cells: [String]) -> String {

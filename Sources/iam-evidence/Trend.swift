@@ -26,10 +26,10 @@ struct Trend: ParsableCommand {
   enum Format: String, ExpressibleByArgument, CaseIterable { case text, json, csv }
 
   func run() throws {
-    let report = try database.workflow(create: false).trend(account: account, from: from, to: try PeriodEnd.parse(to), cadenceDays: cadence)
+    let report = try database.reader().trend(account: account, from: from, to: try PeriodEnd.parse(to), cadenceDays: cadence)
     switch format {
-    case .json: Terminal.out(JSONWriter.pretty(report.jsonValue))
-    case .csv: Terminal.out(CSV.trend(report), terminator: "")
+    case .json: Terminal.raw(JSONWriter.pretty(report.jsonValue))
+    case .csv: Terminal.raw(CSV.trend(report), terminator: "")
     case .text:
       Terminal.out("account \(report.account): \(report.snapshots.count) snapshot(s)")
       let header = ["SNAPSHOT", "CAPTURED-AT", "CHECK", "FAIL", "EXCEPTED", "PASS", "ERROR"]
@@ -44,8 +44,9 @@ struct Trend: ParsableCommand {
       Terminal.out("findings (first seen, last seen, resolved at, days open):")
       for f in report.findings {
         Terminal.out(
-          "  \(f.checkID)  \(f.subject)  \(f.firstSeen.dateString) .. \(f.lastSeen.dateString)  \(f.resolvedAt.map { "resolved \($0.dateString)" } ?? "OPEN")  \(f.daysOpen) days"
-        )
+          TerminalText.escape(
+            "  \(f.checkID)  \(f.subject)  \(f.firstSeen.dateString) .. \(f.lastSeen.dateString)  \(f.resolvedAt.map { "resolved \($0.dateString)" } ?? "OPEN")  \(f.daysOpen) days"
+          ))
       }
       if report.gaps.isEmpty {
         Terminal.out("coverage: no gap longer than \(report.cadenceDays) days")

@@ -23,11 +23,15 @@ public struct EvidenceRecords: Sendable {
   public var assessment: AssessmentRecord?
   /// The SQLite version of the store, for the chain of custody.
   public var sqliteVersion: String
+  /// The ledger heads of the period's snapshots, from the integrity check.
+  public var ledger: LedgerHeads
 
   public init(
     current: SnapshotRecord, period: [SnapshotRecord], periodFrom: Timestamp? = nil, periodTo: Timestamp? = nil,
-    results: [CheckResult], counts: [Int: [String: StatusCounts]], assessment: AssessmentRecord?, sqliteVersion: String
+    results: [CheckResult], counts: [Int: [String: StatusCounts]], assessment: AssessmentRecord?, sqliteVersion: String,
+    ledger: LedgerHeads = LedgerHeads(snapshots: [:])
   ) {
+    self.ledger = ledger
     self.current = current
     self.period = period
     self.periodFrom = periodFrom
@@ -71,7 +75,7 @@ public enum EvidenceBuilder {
       toolName: IAMEvidenceVersion.name, toolVersion: IAMEvidenceVersion.current, sqliteVersion: records.sqliteVersion,
       generatedAt: generatedAt, account: current.account, periodFrom: records.periodFrom, periodTo: records.periodTo, current: current,
       snapshots: records.period, assessment: records.assessment, controls: controlIDs.compactMap(catalog.control), checks: checks,
-      results: records.results, exceptions: exceptions, history: history)
+      results: records.results, exceptions: exceptions, history: history, ledger: records.ledger)
   }
 
   /// For each exception of `register`, the failing results it matched but could not apply, having

@@ -44,6 +44,8 @@ public struct EvidenceModel: Sendable {
   public var results: [CheckResult]
   public var exceptions: [ExceptionUse]
   public var history: [HistoryRow]
+  /// The database ledger's heads for these snapshots (tamper evidence); empty when not known.
+  public var ledger: LedgerHeads
 
   /// Results of one check.
   public func results(of checkID: String) -> [CheckResult] { results.filter { $0.checkID == checkID } }

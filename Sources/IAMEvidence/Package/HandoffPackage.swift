@@ -132,6 +132,13 @@ public enum HandoffPackage {
       "Snapshots in the period: \(m.snapshots.count) (current state: snapshot \(m.current.id), captured \(m.current.capturedAt))",
       "Verdict on \(primaryControl(m)?.id ?? "the control") for the current state: \(m.verdict.rawValue)",
       "Generated at \(m.generatedAt) by \(m.toolName) \(m.toolVersion).",
+    ]
+    if let head = m.ledger.latest {
+      lines.append(
+        "Ledger chain head: \(head.head) (entry \(head.entry) of the database's hash chain over these snapshots' records; evidence.xml and report.html carry it too)."
+      )
+    }
+    lines += [
       "",
       "Files",
       "-----",

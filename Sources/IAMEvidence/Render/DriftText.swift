@@ -1,4 +1,4 @@
-/// `diff --format text`: the drift for terminals, one line per change.
+/// `diff --format text`: the drift for terminals, one line per change (names escaped: ``TerminalText``).
 public enum DriftText {
   public static func render(_ d: DriftReport) -> String {
     var lines = [
@@ -51,6 +51,6 @@ public enum DriftText {
         }
       }
     }
-    return lines.joined(separator: "\n") + "\n"
+    return lines.map { TerminalText.escape($0) }.joined(separator: "\n") + "\n"
   }
 }

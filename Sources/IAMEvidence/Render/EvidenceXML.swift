@@ -31,6 +31,10 @@ public enum EvidenceXML {
     scope.setAttribute("account", model.account)
     if let f = model.periodFrom { scope.setAttribute("periodFrom", f.description) }
     if let t = model.periodTo { scope.setAttribute("periodTo", t.description) }
+    if let head = model.ledger.latest {
+      scope.setAttribute("chain", head.head)
+      scope.setAttribute("chainEntry", String(head.entry))
+    }
     for s in model.snapshots {
       let e = scope.addChild("snapshot")
       e.setAttribute("id", String(s.id))
@@ -44,6 +48,10 @@ public enum EvidenceXML {
       e.setAttribute("encoding", s.encoding)
       e.setAttribute("truncated", String(s.isTruncated))
       if let label = s.label { e.setAttribute("label", label) }
+      if let head = model.ledger.snapshots[s.id] {
+        e.setAttribute("chain", head.head)
+        e.setAttribute("chainEntry", String(head.entry))
+      }
     }
 
     let control = root.addChild("control")

@@ -597,6 +597,14 @@ private struct Context {
     } else {
       dl.fact("Assessment") { $0.say("no assessment record found") }
     }
+    if let head = model.ledger.latest {
+      dl.fact("Ledger chain head") { dd in
+        dd.add("code", head.head, class: "hash")
+        dd.say(
+          " after entry \(head.entry) of the database's ledger: the hash chain over the stored rows of these snapshots, rechecked against them when this report was generated. A later report or package whose chain no longer passes through this head means the records changed."
+        )
+      }
+    }
     dl.fact("Report generated") { dd in
       dd.add("time", model.generatedAt.description).set("datetime", model.generatedAt.description)
       dd.say(" by \(model.toolName) \(model.toolVersion)")

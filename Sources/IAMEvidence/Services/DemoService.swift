@@ -32,10 +32,10 @@ extension EvidenceWorkflow {
         throw WorkflowError(path: url.path, message: "cannot read: \(fileErrorReason(error, path: url.path))")
       }
       let source = IngestSource(name: "demo/" + url.lastPathComponent, bytes: [UInt8](data), modificationTime: nil)
-      switch try workflow.ingest(source, options: IngestOptions(capturedAt: capturedAt, label: "demo", now: now())) {
-      case .ingested(let r):
-        event(.ingested(name: source.name, record: r, assessment: try workflow.assess(snapshotID: r.id, now: now())))
-      case .alreadyIngested(let r):
+      switch try workflow.ingestAndAssess(source, options: IngestOptions(capturedAt: capturedAt, label: "demo", now: now())) {
+      case (.ingested(let r), let assessment?), (.alreadyIngested(let r), let assessment?):
+        event(.ingested(name: source.name, record: r, assessment: assessment))
+      case (.ingested(let r), nil), (.alreadyIngested(let r), nil):
         event(.alreadyIngested(name: source.name, record: r))
       }
     }

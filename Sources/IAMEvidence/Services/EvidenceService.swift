@@ -2,6 +2,11 @@ extension EvidenceWorkflow {
   /// Gathers the evidence for `scope` as plain values: the store's records of the current snapshot
   /// and the period, built into an ``EvidenceModel`` by ``EvidenceBuilder``.
   public func evidence(scope: ReportScope, account: String?, generatedAt: Timestamp) throws -> EvidenceModel {
+    // One read transaction: the rows checked are the rows reported, whatever is committed meanwhile.
+    try store.consistentRead { try gatherEvidence(scope: scope, account: account, generatedAt: generatedAt) }
+  }
+
+  private func gatherEvidence(scope: ReportScope, account: String?, generatedAt: Timestamp) throws -> EvidenceModel {
     let current: SnapshotRecord
     var period: [SnapshotRecord]
     var from: Timestamp?
@@ -24,13 +29,14 @@ extension EvidenceWorkflow {
       current = last
       (from, to) = (f, t)
     }
-    try requireAssessed(current, naming: store.path)
+    for s in period { try requireAssessed(s, naming: store.path) }
+    let ledger = try requireIntegrity(period)
     var counts: [Int: [String: StatusCounts]] = [:]
     for s in period { counts[s.id] = try store.statusCounts(snapshotID: s.id) }
     return EvidenceBuilder.build(
       EvidenceRecords(
         current: current, period: period, periodFrom: from, periodTo: to, results: try results(snapshotID: current.id), counts: counts,
-        assessment: try store.latestAssessment(snapshotID: current.id), sqliteVersion: EvidenceStore.sqliteVersion),
+        assessment: try store.latestAssessment(snapshotID: current.id), sqliteVersion: EvidenceStore.sqliteVersion, ledger: ledger),
       generatedAt: generatedAt)
   }
 
@@ -50,10 +56,28 @@ extension EvidenceWorkflow {
     return (record, try results(snapshotID: record.id, check: check, statuses: statuses))
   }
 
-  /// Refuses a snapshot without results: its evidence would say nothing.
+  /// Every inconsistency the database's integrity check finds (``EvidenceStore/checkIntegrity(snapshotIDs:)``
+  /// over every snapshot), and its ledger's state: what `check-db` prints.
+  public func checkIntegrity() throws -> IntegrityReport { try store.checkIntegrity() }
+
+  /// Refuses to build evidence on rows that fail their integrity check (damaged or edited since they
+  /// were written); returns the snapshots' ledger heads, which the evidence carries.
+  func requireIntegrity(_ snapshots: [SnapshotRecord]) throws -> LedgerHeads {
+    let report = try store.checkIntegrity(snapshotIDs: snapshots.map(\.id))
+    guard let first = report.problems.first else { return report.heads }
+    throw WorkflowError(
+      path: store.path,
+      message: "fails its integrity check, so no evidence is written from it: \(first)"
+        + (report.problems.count > 1
+          ? " (and \(report.problems.count - 1) more problem(s): `iam-evidence check-db --db \(store.path)` lists them)" : ""))
+  }
+
+  /// Refuses a snapshot without results: its evidence would say nothing. (Ingest assesses every new
+  /// snapshot, so this is one whose ingest was killed after the snapshot's commit: reading commands
+  /// never write, so they say how to assess it rather than doing it.)
   func requireAssessed(_ s: SnapshotRecord, naming path: String?) throws {
     guard try store.isAssessed(snapshotID: s.id) else {
-      throw WorkflowError(path: path, message: "snapshot \(s.id) has not been assessed; run `iam-evidence assess --snapshot \(s.id)`")
+      throw WorkflowError(path: path, message: "snapshot \(s.id) was never assessed; run `iam-evidence assess --snapshot \(s.id)`")
     }
   }
 }

@@ -1,6 +1,7 @@
 extension EvidenceWorkflow {
   /// The trend of one account over [from, to] (nil bounds: all snapshots): each snapshot's counts and
-  /// open results fetched in capture order and fed to a ``TrendBuilder``.
+  /// open results fetched in capture order and fed to a ``TrendBuilder``. A snapshot never assessed
+  /// is an error (its counts would read as a gap in the findings, not a fact).
   public func trend(account: String?, from: Timestamp?, to: Timestamp?, cadenceDays: Int = 31) throws -> TrendReport {
     let acct = try store.resolveAccount(account)
     let snapshots = try store.snapshots(account: acct).filter { s in
@@ -9,7 +10,8 @@ extension EvidenceWorkflow {
     var builder = TrendBuilder(account: acct, from: from, to: to, cadenceDays: cadenceDays)
     for s in snapshots {
       let counts = try store.statusCounts(snapshotID: s.id)
-      builder.add(s, counts: counts, openResults: counts.isEmpty ? [] : try store.openResults(snapshotID: s.id))
+      if counts.isEmpty { try requireAssessed(s, naming: store.path) }
+      builder.add(s, counts: counts, openResults: try store.openResults(snapshotID: s.id))
     }
     return builder.report()
   }

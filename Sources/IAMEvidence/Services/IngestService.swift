@@ -9,6 +9,9 @@ public struct IngestOptions: Sendable {
   public var allowTruncated: Bool
   /// The ingest time (injected so tests are deterministic).
   public var now: Timestamp
+  /// Called once the snapshot's SHA-256 is known, before it is decoded: tests change the file there
+  /// to prove that what is decoded is what was hashed.
+  var afterHashing: (@Sendable () -> Void)?
 
   public init(account: String? = nil, capturedAt: Timestamp? = nil, label: String? = nil, allowTruncated: Bool = false, now: Timestamp) {
     self.account = account
@@ -39,6 +42,9 @@ extension EvidenceWorkflow {
 
   /// Ingests `source` and, when it is new, assesses it with every check and stores the results (two
   /// transactions, as ``ingest(_:options:progress:)`` then ``assess(snapshotID:register:checks:now:phase:)``).
+  /// When the same bytes were ingested before but that snapshot has no results (its ingest was
+  /// killed between the two transactions), it is assessed now: the outcome is `alreadyIngested`
+  /// with an assessment.
   /// The checks run on other cores while the snapshot is being written: they need only the decoded
   /// snapshot. Meanwhile a second connection copies the snapshot's pages from the WAL into the
   /// database file, rather than this one at the commit.
@@ -64,7 +70,10 @@ extension EvidenceWorkflow {
         pending.group.leave()
       }
     }
-    guard case .ingested(let record) = outcome else { return (outcome, nil) }
+    guard case .ingested(let record) = outcome else {
+      guard case .alreadyIngested(let existing) = outcome, !(try store.isAssessed(snapshotID: existing.id)) else { return (outcome, nil) }
+      return (outcome, try assess(snapshotID: existing.id, register: register, checks: checks, now: options.now, phase: phase))
+    }
     checkpoint.enter()
     DispatchQueue.global().async { [path = store.path] in
       EvidenceStore.checkpointPassively(path: path)
@@ -84,7 +93,10 @@ extension EvidenceWorkflow {
     _ source: IngestSource, options: IngestOptions, progress: ((IngestProgress) -> Void)?,
     beforeWriting: ((AuthorizationSnapshot, Timestamp) -> Void)?
   ) throws -> IngestOutcome {
-    let sha = source.contents.sha256()
+    // Hashed as it was read, and decoded from the same private bytes: another process that rewrites
+    // the file now changes neither.
+    let sha = source.contents.sha256
+    options.afterHashing?()
     if let existing = try store.snapshot(sha256: sha) { return .alreadyIngested(existing) }
     progress?(.hashed)
     if source.contents.buffer.isEmpty {
@@ -146,7 +158,9 @@ extension EvidenceWorkflow {
 
 extension IngestSource {
   /// The snapshot files that PATH arguments name, in argument order: `-` (standard input) as is, a
-  /// file as is, a directory's `*.json` files (not `*.truth.json`) in name order.
+  /// file as is, a directory's `*.json` files (not `*.truth.json`) in name order. A folder's entry
+  /// that is not a regular file (a FIFO, a device, a socket, a folder) is refused, naming it, before
+  /// anything is read: it would hang or never end.
   public static func expand(_ paths: [String]) throws(WorkflowError) -> [String] {
     var result: [String] = []
     for path in paths {
@@ -168,7 +182,13 @@ extension IngestSource {
           throw WorkflowError(path: path, message: "cannot read the directory: \(fileErrorReason(error, path: path))")
         }
         if names.isEmpty { throw WorkflowError(path: path, message: "directory holds no *.json snapshot") }
-        result += names.map { (path as NSString).appendingPathComponent($0) }
+        let files = names.map { (path as NSString).appendingPathComponent($0) }
+        for file in files {
+          if let kind = InputFile.nonRegularKind(path: file) {
+            throw WorkflowError(path: file, message: "not a regular file (\(kind)); only regular files are read from a folder")
+          }
+        }
+        result += files
       } else {
         result.append(path)
       }
@@ -176,22 +196,51 @@ extension IngestSource {
     return result
   }
 
-  /// The snapshot at `path` (`-`: standard input, read whole). A regular file is memory-mapped, its
-  /// pages dropped as ingest reads past them (``MappedFile``); other files are read into memory.
+  /// The snapshot at `path` (`-`: standard input, read to its end), read into private memory and
+  /// hashed as it is read (``InputFile``): at most ``InputFile/maximumBytes``, a named file must be
+  /// a regular one, and one whose size changes while it is read is refused.
   public static func load(path: String) throws(WorkflowError) -> IngestSource {
+    try load(path: path, limit: InputFile.maximumBytes, afterChunk: nil)
+  }
+
+  /// ``load(path:)`` with another size limit, and `afterChunk` told the bytes read so far after each
+  /// chunk (tests change the file there).
+  static func load(path: String, limit: Int, afterChunk: ((Int) -> Void)?) throws(WorkflowError) -> IngestSource {
     if path == "-" {
-      let data = FileHandle.standardInput.readDataToEndOfFile()
-      return IngestSource(name: "-", bytes: [UInt8](data), modificationTime: nil)
+      do {
+        return IngestSource(name: "-", contents: try InputFile.readStandardInput(limit: limit), modificationTime: nil)
+      } catch {
+        throw WorkflowError(path: "-", message: message(error, standardInput: true))
+      }
     }
-    guard FileManager.default.isReadableFile(atPath: path) else {
-      throw WorkflowError(path: path, message: "cannot read the file")
+    do {
+      let (bytes, mtime) = try InputFile.read(path: path, limit: limit, afterChunk: afterChunk)
+      return IngestSource(name: path, contents: bytes, modificationTime: mtime.map { Timestamp(epochSeconds: $0) })
+    } catch {
+      throw WorkflowError(path: path, message: message(error, standardInput: false))
     }
-    let attributes = try? FileManager.default.attributesOfItem(atPath: path)
-    let mtime = (attributes?[.modificationDate] as? Date).map { Timestamp(epochSeconds: Int64($0.timeIntervalSince1970)) }
-    if let mapped = SnapshotBytes(mapping: path) { return IngestSource(name: path, contents: mapped, modificationTime: mtime) }
-    guard let data = FileManager.default.contents(atPath: path) else {
-      throw WorkflowError(path: path, message: "cannot read the file")
+  }
+
+  static func message(_ error: InputFileError, standardInput: Bool) -> String {
+    switch error {
+    case .cannotOpen(let reason): return "cannot read the file: \(reason)"
+    case .notARegularFile(let kind): return "not a regular file (\(kind)); name a regular file, or - for standard input"
+    case .tooLarge(let limit):
+      return (standardInput ? "standard input exceeds" : "the file exceeds") + " the maximum snapshot size of \(byteCount(limit))"
+    case .changedWhileReading(let expected, let read):
+      return
+        "the file \(read < expected ? "shrank" : "grew") while it was being read (\(read) bytes read, \(expected) expected); ingest it again once nothing writes to it"
+    case .readFailed(let reason): return "cannot read \(standardInput ? "standard input" : "the file"): \(reason)"
+    case .cannotCopy(let folder, let reason):
+      return "cannot keep a private copy of the input in \(folder): \(reason) (set TMPDIR to a folder with room)"
     }
-    return IngestSource(name: path, bytes: [UInt8](data), modificationTime: mtime)
+  }
+
+  /// `2 GiB`, `512 KiB` or `1000 bytes`.
+  static func byteCount(_ n: Int) -> String {
+    for (unit, size) in [("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)] where n >= size && n % size == 0 {
+      return "\(n / size) \(unit)"
+    }
+    return "\(n) bytes"
   }
 }

@@ -68,7 +68,7 @@ extension EvidenceWorkflow {
   }
 
   /// The source files of `snapshots`, read from where they were ingested, each checked against the
-  /// SHA-256 recorded then, named `<id>-<file name>` for the package.
+  /// SHA-256 recorded then, named `<id>-<file name>` for the package (``memberName(id:sourceName:)``).
   static func sourceFiles(of snapshots: [SnapshotRecord]) throws(WorkflowError) -> [(name: String, bytes: [UInt8])] {
     var files: [(name: String, bytes: [UInt8])] = []
     for s in snapshots {
@@ -79,8 +79,24 @@ extension EvidenceWorkflow {
       guard Digest.sha256(bytes) == s.sha256 else {
         throw WorkflowError(path: s.sourceName, message: "differs from what was ingested as snapshot \(s.id) (SHA-256 mismatch)")
       }
-      files.append((String(format: "%04d-", s.id) + (s.sourceName as NSString).lastPathComponent, bytes))
+      files.append((memberName(id: s.id, sourceName: s.sourceName), bytes))
     }
     return files
+  }
+
+  /// `0003-<file name>`, every byte of the name outside `A-Z a-z 0-9 . _ -` replaced by `_`: a name
+  /// with a newline, a backslash, a space or a slash must not break `MANIFEST.sha256` (`sha256sum`
+  /// escapes such names) or the zip's paths. The snapshot id keeps the names unique.
+  static func memberName(id: Int, sourceName: String) -> String {
+    let name = (sourceName as NSString).lastPathComponent
+    let safe = name.utf8.map { b -> UInt8 in
+      switch b {
+      case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+        UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "-"):
+        return b
+      default: return UInt8(ascii: "_")
+      }
+    }
+    return String(format: "%04d-", id) + String(decoding: safe, as: UTF8.self)
   }
 }

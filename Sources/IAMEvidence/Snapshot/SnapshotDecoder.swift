@@ -41,8 +41,51 @@ public struct SnapshotDecoder: Sendable {
     buffer: UnsafeBufferPointer<UInt8>, consumed: ((Int) -> Void)? = nil
   ) throws(SnapshotDecodingError) -> AuthorizationSnapshot {
     var stream = SnapshotStream(buffer, file: sourceName, consumed: consumed)
-    return try stream.snapshot()
+    let snapshot = try stream.snapshot()
+    try validate(snapshot)
+    return snapshot
   }
+
+  /// What the decoder checks once the snapshot is read: an ARN's account field, where there is one,
+  /// is a 12-digit AWS account id (evidence names the account; anything else fails the evidence
+  /// schema much later); and a managed policy lists each `VersionId` once (the versions are stored by
+  /// id). Errors name the JSON path.
+  func validate(_ snapshot: AuthorizationSnapshot) throws(SnapshotDecodingError) {
+    for (i, p) in snapshot.principals.enumerated() {
+      if let account = Self.badAccount(p.arn) { throw accountError(account, path: principalPath(snapshot.principals, i) + ".Arn") }
+    }
+    for (i, m) in snapshot.managedPolicies.enumerated() {
+      if !m.isAWSManaged, let account = Self.badAccount(m.arn) { throw accountError(account, path: "$.Policies[\(i)].Arn") }
+      var seen: [String: Int] = [:]
+      for (j, v) in m.versions.enumerated() {
+        if let first = seen[v.versionId] {
+          throw SnapshotDecodingError(
+            file: sourceName, path: "$.Policies[\(i)].PolicyVersionList[\(j)].VersionId",
+            message: "duplicate version \(v.versionId) (first at $.Policies[\(i)].PolicyVersionList[\(first)])")
+        }
+        seen[v.versionId] = j
+      }
+    }
+  }
+
+  /// The account field of `arn` when it is there and is not 12 digits.
+  private static func badAccount(_ arn: String) -> String? {
+    guard let account = ARN.account(of: arn) else { return nil }
+    let digits = account.utf8.count == 12 && account.utf8.allSatisfy { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }
+    return digits ? nil : account
+  }
+
+  private func accountError(_ account: String, path: String) -> SnapshotDecodingError {
+    SnapshotDecodingError(file: sourceName, path: path, message: "the ARN's account id is not 12 digits: \"\(account.prefix(40))\"")
+  }
+
+  private func principalPath(_ principals: [Principal], _ index: Int) -> String {
+    let type = principals[index].type
+    let position = principals[..<index].reduce(0) { $0 + ($1.type == type ? 1 : 0) }
+    let list = type == .user ? "UserDetailList" : type == .group ? "GroupDetailList" : "RoleDetailList"
+    return "$.\(list)[\(position)]"
+  }
+
 }
 
 /// RFC 3986 percent-decoding. Only `%XX` escapes are decoded: `+` is a literal plus, not a space.

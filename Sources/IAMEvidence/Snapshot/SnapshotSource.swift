@@ -20,50 +20,45 @@ public struct IngestSource: Sendable {
   }
 }
 
-/// The bytes of one snapshot file: a copy in memory, or memory the caller maps from the file.
+/// The bytes of one snapshot, in memory only this process can change (a copy, or ``InputFile``'s
+/// private mapped copy), and the SHA-256 of exactly those bytes, computed when they were read.
 ///
-/// Ingest reads them front to back (hashing, then decoding) and says how far it has got, so a mapping
-/// can drop the pages already read: a 100 MB export then never has to be resident at once.
+/// Ingest decodes them front to back and says how far it has got, so a mapping can drop the pages
+/// already read: a 100 MB export then never has to be resident at once.
 public final class SnapshotBytes: @unchecked Sendable {
   /// The bytes; valid while this object lives.
   public let buffer: UnsafeBufferPointer<UInt8>
+  /// SHA-256 (hex) of ``buffer``.
+  public let sha256: String
   private let discard: ((Int) -> Void)?
   private let release: () -> Void
 
-  /// A copy of `bytes`.
+  /// A copy of `bytes` (hashed here).
   public convenience init(_ bytes: [UInt8]) {
+    self.init(bytes, sha256: SHA256.hash(data: bytes).hexString)
+  }
+
+  /// A copy of `bytes`, whose SHA-256 the caller computed.
+  convenience init(_ bytes: [UInt8], sha256: String) {
     let copy = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: max(bytes.count, 1))
     _ = copy.initialize(from: bytes)
     self.init(
       buffer: UnsafeBufferPointer(rebasing: UnsafeBufferPointer(copy)[0..<bytes.count]), discard: nil,
-      release: { copy.deallocate() })
+      release: { copy.deallocate() }, sha256: sha256)
   }
 
-  /// Memory owned elsewhere (e.g. a read-only mapping of the file). `discard` is told, as reading
-  /// advances, the offset before which the bytes will not be read again until the next pass;
-  /// `release` is called once, when this object goes away.
-  public init(buffer: UnsafeBufferPointer<UInt8>, discard: ((Int) -> Void)?, release: @escaping () -> Void) {
+  /// Memory owned elsewhere (``InputFile``'s private mapping). `discard` is told, as reading
+  /// advances, the offset before which the bytes will not be read again; `release` is called once,
+  /// when this object goes away.
+  init(buffer: UnsafeBufferPointer<UInt8>, discard: ((Int) -> Void)?, release: @escaping () -> Void, sha256: String) {
     self.buffer = buffer
     self.discard = discard
     self.release = release
+    self.sha256 = sha256
   }
 
   deinit { release() }
 
-  /// Bytes before `offset` are not needed for now.
+  /// Bytes before `offset` are not needed any more.
   func discard(upTo offset: Int) { discard?(offset) }
-
-  /// SHA-256 of the bytes, read in chunks that are discarded as the hash advances.
-  func sha256() -> String {
-    var hasher = SHA256()
-    var offset = 0
-    let chunk = 4 << 20
-    repeat {
-      let end = min(offset + chunk, buffer.count)
-      hasher.update(bufferPointer: UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: buffer[offset..<end])))
-      offset = end
-      discard(upTo: offset)
-    } while offset < buffer.count
-    return hasher.finalize().hexString
-  }
 }

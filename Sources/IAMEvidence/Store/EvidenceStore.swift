@@ -20,6 +20,13 @@ public struct StoreError: UserFacingError, Sendable {
 ///
 /// One file, WAL journal, foreign keys on, a busy timeout so that concurrent processes wait for each
 /// other. Every snapshot is written in one transaction.
+///
+/// Two ways to open it. For writing (``init(path:create:now:)``: ingest, assess, package, demo,
+/// migrate) the file may be created and its schema is brought up to date; a file that holds
+/// anything but this tool's schema is refused before anything is written to it. For reading
+/// (``init(readingAt:)``: every other command) the connection is read-only: no WAL switch, no
+/// migration, no pragma that writes, and a file that is not an up-to-date IAM Evidence database is
+/// refused.
 public final class EvidenceStore {
   /// The tool version recorded with each snapshot and result.
   public static let toolVersion = IAMEvidenceVersion.current
@@ -28,33 +35,164 @@ public final class EvidenceStore {
 
   let db: SQLiteConnection
   public let path: String
+  /// True when opened with ``init(readingAt:)``: every write fails.
+  public let isReadOnly: Bool
+  /// The schema migrations this opening applied (empty when the schema was up to date).
+  public let migrationsApplied: [String]
 
-  /// Opens the database at `path`, creating it when `create` is true, and brings its schema up to date.
+  /// Opens the database at `path` for writing, creating it when `create` is true, and brings its
+  /// schema up to date. An existing file that holds anything but this tool's schema (another
+  /// program's tables, or no `schema_migrations`) is refused before anything is written to it.
   public init(path: String, create: Bool, now: Timestamp) throws(StoreError) {
     self.path = path
-    if !create && !FileManager.default.fileExists(atPath: path) {
+    isReadOnly = false
+    let size = Self.fileSize(path)
+    if !create && size == nil {
       throw StoreError(path: path, message: "no such database (run `iam-evidence ingest` first, or pass --db)")
     }
     do {
-      db = try SQLiteConnection(path: path, mode: create ? .readWriteCreate : .readWrite)
-      db.setBusyTimeout(milliseconds: 60_000)
-      // 16 KB pages for a new file (a no-op on an existing one): policy documents of several KB then
-      // fit in a page instead of spilling to overflow pages, and a 100 MB export writes a smaller
-      // file with a third fewer page writes than with 4 KB pages (measured).
-      try db.execute("PRAGMA page_size = 16384")
-      try Self.enableWAL(db)
-      try db.execute("PRAGMA foreign_keys = ON")
-      try checkNotNewer()
-      try SQLiteMigrator(migrations: Schema.migrations).migrate(db, appliedAt: now.description)
-    } catch let error as StoreError {
-      throw error
-    } catch let error as SQLiteError {
-      if error.isNotADatabase {
-        throw StoreError(path: path, message: "not an IAM Evidence database (SQLite says: \(error.message))")
-      }
-      throw StoreError(path: path, message: error.description)
+      (db, migrationsApplied) = try Self.openForWriting(path, existing: size.map { $0 > 0 } ?? false, create: create, now: now)
     } catch {
-      throw StoreError(path: path, message: "\(error)")
+      throw Self.storeError(error, path: path)
+    }
+  }
+
+  private static func openForWriting(
+    _ path: String, existing: Bool, create: Bool, now: Timestamp
+  ) throws -> (SQLiteConnection, [String]) {
+    if existing { try requireOurs(try inspectWithoutWriting(path), path: path) }
+    let db = try SQLiteConnection(path: path, mode: create ? .readWriteCreate : .readWrite)
+    db.setBusyTimeout(milliseconds: 60_000)
+    // 16 KB pages for a new file (a no-op on an existing one): policy documents of several KB then
+    // fit in a page instead of spilling to overflow pages, and a 100 MB export writes a smaller
+    // file with a third fewer page writes than with 4 KB pages (measured).
+    try db.execute("PRAGMA page_size = 16384")
+    try enableWAL(db)
+    try db.execute("PRAGMA foreign_keys = ON")
+    // Again on this connection: another process may have written the file since it was inspected.
+    try requireOurs(try Schema.inspect(db), path: path)
+    return (db, try SQLiteMigrator(migrations: Schema.migrations).migrate(db, appliedAt: now.description))
+  }
+
+  /// Refuses, before anything is written, a database that is not this tool's or is newer.
+  private static func requireOurs(_ state: SchemaState, path: String) throws(StoreError) {
+    switch state {
+    case .empty, .ours: return
+    case .newer(let name): throw newerError(path, name)
+    case .foreign(let why): throw StoreError(path: path, message: "not an IAM Evidence database (\(why)); refusing to add tables to it")
+    }
+  }
+
+  /// Opens the database at `path` for reading only. Nothing is written to the file: the connection
+  /// is SQLite's read-only one (and `query_only`), with no WAL switch, migration or page-size
+  /// pragma. A missing or empty file, another program's database, and a database whose schema is
+  /// older or newer than this tool's are refused with a message saying what to do. On read-only
+  /// media, where SQLite cannot create the `-wal` and `-shm` files a WAL database needs, the file is
+  /// read as immutable.
+  public convenience init(readingAt path: String) throws(StoreError) {
+    try self.init(readingAt: path, immutable: false)
+  }
+
+  /// ``init(readingAt:)``, forcing the immutable way of reading when `immutable` is true (tests
+  /// prove with it what read-only media get).
+  init(readingAt path: String, immutable: Bool) throws(StoreError) {
+    self.path = path
+    isReadOnly = true
+    migrationsApplied = []
+    guard let size = Self.fileSize(path) else {
+      throw StoreError(path: path, message: "no such database (run `iam-evidence ingest` first, or pass --db)")
+    }
+    if size == 0 { throw StoreError(path: path, message: "not an IAM Evidence database (an empty file)") }
+    do {
+      db = try Self.openForReading(path, immutable: immutable)
+    } catch {
+      throw Self.storeError(error, path: path)
+    }
+  }
+
+  private static func openForReading(_ path: String, immutable: Bool) throws -> SQLiteConnection {
+    switch try inspectWithoutWriting(path) {
+    case .empty: throw StoreError(path: path, message: "not an IAM Evidence database (it holds no tables)")
+    case .foreign(let why): throw StoreError(path: path, message: "not an IAM Evidence database (\(why))")
+    case .newer(let name): throw newerError(path, name)
+    case .ours(let applied):
+      if let missing = Schema.migrations.first(where: { !applied.contains($0.name) }) {
+        throw StoreError(
+          path: path,
+          message:
+            "the database was written by an earlier iam-evidence (schema migration \"\(missing.name)\" not applied); run `iam-evidence migrate --db \(path)` to upgrade it (reading commands never change a database)"
+        )
+      }
+    }
+    return try readOnlyConnection(path, immutable: immutable || FileSystem.isReadOnly(path: path))
+  }
+
+  /// A read-only connection to `path`. When SQLite cannot open the `-wal`/`-shm` files of a WAL
+  /// database (a read-only folder), the file is read as immutable instead, unless its write-ahead
+  /// log holds data that would then be missed.
+  private static func readOnlyConnection(_ path: String, immutable: Bool) throws -> SQLiteConnection {
+    if !immutable, let connection = try lockingReadOnlyConnection(path) { return connection }
+    if let wal = fileSize(path + "-wal"), wal > 0 {
+      throw StoreError(
+        path: path,
+        message:
+          "its write-ahead log (\(path)-wal) holds changes not yet in the database file, and this folder does not let SQLite open it; run any writing command (e.g. `iam-evidence migrate`) where it may write, or copy the files together to a writable place"
+      )
+    }
+    let connection = try SQLiteConnection(path: path, mode: .readOnlyImmutable)
+    try connection.execute("PRAGMA query_only = ON")
+    return connection
+  }
+
+  /// An ordinary read-only connection, nil when SQLite cannot open the files it needs for it.
+  private static func lockingReadOnlyConnection(_ path: String) throws -> SQLiteConnection? {
+    let connection = try SQLiteConnection(path: path, mode: .readOnly)
+    connection.setBusyTimeout(milliseconds: 60_000)
+    do {
+      try connection.execute("PRAGMA query_only = ON")
+      _ = try connection.scalar("SELECT count(*) FROM schema_migrations")
+    } catch {
+      if error.isReadOnlyOrCannotOpen { return nil }
+      throw error
+    }
+    return connection
+  }
+
+  /// What the file at `path` holds, found without writing anything, not even SQLite's side files:
+  /// read as immutable when no write-ahead log exists (then no writer is using it), else through an
+  /// ordinary read-only connection (the `-wal` and `-shm` files exist already).
+  static func inspectWithoutWriting(_ path: String) throws -> SchemaState {
+    if fileSize(path + "-wal") == nil, let connection = try? SQLiteConnection(path: path, mode: .readOnlyImmutable),
+      let state = try? Schema.inspect(connection)
+    {
+      return state
+    }
+    // A write-ahead log exists, or the file changed under the immutable reading (another process
+    // is creating it): read it with locks.
+    let connection = try SQLiteConnection(path: path, mode: .readOnly)
+    connection.setBusyTimeout(milliseconds: 60_000)
+    return try Schema.inspect(connection)
+  }
+
+  /// The size of the file at `path`, nil when there is none.
+  static func fileSize(_ path: String) -> Int? {
+    (try? FileManager.default.attributesOfItem(atPath: path))?[.size].flatMap { ($0 as? NSNumber)?.intValue }
+  }
+
+  static func newerError(_ path: String, _ migration: String) -> StoreError {
+    StoreError(
+      path: path,
+      message: "the database was written by a newer iam-evidence (unknown schema migration \"\(migration)\"); upgrade the tool")
+  }
+
+  /// Any error of opening, as a ``StoreError`` naming the file.
+  static func storeError(_ error: any Error, path: String) -> StoreError {
+    switch error {
+    case let error as StoreError: return error
+    case let error as SQLiteError where error.isNotADatabase:
+      return StoreError(path: path, message: "not an IAM Evidence database (SQLite says: \(error.message))")
+    case let error as SQLiteError: return StoreError(path: path, message: error.description)
+    default: return StoreError(path: path, message: "\(error)")
     }
   }
 
@@ -74,13 +212,19 @@ public final class EvidenceStore {
     }
   }
 
-  private func checkNotNewer() throws {
-    let known = Set(Schema.migrations.map(\.name))
-    let applied = try SQLiteMigrator.appliedNames(in: db)
-    if let unknown = applied.first(where: { !known.contains($0) }) {
-      throw StoreError(
-        path: path,
-        message: "the database was written by a newer iam-evidence (unknown schema migration \"\(unknown)\"); upgrade the tool")
+  /// Runs `body` in one read transaction (a savepoint, so it may nest): every statement in it sees the
+  /// database as of its first read, whatever other processes commit meanwhile. Evidence is gathered
+  /// and checked this way, so that what is checked is what is reported.
+  public func consistentRead<T>(_ body: () throws -> T) throws -> T {
+    try wrap { try db.execute("SAVEPOINT consistent_read") }
+    do {
+      let result = try body()
+      try wrap { try db.execute("RELEASE consistent_read") }
+      return result
+    } catch {
+      try? db.execute("ROLLBACK TO consistent_read")
+      try? db.execute("RELEASE consistent_read")
+      throw error
     }
   }
 
@@ -166,6 +310,7 @@ public final class EvidenceStore {
         let snapshotID = Int(db.lastInsertRowID)
         var writer = try SnapshotWriter(db: db, snapshotID: snapshotID)
         try writer.write(snapshot, progress: progress)
+        try Ledger(db: db, path: path).recordSnapshot(snapshotID, recordedAt: metadata.ingestedAt.description)
         return snapshotID
       }
     }

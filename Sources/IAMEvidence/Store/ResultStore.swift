@@ -5,7 +5,8 @@ import SQLiteDB
 /// One batch of results being encoded on another thread; read after its group is waited for.
 private final class PendingBatch: @unchecked Sendable {
   let group = DispatchGroup()
-  var encoded: [(String, String)] = []
+  /// Per result: the SHA-256 of its canonical detail, and the detail split for storage (``LongStrings``).
+  var encoded: [(sha: String, template: [UInt8], atoms: [[UInt8]])] = []
 }
 
 extension EvidenceStore {
@@ -37,6 +38,31 @@ extension EvidenceStore {
             VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(sha256) DO NOTHING
           """)
         let findDetail = try db.prepare("SELECT id FROM result_details WHERE sha256 = ?")
+        let insertLong = try db.prepare("INSERT INTO long_strings (sha256, text) VALUES (?, ?) ON CONFLICT(sha256) DO NOTHING")
+        let findLong = try db.prepare("SELECT id FROM long_strings WHERE sha256 = ?")
+        var longIDs: [String: Int64] = [:]
+        /// The id of the long string `bytes`, stored once.
+        func intern(_ bytes: [UInt8]) throws -> Int64 {
+          let sha = SHA256.hash(data: bytes).hexString
+          if let id = longIDs[sha] { return id }
+          try insertLong.execute([sha, String(decoding: bytes, as: UTF8.self)])
+          var id = db.lastInsertRowID
+          if db.changes == 0 {
+            try findLong.bind([sha])
+            guard case .integer(let existing) = try findLong.step()?.values.first else {
+              throw StoreError(path: path, message: "long string \(sha) missing after insert")
+            }
+            id = existing
+            findLong.reset()
+          }
+          longIDs[sha] = id
+          return id
+        }
+        /// A column value as stored: in place, or a reference to a long string.
+        func column(_ value: String?) throws -> String? {
+          guard let value, LongStrings.isLong(value) else { return value }
+          return String(decoding: LongStrings.marker(try intern(Array(value.utf8))), as: UTF8.self)
+        }
         let insertList = try db.prepare(
           """
           INSERT INTO snapshot_results (snapshot_id, check_id, check_version, assessment_id, tool_version, fail, excepted, pass,
@@ -61,9 +87,10 @@ extension EvidenceStore {
           let pending = PendingBatch()
           pending.group.enter()
           DispatchQueue.global().async {
-            pending.encoded = Parallel.map(items, minimumCount: 16) { i -> (String, String) in
+            pending.encoded = Parallel.map(items, minimumCount: 16) { i -> (sha: String, template: [UInt8], atoms: [[UInt8]]) in
               let detail = results[i].storedCanonicalBytes
-              return (SHA256.hash(data: detail).hexString, String(decoding: detail, as: UTF8.self))
+              let (template, atoms) = LongStrings.split(detail)
+              return (SHA256.hash(data: detail).hexString, template, atoms)
             }
             pending.group.leave()
           }
@@ -78,14 +105,21 @@ extension EvidenceStore {
           current.group.wait()
           next = k + 1 < batches.count ? encode(batches[k + 1].items) : nil
           let d = descriptions[batch.check]
-          for (i, (sha, detail)) in zip(batch.items, current.encoded) {
+          for (i, (sha, template, atoms)) in zip(batch.items, current.encoded) {
             let status = results[i].status
             let principal = results[i].principal
             let policy = results[i].policy
+            var detail = template
+            if !atoms.isEmpty {
+              var ids: [Int64] = []
+              for atom in atoms { ids.append(try intern(LongStrings.bind(atom, to: ids))) }
+              detail = LongStrings.bind(template, to: ids)
+            }
             try insertDetail.execute([
-              sha, d.id, d.version, results[i].findingKey, status.rawValue, principal?.type.rawValue, principal?.id,
-              principal?.name, principal?.arn, policy?.kind.rawValue, policy?.name, policy?.arn, policy?.versionID,
-              policy?.documentSHA256, results[i].exception?.id, detail,
+              sha, d.id, d.version, try column(results[i].findingKey), status.rawValue, principal?.type.rawValue, try column(principal?.id),
+              try column(principal?.name), try column(principal?.arn), policy?.kind.rawValue, try column(policy?.name),
+              try column(policy?.arn), try column(policy?.versionID), policy?.documentSHA256, try column(results[i].exception?.id),
+              String(decoding: detail, as: UTF8.self),
             ])
             var detailID = db.lastInsertRowID
             if db.changes == 0 {
@@ -107,6 +141,7 @@ extension EvidenceStore {
             counts[c].error, IDList.encode(ids[c]), IDList.encode(open[c]),
           ])
         }
+        try Ledger(db: db, path: path).recordAssessment(assessmentID, snapshotID: id, recordedAt: assessment.assessedAt.description)
       }
     }
   }
@@ -125,14 +160,16 @@ extension EvidenceStore {
         try StoredRow(row, table: "snapshot_results", id: try row.int("id"), path: path).idList("result_ids")
       }
       let find = try db.prepare("SELECT status, detail FROM result_details WHERE id = ?")
+      var strings = LongStringReader(db: db)
       var results: [CheckResult] = []
       for detailID in ids {
         try find.bind([detailID])
         guard let row = try find.step() else { throw StoreError(path: path, message: "result \(detailID) is missing (damaged database?)") }
         let status = try StoredRow(row, table: "result_details", id: detailID, path: path).value("status", as: ResultStatus.self)
         if let statuses, !statuses.contains(status) { continue }
-        let detail = try row.string("detail")
-        guard let json = try? JSONParser.parse(detail), let result = CheckResult(json: json) else {
+        guard let detail = try strings.expand(Array(try row.string("detail").utf8)), let json = try? JSONParser.parse(detail),
+          let result = CheckResult(json: json)
+        else {
           throw StoreError(path: path, message: "result \(detailID) cannot be read (damaged database?)")
         }
         results.append(result)
@@ -187,15 +224,18 @@ extension EvidenceStore {
         SELECT finding_key, check_id, status, principal_type, principal_name, policy_name, policy_arn, policy_version
         FROM result_details WHERE id = ?
         """)
+      var strings = LongStringReader(db: db)
       return try ids.map { detailID in
         try find.bind([detailID])
         guard let row = try find.step() else { throw StoreError(path: path, message: "result \(detailID) is missing (damaged database?)") }
         return OpenResult(
-          findingKey: try row.string("finding_key"), checkID: try row.string("check_id"),
+          findingKey: try strings.column(try row.string("finding_key")) ?? "", checkID: try row.string("check_id"),
           status: try StoredRow(row, table: "result_details", id: detailID, path: path).value("status", as: ResultStatus.self),
-          principalType: try row.optionalString("principal_type"), principalName: try row.optionalString("principal_name"),
-          policyName: try row.optionalString("policy_name"), policyARN: try row.optionalString("policy_arn"),
-          policyVersion: try row.optionalString("policy_version"))
+          principalType: try row.optionalString("principal_type"),
+          principalName: try strings.column(try row.optionalString("principal_name")),
+          policyName: try strings.column(try row.optionalString("policy_name")),
+          policyARN: try strings.column(try row.optionalString("policy_arn")),
+          policyVersion: try strings.column(try row.optionalString("policy_version")))
       }
     }
   }

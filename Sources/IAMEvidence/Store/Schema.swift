@@ -259,5 +259,98 @@ enum Schema {
           FROM ids JOIN result_details d ON d.id = ids.detail_id;
         """
     ),
+    .init(
+      name: "0003-long-strings",
+      sql: """
+        -- Strings of 1 KiB or more in result_details (its columns, and JSON strings inside detail),
+        -- each stored once; the results refer to them as U+0001 <id> U+0002 (see LongStrings).
+        CREATE TABLE long_strings (
+          id INTEGER PRIMARY KEY,
+          sha256 TEXT NOT NULL UNIQUE,
+          text TEXT NOT NULL
+        );
+        """
+    ),
+    .init(
+      name: "0004-ledger",
+      sql: """
+        -- Tamper evidence: an append-only hash chain with one entry per ingest and per assessment,
+        -- each recording digests of the rows written (see Ledger). The triggers keep honest mistakes
+        -- out; the chain and its heads in the evidence catch the rest.
+        CREATE TABLE ledger (
+          id INTEGER PRIMARY KEY,
+          kind TEXT NOT NULL CHECK (kind IN ('ingest', 'assessment')),
+          snapshot_id INTEGER NOT NULL REFERENCES snapshots(id),
+          assessment_id INTEGER REFERENCES assessments(id),
+          recorded_at TEXT NOT NULL,
+          backfilled INTEGER NOT NULL,
+          entry TEXT NOT NULL,
+          digest TEXT NOT NULL,
+          head TEXT NOT NULL
+        );
+        CREATE INDEX ledger_snapshot ON ledger(snapshot_id);
+        CREATE TRIGGER ledger_no_update BEFORE UPDATE ON ledger BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END;
+        CREATE TRIGGER ledger_no_delete BEFORE DELETE ON ledger BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END;
+        """,
+      // A database written before the ledger gets entries for the rows it holds, marked backfilled.
+      complete: { db, appliedAt in try Ledger(db: db, path: db.path).backfill(recordedAt: appliedAt) }
+    ),
   ]
+}
+
+/// What a database file holds, as far as this tool is concerned.
+enum SchemaState: Equatable {
+  /// No table, index, view or trigger at all: a new (or zero-length) file.
+  case empty
+  /// This tool's schema, with these migrations applied.
+  case ours(applied: [String])
+  /// This tool's schema from a newer version: a migration this version does not know.
+  case newer(unknown: String)
+  /// Something else; says why it is not ours.
+  case foreign(String)
+}
+
+extension Schema {
+  /// Every table, index, view and trigger the migrations create (SQLite's own `sqlite_` objects
+  /// aside), found by applying them to an empty in-memory database.
+  static let objectNames: Set<String> = {
+    guard let db = try? SQLiteConnection(path: ":memory:") else { return [] }
+    for migration in migrations { try? db.execute(migration.sql) }
+    let rows = (try? db.query("SELECT name FROM sqlite_master WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\'")) ?? []
+    return Set(rows.compactMap { try? $0.string("name") })
+  }()
+
+  /// What the database on `db` holds: nothing, this tool's schema (which migrations), a newer one,
+  /// or another program's objects. Only reads.
+  static func inspect(_ db: SQLiteConnection) throws -> SchemaState {
+    let objects = try db.query("SELECT type, name FROM sqlite_master WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\'").map {
+      try $0.string("name")
+    }
+    if objects.isEmpty { return .empty }
+    guard objects.contains("schema_migrations") else {
+      return .foreign("no schema_migrations table; it holds \(describe(objects))")
+    }
+    let applied: [String]
+    do {
+      applied = try SQLiteMigrator.appliedNames(in: db)
+    } catch {
+      return .foreign("its schema_migrations table is not this tool's")
+    }
+    let known = Set(migrations.map(\.name))
+    // Another program may keep a schema_migrations table of its own: ours names our first migration.
+    if !applied.isEmpty && !applied.contains(migrations[0].name) {
+      return .foreign("its schema_migrations table names none of this tool's migrations")
+    }
+    if let unknown = applied.first(where: { !known.contains($0) }) { return .newer(unknown: unknown) }
+    let others = objects.filter { $0 != "schema_migrations" && !objectNames.contains($0) }
+    if !others.isEmpty { return .foreign("it holds \(describe(others)), which are not part of this tool's schema") }
+    return .ours(applied: applied)
+  }
+
+  /// `tables a, b, c and 34 more`, quoted and cut short.
+  private static func describe(_ names: [String]) -> String {
+    let sorted = names.sorted()
+    let shown = sorted.prefix(3).map { "\"\(String($0.prefix(40)))\"" }.joined(separator: ", ")
+    return "objects " + shown + (sorted.count > 3 ? " and \(sorted.count - 3) more" : "")
+  }
 }

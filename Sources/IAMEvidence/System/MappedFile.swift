@@ -1,32 +1,29 @@
-// System/ is the one folder of the library that calls the C library directly (mmap, madvise,
-// munmap, dlsym, mallopt from Glibc): these are operating-system calls, not a C module of this
-// project, so they need no wrapper target. Each use is kept behind a small Swift type that owns
+// System/ is the one folder of the library that calls the C library directly (open, read, mmap,
+// madvise, munmap, dlsym, mallopt from Glibc): these are operating-system calls, not a C module of
+// this project, so they need no wrapper target. Each use is kept behind a small Swift type that owns
 // what it allocates, so nothing else in the library (and nothing in the CLI) touches raw memory
-// mappings or symbols.
+// mappings or descriptors.
 #if canImport(Glibc)
   import Glibc
 #endif
 
-/// A regular file mapped read-only into memory. Ingest reads it front to back and drops the pages
-/// behind it (``discard(upTo:)``), so a 100 MB export is never resident at once. Unmapped in `deinit`.
+/// A private file (``InputFile``'s unlinked copy of a large input) mapped read-only into memory.
+/// Ingest reads it front to back and drops the pages behind it (``discard(upTo:)``), so a 100 MB
+/// export is never resident at once. Unmapped in `deinit`.
+///
+/// Only files no other process can reach are mapped: a mapping of a file that someone else
+/// truncates raises SIGBUS when read, and one that someone rewrites changes under the reader.
 public final class MappedFile: @unchecked Sendable {
   /// The file's bytes; valid while this object lives. Only read, never written, so sharing it across
   /// threads is sound.
   public let buffer: UnsafeBufferPointer<UInt8>
   private let pageSize: Int
 
-  /// Maps the file at `path`; nil where mapping is not possible or not useful: a missing or unreadable
-  /// file, a directory, a pipe or device, an empty file, or a platform without `mmap`.
-  public init?(path: String) {
+  /// Maps the first `length` bytes of the open file `descriptor` (which may be closed afterwards);
+  /// nil where mapping fails or the platform has no `mmap`.
+  init?(descriptor: Int32, length: Int) {
     #if canImport(Glibc)
-      // Non-blocking, so that opening a pipe without a writer returns at once (and is then refused).
-      let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
-      guard fd >= 0 else { return nil }
-      defer { close(fd) }
-      var info = stat()
-      guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, info.st_size > 0 else { return nil }
-      let length = Int(info.st_size)
-      guard let base = mmap(nil, length, PROT_READ, MAP_PRIVATE, fd, 0), base != MAP_FAILED else { return nil }
+      guard length > 0, let base = mmap(nil, length, PROT_READ, MAP_PRIVATE, descriptor, 0), base != MAP_FAILED else { return nil }
       _ = madvise(base, length, MADV_SEQUENTIAL)
       pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
       buffer = UnsafeBufferPointer(start: base.assumingMemoryBound(to: UInt8.self), count: length)
@@ -48,14 +45,5 @@ public final class MappedFile: @unchecked Sendable {
       let end = min(offset, buffer.count) / pageSize * pageSize
       if end > 0 { _ = madvise(UnsafeMutableRawPointer(mutating: buffer.baseAddress), end, MADV_DONTNEED) }
     #endif
-  }
-}
-
-extension SnapshotBytes {
-  /// The file at `path`, memory-mapped (``MappedFile``), its pages dropped as ingest reads past them;
-  /// nil where mapping is not possible (read the file instead).
-  public convenience init?(mapping path: String) {
-    guard let file = MappedFile(path: path) else { return nil }
-    self.init(buffer: file.buffer, discard: { file.discard(upTo: $0) }, release: { withExtendedLifetime(file) {} })
   }
 }

@@ -26,6 +26,9 @@ enum Disagreement: String, CaseIterable, Sendable, Comparable {
   /// Ours refuses a principal (type and ARN), an inline policy name of one principal, or a managed
   /// policy ARN that appears twice; Codable has no such rule. Checked on the reference result.
   case duplicateIdentity = "duplicate principal, inline policy name or managed policy"
+  /// Ours refuses an ARN whose account field is not 12 digits, and a managed policy listing a
+  /// `VersionId` twice; Codable has no such rule. Checked on the reference result.
+  case invalidAccountOrVersion = "account id not 12 digits, or a version listed twice"
   /// `AttachmentCount` / `PermissionsBoundaryUsageCount` written `1.0` or `1e2`: `JSONDecoder` reads
   /// an `Int` from any integral number, ours wants an integer literal.
   case integerSpelledAsFraction = "integer written with a fraction or exponent"
@@ -165,7 +168,7 @@ enum Differential {
       return Outcome(verdict: .unexplained, detail: strictProblem(mine, input) ?? "", ours: mine)
 
     case (.success(let mine), .success(let theirs)):
-      if let violation = uniquenessViolation(theirs) {
+      if let violation = uniquenessViolation(theirs) ?? validityViolation(theirs) {
         return Outcome(verdict: .unexplained, detail: "ours accepted \(violation)", ours: mine)
       }
       if let problem = selfConsistencyProblem(mine) {
@@ -185,6 +188,7 @@ enum Differential {
       // Each of these makes refusing the input right, whatever error ours chose to report.
       let why = "ours refused (\(mine)) what Foundation accepted"
       if uniquenessViolation(theirs) != nil { return explained(.duplicateIdentity, why, nil) }
+      if validityViolation(theirs) != nil { return explained(.invalidAccountOrVersion, why, nil) }
       if input.lexical.contains(.integerWithFraction) { return explained(.integerSpelledAsFraction, why, nil) }
       if !input.serializationAccepts { return explained(.skippedInvalidJSON, why, nil) }
       if input.lexical.contains(.trailingComma) { return explained(.trailingComma, why, nil) }
@@ -210,6 +214,22 @@ enum Differential {
     }
     var policies = Set<String>()
     for m in snapshot.managedPolicies where !policies.insert(m.arn).inserted { return "managed policy \(m.arn) twice" }
+    return nil
+  }
+
+  /// The decoder's validity rules, applied to the reference result: 12-digit account ids in ARNs
+  /// (where there is an account field) and each managed policy's versions listed once.
+  static func validityViolation(_ snapshot: AuthorizationSnapshot) -> String? {
+    func bad(_ arn: String) -> Bool {
+      guard let account = ARN.account(of: arn) else { return false }
+      return account.utf8.count != 12 || !account.utf8.allSatisfy { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }
+    }
+    for p in snapshot.principals where bad(p.arn) { return "account id of \(p.arn)" }
+    for m in snapshot.managedPolicies {
+      if !m.isAWSManaged && bad(m.arn) { return "account id of \(m.arn)" }
+      var versions = Set<String>()
+      for v in m.versions where !versions.insert(v.versionId).inserted { return "version \(v.versionId) of \(m.arn) twice" }
+    }
     return nil
   }
 
