@@ -1,7 +1,10 @@
 extension EvidenceWorkflow {
   /// Gathers the evidence for `scope` as plain values: the store's records of the current snapshot
-  /// and the period, built into an ``EvidenceModel`` by ``EvidenceBuilder``.
-  public func evidence(scope: ReportScope, account: String?, generatedAt: Timestamp) throws -> EvidenceModel {
+  /// and the period, built into an ``EvidenceModel`` by ``EvidenceBuilder``; the privileged-access
+  /// register is read with `capabilities` (the catalog's declarations).
+  public func evidence(
+    scope: ReportScope, account: String?, generatedAt: Timestamp, capabilities: CapabilityMap = .catalog
+  ) throws -> EvidenceModel {
     let current: SnapshotRecord
     var period: [SnapshotRecord]
     var from: Timestamp?
@@ -27,10 +30,14 @@ extension EvidenceWorkflow {
     try requireAssessed(current, naming: store.path)
     var counts: [Int: [String: StatusCounts]] = [:]
     for s in period { counts[s.id] = try store.statusCounts(snapshotID: s.id) }
+    // The register's history starts at the account's first snapshot, before the period if need be:
+    // "privileged since" does not stop at the period's start.
+    let privileged = try privilegedHistory(through: current, registersOf: [current.id], capabilities: capabilities)
     return EvidenceBuilder.build(
       EvidenceRecords(
         current: current, period: period, periodFrom: from, periodTo: to, results: try results(snapshotID: current.id), counts: counts,
-        assessment: try store.latestAssessment(snapshotID: current.id), sqliteVersion: EvidenceStore.sqliteVersion),
+        assessment: try store.latestAssessment(snapshotID: current.id), sqliteVersion: EvidenceStore.sqliteVersion,
+        privileged: privileged.registers.first?.entries ?? [], privilegedCounts: privileged.counts),
       generatedAt: generatedAt)
   }
 
