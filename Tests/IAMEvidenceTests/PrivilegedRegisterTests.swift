@@ -313,6 +313,29 @@ struct RegisterFixture {
     #expect(builder.since[PrivilegedRegister.key(F.user("alice"))] == s[3].capturedAt)
   }
 
+  /// The register's read of `RoleLastUsed` (the snapshot's usage list) gives what the snapshot holds.
+  @Test func roleLastUseIsTheSnapshots() throws {
+    let (store, _) = try TestSupport.makeStore()
+    for (month, day) in [("2024-01", "31"), ("2024-03", "31")] {
+      let r = try TestSupport.ingest(store, TestSupport.fixture("dev-series/\(month).json"), capturedAt: "\(month)-\(day)T23:00:00Z")
+      var expected: [String: RoleLastUse] = [:]
+      for p in try store.loadSnapshot(id: r.id).principals where p.type == .role {
+        if p.roleLastUsedDate != nil || p.roleLastUsedRegion != nil {
+          expected[p.id] = RoleLastUse(date: p.roleLastUsedDate, region: p.roleLastUsedRegion)
+        }
+      }
+      #expect(!expected.isEmpty)
+      #expect(try store.roleLastUse(snapshotID: r.id) == expected)
+      // And the principals view agrees on how many roles have one.
+      #expect(
+        try store.count(
+          """
+          SELECT count(*) FROM principals WHERE snapshot_id = ? AND principal_type = 'role'
+          AND (role_last_used_date IS NOT NULL OR role_last_used_region IS NOT NULL)
+          """, [r.id]) == expected.count)
+    }
+  }
+
   @Test func theLatestAssessedVersionOfACheckCounts() {
     let lists = [
       ResultListRecord(checkID: "a", checkVersion: 2, assessmentID: 3), ResultListRecord(checkID: "a", checkVersion: 1, assessmentID: 5),

@@ -50,20 +50,32 @@ extension EvidenceStore {
     }
   }
 
-  /// `RoleLastUsed` of every role of snapshot `id`, by the role's unique id (from the `principals`
-  /// view); a role without a recorded use has both fields nil.
+  /// `RoleLastUsed` of the roles of snapshot `id` that have one recorded, by the role's unique id (a
+  /// role missing from the result has no recorded use). The same values as the `principals` view's
+  /// `role_last_used_date` and `role_last_used_region`, read from the snapshot's usage list directly:
+  /// the view decodes every principal of the snapshot (0.4 s for a 100 MB export), this reads only the
+  /// roles' usage rows.
   public func roleLastUse(snapshotID id: Int) throws(StoreError) -> [String: RoleLastUse] {
     try wrap {
-      var out: [String: RoleLastUse] = [:]
-      for row in try db.query(
+      guard let lists = try db.query("SELECT usage_ids FROM snapshot_principal_lists WHERE snapshot_id = ?", [id]).first else {
+        throw StoreError(path: path, message: "snapshot \(id) has no principal list (damaged database?)")
+      }
+      let usage = try db.prepare(
         """
-        SELECT state_id, principal_id, role_last_used_date, role_last_used_region FROM principals
-        WHERE snapshot_id = ? AND principal_type = 'role'
-        """, [id])
-      {
-        let stored = StoredRow(row, table: "principals", id: try row.int("state_id"), path: path)
+        SELECT s.principal_id, u.last_used_date, u.last_used_region FROM role_usages u
+        JOIN principal_states s ON s.id = u.principal_state WHERE u.id = ?
+        """)
+      var out: [String: RoleLastUse] = [:]
+      for usageID in try StoredRow(lists, table: "snapshot_principal_lists", id: id, path: path).idList("usage_ids") {
+        try usage.bind([usageID])
+        guard let row = try usage.step() else { throw StoreError(path: path, message: "role usage \(usageID) is missing") }
+        // The empty string stands for "absent" in these NOT NULL columns (they are part of a unique key).
+        let date = try row.string("last_used_date")
+        let region = try row.string("last_used_region")
         out[try row.string("principal_id")] = RoleLastUse(
-          date: try stored.optionalTimestamp("role_last_used_date"), region: try row.optionalString("role_last_used_region"))
+          date: date.isEmpty ? nil : try StoredRow(row, table: "role_usages", id: usageID, path: path).parse("last_used_date", date),
+          region: region.isEmpty ? nil : region)
+        usage.reset()
       }
       return out
     }
