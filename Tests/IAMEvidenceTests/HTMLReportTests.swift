@@ -13,7 +13,7 @@ import XMLTree
   static let generatedAt = Timestamp(parsing: "2024-07-01T08:00:00Z")!
   static let ns = ["h": XMLNamespaces.xhtml, "svg": XMLNamespaces.svg]
   static let sectionIDs = [
-    "report-header", "summary", "findings", "identities", "exceptions", "trend", "population", "methodology", "custody",
+    "report-header", "summary", "findings", "privileged", "exceptions", "trend", "population", "methodology", "custody",
   ]
 
   // MARK: Helpers
@@ -92,9 +92,12 @@ import XMLTree
     }
     #expect(try count(doc, "//h:section[@id='findings']//h:article") == model.findings.count)
     #expect(try count(doc, "//h:section[@id='population']//h:table/h:tbody/h:tr") == model.results.count)
-    #expect(try count(doc, "//h:section[@id='identities']//h:tbody/h:tr") == model.identitiesWithFullAccess.count)
+    #expect(try count(doc, "//h:section[@id='privileged']//h:tbody/h:tr") == model.privileged.count)
     #expect(try count(doc, "//h:section[@id='exceptions']//h:article") == model.exceptions.count)
-    #expect(try count(doc, "//svg:svg[contains(@class,'trend-chart')]//svg:polyline") == model.checks.count)
+    // One line per check, and one for the privileged identities of the register.
+    #expect(try count(doc, "//svg:svg[contains(@class,'trend-chart')]//svg:polyline") == model.checks.count + 1)
+    #expect(
+      try count(doc, "//svg:svg[contains(@class,'trend-chart')]/svg:g[@data-series='privileged-identities']/svg:polyline") == 1)
     for check in model.checks {
       #expect(try count(doc, "//svg:svg[contains(@class,'trend-chart')]/svg:g[@data-check='\(check.id)']/svg:polyline") == 1)
     }
@@ -169,12 +172,16 @@ import XMLTree
     #expect(exceptions.contains("EX-2023-017") && exceptions.contains("Expired"))
     #expect(exceptions.contains("Stale: matched nothing"))
     #expect(exceptions.contains("SEC-1042") && exceptions.contains("CloudTrail alert"))
-    // Identities with their grant sources.
-    let identities = try #require(try doc.firstNode(matching: "//h:section[@id='identities']", namespaces: Self.ns)).textContent
-    for r in model.identitiesWithFullAccess {
-      #expect(identities.contains(r.principal!.arn))
-      for s in r.sources { #expect(identities.contains(s.label)) }
+    // The register: every privileged identity with its capabilities and sources; the identities
+    // with full KMS access are in it.
+    let register = try #require(try doc.firstNode(matching: "//h:section[@id='privileged']", namespaces: Self.ns)).textContent
+    for e in model.privileged {
+      #expect(register.contains(e.principal.arn))
+      for code in e.capabilities { #expect(register.contains(code)) }
+      for s in e.sources { #expect(register.contains(s.source.label)) }
     }
+    let kms = model.results.filter { $0.checkID == "kms-full-access-identity" && ($0.status == .fail || $0.status == .excepted) }
+    #expect(Set(kms.map { $0.principal!.id }).isSubset(of: model.privileged.map(\.principal.id)))
   }
 
   @Test func devSeriesReportIsCompleteAndDeterministic() throws {

@@ -431,6 +431,27 @@ import ZIPFoundation
     #expect(!bad.stdout.contains("Signature Verified Successfully"))
   }
 
+  // MARK: 7b. The privileged-access register
+
+  @Test func privilegedCSVIsTheRegisterOfEverySnapshotOfThePeriod() throws {
+    let base = try P.base()
+    let members = Dictionary(uniqueKeysWithValues: try P.zipMembers(base.signed).map { ($0.name, $0.bytes) })
+    let csv = String(decoding: try #require(members["privileged.csv"]), as: UTF8.self)
+    // The same register the `privileged` command lists for every snapshot.
+    let store = try EvidenceStore(path: base.database.path, create: false, now: TestSupport.fixedNow)
+    let registers = try store.workflow.privileged(snapshot: "all", account: nil)
+    #expect(registers.count == 3)
+    #expect(csv == CSV.privileged(registers.flatMap(\.entries)))
+    let rows = csv.split(separator: "\n").dropFirst()
+    #expect(rows.count == registers.map(\.entries.count).reduce(0, +) && rows.count >= 3)
+    #expect(Set(rows.map { $0.prefix { $0 != "," } }) == ["1", "2", "3"])
+    #expect(rows.allSatisfy { $0.contains(",kms-full-access,") })
+    // Listed in README.txt and in the manifest.
+    #expect(String(decoding: members["README.txt"] ?? [], as: UTF8.self).contains("  privileged.csv: the privileged access register"))
+    let manifest = String(decoding: members["MANIFEST.sha256"] ?? [], as: UTF8.self)
+    #expect(manifest.contains("\(Digest.sha256(Array(csv.utf8)))  privileged.csv\n"))
+  }
+
   // MARK: 8. --include-snapshots
 
   @Test func includedSnapshotsAreTheExactSourceBytes() throws {
@@ -512,9 +533,9 @@ import ZIPFoundation
     let run = try P.package(db: dir, out: zip, extra: ["--exceptions", register.path, "--sign-key", base.privateKey.path])
     #expect(run.status == 0, "\(run.stderr)")
     let members = try P.zipMembers(zip)
-    let trendIndex = try #require(P.signedNames.firstIndex(of: "trend.csv"))
+    let registerIndex = try #require(P.signedNames.firstIndex(of: "privileged.csv"))
     var expected = P.signedNames
-    expected.insert("exceptions.json", at: trendIndex + 1)
+    expected.insert("exceptions.json", at: registerIndex + 1)
     #expect(members.map(\.name) == expected)
     let byName = Dictionary(uniqueKeysWithValues: members.map { ($0.name, $0.bytes) })
     #expect(byName["exceptions.json"] == registerBytes)
@@ -654,7 +675,7 @@ enum PackageSupport {
   /// A signed package's members without exceptions or snapshots, in their fixed order.
   static let signedNames = [
     "README.txt", "report.html", "evidence.xml", "evidence.xsd", "assessment-results.xml", "drift.json", "drift.html", "trend.csv",
-    "iam-evidence.pub", "MANIFEST.sha256", "MANIFEST.sig",
+    "privileged.csv", "iam-evidence.pub", "MANIFEST.sha256", "MANIFEST.sig",
   ]
   static let unsignedNames = signedNames.filter { $0 != "iam-evidence.pub" && $0 != "MANIFEST.sig" }
 

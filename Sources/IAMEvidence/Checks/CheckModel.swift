@@ -47,11 +47,15 @@ public struct CheckDescription: Sendable {
   public var triggering: [CheckExample]
   public var nonTriggering: [CheckExample]
   public var examplePlacement: ExamplePlacement
+  /// The privileged capability a `fail` or `excepted` result of this check gives its principal in the
+  /// privileged-access register (``PrivilegedRegister``); nil for checks that give none.
+  public var capability: PrivilegeCapability?
 
   public init(
     id: String, version: Int, title: String, controls: [String], rationale: String, remediation: String,
     methodology: [String], population: String, isPrimary: Bool = false, controlObjective: String? = nil,
-    triggering: [CheckExample], nonTriggering: [CheckExample], examplePlacement: ExamplePlacement
+    triggering: [CheckExample], nonTriggering: [CheckExample], examplePlacement: ExamplePlacement,
+    capability: PrivilegeCapability? = nil
   ) {
     self.id = id
     self.version = version
@@ -66,6 +70,7 @@ public struct CheckDescription: Sendable {
     self.triggering = triggering
     self.nonTriggering = nonTriggering
     self.examplePlacement = examplePlacement
+    self.capability = capability
   }
 }
 

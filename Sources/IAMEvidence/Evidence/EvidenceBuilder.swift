@@ -25,11 +25,16 @@ public struct EvidenceRecords: Sendable {
   public var sqliteVersion: String
   /// The ledger heads of the period's snapshots, from the integrity check.
   public var ledger: LedgerHeads
+  /// The current snapshot's privileged-access register (``PrivilegedRegister``).
+  public var privileged: [PrivilegedPrincipal]
+  /// The privileged identities per snapshot (``PrivilegeHistoryBuilder``); the period's are kept.
+  public var privilegedCounts: [PrivilegedCount]
 
   public init(
     current: SnapshotRecord, period: [SnapshotRecord], periodFrom: Timestamp? = nil, periodTo: Timestamp? = nil,
     results: [CheckResult], counts: [Int: [String: StatusCounts]], assessment: AssessmentRecord?, sqliteVersion: String,
-    ledger: LedgerHeads = LedgerHeads(snapshots: [:])
+    ledger: LedgerHeads = LedgerHeads(snapshots: [:]), privileged: [PrivilegedPrincipal] = [],
+    privilegedCounts: [PrivilegedCount] = []
   ) {
     self.ledger = ledger
     self.current = current
@@ -40,6 +45,8 @@ public struct EvidenceRecords: Sendable {
     self.counts = counts
     self.assessment = assessment
     self.sqliteVersion = sqliteVersion
+    self.privileged = privileged
+    self.privilegedCounts = privilegedCounts
   }
 }
 
@@ -55,6 +62,7 @@ public enum EvidenceBuilder {
     for c in checks { for id in c.controls where !controlIDs.contains(id) { controlIDs.append(id) } }
     controlIDs.sort { a, b in a == "A.8.2" ? b != "A.8.2" : (b == "A.8.2" ? false : a.compare(numerically: b)) }
 
+    let periodIDs = Set(records.period.map(\.id))
     var history: [HistoryRow] = []
     for s in records.period { history += HistoryRow.rows(for: s, counts: records.counts[s.id] ?? [:]) }
 
@@ -75,7 +83,8 @@ public enum EvidenceBuilder {
       toolName: IAMEvidenceVersion.name, toolVersion: IAMEvidenceVersion.current, sqliteVersion: records.sqliteVersion,
       generatedAt: generatedAt, account: current.account, periodFrom: records.periodFrom, periodTo: records.periodTo, current: current,
       snapshots: records.period, assessment: records.assessment, controls: controlIDs.compactMap(catalog.control), checks: checks,
-      results: records.results, exceptions: exceptions, history: history, ledger: records.ledger)
+      results: records.results, exceptions: exceptions, history: history, ledger: records.ledger, privileged: records.privileged,
+      privilegedCounts: records.privilegedCounts.filter { periodIDs.contains($0.snapshotID) })
   }
 
   /// For each exception of `register`, the failing results it matched but could not apply, having

@@ -46,6 +46,10 @@ public struct EvidenceModel: Sendable {
   public var history: [HistoryRow]
   /// The database ledger's heads for these snapshots (tamper evidence); empty when not known.
   public var ledger: LedgerHeads
+  /// The current snapshot's privileged-access register, in reading order.
+  public var privileged: [PrivilegedPrincipal] = []
+  /// The number of privileged identities in each snapshot of the period, oldest first.
+  public var privilegedCounts: [PrivilegedCount] = []
 
   /// Results of one check.
   public func results(of checkID: String) -> [CheckResult] { results.filter { $0.checkID == checkID } }
@@ -63,11 +67,6 @@ public struct EvidenceModel: Sendable {
     if c.fail > 0 { return .notEffective }
     if c.error > 0 { return .inconclusive }
     return .effective
-  }
-
-  /// Users and roles whose effective access is full KMS access on all keys (identity check failures).
-  public var identitiesWithFullAccess: [CheckResult] {
-    results.filter { $0.checkID == "kms-full-access-identity" && ($0.status == .fail || $0.status == .excepted) }
   }
 
   /// The period as text: `2024-01-01 – 2024-03-31`, or the current snapshot's capture date.

@@ -147,10 +147,14 @@ public struct DriftReport: Sendable {
   /// Attachments, group memberships, trust policies, boundaries and renames of principals present in
   /// both snapshots.
   public var accessChanges: [AccessChange] = []
+  /// Privileged capabilities gained and lost (set by ``EvidenceWorkflow/drift(from:to:)`` from the
+  /// two snapshots' privileged-access registers).
+  public var privileges = PrivilegeDrift()
 
   /// True when nothing changed at all.
   public var isEmpty: Bool {
-    newFindings.isEmpty && resolved.isEmpty && newlyExcepted.isEmpty && exceptionExpired.isEmpty && principalsAdded.isEmpty
+    privileges.isEmpty && newFindings.isEmpty && resolved.isEmpty && newlyExcepted.isEmpty && exceptionExpired.isEmpty
+      && principalsAdded.isEmpty
       && principalsRemoved.isEmpty && policiesAdded.isEmpty && policiesRemoved.isEmpty && policiesChanged.isEmpty
       && accessChanges.isEmpty
   }
@@ -308,6 +312,7 @@ extension DriftReport {
       ("account", .string(to.account)),
       ("from_captured_at", .string(from.capturedAt.description)),
       ("to_captured_at", .string(to.capturedAt.description)),
+      ("privileges", privileges.jsonValue),
       (
         "findings",
         .object([

@@ -17,10 +17,13 @@ public enum HandoffPackage {
     public var snapshots: [(name: String, bytes: [UInt8])]
     public var signingKey: Curve25519.Signing.PrivateKey?
     public var templates: TemplateSet
+    /// The privileged-access register of every snapshot of the period, oldest snapshot first
+    /// (`privileged.csv`).
+    public var privileged: [PrivilegedPrincipal]
 
     public init(
       model: EvidenceModel, trend: TrendReport, drift: DriftReport?, register: [UInt8]?, snapshots: [(name: String, bytes: [UInt8])],
-      signingKey: Curve25519.Signing.PrivateKey?, templates: TemplateSet
+      signingKey: Curve25519.Signing.PrivateKey?, templates: TemplateSet, privileged: [PrivilegedPrincipal] = []
     ) {
       self.model = model
       self.trend = trend
@@ -29,6 +32,7 @@ public enum HandoffPackage {
       self.snapshots = snapshots
       self.signingKey = signingKey
       self.templates = templates
+      self.privileged = privileged
     }
   }
 
@@ -45,6 +49,7 @@ public enum HandoffPackage {
       files.append(.init(name: "drift.html", bytes: try DriftHTML.render(drift, templates: inputs.templates)))
     }
     files.append(.init(name: "trend.csv", bytes: Array(CSV.trend(inputs.trend).utf8)))
+    files.append(.init(name: "privileged.csv", bytes: Array(CSV.privileged(inputs.privileged).utf8)))
     if let register = inputs.register { files.append(.init(name: "exceptions.json", bytes: register)) }
     for s in inputs.snapshots { files.append(.init(name: "snapshots/" + s.name, bytes: s.bytes)) }
     if let key = inputs.signingKey {
@@ -111,7 +116,7 @@ public enum HandoffPackage {
     let describe: [String: String] = [
       "README.txt": "this file",
       "report.html":
-        "the audit report for people: summary, findings with remediation, identities with full KMS access, exceptions, trend chart, population, methodology, chain of custody (open in any browser; no scripts, no network)",
+        "the audit report for people: summary, findings with remediation, the privileged access register, exceptions, trend chart, population, methodology, chain of custody (open in any browser; no scripts, no network)",
       "evidence.xml":
         "the canonical machine-readable evidence (whole population, findings, exceptions, history), valid against evidence.xsd",
       "evidence.xsd": "the XML Schema of evidence.xml (xmllint --noout --schema evidence.xsd evidence.xml)",
@@ -119,6 +124,8 @@ public enum HandoffPackage {
       "drift.json": "what changed between the first and the last snapshot of the period (machine-readable)",
       "drift.html": "the same drift for people, with statement-level policy differences",
       "trend.csv": "results per snapshot and check over the period, for spreadsheets",
+      "privileged.csv":
+        "the privileged access register of every snapshot of the period: one row per user or role holding a privileged capability (capabilities, escalation methods, sources, exceptions, role last used, privileged since), for spreadsheets",
       "exceptions.json": "the exceptions register the assessment applied",
       publicKeyName: "the Ed25519 public key that signed the manifest (compare its fingerprint with the one the sender gave you)",
     ]

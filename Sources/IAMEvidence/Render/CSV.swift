@@ -47,3 +47,25 @@ public enum CSV {
     return table(header: header, rows: rows)
   }
 }
+
+extension CSV {
+  /// The privileged-access register (`privileged --format csv`, `privileged.csv` in the package): one
+  /// row per privileged user or role and snapshot. Lists are joined with `; ` (capabilities and
+  /// methods with spaces); `last_used` is `never` for a role without a recorded use and empty for users.
+  public static func privileged(_ entries: [PrivilegedPrincipal]) -> String {
+    table(
+      header: [
+        "snapshot", "principal_type", "principal_name", "principal_arn", "principal_id", "capabilities", "methods", "sources",
+        "exceptions", "last_used", "last_used_region", "privileged_since",
+      ],
+      rows: entries.map { e in
+        [
+          String(e.snapshotID), e.principal.type.rawValue, e.principal.name, e.principal.arn, e.principal.id,
+          e.capabilities.joined(separator: " "), e.methods.joined(separator: " "),
+          e.sources.map(PrivilegedText.label).joined(separator: "; "),
+          e.exceptions.map(PrivilegedText.label).joined(separator: "; "),
+          e.lastUsed.map { $0.date?.description ?? "never" } ?? "", e.lastUsed?.region ?? "", e.privilegedSince.description,
+        ]
+      })
+  }
+}

@@ -33,17 +33,38 @@ public enum DriftHTML {
       "Account \(d.to.account): snapshot \(d.from.id) (captured \(d.from.capturedAt)) to snapshot \(d.to.id) (captured \(d.to.capturedAt)). Documents are compared in canonical form, so encoding and whitespace changes are not drift."
     )
 
+    // Privileges first: "who became an administrator this quarter" is the first question asked.
+    let privileges = body.add("section")
+    privileges.set("id", "privileges")
+    privileges.add("h2").say("Privileged access: \(d.privileges.gained.count) gained, \(d.privileges.lost.count) lost")
+    if d.privileges.isEmpty {
+      privileges.add("p").say("No user or role gained or lost a privileged capability.")
+    } else {
+      let table = privileges.add("table")
+      table.set("class", "drift")
+      row(table.add("tr"), header: true, ["Change", "Capability", "Principal", "ARN", "Unique id"])
+      for (sign, list, cls) in [("gained", d.privileges.gained, "drift-added"), ("lost", d.privileges.lost, "drift-removed")] {
+        for c in list {
+          let tr = table.add("tr")
+          tr.set("class", cls)
+          row(tr, [sign, c.capability, "\(c.principal.type.rawValue) \(c.principal.name)", c.principal.arn, c.principal.id])
+        }
+      }
+    }
+
     let summary = body.add("table")
     summary.set("class", "drift")
     row(summary.add("tr"), header: true, ["Change", "Count"])
-    for (title, n) in [
+    let counts: [(String, Int)] = [
+      ("Privileges gained", d.privileges.gained.count), ("Privileges lost", d.privileges.lost.count),
       ("New findings", d.newFindings.count), ("Resolved findings", d.resolved.count), ("Still open", d.stillOpen.count),
       ("Newly excepted", d.newlyExcepted.count), ("Exception expired", d.exceptionExpired.count),
       ("Principals added", d.principalsAdded.count), ("Principals removed", d.principalsRemoved.count),
       ("Policies added", d.policiesAdded.count), ("Policies removed", d.policiesRemoved.count),
       ("Policies changed", d.policiesChanged.count),
       ("Access changes", d.accessChanges.count),
-    ] {
+    ]
+    for (title, n) in counts {
       row(summary.add("tr"), [title, String(n)])
     }
 

@@ -4,6 +4,13 @@ public enum DriftText {
     var lines = [
       "drift of account \(d.to.account): snapshot \(d.from.id) (\(d.from.capturedAt)) -> snapshot \(d.to.id) (\(d.to.capturedAt))"
     ]
+    // Privileges first: "who became an administrator" is the first question asked of a drift.
+    for (title, sign, list) in [("privileges gained", "+", d.privileges.gained), ("privileges lost", "-", d.privileges.lost)] {
+      lines.append("\(title): \(list.count)")
+      for c in list {
+        lines.append("  \(sign) \(c.capability)  \(c.principal.type.rawValue) \(c.principal.name)  \(c.principal.arn) (\(c.principal.id))")
+      }
+    }
     func subject(_ r: CheckResult) -> String {
       let who = r.principal.map { "\($0.type.rawValue) \($0.name)" }
       let what = r.policy.map { $0.kind == .inline ? "inline \($0.name)" : "managed \($0.arn ?? $0.name) \($0.versionID ?? "")" }

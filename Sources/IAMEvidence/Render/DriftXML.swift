@@ -23,6 +23,16 @@ public enum DriftXML {
       e.setAttribute("capturedAt", s.capturedAt.description)
       e.setAttribute("sha256", s.sha256)
     }
+    let privileges = root.addChild("privileges")
+    for (name, list) in [("gained", d.privileges.gained), ("lost", d.privileges.lost)] {
+      let e = privileges.addChild(name)
+      e.setAttribute("count", String(list.count))
+      for c in list {
+        let change = e.addChild("change")
+        change.setAttribute("capability", c.capability)
+        EvidenceXML.principal(change.addChild("principal"), c.principal)
+      }
+    }
     for (name, list) in [
       ("newFindings", d.newFindings), ("resolved", d.resolved), ("stillOpen", d.stillOpen), ("newlyExcepted", d.newlyExcepted),
       ("exceptionExpired", d.exceptionExpired),

@@ -167,6 +167,8 @@ public enum EvidenceXML {
       if let c = x.compensatingControl { e.addChild("compensatingControl").addText(c) }
     }
 
+    privilegedAccess(root.addChild("privilegedAccess"), model)
+
     let history = root.addChild("history")
     for row in model.history {
       let e = history.addChild("row")
@@ -176,7 +178,54 @@ public enum EvidenceXML {
       for status in ResultStatus.allCases { e.setAttribute(status.rawValue, String(row.counts[status])) }
       e.setAttribute("assessed", String(row.assessed))
     }
+    for c in model.privilegedCounts {
+      let e = history.addChild("privilegedCount")
+      e.setAttribute("snapshot", String(c.snapshotID))
+      e.setAttribute("capturedAt", c.capturedAt.description)
+      e.setAttribute("count", String(c.count))
+      e.setAttribute("assessed", String(c.assessed))
+    }
     return doc
+  }
+
+  /// The current snapshot's privileged-access register.
+  private static func privilegedAccess(_ register: XMLElement, _ model: EvidenceModel) {
+    register.setAttribute("snapshot", String(model.current.id))
+    register.setAttribute("count", String(model.privileged.count))
+    for entry in model.privileged {
+      let e = register.addChild("principal")
+      principal(e, entry.principal)
+      e.setAttribute("capabilities", entry.capabilities.joined(separator: " "))
+      e.setAttribute("privilegedSince", entry.privilegedSince.description)
+      for held in entry.held {
+        let c = e.addChild("capability")
+        c.setAttribute("code", held.code)
+        c.setAttribute("check", held.checkID)
+        c.setAttribute("checkVersion", String(held.checkVersion))
+        c.setAttribute("status", held.status.rawValue)
+        for m in held.methods { c.addChild("method").setAttribute("id", m) }
+        for s in held.sources {
+          let src = c.addChild("source")
+          src.setAttribute("kind", s.source.kind)
+          src.setAttribute("policyName", s.source.policyName)
+          if let arn = s.source.policyARN { src.setAttribute("policyArn", arn) }
+          if let g = s.source.viaGroup { src.setAttribute("viaGroup", g) }
+          if let m = s.method { src.setAttribute("method", m) }
+        }
+        if let x = held.exception {
+          let ex = c.addChild("exception")
+          ex.setAttribute("id", x.id)
+          ex.setAttribute("approvedBy", x.approvedBy)
+          ex.setAttribute("expiresOn", x.expiresOn)
+        }
+      }
+      if let used = entry.lastUsed {
+        let u = e.addChild("lastUsed")
+        u.setAttribute("used", String(used.date != nil))
+        if let d = used.date { u.setAttribute("date", d.description) }
+        if let r = used.region { u.setAttribute("region", r) }
+      }
+    }
   }
 
   private static func describe(_ e: XMLElement, _ c: Control) {

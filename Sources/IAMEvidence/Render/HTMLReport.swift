@@ -45,9 +45,9 @@ public enum HTMLReport {
     context.header(slot("header"))
     context.summary(slot("summary"))
     context.findings(slot("findings"))
-    context.identities(slot("identities"))
+    context.privilegedRegister(slot("identities"))
     context.exceptions(slot("exceptions"))
-    TrendChart.render(into: slot("trend"), history: model.history, checks: model.checks)
+    TrendChart.render(into: slot("trend"), history: model.history, checks: model.checks, privileged: model.privilegedCounts)
     context.population(slot("population"))
     context.methodology(slot("methodology"))
     context.custody(slot("custody"))
@@ -213,9 +213,7 @@ private struct Context {
     }
     let all = StatusCounts(model.results)
     tile(model.findings.count, "findings (all checks)", all.fail > 0 ? "tile-fail" : "tile-ok")
-    tile(
-      model.identitiesWithFullAccess.count, "identities with full KMS access",
-      model.identitiesWithFullAccess.isEmpty ? "tile-ok" : "tile-fail")
+    tile(model.privileged.count, "privileged identities (register)", model.privileged.isEmpty ? "tile-ok" : "tile-fail")
     tile(all.excepted, "results under an exception", "tile-excepted")
     tile(model.snapshots.count, "snapshots in the period", "tile-neutral")
 
@@ -352,40 +350,104 @@ private struct Context {
     }
   }
 
-  // MARK: Identities
+  // MARK: Privileged access register
 
-  func identities(_ slot: XMLElement) {
-    let rows = model.identitiesWithFullAccess
-    if rows.isEmpty {
-      slot.add("p", "No user or role effectively holds full AWS KMS access on all keys.", class: "empty")
+  /// The privileged-access register of the current snapshot (it fills the template's `identities`
+  /// slot, which keeps its name so that templates written for earlier versions still fill): every
+  /// user and role holding a capability, in reading order (capabilities, then name).
+  func privilegedRegister(_ slot: XMLElement) {
+    let entries = model.privileged
+    let map = CapabilityMap(checks: model.checks)
+    if !map.byCheck.isEmpty {
+      slot.add("h3", "Capabilities and the checks that give them")
+      let legend = slot.add("dl", class: "facts capability-legend")
+      for code in map.codes {
+        legend.fact(code) { dd in
+          let checks = map.byCheck.filter { $0.value.code == code }.map(\.key).sorted()
+          for (i, id) in checks.enumerated() {
+            if i > 0 { dd.say("; ") }
+            dd.say("a fail or excepted result of ")
+            dd.add("code", id)
+            if let title = checksByID[id]?.title { dd.say(" (\(title))") }
+            if let types = map.byCheck[id]?.principalTypes, types != [.user, .role] {
+              dd.say(", " + types.map(\.rawValue).sorted().map { $0 + "s" }.joined(separator: " and ") + " only")
+            }
+          }
+        }
+      }
+    }
+    if entries.isEmpty {
+      slot.add(
+        "p", "No user or role holds a privileged capability in snapshot \(model.current.id) (\(model.current.capturedAt.dateString)).",
+        class: "empty")
       return
     }
-    let table = slot.add("table", class: "data identities")
-    table.add("caption", "\(HTMLReport.count(rows.count, "identity", "identities")) with full KMS access on all keys")
+    var perCapability: [String: Int] = [:]
+    for e in entries { for code in e.capabilities { perCapability[code, default: 0] += 1 } }
+    let counts = slot.add("p", class: "section-count")
+    counts.say(
+      "\(HTMLReport.count(entries.count, "privileged identity", "privileged identities")) in snapshot \(model.current.id): "
+        + perCapability.keys.sorted().map { "\($0) \(perCapability[$0]!)" }.joined(separator: " · ") + ".")
+
+    let table = slot.add("table", class: "data register")
+    table.add(
+      "caption",
+      "Privileged access register of snapshot \(model.current.id) (\(model.current.capturedAt.dateString)), by capability, then name")
     let head = table.add("thead").add("tr")
-    for title in ["Status", "Identity", "Where the access comes from", "Exception"] {
+    for title in ["Identity", "Capabilities", "Where it comes from", "Exceptions", "Last used", "Privileged since"] {
       head.add("th", title).set("scope", "col")
     }
     let body = table.add("tbody")
-    for r in rows {
-      let tr = body.add("tr")
-      tr.add("td", class: "status-cell").badge(r.status)
+    for e in entries {
+      let tr = body.add("tr", class: e.isFullyExcepted ? "row-excepted" : "row-fail")
       let who = tr.add("td")
-      if let p = r.principal { who.principal(p) } else { who.say("—") }
+      who.principal(e.principal)
+      who.add("span", "unique id \(e.principal.id)", class: "sub muted")
+      let caps = tr.add("td").add("ul", class: "plain capabilities")
+      for held in e.held {
+        let li = caps.add("li")
+        li.add("code", held.code, class: "capability")
+        if held.status == .excepted { li.add("span", "excepted", class: "tag tag-inforce") }
+        li.add("span", "from \(held.checkID)", class: "sub muted")
+        if !held.methods.isEmpty {
+          let methods = li.add("ul", class: "inline-list methods")
+          for m in held.methods { methods.add("li").add("code", m) }
+        }
+      }
       let from = tr.add("td")
-      if r.sources.isEmpty {
+      if e.sources.isEmpty {
         from.say("—")
       } else {
         let ul = from.add("ul", class: "plain")
-        for s in r.sources { ul.add("li").add("code", s.label, class: "wrap") }
+        for source in e.sources {
+          let li = ul.add("li")
+          li.add("span", source.capability + (source.method.map { " · \($0)" } ?? ""), class: "sub muted")
+          li.add("code", source.source.label, class: "wrap")
+        }
       }
       let exc = tr.add("td")
-      if let e = r.exception {
-        exc.add("strong", e.id)
-        exc.say(" (\(e.approvedBy), until \(e.expiresOn))")
-      } else {
+      if e.exceptions.isEmpty {
         exc.say("none")
+      } else {
+        let ul = exc.add("ul", class: "plain")
+        for x in e.exceptions {
+          let li = ul.add("li")
+          li.add("strong", x.exception.id)
+          li.say(" (\(x.capability); \(x.exception.approvedBy), until \(x.exception.expiresOn))")
+        }
       }
+      let used = tr.add("td")
+      if let last = e.lastUsed {
+        if let date = last.date {
+          used.add("time", date.dateString).set("datetime", date.description)
+          if let region = last.region { used.add("span", region, class: "sub muted") }
+        } else {
+          used.add("strong", "never", class: "overdue")
+        }
+      } else {
+        used.add("span", "n/a (user)", class: "muted")
+      }
+      tr.add("td").add("time", e.privilegedSince.dateString).set("datetime", e.privilegedSince.description)
     }
   }
 

@@ -186,6 +186,8 @@ private struct Builder {
   let registerUUID: String?
   let primaryCheck: CheckDescription?
   let primaryControl: Control?
+  /// The current snapshot's privileged-access register by inventory-item key (``entity(of:)``).
+  let privileged: [String: PrivilegedPrincipal]
 
   init(model: EvidenceModel, trend: TrendReport?) {
     self.model = model
@@ -199,6 +201,8 @@ private struct Builder {
     }
     primaryCheck = model.checks.first(where: \.isPrimary) ?? model.checks.first
     primaryControl = model.controls.first
+    privileged = Dictionary(
+      model.privileged.map { (Self.principalEntity($0.principal).key, $0) }, uniquingKeysWith: { a, _ in a })
   }
 
   func snapshotResourceUUID(_ s: SnapshotRecord) -> String { O.uuid("resource", "snapshot", s.sha256) }
@@ -274,6 +278,9 @@ private struct Builder {
     prop(r, "snapshot-id", String(s.id))
     prop(r, "current", isCurrent ? "yes" : "no")
     prop(r, "assessed", assessed ? "yes" : "no")
+    if let c = model.privilegedCounts.first(where: { $0.snapshotID == s.id }), c.assessed {
+      prop(r, "privileged-identities", String(c.count))
+    }
     let counts = countsByCheck(s, rows: rows)
     for c in model.checks {
       for status in ResultStatus.allCases { prop(r, "count-\(status.rawValue)", String(counts[c.id]?[status] ?? 0), cls: c.id) }
@@ -287,6 +294,14 @@ private struct Builder {
     if isCurrent {
       for result in model.results {
         guard let entity = entity(of: result), items[entity.key] == nil else { continue }
+        items[entity.key] = entity.uuid
+        inventoryItem(defs.addChild("inventory-item"), entity)
+      }
+      // Every identity of the register has an item carrying its capabilities (one always has a
+      // result; this keeps the register complete should a result list be missing).
+      for p in model.privileged {
+        let entity = Self.principalEntity(p.principal)
+        guard items[entity.key] == nil else { continue }
         items[entity.key] = entity.uuid
         inventoryItem(defs.addChild("inventory-item"), entity)
       }
@@ -435,12 +450,7 @@ private struct Builder {
 
   /// The IAM entity a result is about: its principal, else its (managed) policy.
   func entity(of r: CheckResult) -> Entity? {
-    if let p = r.principal {
-      let key = "principal|\(p.arn)|\(p.id)"
-      return Entity(
-        key: key, uuid: O.uuid("inventory-item", key), kind: p.type.rawValue, name: p.name, arn: p.arn, id: p.id.isEmpty ? nil : p.id,
-        label: "\(p.type.rawValue) \(p.name)")
-    }
+    if let p = r.principal { return Self.principalEntity(p) }
     if let p = r.policy {
       let key = "policy|\(p.kind.rawValue)|\(p.arn ?? p.name)"
       return Entity(
@@ -450,13 +460,35 @@ private struct Builder {
     return nil
   }
 
+  /// The inventory-item identity of a principal.
+  static func principalEntity(_ p: PrincipalRef) -> Entity {
+    let key = "principal|\(p.arn)|\(p.id)"
+    return Entity(
+      key: key, uuid: O.uuid("inventory-item", key), kind: p.type.rawValue, name: p.name, arn: p.arn, id: p.id.isEmpty ? nil : p.id,
+      label: "\(p.type.rawValue) \(p.name)")
+  }
+
   func inventoryItem(_ i: XMLElement, _ e: Entity) {
     i.setAttribute("uuid", e.uuid)
-    markup(i.addChild("description"), ["IAM \(e.label)" + (e.arn.map { " (\($0))" } ?? "") + "."])
+    var description = ["IAM \(e.label)" + (e.arn.map { " (\($0))" } ?? "") + "."]
+    let register = privileged[e.key]
+    if let register {
+      description.append(
+        "In the privileged access register: \(register.capabilities.joined(separator: ", ")), without interruption since \(register.privilegedSince.description)."
+      )
+    }
+    markup(i.addChild("description"), description)
     if let arn = e.arn { prop(i, "asset-id", arn, core: true) }
     prop(i, "iam-entity-type", e.kind)
     prop(i, "iam-name", e.name)
     if let id = e.id { prop(i, "iam-id", id) }
+    guard let register else { return }
+    // The register entry: its capabilities, escalation methods, exceptions, role use and run start.
+    for code in register.capabilities { prop(i, "privileged-capability", code) }
+    for m in register.methods { prop(i, "escalation-method", m, cls: "escalation") }
+    for x in register.exceptions { prop(i, "privilege-exception-id", x.exception.id, cls: O.controlID(x.capability)) }
+    if let used = register.lastUsed { prop(i, "role-last-used", used.date.map(O.dateTime) ?? "never") }
+    prop(i, "privileged-since", O.dateTime(register.privilegedSince))
   }
 
   /// A short label of a result's subject: principal and policy.

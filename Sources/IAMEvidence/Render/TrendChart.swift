@@ -46,12 +46,24 @@ enum TrendChart {
     var capturedAt: Timestamp
   }
 
-  /// Appends the chart (a `<figure>` with the SVG and the legend) and the data table to `parent`.
-  static func render(into parent: XMLElement, history: [HistoryRow], checks: [CheckDescription]) {
+  /// The series of the privileged-access register: the number of privileged identities per snapshot.
+  /// Its id is no check id (check ids have no spaces); it is drawn in black, solid and thicker, so it
+  /// stands apart from the checks' failure lines.
+  static let privilegedSeries = "privileged identities"
+  static let privilegedStyle = SeriesStyle(colour: "#222222", dash: nil, marker: .diamond)
+
+  /// Appends the chart (a `<figure>` with the SVG and the legend) and the data table to `parent`:
+  /// failing results per check and, when `privileged` is given, privileged identities per snapshot.
+  static func render(
+    into parent: XMLElement, history: [HistoryRow], checks: [CheckDescription], privileged: [PrivilegedCount] = []
+  ) {
     var seen = Set<Int>()
     var columns: [Column] = []
     for row in history where seen.insert(row.snapshotID).inserted {
       columns.append(Column(snapshotID: row.snapshotID, capturedAt: row.capturedAt))
+    }
+    for c in privileged where seen.insert(c.snapshotID).inserted {
+      columns.append(Column(snapshotID: c.snapshotID, capturedAt: c.capturedAt))
     }
     columns.sort { ($0.capturedAt, $0.snapshotID) < ($1.capturedAt, $1.snapshotID) }
     // Series: the catalog's checks in order, then any other check id in the history (sorted).
@@ -66,6 +78,12 @@ enum TrendChart {
     for row in history where row.assessed {
       if let i = columnIndex[row.snapshotID] { values[row.checkID]?[i] = row.counts.fail }
     }
+    if !privileged.isEmpty {
+      var line = [Int?](repeating: nil, count: columns.count)
+      for c in privileged where c.assessed { if let i = columnIndex[c.snapshotID] { line[i] = c.count } }
+      seriesIDs.append(privilegedSeries)
+      values[privilegedSeries] = line
+    }
 
     if columns.isEmpty {
       parent.add("p", "No snapshots in the period.", class: "empty")
@@ -74,10 +92,14 @@ enum TrendChart {
 
     let figure = parent.add("figure", class: "trend-figure")
     drawChart(into: figure, columns: columns, seriesIDs: seriesIDs, values: values)
-    legend(into: figure, seriesIDs: seriesIDs, titles: titles)
+    var legendTitles = titles
+    legendTitles[privilegedSeries] = "Users and roles in the privileged access register"
+    legend(into: figure, seriesIDs: seriesIDs, titles: legendTitles)
     figure.add(
       "figcaption",
-      "Failing results per check and snapshot, \(columns.first!.capturedAt.dateString) to \(columns.last!.capturedAt.dateString). "
+      "Failing results per check"
+        + (privileged.isEmpty ? "" : ", and privileged identities (black line),")
+        + " per snapshot, \(columns.first!.capturedAt.dateString) to \(columns.last!.capturedAt.dateString). "
         + "Lines that coincide have the same counts; the table below gives the exact numbers.")
     table(into: parent, columns: columns, seriesIDs: seriesIDs, values: values)
   }
@@ -102,10 +124,14 @@ enum TrendChart {
     svg.set("height", fixed(height))
     svg.set("role", "img")
     svg.set("aria-labelledby", "trend-title trend-desc")
-    svg.add("title", "Failing results per check per snapshot").set("id", "trend-title")
+    let withRegister = seriesIDs.contains(privilegedSeries)
+    svg.add("title", "Failing results per check" + (withRegister ? " and privileged identities" : "") + " per snapshot").set(
+      "id", "trend-title")
     svg.add(
       "desc",
-      "Line chart: x axis the \(columns.count) snapshots of the period by capture date, y axis the number of failing results; one line per check."
+      "Line chart: x axis the \(columns.count) snapshots of the period by capture date, y axis the number of failing results"
+        + (withRegister ? " and of privileged identities" : "") + "; one line per check"
+        + (withRegister ? ", and one (black) for the privileged identities in the register." : ".")
     ).set("id", "trend-desc")
 
     // Plot background, grid and y ticks.
@@ -139,7 +165,7 @@ enum TrendChart {
     }
 
     // Axis titles.
-    let yTitle = svg.add("text", "Failing results", class: "axis-title")
+    let yTitle = svg.add("text", withRegister ? "Count" : "Failing results", class: "axis-title")
     yTitle.attrs([
       "x": fixed(14), "y": fixed(top + plotHeight / 2), "text-anchor": "middle",
       "transform": "rotate(-90 \(fixed(14)) \(fixed(top + plotHeight / 2)))",
@@ -149,24 +175,35 @@ enum TrendChart {
         .attrs(["x": fixed(left + plotWidth / 2), "y": fixed(height - 10), "text-anchor": "middle"])
     }
 
-    // One series per check: a polyline through the assessed snapshots and a marker at each.
-    for (index, id) in seriesIDs.enumerated() {
-      let s = style(index)
+    // One series per check: a polyline through the assessed snapshots and a marker at each. The
+    // register's line is drawn first, beneath the checks' lines, so that a check line with the same
+    // counts (such as an identity check's) stays visible on top of it.
+    let drawingOrder =
+      seriesIDs.enumerated().filter { $0.element == privilegedSeries }
+      + seriesIDs.enumerated().filter {
+        $0.element != privilegedSeries
+      }
+    for (index, id) in drawingOrder {
+      let s = id == privilegedSeries ? privilegedStyle : style(index)
       let group = svg.add("g", class: "series")
-      group.set("data-check", id)
+      if id == privilegedSeries { group.set("data-series", "privileged-identities") } else { group.set("data-check", id) }
       var points: [String] = []
       for (i, v) in (values[id] ?? []).enumerated() {
         guard let v else { continue }
         points.append(fixed(x(i)) + "," + fixed(y(v)))
       }
       let line = group.add("polyline")
-      line.attrs(["points": points.joined(separator: " "), "fill": "none", "stroke": s.colour, "stroke-width": "2.5"])
+      line.attrs([
+        "points": points.joined(separator: " "), "fill": "none", "stroke": s.colour, "stroke-width": id == privilegedSeries ? "3.5" : "2.5",
+      ])
       if let dash = s.dash { line.set("stroke-dasharray", dash) }
       for (i, v) in (values[id] ?? []).enumerated() {
         guard let v else { continue }
         let mark = marker(s.marker, x: x(i), y: y(v), size: 5, into: group)
         mark.attrs(["fill": s.colour, "stroke": "#ffffff", "stroke-width": "1"])
-        mark.add("title", "\(id), \(columns[i].capturedAt.dateString) (snapshot \(columns[i].snapshotID)): \(v) failing")
+        mark.add(
+          "title",
+          "\(id), \(columns[i].capturedAt.dateString) (snapshot \(columns[i].snapshotID)): \(v)\(id == privilegedSeries ? "" : " failing")")
       }
     }
   }
@@ -214,7 +251,7 @@ enum TrendChart {
   static func legend(into figure: XMLElement, seriesIDs: [String], titles: [String: String]) {
     let ul = figure.add("ul", class: "legend")
     for (index, id) in seriesIDs.enumerated() {
-      let s = style(index)
+      let s = id == privilegedSeries ? privilegedStyle : style(index)
       let li = ul.add("li")
       let swatch = li.add("svg", namespace: .uri(XMLNamespaces.svg, prefix: nil))
       swatch.attrs(["class": "swatch", "viewBox": "0 0 40 14", "width": "40", "height": "14", "aria-hidden": "true"])
@@ -228,7 +265,9 @@ enum TrendChart {
 
   static func table(into parent: XMLElement, columns: [Column], seriesIDs: [String], values: [String: [Int?]]) {
     let table = parent.add("table", class: "data trend-table")
-    table.add("caption", "Failing results per snapshot (the chart's data)")
+    table.add(
+      "caption",
+      "Failing results" + (seriesIDs.contains(privilegedSeries) ? " and privileged identities" : "") + " per snapshot (the chart's data)")
     let head = table.add("thead").add("tr")
     head.add("th", "Snapshot").set("scope", "col")
     head.add("th", "Captured").set("scope", "col")
@@ -244,7 +283,7 @@ enum TrendChart {
       tr.add("td", column.capturedAt.dateString)
       for id in seriesIDs {
         if let v = values[id]?[i] ?? nil {
-          tr.add("td", String(v), class: v > 0 ? "num nonzero-fail" : "num")
+          tr.add("td", String(v), class: v > 0 && id != privilegedSeries ? "num nonzero-fail" : "num")
         } else {
           tr.add("td", "not assessed", class: "num muted")
         }

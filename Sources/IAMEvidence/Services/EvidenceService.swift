@@ -1,12 +1,17 @@
 extension EvidenceWorkflow {
   /// Gathers the evidence for `scope` as plain values: the store's records of the current snapshot
-  /// and the period, built into an ``EvidenceModel`` by ``EvidenceBuilder``.
-  public func evidence(scope: ReportScope, account: String?, generatedAt: Timestamp) throws -> EvidenceModel {
+  /// and the period, built into an ``EvidenceModel`` by ``EvidenceBuilder``; the privileged-access
+  /// register is read with `capabilities` (the catalog's declarations).
+  public func evidence(
+    scope: ReportScope, account: String?, generatedAt: Timestamp, capabilities: CapabilityMap = .catalog
+  ) throws -> EvidenceModel {
     // One read transaction: the rows checked are the rows reported, whatever is committed meanwhile.
-    try store.consistentRead { try gatherEvidence(scope: scope, account: account, generatedAt: generatedAt) }
+    try store.consistentRead { try gatherEvidence(scope: scope, account: account, generatedAt: generatedAt, capabilities: capabilities) }
   }
 
-  private func gatherEvidence(scope: ReportScope, account: String?, generatedAt: Timestamp) throws -> EvidenceModel {
+  private func gatherEvidence(
+    scope: ReportScope, account: String?, generatedAt: Timestamp, capabilities: CapabilityMap
+  ) throws -> EvidenceModel {
     let current: SnapshotRecord
     var period: [SnapshotRecord]
     var from: Timestamp?
@@ -33,10 +38,14 @@ extension EvidenceWorkflow {
     let ledger = try requireIntegrity(period)
     var counts: [Int: [String: StatusCounts]] = [:]
     for s in period { counts[s.id] = try store.statusCounts(snapshotID: s.id) }
+    // The register's history starts at the account's first snapshot, before the period if need be:
+    // "privileged since" does not stop at the period's start.
+    let privileged = try privilegedHistory(through: current, registersOf: [current.id], capabilities: capabilities)
     return EvidenceBuilder.build(
       EvidenceRecords(
         current: current, period: period, periodFrom: from, periodTo: to, results: try results(snapshotID: current.id), counts: counts,
-        assessment: try store.latestAssessment(snapshotID: current.id), sqliteVersion: EvidenceStore.sqliteVersion, ledger: ledger),
+        assessment: try store.latestAssessment(snapshotID: current.id), sqliteVersion: EvidenceStore.sqliteVersion, ledger: ledger,
+        privileged: privileged.registers.first?.entries ?? [], privilegedCounts: privileged.counts),
       generatedAt: generatedAt)
   }
 

@@ -16,8 +16,9 @@ extension EvidenceWorkflow {
     return builder.report()
   }
 
-  /// Compares snapshots `fromID` and `toID` (they must belong to one account and be assessed).
-  public func drift(from fromID: Int, to toID: Int) throws -> DriftReport {
+  /// Compares snapshots `fromID` and `toID` (they must belong to one account and be assessed);
+  /// privileges gained and lost are read with `capabilities` (the catalog's declarations).
+  public func drift(from fromID: Int, to toID: Int, capabilities: CapabilityMap = .catalog) throws -> DriftReport {
     guard let from = try store.snapshot(id: fromID), let to = try store.snapshot(id: toID) else {
       throw WorkflowError(path: store.path, message: "no snapshot \(fromID) or \(toID)")
     }
@@ -28,8 +29,12 @@ extension EvidenceWorkflow {
     for s in [from, to] { try requireAssessed(s, naming: store.path) }
     let a = try store.loadSnapshot(id: fromID)
     let b = try store.loadSnapshot(id: toID)
-    return DriftReport.compute(
+    var report = DriftReport.compute(
       from: from, to: to, old: a, new: b, oldResults: try results(snapshotID: fromID), newResults: try results(snapshotID: toID))
+    report.privileges = PrivilegeDrift.between(
+      try privilegedEntries(of: from, since: [:], capabilities: capabilities),
+      try privilegedEntries(of: to, since: [:], capabilities: capabilities))
+    return report
   }
 
   /// Compares the snapshots two selectors name (ids, `latest`, `previous`, dates). Two ids need no

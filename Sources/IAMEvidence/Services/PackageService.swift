@@ -59,10 +59,11 @@ extension EvidenceWorkflow {
     let trend = try trend(account: acct, from: request.from, to: request.to, cadenceDays: request.cadenceDays)
     let drift = first.id == last.id ? nil : try drift(from: first.id, to: last.id)
     let snapshots = request.includeSnapshots ? try Self.sourceFiles(of: inPeriod) : []
+    let privileged = try privilegedHistory(through: last, registersOf: Set(inPeriod.map(\.id))).registers.flatMap(\.entries)
     let files = try HandoffPackage.files(
       HandoffPackage.Inputs(
         model: model, trend: trend, drift: drift, register: registerBytes, snapshots: snapshots, signingKey: request.signingKey,
-        templates: request.templates))
+        templates: request.templates, privileged: privileged))
     try HandoffPackage.writeZip(files, to: out, date: request.generatedAt)
     return PackageSummary(files: files.count, snapshots: inPeriod.count, model: model)
   }

@@ -40,7 +40,8 @@ public struct IdentityFullKMSAccess: Check {
         #"{"Statement":[{"Effect":"Allow","Action":"*","Resource":"*"},{"Effect":"Deny","Action":"kms:*","Resource":"*"}]}"#,
         notes: ["neutralised-by-deny"]),
     ],
-    examplePlacement: .managedAttachedToUser
+    examplePlacement: .managedAttachedToUser,
+    capability: "kms-full-access"
   )
 
   public func run(_ context: CheckContext) -> [CheckResult] {
