@@ -202,7 +202,7 @@ public struct KMSPolicyEvaluator: Sendable {
     var errors: [PolicyGrammarError] = []
     for s in evaluations where s.evaluation.verdict.isInvalid {
       let errs = s.evaluation.verdict.errors
-      errors += errs.map { PolicyGrammarError(statementIndex: $0.statementIndex, message: $0.message, source: s.label) }
+      errors += errs.map { $0.labelled(s.label) }
       notes.append(
         PolicyNote(
           code: .sourceInvalid,
