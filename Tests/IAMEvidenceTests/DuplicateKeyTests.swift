@@ -192,6 +192,29 @@ import Testing
     #expect(outcome.results.filter { $0.principal?.name == "clean" }.allSatisfy { $0.status == .pass })
   }
 
+  /// The `kms:*` hidden behind a repeated `Action` must not let an identity pass on what its other
+  /// policies grant: it is an error unless the others grant full access on their own (then it fails,
+  /// whatever the hidden grant was).
+  @Test func anIdentityHoldingSuchADocumentNeverPasses() throws {
+    let hidden = try Synth.inline("hidden", Self.documentText("hidden"))
+    let decrypt = try Synth.inline("decrypt", #"{"Statement":{"Effect":"Allow","Action":"kms:Decrypt","Resource":"*"}}"#)
+    let admin = try Synth.inline("admin", #"{"Statement":{"Effect":"Allow","Action":"*","Resource":"*"}}"#)
+    let snapshot = AuthorizationSnapshot(
+      principals: [
+        Synth.user("partial", inline: [hidden, decrypt]), Synth.user("alone", inline: [hidden]),
+        Synth.user("full", inline: [hidden, admin]),
+      ],
+      managedPolicies: [])
+    let identity = Assessor.assess(snapshot, capturedAt: TestSupport.fixedNow).results.with(check: "kms-full-access-identity")
+    func result(_ name: String) throws -> CheckResult { try #require(identity.first { $0.principal?.name == name }) }
+    for name in ["partial", "alone"] {
+      let r = try result(name)
+      #expect(r.status == .error && r.hasNote("duplicate-key") && r.hasNote("source-invalid"), "\(name): \(r.status) \(r.noteCodes)")
+    }
+    let full = try result("full")
+    #expect(full.status == .fail && full.hasNote("source-invalid"), "\(full.noteCodes)")
+  }
+
   @Test func bothEnginesSeeADocumentThatRepeatsANameAsInvalid() throws {
     let json = try JSONParser.parse(Self.documentText("x"))
     let evaluation = KMSPolicyEvaluator().evaluateFullKMSAccess(json)
