@@ -20,10 +20,33 @@ extension JSONValue {
   /// The order is the parser's: an object's members in turn, each name checked before its value is
   /// walked, so the first entry is what the parser with `rejectDuplicateKeys` refuses.
   public func duplicateKeys(limit: Int = .max) -> [JSONDuplicateKey] {
+    // Nearly every document names each member once: that is checked without building paths.
+    guard limit > 0, repeatsAName else { return [] }
     var found: [JSONDuplicateKey] = []
     var path: [PathStep] = []
     collectDuplicates(&path, &found, limit: limit)
     return found
+  }
+
+  /// Whether some object, at any depth, names a member twice (the walk of ``duplicateKeys(limit:)``
+  /// without its paths).
+  private var repeatsAName: Bool {
+    switch self {
+    case .array(let elements):
+      for e in elements where e.isContainer && e.repeatsAName { return true }
+      return false
+    case .object(let members):
+      if members.count > 16 {
+        var seen = Set<String>(minimumCapacity: members.count)
+        for m in members where !seen.insert(m.key).inserted { return true }
+      } else {
+        for i in members.indices.dropFirst() where members[..<i].contains(where: { $0.key == members[i].key }) { return true }
+      }
+      for m in members where m.value.isContainer && m.value.repeatsAName { return true }
+      return false
+    default:
+      return false
+    }
   }
 
   private enum PathStep {

@@ -20,6 +20,9 @@ struct SnapshotStream {
   /// One instance of each attached-policy ARN and name and group name: they repeat across thousands
   /// of principals, and a separate copy for each costs megabytes in a large account.
   private var internTable: [String: String] = [:]
+  /// The member names of the objects being read, innermost last (``object(_:)`` checks a new name
+  /// against its own object's; one buffer for all, so reading an object allocates nothing for it).
+  private var memberNames: [String] = []
 
   private enum PathPart {
     case key(String)
@@ -127,16 +130,17 @@ struct SnapshotStream {
   {
     try beginObject()
     var count = 0
-    // The names seen so far: a few, compared in turn; a set once the object is large, so a hostile
-    // object of many members costs linear time.
-    var names: [String] = []
+    // The names seen so far: a few, compared in turn (kept in `memberNames` from `first`); a set once
+    // the object is large, so a hostile object of many members costs linear time.
+    let first = memberNames.count
+    defer { memberNames.removeSubrange(first...) }
     var nameSet = Set<String>()
     while let key = try nextKey(&count) {
       let repeated: Bool
       if count <= 16 {
-        repeated = names.contains(key)
-        names.append(key)
-        if count == 16 { nameSet = Set(names) }
+        repeated = memberNames[first...].contains(key)
+        memberNames.append(key)
+        if count == 16 { nameSet = Set(memberNames[first...]) }
       } else {
         repeated = !nameSet.insert(key).inserted
       }
