@@ -145,7 +145,9 @@ import Testing
     }
     let tally = damage.tally
     #expect(tally.cases == 720 && tally.bothRefused > 200 && tally.bothDecoded > 200)
-    for category in [Disagreement.duplicateMembers, .duplicateIdentity, .integerSpelledAsFraction, .numberBeyondDouble] {
+    for category in [
+      Disagreement.duplicateMembers, .documentDuplicateKeys, .duplicateIdentity, .integerSpelledAsFraction, .numberBeyondDouble,
+    ] {
       #expect(tally.categories[category, default: 0] > 0, "no case of \(category)")
     }
     print("FoundationDecoderDifferentialTests generated, trees damaged: \(tally.summary)")
@@ -186,17 +188,44 @@ import Testing
 
   fileprivate static let knownCases: [KnownCase] = [
     KnownCase(
-      name: "repeated member: Foundation keeps the first, ours the last",
+      name: "repeated member of the export: ours refuses it, Foundation keeps the first",
       json: #"{"UserDetailList":[{"UserName":"first","UserName":"last","UserId":"AIDA1","Arn":"arn:u"}]}"#,
       expected: .explained(.duplicateMembers)),
     KnownCase(
-      name: "repeated member changes the type that is read",
+      name: "repeated member that changes the type that is read",
       json: #"{"UserDetailList":[{"UserName":"u","UserId":"AIDA1","Arn":"arn:u","Path":"/","Path":7}]}"#,
       expected: .explained(.duplicateMembers)),
     KnownCase(
-      name: "canonically equivalent member names (KELVIN SIGN) are one key to both, first vs last",
+      name: "canonically equivalent member names (KELVIN SIGN) are one name: refused",
       json: "{\"UserDetailList\":[{\(user),\"Tags\":[{\"Key\":\"a\",\"\u{212A}ey\":\"b\"}]}]}",
       expected: .explained(.duplicateMembers)),
+    KnownCase(
+      name: "repeated list of the export", json: #"{"UserDetailList":[],"UserDetailList":[]}"#,
+      expected: .explained(.duplicateMembers)),
+    KnownCase(
+      name: "repeated member inside a member the decoder does not read",
+      json: #"{"UserDetailList":[{"# + user + #","Extra":{"a":[{"b":1,"b":2}]}}]}"#,
+      expected: .explained(.duplicateMembers)),
+    KnownCase(
+      name: "repeated member inside a policy document (object): kept as written",
+      json: #"{"UserDetailList":[{"#
+        + user
+        + #","UserPolicyList":[{"PolicyName":"p","PolicyDocument":{"Statement":[{"Effect":"Allow","Action":"kms:*","Action":"ecr:GetObject","Resource":"*"}]}}]}]}"#,
+      expected: .explained(.documentDuplicateKeys)),
+    KnownCase(
+      name: "repeated member inside a policy document (JSON string): kept as written",
+      json:
+        #"{"RoleDetailList":[{"RoleName":"r","RoleId":"AROA1","Arn":"arn:r","AssumeRolePolicyDocument":"{\"Version\":1,\"Version\":2}"}]}"#,
+      expected: .explained(.documentDuplicateKeys)),
+    KnownCase(
+      name: "repeated member deep in a percent-encoded policy document: kept as written",
+      json:
+        #"{"Policies":[{"Arn":"arn:aws:iam::aws:policy/P","PolicyVersionList":[{"VersionId":"v1","Document":"%7B%22C%22:%7B%22S%22:%7B%22k%22:1,%22k%22:2%7D%7D%7D"}]}]}"#,
+      expected: .explained(.documentDuplicateKeys)),
+    KnownCase(
+      name: "canonically equivalent names inside a policy document: kept as written",
+      json: "{\"UserDetailList\":[{\(user),\"UserPolicyList\":[{\"PolicyName\":\"p\",\"PolicyDocument\":{\"Key\":1,\"\u{212A}ey\":2}}]}]}",
+      expected: .explained(.documentDuplicateKeys)),
     KnownCase(
       name: "trailing comma in the export", json: #"{"UserDetailList":[],}"#, expected: .explained(.trailingComma)),
     KnownCase(

@@ -529,6 +529,11 @@ private func allow(_ action: String, _ resource: String = #""*""#, extra: String
     #expect(e.verdict.errors.first?.description == #"bad: Statement[0]: Effect must be "Allow" or "Deny", found "allow""#)
     let withGrant = evaluator.effectiveFullKMSAccess(sources: [bad, adminKMS])
     #expect(withGrant.verdict == .grantsAll && withGrant.hasNote(.sourceInvalid))
+    // A partial grant beside an invalid source is not a pass: the invalid one might complete it.
+    let decrypt = PolicySource(label: "decrypt", document: json(#"{"Statement":{"Effect":"Allow","Action":"kms:Decrypt","Resource":"*"}}"#))
+    let partial = evaluator.effectiveFullKMSAccess(sources: [bad, decrypt])
+    #expect(partial.verdict.isInvalid && partial.hasNote(.sourceInvalid) && partial.grantedActions == ["kms:Decrypt"])
+    #expect(evaluator.effectiveFullKMSAccess(sources: [decrypt]).verdict == .grantsSome)
   }
 }
 

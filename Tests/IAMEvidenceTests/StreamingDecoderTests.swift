@@ -33,7 +33,8 @@ import Testing
   }
 
   /// Random JSON values (nested objects with unsorted and repeated keys, escapes, numbers):
-  /// transcoding the text equals writing the parsed tree.
+  /// transcoding the text equals writing the parsed tree, and the transcoder flags a repeated name
+  /// exactly when the tree has one (for canonically equivalent names, see `DuplicateKeyTests`).
   @Test func transcoderMatchesTheWriter() throws {
     var rng = SplitMix(state: 42)
     let keys = ["a", "b", "B", "é", "a\"b", "a\\b", "\n", "\u{7F}", "ab", "", "Z\u{1F600}"]
@@ -47,18 +48,23 @@ import Testing
       default: return .object((0..<rng.below(5)).map { _ in (key: keys[rng.below(keys.count)], value: value(depth + 1)) })
       }
     }
+    var flagged = 0
     for round in 0..<2000 {
       let v = value(0)
       // Written with members in source order (not canonical) and with \u escapes for some characters.
       let text = Self.sourceText(v, escapeAll: round % 3 == 0)
       let bytes = Array(text.utf8)
-      let transcoded = try bytes.withUnsafeBufferPointer { buffer throws(JSONSyntaxError) in
+      let (transcoded, repeated) = try bytes.withUnsafeBufferPointer { buffer throws(JSONSyntaxError) in
         var t = CanonicalTranscoder(buffer)
         _ = try t.document()
-        return t.out
+        return (t.out, t.foundDuplicateKey)
       }
-      #expect(transcoded == JSONWriter.canonicalBytes(try JSONParser.parse(bytes)), "round \(round): \(text)")
+      let tree = try JSONParser.parse(bytes)
+      #expect(transcoded == JSONWriter.canonicalBytes(tree), "round \(round): \(text)")
+      #expect(repeated == !tree.duplicateKeys().isEmpty, "round \(round): \(text)")
+      if repeated { flagged += 1 }
     }
+    #expect(flagged > 50)
   }
 
   /// JSON text for `v` with members in the order given and, optionally, every non-ASCII or special

@@ -21,9 +21,7 @@ enum CheckSupport {
     case .grantsNone: status = .pass
     }
     var notes = evaluation.notes.map(note)
-    for e in evaluation.verdict.errors {
-      notes.append(ResultNote(code: "invalid-grammar", message: e.description, statements: e.statementIndex.map { [$0] } ?? []))
-    }
+    notes += evaluation.verdict.errors.map(grammarNote)
     let failing = status == .fail
     let indexes = failing ? evaluation.offendingStatements : []
     var why = evaluation.why
@@ -37,6 +35,17 @@ enum CheckSupport {
       checkID: check.id, checkVersion: check.version, status: status, principal: principal, policy: policy,
       statements: indexes, offendingStatements: indexes.isEmpty ? [] : statementJSON(document.json, indexes: indexes),
       reasons: failing ? evaluation.reasons.map(\.rawValue) : [], notes: notes, why: why)
+  }
+
+  /// The note for a problem of a document that cannot be judged: `duplicate-key` for a repeated
+  /// member name, `invalid-grammar` for anything else.
+  static func grammarNote(_ e: PolicyGrammarError) -> ResultNote {
+    let code =
+      switch e.kind {
+      case .duplicateKey: "duplicate-key"
+      case .grammar: "invalid-grammar"
+      }
+    return ResultNote(code: code, message: e.description, statements: e.statementIndex.map { [$0] } ?? [])
   }
 
   static func note(_ n: PolicyNote) -> ResultNote {

@@ -71,11 +71,12 @@ public enum EvidenceBuilder {
       let register = try? ExceptionRegister(recordedBytes: Array(a.exceptionsContent.utf8), source: a.exceptionsSource ?? "exceptions")
     {
       let stale = Set(a.staleExceptions)
-      let expired = expiredMatches(records.results, register: register, capturedAt: current.capturedAt)
+      let unapplied = unappliedMatches(records.results, register: register, capturedAt: current.capturedAt)
       for e in register.exceptions {
         exceptions.append(
           ExceptionUse(
-            exception: e, appliedTo: records.results.filter { $0.exception?.id == e.id }.count, expiredMatches: expired[e.id] ?? 0,
+            exception: e, appliedTo: records.results.filter { $0.exception?.id == e.id }.count,
+            expiredMatches: unapplied.expired[e.id] ?? 0, notYetApprovedMatches: unapplied.notYetApproved[e.id] ?? 0,
             isStale: stale.contains(e.id), daysLeft: current.capturedAt.days(until: e.expiresOn)))
       }
     }
@@ -87,16 +88,28 @@ public enum EvidenceBuilder {
       privilegedCounts: records.privilegedCounts.filter { periodIDs.contains($0.snapshotID) })
   }
 
-  /// For each exception of `register`, the failing results it matched but could not apply, having
-  /// expired at `capturedAt`: the register matched against the results again, by the rule the
-  /// assessment applied (``ExceptionRegister/expiredMatches(for:capturedAt:)``), not read from notes.
-  static func expiredMatches(_ results: [CheckResult], register: ExceptionRegister, capturedAt: Timestamp) -> [String: Int] {
-    var counts: [String: Int] = [:]
-    guard !register.exceptions.isEmpty else { return counts }
+  /// For each exception of `register`, the failing results it matched but could not apply at
+  /// `capturedAt`, having expired or not yet been approved: the register matched against the results
+  /// again, by the rule the assessment applied (``Assessor/assess(_:capturedAt:register:checks:evaluator:evaluated:)``:
+  /// none of the matching exceptions in force), not read from notes.
+  static func unappliedMatches(_ results: [CheckResult], register: ExceptionRegister, capturedAt: Timestamp) -> (
+    expired: [String: Int], notYetApproved: [String: Int]
+  ) {
+    var expired: [String: Int] = [:]
+    var notYetApproved: [String: Int] = [:]
+    guard !register.exceptions.isEmpty else { return (expired, notYetApproved) }
     for r in results where r.status == .fail {
-      for e in register.expiredMatches(for: r, capturedAt: capturedAt) { counts[e.id, default: 0] += 1 }
+      let matching = register.matching(r)
+      if matching.contains(where: { $0.isInForce(at: capturedAt) }) { continue }
+      for e in matching {
+        switch e.period(at: capturedAt) {
+        case .expired: expired[e.id, default: 0] += 1
+        case .notYetApproved: notYetApproved[e.id, default: 0] += 1
+        case .inForce: break
+        }
+      }
     }
-    return counts
+    return (expired, notYetApproved)
   }
 }
 

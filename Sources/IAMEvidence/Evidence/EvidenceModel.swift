@@ -15,10 +15,19 @@ public struct ExceptionUse: Sendable, Hashable {
   public var appliedTo: Int
   /// Failing results it matched but could not apply, having expired.
   public var expiredMatches: Int
+  /// Failing results it matched but could not apply, having been approved only after the snapshot
+  /// was captured (noted `exception-not-yet-approved`: a backdated approval excuses nothing).
+  public var notYetApprovedMatches: Int = 0
   /// Matched nothing in the current snapshot.
   public var isStale: Bool
   /// Days from the report's reference time to the last day in force (negative once expired).
   public var daysLeft: Int
+}
+
+extension ExceptionUse {
+  /// Whether the exception covers every check, principal and policy (`"scope_all": true`): while in
+  /// force it excepts every failure of every check, so reports show it prominently.
+  public var isScopeAll: Bool { exception.isScopeAll }
 }
 
 /// Everything an evidence document says, computed once and consumed by every renderer (HTML, XML,

@@ -6,6 +6,10 @@
 /// snapshot's bytes, and allocating a tree for each only to serialise and hash it was the largest cost
 /// of ingest: here each value is copied once into the output, and an object's members are reordered
 /// only when the source did not already have them sorted.
+///
+/// An object that names a member twice is transcoded as ``JSONWriter`` writes it (the last one kept)
+/// and flagged in ``foundDuplicateKey``: a caller that must not lose the other value (a policy
+/// document) keeps the source text instead.
 struct CanonicalTranscoder {
   var cursor: JSONParser.Cursor
   /// The canonical bytes written so far.
@@ -19,6 +23,13 @@ struct CanonicalTranscoder {
   var maxOutput = Int.max
   /// Whether the last error was ``maxOutput`` being exceeded.
   private(set) var exceededLimit = false
+  /// Whether some object of the value last transcoded names a member twice (names compared decoded,
+  /// and, when one is not ASCII, as Swift strings: canonically equivalent names are one name, as
+  /// ``JSONValue/subscript(key:)`` reads them). ``out`` then holds only the last of each.
+  private(set) var foundDuplicateKey = false
+  /// Whether the last string written was all ASCII (a non-ASCII member name makes its object be
+  /// checked for canonically equivalent names).
+  private var lastStringWasASCII = true
 
   init(_ bytes: UnsafeBufferPointer<UInt8>, at index: Int = 0) {
     cursor = JSONParser.Cursor(bytes)
@@ -29,6 +40,7 @@ struct CanonicalTranscoder {
   /// Transcodes the value at the cursor, appending its canonical form to ``out``.
   mutating func value() throws(JSONSyntaxError) {
     exceededLimit = false
+    foundDuplicateKey = false
     try element()
     if out.count > maxOutput { throw tooLong() }
   }
@@ -92,6 +104,7 @@ struct CanonicalTranscoder {
         }
         out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start...i]))
         cursor.index = i + 1
+        lastStringWasASCII = ascii
         return
       }
       if b == UInt8(ascii: "\\") { break }
@@ -105,6 +118,7 @@ struct CanonicalTranscoder {
     // Escapes (or a truncated string): decode as the parser does, then write the canonical escaping.
     cursor.index = start
     guard let decoded = try cursor.parseString(maxBytes: max(maxOutput - out.count, 0)) else { throw tooLong() }
+    lastStringWasASCII = decoded.utf8.allSatisfy { $0 < 0x80 }
     JSONWriter.writeString(decoded, into: &out)
   }
 
@@ -147,6 +161,7 @@ struct CanonicalTranscoder {
     out.append(UInt8(ascii: "{"))
     let first = members.count
     let bodyStart = out.count
+    var nonASCIIKey = false
     cursor.skipWhitespace()
     if cursor.index < cursor.bytes.count, cursor.bytes[cursor.index] == UInt8(ascii: "}") {
       cursor.index += 1
@@ -164,6 +179,7 @@ struct CanonicalTranscoder {
       if members.count > first { out.append(UInt8(ascii: ",")) }
       let start = out.count
       try string()
+      if !lastStringWasASCII { nonASCIIKey = true }
       let keyEnd = out.count
       cursor.skipWhitespace()
       guard cursor.index < cursor.bytes.count else {
@@ -184,6 +200,7 @@ struct CanonicalTranscoder {
       case UInt8(ascii: ","): cursor.index += 1
       case UInt8(ascii: "}"):
         cursor.index += 1
+        if nonASCIIKey && !foundDuplicateKey { checkEquivalentKeys(from: first) }
         reorder(from: first, bodyStart: bodyStart)
         members.removeSubrange(first...)
         out.append(UInt8(ascii: "}"))
@@ -211,6 +228,7 @@ struct CanonicalTranscoder {
     }
     // Of equal keys only the last (in source order, hence last in the stable sort) is kept.
     let kept = order.indices.filter { $0 + 1 == order.count || compareKeys(members[order[$0]], members[order[$0 + 1]]) != 0 }
+    if kept.count < count { foundDuplicateKey = true }
     scratch.removeAll(keepingCapacity: true)
     scratch.append(contentsOf: out[bodyStart...])
     out.removeSubrange(bodyStart...)
@@ -221,6 +239,21 @@ struct CanonicalTranscoder {
       let segment = members[m]
       out.append(contentsOf: scratch[(segment.start - bodyStart)..<(segment.end - bodyStart)])
       written += 1
+    }
+  }
+
+  /// Flags ``foundDuplicateKey`` when two of the members `members[first...]` have names that differ
+  /// in bytes but are equal as Swift strings (`K` and KELVIN SIGN `K`): rare, so the names are decoded
+  /// only for objects with a non-ASCII name.
+  private mutating func checkEquivalentKeys(from first: Int) {
+    var names = Set<String>()
+    for m in members[first...] {
+      let quoted = Array(out[m.start..<m.keyEnd])
+      guard let name = (try? JSONParser.parse(quoted))?.stringValue else { continue }
+      if !names.insert(name).inserted {
+        foundDuplicateKey = true
+        return
+      }
     }
   }
 

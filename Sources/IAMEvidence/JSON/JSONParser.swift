@@ -74,7 +74,8 @@ public struct JSONParser {
     var index = 0
     var depth = 0
     /// Whether objects refuse a repeated member name, with ``path`` kept up to date for the error
-    /// (off by default: the snapshot decoders follow AWS's last-one-wins reading).
+    /// (off by default, which keeps every member in the tree: ``JSONValue/subscript(key:)`` then
+    /// reads the last; the snapshot decoder turns it on for the values it skips).
     var tracksPaths = false
     /// The members and elements being parsed, outermost first (only while ``tracksPaths``).
     var path: [String] = []

@@ -19,6 +19,38 @@ public enum JSONWriter {
     return out
   }
 
+  /// Compact JSON with object members in their own order, repeated names kept: the written form of
+  /// a tree that canonical JSON cannot hold (``PolicyDocumentText/init(json:)``).
+  public static func compactBytes(_ value: JSONValue) -> [UInt8] {
+    var out: [UInt8] = []
+    out.reserveCapacity(256)
+    writeCompact(value, into: &out)
+    return out
+  }
+
+  static func writeCompact(_ value: JSONValue, into out: inout [UInt8]) {
+    switch value {
+    case .array(let elements):
+      out.append(UInt8(ascii: "["))
+      for (i, e) in elements.enumerated() {
+        if i > 0 { out.append(UInt8(ascii: ",")) }
+        writeCompact(e, into: &out)
+      }
+      out.append(UInt8(ascii: "]"))
+    case .object(let members):
+      out.append(UInt8(ascii: "{"))
+      for (i, m) in members.enumerated() {
+        if i > 0 { out.append(UInt8(ascii: ",")) }
+        writeString(m.key, into: &out)
+        out.append(UInt8(ascii: ":"))
+        writeCompact(m.value, into: &out)
+      }
+      out.append(UInt8(ascii: "}"))
+    default:
+      writeCanonical(value, into: &out)
+    }
+  }
+
   /// Indented JSON (two spaces), keys sorted, for reports and terminals.
   public static func pretty(_ value: JSONValue, indent: Int = 0) -> String {
     var out: [UInt8] = []

@@ -331,7 +331,7 @@ struct Explainer: Sendable {
       if single {
         errors += s.analysis.errors
       } else {
-        errors += s.analysis.errors.map { PolicyGrammarError(statementIndex: $0.statementIndex, message: $0.message, source: s.label) }
+        errors += s.analysis.errors.map { $0.labelled(s.label) }
       }
     }
     self.errors = errors

@@ -202,7 +202,7 @@ public struct KMSPolicyEvaluator: Sendable {
     var errors: [PolicyGrammarError] = []
     for s in evaluations where s.evaluation.verdict.isInvalid {
       let errs = s.evaluation.verdict.errors
-      errors += errs.map { PolicyGrammarError(statementIndex: $0.statementIndex, message: $0.message, source: s.label) }
+      errors += errs.map { $0.labelled(s.label) }
       notes.append(
         PolicyNote(
           code: .sourceInvalid,
@@ -286,10 +286,12 @@ public struct KMSPolicyEvaluator: Sendable {
     }
     notes += denyNotes(rows, granted: bounded)
 
-    let verdict: PolicyVerdict = bounded == target ? .grantsAll : .grantsSome
+    // Short of the whole target, an invalid source (a grammar error, a repeated member name) might
+    // complete the grant: that is never a pass.
+    let verdict: PolicyVerdict = bounded == target ? .grantsAll : errors.isEmpty ? .grantsSome : .invalid(errors)
     let why =
       "\(grantingSources.joined(separator: ", ")) \(grantingSources.count == 1 ? "allows" : "together allow") \(Self.actionsPhrase(bounded, of: target)) on all keys\(boundaryAllowed == nil ? "" : " within the permissions boundary") (\(reasons.map(\.rawValue).joined(separator: ", ")))."
-    return result(verdict, granting: grantingSources, reasons: reasons, why: why)
+    return result(verdict, granting: grantingSources, reasons: reasons, why: verdict.isInvalid ? why + invalidSuffix : why)
   }
 
   // MARK: - Statements

@@ -2,6 +2,15 @@
 ///
 /// ``description`` reads like `Statement[2]: Effect must be "Allow" or "Deny", found "allow"`.
 public struct PolicyGrammarError: Error, Sendable, Hashable, CustomStringConvertible {
+  /// What kind of problem this is: checks report each kind under its own note code.
+  public enum Kind: String, Sendable, Hashable {
+    /// The document breaks the policy grammar (note `invalid-grammar`).
+    case grammar
+    /// Some object of the document names a member twice (note `duplicate-key`): which value counts
+    /// is not something evidence can rely on, so the document is not judged at all.
+    case duplicateKey = "duplicate-key"
+  }
+
   /// 0-based index of the statement in `Statement` (0 when `Statement` is a single object); nil for
   /// document-level problems.
   public var statementIndex: Int?
@@ -9,15 +18,29 @@ public struct PolicyGrammarError: Error, Sendable, Hashable, CustomStringConvert
   public var message: String
   /// The document's label in multi-document evaluations (``PolicySource/label``), else nil.
   public var source: String?
+  public var kind: Kind
+  /// For ``Kind/duplicateKey``: the JSON path of the repeated member inside the document
+  /// (`$.Statement[0].Action`), which ``message`` names too.
+  public var path: String?
 
-  public init(statementIndex: Int?, message: String, source: String? = nil) {
+  public init(statementIndex: Int?, message: String, source: String? = nil, kind: Kind = .grammar, path: String? = nil) {
     self.statementIndex = statementIndex
     self.message = message
     self.source = source
+    self.kind = kind
+    self.path = path
+  }
+
+  /// This error with its document's label (``source``), kind and path kept.
+  public func labelled(_ source: String) -> PolicyGrammarError {
+    var e = self
+    e.source = source
+    return e
   }
 
   public var description: String {
-    let located = statementIndex.map { "Statement[\($0)]: \(message)" } ?? message
+    // A repeated member's path already locates it.
+    let located = kind == .duplicateKey ? message : statementIndex.map { "Statement[\($0)]: \(message)" } ?? message
     return source.map { "\($0): \(located)" } ?? located
   }
 }
@@ -122,6 +145,11 @@ public struct PolicyStatement: Sendable, Hashable {
 /// `Resource`/`NotResource`, each a string or a non-empty array of strings; `Sid` a string; `Condition` an
 /// object of operator → object of key → string/number/boolean or array of them. Every problem is
 /// reported (parsing does not stop at the first).
+///
+/// A document in which any object, at any depth, names a member twice is refused before the grammar
+/// is looked at, with one ``PolicyGrammarError/Kind/duplicateKey`` error per repeated name (up to
+/// ``maxDuplicateKeyErrors``) and nothing else: every other judgement would be made on one of the
+/// values.
 public struct PolicyDocument: Sendable, Hashable {
   /// The `Version` string, nil when absent.
   public var version: String?
@@ -162,8 +190,13 @@ public struct PolicyDocument: Sendable, Hashable {
     }
   }
 
+  /// The most repeated member names one document reports.
+  public static let maxDuplicateKeyErrors = 10
+
   /// Parses `json`: the document, or every grammar problem found.
   public static func parse(_ json: JSONValue) -> Result<PolicyDocument, PolicyGrammarErrors> {
+    let duplicates = json.duplicateKeys(limit: maxDuplicateKeyErrors)
+    if !duplicates.isEmpty { return .failure(PolicyGrammarErrors(duplicates.map(duplicateKeyError))) }
     var errors: [PolicyGrammarError] = []
     func fail(_ index: Int?, _ message: String) { errors.append(PolicyGrammarError(statementIndex: index, message: message)) }
 
@@ -217,6 +250,21 @@ public struct PolicyDocument: Sendable, Hashable {
     return .success(
       PolicyDocument(
         version: version, id: id, statements: statements, statementIsSingleObject: single, json: json))
+  }
+
+  /// The error for a repeated member name, located by its statement when it is inside one.
+  static func duplicateKeyError(_ d: JSONDuplicateKey) -> PolicyGrammarError {
+    var statement: Int?
+    if d.path.hasPrefix("$.Statement[") {
+      statement = Int(d.path.dropFirst("$.Statement[".count).prefix { $0 != "]" })
+    } else if d.path.hasPrefix("$.Statement.") {
+      statement = 0
+    }
+    return PolicyGrammarError(
+      statementIndex: statement,
+      message:
+        "duplicate key \(JSONWriter.quoted(d.key)) at \(d.path): the document names this member twice, and which value counts is not something evidence can rely on, so it is not judged (its text is kept as written)",
+      kind: .duplicateKey, path: d.path)
   }
 
   /// Checks one statement; appends its problems to `errors` and returns nil when there are any.

@@ -261,9 +261,10 @@ public struct SourceEvaluation: Sendable, Hashable {
 /// cancel (only when they cancel the whole grant, as for one policy), and grants the boundary does not
 /// allow on all keys are not effective.
 public struct EffectiveAccessEvaluation: Sendable, Hashable {
-  /// As for one policy; ``PolicyVerdict/invalid(_:)`` only when nothing is granted and a source is invalid
-  /// (errors prefixed with the source label). Grants of valid sources are never hidden by another
-  /// source's errors.
+  /// As for one policy; ``PolicyVerdict/invalid(_:)`` when a source is invalid and the valid sources do
+  /// not grant the whole target on their own (errors prefixed with the source label): what the
+  /// invalid source grants is unknown, so only a grant that is complete without it is reported as
+  /// such (``PolicyVerdict/grantsAll``), and a partial one never reads as a pass.
   public var verdict: PolicyVerdict
   public var target: Set<String>
   /// Union of the sources' grants on all keys (before boundary and Deny).

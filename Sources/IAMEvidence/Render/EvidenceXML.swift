@@ -161,7 +161,10 @@ public enum EvidenceXML {
       e.setAttribute("daysLeft", String(use.daysLeft))
       e.setAttribute("applied", String(use.appliedTo))
       e.setAttribute("expiredMatches", String(use.expiredMatches))
+      e.setAttribute("notYetApprovedMatches", String(use.notYetApprovedMatches))
       e.setAttribute("stale", String(use.isStale))
+      // Only an exception for everything is marked: it excepts every failure of every check.
+      if use.isScopeAll { e.setAttribute("scopeAll", "true") }
       if let t = x.ticket { e.setAttribute("ticket", t) }
       e.addChild("justification").addText(x.justification)
       if let c = x.compensatingControl { e.addChild("compensatingControl").addText(c) }

@@ -466,27 +466,47 @@ private struct Context {
       p.add("code", a.exceptionsSHA256, class: "hash")
       p.say(").")
     }
-    let uses = model.exceptions.sorted { $0.exception.id < $1.exception.id }
+    // Exceptions for everything first: each of them excepts every failure of every check.
+    let uses = model.exceptions.sorted { ($0.isScopeAll ? 0 : 1, $0.exception.id) < ($1.isScopeAll ? 0 : 1, $1.exception.id) }
     if uses.isEmpty {
       slot.add("p", "No exceptions are registered: every failing result stands as a finding.", class: "empty")
       return
     }
+    exceptionsSummary(slot, uses)
     for use in uses {
       let e = use.exception
       let expired = use.daysLeft < 0
       let article = slot.add(
-        "article", class: "exception" + (expired ? " exception-expired" : "") + (use.isStale ? " exception-stale" : ""))
+        "article",
+        class: "exception" + (expired ? " exception-expired" : "") + (use.isStale ? " exception-stale" : "")
+          + (use.isScopeAll ? " exception-scope-all" : ""))
       let head = article.add("header", class: "exception-head")
       head.add("h3", e.id)
       let flags = head.add("p", class: "flags")
       if expired {
         flags.add("span", "Expired", class: "tag tag-expired")
+      } else if e.period(at: model.current.capturedAt) == .notYetApproved {
+        flags.add("span", "Approved after the capture", class: "tag tag-stale")
       } else {
         flags.add("span", "In force", class: "tag tag-inforce")
       }
+      if use.isScopeAll { flags.add("span", "Scope: everything", class: "tag tag-expired") }
       if use.isStale { flags.add("span", "Stale: matched nothing", class: "tag tag-stale") }
       if use.expiredMatches > 0 {
         flags.add("span", "Expired but still matching \(HTMLReport.count(use.expiredMatches, "failing result"))", class: "tag tag-expired")
+      }
+      if use.notYetApprovedMatches > 0 {
+        flags.add(
+          "span", "Approved after the capture, matching \(HTMLReport.count(use.notYetApprovedMatches, "failing result"))",
+          class: "tag tag-stale")
+      }
+      if use.isScopeAll {
+        let warning = article.add("p", class: "scope-all-warning")
+        warning.add(
+          "strong", "Warning: this exception excepts every failure of every check.", class: "overdue")
+        warning.say(
+          " It covers every check, every principal and every policy (the register says \"scope_all\": true): while it is in force, no failing result of the snapshot is reported as a finding."
+        )
       }
       let dl = article.add("dl", class: "facts")
       dl.fact("Check") { $0.add("code", e.check == "*" ? "* (every check)" : e.check) }
@@ -513,10 +533,54 @@ private struct Context {
         dd.say(" (from the capture of snapshot \(model.current.id))")
       }
       dl.fact("Applied to") { $0.say(HTMLReport.count(use.appliedTo, "result") + " in the current snapshot") }
+      if use.expiredMatches > 0 || use.notYetApprovedMatches > 0 {
+        dl.fact("Matched, not applied") { dd in
+          let ul = dd.add("ul", class: "plain")
+          if use.notYetApprovedMatches > 0 {
+            ul.add(
+              "li",
+              HTMLReport.count(use.notYetApprovedMatches, "failing result")
+                + " captured before the exception was approved (exception-not-yet-approved)")
+          }
+          if use.expiredMatches > 0 {
+            ul.add("li", HTMLReport.count(use.expiredMatches, "failing result") + " captured after it expired (exception-expired)")
+          }
+        }
+      }
       dl.fact("Justification") { $0.say(e.justification) }
       dl.fact("Ticket") { $0.say(e.ticket ?? "—") }
       dl.fact("Compensating control") { $0.say(e.compensatingControl ?? "—") }
     }
+  }
+
+  /// One paragraph counting the register's exceptions: in force, expired, stale, those that cover
+  /// everything (said first and in bold), and the failures matched but not excepted.
+  func exceptionsSummary(_ slot: XMLElement, _ uses: [ExceptionUse]) {
+    let p = slot.add("p", class: "exceptions-summary")
+    let capturedAt = model.current.capturedAt
+    let expired = uses.filter { $0.daysLeft < 0 }.count
+    let later = uses.filter { $0.daysLeft >= 0 && $0.exception.period(at: capturedAt) == .notYetApproved }.count
+    let scopeAll = uses.filter(\.isScopeAll)
+    if !scopeAll.isEmpty {
+      p.add(
+        "strong",
+        "\(HTMLReport.count(scopeAll.count, "exception covers", "exceptions cover")) every check, principal and policy (scope_all: \(scopeAll.map(\.exception.id).joined(separator: ", "))), excepting every failure of every check while in force.",
+        class: "overdue")
+      p.say(" ")
+    }
+    var sentence =
+      "\(HTMLReport.count(uses.count, "exception")) in the register: \(uses.count - expired - later) in force, \(expired) expired"
+      + (later > 0 ? ", \(later) approved after the capture" : "") + "; \(uses.filter(\.isStale).count) stale (matched nothing)."
+    let notYet = uses.reduce(0) { $0 + $1.notYetApprovedMatches }
+    let lapsed = uses.reduce(0) { $0 + $1.expiredMatches }
+    if notYet > 0 {
+      sentence +=
+        " \(HTMLReport.count(notYet, "match", "matches")) of a failing result by an exception approved after the capture, not applied."
+    }
+    if lapsed > 0 {
+      sentence += " \(HTMLReport.count(lapsed, "match", "matches")) of a failing result by an expired exception, not applied."
+    }
+    p.say(sentence)
   }
 
   // MARK: Population

@@ -10,13 +10,21 @@ public enum DocumentEncoding: String, Sendable, Codable {
   case jsonString = "json-string"
 }
 
-/// A policy document in canonical form, identified by the SHA-256 of its canonical JSON.
+/// A policy document's text, identified by its SHA-256: the canonical JSON of the document, or, for a
+/// document in which some object names a member twice, the text exactly as written.
 ///
-/// Only the canonical text is kept for documents decoded from a snapshot or read from the store;
-/// ``json`` parses it when asked. A 100 MB export holds tens of MB of documents, and their trees would
-/// be several times that.
+/// Only the text is kept for documents decoded from a snapshot or read from the store; ``json``
+/// parses it when asked. A 100 MB export holds tens of MB of documents, and their trees would be
+/// several times that.
+///
+/// A repeated member (`"Action":"kms:*","Action":"ecr:GetObject"`) has no canonical form that keeps
+/// both values: canonical JSON keeps one, and IAM's own reading of such a document is not something
+/// evidence can rely on. Such a document keeps its text as written (``hasDuplicateKey``), its hash is
+/// that of the text, and every check on it reports an error (``PolicyDocument/parse(_:)`` refuses it
+/// with ``PolicyGrammarError/Kind/duplicateKey``), never a verdict computed from one of the values.
 public struct PolicyDocumentText: Sendable, Hashable {
-  /// Canonical JSON: sorted keys, no insignificant whitespace.
+  /// Canonical JSON (sorted keys, no insignificant whitespace); for a document with a repeated
+  /// member name, the text as written (see ``hasDuplicateKey``).
   public var canonical: String
   /// Lower-case hex SHA-256 of `canonical`'s UTF-8 bytes.
   public var sha256: String
@@ -25,23 +33,32 @@ public struct PolicyDocumentText: Sendable, Hashable {
   /// Set by ``droppingText()``: reading ``json`` then is a bug (it would read as `null`).
   private var textDropped = false
 
-  /// The parsed document (from the tree it was built from, else parsed from ``canonical``; a
-  /// canonical text that no longer parses, as in a damaged database, gives `null`, which every check
-  /// reports as an invalid document).
+  /// The parsed document (from the tree it was built from, else parsed from ``canonical``, repeated
+  /// members included; a text that no longer parses, as in a damaged database, gives `null`, which
+  /// every check reports as an invalid document).
   public var json: JSONValue {
     if let tree { return tree }
     assert(!textDropped, "the text of document \(sha256) was dropped")
     return (try? JSONParser.parse(canonical)) ?? .null
   }
 
+  /// Whether some object of the document names a member twice, at any depth: ``canonical`` is then
+  /// the text as written. Re-detected from the text on each call (the text alone decides it, so a
+  /// document read back from the store is recognised as such), by the rule of
+  /// ``JSONParser/parse(_:rejectDuplicateKeys:)``.
+  public var hasDuplicateKey: Bool { !json.duplicateKeys(limit: 1).isEmpty }
+
+  /// The document of a tree: its canonical text, or, when the tree repeats a member name (which
+  /// canonical JSON cannot hold), the tree written compactly in its own member order, repeats kept.
   public init(json: JSONValue) {
     self.tree = json
-    let bytes = JSONWriter.canonicalBytes(json)
+    let bytes = json.duplicateKeys(limit: 1).isEmpty ? JSONWriter.canonicalBytes(json) : JSONWriter.compactBytes(json)
     self.canonical = String(decoding: bytes, as: UTF8.self)
     self.sha256 = SHA256.hash(data: bytes).hexString
   }
 
-  /// A document from bytes that are already canonical (``CanonicalTranscoder`` output).
+  /// A document from bytes that are already canonical (``CanonicalTranscoder`` output), or from the
+  /// text as written of a document with a repeated member name (the decoder's choice).
   init(canonicalBytes bytes: [UInt8]) {
     self.tree = nil
     self.canonical = String(decoding: bytes, as: UTF8.self)
@@ -56,7 +73,8 @@ public struct PolicyDocumentText: Sendable, Hashable {
     return d
   }
 
-  /// A document read back from the store: its canonical text and hash are already known.
+  /// A document read back from the store: its text (canonical, or as written when it repeats a
+  /// member name) and hash are already known.
   init(storedCanonical: String, sha256: String) {
     self.tree = nil
     self.canonical = storedCanonical

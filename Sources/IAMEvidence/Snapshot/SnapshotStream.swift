@@ -3,8 +3,9 @@
 ///
 /// Members are read in file order and unknown ones are validated and skipped. Policy documents are
 /// transcoded to canonical bytes (``CanonicalTranscoder``) and hashed as they are met, so what stays
-/// in memory is the model and each document's canonical text. For a member written twice the last
-/// one wins. Errors name the JSON path where they occur; a syntax error
+/// in memory is the model and each document's canonical text. A member name written twice in one
+/// object of the export is refused with its path; a policy document that repeats a name keeps its
+/// text as written. Errors name the JSON path where they occur; a syntax error
 /// is reported at the innermost member being read. Each field is bounded by ``SnapshotLimits``.
 struct SnapshotStream {
   private var cursor: JSONParser.Cursor
@@ -19,6 +20,9 @@ struct SnapshotStream {
   /// One instance of each attached-policy ARN and name and group name: they repeat across thousands
   /// of principals, and a separate copy for each costs megabytes in a large account.
   private var internTable: [String: String] = [:]
+  /// The member names of the objects being read, innermost last (``object(_:)`` checks a new name
+  /// against its own object's; one buffer for all, so reading an object allocates nothing for it).
+  private var memberNames: [String] = []
 
   private enum PathPart {
     case key(String)
@@ -92,25 +96,73 @@ struct SnapshotStream {
 
   /// Validates and skips the value of a member not read. Its name is left out of the path of any
   /// syntax error in it (a name not recognised may hold any characters); the line and column say where.
+  /// A member name repeated inside it is refused too (see ``object(_:)``).
   private mutating func skipValue() throws(SnapshotDecodingError) {
     let name = path.popLast()
     defer { if let name { path.append(name) } }
     cursor.skipWhitespace()
-    do { _ = try cursor.parseValue() } catch { throw syntax(error) }
+    cursor.tracksPaths = true
+    cursor.path.removeAll(keepingCapacity: true)
+    defer { cursor.tracksPaths = false }
+    do { _ = try cursor.parseValue() } catch {
+      // Only a repeated name carries a path. The path inside the skipped value is not shown (the
+      // names in it may hold any characters; the line and column say where), nor the member's own
+      // name unless it is a plain word.
+      guard error.path != nil else { throw syntax(error) }
+      var at = pathString
+      if case .key(let k) = name, Self.isPlainWord(k) { at += "." + k }
+      throw SnapshotDecodingError(
+        file: file, path: at,
+        message: "a member name appears twice inside a member this tool does not read (\(error)): " + Self.repeatedMemberRule)
+    }
   }
 
+  /// Why a repeated member name in the export is refused.
+  static let repeatedMemberRule =
+    "an object of the export may name a member only once (readers disagree on which value counts, so one would be dropped silently)"
+
   /// Reads an object, calling `body` with the stream and each member's name (on the path while `body`
-  /// reads its value; `body` must read or skip it).
+  /// reads its value; `body` must read or skip it). A name the object already holds is refused with
+  /// its path: the export's own structure is read by name, and keeping either value would drop the
+  /// other silently (policy documents, which are not read here, keep their text instead).
   private mutating func object(_ body: (inout SnapshotStream, String) throws(SnapshotDecodingError) -> Void)
     throws(SnapshotDecodingError)
   {
     try beginObject()
     var count = 0
+    // The names seen so far: a few, compared in turn (kept in `memberNames` from `first`); a set once
+    // the object is large, so a hostile object of many members costs linear time.
+    let first = memberNames.count
+    defer { memberNames.removeSubrange(first...) }
+    var nameSet = Set<String>()
     while let key = try nextKey(&count) {
+      let repeated: Bool
+      if count <= 16 {
+        repeated = memberNames[first...].contains(key)
+        memberNames.append(key)
+        if count == 16 { nameSet = Set(memberNames[first...]) }
+      } else {
+        repeated = !nameSet.insert(key).inserted
+      }
+      if repeated { throw repeatedMember(key) }
       path.append(.key(key))
       try body(&self, key)
       path.removeLast()
     }
+  }
+
+  /// Whether a member name is ASCII letters only (every name this tool reads is), so that it can
+  /// stand in an error's path.
+  static func isPlainWord(_ key: String) -> Bool {
+    !key.isEmpty && key.utf8.allSatisfy { ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) }
+  }
+
+  /// The error for member `key` named a second time in the object being read: at the member's path
+  /// when its name is a plain word (as every name this tool reads is), else at the object's.
+  private func repeatedMember(_ key: String) -> SnapshotDecodingError {
+    let at = Self.isPlainWord(key) ? pathString + "." + key : pathString
+    return SnapshotDecodingError(
+      file: file, path: at, message: "member \(JSONWriter.quoted(key)) appears twice: " + Self.repeatedMemberRule)
   }
 
   /// Consumes `{`, or throws "expected an object".
@@ -519,9 +571,13 @@ struct SnapshotStream {
   // MARK: Policy documents
 
   /// A policy document: a JSON object (CLI), or a string holding percent-encoded JSON (raw API) or
-  /// plain JSON text. Transcoded to canonical bytes and hashed here.
+  /// plain JSON text. Transcoded to canonical bytes and hashed here; a document in which some object
+  /// names a member twice keeps its text as written instead (the JSON object's bytes in the file, the
+  /// string's JSON text, the percent-decoded JSON text), since canonical JSON would keep only one of
+  /// the values (see ``PolicyDocumentText``).
   private mutating func document() throws(SnapshotDecodingError) -> (PolicyDocumentText, DocumentEncoding) {
     if try peek(UInt8(ascii: "{")) {
+      let start = cursor.index
       transcoder.out.removeAll(keepingCapacity: true)
       transcoder.cursor.index = cursor.index
       do { try transcoder.value() } catch {
@@ -529,6 +585,9 @@ struct SnapshotStream {
         throw syntax(error)
       }
       cursor.index = transcoder.cursor.index
+      if transcoder.foundDuplicateKey {
+        return (try verbatim(Array(UnsafeBufferPointer(rebasing: cursor.bytes[start..<cursor.index]))), .object)
+      }
       return (PolicyDocumentText(canonicalBytes: transcoder.out), .object)
     }
     guard try peek(UInt8(ascii: "\"")) else {
@@ -537,8 +596,10 @@ struct SnapshotStream {
     let s = try string(.encodedDocument)
     let trimmed = s.utf8.drop(while: { $0 == 0x20 || $0 == 0x0A || $0 == 0x09 || $0 == 0x0D })
     if trimmed.first == UInt8(ascii: "{") {
-      switch Self.transcodeObject(Array(s.utf8)) {
-      case .some(.some(let canonical)): return (PolicyDocumentText(canonicalBytes: canonical), .jsonString)
+      let text = Array(s.utf8)
+      switch Self.transcodeObject(text) {
+      case .some(.some((let canonical, false))): return (PolicyDocumentText(canonicalBytes: canonical), .jsonString)
+      case .some(.some((_, true))): return (try verbatim(text), .jsonString)
       case .some(.none): throw error(SnapshotLimits.Field.document.refusal)
       case .none: throw error("not a valid JSON policy document")
       }
@@ -546,14 +607,14 @@ struct SnapshotStream {
     guard let decoded = PercentEncoding.decodeBytes(s), String(validating: decoded, as: UTF8.self) != nil else {
       throw error("not valid percent-encoded JSON (bad %-escape or not UTF-8)")
     }
-    let result: (first: UInt8, bytes: [UInt8])?
+    let result: (first: UInt8, bytes: [UInt8], duplicate: Bool)?
     do {
       result = try decoded.withUnsafeBufferPointer { buffer throws(JSONSyntaxError) in
         var t = CanonicalTranscoder(buffer)
         t.maxOutput = SnapshotLimits.Field.document.bytes
         do throws(JSONSyntaxError) {
           let first = try t.document()
-          return (first, t.out)
+          return (first, t.out, t.foundDuplicateKey)
         } catch {
           if t.exceededLimit { return nil }
           throw error
@@ -574,18 +635,33 @@ struct SnapshotStream {
         }
       throw error("percent-encoded document is \(kind), expected an object")
     }
+    if result.duplicate {
+      return (try verbatim(decoded), .percentEncoded)
+    }
     return (PolicyDocumentText(canonicalBytes: result.bytes), .percentEncoded)
   }
 
-  /// The canonical bytes of `text` if it is one JSON object, `.some(nil)` if it is longer than a
-  /// policy document may be, nil if it is not one JSON object.
-  private static func transcodeObject(_ text: [UInt8]) -> [UInt8]?? {
-    text.withUnsafeBufferPointer { buffer -> [UInt8]?? in
+  /// The document whose text as written is `text` (it names some member twice), bounded like a
+  /// canonical document.
+  private func verbatim(_ text: [UInt8]) throws(SnapshotDecodingError) -> PolicyDocumentText {
+    guard text.count <= SnapshotLimits.Field.document.bytes else {
+      throw error(
+        "policy document with a repeated member name longer than 1 MiB as written, the limit (such a document is stored as written; AWS allows at most 10,240 characters for a policy document)"
+      )
+    }
+    return PolicyDocumentText(canonicalBytes: text)
+  }
+
+  /// The canonical bytes of `text` if it is one JSON object (and whether it names a member twice, the
+  /// bytes then keeping only the last), `.some(nil)` if it is longer than a policy document may be,
+  /// nil if it is not one JSON object.
+  private static func transcodeObject(_ text: [UInt8]) -> ([UInt8], Bool)?? {
+    text.withUnsafeBufferPointer { buffer -> ([UInt8], Bool)?? in
       var t = CanonicalTranscoder(buffer)
       t.maxOutput = SnapshotLimits.Field.document.bytes
       guard let first = try? t.document() else { return t.exceededLimit ? .some(nil) : nil }
       guard first == UInt8(ascii: "{") else { return nil }
-      return .some(t.out)
+      return .some((t.out, t.foundDuplicateKey))
     }
   }
 }

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import IAMEvidence
 import Testing
@@ -8,11 +9,17 @@ import Testing
 /// Why the two decoders may legitimately disagree. Each case has a predicate in
 /// ``Differential/classify(_:_:_:)`` or ``Differential/run(_:)``; anything else is a bug in one of them.
 enum Disagreement: String, CaseIterable, Sendable, Comparable {
-  /// A member name repeats in one object (or two names are equal as Swift strings, i.e. canonically
-  /// equivalent). Ours keeps the last, as AWS and `JSONSerialization` do; `JSONDecoder` the first.
-  /// Checked by rewriting the input with only the last of each repeated member, where Foundation
-  /// must then agree with ours exactly (so a decoder that switched to first-wins would be caught).
+  /// A member name repeats in one object of the export's own structure, outside the policy
+  /// documents (or two names are equal as Swift strings, i.e. canonically equivalent): ours refuses
+  /// the export (naming the path), `JSONDecoder` reads the first. Checked on the input: whenever its
+  /// strict parse shows such a repeat, ours must refuse (an acceptance is unexplained).
   case duplicateMembers = "duplicate members"
+  /// A member name repeats inside a policy document: ours keeps the document's text as written
+  /// (hashed as written; every check then reports `duplicate-key`), Foundation reads one of the
+  /// values. Checked exactly: such a document of ours parses to the source's own tree (repeats,
+  /// order and number text included) and hashes to its text, and everything else agrees with
+  /// Foundation reading the input with only the last of each repeated member.
+  case documentDuplicateKeys = "duplicate members in a policy document"
   /// `[1,]` or `{"a":1,}` in the export or in a policy document: RFC 8259 forbids the comma, ours
   /// refuses it, Foundation accepts it.
   case trailingComma = "trailing comma"
@@ -63,20 +70,34 @@ enum Differential {
     let reference = FoundationReference.decode(bytes)
     let input = Lazy(bytes: bytes)
     var outcome: Outcome
-    if let root = input.strict, let repaired = LastWins.repair(root) {
-      // Repeated member names: ours keeps the last, JSONDecoder the first. Ours is judged against
-      // Foundation reading the input with only the last of each repeated member kept.
+    if let root = input.strict, let repeated = Repeats.inStructure(root) {
+      // A repeated member of the export itself: ours must refuse it, whatever Foundation does.
+      switch (ours, reference) {
+      case (.success(let mine), _):
+        outcome = Outcome(verdict: .unexplained, detail: "ours accepted a member named twice at \(repeated)", ours: mine)
+      case (.failure, .failure):
+        outcome = Outcome(verdict: .bothRefused, detail: "both refused", ours: nil)
+      case (.failure(let mine), .success):
+        outcome = explained(
+          .duplicateMembers, "ours refused (\(mine)) a member named twice at \(repeated); JSONDecoder reads the first", nil)
+      }
+    } else if let root = input.strict, let repaired = LastWins.repair(root) {
+      // Repeated members inside policy documents only: ours keeps those documents as written. The
+      // rest is judged against Foundation reading the input with only the last of each repeated
+      // member kept, ours with those documents in their last-wins canonical form.
       let lastWinsReference = FoundationReference.decode(repaired)
-      outcome = classify(ours, lastWinsReference, input)
-      switch outcome.verdict {
-      case .unexplained:
-        outcome.detail = "with repeated members resolved last-wins, " + outcome.detail
-      case .bothDecoded, .bothRefused:
-        if !sameOutcome(reference, lastWinsReference) {
-          outcome = explained(.duplicateMembers, "JSONDecoder reads the first of repeated members", outcome.ours)
+      if case .success(let mine) = ours, let problem = verbatimProblem(mine, root) {
+        outcome = Outcome(verdict: .unexplained, detail: problem, ours: mine)
+      } else {
+        outcome = classify(ours.map(LastWins.canonicalDocuments), lastWinsReference, input)
+        switch outcome.verdict {
+        case .unexplained:
+          outcome.detail = "with repeated members resolved last-wins, " + outcome.detail
+        case .bothDecoded:
+          outcome = explained(.documentDuplicateKeys, "ours keeps each such document's text as written", try? ours.get())
+        case .bothRefused, .explained:
+          break
         }
-      case .explained:
-        break
       }
     } else {
       outcome = classify(ours, reference, input)
@@ -85,6 +106,31 @@ enum Differential {
       outcome = Outcome(verdict: .unexplained, detail: "malformed error: \(problem) (\(error))", ours: nil)
     }
     return outcome
+  }
+
+  /// Each of our documents whose source repeats a member name keeps the source's text: it parses
+  /// to exactly the source's tree (repeats, member order and number text included), says so
+  /// (``PolicyDocumentText/hasDuplicateKey``) and is hashed as that text; no other document says so.
+  static func verbatimProblem(_ ours: AuthorizationSnapshot, _ root: JSONValue) -> String? {
+    var mine: [(String, PolicyDocumentText)] = []
+    forEachDocument(ours) { path, document, _ in mine.append((path, document)) }
+    let source = SourceDocuments.trees(root)
+    guard mine.count == source.count else { return "ours has \(mine.count) documents, the source \(source.count)" }
+    for ((path, document), tree) in zip(mine, source) {
+      guard let tree else { return "\(path): ours accepted a document JSONParser refuses" }
+      let repeats = !tree.duplicateKeys(limit: 1).isEmpty
+      if document.hasDuplicateKey != repeats {
+        return "\(path): the source \(repeats ? "repeats" : "does not repeat") a member name, ours says the opposite"
+      }
+      guard repeats else { continue }
+      guard let parsed = try? JSONParser.parse(document.canonical), parsed == tree else {
+        return "\(path): the document repeats a member name, but ours is not its text as written: \(document.canonical.prefix(200))"
+      }
+      if SHA256.hash(data: Array(document.canonical.utf8)).hexString != document.sha256 {
+        return "\(path): the document kept as written is not hashed as its text"
+      }
+    }
+    return nil
   }
 
   static func sameOutcome(
@@ -598,11 +644,77 @@ enum Lexical {
   }
 }
 
+/// Where the export itself (outside its policy documents, as the decoder finds them) names a member
+/// twice in one object (names compared as Swift strings, as the decoder compares them).
+enum Repeats {
+  /// The JSON path of the first repeated member outside the policy documents, nil when there is none.
+  static func inStructure(_ root: JSONValue) -> String? {
+    var steps: [String] = []
+    return walk(root, &steps)
+  }
+
+  /// The members the decoder reads as policy documents: `(list, item list, member)` for inline
+  /// policies and managed policy versions; `AssumeRolePolicyDocument` directly under a role.
+  static func isDocument(_ steps: [String]) -> Bool {
+    let inline = [("UserDetailList", "UserPolicyList"), ("GroupDetailList", "GroupPolicyList"), ("RoleDetailList", "RolePolicyList")]
+    if steps.count == 5, steps[1].hasPrefix("["), steps[3].hasPrefix("[") {
+      if steps[4] == "PolicyDocument", inline.contains(where: { $0.0 == steps[0] && $0.1 == steps[2] }) { return true }
+      if steps[0] == "Policies", steps[2] == "PolicyVersionList", steps[4] == "Document" { return true }
+    }
+    return steps.count == 3 && steps[0] == "RoleDetailList" && steps[1].hasPrefix("[") && steps[2] == "AssumeRolePolicyDocument"
+  }
+
+  static func walk(_ value: JSONValue, _ steps: inout [String]) -> String? {
+    if isDocument(steps) { return nil }
+    switch value {
+    case .object(let members):
+      for (i, m) in members.enumerated() {
+        if members[..<i].contains(where: { $0.key == m.key }) { return "$." + (steps + [m.key]).joined(separator: ".") }
+        steps.append(m.key)
+        defer { steps.removeLast() }
+        if let found = walk(m.value, &steps) { return found }
+      }
+    case .array(let elements):
+      for (i, e) in elements.enumerated() {
+        steps.append("[\(i)]")
+        defer { steps.removeLast() }
+        if let found = walk(e, &steps) { return found }
+      }
+    default:
+      break
+    }
+    return nil
+  }
+}
+
 /// The input with only the last of each repeated member name kept (names compared as Swift
 /// strings, as both decoders' lookups compare them), in policy documents held in strings too; nil
 /// when nothing repeats or the input is not JSON. Written back with ``JSONWriter`` (numbers verbatim),
 /// documents in their original encoding.
 enum LastWins {
+  /// `snapshot` with each document that repeats a member name (kept as written) in the canonical
+  /// form of its last-wins reading, as the reference of the repaired input holds it.
+  static func canonicalDocuments(_ snapshot: AuthorizationSnapshot) -> AuthorizationSnapshot {
+    func fix(_ d: PolicyDocumentText) -> PolicyDocumentText {
+      guard d.hasDuplicateKey else { return d }
+      var changed = false
+      return PolicyDocumentText(json: lastWins(d.json, embedded: true, &changed))
+    }
+    var s = snapshot
+    for pi in s.principals.indices {
+      s.principals[pi].trustPolicy = s.principals[pi].trustPolicy.map(fix)
+      for ii in s.principals[pi].inlinePolicies.indices {
+        s.principals[pi].inlinePolicies[ii].document = fix(s.principals[pi].inlinePolicies[ii].document)
+      }
+    }
+    for mi in s.managedPolicies.indices {
+      for vi in s.managedPolicies[mi].versions.indices {
+        s.managedPolicies[mi].versions[vi].document = fix(s.managedPolicies[mi].versions[vi].document)
+      }
+    }
+    return s
+  }
+
   static func repair(_ root: JSONValue) -> [UInt8]? {
     var changed = false
     let repaired = lastWins(root, embedded: false, &changed)
@@ -658,7 +770,18 @@ enum LastWins {
 /// members, `null` lists empty).
 enum SourceDocuments {
   static func collect(_ root: JSONValue) -> [Result<String, SourceError>] {
-    var out: [Result<String, SourceError>] = []
+    trees(root).map { tree in
+      guard let tree else { return .failure(SourceError("not a policy document JSONParser accepts")) }
+      // Of repeated members only the last (names compared as Swift strings): what the last-wins
+      // reference holds, and what ours is compared in (``LastWins/canonicalDocuments(_:)``).
+      var changed = false
+      return .success(PolicyDocumentText(json: LastWins.lastWins(tree, embedded: true, &changed)).sha256)
+    }
+  }
+
+  /// The documents as trees (nil: not a document our strict parser accepts), repeated members kept.
+  static func trees(_ root: JSONValue) -> [JSONValue?] {
+    var out: [JSONValue?] = []
     for user in list(root, "UserDetailList") { inline(user, "UserPolicyList", &out) }
     for group in list(root, "GroupDetailList") { inline(group, "GroupPolicyList", &out) }
     for role in list(root, "RoleDetailList") {
@@ -666,7 +789,7 @@ enum SourceDocuments {
       inline(role, "RolePolicyList", &out)
     }
     for policy in list(root, "Policies") {
-      for version in list(policy, "PolicyVersionList") { out.append(version["Document"].map(document) ?? .failure(SourceError("none"))) }
+      for version in list(policy, "PolicyVersionList") { out.append(version["Document"].flatMap(document)) }
     }
     return out
   }
@@ -678,28 +801,25 @@ enum SourceDocuments {
 
   static func list(_ value: JSONValue, _ key: String) -> [JSONValue] { value[key]?.arrayValue ?? [] }
 
-  static func inline(_ principal: JSONValue, _ key: String, _ out: inout [Result<String, SourceError>]) {
-    for item in list(principal, key) { out.append(item["PolicyDocument"].map(document) ?? .failure(SourceError("none"))) }
+  static func inline(_ principal: JSONValue, _ key: String, _ out: inout [JSONValue?]) {
+    for item in list(principal, key) { out.append(item["PolicyDocument"].flatMap(document)) }
   }
 
-  static func document(_ value: JSONValue) -> Result<String, SourceError> {
+  /// A document member's value as the decoder reads it: the object, or the JSON object a string holds
+  /// (plain, or percent-encoded); nil when our strict parser refuses it or it is not an object.
+  static func document(_ value: JSONValue) -> JSONValue? {
     var json = value
     if case .string(let s) = value {
       let trimmed = String(s.unicodeScalars.drop(while: { $0 == " " || $0 == "\n" || $0 == "\t" || $0 == "\r" }))
-      do {
-        if trimmed.unicodeScalars.first == "{" {
-          json = try JSONParser.parse(trimmed)
-        } else if let decoded = PercentEncoding.decode(s) {
-          json = try JSONParser.parse(decoded)
-        } else {
-          return .failure(SourceError("bad percent-encoding"))
-        }
-      } catch {
-        return .failure(SourceError(error.description))
+      if trimmed.unicodeScalars.first == "{" {
+        guard let parsed = try? JSONParser.parse(trimmed) else { return nil }
+        json = parsed
+      } else {
+        guard let decoded = PercentEncoding.decode(s), let parsed = try? JSONParser.parse(decoded) else { return nil }
+        json = parsed
       }
     }
-    guard json.objectValue != nil else { return .failure(SourceError("not an object")) }
-    return .success(PolicyDocumentText(json: json).sha256)
+    return json.objectValue == nil ? nil : json
   }
 }
 

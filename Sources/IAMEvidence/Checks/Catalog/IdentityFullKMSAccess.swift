@@ -100,9 +100,7 @@ public struct IdentityFullKMSAccess: Check {
     case .invalid: status = .error
     case .grantsSome, .grantsNone: status = unknown.isEmpty ? .pass : .error
     }
-    for e in evaluation.verdict.errors {
-      notes.append(ResultNote(code: "invalid-grammar", message: e.description, statements: e.statementIndex.map { [$0] } ?? []))
-    }
+    notes += evaluation.verdict.errors.map(CheckSupport.grammarNote)
     let granting = Set(evaluation.grantingSources)
     let grantSources = status == .fail ? sources.map(\.0).filter { granting.contains($0.label) } : []
     var why = evaluation.why
