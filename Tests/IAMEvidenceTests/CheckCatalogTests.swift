@@ -27,16 +27,46 @@ struct CatalogExampleCase: Sendable, CustomTestStringConvertible {
   static let exampleUser = "example-user"
   static let examplePolicyARN = "arn:aws:iam::123456789012:policy/example"
 
-  /// A tiny snapshot holding `example` where the check's description says to place it.
+  static let exampleGroup = "example-group"
+  static let exampleRole = "example-role"
+  static let administratorAccessARN = "arn:aws:iam::aws:policy/AdministratorAccess"
+  static let boundaryARN = "arn:aws:iam::123456789012:policy/example-boundary"
+
+  /// A tiny snapshot holding `example` where the check's description (or the example itself) says to
+  /// place it. There is always one user, so that every check of users has a subject.
   static func snapshot(placing example: CheckExample, _ placement: ExamplePlacement) throws -> AuthorizationSnapshot {
-    switch placement {
+    let inline = try Synth.inline("example", example.policy)
+    switch example.placement ?? placement {
     case .inlineOnUser:
-      return AuthorizationSnapshot(
-        principals: [Synth.user(exampleUser, inline: [try Synth.inline("example", example.policy)])], managedPolicies: [])
+      return AuthorizationSnapshot(principals: [Synth.user(exampleUser, inline: [inline])], managedPolicies: [])
     case .managedAttachedToUser:
       return AuthorizationSnapshot(
         principals: [Synth.user(exampleUser, attached: [examplePolicyARN])],
         managedPolicies: [try Synth.managed(examplePolicyARN, example.policy)])
+    case .inlineOnRole:
+      return AuthorizationSnapshot(principals: [Synth.user(exampleUser), Synth.role(exampleRole, inline: [inline])], managedPolicies: [])
+    case .managedAttachedToRole:
+      return AuthorizationSnapshot(
+        principals: [Synth.user(exampleUser), Synth.role(exampleRole, attached: [examplePolicyARN])],
+        managedPolicies: [try Synth.managed(examplePolicyARN, example.policy)])
+    case .inlineOnGroup:
+      return AuthorizationSnapshot(
+        principals: [Synth.user(exampleUser, groups: [exampleGroup]), Synth.group(exampleGroup, inline: [inline])], managedPolicies: [])
+    case .managedAttachedToGroup:
+      return AuthorizationSnapshot(
+        principals: [Synth.user(exampleUser, groups: [exampleGroup]), Synth.group(exampleGroup, attached: [examplePolicyARN])],
+        managedPolicies: [try Synth.managed(examplePolicyARN, example.policy)])
+    case .managedUnattached:
+      return AuthorizationSnapshot(
+        principals: [Synth.user(exampleUser)], managedPolicies: [try Synth.managed(examplePolicyARN, example.policy)])
+    case .awsManagedAttachedToRole:
+      return AuthorizationSnapshot(
+        principals: [Synth.user(exampleUser), Synth.role(exampleRole, attached: [administratorAccessARN])],
+        managedPolicies: [try Synth.managed(administratorAccessARN, example.policy)])
+    case .managedAttachedToUserWithinBoundary(let boundary):
+      return AuthorizationSnapshot(
+        principals: [Synth.user(exampleUser, attached: [examplePolicyARN], boundary: boundaryARN)],
+        managedPolicies: [try Synth.managed(examplePolicyARN, example.policy), try Synth.managed(boundaryARN, boundary)])
     }
   }
 

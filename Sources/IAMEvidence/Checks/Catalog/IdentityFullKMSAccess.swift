@@ -40,7 +40,9 @@ public struct IdentityFullKMSAccess: Check {
         #"{"Statement":[{"Effect":"Allow","Action":"*","Resource":"*"},{"Effect":"Deny","Action":"kms:*","Resource":"*"}]}"#,
         notes: ["neutralised-by-deny"]),
     ],
-    examplePlacement: .managedAttachedToUser
+    examplePlacement: .managedAttachedToUser,
+    target: .service("kms"),
+    quotes: .matchingTarget
   )
 
   public func run(_ context: CheckContext) -> [CheckResult] {
