@@ -126,7 +126,7 @@ struct CatalogExampleCase: Sendable, CustomTestStringConvertible {
 
   static let stableIDs = [
     "kms-full-access-inline", "kms-full-access-managed", "kms-decrypt-all-keys", "kms-key-destruction-all-keys",
-    "kms-full-access-identity",
+    "kms-full-access-identity", "admin-access-inline", "admin-access-managed", "admin-access-identity", "user-direct-policies",
   ]
 
   @Test func registryIDsAreUniqueAndStable() {
@@ -160,6 +160,10 @@ struct CatalogExampleCase: Sendable, CustomTestStringConvertible {
     #expect(try #require(catalog.control("A.8.2")).title == "Privileged access rights")
     #expect(try #require(catalog.control("A.8.3")).title == "Information access restriction")
     #expect(catalog.control("A.8.24")?.title == "Use of cryptography")
+    #expect(catalog.control("A.5.15")?.title == "Access control")
+    #expect(catalog.control("A.5.18")?.title == "Access rights")
+    #expect(catalog.control("A.5.15")?.crosswalk2013.map(\.id) == ["A.9.1.1", "A.9.1.2"])
+    #expect(catalog.control("A.5.18")?.crosswalk2013.map(\.id) == ["A.9.2.2", "A.9.2.5", "A.9.2.6"])
   }
 
   @Test func everyCheckIsDocumented() {
