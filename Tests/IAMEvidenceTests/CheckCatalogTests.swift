@@ -195,7 +195,8 @@ struct CatalogExampleCase: Sendable, CustomTestStringConvertible {
   @Test func readmeShowsTheGeneratedCheckTable() throws {
     let readme = try String(contentsOf: TestSupport.packageRoot.appendingPathComponent("README.md"), encoding: .utf8)
     let table = CatalogDocument.markdownTable()
-    #expect(table.contains("`kms-full-access-inline` (primary)"))
+    #expect(table.contains("`kms-full-access-inline` (founding test)"))
+    #expect(table.contains("CIS AWS Foundations Benchmark 1.15; AWS Security Hub IAM.2"))
     #expect(table.contains("**A.8.2** Privileged access rights"))
     #expect(
       readme.contains(table),

@@ -44,12 +44,14 @@ public enum EvidenceBuilder {
   /// The evidence of `records`, stamped `generatedAt`, judged by `checks` and described with `catalog`.
   public static func build(
     _ records: EvidenceRecords, generatedAt: Timestamp, checks: [CheckDescription] = CheckCatalog.all.map(\.description),
-    catalog: ControlCatalog = .bundled
+    catalog: ControlCatalog = .bundled, actionCatalog: ActionCatalog = .bundled
   ) -> EvidenceModel {
     let current = records.current
     var controlIDs: [String] = []
     for c in checks { for id in c.controls where !controlIDs.contains(id) { controlIDs.append(id) } }
-    controlIDs.sort { a, b in a == "A.8.2" ? b != "A.8.2" : (b == "A.8.2" ? false : a.compare(numerically: b)) }
+    // The founding check's primary control first (A.8.2 for this catalog), then by number.
+    let founding = (checks.first(where: \.isPrimary) ?? checks.first)?.primaryControl
+    controlIDs.sort { a, b in a == founding ? b != founding : (b == founding ? false : a.compare(numerically: b)) }
 
     var history: [HistoryRow] = []
     for s in records.period { history += HistoryRow.rows(for: s, counts: records.counts[s.id] ?? [:]) }
@@ -71,7 +73,8 @@ public enum EvidenceBuilder {
       toolName: IAMEvidenceVersion.name, toolVersion: IAMEvidenceVersion.current, sqliteVersion: records.sqliteVersion,
       generatedAt: generatedAt, account: current.account, periodFrom: records.periodFrom, periodTo: records.periodTo, current: current,
       snapshots: records.period, assessment: records.assessment, controls: controlIDs.compactMap(catalog.control), checks: checks,
-      results: records.results, exceptions: exceptions, history: history)
+      results: records.results, exceptions: exceptions, history: history,
+      actionCatalog: ActionCatalogInfo(catalog: actionCatalog, checks: checks))
   }
 
   /// For each exception of `register`, the failing results it matched but could not apply, having
