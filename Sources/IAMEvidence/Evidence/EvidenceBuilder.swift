@@ -23,10 +23,14 @@ public struct EvidenceRecords: Sendable {
   public var assessment: AssessmentRecord?
   /// The SQLite version of the store, for the chain of custody.
   public var sqliteVersion: String
+  /// The check versions of each snapshot of the period (check id → the version of its latest
+  /// assessment), by snapshot id.
+  public var versions: [Int: [String: Int]]
 
   public init(
     current: SnapshotRecord, period: [SnapshotRecord], periodFrom: Timestamp? = nil, periodTo: Timestamp? = nil,
-    results: [CheckResult], counts: [Int: [String: StatusCounts]], assessment: AssessmentRecord?, sqliteVersion: String
+    results: [CheckResult], counts: [Int: [String: StatusCounts]], assessment: AssessmentRecord?, sqliteVersion: String,
+    versions: [Int: [String: Int]] = [:]
   ) {
     self.current = current
     self.period = period
@@ -36,6 +40,7 @@ public struct EvidenceRecords: Sendable {
     self.counts = counts
     self.assessment = assessment
     self.sqliteVersion = sqliteVersion
+    self.versions = versions
   }
 }
 
@@ -54,7 +59,9 @@ public enum EvidenceBuilder {
     controlIDs.sort { a, b in a == founding ? b != founding : (b == founding ? false : a.compare(numerically: b)) }
 
     var history: [HistoryRow] = []
-    for s in records.period { history += HistoryRow.rows(for: s, counts: records.counts[s.id] ?? [:]) }
+    for s in records.period {
+      history += HistoryRow.rows(for: s, counts: records.counts[s.id] ?? [:], versions: records.versions[s.id] ?? [:])
+    }
 
     var exceptions: [ExceptionUse] = []
     if let a = records.assessment, !a.exceptionsContent.isEmpty,
@@ -91,13 +98,34 @@ public enum EvidenceBuilder {
 }
 
 extension HistoryRow {
-  /// One row per catalog check for snapshot `s`, from its stored counts: the history of reports and
-  /// the rows of `trend` are built here, so the chart and the trend always agree.
-  public static func rows(for s: SnapshotRecord, counts: [String: StatusCounts]) -> [HistoryRow] {
+  /// One row per catalog check for snapshot `s`, from its stored counts and check versions: the
+  /// history of reports and the rows of `trend` are built here, so the chart and the trend always
+  /// agree.
+  public static func rows(for s: SnapshotRecord, counts: [String: StatusCounts], versions: [String: Int] = [:]) -> [HistoryRow] {
     CheckCatalog.all.map(\.description.id).map { check in
       HistoryRow(
-        snapshotID: s.id, capturedAt: s.capturedAt, checkID: check, counts: counts[check] ?? StatusCounts(), assessed: !counts.isEmpty)
+        snapshotID: s.id, capturedAt: s.capturedAt, checkID: check, counts: counts[check] ?? StatusCounts(), assessed: !counts.isEmpty,
+        checkVersion: versions[check])
     }
+  }
+}
+
+extension HistoryRow {
+  /// Where a check's version changed between consecutive assessed snapshots of `rows` (snapshots in
+  /// the order of `snapshots`; unassessed ones are skipped).
+  public static func versionChanges(_ rows: [HistoryRow], snapshots: [SnapshotRecord]) -> [CheckVersionChange] {
+    var previous: [String: Int]?
+    var changes: [CheckVersionChange] = []
+    for s in snapshots {
+      let mine = rows.filter { $0.snapshotID == s.id }
+      guard mine.contains(where: \.assessed) else { continue }
+      var versions: [String: Int] = [:]
+      for r in mine { if let v = r.checkVersion { versions[r.checkID] = v } }
+      if versions.isEmpty { continue }  // versions unknown: nothing to compare
+      if let previous { changes += CheckVersionChange.between(previous, versions, at: s) }
+      previous = versions
+    }
+    return changes
   }
 }
 

@@ -160,6 +160,10 @@ public struct EvidenceModel: Sendable {
     return ControlAssessment.all(controls: controls, checks: checks, counts: counts)
   }
 
+  /// Where a check's version changed between consecutive assessed snapshots of the period (from the
+  /// history rows' versions).
+  public var versionChanges: [CheckVersionChange] { HistoryRow.versionChanges(history, snapshots: snapshots) }
+
   /// `A.8.2 verdict: not-effective, A.5.15 verdict: effective, ...`: what the CLI prints.
   public var verdictSummary: String {
     controlVerdicts.map { "\($0.control.id) verdict: \($0.verdict.rawValue)" }.joined(separator: ", ")

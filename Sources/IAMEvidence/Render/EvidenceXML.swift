@@ -205,6 +205,14 @@ public enum EvidenceXML {
       e.setAttribute("check", row.checkID)
       for status in ResultStatus.allCases { e.setAttribute(status.rawValue, String(row.counts[status])) }
       e.setAttribute("assessed", String(row.assessed))
+      if let v = row.checkVersion { e.setAttribute("version", String(v)) }
+    }
+    for c in model.versionChanges {
+      let e = history.addChild("versionChange")
+      e.setAttribute("snapshot", String(c.snapshotID))
+      e.setAttribute("check", c.checkID)
+      if let f = c.fromVersion { e.setAttribute("fromVersion", String(f)) }
+      if let t = c.toVersion { e.setAttribute("toVersion", String(t)) }
     }
     for s in model.snapshots {
       for a in model.controlVerdicts(snapshotID: s.id) ?? [] {

@@ -51,6 +51,7 @@ public enum HTMLReport {
     context.identities(slot("identities"))
     context.exceptions(slot("exceptions"))
     TrendChart.render(into: slot("trend"), history: model.history, checks: model.checks)
+    context.versionChanges(slot("trend"))
     context.population(slot("population"))
     context.methodology(slot("methodology"))
     context.custody(slot("custody"))
@@ -483,6 +484,28 @@ private struct Context {
       dl.fact("Justification") { $0.say(e.justification) }
       dl.fact("Ticket") { $0.say(e.ticket ?? "—") }
       dl.fact("Compensating control") { $0.say(e.compensatingControl ?? "—") }
+    }
+  }
+
+  // MARK: Trend
+
+  /// Where a check's version changed within the period: its counts before and after follow different
+  /// rules, so a change in them there is not a change of the account.
+  func versionChanges(_ slot: XMLElement) {
+    let changes = model.versionChanges
+    guard !changes.isEmpty else { return }
+    let box = slot.add("div", class: "version-changes")
+    box.add("h3", "Check versions changed in the period")
+    box.add(
+      "p",
+      "These checks were assessed with another version from the snapshot named: their rules changed there, so their counts before and after are not comparable, and findings that appear or disappear at that snapshot are not new or resolved because of it.",
+      class: "muted")
+    let ul = box.add("ul")
+    for c in changes {
+      let li = ul.add("li")
+      li.add("code", c.checkID)
+      func v(_ x: Int?) -> String { x.map { "version \($0)" } ?? "not assessed" }
+      li.say(": \(v(c.fromVersion)) to \(v(c.toVersion)) at snapshot \(c.snapshotID) (\(c.capturedAt.dateString))")
     }
   }
 

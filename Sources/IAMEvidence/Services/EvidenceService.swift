@@ -26,11 +26,15 @@ extension EvidenceWorkflow {
     }
     try requireAssessed(current, naming: store.path)
     var counts: [Int: [String: StatusCounts]] = [:]
-    for s in period { counts[s.id] = try store.statusCounts(snapshotID: s.id) }
+    var versions: [Int: [String: Int]] = [:]
+    for s in period {
+      counts[s.id] = try store.statusCounts(snapshotID: s.id)
+      versions[s.id] = try store.checkVersions(snapshotID: s.id)
+    }
     return EvidenceBuilder.build(
       EvidenceRecords(
         current: current, period: period, periodFrom: from, periodTo: to, results: try results(snapshotID: current.id), counts: counts,
-        assessment: try store.latestAssessment(snapshotID: current.id), sqliteVersion: EvidenceStore.sqliteVersion),
+        assessment: try store.latestAssessment(snapshotID: current.id), sqliteVersion: EvidenceStore.sqliteVersion, versions: versions),
       generatedAt: generatedAt)
   }
 

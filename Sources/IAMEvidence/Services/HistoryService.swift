@@ -9,7 +9,9 @@ extension EvidenceWorkflow {
     var builder = TrendBuilder(account: acct, from: from, to: to, cadenceDays: cadenceDays)
     for s in snapshots {
       let counts = try store.statusCounts(snapshotID: s.id)
-      builder.add(s, counts: counts, openResults: counts.isEmpty ? [] : try store.openResults(snapshotID: s.id))
+      builder.add(
+        s, counts: counts, openResults: counts.isEmpty ? [] : try store.openResults(snapshotID: s.id),
+        versions: try store.checkVersions(snapshotID: s.id))
     }
     return builder.report()
   }
@@ -27,7 +29,8 @@ extension EvidenceWorkflow {
     let a = try store.loadSnapshot(id: fromID)
     let b = try store.loadSnapshot(id: toID)
     return DriftReport.compute(
-      from: from, to: to, old: a, new: b, oldResults: try results(snapshotID: fromID), newResults: try results(snapshotID: toID))
+      from: from, to: to, old: a, new: b, oldResults: try results(snapshotID: fromID), newResults: try results(snapshotID: toID),
+      oldVersions: try store.checkVersions(snapshotID: fromID), newVersions: try store.checkVersions(snapshotID: toID))
   }
 
   /// Compares the snapshots two selectors name (ids, `latest`, `previous`, dates). Two ids need no
