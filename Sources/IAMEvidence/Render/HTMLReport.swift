@@ -579,7 +579,9 @@ private struct Context {
       if let target = check.target {
         dl.fact("Actions examined") { dd in
           dd.say(target.description)
-          if let n = model.actionCatalog?.targetSizes[check.id] { dd.say(" (\(HTMLReport.count(n, "action")) of the action catalog)") }
+          if let n = model.actionCatalog?.targetSizes[check.id] {
+            dd.say(" (\(HTMLReport.grouped(n)) action\(n == 1 ? "" : "s") of the action catalog)")
+          }
         }
       }
       if !check.references.isEmpty {
@@ -691,6 +693,15 @@ private struct Context {
     dl.fact("Report generated") { dd in
       dd.add("time", model.generatedAt.description).set("datetime", model.generatedAt.description)
       dd.say(" by \(model.toolName) \(model.toolVersion)")
+    }
+    if let catalog = model.actionCatalog {
+      dl.fact("Action catalog") { dd in
+        dd.say("\(catalog.source.version), data of \(catalog.source.date)")
+        if let sha = catalog.source.sha256 {
+          dd.say(", source SHA-256 ")
+          dd.add("code", sha, class: "hash")
+        }
+      }
     }
     dl.fact("SQLite") { $0.say(model.sqliteVersion) }
     dl.fact("libxml2") { $0.say(XMLTree.libxml2Version) }
