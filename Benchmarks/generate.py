@@ -7,6 +7,8 @@
       --wildcard-share 0.3 writes that share of actions as service wildcards (s3:Get*, logs:*);
       --aws-managed 20 adds that many broad AWS-managed read-only policies, two attached to every
       user and role.
+      --admin-share 0.02 adds to that share of the identity-policy documents one administrator-like
+      grant: "Action": "*", "iam:*" or a NotAction leaving IAM out, each on "Resource": "*".
   generate.py series --days 365 --mb 5 --churn 0.01 --seed 7 --out DIR
       a year of daily snapshots of one account; each day about `churn` of the principals change
       (a policy edited, a principal added or removed) and RoleLastUsed moves on.
@@ -114,6 +116,26 @@ def add_aws_managed(snap, count, seed):
     snap["Policies"] += policies
 
 
+ADMIN_GRANTS = [
+    {"Effect": "Allow", "Action": "*", "Resource": "*"},
+    {"Effect": "Allow", "Action": "iam:*", "Resource": "*"},
+    {"Effect": "Allow", "NotAction": ["iam:*", "organizations:*", "account:*"], "Resource": "*"},
+]
+
+
+def add_admin_grants(snap, share, seed):
+    """Appends one administrator-like statement (every action, every IAM action, or everything but
+    IAM) to `share` of the inline policies and managed policy versions. Uses its own generator, so
+    the rest of the snapshot is the same as without it."""
+    rng = random.Random(seed + 77)
+    documents = [p["PolicyDocument"] for kind, key in (("UserDetailList", "UserPolicyList"), ("GroupDetailList", "GroupPolicyList"),
+                                                       ("RoleDetailList", "RolePolicyList")) for x in snap[kind] for p in x[key]]
+    documents += [v["Document"] for p in snap["Policies"] if ":aws:policy/" not in p["Arn"] for v in p["PolicyVersionList"]]
+    for d in documents:
+        if rng.random() < share:
+            d["Statement"].append(copy.deepcopy(rng.choice(ADMIN_GRANTS)))
+
+
 def sized(mb, seed, kb=3):
     # About 2 inline policies of `kb` KB per principal: scale the principal count to the target size.
     principals = max(10, int(mb * 1024 * 1.0 / (kb * 2 * 3.3)))
@@ -136,6 +158,8 @@ def main():
     s.add_argument("--kms-share", type=float, default=0.01, help="share of documents granting kms:* on *")
     s.add_argument("--wildcard-share", type=float, default=0.0, help="share of actions written as service wildcards (s3:Get*, logs:*)")
     s.add_argument("--aws-managed", type=int, default=0, help="AWS-managed read-only policies, two attached to every user and role")
+    s.add_argument("--admin-share", type=float, default=0.0,
+                   help='share of identity-policy documents given an administrator-like grant ("*", "iam:*", NotAction iam:*)')
     s.add_argument("--out", required=True)
     y = sub.add_parser("series")
     y.add_argument("--days", type=int, default=365)
@@ -151,6 +175,8 @@ def main():
         snap = sized(a.mb, a.seed)
         if a.aws_managed:
             add_aws_managed(snap, a.aws_managed, a.seed)
+        if a.admin_share:
+            add_admin_grants(snap, a.admin_share, a.seed)
         dump(snap, a.out)
         return
     os.makedirs(a.out, exist_ok=True)

@@ -15,11 +15,15 @@ struct Checks: ParsableCommand {
     case .json: Terminal.raw(JSONWriter.pretty(CatalogDocument.json()))
     case .markdown: Terminal.raw(CatalogDocument.markdownTable())
     case .text:
+      Terminal.out("action catalog: \(ActionCatalog.bundled.sourceDescription)")
       for check in CheckCatalog.all.map(\.description) {
-        Terminal.out("\(check.id) (v\(check.version))\(check.isPrimary ? "  [primary test of A.8.2]" : "")")
+        Terminal.out(
+          "\(check.id) (v\(check.version))\(check.isPrimary ? "  [founding test of \(check.primaryControl ?? "its control")]" : "")")
         Terminal.out("  \(check.title)")
         Terminal.out("  controls: \(check.controls.joined(separator: ", "))")
         Terminal.out("  population: \(check.population)")
+        if let target = check.target { Terminal.out("  actions: \(target.description)") }
+        if !check.references.isEmpty { Terminal.out("  references: \(check.references.map(\.label).joined(separator: "; "))") }
       }
     }
   }

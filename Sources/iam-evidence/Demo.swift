@@ -33,7 +33,7 @@ struct Demo: ParsableCommand {
     }
     guard let model else { return }
     Terminal.out(
-      "A.8.2 verdict for the latest snapshot: \(model.verdict.rawValue) (\(model.findings.count) finding(s), \(model.results.count) results examined)"
+      "latest snapshot: \(model.verdictSummary) (\(model.findings.count) finding(s), \(model.results.count) results examined)"
     )
     Terminal.out("database: \(db)  (next: iam-evidence findings --db \(db); iam-evidence diff --db \(db) previous latest)")
   }

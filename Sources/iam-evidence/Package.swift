@@ -60,7 +60,7 @@ struct PackageCommand: ParsableCommand {
         templates: templateSet, generatedAt: time, cadenceDays: cadence),
       to: URL(fileURLWithPath: out), now: Clock.now)
     Terminal.out(
-      "wrote \(out): \(summary.files) files, period \(summary.model.periodDescription), \(summary.snapshots) snapshot(s), A.8.2 verdict \(summary.model.verdict.rawValue)"
+      "wrote \(out): \(summary.files) files, period \(summary.model.periodDescription), \(summary.snapshots) snapshot(s), \(summary.model.verdictSummary)"
         + (key.map { ", signed (key fingerprint \(SigningKeys.fingerprint($0.publicKey).prefix(16)))" } ?? ", unsigned"))
   }
 }

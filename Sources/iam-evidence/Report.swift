@@ -55,7 +55,7 @@ struct Report: ParsableCommand {
     let directory = out.map { URL(fileURLWithPath: $0) } ?? ReportWriter.defaultDirectory(for: model, base: URL(fileURLWithPath: "Reports"))
     for url in try ReportWriter.write(outputs, to: directory) { Terminal.out("wrote \(url.path)") }
     Terminal.out(
-      "A.8.2 verdict: \(model.verdict.rawValue) (\(model.findings.count) finding(s) in snapshot \(model.current.id), \(model.results.count) results examined)"
+      "\(model.verdictSummary) (\(model.findings.count) finding(s) in snapshot \(model.current.id), \(model.results.count) results examined)"
     )
   }
 }

@@ -32,9 +32,9 @@ struct Trend: ParsableCommand {
     case .csv: Terminal.raw(CSV.trend(report), terminator: "")
     case .text:
       Terminal.out("account \(report.account): \(report.snapshots.count) snapshot(s)")
-      let header = ["SNAPSHOT", "CAPTURED-AT", "CHECK", "FAIL", "EXCEPTED", "PASS", "ERROR"]
+      let header = ["SNAPSHOT", "CAPTURED-AT", "CHECK", "VERSION", "FAIL", "EXCEPTED", "PASS", "ERROR"]
       let rows = report.rows.map { r in
-        [String(r.snapshotID), r.capturedAt.description, r.checkID]
+        [String(r.snapshotID), r.capturedAt.description, r.checkID, r.checkVersion.map(String.init) ?? "-"]
           + (r.assessed
             ? [String(r.counts.fail), String(r.counts.excepted), String(r.counts.pass), String(r.counts.error)]
             : ["-", "-", "-", "- (not assessed)"])
@@ -43,10 +43,17 @@ struct Trend: ParsableCommand {
       Terminal.out("")
       Terminal.out("findings (first seen, last seen, resolved at, days open):")
       for f in report.findings {
+        let end =
+          f.resolvedAt.map { "resolved \($0.dateString)" } ?? f.endedByVersionChange.map { "check version changed \($0.dateString)" }
+          ?? "OPEN"
         Terminal.out(
           TerminalText.escape(
-            "  \(f.checkID)  \(f.subject)  \(f.firstSeen.dateString) .. \(f.lastSeen.dateString)  \(f.resolvedAt.map { "resolved \($0.dateString)" } ?? "OPEN")  \(f.daysOpen) days"
+            "  \(f.checkID)  \(f.subject)  \(f.firstSeen.dateString)\(f.firstSeenAtVersionChange ? " (at a check version change)" : "") .. \(f.lastSeen.dateString)  \(end)  \(f.daysOpen) days"
           ))
+      }
+      for c in report.versionChanges {
+        Terminal.out(
+          TerminalText.escape("check VERSION CHANGED at snapshot \(c.snapshotID) (\(c.capturedAt.dateString)): \(c.description)"))
       }
       if report.gaps.isEmpty {
         Terminal.out("coverage: no gap longer than \(report.cadenceDays) days")

@@ -27,16 +27,46 @@ struct CatalogExampleCase: Sendable, CustomTestStringConvertible {
   static let exampleUser = "example-user"
   static let examplePolicyARN = "arn:aws:iam::123456789012:policy/example"
 
-  /// A tiny snapshot holding `example` where the check's description says to place it.
+  static let exampleGroup = "example-group"
+  static let exampleRole = "example-role"
+  static let administratorAccessARN = "arn:aws:iam::aws:policy/AdministratorAccess"
+  static let boundaryARN = "arn:aws:iam::123456789012:policy/example-boundary"
+
+  /// A tiny snapshot holding `example` where the check's description (or the example itself) says to
+  /// place it. There is always one user, so that every check of users has a subject.
   static func snapshot(placing example: CheckExample, _ placement: ExamplePlacement) throws -> AuthorizationSnapshot {
-    switch placement {
+    let inline = try Synth.inline("example", example.policy)
+    switch example.placement ?? placement {
     case .inlineOnUser:
-      return AuthorizationSnapshot(
-        principals: [Synth.user(exampleUser, inline: [try Synth.inline("example", example.policy)])], managedPolicies: [])
+      return AuthorizationSnapshot(principals: [Synth.user(exampleUser, inline: [inline])], managedPolicies: [])
     case .managedAttachedToUser:
       return AuthorizationSnapshot(
         principals: [Synth.user(exampleUser, attached: [examplePolicyARN])],
         managedPolicies: [try Synth.managed(examplePolicyARN, example.policy)])
+    case .inlineOnRole:
+      return AuthorizationSnapshot(principals: [Synth.user(exampleUser), Synth.role(exampleRole, inline: [inline])], managedPolicies: [])
+    case .managedAttachedToRole:
+      return AuthorizationSnapshot(
+        principals: [Synth.user(exampleUser), Synth.role(exampleRole, attached: [examplePolicyARN])],
+        managedPolicies: [try Synth.managed(examplePolicyARN, example.policy)])
+    case .inlineOnGroup:
+      return AuthorizationSnapshot(
+        principals: [Synth.user(exampleUser, groups: [exampleGroup]), Synth.group(exampleGroup, inline: [inline])], managedPolicies: [])
+    case .managedAttachedToGroup:
+      return AuthorizationSnapshot(
+        principals: [Synth.user(exampleUser, groups: [exampleGroup]), Synth.group(exampleGroup, attached: [examplePolicyARN])],
+        managedPolicies: [try Synth.managed(examplePolicyARN, example.policy)])
+    case .managedUnattached:
+      return AuthorizationSnapshot(
+        principals: [Synth.user(exampleUser)], managedPolicies: [try Synth.managed(examplePolicyARN, example.policy)])
+    case .awsManagedAttachedToRole:
+      return AuthorizationSnapshot(
+        principals: [Synth.user(exampleUser), Synth.role(exampleRole, attached: [administratorAccessARN])],
+        managedPolicies: [try Synth.managed(administratorAccessARN, example.policy)])
+    case .managedAttachedToUserWithinBoundary(let boundary):
+      return AuthorizationSnapshot(
+        principals: [Synth.user(exampleUser, attached: [examplePolicyARN], boundary: boundaryARN)],
+        managedPolicies: [try Synth.managed(examplePolicyARN, example.policy), try Synth.managed(boundaryARN, boundary)])
     }
   }
 
@@ -96,7 +126,7 @@ struct CatalogExampleCase: Sendable, CustomTestStringConvertible {
 
   static let stableIDs = [
     "kms-full-access-inline", "kms-full-access-managed", "kms-decrypt-all-keys", "kms-key-destruction-all-keys",
-    "kms-full-access-identity",
+    "kms-full-access-identity", "admin-access-inline", "admin-access-managed", "admin-access-identity", "user-direct-policies",
   ]
 
   @Test func registryIDsAreUniqueAndStable() {
@@ -130,6 +160,10 @@ struct CatalogExampleCase: Sendable, CustomTestStringConvertible {
     #expect(try #require(catalog.control("A.8.2")).title == "Privileged access rights")
     #expect(try #require(catalog.control("A.8.3")).title == "Information access restriction")
     #expect(catalog.control("A.8.24")?.title == "Use of cryptography")
+    #expect(catalog.control("A.5.15")?.title == "Access control")
+    #expect(catalog.control("A.5.18")?.title == "Access rights")
+    #expect(catalog.control("A.5.15")?.crosswalk2013.map(\.id) == ["A.9.1.1", "A.9.1.2"])
+    #expect(catalog.control("A.5.18")?.crosswalk2013.map(\.id) == ["A.9.2.2", "A.9.2.5", "A.9.2.6"])
   }
 
   @Test func everyCheckIsDocumented() {
@@ -161,7 +195,8 @@ struct CatalogExampleCase: Sendable, CustomTestStringConvertible {
   @Test func readmeShowsTheGeneratedCheckTable() throws {
     let readme = try String(contentsOf: TestSupport.packageRoot.appendingPathComponent("README.md"), encoding: .utf8)
     let table = CatalogDocument.markdownTable()
-    #expect(table.contains("`kms-full-access-inline` (primary)"))
+    #expect(table.contains("`kms-full-access-inline` (founding test)"))
+    #expect(table.contains("CIS AWS Foundations Benchmark 1.15; AWS Security Hub IAM.2"))
     #expect(table.contains("**A.8.2** Privileged access rights"))
     #expect(
       readme.contains(table),

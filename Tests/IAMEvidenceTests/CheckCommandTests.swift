@@ -163,11 +163,20 @@ import Testing
     #expect(findings.stdout.contains("FAIL  kms-full-access-inline"))
 
     let cleanDB = dir.appendingPathComponent("clean.sqlite").path
+    // Two roles (users with inline policies would fail user-direct-policies).
+    func role(_ name: String, _ policy: String, _ document: String) -> String {
+      """
+      {"Path":"/","RoleName":"\(name)","RoleId":"AROA\(name.uppercased())","Arn":"arn:aws:iam::\(Synth.account):role/\(name)",
+       "CreateDate":"2023-01-01T00:00:00Z","RolePolicyList":[{"PolicyName":"\(policy)","PolicyDocument":\(document)}],
+       "AttachedManagedPolicies":[],"InstanceProfileList":[],"Tags":[]}
+      """
+    }
+    let roles = [
+      role("app", "one-key", Self.clean), role("ops", "s3", #"{"Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#),
+    ]
     let file = try Self.write(
-      Synth.snapshotFile(users: [
-        (name: "app", policyName: "one-key", document: Self.clean),
-        (name: "ops", policyName: "s3", document: #"{"Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#),
-      ]),
+      #"{"UserDetailList":[],"GroupDetailList":[],"RoleDetailList":["# + roles.joined(separator: ",")
+        + #"],"Policies":[],"IsTruncated":false}"#,
       to: dir, "clean.json")
     #expect(try TestSupport.run(["ingest", "--db", cleanDB, "--captured-at", "2024-06-30T00:00:00Z", file]).status == 0)
     let passing = try TestSupport.run(["assess", "--db", cleanDB, "--fail-on", "fail"])
@@ -186,12 +195,29 @@ import Testing
     for item in items {
       let controls = item["controls"]?.arrayValue ?? []
       #expect(!controls.isEmpty)
-      #expect(controls.allSatisfy { ($0["id"]?.stringValue ?? "").hasPrefix("A.8.") && !($0["title"]?.stringValue ?? "").isEmpty })
+      #expect(controls.allSatisfy { ($0["id"]?.stringValue ?? "").hasPrefix("A.") && !($0["title"]?.stringValue ?? "").isEmpty })
+      // Each check of actions names its target and the action catalog (source and date) it is read in.
+      if let target = item["target"], target != .null {
+        #expect(target["description"]?.stringValue?.isEmpty == false)
+        #expect(target["action_catalog"]?["date"]?.stringValue == ActionCatalog.bundled.source.date)
+        #expect(target["action_catalog"]?["source"]?.stringValue == ActionCatalog.bundled.source.source)
+      }
     }
+    let admin = try #require(items.first { $0["id"]?.stringValue == "admin-access-managed" })
+    #expect(admin["target"]?["actions"] == .number(String(ActionCatalog.bundled.count)))
+    #expect(admin["references"]?.arrayValue?.compactMap { $0["id"]?.stringValue } == ["1.16", "IAM.1"])
+    let direct = try #require(items.first { $0["id"]?.stringValue == "user-direct-policies" })
+    #expect(direct["target"] == .null)
+    #expect(direct["controls"]?.arrayValue?.compactMap { $0["id"]?.stringValue } == ["A.5.15", "A.5.18", "A.8.2"])
+    #expect(
+      direct["references"]?.arrayValue?.map { "\($0["framework"]?.stringValue ?? "") \($0["id"]?.stringValue ?? "")" } == [
+        "CIS AWS Foundations Benchmark 1.15", "AWS Security Hub IAM.2",
+      ])
     let markdown = try TestSupport.run(["checks", "--format", "markdown"])
     #expect(markdown.stdout == CatalogDocument.markdownTable() + "\n")
     let text = try TestSupport.run(["checks"])
-    #expect(text.stdout.contains("kms-full-access-inline (v1)  [primary test of A.8.2]"))
+    #expect(text.stdout.contains("kms-full-access-inline (v1)  [founding test of A.8.2]"))
+    #expect(text.stdout.contains("action catalog: \(ActionCatalog.bundled.sourceDescription)"))
   }
 
   @Test func usageAndInputErrors() throws {

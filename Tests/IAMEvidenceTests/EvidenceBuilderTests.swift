@@ -48,13 +48,15 @@ import Testing
     #expect(try use("EX-OLD", reworded).expiredMatches == 2)
   }
 
-  @Test func thePackageStatesTheControlFromTheCatalogs() throws {
+  @Test func thePackageStatesTheControlsFromTheCatalogs() throws {
     let model = try Self.model(register: .empty)
     #expect(
       HandoffPackage.controlLine(model)
-        == "Control: ISO/IEC 27001:2022 A.8.2 Privileged access rights (no identity may hold full AWS KMS access on all keys).")
-    #expect(HandoffPackage.primaryControl(model)?.id == "A.8.2")
-    // Another primary test, mapped to another control, states that control and its objective.
+        == "Controls: ISO/IEC 27001:2022 A.8.2 Privileged access rights (no identity may hold full AWS KMS access on all keys), A.5.15 Access control, A.8.3 Information access restriction."
+    )
+    #expect(model.foundingControl?.id == "A.8.2")
+    #expect(HandoffPackage.verdictLines(model).count == 1 + model.controlVerdicts.count)
+    // Another founding test, mapped to another control, states its objective after that control.
     var other = model
     other.checks = other.checks.map { c in
       var c = c
@@ -62,9 +64,35 @@ import Testing
       if c.isPrimary { c.controlObjective = "no identity may decrypt with every key" }
       return c
     }
+    #expect(other.foundingControl?.id == "A.8.3")
     #expect(
       HandoffPackage.controlLine(other)
-        == "Control: ISO/IEC 27001:2022 A.8.3 Information access restriction (no identity may decrypt with every key).")
+        == "Controls: ISO/IEC 27001:2022 A.8.2 Privileged access rights, A.5.15 Access control, A.8.3 Information access restriction (no identity may decrypt with every key)."
+    )
+  }
+
+  /// One verdict per control that is the primary control of some check: not effective when one of its
+  /// primary checks has a failure that is not excepted, error when none fails but one has errors.
+  @Test func oneVerdictPerPrimaryControl() throws {
+    let model = try Self.model(register: .empty)
+    #expect(model.controlVerdicts.map(\.control.id) == ["A.8.2", "A.5.15", "A.8.3"])
+    #expect(model.controls.map(\.id) == ["A.8.2", "A.5.15", "A.5.18", "A.8.3", "A.8.24"])
+    let a82 = try #require(model.controlVerdicts.first)
+    #expect(a82.foundingCheck == "kms-full-access-inline")
+    #expect(a82.checks.first?.id == "kms-full-access-inline")
+    #expect(Set(a82.checks.map(\.id)) == Set(model.checks.filter { $0.controls.first == "A.8.2" }.map(\.id)))
+    func verdict(_ counts: [StatusCounts]) -> ControlVerdict { ControlVerdict(counts: counts) }
+    #expect(verdict([StatusCounts(pass: 3), StatusCounts(fail: 1)]) == .notEffective)
+    #expect(verdict([StatusCounts(error: 2), StatusCounts(fail: 1)]) == .notEffective)
+    #expect(verdict([StatusCounts(excepted: 2, error: 1), StatusCounts(pass: 1)]) == .error)
+    #expect(verdict([StatusCounts(excepted: 2), StatusCounts(pass: 1)]) == .effective)
+    #expect(verdict([]) == .effective)
+    // A check that is only related to a control does not judge it: A.8.3's only primary check passes
+    // on an account where nothing grants decryption with every key, whatever the others say.
+    let counts: [String: StatusCounts] = Dictionary(
+      uniqueKeysWithValues: model.checks.map { ($0.id, $0.id == "kms-decrypt-all-keys" ? StatusCounts(pass: 4) : StatusCounts(fail: 1)) })
+    let verdicts = ControlAssessment.all(controls: model.controls, checks: model.checks, counts: counts)
+    #expect(verdicts.map(\.verdict) == [.notEffective, .notEffective, .effective])
   }
 
   @Test func theTrendIsComputedFromRowsAlone() {

@@ -103,12 +103,22 @@ import XMLTree
     }
     // The trend's data table: one row per snapshot of the period.
     #expect(try count(doc, "//h:table[contains(@class,'trend-table')]/h:tbody/h:tr") == model.snapshots.count)
-    // Summary: a row per check, the primary test first.
+    // Summary: one verdict per control that is some check's primary control, the founding control first.
+    let boxes = try doc.nodes(matching: "//h:section[@id='summary']//h:div[contains(@class,'verdict-box')]", namespaces: ns)
+    #expect(boxes.count == model.controlVerdicts.count)
+    for (box, a) in zip(boxes, model.controlVerdicts) {
+      #expect(box.attribute("class")?.contains("verdict-\(a.verdict.rawValue)") == true)
+      #expect(box.textContent.contains(HTMLReport.label(a.verdict)))
+      for c in a.checks { #expect(box.textContent.contains(c.id)) }
+    }
+    let titles = try doc.nodes(matching: "//h:section[@id='summary']//h:p[contains(@class,'control-title')]", namespaces: ns)
+    #expect(titles.map(\.textContent) == model.controlVerdicts.map { "\($0.control.id) \($0.control.title)" })
+    // A row per check, the founding test first.
     let summaryRows = try doc.nodes(matching: "//h:section[@id='summary']//h:table/h:tbody/h:tr", namespaces: ns)
     #expect(summaryRows.count == model.checks.count)
     let primary = model.checks.first(where: \.isPrimary)!
     #expect(summaryRows.first?.textContent.contains(primary.id) == true)
-    #expect(summaryRows.first?.textContent.contains("Primary test") == true)
+    #expect(summaryRows.first?.textContent.contains("Founding test") == true)
     // Methodology: one block per check, every rule listed.
     #expect(try count(doc, "//h:section[@id='methodology']//h:article") == model.checks.count)
     #expect(
@@ -133,7 +143,10 @@ import XMLTree
     #expect(!raw.contains("data-slot=\"\"") && !raw.contains("&nbsp;"))
     // Header facts.
     let header = try #require(try doc.firstNode(matching: "//h:section[@id='report-header']", namespaces: ns)).textContent
-    #expect(header.contains("KMS privileged access — audit evidence"))
+    #expect(header.contains("Privileged access rights — audit evidence"), "the title comes from the founding control")
+    for a in model.controlVerdicts { #expect(header.contains("\(a.control.id) \(a.control.title)")) }
+    let h1 = try #require(try doc.firstNode(matching: "//h:section[@id='report-header']/h:h1", namespaces: ns)).textContent
+    #expect(h1 == "Privileged access rights — audit evidence")
     #expect(header.contains(model.account))
     #expect(header.contains(model.periodDescription))
     #expect(header.contains(model.current.capturedAt.description))

@@ -58,7 +58,9 @@ import XMLTree
     #expect(try count("//o:metadata/o:oscal-version[.='1.0.6']") == 1)
     #expect(try count("//o:metadata/o:last-modified[.='2024-04-02T09:00:00Z']") == 1)
     #expect(try count("//o:observation") == model.results.count + model.snapshots.count)
-    #expect(try count("//o:finding") == model.findings.count + model.snapshots.count)
+    let controlsJudged = model.controlVerdicts.count
+    #expect(controlsJudged == 3)
+    #expect(try count("//o:finding") == model.findings.count + model.snapshots.count * controlsJudged)
     let risky = model.results.filter { $0.status == .fail || $0.status == .excepted }
     #expect(try count("//o:risk") == risky.count)
     #expect(try count("//o:risk[o:status='open']") == model.results.filter { $0.status == .fail }.count)
@@ -80,9 +82,23 @@ import XMLTree
     #expect(try control.first?.firstNode(matching: "o:status", namespaces: Self.ns)?.attribute("state") == "not-satisfied")
     #expect(model.verdict == .notEffective)
     #expect(try count("//o:include-control[@control-id='a.8.2']") == model.snapshots.count)
-    // Earlier snapshots are summarised: one observation and one control finding each.
+    // One control-level finding per control given a verdict, in every snapshot, its state the verdict's.
+    for (i, s) in model.snapshots.enumerated() {
+      let verdicts = try #require(model.controlVerdicts(snapshotID: s.id))
+      for a in verdicts {
+        let target = try doc.nodes(
+          matching:
+            "/o:assessment-results/o:result[\(i + 1)]/o:finding/o:target[@type='statement-id'][@target-id='\(OSCALAssessmentResults.controlID(a.control.id))_smt']",
+          namespaces: Self.ns)
+        #expect(target.count == 1, "\(a.control.id) in snapshot \(s.id)")
+        #expect(
+          try target.first?.firstNode(matching: "o:status", namespaces: Self.ns)?.attribute("state")
+            == (a.verdict == .effective ? "satisfied" : "not-satisfied"))
+      }
+    }
+    // Earlier snapshots are summarised: one observation and the control findings each.
     #expect(try count("/o:assessment-results/o:result[1]/o:observation") == 1)
-    #expect(try count("/o:assessment-results/o:result[1]/o:finding") == 1)
+    #expect(try count("/o:assessment-results/o:result[1]/o:finding") == controlsJudged)
 
     // References resolve: observations of findings and risks exist.
     let observationUUIDs = Set(try doc.nodes(matching: "//o:observation", namespaces: Self.ns).compactMap { $0.attribute("uuid") })

@@ -417,6 +417,15 @@ private func onAll(_ action: String, _ resource: String) -> Bool {
     #expect(engine.fullAccess(heldIdentity, target: everything).verdict == .holds)
     #expect(engine.canPerform(heldIdentity, actions: escalation).verdict == .can)
 
+    // A Deny of some actions does not keep full access from holding (partial-deny), so an unknown
+    // policy that could grant everything else still makes it an error, not a pass.
+    let partly = try Synth.managed(Synth.policyARN("deny-iam"), #"{"Statement":{"Effect":"Deny","Action":"iam:*","Resource":"*"}}"#)
+    let partial = Synth.user("eve", attached: [missing, partly.arn])
+    let (_, partialIdentity) = resolve(partial, [partial], [partly])
+    let partialResult = engine.fullAccess(partialIdentity, target: everything)
+    #expect(partialResult.verdict == .error, "\(partialResult.why)")
+    #expect(partialResult.indeterminate == catalog.all)
+
     // A credited Deny cannot be undone by an unknown policy: a definite "cannot".
     let denier = try Synth.managed(Synth.policyARN("deny"), #"{"Statement":{"Effect":"Deny","Action":"ec2:RunInstances","Resource":"*"}}"#)
     let denied = Synth.user("dan", attached: [missing, denier.arn])

@@ -354,7 +354,7 @@ struct RegisterFixture {
       ["", "-wal"].map { suffix in (try? Data(contentsOf: URL(fileURLWithPath: db.path + suffix))) ?? Data() }
     }
     let before = state()
-    // The catalog maps only kms-full-access so far: snapshot 3 has bob (AIDABOB1) and carol.
+    // Snapshot 3 has bob (AIDABOB1) and carol, both with full KMS access.
     let run = try TestSupport.run(["privileged", "--db", db.path, "--snapshot", String(s[2].id), "--format", "json"])
     #expect(run.status == 0, "\(run.stderr)")
     let json = try JSONParser.parse(run.stdout)
@@ -376,9 +376,13 @@ struct RegisterFixture {
     #expect(csv.status == 0, "\(csv.stderr)")
     let lines = csv.stdout.split(separator: "\n")
     #expect(lines.first?.hasPrefix("snapshot,principal_type,principal_name,principal_arn,principal_id,capabilities,") == true)
-    #expect(lines.count == 1 + 2 + 1 + 2 + 0 + 0, "eve and bob, bob, bob and carol; none in 4 and 6 (dave's v1 no longer counts)")
+    // With the catalog's admin-access-identity: alice (an administrator in 1, 2 and 6), eve and bob
+    // (KMS) in 1, bob in 2, bob and carol in 3, the recreated bob (AIDABOB2, an administrator) in 4
+    // and 6; none in 5 (never assessed).
+    #expect(lines.count == 1 + 3 + 2 + 2 + 1 + 0 + 2, "\(csv.stdout)")
+    #expect(lines.contains("4,user,bob,arn:aws:iam::123456789012:user/bob,AIDABOB2,admin,,,,,,2024-04-30T23:00:00Z"))
     let text = try TestSupport.run(["privileged", "--db", db.path])
-    #expect(text.status == 0 && text.stdout.hasPrefix("snapshot \(s[5].id) (2024-05-31T23:00:00Z): 0 privileged identities"))
+    #expect(text.status == 0 && text.stdout.hasPrefix("snapshot \(s[5].id) (2024-05-31T23:00:00Z): 2 privileged identities"))
     // Reading commands never write to the database.
     #expect(state() == before)
     // A snapshot never assessed is an error, not an empty register.

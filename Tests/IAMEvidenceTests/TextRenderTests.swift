@@ -39,7 +39,8 @@ import Testing
     #expect(lines.last == "", "ends with a newline")
     for expected in [
       "new findings: 4", "  kms-full-access-inline  role bob / inline admin", "resolved: 4",
-      "  kms-full-access-inline  user alice / inline kms-admin", "newly excepted: 0", "exception expired: 0", "still open: 0",
+      "  kms-full-access-inline  user alice / inline kms-admin", "newly excepted: 0", "exception expired: 0", "still open: 1",
+      "  user-direct-policies  user alice",
       "principals added: 1", "  + role bob (AROABOB)", "principals removed: 1", "  - user carol (AIDACAROL)", "access changes: 1",
       "  joined  user alice  ops", "policies added: 1", "  + inline admin of role bob", "policies removed: 0", "policies changed: 1",
       "  ~ inline kms-admin of user alice",

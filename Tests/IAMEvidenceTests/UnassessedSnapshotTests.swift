@@ -83,6 +83,6 @@ import Testing
     ])
     #expect(run.status == 0, "\(run.stderr)")
     #expect(try store.isAssessed(snapshotID: record.id))
-    #expect(run.stdout.contains("verdict not-effective"), "\(run.stdout)")
+    #expect(run.stdout.contains("A.8.2 verdict: not-effective"), "\(run.stdout)")
   }
 }

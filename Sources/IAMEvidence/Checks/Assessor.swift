@@ -14,9 +14,9 @@ public enum Assessor {
   public static func assess(
     _ snapshot: consuming AuthorizationSnapshot, capturedAt: Timestamp, register: ExceptionRegister = .empty,
     checks: [any Check] = CheckCatalog.all, evaluator: KMSPolicyEvaluator = KMSPolicyEvaluator(),
-    evaluated: (() -> Void)? = nil
+    engine: PolicyEngine = PolicyEngine(), evaluated: (() -> Void)? = nil
   ) -> Outcome {
-    let context = CheckContext(snapshot: consume snapshot, evaluator: evaluator)
+    let context = CheckContext(snapshot: consume snapshot, evaluator: evaluator, engine: engine, checks: checks.map(\.description))
     evaluated?()
     // Checks are independent of each other: run them side by side.
     var perCheck = Parallel.map(checks, minimumCount: 2) { $0.run(context) }

@@ -1,12 +1,17 @@
 /// The registry of checks: a literal list, guarded by a test (every check registered, ids unique).
 public enum CheckCatalog {
-  /// Every check, the control's primary test first.
+  /// Every check, the founding test first (`kms-full-access-inline`, of A.8.2). A new check is one file
+  /// in `Checks/Catalog/` and one line here.
   public static let all: [any Check] = [
     InlinePolicyFullKMSAccess(),
     ManagedPolicyFullKMSAccess(),
     DecryptAllKeys(),
     KeyDestructionAllKeys(),
     IdentityFullKMSAccess(),
+    AdminAccessInline(),
+    AdminAccessManaged(),
+    AdminAccessIdentity(),
+    UserDirectPolicies(),
   ]
 
   /// The catalog position of check `id` (unknown ids sort last).

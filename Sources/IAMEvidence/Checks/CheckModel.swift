@@ -5,23 +5,81 @@ public struct CheckExample: Sendable {
   public var policy: String
   /// Notes the result must carry (e.g. `conditional`).
   public var expectedNotes: [String]
+  /// Where this example is placed, when not where the check's ``CheckDescription/examplePlacement``
+  /// says (a check about how permissions are granted has examples placed differently).
+  public var placement: ExamplePlacement?
   public var file: String
   public var line: Int
 
-  public init(_ policy: String, notes: [String] = [], file: String = #filePath, line: Int = #line) {
+  public init(
+    _ policy: String, notes: [String] = [], placement: ExamplePlacement? = nil, file: String = #filePath, line: Int = #line
+  ) {
     self.policy = policy
     self.expectedNotes = notes
+    self.placement = placement
     self.file = file
     self.line = line
   }
 }
 
-/// Where a check's examples are placed when the generic test runs them.
-public enum ExamplePlacement: Sendable {
-  /// As an inline policy of a user.
+/// Where a check's examples are placed when the generic test runs them: always in a snapshot holding
+/// one user (`example-user`), so that every check of users has a subject.
+public enum ExamplePlacement: Sendable, Hashable {
+  /// As an inline policy of the user.
   case inlineOnUser
-  /// As the default version of a customer-managed policy attached to a user.
+  /// As the default version of a customer-managed policy attached to the user.
   case managedAttachedToUser
+  /// As an inline policy of a role (beside the user).
+  case inlineOnRole
+  /// As the default version of a customer-managed policy attached to a role (beside the user).
+  case managedAttachedToRole
+  /// As an inline policy of a group the user belongs to.
+  case inlineOnGroup
+  /// As the default version of a customer-managed policy attached to a group the user belongs to.
+  case managedAttachedToGroup
+  /// As the default version of a customer-managed policy attached to nothing.
+  case managedUnattached
+  /// As the AWS-managed policy `arn:aws:iam::aws:policy/AdministratorAccess` attached to a role.
+  case awsManagedAttachedToRole
+  /// As a customer-managed policy attached to the user, whose permissions boundary is a second
+  /// customer-managed policy with the given document.
+  case managedAttachedToUserWithinBoundary(String)
+}
+
+/// Which policy documents' statements a check may quote in its results. ``CheckContext`` keeps the
+/// text of those documents (and of every invalid one) and drops the text of the others after
+/// analysing them: for a large account the texts are most of its memory.
+public enum StatementQuoting: Sendable, Hashable {
+  /// The check quotes no statements.
+  case none
+  /// Documents with a statement whose Action or NotAction matches some target action, whatever its
+  /// resources (the KMS checks: their all-keys rule is wider than the engine's all-resources rule,
+  /// and their identity check reads the Conditions of Deny statements).
+  case matchingTarget
+  /// Documents whose Allow statements reach some target action on all resources.
+  case allowingAnyOfTarget
+  /// Documents whose Allow statements reach every target action on all resources.
+  case allowingAllOfTarget
+}
+
+/// A control of another framework that a check corresponds to, by id only (`CIS AWS Foundations
+/// Benchmark` `1.16`, `AWS Security Hub` `IAM.1`): their texts are not reproduced.
+public struct CheckReference: Sendable, Hashable {
+  public var framework: String
+  public var id: String
+
+  public init(framework: String, id: String) {
+    self.framework = framework
+    self.id = id
+  }
+
+  /// A recommendation of the CIS Amazon Web Services Foundations Benchmark.
+  public static func cis(_ id: String) -> CheckReference { CheckReference(framework: "CIS AWS Foundations Benchmark", id: id) }
+  /// A control of AWS Security Hub (Cloud Security Posture Management).
+  public static func securityHub(_ id: String) -> CheckReference { CheckReference(framework: "AWS Security Hub", id: id) }
+
+  /// `CIS AWS Foundations Benchmark 1.16`.
+  public var label: String { "\(framework) \(id)" }
 }
 
 /// Everything a catalog entry declares about a check (the SwiftLint `RuleDescription` pattern).
@@ -39,7 +97,9 @@ public struct CheckDescription: Sendable {
   public var methodology: [String]
   /// What is examined (the population).
   public var population: String
-  /// Whether this check is the control's primary test.
+  /// Whether this check is the founding test of its primary control (`kms-full-access-inline` for
+  /// A.8.2): reports show it first. A control's verdict comes from every check whose primary control
+  /// it is (``ControlVerdict``).
   public var isPrimary: Bool
   /// For the control's primary test: what the control requires, in the tool's terms, as a clause
   /// (`no identity may hold full AWS KMS access on all keys`). Documents state the control with it.
@@ -50,11 +110,20 @@ public struct CheckDescription: Sendable {
   /// The privileged capability a `fail` or `excepted` result of this check gives its principal in the
   /// privileged-access register (``PrivilegedRegister``); nil for checks that give none.
   public var capability: PrivilegeCapability?
+  /// The actions the check asks about, as data (nil: it asks about no action, e.g. how permissions are
+  /// granted). Resolved against the action catalog by ``CheckContext``; "every action" means every
+  /// action of that catalog (``ActionCatalog/sourceDescription``).
+  public var target: ActionTarget?
+  /// Which documents' statements the check may quote (``CheckContext`` keeps their text).
+  public var quotes: StatementQuoting
+  /// Corresponding controls of other frameworks (CIS AWS Foundations Benchmark, AWS Security Hub).
+  public var references: [CheckReference]
 
   public init(
     id: String, version: Int, title: String, controls: [String], rationale: String, remediation: String,
     methodology: [String], population: String, isPrimary: Bool = false, controlObjective: String? = nil,
     triggering: [CheckExample], nonTriggering: [CheckExample], examplePlacement: ExamplePlacement,
+    target: ActionTarget? = nil, quotes: StatementQuoting = .none, references: [CheckReference] = [],
     capability: PrivilegeCapability? = nil
   ) {
     self.id = id
@@ -71,13 +140,22 @@ public struct CheckDescription: Sendable {
     self.nonTriggering = nonTriggering
     self.examplePlacement = examplePlacement
     self.capability = capability
+    self.target = target
+    self.quotes = quotes
+    self.references = references
   }
+
+  /// The primary control: the first of ``controls``.
+  public var primaryControl: String? { controls.first }
 }
 
-/// What a check sees: one decoded snapshot and the policy evaluator.
+/// What a check sees: one decoded snapshot, the analysis of each of its distinct policy documents by
+/// the general ``PolicyEngine``, and the KMS checks' own evaluations (``KMSPolicyEvaluator``).
 public struct CheckContext: Sendable {
   public var snapshot: AuthorizationSnapshot
   public var evaluator: KMSPolicyEvaluator
+  /// The general engine of this assessment (its caches live as long as the context).
+  public let engine: PolicyEngine
   /// Managed policies by ARN.
   public var policiesByARN: [String: ManagedPolicy]
   /// Groups by name.
@@ -88,15 +166,43 @@ public struct CheckContext: Sendable {
   public var fullAccess: [String: PolicyEvaluation]
   public var decrypt: [String: PolicyEvaluation]
   public var destructive: [String: PolicyEvaluation]
+  /// The engine's analysis of every distinct identity-policy document (inline policies and every
+  /// version of every managed policy), by SHA-256.
+  public var analyses: [String: PolicyAnalysis]
+  /// The checks' targets, resolved once against the engine's catalog.
+  public var targets: [ActionTarget: ResolvedTarget]
 
-  /// Evaluates every distinct document of `snapshot` once, then keeps the snapshot without the text of
-  /// documents that bear on no KMS action (checks read a document's statements only to quote what
-  /// grants or denies): for a large account that is most of its memory. Pass the snapshot as its last
-  /// owner (`consume`) and the dropped texts are freed.
-  public init(snapshot full: consuming AuthorizationSnapshot, evaluator: KMSPolicyEvaluator = KMSPolicyEvaluator()) {
+  /// Analyses and evaluates every distinct document of `snapshot` once, on every core (each parsed
+  /// once for both), then keeps the snapshot without the text of the documents no check may quote:
+  /// the text stays for an invalid document and for one that bears on some check's target as the
+  /// check's ``CheckDescription/quotes`` says; for a large account the dropped texts are most of its
+  /// memory. Pass the snapshot as its last owner (`consume`) and the dropped texts are freed.
+  ///
+  /// `checks` are the descriptions of the checks that will run (their targets are resolved here; a
+  /// target the catalog lacks is a defect of the check and stops the program).
+  public init(
+    snapshot full: consuming AuthorizationSnapshot, evaluator: KMSPolicyEvaluator = KMSPolicyEvaluator(),
+    engine: PolicyEngine = PolicyEngine(), checks: [CheckDescription] = CheckCatalog.all.map(\.description)
+  ) {
     self.evaluator = evaluator
+    self.engine = engine
+    var targets: [ActionTarget: ResolvedTarget] = [:]
+    var quoting: [(StatementQuoting, ActionSet)] = []
+    for c in checks {
+      guard let t = c.target else { continue }
+      let resolved: ResolvedTarget
+      if let known = targets[t] {
+        resolved = known
+      } else {
+        do { resolved = try engine.resolve(t) } catch { preconditionFailure("check \(c.id): \(error)") }
+        targets[t] = resolved
+      }
+      if c.quotes != .none { quoting.append((c.quotes, resolved.actions)) }
+    }
+    self.targets = targets
+
     var documents: [String: PolicyDocumentText] = [:]
-    var judged: [String: PolicyDocumentText] = [:]  // inline and customer-managed defaults: all three targets
+    var judged: [String: PolicyDocumentText] = [:]  // inline and customer-managed defaults: all three KMS targets
     for p in full.principals {
       for i in p.inlinePolicies {
         documents[i.document.sha256] = i.document
@@ -107,36 +213,43 @@ public struct CheckContext: Sendable {
       for v in m.versions { documents[v.document.sha256] = v.document }
       if !m.isAWSManaged, let d = m.defaultVersion { judged[d.document.sha256] = d.document }
     }
-    // Documents judged by every check are explained once for all three targets. Each is parsed from
-    // its canonical text here, once, and its tree dropped after its evaluation.
+    // Each document is parsed from its canonical text here, once, for the engine's analysis and the
+    // KMS evaluations (judged documents are explained once for all three KMS targets), and its tree
+    // dropped after them.
     let catalog = evaluator.catalog
-    var fullAccess: [String: PolicyEvaluation] = [:]
-    var decrypt: [String: PolicyEvaluation] = [:]
-    var destructive: [String: PolicyEvaluation] = [:]
-    let targets = [catalog.allActionNames, catalog.decryptActionNames, catalog.destructiveActionNames]
-    let judgedList = Array(judged)
-    let others = documents.filter { judged[$0.key] == nil }.map { ($0.key, $0.value) }
+    let kmsTargets = [catalog.allActionNames, catalog.decryptActionNames, catalog.destructiveActionNames]
+    let list = documents.map { ($0.key, $0.value, judged[$0.key] != nil) }
     judged = [:]
     documents = [:]
     // Documents are independent: evaluate them on every core. Each iteration writes only its own slot.
-    let judgedResults = Parallel.map(judgedList) {
-      evaluator.evaluateActions($0.value.json, targets: targets, relevantOnly: true)
+    let evaluated = Parallel.map(list) { sha, document, isJudged -> (PolicyAnalysis, [PolicyEvaluation]) in
+      let json = document.json
+      let wanted = isJudged ? kmsTargets : [kmsTargets[0]]
+      switch PolicyDocument.parse(json) {
+      case .success(let parsed):
+        return (engine.analyse(parsed), evaluator.evaluateActions(parsed, targets: wanted, relevantOnly: true))
+      case .failure(let e):
+        return (.invalid(e.errors), wanted.map { evaluator.evaluateActions(json, target: $0) })
+      }
     }
-    let otherResults = Parallel.map(others) { evaluator.evaluateActions($0.1.json, targets: [targets[0]], relevantOnly: true)[0] }
-    var bearing = Set<String>()
-    for ((sha, _), e) in zip(judgedList, judgedResults) {
-      (fullAccess[sha], decrypt[sha], destructive[sha]) = (e[0], e[1], e[2])
-      if e.contains(where: Self.bearsOnKMS) { bearing.insert(sha) }
-    }
-    for ((sha, _), e) in zip(others, otherResults) {
-      fullAccess[sha] = e
-      if Self.bearsOnKMS(e) { bearing.insert(sha) }
+    var fullAccess: [String: PolicyEvaluation] = [:]
+    var decrypt: [String: PolicyEvaluation] = [:]
+    var destructive: [String: PolicyEvaluation] = [:]
+    var analyses: [String: PolicyAnalysis] = [:]
+    analyses.reserveCapacity(list.count)
+    var quoted = Set<String>()
+    for ((sha, _, isJudged), (analysis, e)) in zip(list, evaluated) {
+      analyses[sha] = analysis
+      fullAccess[sha] = e[0]
+      if isJudged { (decrypt[sha], destructive[sha]) = (e[1], e[2]) }
+      if Self.mayBeQuoted(analysis, by: quoting) { quoted.insert(sha) }
     }
     self.fullAccess = fullAccess
     self.decrypt = decrypt
     self.destructive = destructive
+    self.analyses = analyses
 
-    let snapshot = full.keepingDocumentTexts(of: bearing)
+    let snapshot = full.keepingDocumentTexts(of: quoted)
     _ = consume full
     self.snapshot = snapshot
     self.policiesByARN = Dictionary(snapshot.managedPolicies.map { ($0.arn, $0) }, uniquingKeysWith: { a, _ in a })
@@ -153,9 +266,20 @@ public struct CheckContext: Sendable {
     self.attachmentsByARN = attached.mapValues { $0.sorted() }
   }
 
-  /// Whether a document's evaluation involves it in any result's detail: some statement matches a KMS
-  /// action, or the document is invalid.
-  static func bearsOnKMS(_ e: PolicyEvaluation) -> Bool { !e.statements.isEmpty || e.verdict.isInvalid || !e.notes.isEmpty }
+  /// Whether some check may quote statements of a document with this analysis (see
+  /// ``StatementQuoting``); an invalid document is always kept (its errors name statements).
+  static func mayBeQuoted(_ a: PolicyAnalysis, by quoting: [(StatementQuoting, ActionSet)]) -> Bool {
+    if !a.isValid { return true }
+    for (rule, target) in quoting {
+      switch rule {
+      case .none: continue
+      case .matchingTarget: if !a.matched.isDisjoint(with: target) { return true }
+      case .allowingAnyOfTarget: if !a.allowed.isDisjoint(with: target) { return true }
+      case .allowingAllOfTarget: if !target.isEmpty && target.isSubset(of: a.allowed) { return true }
+      }
+    }
+    return false
+  }
 
   /// The full-access evaluation of `document` (cached).
   public func fullAccess(of document: PolicyDocumentText) -> PolicyEvaluation {
@@ -171,6 +295,23 @@ public struct CheckContext: Sendable {
   public func destructive(of document: PolicyDocumentText) -> PolicyEvaluation {
     destructive[document.sha256] ?? evaluator.evaluateDestructive(document.json)
   }
+
+  /// The engine's analysis of `document` (cached for every identity-policy document of the snapshot).
+  public func analysis(of document: PolicyDocumentText) -> PolicyAnalysis {
+    analyses[document.sha256] ?? engine.analyse(document)
+  }
+
+  /// A check's target, resolved (cached for the checks the context was made for).
+  public func resolved(_ target: ActionTarget) -> ResolvedTarget {
+    if let known = targets[target] { return known }
+    do { return try engine.resolve(target) } catch { preconditionFailure("target \(target): \(error)") }
+  }
+
+  /// Everything that applies to `principal` (a user or role) in this snapshot.
+  public func identitySources(of principal: Principal) -> IdentitySources { IdentitySources(principal: principal, context: self) }
+
+  /// The engine's input for `sources`, from the cached analyses.
+  public func identityPolicies(_ sources: IdentitySources) -> IdentityPolicies { sources.policies { analysis(of: $0) } }
 
   /// Member users by group name, sorted (indexed once: checks ask per group).
   public var membersByGroup: [String: [PrincipalRef]]

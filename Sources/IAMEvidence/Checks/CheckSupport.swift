@@ -70,19 +70,34 @@ enum CheckSupport {
     return "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'"
   }
 
-  /// The `aws iam` verb noun for a principal type (`user`, `group`, `role`).
+  /// Remediation of a failing inline policy of the KMS checks: replace it with one naming the keys.
   static func remediationForInline(_ principal: Principal, policyName: String, what: String) -> [String] {
+    remediationForInline(
+      principal, policyName: policyName, replacement: "a policy that names the specific key ARNs and only the actions needed (\(what))")
+  }
+
+  /// Remediation of a failing inline policy: review it, replace it with `replacement`, or remove it
+  /// (`aws iam get-/put-/delete-<user|group|role>-policy` with the names filled in).
+  static func remediationForInline(_ principal: Principal, policyName: String, replacement: String) -> [String] {
     let noun = principal.type.rawValue
     let nameFlag = "--\(noun)-name \(shell(principal.name))"
     let policyFlag = "--policy-name \(shell(policyName))"
     return [
       "Review the policy: aws iam get-\(noun)-policy \(nameFlag) \(policyFlag)",
-      "Replace it with a policy that names the specific key ARNs and only the actions needed (\(what)): aws iam put-\(noun)-policy \(nameFlag) \(policyFlag) --policy-document file://narrowed-policy.json",
+      "Replace it with \(replacement): aws iam put-\(noun)-policy \(nameFlag) \(policyFlag) --policy-document file://narrowed-policy.json",
       "Or remove it: aws iam delete-\(noun)-policy \(nameFlag) \(policyFlag)",
     ]
   }
 
+  /// Remediation of a failing customer-managed policy of the KMS checks.
   static func remediationForManaged(_ policy: ManagedPolicy, attachedTo: [PrincipalRef], what: String) -> [String] {
+    remediationForManaged(
+      policy, attachedTo: attachedTo, replacement: "a policy naming the specific key ARNs and only the actions needed (\(what))")
+  }
+
+  /// Remediation of a failing customer-managed policy: detach it everywhere, then replace it with
+  /// `replacement` or publish a narrowed default version.
+  static func remediationForManaged(_ policy: ManagedPolicy, attachedTo: [PrincipalRef], replacement: String) -> [String] {
     let arn = shell(policy.arn)
     var steps = ["List every entity it is attached to: aws iam list-entities-for-policy --policy-arn \(arn)"]
     for p in attachedTo {
@@ -91,9 +106,67 @@ enum CheckSupport {
       )
     }
     steps.append(
-      "Replace it with a policy naming the specific key ARNs and only the actions needed (\(what)), or publish a narrowed default version: aws iam create-policy-version --policy-arn \(arn) --policy-document file://narrowed-policy.json --set-as-default"
+      "Replace it with \(replacement), or publish a narrowed default version: aws iam create-policy-version --policy-arn \(arn) --policy-document file://narrowed-policy.json --set-as-default"
     )
     return steps
+  }
+
+  /// One step per grant source of an identity: narrow or delete its inline policy, detach the managed
+  /// policy, or (group sources) take the user out of the group.
+  static func remediationForSources(_ principal: Principal, _ sources: [GrantSource]) -> [String] {
+    sources.map { s in
+      let noun = principal.type.rawValue
+      switch s.kind {
+      case "inline":
+        return
+          "Narrow or delete inline policy \(s.policyName): aws iam delete-\(noun)-policy --\(noun)-name \(shell(principal.name)) --policy-name \(shell(s.policyName))"
+      case "managed":
+        return
+          "Detach \(s.policyName): aws iam detach-\(noun)-policy --\(noun)-name \(shell(principal.name)) --policy-arn \(shell(s.policyARN ?? ""))"
+      case "group-inline":
+        return
+          "Remove the user from group \(s.viaGroup ?? ""), or narrow its inline policy \(s.policyName): aws iam remove-user-from-group --group-name \(shell(s.viaGroup ?? "")) --user-name \(shell(principal.name))"
+      default:
+        return
+          "Remove the user from group \(s.viaGroup ?? ""), or detach \(s.policyName) from it: aws iam detach-group-policy --group-name \(shell(s.viaGroup ?? "")) --policy-arn \(shell(s.policyARN ?? ""))"
+      }
+    }
+  }
+
+  /// The status of an engine verdict for a check that fails when the access holds.
+  static func status(_ verdict: AccessVerdict) -> ResultStatus {
+    switch verdict {
+    case .holds: return .fail
+    case .error: return .error
+    case .partial, .none: return .pass
+    }
+  }
+
+  /// Maps the engine's full-access result for one document onto a result: status, the granting
+  /// statements (quoted when it fails), reasons, notes (each read once: they are composed on read)
+  /// and why.
+  static func result(
+    check: CheckDescription, access: AccessResult, document: PolicyDocumentText, principal: PrincipalRef?, policy: PolicyRef
+  ) -> CheckResult {
+    let status = status(access.verdict)
+    var notes = access.notes.map(note)
+    notes += access.errors.map(grammarNote)
+    let failing = status == .fail
+    let indexes = failing ? access.grantingStatementIndexes : []
+    return CheckResult(
+      checkID: check.id, checkVersion: check.version, status: status, principal: principal, policy: policy, statements: indexes,
+      offendingStatements: indexes.isEmpty ? [] : statementJSON(document.json, indexes: indexes),
+      reasons: failing ? access.reasons.map(\.rawValue) : [], notes: notes, why: access.why)
+  }
+
+  /// The result of a customer-managed policy without a default version: still part of the
+  /// population; it cannot be judged, so it cannot pass.
+  static func noDefaultVersion(check: CheckDescription, policy: ManagedPolicy, attachedTo: [PrincipalRef]) -> CheckResult {
+    CheckResult(
+      checkID: check.id, checkVersion: check.version, status: .error,
+      policy: PolicyRef(kind: .managed, name: policy.name, arn: policy.arn, versionID: policy.defaultVersionId, documentSHA256: ""),
+      notes: [ResultNote(code: "no-default-version", message: "The snapshot holds no default version of this policy.")],
+      why: "The default version of the policy is not in the snapshot, so it cannot be judged.", attachedTo: attachedTo)
   }
 
   static func isASCIIAlphanumeric(_ scalar: Unicode.Scalar) -> Bool {

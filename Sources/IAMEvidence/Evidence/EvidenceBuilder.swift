@@ -29,12 +29,15 @@ public struct EvidenceRecords: Sendable {
   public var privileged: [PrivilegedPrincipal]
   /// The privileged identities per snapshot (``PrivilegeHistoryBuilder``); the period's are kept.
   public var privilegedCounts: [PrivilegedCount]
+  /// The check versions of each snapshot of the period (check id → the version of its latest
+  /// assessment), by snapshot id.
+  public var versions: [Int: [String: Int]]
 
   public init(
     current: SnapshotRecord, period: [SnapshotRecord], periodFrom: Timestamp? = nil, periodTo: Timestamp? = nil,
     results: [CheckResult], counts: [Int: [String: StatusCounts]], assessment: AssessmentRecord?, sqliteVersion: String,
     ledger: LedgerHeads = LedgerHeads(snapshots: [:]), privileged: [PrivilegedPrincipal] = [],
-    privilegedCounts: [PrivilegedCount] = []
+    privilegedCounts: [PrivilegedCount] = [], versions: [Int: [String: Int]] = [:]
   ) {
     self.ledger = ledger
     self.current = current
@@ -47,6 +50,7 @@ public struct EvidenceRecords: Sendable {
     self.sqliteVersion = sqliteVersion
     self.privileged = privileged
     self.privilegedCounts = privilegedCounts
+    self.versions = versions
   }
 }
 
@@ -55,16 +59,20 @@ public enum EvidenceBuilder {
   /// The evidence of `records`, stamped `generatedAt`, judged by `checks` and described with `catalog`.
   public static func build(
     _ records: EvidenceRecords, generatedAt: Timestamp, checks: [CheckDescription] = CheckCatalog.all.map(\.description),
-    catalog: ControlCatalog = .bundled
+    catalog: ControlCatalog = .bundled, actionCatalog: ActionCatalog = .bundled
   ) -> EvidenceModel {
     let current = records.current
     var controlIDs: [String] = []
     for c in checks { for id in c.controls where !controlIDs.contains(id) { controlIDs.append(id) } }
-    controlIDs.sort { a, b in a == "A.8.2" ? b != "A.8.2" : (b == "A.8.2" ? false : a.compare(numerically: b)) }
+    // The founding check's primary control first (A.8.2 for this catalog), then by number.
+    let founding = (checks.first(where: \.isPrimary) ?? checks.first)?.primaryControl
+    controlIDs.sort { a, b in a == founding ? b != founding : (b == founding ? false : a.compare(numerically: b)) }
 
     let periodIDs = Set(records.period.map(\.id))
     var history: [HistoryRow] = []
-    for s in records.period { history += HistoryRow.rows(for: s, counts: records.counts[s.id] ?? [:]) }
+    for s in records.period {
+      history += HistoryRow.rows(for: s, counts: records.counts[s.id] ?? [:], versions: records.versions[s.id] ?? [:])
+    }
 
     var exceptions: [ExceptionUse] = []
     if let a = records.assessment, !a.exceptionsContent.isEmpty,
@@ -85,7 +93,8 @@ public enum EvidenceBuilder {
       generatedAt: generatedAt, account: current.account, periodFrom: records.periodFrom, periodTo: records.periodTo, current: current,
       snapshots: records.period, assessment: records.assessment, controls: controlIDs.compactMap(catalog.control), checks: checks,
       results: records.results, exceptions: exceptions, history: history, ledger: records.ledger, privileged: records.privileged,
-      privilegedCounts: records.privilegedCounts.filter { periodIDs.contains($0.snapshotID) })
+      privilegedCounts: records.privilegedCounts.filter { periodIDs.contains($0.snapshotID) },
+      actionCatalog: ActionCatalogInfo(catalog: actionCatalog, checks: checks))
   }
 
   /// For each exception of `register`, the failing results it matched but could not apply at
@@ -114,13 +123,34 @@ public enum EvidenceBuilder {
 }
 
 extension HistoryRow {
-  /// One row per catalog check for snapshot `s`, from its stored counts: the history of reports and
-  /// the rows of `trend` are built here, so the chart and the trend always agree.
-  public static func rows(for s: SnapshotRecord, counts: [String: StatusCounts]) -> [HistoryRow] {
+  /// One row per catalog check for snapshot `s`, from its stored counts and check versions: the
+  /// history of reports and the rows of `trend` are built here, so the chart and the trend always
+  /// agree.
+  public static func rows(for s: SnapshotRecord, counts: [String: StatusCounts], versions: [String: Int] = [:]) -> [HistoryRow] {
     CheckCatalog.all.map(\.description.id).map { check in
       HistoryRow(
-        snapshotID: s.id, capturedAt: s.capturedAt, checkID: check, counts: counts[check] ?? StatusCounts(), assessed: !counts.isEmpty)
+        snapshotID: s.id, capturedAt: s.capturedAt, checkID: check, counts: counts[check] ?? StatusCounts(), assessed: !counts.isEmpty,
+        checkVersion: versions[check])
     }
+  }
+}
+
+extension HistoryRow {
+  /// Where a check's version changed between consecutive assessed snapshots of `rows` (snapshots in
+  /// the order of `snapshots`; unassessed ones are skipped).
+  public static func versionChanges(_ rows: [HistoryRow], snapshots: [SnapshotRecord]) -> [CheckVersionChange] {
+    var previous: [String: Int]?
+    var changes: [CheckVersionChange] = []
+    for s in snapshots {
+      let mine = rows.filter { $0.snapshotID == s.id }
+      guard mine.contains(where: \.assessed) else { continue }
+      var versions: [String: Int] = [:]
+      for r in mine { if let v = r.checkVersion { versions[r.checkID] = v } }
+      if versions.isEmpty { continue }  // versions unknown: nothing to compare
+      if let previous { changes += CheckVersionChange.between(previous, versions, at: s) }
+      previous = versions
+    }
+    return changes
   }
 }
 

@@ -1,11 +1,92 @@
-/// The overall verdict on the control for the current snapshot.
-public enum ControlVerdict: String, Sendable {
-  /// No failing and no erroneous result of the primary test.
+/// The verdict on one control for one snapshot, from the checks whose primary control it is.
+public enum ControlVerdict: String, Sendable, Hashable {
+  /// None of its primary checks has a failure that is not excepted, or a result with status error.
   case effective
-  /// Failing results of the primary test exist.
+  /// Some primary check has a failure that is not excepted.
   case notEffective = "not-effective"
-  /// No failures, but results with status error: the evidence is incomplete.
-  case inconclusive
+  /// No failure, but some primary check has results with status error: the evidence is incomplete.
+  case error
+
+  /// The verdict from the status counts of a control's primary checks (an excepted failure does not
+  /// count: the exceptions register is the record of its authorisation).
+  public init(counts: some Sequence<StatusCounts>) {
+    var fail = 0
+    var error = 0
+    for c in counts {
+      fail += c.fail
+      error += c.error
+    }
+    self = fail > 0 ? .notEffective : (error > 0 ? .error : .effective)
+  }
+}
+
+/// One control's verdict for one snapshot and what it rests on: the counts of each check whose
+/// primary control it is.
+public struct ControlAssessment: Sendable, Hashable {
+  public var control: Control
+  public var verdict: ControlVerdict
+  /// The control's primary checks (catalog order, the founding test first) with their status counts.
+  public var checks: [(id: String, counts: StatusCounts)]
+  /// The founding test among them (``CheckDescription/isPrimary``), if any.
+  public var foundingCheck: String?
+
+  public static func == (a: ControlAssessment, b: ControlAssessment) -> Bool {
+    a.control == b.control && a.verdict == b.verdict && a.foundingCheck == b.foundingCheck
+      && a.checks.map(\.id) == b.checks.map(\.id) && a.checks.map(\.counts) == b.checks.map(\.counts)
+  }
+  public func hash(into h: inout Hasher) {
+    h.combine(control)
+    h.combine(verdict)
+  }
+
+  /// The primary checks with failures that are not excepted.
+  public var failingChecks: [String] { checks.filter { $0.counts.fail > 0 }.map(\.id) }
+  /// The primary checks with results that could not be evaluated.
+  public var erroneousChecks: [String] { checks.filter { $0.counts.error > 0 }.map(\.id) }
+  /// Counts over all its primary checks.
+  public var total: StatusCounts {
+    checks.reduce(into: StatusCounts()) { t, c in for s in ResultStatus.allCases { t[s] += c.counts[s] } }
+  }
+
+  /// A verdict for every control of `controls` that is the primary control of at least one of
+  /// `checks`, in the order of `controls`, from each check's `counts` (a check without counts counts
+  /// as nothing examined).
+  public static func all(controls: [Control], checks: [CheckDescription], counts: [String: StatusCounts]) -> [ControlAssessment] {
+    controls.compactMap { control in
+      let primary = checks.filter { $0.primaryControl == control.id }
+      guard !primary.isEmpty else { return nil }
+      let rows = primary.map { (id: $0.id, counts: counts[$0.id] ?? StatusCounts()) }
+      return ControlAssessment(
+        control: control, verdict: ControlVerdict(counts: rows.map(\.counts)), checks: rows,
+        foundingCheck: primary.first(where: \.isPrimary)?.id)
+    }
+  }
+}
+
+/// The action catalog the checks' targets are read against, as the evidence names it: "every
+/// action" means every action of this catalog.
+public struct ActionCatalogInfo: Sendable, Hashable {
+  public var source: ActionCatalog.Source
+  public var services: Int
+  public var actions: Int
+  /// ``ActionCatalog/sourceDescription``.
+  public var description: String
+  /// The number of catalog actions of each check's target, by check id (checks without one absent).
+  public var targetSizes: [String: Int]
+
+  /// The description of `catalog`, with the sizes of the targets of `checks` (a target the catalog
+  /// cannot resolve is left out; ``CheckContext`` refuses it before any assessment).
+  public init(catalog: ActionCatalog, checks: [CheckDescription]) {
+    source = catalog.source
+    services = catalog.services.count
+    actions = catalog.count
+    description = catalog.sourceDescription
+    var sizes: [String: Int] = [:]
+    for c in checks {
+      if let t = c.target, let set = try? t.resolve(in: catalog) { sizes[c.id] = set.count }
+    }
+    targetSizes = sizes
+  }
 }
 
 /// An exception as reported: the register's entry and what it did in the current snapshot.
@@ -46,7 +127,7 @@ public struct EvidenceModel: Sendable {
   /// Every snapshot in the period, oldest first (current included).
   public var snapshots: [SnapshotRecord]
   public var assessment: AssessmentRecord?
-  /// The controls the checks map to, primary first.
+  /// The controls the checks map to: the founding check's primary control first, then by number.
   public var controls: [Control]
   public var checks: [CheckDescription]
   /// The current snapshot's results: the whole population, in report order.
@@ -59,6 +140,8 @@ public struct EvidenceModel: Sendable {
   public var privileged: [PrivilegedPrincipal] = []
   /// The number of privileged identities in each snapshot of the period, oldest first.
   public var privilegedCounts: [PrivilegedCount] = []
+  /// The action catalog of the checks' targets (nil in models built without one).
+  public var actionCatalog: ActionCatalogInfo? = nil
 
   /// Results of one check.
   public func results(of checkID: String) -> [CheckResult] { results.filter { $0.checkID == checkID } }
@@ -69,13 +152,47 @@ public struct EvidenceModel: Sendable {
   /// Findings: every result that is not a pass, most severe first.
   public var findings: [CheckResult] { results.filter { $0.status != .pass } }
 
-  /// The verdict on A.8.2 from the primary test.
-  public var verdict: ControlVerdict {
-    let primary = checks.first(where: \.isPrimary)?.id ?? checks.first?.id ?? ""
-    let c = counts(of: primary)
-    if c.fail > 0 { return .notEffective }
-    if c.error > 0 { return .inconclusive }
-    return .effective
+  /// The status counts of every check in the current snapshot (one pass over the results).
+  public var currentCounts: [String: StatusCounts] {
+    var out: [String: StatusCounts] = [:]
+    for r in results { out[r.checkID, default: StatusCounts()][r.status] += 1 }
+    return out
+  }
+
+  /// The verdict on every control that is the primary control of some check, for the current
+  /// snapshot, in the order of ``controls`` (the founding test's control first).
+  public var controlVerdicts: [ControlAssessment] {
+    ControlAssessment.all(controls: controls, checks: checks, counts: currentCounts)
+  }
+
+  /// The verdicts of snapshot `id` of the period from its history rows (nil when it was not assessed).
+  public func controlVerdicts(snapshotID id: Int) -> [ControlAssessment]? {
+    if id == current.id { return controlVerdicts }
+    let rows = history.filter { $0.snapshotID == id }
+    guard rows.contains(where: \.assessed) else { return nil }
+    var counts: [String: StatusCounts] = [:]
+    for r in rows { counts[r.checkID] = r.counts }
+    return ControlAssessment.all(controls: controls, checks: checks, counts: counts)
+  }
+
+  /// Where a check's version changed between consecutive assessed snapshots of the period (from the
+  /// history rows' versions).
+  public var versionChanges: [CheckVersionChange] { HistoryRow.versionChanges(history, snapshots: snapshots) }
+
+  /// `A.8.2 verdict: not-effective, A.5.15 verdict: effective, ...`: what the CLI prints.
+  public var verdictSummary: String {
+    controlVerdicts.map { "\($0.control.id) verdict: \($0.verdict.rawValue)" }.joined(separator: ", ")
+  }
+
+  /// The founding control's verdict (the first of ``controlVerdicts``).
+  public var verdict: ControlVerdict { controlVerdicts.first?.verdict ?? .effective }
+
+  /// The check founding the evidence (``CheckDescription/isPrimary``), else the first check.
+  public var foundingCheck: CheckDescription? { checks.first(where: \.isPrimary) ?? checks.first }
+
+  /// The founding check's primary control: the control the evidence is first of all about.
+  public var foundingControl: Control? {
+    foundingCheck?.primaryControl.flatMap { id in controls.first { $0.id == id } } ?? controls.first
   }
 
   /// The period as text: `2024-01-01 – 2024-03-31`, or the current snapshot's capture date.

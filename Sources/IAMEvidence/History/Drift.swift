@@ -130,6 +130,15 @@ public struct AccessChange: Sendable, Hashable {
   public var subject: String
 }
 
+/// A check whose version differs between the two snapshots of a drift: its findings are not
+/// compared (they follow other rules on each side), only counted.
+public struct DriftVersionChange: Sendable, Hashable {
+  public var change: CheckVersionChange
+  /// Open (fail or excepted) results of the check in the earlier and in the later snapshot.
+  public var openBefore: Int
+  public var openAfter: Int
+}
+
 /// `iam-evidence diff`: what changed between two snapshots of one account.
 public struct DriftReport: Sendable {
   public var from: SnapshotRecord
@@ -150,27 +159,57 @@ public struct DriftReport: Sendable {
   /// Privileged capabilities gained and lost (set by ``EvidenceWorkflow/drift(from:to:)`` from the
   /// two snapshots' privileged-access registers).
   public var privileges = PrivilegeDrift()
+  /// Checks whose version differs between the two snapshots (or that one of them was not assessed
+  /// with), in catalog order: their findings are in none of the finding lists above.
+  public var versionChanges: [DriftVersionChange] = []
 
   /// True when nothing changed at all.
   public var isEmpty: Bool {
     privileges.isEmpty && newFindings.isEmpty && resolved.isEmpty && newlyExcepted.isEmpty && exceptionExpired.isEmpty
       && principalsAdded.isEmpty
       && principalsRemoved.isEmpty && policiesAdded.isEmpty && policiesRemoved.isEmpty && policiesChanged.isEmpty
-      && accessChanges.isEmpty
+      && accessChanges.isEmpty && versionChanges.isEmpty
   }
 }
 
 extension DriftReport {
-  /// Computes the drift from decoded snapshots and their results.
+  /// Computes the drift from decoded snapshots and their results. `oldVersions` and `newVersions`
+  /// are each snapshot's check versions (check id → version, as the store gives them); when nil they
+  /// are read from the results (a check without results then counts as unchanged). The findings of a
+  /// check whose version differs are not compared: the change is listed instead.
   public static func compute(
-    from: SnapshotRecord, to: SnapshotRecord, old: AuthorizationSnapshot, new: AuthorizationSnapshot, oldResults: [CheckResult],
-    newResults: [CheckResult]
+    from: SnapshotRecord, to: SnapshotRecord, old: AuthorizationSnapshot, new: AuthorizationSnapshot, oldResults allOld: [CheckResult],
+    newResults allNew: [CheckResult], oldVersions: [String: Int]? = nil, newVersions: [String: Int]? = nil
   ) -> DriftReport {
+    func versions(_ results: [CheckResult]) -> [String: Int] {
+      var out: [String: Int] = [:]
+      for r in results { out[r.checkID] = max(out[r.checkID] ?? 0, r.checkVersion) }
+      return out
+    }
+    var beforeVersions = oldVersions ?? versions(allOld)
+    var afterVersions = newVersions ?? versions(allNew)
+    if oldVersions == nil || newVersions == nil {
+      // Read from results, a check with no result on one side says nothing about its version.
+      for id in Set(beforeVersions.keys).symmetricDifference(afterVersions.keys) {
+        beforeVersions[id] = nil
+        afterVersions[id] = nil
+      }
+    }
+    let changes = CheckVersionChange.between(beforeVersions, afterVersions, at: to)
+    let changed = Set(changes.map(\.checkID))
+    let oldResults = allOld.filter { !changed.contains($0.checkID) }
+    let newResults = allNew.filter { !changed.contains($0.checkID) }
     let before = Dictionary(oldResults.map { ($0.findingKey, $0) }, uniquingKeysWith: { a, _ in a })
     let after = Dictionary(newResults.map { ($0.findingKey, $0) }, uniquingKeysWith: { a, _ in a })
     var report = DriftReport(
       from: from, to: to, newFindings: [], resolved: [], stillOpen: [], newlyExcepted: [], exceptionExpired: [], principalsAdded: [],
       principalsRemoved: [], policiesAdded: [], policiesRemoved: [], policiesChanged: [])
+    func isOpen(_ r: CheckResult) -> Bool { r.status == .fail || r.status == .excepted }
+    report.versionChanges = changes.map { c in
+      DriftVersionChange(
+        change: c, openBefore: allOld.filter { $0.checkID == c.checkID && isOpen($0) }.count,
+        openAfter: allNew.filter { $0.checkID == c.checkID && isOpen($0) }.count)
+    }
     for r in newResults {
       let was = before[r.findingKey]?.status
       switch (was, r.status) {
@@ -320,6 +359,17 @@ extension DriftReport {
           ("still_open", findings(stillOpen, snapshot: to.id)), ("newly_excepted", findings(newlyExcepted, snapshot: to.id)),
           ("exception_expired", findings(exceptionExpired, snapshot: to.id)),
         ])
+      ),
+      (
+        "check_versions_changed",
+        .array(
+          versionChanges.map { v in
+            .object([
+              ("check", .string(v.change.checkID)), ("from_version", v.change.fromVersion.map { .number(String($0)) } ?? .null),
+              ("to_version", v.change.toVersion.map { .number(String($0)) } ?? .null), ("open_before", .number(String(v.openBefore))),
+              ("open_after", .number(String(v.openAfter))),
+            ])
+          })
       ),
       ("principals", .object([("added", .array(principalsAdded.map(principal))), ("removed", .array(principalsRemoved.map(principal)))])),
       (

@@ -13,6 +13,13 @@ public struct FindingLifetime: Sendable, Hashable {
   public var daysOpen: Int
   /// Status in the last snapshot where it was seen open (`fail` or `excepted`).
   public var lastStatus: ResultStatus
+  /// When the finding was open as its check's version changed and is not a finding under the new
+  /// version: the capture time of that snapshot. Such a finding is not resolved (``resolvedAt`` is
+  /// nil): the rules changed, not the account.
+  public var endedByVersionChange: Timestamp? = nil
+  /// Whether it was first seen in a snapshot where its check's version changed: it may have existed
+  /// before under the old rules, so it is not necessarily new in the account.
+  public var firstSeenAtVersionChange: Bool = false
 }
 
 /// A gap in coverage: two consecutive snapshots (or a period boundary and a snapshot) further apart
@@ -35,6 +42,9 @@ public struct TrendReport: Sendable {
   public var findings: [FindingLifetime]
   public var gaps: [CoverageGap]
   public var cadenceDays: Int
+  /// Where a check's version changed between two consecutive assessed snapshots (including a check
+  /// first assessed, or no longer assessed), in snapshot then catalog order.
+  public var versionChanges: [CheckVersionChange] = []
 }
 
 /// Computes a ``TrendReport`` from fetched rows, one snapshot at a time, oldest first: a pure
@@ -48,6 +58,8 @@ public struct TrendBuilder: Sendable {
     var last: Timestamp
     var resolved: Timestamp?
     var lastStatus: ResultStatus
+    var endedByVersionChange: Timestamp?
+    var firstSeenAtVersionChange: Bool
   }
 
   public let account: String
@@ -58,6 +70,9 @@ public struct TrendBuilder: Sendable {
   private var rows: [HistoryRow] = []
   private var lifetimes: [String: Open] = [:]
   private var order: [String] = []
+  /// The check versions of the last assessed snapshot added.
+  private var previousVersions: [String: Int]?
+  private var versionChanges: [CheckVersionChange] = []
 
   /// A trend of `account` over [from, to] (nil bounds: the series as given). Gaps longer than
   /// `cadenceDays` between consecutive snapshots, or between a given bound and the nearest snapshot,
@@ -69,31 +84,47 @@ public struct TrendBuilder: Sendable {
     self.cadenceDays = cadenceDays
   }
 
-  /// Adds the next snapshot of the series with its status counts per check (empty: not assessed)
-  /// and its open (fail or excepted) results.
-  public mutating func add(_ s: SnapshotRecord, counts: [String: StatusCounts], openResults: [OpenResult]) {
+  /// Adds the next snapshot of the series with its status counts per check (empty: not assessed),
+  /// its open (fail or excepted) results and its check versions (check id → version; empty: unknown,
+  /// then no version change is marked). Findings of a check whose version changed since the previous
+  /// assessed snapshot are neither resolved nor new because of it (see ``FindingLifetime``).
+  public mutating func add(_ s: SnapshotRecord, counts: [String: StatusCounts], openResults: [OpenResult], versions: [String: Int] = [:]) {
     snapshots.append(s)
-    rows += HistoryRow.rows(for: s, counts: counts)
+    rows += HistoryRow.rows(for: s, counts: counts, versions: versions)
     guard !counts.isEmpty else { return }  // an unassessed snapshot says nothing about findings
+    var changed = Set<String>()
+    if let previous = previousVersions, !previous.isEmpty, !versions.isEmpty {
+      let changes = CheckVersionChange.between(previous, versions, at: s)
+      versionChanges += changes
+      changed = Set(changes.map(\.checkID))
+    }
+    if !versions.isEmpty { previousVersions = versions }
     var openNow = Set<String>()
     for r in openResults where r.status == .fail || r.status == .excepted {
       openNow.insert(r.findingKey)
       if var l = lifetimes[r.findingKey] {
-        if l.resolved != nil {
+        if l.resolved != nil || l.endedByVersionChange != nil {
           // Reopened: a new episode starts; the lifetime keeps its first sighting and is open again.
           l.resolved = nil
+          l.endedByVersionChange = nil
         }
         l.last = s.capturedAt
         l.lastStatus = r.status
         lifetimes[r.findingKey] = l
       } else {
         lifetimes[r.findingKey] = Open(
-          check: r.checkID, subject: Self.subject(r), first: s.capturedAt, last: s.capturedAt, resolved: nil, lastStatus: r.status)
+          check: r.checkID, subject: Self.subject(r), first: s.capturedAt, last: s.capturedAt, resolved: nil, lastStatus: r.status,
+          endedByVersionChange: nil, firstSeenAtVersionChange: changed.contains(r.checkID))
         order.append(r.findingKey)
       }
     }
-    for (key, l) in lifetimes where l.resolved == nil && !openNow.contains(key) && l.last < s.capturedAt {
-      lifetimes[key]!.resolved = s.capturedAt
+    for (key, l) in lifetimes
+    where l.resolved == nil && l.endedByVersionChange == nil && !openNow.contains(key) && l.last < s.capturedAt {
+      if changed.contains(l.check) {
+        lifetimes[key]!.endedByVersionChange = s.capturedAt
+      } else {
+        lifetimes[key]!.resolved = s.capturedAt
+      }
     }
   }
 
@@ -114,10 +145,11 @@ public struct TrendBuilder: Sendable {
     let end = snapshots.last?.capturedAt
     let findings = order.compactMap { key -> FindingLifetime? in
       guard let l = lifetimes[key] else { return nil }
-      let until = l.resolved ?? end ?? l.last
+      let until = l.resolved ?? l.endedByVersionChange ?? end ?? l.last
       return FindingLifetime(
         key: key, checkID: l.check, subject: l.subject, firstSeen: l.first, lastSeen: l.last, resolvedAt: l.resolved,
-        daysOpen: l.first.days(until: until), lastStatus: l.lastStatus)
+        daysOpen: l.first.days(until: until), lastStatus: l.lastStatus, endedByVersionChange: l.endedByVersionChange,
+        firstSeenAtVersionChange: l.firstSeenAtVersionChange)
     }.sorted {
       (CheckCatalog.position(of: $0.checkID), $0.firstSeen, $0.key) < (CheckCatalog.position(of: $1.checkID), $1.firstSeen, $1.key)
     }
@@ -139,12 +171,15 @@ public struct TrendBuilder: Sendable {
     if snapshots.isEmpty, let from, let to {
       gaps.append(CoverageGap(from: from, to: to, days: from.days(until: to), fromSnapshot: nil, toSnapshot: nil))
     }
-    return TrendReport(account: account, snapshots: snapshots, rows: rows, findings: findings, gaps: gaps, cadenceDays: cadenceDays)
+    return TrendReport(
+      account: account, snapshots: snapshots, rows: rows, findings: findings, gaps: gaps, cadenceDays: cadenceDays,
+      versionChanges: versionChanges)
   }
 }
 
 extension TrendReport {
-  /// The `trend --format json` object: `rows`, `findings`, `gaps`.
+  /// The `trend --format json` object: `rows` (with each check's `version`), `findings`, `gaps`,
+  /// `version_changes`.
   public var jsonValue: JSONValue {
     func n(_ i: Int) -> JSONValue { .number(String(i)) }
     func t(_ x: Timestamp?) -> JSONValue { x.map { .string($0.description) } ?? .null }
@@ -158,7 +193,7 @@ extension TrendReport {
             .object([
               ("snapshot", n(r.snapshotID)), ("captured_at", .string(r.capturedAt.description)), ("check", .string(r.checkID)),
               ("fail", n(r.counts.fail)), ("excepted", n(r.counts.excepted)), ("pass", n(r.counts.pass)), ("error", n(r.counts.error)),
-              ("assessed", .bool(r.assessed)),
+              ("assessed", .bool(r.assessed)), ("version", r.checkVersion.map(n) ?? .null),
             ])
           })
       ),
@@ -169,7 +204,8 @@ extension TrendReport {
             .object([
               ("key", .string(f.key)), ("check", .string(f.checkID)), ("subject", .string(f.subject)), ("first_seen", t(f.firstSeen)),
               ("last_seen", t(f.lastSeen)), ("resolved_at", t(f.resolvedAt)), ("days_open", n(f.daysOpen)),
-              ("last_status", .string(f.lastStatus.rawValue)),
+              ("last_status", .string(f.lastStatus.rawValue)), ("ended_by_version_change", t(f.endedByVersionChange)),
+              ("first_seen_at_version_change", .bool(f.firstSeenAtVersionChange)),
             ])
           })
       ),
@@ -180,6 +216,16 @@ extension TrendReport {
             .object([
               ("from", t(g.from)), ("to", t(g.to)), ("days", n(g.days)), ("from_snapshot", g.fromSnapshot.map(n) ?? .null),
               ("to_snapshot", g.toSnapshot.map(n) ?? .null),
+            ])
+          })
+      ),
+      (
+        "version_changes",
+        .array(
+          versionChanges.map { c in
+            .object([
+              ("check", .string(c.checkID)), ("from_version", c.fromVersion.map(n) ?? .null), ("to_version", c.toVersion.map(n) ?? .null),
+              ("snapshot", n(c.snapshotID)), ("captured_at", t(c.capturedAt)),
             ])
           })
       ),

@@ -95,20 +95,22 @@ public enum HandoffPackage {
     }
   }
 
-  /// The control the primary test judges: the first control of the primary check.
-  static func primaryControl(_ m: EvidenceModel) -> Control? {
-    let primary = m.checks.first(where: \.isPrimary) ?? m.checks.first
-    return primary?.controls.first.flatMap { id in m.controls.first { $0.id == id } }
+  /// `Controls: ISO/IEC 27001:2022 A.8.2 Privileged access rights (no identity may hold ...), A.5.15
+  /// Access control, A.8.3 Information access restriction.`: every control given a verdict, from the
+  /// control catalog, the founding check's ``CheckDescription/controlObjective`` after its control.
+  static func controlLine(_ m: EvidenceModel) -> String {
+    let objective = m.foundingCheck?.controlObjective
+    let founding = m.foundingControl?.id
+    let controls = m.controlVerdicts.map { a in
+      "\(a.control.id) \(a.control.title)" + (a.control.id == founding && objective != nil ? " (\(objective!))" : "")
+    }
+    return "Controls: \(ControlCatalog.bundled.framework) " + controls.joined(separator: ", ") + "."
   }
 
-  /// `Control: ISO/IEC 27001:2022 A.8.2 Privileged access rights (no identity may hold ...).`, from
-  /// the control catalog and the primary check's ``CheckDescription/controlObjective``.
-  static func controlLine(_ m: EvidenceModel) -> String {
-    let primary = m.checks.first(where: \.isPrimary) ?? m.checks.first
-    var line = "Control: \(ControlCatalog.bundled.framework)"
-    if let control = primaryControl(m) { line += " \(control.id) \(control.title)" }
-    if let objective = primary?.controlObjective { line += " (\(objective))" }
-    return line + "."
+  /// One line per control: its verdict for the current state.
+  static func verdictLines(_ m: EvidenceModel) -> [String] {
+    ["Verdicts for the current state (snapshot \(m.current.id)):"]
+      + m.controlVerdicts.map { "  \($0.control.id) \($0.control.title): \($0.verdict.rawValue)" }
   }
 
   static func readme(_ inputs: Inputs, files: [String]) -> String {
@@ -116,7 +118,7 @@ public enum HandoffPackage {
     let describe: [String: String] = [
       "README.txt": "this file",
       "report.html":
-        "the audit report for people: summary, findings with remediation, the privileged access register, exceptions, trend chart, population, methodology, chain of custody (open in any browser; no scripts, no network)",
+        "the audit report for people: the verdict on each control, findings with remediation, the privileged access register, exceptions, trend chart, population, methodology, chain of custody (open in any browser; no scripts, no network)",
       "evidence.xml":
         "the canonical machine-readable evidence (whole population, findings, exceptions, history), valid against evidence.xsd",
       "evidence.xsd": "the XML Schema of evidence.xml (xmllint --noout --schema evidence.xsd evidence.xml)",
@@ -129,17 +131,18 @@ public enum HandoffPackage {
       "exceptions.json": "the exceptions register the assessment applied",
       publicKeyName: "the Ed25519 public key that signed the manifest (compare its fingerprint with the one the sender gave you)",
     ]
-    var lines = [
-      "IAM Evidence: auditor handoff package",
-      "====================================",
-      "",
-      controlLine(m),
-      "Account: \(m.account)",
-      "Period: \(m.periodDescription)",
-      "Snapshots in the period: \(m.snapshots.count) (current state: snapshot \(m.current.id), captured \(m.current.capturedAt))",
-      "Verdict on \(primaryControl(m)?.id ?? "the control") for the current state: \(m.verdict.rawValue)",
-      "Generated at \(m.generatedAt) by \(m.toolName) \(m.toolVersion).",
-    ]
+    var lines =
+      [
+        "IAM Evidence: auditor handoff package",
+        "====================================",
+        "",
+        controlLine(m),
+        "Account: \(m.account)",
+        "Period: \(m.periodDescription)",
+        "Snapshots in the period: \(m.snapshots.count) (current state: snapshot \(m.current.id), captured \(m.current.capturedAt))",
+      ] + verdictLines(m) + [
+        "Generated at \(m.generatedAt) by \(m.toolName) \(m.toolVersion)."
+      ]
     if let head = m.ledger.latest {
       lines.append(
         "Ledger chain head: \(head.head) (entry \(head.entry) of the database's hash chain over these snapshots' records; evidence.xml and report.html carry it too)."

@@ -202,7 +202,9 @@ extension PolicyEngine {
     let granted = explainer.boundaryAllowed.map { grantedRaw.intersection($0) } ?? grantedRaw
     let outside = grantedRaw.subtracting(granted)
     let holds = !t.isEmpty && t.isSubset(of: granted) && !t.isSubset(of: denied)
-    let couldGrant = explainer.indeterminate ? t.intersection(explainer.boundaryAllowed ?? catalog.all).subtracting(denied) : .empty
+    // What a missing or invalid source might grant: any target action the boundary allows, denied ones
+    // included (full access holds despite a partial Deny, so a denied action must count as grantable).
+    let couldGrant = explainer.indeterminate ? t.intersection(explainer.boundaryAllowed ?? catalog.all) : .empty
     let couldHold = explainer.indeterminate && !t.isEmpty && t.isSubset(of: granted.union(couldGrant)) && !t.isSubset(of: denied)
     let neutralised = !granted.isEmpty && granted.isSubset(of: denied)
     let verdict: AccessVerdict = holds ? .holds : couldHold ? .error : (granted.isEmpty || neutralised) ? .none : .partial

@@ -514,8 +514,10 @@ public final class ActionCatalog: Sendable {
       if s.actions == r { return "all \(Self.grouped(n)) \(s.prefix) actions" }
     }
     if let whole, set == whole { return "all \(Self.grouped(n)) target actions" }
+    // The first six, read off the ranges (``ActionSet/indexes`` would list all of them: thousands for a
+    // broad grant, and this runs for every result that explains one).
     var shown: [String] = []
-    for i in set.indexes.prefix(6) { shown.append(fullName(at: i)) }
+    for i in set.ranges.lazy.flatMap({ $0 }).prefix(6) { shown.append(fullName(at: i)) }
     return "\(Self.grouped(n)) actions (\(shown.joined(separator: ", "))\(n > 6 ? ", ..." : ""))"
   }
 }

@@ -86,6 +86,14 @@ public struct KMSPolicyEvaluator: Sendable {
     guard case .success(let document) = PolicyDocument.parse(json) else {
       return rawTargets.map { evaluateActions(json, target: $0) }
     }
+    return evaluateActions(document, targets: rawTargets, relevantOnly: relevantOnly)
+  }
+
+  /// ``evaluateActions(_:targets:relevantOnly:)-(JSONValue,_,_)`` on a parsed document (a caller
+  /// that also hands the document to the ``PolicyEngine`` parses it once for both).
+  public func evaluateActions(_ document: PolicyDocument, targets rawTargets: [Set<String>], relevantOnly: Bool = false)
+    -> [PolicyEvaluation]
+  {
     let targets = rawTargets.map(canonicalTarget)
     let union = targets.reduce(into: Set<String>()) { $0.formUnion($1) }
     let statements = relevantOnly ? document.statements.filter { !matchedActions($0, target: union).isEmpty } : document.statements

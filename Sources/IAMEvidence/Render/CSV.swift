@@ -21,11 +21,11 @@ public enum CSV {
   /// The trend table, one row per snapshot and check.
   public static func trend(_ report: TrendReport) -> String {
     table(
-      header: ["snapshot", "captured_at", "check", "fail", "excepted", "pass", "error", "assessed"],
+      header: ["snapshot", "captured_at", "check", "fail", "excepted", "pass", "error", "assessed", "version"],
       rows: report.rows.map { r in
         [
           String(r.snapshotID), r.capturedAt.description, r.checkID, String(r.counts.fail), String(r.counts.excepted),
-          String(r.counts.pass), String(r.counts.error), String(r.assessed),
+          String(r.counts.pass), String(r.counts.error), String(r.assessed), r.checkVersion.map(String.init) ?? "",
         ]
       })
   }

@@ -62,10 +62,31 @@ public enum DriftHTML {
       ("Principals added", d.principalsAdded.count), ("Principals removed", d.principalsRemoved.count),
       ("Policies added", d.policiesAdded.count), ("Policies removed", d.policiesRemoved.count),
       ("Policies changed", d.policiesChanged.count),
-      ("Access changes", d.accessChanges.count),
+      ("Access changes", d.accessChanges.count), ("Check versions changed", d.versionChanges.count),
     ]
     for (title, n) in counts {
       row(summary.add("tr"), [title, String(n)])
+    }
+
+    if !d.versionChanges.isEmpty {
+      let section = body.add("section")
+      section.add("h2").say("Check versions changed (\(d.versionChanges.count))")
+      section.add(
+        "p",
+        "These checks were assessed with different versions in the two snapshots: their rules changed, so their findings are not compared and appear in none of the lists below."
+      )
+      let table = section.add("table")
+      table.set("class", "drift")
+      row(table.add("tr"), header: true, ["Check", "Version before", "Version after", "Open before", "Open after"])
+      for v in d.versionChanges {
+        row(
+          table.add("tr"),
+          [
+            v.change.checkID, v.change.fromVersion.map(String.init) ?? "not assessed",
+            v.change.toVersion.map(String.init) ?? "not assessed",
+            String(v.openBefore), String(v.openAfter),
+          ])
+      }
     }
 
     for (title, list, cls) in [

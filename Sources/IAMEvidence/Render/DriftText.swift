@@ -25,6 +25,10 @@ public enum DriftText {
         for r in list where r.checkID == check { lines.append("  \(check)  \(subject(r))") }
       }
     }
+    lines.append("check versions changed: \(d.versionChanges.count)")
+    for v in d.versionChanges {
+      lines.append("  \(v.change.description): \(v.openBefore) open before, \(v.openAfter) open after (findings not compared)")
+    }
     lines.append("principals added: \(d.principalsAdded.count)")
     for p in d.principalsAdded {
       lines.append(

@@ -49,6 +49,15 @@ public enum DriftXML {
         f.addChild("why").addText(r.why)
       }
     }
+    let versions = root.addChild("checkVersionsChanged")
+    for v in d.versionChanges {
+      let e = versions.addChild("check")
+      e.setAttribute("id", v.change.checkID)
+      if let f = v.change.fromVersion { e.setAttribute("fromVersion", String(f)) }
+      if let t = v.change.toVersion { e.setAttribute("toVersion", String(t)) }
+      e.setAttribute("openBefore", String(v.openBefore))
+      e.setAttribute("openAfter", String(v.openAfter))
+    }
     for (name, list) in [("principalsAdded", d.principalsAdded), ("principalsRemoved", d.principalsRemoved)] {
       let e = root.addChild(name)
       for c in list {

@@ -61,13 +61,41 @@ public enum EvidenceXML {
     }
     control.setAttribute("framework", ControlCatalog.bundled.framework)
     control.setAttribute("verdict", model.verdict.rawValue)
-    control.setAttribute("primaryCheck", model.checks.first(where: \.isPrimary)?.id ?? "")
+    control.setAttribute("primaryCheck", model.foundingCheck?.id ?? "")
+
+    // Every control that is the primary control of some check, with its verdict and what it rests on.
+    let verdicts = root.addChild("verdicts")
+    verdicts.setAttribute("snapshot", String(model.current.id))
+    for a in model.controlVerdicts {
+      let e = verdicts.addChild("controlVerdict")
+      e.setAttribute("control", a.control.id)
+      e.setAttribute("title", a.control.title)
+      e.setAttribute("verdict", a.verdict.rawValue)
+      for c in a.checks {
+        let ce = e.addChild("primaryCheck")
+        ce.setAttribute("id", c.id)
+        ce.setAttribute("founding", String(c.id == a.foundingCheck))
+        for status in ResultStatus.allCases { ce.setAttribute(status.rawValue, String(c.counts[status])) }
+      }
+    }
 
     let assessment = root.addChild("assessment")
     assessment.setAttribute("assessedAt", (model.assessment?.assessedAt ?? model.generatedAt).description)
     assessment.setAttribute("toolVersion", model.assessment?.toolVersion ?? model.toolVersion)
     assessment.setAttribute("exceptionsSha256", model.assessment?.exceptionsSHA256 ?? ExceptionRegister.empty.sha256)
     if let source = model.assessment?.exceptionsSource { assessment.setAttribute("exceptionsSource", source) }
+
+    if let catalog = model.actionCatalog {
+      let e = root.addChild("actionCatalog")
+      e.setAttribute("source", catalog.source.source)
+      e.setAttribute("sourceVersion", catalog.source.version)
+      e.setAttribute("date", catalog.source.date)
+      e.setAttribute("licence", catalog.source.licence)
+      if let sha = catalog.source.sha256 { e.setAttribute("sourceSha256", sha) }
+      e.setAttribute("services", String(catalog.services))
+      e.setAttribute("actions", String(catalog.actions))
+      e.addText(catalog.description)
+    }
 
     let checks = root.addChild("checks")
     for c in model.checks {
@@ -82,6 +110,16 @@ public enum EvidenceXML {
       e.addChild("remediation").addText(c.remediation)
       let m = e.addChild("methodology")
       for rule in c.methodology { m.addChild("rule").addText(rule) }
+      if let target = c.target {
+        let t = e.addChild("target")
+        if let n = model.actionCatalog?.targetSizes[c.id] { t.setAttribute("actions", String(n)) }
+        t.addText(target.description)
+      }
+      for r in c.references {
+        let ref = e.addChild("reference")
+        ref.setAttribute("framework", r.framework)
+        ref.setAttribute("id", r.id)
+      }
     }
 
     let summary = root.addChild("summary")
@@ -180,6 +218,23 @@ public enum EvidenceXML {
       e.setAttribute("check", row.checkID)
       for status in ResultStatus.allCases { e.setAttribute(status.rawValue, String(row.counts[status])) }
       e.setAttribute("assessed", String(row.assessed))
+      if let v = row.checkVersion { e.setAttribute("version", String(v)) }
+    }
+    for c in model.versionChanges {
+      let e = history.addChild("versionChange")
+      e.setAttribute("snapshot", String(c.snapshotID))
+      e.setAttribute("check", c.checkID)
+      if let f = c.fromVersion { e.setAttribute("fromVersion", String(f)) }
+      if let t = c.toVersion { e.setAttribute("toVersion", String(t)) }
+    }
+    for s in model.snapshots {
+      for a in model.controlVerdicts(snapshotID: s.id) ?? [] {
+        let e = history.addChild("verdict")
+        e.setAttribute("snapshot", String(s.id))
+        e.setAttribute("capturedAt", s.capturedAt.description)
+        e.setAttribute("control", a.control.id)
+        e.setAttribute("verdict", a.verdict.rawValue)
+      }
     }
     for c in model.privilegedCounts {
       let e = history.addChild("privilegedCount")

@@ -14,7 +14,8 @@ public enum HTMLReport {
 
   /// The slots the template must provide, each exactly once (`data-slot="..."`).
   static let slotNames = [
-    "title", "style", "running-header", "header", "summary", "findings", "identities", "exceptions", "trend", "population",
+    "title", "style", "running-header", "eyebrow", "heading", "header", "summary", "findings", "identities", "exceptions", "trend",
+    "population",
     "methodology", "custody", "footer",
   ]
 
@@ -38,16 +39,19 @@ public enum HTMLReport {
     }
     func slot(_ name: String) -> XMLElement { slots[name]! }
 
-    slot("title").say("KMS privileged access — audit evidence — account \(model.account), \(model.periodDescription)")
+    slot("title").say("\(title(model)) — account \(model.account), \(model.periodDescription)")
     slot("style").say(try templates.stylesheet())
     let context = Context(model: model)
     context.runningHeader(slot("running-header"))
+    slot("eyebrow").say(eyebrow(model))
+    slot("heading").say(title(model))
     context.header(slot("header"))
     context.summary(slot("summary"))
     context.findings(slot("findings"))
     context.privilegedRegister(slot("identities"))
     context.exceptions(slot("exceptions"))
     TrendChart.render(into: slot("trend"), history: model.history, checks: model.checks, privileged: model.privilegedCounts)
+    context.versionChanges(slot("trend"))
     context.population(slot("population"))
     context.methodology(slot("methodology"))
     context.custody(slot("custody"))
@@ -69,8 +73,20 @@ public enum HTMLReport {
     switch verdict {
     case .effective: return "Effective"
     case .notEffective: return "Not effective"
-    case .inconclusive: return "Inconclusive"
+    case .error: return "Error"
     }
+  }
+
+  /// The report's title, from the control catalog: `Privileged access rights — audit evidence`.
+  static func title(_ model: EvidenceModel) -> String {
+    "\(model.foundingControl?.title ?? "Access rights") — audit evidence"
+  }
+
+  /// `ISO/IEC 27001:2022 · Annex A · A.8.2 Privileged access rights · A.5.15 Access control · ...`:
+  /// the controls given a verdict.
+  static func eyebrow(_ model: EvidenceModel) -> String {
+    ([ControlCatalog.bundled.framework, "Annex A"] + model.controlVerdicts.map { "\($0.control.id) \($0.control.title)" })
+      .joined(separator: " · ")
   }
 
   static func label(_ source: CapturedAtSource) -> String {
@@ -127,19 +143,15 @@ private struct Context {
     checksByID = byID
   }
 
-  var primaryCheck: CheckDescription? { model.checks.first(where: \.isPrimary) ?? model.checks.first }
-
   /// Check ids that have results but are not in the catalog (older check ids), sorted.
   var uncataloguedCheckIDs: [String] {
     Set(model.results.map(\.checkID)).subtracting(model.checks.map(\.id)).sorted()
   }
 
-  var primaryControl: Control? { model.controls.first { $0.id == "A.8.2" } ?? model.controls.first }
-
   // MARK: Running header, cover, footer
 
   func runningHeader(_ slot: XMLElement) {
-    slot.add("span", "KMS privileged access — audit evidence", class: "rh-title")
+    slot.add("span", HTMLReport.title(model), class: "rh-title")
     slot.add("span", "Account \(model.account)", class: "rh-item")
     slot.add("span", "Period: \(model.periodDescription)", class: "rh-item")
     slot.add("span", "Snapshot \(model.current.id) of \(model.current.capturedAt.dateString)", class: "rh-item")
@@ -171,39 +183,8 @@ private struct Context {
   // MARK: Summary
 
   func summary(_ slot: XMLElement) {
-    let verdict = model.verdict
-    let grid = slot.add("div", class: "glance")
-
-    let control = grid.add("div", class: "control-box")
-    control.add("p", "Control", class: "box-label")
-    let title = control.add("p", class: "control-title")
-    title.add("span", primaryControl?.id ?? "A.8.2", class: "control-id")
-    title.say(" " + (primaryControl?.title ?? "Privileged access rights"))
-    control.add("p", "ISO/IEC 27001:2022, Annex A", class: "muted")
-    if let text = primaryControl?.description { control.add("p", text, class: "control-text") }
-
-    let box = grid.add("div", class: "verdict-box verdict-\(verdict.rawValue)")
-    box.add("p", "Verdict on the current snapshot", class: "box-label")
-    box.add("p", HTMLReport.label(verdict), class: "verdict-word")
-    let primary = primaryCheck
-    let counts = primary.map { model.counts(of: $0.id) } ?? StatusCounts()
-    let explanation = box.add("p", class: "verdict-text")
-    explanation.say("Primary test ")
-    explanation.add("code", primary?.id ?? "(none)")
-    switch verdict {
-    case .notEffective:
-      explanation.say(
-        ": \(HTMLReport.count(counts.fail, "failing result")) in the snapshot of \(model.current.capturedAt.dateString). "
-          + "Privileged KMS rights are not restricted as the control requires.")
-    case .inconclusive:
-      explanation.say(
-        ": no failures, but \(HTMLReport.count(counts.error, "result")) could not be evaluated (status error); "
-          + "the evidence is incomplete until they are resolved.")
-    case .effective:
-      explanation.say(
-        ": no failing and no erroneous result among \(HTMLReport.count(counts.total, "subject")) examined"
-          + (counts.excepted > 0 ? " (\(counts.excepted) covered by approved exceptions)." : "."))
-    }
+    let verdicts = model.controlVerdicts
+    for assessment in verdicts { controlVerdict(assessment, into: slot) }
 
     let tiles = slot.add("ul", class: "tiles")
     func tile(_ value: Int, _ text: String, _ cls: String) {
@@ -236,11 +217,60 @@ private struct Context {
       th.add("span", check.title, class: "check-title")
       let meta = th.add("span", class: "check-meta")
       meta.add("code", check.id)
-      if check.isPrimary { meta.add("span", "Primary test of the control", class: "tag tag-primary") }
+      if let control = check.primaryControl { meta.add("span", control, class: "tag tag-control") }
+      if check.isPrimary { meta.add("span", "Founding test", class: "tag tag-primary") }
       for status in [ResultStatus.fail, .error, .excepted, .pass] {
         tr.add("td", String(c[status]), class: c[status] > 0 && status != .pass ? "num nonzero-\(status.rawValue)" : "num")
       }
       tr.add("td", String(c.total), class: "num")
+    }
+  }
+
+  /// One control and its verdict on the current snapshot, with what the verdict rests on.
+  func controlVerdict(_ a: ControlAssessment, into slot: XMLElement) {
+    let grid = slot.add("div", class: "glance")
+    let control = grid.add("div", class: "control-box")
+    control.add("p", "Control", class: "box-label")
+    let title = control.add("p", class: "control-title")
+    title.add("span", a.control.id, class: "control-id")
+    title.say(" " + a.control.title)
+    control.add("p", "\(ControlCatalog.bundled.framework), Annex A", class: "muted")
+    control.add("p", a.control.description, class: "control-text")
+
+    let box = grid.add("div", class: "verdict-box verdict-\(a.verdict.rawValue)")
+    box.add("p", "Verdict on the current snapshot", class: "box-label")
+    box.add("p", HTMLReport.label(a.verdict), class: "verdict-word")
+    let explanation = box.add("p", class: "verdict-text")
+    let total = a.total
+    func list(_ ids: [String], _ status: ResultStatus) {
+      for (i, id) in ids.enumerated() {
+        if i > 0 { explanation.say(", ") }
+        explanation.add("code", id)
+        explanation.say(" (\(a.checks.first { $0.id == id }?.counts[status] ?? 0))")
+      }
+    }
+    switch a.verdict {
+    case .notEffective:
+      explanation.say(
+        "\(HTMLReport.count(total.fail, "failing result")) not covered by an approved exception in the snapshot of "
+          + "\(model.current.capturedAt.dateString), from ")
+      list(a.failingChecks, .fail)
+      explanation.say(".")
+    case .error:
+      explanation.say("No failures, but \(HTMLReport.count(total.error, "result")) could not be evaluated (status error), from ")
+      list(a.erroneousChecks, .error)
+      explanation.say("; the evidence is incomplete until they are resolved.")
+    case .effective:
+      explanation.say(
+        "No failing and no erroneous result among \(HTMLReport.count(total.total, "subject")) examined"
+          + (total.excepted > 0 ? " (\(total.excepted) covered by approved exceptions)." : "."))
+    }
+    let tested = box.add("p", class: "verdict-checks")
+    tested.say(a.checks.count == 1 ? "Primary check: " : "Primary checks: ")
+    for (i, c) in a.checks.enumerated() {
+      if i > 0 { tested.say(", ") }
+      tested.add("code", c.id)
+      if c.id == a.foundingCheck { tested.say(" (founding test)") }
     }
   }
 
@@ -274,7 +304,7 @@ private struct Context {
     let meta = head.add("p", class: "finding-meta")
     meta.add("code", r.checkID)
     meta.say(" version \(r.checkVersion)")
-    if checksByID[r.checkID]?.isPrimary == true { meta.add("span", "Primary test", class: "tag tag-primary") }
+    if checksByID[r.checkID]?.isPrimary == true { meta.add("span", "Founding test", class: "tag tag-primary") }
 
     let dl = article.add("dl", class: "facts")
     if let p = r.principal {
@@ -583,6 +613,28 @@ private struct Context {
     p.say(sentence)
   }
 
+  // MARK: Trend
+
+  /// Where a check's version changed within the period: its counts before and after follow different
+  /// rules, so a change in them there is not a change of the account.
+  func versionChanges(_ slot: XMLElement) {
+    let changes = model.versionChanges
+    guard !changes.isEmpty else { return }
+    let box = slot.add("div", class: "version-changes")
+    box.add("h3", "Check versions changed in the period")
+    box.add(
+      "p",
+      "These checks were assessed with another version from the snapshot named: their rules changed there, so their counts before and after are not comparable, and findings that appear or disappear at that snapshot are not new or resolved because of it.",
+      class: "muted")
+    let ul = box.add("ul")
+    for c in changes {
+      let li = ul.add("li")
+      li.add("code", c.checkID)
+      func v(_ x: Int?) -> String { x.map { "version \($0)" } ?? "not assessed" }
+      li.say(": \(v(c.fromVersion)) to \(v(c.toVersion)) at snapshot \(c.snapshotID) (\(c.capturedAt.dateString))")
+    }
+  }
+
   // MARK: Population
 
   func population(_ slot: XMLElement) {
@@ -639,9 +691,28 @@ private struct Context {
       dl.fact("Check") { dd in
         dd.add("code", check.id)
         dd.say(", version \(check.version)")
-        if check.isPrimary { dd.add("span", "Primary test of the control", class: "tag tag-primary") }
+        if check.isPrimary { dd.add("span", "Founding test", class: "tag tag-primary") }
       }
-      dl.fact("Controls") { $0.say(check.controls.joined(separator: ", ")) }
+      dl.fact("Controls") { dd in
+        for (i, id) in check.controls.enumerated() {
+          if i > 0 { dd.say(", ") }
+          let title = model.controls.first { $0.id == id }?.title
+          let text = id + (title.map { " \($0)" } ?? "")
+          if i == 0 { dd.add("strong", text) } else { dd.say(text) }
+        }
+        dd.say(check.controls.count > 1 ? " (the first is primary: it gives the verdict)" : " (primary: it gives the verdict)")
+      }
+      if let target = check.target {
+        dl.fact("Actions examined") { dd in
+          dd.say(target.description)
+          if let n = model.actionCatalog?.targetSizes[check.id] {
+            dd.say(" (\(HTMLReport.grouped(n)) action\(n == 1 ? "" : "s") of the action catalog)")
+          }
+        }
+      }
+      if !check.references.isEmpty {
+        dl.fact("References") { $0.say(check.references.map(\.label).joined(separator: "; ")) }
+      }
       dl.fact("Population") { $0.say(check.population) }
       dl.fact("Rationale") { $0.say(check.rationale) }
       article.add("h4", "Rules applied")
@@ -649,19 +720,41 @@ private struct Context {
       for rule in check.methodology { ol.add("li", rule) }
     }
 
+    if let catalog = model.actionCatalog {
+      let block = slot.add("div", class: "action-catalog")
+      block.add("h3", "Action catalog")
+      let p = block.add("p")
+      p.say(
+        "\"Every action\" and the actions of a service or access level mean those of the action catalog shipped with the tool: "
+          + "\(catalog.description). Actions a policy names that the catalog does not list are ignored; a grant of every action "
+          + "of this catalog is judged as a grant of every action.")
+      let dl = block.add("dl", class: "facts")
+      dl.fact("Source") { $0.say("\(catalog.source.source), \(catalog.source.version), licence \(catalog.source.licence)") }
+      dl.fact("Data of") { $0.say(catalog.source.date) }
+      if let sha = catalog.source.sha256 {
+        dl.fact("Source SHA-256") { $0.add("code", sha, class: "hash") }
+      }
+    }
+
     let block = slot.add("div", class: "controls")
     block.add("h3", "Controls and the ISO/IEC 27001:2013 crosswalk")
     let table = block.add("table", class: "data controls-table")
     let head = table.add("thead").add("tr")
-    for title in ["ISO/IEC 27001:2022", "Title", "Control text", "ISO/IEC 27001:2013"] {
+    for title in [ControlCatalog.bundled.framework, "Title", "Control text", "Verdict", "ISO/IEC 27001:2013"] {
       head.add("th", title).set("scope", "col")
     }
     let body = table.add("tbody")
+    let verdicts = Dictionary(model.controlVerdicts.map { ($0.control.id, $0.verdict) }, uniquingKeysWith: { a, _ in a })
     for control in model.controls {
       let tr = body.add("tr")
       tr.add("th", control.id).set("scope", "row")
       tr.add("td", control.title)
       tr.add("td", control.description)
+      if let v = verdicts[control.id] {
+        tr.add("td", HTMLReport.label(v), class: "verdict-cell verdict-cell-\(v.rawValue)")
+      } else {
+        tr.add("td", "related control only (primary of no check)", class: "muted")
+      }
       let old = tr.add("td")
       let ul = old.add("ul", class: "plain")
       for entry in control.crosswalk2013 {
@@ -734,6 +827,15 @@ private struct Context {
     dl.fact("Report generated") { dd in
       dd.add("time", model.generatedAt.description).set("datetime", model.generatedAt.description)
       dd.say(" by \(model.toolName) \(model.toolVersion)")
+    }
+    if let catalog = model.actionCatalog {
+      dl.fact("Action catalog") { dd in
+        dd.say("\(catalog.source.version), data of \(catalog.source.date)")
+        if let sha = catalog.source.sha256 {
+          dd.say(", source SHA-256 ")
+          dd.add("code", sha, class: "hash")
+        }
+      }
     }
     dl.fact("SQLite") { $0.say(model.sqliteVersion) }
     dl.fact("libxml2") { $0.say(XMLTree.libxml2Version) }

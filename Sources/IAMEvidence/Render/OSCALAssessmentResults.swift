@@ -184,8 +184,8 @@ private struct Builder {
   let partyUUID: String
   let methodologyUUID: String
   let registerUUID: String?
-  let primaryCheck: CheckDescription?
-  let primaryControl: Control?
+  /// Each check's primary control, by check id.
+  let primaryControlOf: [String: String]
   /// The current snapshot's privileged-access register by inventory-item key (``entity(of:)``).
   let privileged: [String: PrivilegedPrincipal]
 
@@ -199,8 +199,9 @@ private struct Builder {
     } else {
       registerUUID = nil
     }
-    primaryCheck = model.checks.first(where: \.isPrimary) ?? model.checks.first
-    primaryControl = model.controls.first
+    var primary: [String: String] = [:]
+    for c in model.checks { if let id = c.primaryControl, primary[c.id] == nil { primary[c.id] = id } }
+    primaryControlOf = primary
     privileged = Dictionary(
       model.privileged.map { (Self.principalEntity($0.principal).key, $0) }, uniquingKeysWith: { a, _ in a })
   }
@@ -230,7 +231,8 @@ private struct Builder {
   // MARK: Metadata
 
   func metadata(_ m: XMLElement) {
-    let control = primaryControl.map { "\(ControlCatalog.bundled.framework) \($0.id) \($0.title)" } ?? "ISO/IEC 27001:2022"
+    let ids = model.controlVerdicts.map(\.control.id)
+    let control = ControlCatalog.bundled.framework + (ids.isEmpty ? "" : " " + ids.joined(separator: ", "))
     m.addChild("title").addText("\(control): AWS IAM assessment results for account \(model.account), \(model.periodDescription)")
     m.addChild("last-modified").addText(O.dateTime(model.generatedAt))
     m.addChild("version").addText(O.line(model.toolVersion))
@@ -330,19 +332,19 @@ private struct Builder {
       }
     }
 
-    // Findings: the control-level finding, then (current) one per non-pass result.
-    if assessed, let control = primaryControl, let primary = primaryCheck {
+    // Findings: one control-level finding per control given a verdict, then (current) one per
+    // non-pass result.
+    for assessment in assessed ? (model.controlVerdicts(snapshotID: s.id) ?? []) : [] {
       var related = [summaryUUID]
       var risks: [String] = []
       if isCurrent {
-        for ((result, key), obs) in zip(zip(model.results, keys), observationUUIDs) where result.checkID == primary.id {
+        for ((result, key), obs) in zip(zip(model.results, keys), observationUUIDs)
+        where primaryControlOf[result.checkID] == assessment.control.id {
           related.append(obs)
           if let risk = riskUUIDs[key] { risks.append(risk) }
         }
       }
-      controlFinding(
-        r.addChild("finding"), s, control: control, primary: primary, counts: counts[primary.id] ?? StatusCounts(), observations: related,
-        risks: risks)
+      controlFinding(r.addChild("finding"), s, assessment: assessment, observations: related, risks: risks)
     }
     if isCurrent {
       for ((result, key), obs) in zip(zip(model.results, keys), observationUUIDs) where result.status != .pass {
@@ -351,7 +353,7 @@ private struct Builder {
     }
 
     var remarks: [String] = []
-    if !assessed { remarks.append("This snapshot was not assessed: it has no results, so no control-level finding is given.") }
+    if !assessed { remarks.append("This snapshot was not assessed: it has no results, so no control-level findings are given.") }
     if isCurrent, let trend, !trend.gaps.isEmpty {
       for g in trend.gaps {
         remarks.append(
@@ -396,7 +398,10 @@ private struct Builder {
   func reviewedControls(_ rc: XMLElement) {
     markup(
       rc.addChild("description"),
-      ["Controls of \(ControlCatalog.bundled.framework) the checks map to; the first is the control this evidence is for."])
+      [
+        "Controls of \(ControlCatalog.bundled.framework) the checks map to. Each control that is the primary control of some check gets a control-level finding per snapshot: "
+          + model.controlVerdicts.map(\.control.id).joined(separator: ", ") + "."
+      ])
     let sel = rc.addChild("control-selection")
     for c in model.controls { prop(sel, "label", "\(ControlCatalog.bundled.framework) \(c.id)", cls: O.controlID(c.id), core: true) }
     for c in model.controls { sel.addChild("include-control").setAttribute("control-id", O.controlID(c.id)) }
@@ -603,7 +608,7 @@ private struct Builder {
     fix.addChild("title").addText("Remediation")
     let d = fix.addChild("description")
     if r.remediation.isEmpty {
-      d.addChild("p").addText(check?.remediation ?? "Remove the blanket KMS rights.")
+      d.addChild("p").addText(check?.remediation ?? "Remove or narrow the grant the finding describes.")
     } else {
       let list = d.addChild("ol")
       for step in r.remediation { list.addChild("li").addText(step) }
@@ -643,7 +648,7 @@ private struct Builder {
 
   func finding(_ f: XMLElement, _ r: CheckResult, key: String, snapshot s: SnapshotRecord, observation: String, risk: String?) {
     let check = model.checks.first { $0.id == r.checkID }
-    let control = check?.controls.first ?? primaryControl?.id ?? "A.8.2"
+    let control = check?.primaryControl ?? model.foundingControl?.id ?? "unmapped"
     f.setAttribute("uuid", O.uuid("finding", key, s.sha256))
     f.addChild("title").addText("\(checkTitle(r.checkID)): \(subjectLabel(r)) (\(r.status.rawValue))")
     markup(f.addChild("description"), [r.why])
@@ -676,22 +681,23 @@ private struct Builder {
     }
   }
 
-  func controlFinding(
-    _ f: XMLElement, _ s: SnapshotRecord, control: Control, primary: CheckDescription, counts: StatusCounts, observations: [String],
-    risks: [String]
-  ) {
-    let verdict: ControlVerdict = counts.fail > 0 ? .notEffective : (counts.error > 0 ? .inconclusive : .effective)
+  /// The control-level finding of one control: `satisfied` when its verdict is effective, else
+  /// `not-satisfied` (reason `fail`, or `other` when no primary check fails but one has errors).
+  func controlFinding(_ f: XMLElement, _ s: SnapshotRecord, assessment a: ControlAssessment, observations: [String], risks: [String]) {
+    let control = a.control
+    let verdict = a.verdict
+    let total = a.total
     f.setAttribute("uuid", O.uuid("finding", "control", control.id, s.sha256))
     f.addChild("title").addText("\(ControlCatalog.bundled.framework) \(control.id) \(control.title)")
     markup(
       f.addChild("description"),
-      [
-        control.description,
-        "Primary test \(primary.id) (\(primary.title)): \(counts.fail) fail, \(counts.excepted) excepted, \(counts.error) error, \(counts.pass) pass. Verdict: \(verdict.rawValue).",
-      ])
+      [control.description]
+        + a.checks.map { c in
+          "\(c.id == a.foundingCheck ? "Founding test" : "Primary check") \(c.id) (\(checkTitle(c.id))): \(c.counts.fail) fail, \(c.counts.excepted) excepted, \(c.counts.error) error, \(c.counts.pass) pass."
+        } + ["Verdict: \(verdict.rawValue)."])
     prop(f, "verdict", verdict.rawValue)
-    prop(f, "primary-check", primary.id)
-    for status in ResultStatus.allCases { prop(f, "count-\(status.rawValue)", String(counts[status]), cls: primary.id) }
+    for c in a.checks { prop(f, "primary-check", c.id, cls: c.id == a.foundingCheck ? "founding" : nil) }
+    for status in ResultStatus.allCases { prop(f, "count-\(status.rawValue)", String(total[status]), cls: O.controlID(control.id)) }
     origin(f, s)
     let target = f.addChild("target")
     target.setAttribute("type", "statement-id")
@@ -700,7 +706,7 @@ private struct Builder {
     let status = target.addChild("status")
     status.setAttribute("state", verdict == .effective ? "satisfied" : "not-satisfied")
     status.setAttribute("reason", verdict == .effective ? "pass" : (verdict == .notEffective ? "fail" : "other"))
-    if verdict == .inconclusive {
+    if verdict == .error {
       markup(
         status.addChild("remarks"), ["No failures, but some subjects could not be evaluated: the control cannot be shown to be satisfied."])
     }
@@ -716,10 +722,21 @@ private struct Builder {
     m.addChild("title").addText("Assessment methodology of \(model.toolName) \(model.toolVersion)")
     let d = m.addChild("description")
     for c in model.checks {
-      d.addChild("h2").addText("\(c.id) (version \(c.version))\(c.isPrimary ? ", primary test" : ""): \(c.title)")
-      d.addChild("p").addText("Controls: \(c.controls.joined(separator: ", ")). Population: \(c.population)")
+      d.addChild("h2").addText("\(c.id) (version \(c.version))\(c.isPrimary ? ", founding test" : ""): \(c.title)")
+      d.addChild("p").addText("Controls: \(c.controls.joined(separator: ", ")) (the first is primary). Population: \(c.population)")
+      if let target = c.target {
+        let n = model.actionCatalog?.targetSizes[c.id].map { " (\($0) actions of the action catalog)" } ?? ""
+        d.addChild("p").addText("Actions examined: \(target.description)\(n).")
+      }
+      if !c.references.isEmpty { d.addChild("p").addText("References: \(c.references.map(\.label).joined(separator: "; ")).") }
       let rules = d.addChild("ul")
       for rule in c.methodology { rules.addChild("li").addText(rule) }
+    }
+    if let catalog = model.actionCatalog {
+      d.addChild("h2").addText("Action catalog")
+      d.addChild("p").addText(
+        "\"Every action\" means every action of the action catalog shipped with the tool: \(catalog.description) (\(catalog.source.source); licence \(catalog.source.licence))."
+      )
     }
     for c in model.checks { prop(m, "check", "\(c.id)@\(c.version)", cls: c.isPrimary ? "primary" : "supporting") }
     markup(

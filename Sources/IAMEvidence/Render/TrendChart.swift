@@ -36,6 +36,8 @@ enum TrendChart {
     SeriesStyle(colour: "#b26b00", dash: "4 4", marker: .triangleDown),
     SeriesStyle(colour: "#56b4e9", dash: "1 2", marker: .circle),
     SeriesStyle(colour: "#444444", dash: "12 4", marker: .square),
+    SeriesStyle(colour: "#00696b", dash: "6 2 1 2", marker: .circle),
+    SeriesStyle(colour: "#7b3fa0", dash: "2 2 8 2", marker: .diamond),
   ]
 
   static func style(_ index: Int) -> SeriesStyle { styles[index % styles.count] }

@@ -37,7 +37,11 @@ extension EvidenceWorkflow {
     for s in period { try requireAssessed(s, naming: store.path) }
     let ledger = try requireIntegrity(period)
     var counts: [Int: [String: StatusCounts]] = [:]
-    for s in period { counts[s.id] = try store.statusCounts(snapshotID: s.id) }
+    var versions: [Int: [String: Int]] = [:]
+    for s in period {
+      counts[s.id] = try store.statusCounts(snapshotID: s.id)
+      versions[s.id] = try store.checkVersions(snapshotID: s.id)
+    }
     // The register's history starts at the account's first snapshot, before the period if need be:
     // "privileged since" does not stop at the period's start.
     let privileged = try privilegedHistory(through: current, registersOf: [current.id], capabilities: capabilities)
@@ -45,7 +49,7 @@ extension EvidenceWorkflow {
       EvidenceRecords(
         current: current, period: period, periodFrom: from, periodTo: to, results: try results(snapshotID: current.id), counts: counts,
         assessment: try store.latestAssessment(snapshotID: current.id), sqliteVersion: EvidenceStore.sqliteVersion, ledger: ledger,
-        privileged: privileged.registers.first?.entries ?? [], privilegedCounts: privileged.counts),
+        privileged: privileged.registers.first?.entries ?? [], privilegedCounts: privileged.counts, versions: versions),
       generatedAt: generatedAt)
   }
 

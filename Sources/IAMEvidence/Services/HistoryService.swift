@@ -11,7 +11,8 @@ extension EvidenceWorkflow {
     for s in snapshots {
       let counts = try store.statusCounts(snapshotID: s.id)
       if counts.isEmpty { try requireAssessed(s, naming: store.path) }
-      builder.add(s, counts: counts, openResults: try store.openResults(snapshotID: s.id))
+      builder.add(
+        s, counts: counts, openResults: try store.openResults(snapshotID: s.id), versions: try store.checkVersions(snapshotID: s.id))
     }
     return builder.report()
   }
@@ -30,7 +31,8 @@ extension EvidenceWorkflow {
     let a = try store.loadSnapshot(id: fromID)
     let b = try store.loadSnapshot(id: toID)
     var report = DriftReport.compute(
-      from: from, to: to, old: a, new: b, oldResults: try results(snapshotID: fromID), newResults: try results(snapshotID: toID))
+      from: from, to: to, old: a, new: b, oldResults: try results(snapshotID: fromID), newResults: try results(snapshotID: toID),
+      oldVersions: try store.checkVersions(snapshotID: fromID), newVersions: try store.checkVersions(snapshotID: toID))
     report.privileges = PrivilegeDrift.between(
       try privilegedEntries(of: from, since: [:], capabilities: capabilities),
       try privilegedEntries(of: to, since: [:], capabilities: capabilities))

@@ -53,6 +53,11 @@ extension EvidenceWorkflow {
     checks: [any Check] = CheckCatalog.all, progress: ((IngestProgress) -> Void)? = nil,
     phase: ((AssessPhase) -> Void)? = nil
   ) throws -> (outcome: IngestOutcome, assessment: Assessor.Outcome?) {
+    // The action catalog (every AWS action, about 30 ms to load) is loaded on another core while this
+    // one hashes and decodes the file, instead of first thing on the checks' critical path.
+    // (Measured on the 5 MB benchmark input: the wait for the checks after the snapshot is written
+    // drops from about 67 to 53 ms.)
+    DispatchQueue.global().async { _ = ActionCatalog.bundled }
     let pending = PendingAssessment()
     // However the ingest ends, the background assessment is waited for before returning.
     defer { pending.group.wait() }

@@ -147,10 +147,11 @@ extension EvidenceStore {
   }
 
   /// Stored results of snapshot `id`, in the order stored (``EvidenceWorkflow`` sorts them for
-  /// reports), optionally of one check and of some statuses.
+  /// reports), optionally of one check and of some statuses: of each check, the version of its latest
+  /// assessment only (``checkVersions(snapshotID:)``).
   public func results(snapshotID id: Int, check: String? = nil, statuses: Set<ResultStatus>? = nil) throws(StoreError) -> [CheckResult] {
     try wrap {
-      var sql = "SELECT id, result_ids FROM snapshot_results WHERE snapshot_id = ?"
+      var sql = "SELECT id, result_ids FROM latest_snapshot_results WHERE snapshot_id = ?"
       var args: [any SQLiteBindable] = [id]
       if let check {
         sql += " AND check_id = ?"
@@ -199,24 +200,38 @@ extension EvidenceStore {
     try wrap { try db.scalar("SELECT count(*) FROM snapshot_results WHERE snapshot_id = ?", [id]) != .integer(0) }
   }
 
-  /// Status counts per check of snapshot `id` (empty when not assessed).
+  /// Status counts per check of snapshot `id` (empty when not assessed), of the version of each
+  /// check's latest assessment: never the sum of two versions.
   public func statusCounts(snapshotID id: Int) throws(StoreError) -> [String: StatusCounts] {
     try wrap {
       var out: [String: StatusCounts] = [:]
-      for row in try db.query("SELECT check_id, fail, excepted, pass, error FROM snapshot_results WHERE snapshot_id = ?", [id]) {
-        let check = try row.string("check_id")
-        var counts = out[check, default: StatusCounts()]
-        for status in ResultStatus.allCases { counts[status] += try row.int(status.rawValue) }
-        out[check] = counts
+      for row in try db.query("SELECT check_id, fail, excepted, pass, error FROM latest_snapshot_results WHERE snapshot_id = ?", [id]) {
+        var counts = StatusCounts()
+        for status in ResultStatus.allCases { counts[status] = try row.int(status.rawValue) }
+        out[try row.string("check_id")] = counts
       }
       return out
     }
   }
 
-  /// The open (fail or excepted) results of snapshot `id`, by check, as trends follow them.
+  /// The version of each check whose results snapshot `id` holds: the version of the check's latest
+  /// assessment of it, which every reader uses (empty when not assessed).
+  public func checkVersions(snapshotID id: Int) throws(StoreError) -> [String: Int] {
+    try wrap {
+      var out: [String: Int] = [:]
+      for row in try db.query("SELECT check_id, check_version FROM latest_snapshot_results WHERE snapshot_id = ?", [id]) {
+        out[try row.string("check_id")] = try row.int("check_version")
+      }
+      return out
+    }
+  }
+
+  /// The open (fail or excepted) results of snapshot `id`, by check, as trends follow them (of each
+  /// check's latest assessed version).
   public func openResults(snapshotID id: Int) throws(StoreError) -> [OpenResult] {
     try wrap {
-      let ids = try db.query("SELECT id, open_ids FROM snapshot_results WHERE snapshot_id = ? ORDER BY check_id", [id]).flatMap { row in
+      let ids = try db.query("SELECT id, open_ids FROM latest_snapshot_results WHERE snapshot_id = ? ORDER BY check_id", [id]).flatMap {
+        row in
         try StoredRow(row, table: "snapshot_results", id: try row.int("id"), path: path).idList("open_ids")
       }
       let find = try db.prepare(

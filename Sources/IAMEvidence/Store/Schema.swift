@@ -295,6 +295,30 @@ enum Schema {
       // A database written before the ledger gets entries for the rows it holds, marked backfilled.
       complete: { db, appliedAt in try Ledger(db: db, path: db.path).backfill(recordedAt: appliedAt) }
     ),
+    .init(
+      name: "0005-latest-check-version",
+      sql: """
+        -- A snapshot keeps the results of every version of a check it was assessed with (a new tool
+        -- version may change a check's meaning); readers use exactly one per snapshot and check: the
+        -- version of its latest assessment. This view is that selection, and the results view reads it.
+        CREATE VIEW latest_snapshot_results AS
+          SELECT sr.* FROM snapshot_results sr
+          WHERE sr.assessment_id = (
+            SELECT max(o.assessment_id) FROM snapshot_results o WHERE o.snapshot_id = sr.snapshot_id AND o.check_id = sr.check_id);
+        DROP VIEW results;
+        CREATE VIEW results AS
+          WITH ids AS (
+            SELECT sr.snapshot_id, sr.assessment_id, sr.tool_version, CAST(j.key AS INTEGER) AS position,
+                   SUM(j.value) OVER (
+                     PARTITION BY sr.snapshot_id, sr.check_id, sr.check_version ORDER BY CAST(j.key AS INTEGER)
+                     ROWS UNBOUNDED PRECEDING) AS detail_id
+            FROM latest_snapshot_results sr, json_each(sr.result_ids) j)
+          SELECT ids.snapshot_id, ids.assessment_id, d.check_id, d.check_version, ids.tool_version, d.finding_key, d.status,
+                 d.principal_type, d.principal_id, d.principal_name, d.principal_arn, d.policy_kind, d.policy_name,
+                 d.policy_arn, d.policy_version, d.document_sha256, d.exception_id, ids.position, d.detail
+          FROM ids JOIN result_details d ON d.id = ids.detail_id;
+        """
+    ),
   ]
 }
 

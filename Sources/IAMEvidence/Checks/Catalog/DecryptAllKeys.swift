@@ -37,7 +37,10 @@ public struct DecryptAllKeys: Check {
         #"{"Statement":[{"Effect":"Allow","Action":"kms:Decrypt","Resource":"*"},{"Effect":"Deny","Action":["kms:Decrypt","kms:ReEncryptFrom"],"Resource":"*"}]}"#,
         notes: ["neutralised-by-deny"]),
     ],
-    examplePlacement: .inlineOnUser
+    examplePlacement: .inlineOnUser,
+    target: .actions(["kms:Decrypt", "kms:ReEncryptFrom"]),
+    quotes: .matchingTarget,
+    references: [.securityHub("KMS.1"), .securityHub("KMS.2")]
   )
 
   public func run(_ context: CheckContext) -> [CheckResult] {

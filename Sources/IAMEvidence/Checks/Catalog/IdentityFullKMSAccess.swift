@@ -41,6 +41,8 @@ public struct IdentityFullKMSAccess: Check {
         notes: ["neutralised-by-deny"]),
     ],
     examplePlacement: .managedAttachedToUser,
+    target: .service("kms"),
+    quotes: .matchingTarget,
     capability: "kms-full-access"
   )
 
@@ -111,23 +113,7 @@ public struct IdentityFullKMSAccess: Check {
     }
     var remediation: [String] = []
     if status == .fail {
-      remediation = grantSources.map { s in
-        let noun = principal.type.rawValue
-        switch s.kind {
-        case "inline":
-          return
-            "Narrow or delete inline policy \(s.policyName): aws iam delete-\(noun)-policy --\(noun)-name \(CheckSupport.shell(principal.name)) --policy-name \(CheckSupport.shell(s.policyName))"
-        case "managed":
-          return
-            "Detach \(s.policyName): aws iam detach-\(noun)-policy --\(noun)-name \(CheckSupport.shell(principal.name)) --policy-arn \(CheckSupport.shell(s.policyARN ?? ""))"
-        case "group-inline":
-          return
-            "Remove the user from group \(s.viaGroup ?? ""), or narrow its inline policy \(s.policyName): aws iam remove-user-from-group --group-name \(CheckSupport.shell(s.viaGroup ?? "")) --user-name \(CheckSupport.shell(principal.name))"
-        default:
-          return
-            "Remove the user from group \(s.viaGroup ?? ""), or detach \(s.policyName) from it: aws iam detach-group-policy --group-name \(CheckSupport.shell(s.viaGroup ?? "")) --policy-arn \(CheckSupport.shell(s.policyARN ?? ""))"
-        }
-      }
+      remediation = CheckSupport.remediationForSources(principal, grantSources)
       remediation.append(
         "Or set a permissions boundary that does not allow KMS on all keys: aws iam put-\(principal.type.rawValue)-permissions-boundary --\(principal.type.rawValue)-name \(CheckSupport.shell(principal.name)) --permissions-boundary <policy-arn>"
       )

@@ -59,7 +59,9 @@ public struct InlinePolicyFullKMSAccess: Check {
         #"{"Statement":[{"Effect":"Allow","Action":"kms:*","Resource":"*"},{"Effect":"Deny","Action":"kms:*","Resource":"*"}]}"#,
         notes: ["neutralised-by-deny"]),
     ],
-    examplePlacement: .inlineOnUser
+    examplePlacement: .inlineOnUser,
+    target: .service("kms"),
+    quotes: .matchingTarget
   )
 
   public func run(_ context: CheckContext) -> [CheckResult] {

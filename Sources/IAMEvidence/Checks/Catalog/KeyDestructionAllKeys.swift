@@ -38,7 +38,12 @@ public struct KeyDestructionAllKeys: Check {
         #"{"Statement":[{"Effect":"Allow","Action":"kms:DisableKey","Resource":"arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"}]}"#
       ),
     ],
-    examplePlacement: .inlineOnUser
+    examplePlacement: .inlineOnUser,
+    target: .union([
+      .accessLevels([.permissionsManagement], service: "kms"),
+      .actions(KMSActionCatalog.destroyingWriteNames.sorted().map { "kms:" + $0 }),
+    ]),
+    quotes: .matchingTarget
   )
 
   public func run(_ context: CheckContext) -> [CheckResult] {

@@ -42,7 +42,9 @@ public struct ManagedPolicyFullKMSAccess: Check {
       CheckExample(#"{"Statement":[{"Effect":"Allow","Action":["kms:Encrypt","kms:GenerateDataKey"],"Resource":"*"}]}"#),
       CheckExample(#"{"Statement":[{"Effect":"Allow","Action":"kms:*","Resource":"arn:aws:s3:::bucket/*"}]}"#),
     ],
-    examplePlacement: .managedAttachedToUser
+    examplePlacement: .managedAttachedToUser,
+    target: .service("kms"),
+    quotes: .matchingTarget
   )
 
   public func run(_ context: CheckContext) -> [CheckResult] {
