@@ -107,6 +107,9 @@ public struct CheckDescription: Sendable {
   public var triggering: [CheckExample]
   public var nonTriggering: [CheckExample]
   public var examplePlacement: ExamplePlacement
+  /// The privileged capability a `fail` or `excepted` result of this check gives its principal in the
+  /// privileged-access register (``PrivilegedRegister``); nil for checks that give none.
+  public var capability: PrivilegeCapability?
   /// The actions the check asks about, as data (nil: it asks about no action, e.g. how permissions are
   /// granted). Resolved against the action catalog by ``CheckContext``; "every action" means every
   /// action of that catalog (``ActionCatalog/sourceDescription``).
@@ -120,7 +123,8 @@ public struct CheckDescription: Sendable {
     id: String, version: Int, title: String, controls: [String], rationale: String, remediation: String,
     methodology: [String], population: String, isPrimary: Bool = false, controlObjective: String? = nil,
     triggering: [CheckExample], nonTriggering: [CheckExample], examplePlacement: ExamplePlacement,
-    target: ActionTarget? = nil, quotes: StatementQuoting = .none, references: [CheckReference] = []
+    target: ActionTarget? = nil, quotes: StatementQuoting = .none, references: [CheckReference] = [],
+    capability: PrivilegeCapability? = nil
   ) {
     self.id = id
     self.version = version
@@ -135,6 +139,7 @@ public struct CheckDescription: Sendable {
     self.triggering = triggering
     self.nonTriggering = nonTriggering
     self.examplePlacement = examplePlacement
+    self.capability = capability
     self.target = target
     self.quotes = quotes
     self.references = references

@@ -9,8 +9,17 @@ extension CheckResult {
           .object([("arn", .string($0.arn)), ("id", .string($0.id)), ("name", .string($0.name)), ("type", .string($0.type.rawValue))])
         })
     }
+    func grantList(_ list: [GrantSource]) -> JSONValue {
+      .array(
+        list.map {
+          .object([
+            ("kind", .string($0.kind)), ("label", .string($0.label)), ("policy_arn", str($0.policyARN)),
+            ("policy_name", .string($0.policyName)), ("via_group", str($0.viaGroup)),
+          ])
+        })
+    }
     // Members are listed in canonical (UTF-8 byte) order, so writing them needs no sorting.
-    return .object([
+    var members: [(key: String, value: JSONValue)] = [
       ("attached_to", principals(attachedTo)),
       ("check", .string(checkID)),
       ("check_version", .number(String(checkVersion))),
@@ -22,6 +31,15 @@ extension CheckResult {
       ),
       ("finding_key", .string(findingKey)),
       ("inherited_by", principals(inheritedBy)),
+    ]
+    // Escalation results only: absent otherwise, so that every other stored result keeps its bytes
+    // (and its content address).
+    if !methodSources.isEmpty {
+      members.append(
+        ("method_sources", .array(methodSources.map { .object([("method", .string($0.method)), ("sources", grantList($0.sources))]) })))
+    }
+    if !methods.isEmpty { members.append(("methods", .array(methods.map(JSONValue.string)))) }
+    members += [
       (
         "notes",
         .array(
@@ -43,20 +61,12 @@ extension CheckResult {
       ("reasons", .array(reasons.map(JSONValue.string))),
       ("remediation", .array(remediation.map(JSONValue.string))),
       ("snapshot", .number(String(snapshot))),
-      (
-        "sources",
-        .array(
-          sources.map {
-            .object([
-              ("kind", .string($0.kind)), ("label", .string($0.label)), ("policy_arn", str($0.policyARN)),
-              ("policy_name", .string($0.policyName)), ("via_group", str($0.viaGroup)),
-            ])
-          })
-      ),
+      ("sources", grantList(sources)),
       ("statements", ints(statements)),
       ("status", .string(status.rawValue)),
       ("why", .string(why)),
-    ])
+    ]
+    return .object(members)
   }
 
   /// The stored form: the findings object without the snapshot id, so that an unchanged result of
@@ -80,6 +90,17 @@ extension CheckResult {
         }
       }
     }
+    func grantSources(_ w: inout CanonicalObjectWriter, _ list: [GrantSource]) {
+      w.array(list) { w, g in
+        w.object {
+          $0.member("kind", g.kind)
+          $0.member("label", g.label)
+          $0.member("policy_arn", g.policyARN)
+          $0.member("policy_name", g.policyName)
+          $0.member("via_group", g.viaGroup)
+        }
+      }
+    }
     w.object { w in
       w.key("attached_to")
       principals(&w, attachedTo)
@@ -99,6 +120,20 @@ extension CheckResult {
       w.member("finding_key", findingKey)
       w.key("inherited_by")
       principals(&w, inheritedBy)
+      if !methodSources.isEmpty {
+        w.key("method_sources")
+        w.array(methodSources) { w, m in
+          w.object {
+            $0.member("method", m.method)
+            $0.key("sources")
+            grantSources(&$0, m.sources)
+          }
+        }
+      }
+      if !methods.isEmpty {
+        w.key("methods")
+        w.array(methods) { w, m in w.string(m) }
+      }
       w.key("notes")
       w.array(notes) { w, n in
         w.object {
@@ -123,15 +158,7 @@ extension CheckResult {
       w.key("remediation")
       w.array(remediation) { w, r in w.string(r) }
       w.key("sources")
-      w.array(sources) { w, g in
-        w.object {
-          $0.member("kind", g.kind)
-          $0.member("label", g.label)
-          $0.member("policy_arn", g.policyARN)
-          $0.member("policy_name", g.policyName)
-          $0.member("via_group", g.viaGroup)
-        }
-      }
+      grantSources(&w, sources)
       w.member("statements", statements)
       w.member("status", status.rawValue)
       w.member("why", why)
@@ -165,6 +192,12 @@ extension CheckResult {
         kind: kind, name: s(json["policy_name"]) ?? "", arn: s(json["policy_arn"]), versionID: s(json["policy_version"]),
         documentSHA256: s(json["document_sha256"]) ?? "")
     }
+    func grantSources(_ v: JSONValue?) -> [GrantSource] {
+      (v?.arrayValue ?? []).map {
+        GrantSource(
+          kind: s($0["kind"]) ?? "", policyName: s($0["policy_name"]) ?? "", policyARN: s($0["policy_arn"]), viaGroup: s($0["via_group"]))
+      }
+    }
     var exception: AppliedException?
     if let e = json["exception"], let id = s(e["id"]) {
       exception = AppliedException(id: id, approvedBy: s(e["approved_by"]) ?? "", expiresOn: s(e["expires_on"]) ?? "")
@@ -178,11 +211,11 @@ extension CheckResult {
       },
       why: s(json["why"]) ?? "", exception: exception, attachedTo: principals(json["attached_to"]),
       inheritedBy: principals(json["inherited_by"]),
-      sources: (json["sources"]?.arrayValue ?? []).map {
-        GrantSource(
-          kind: s($0["kind"]) ?? "", policyName: s($0["policy_name"]) ?? "", policyARN: s($0["policy_arn"]), viaGroup: s($0["via_group"]))
-      },
-      remediation: (json["remediation"]?.arrayValue ?? []).compactMap(\.stringValue))
+      sources: grantSources(json["sources"]), remediation: (json["remediation"]?.arrayValue ?? []).compactMap(\.stringValue),
+      methods: (json["methods"]?.arrayValue ?? []).compactMap(\.stringValue),
+      methodSources: (json["method_sources"]?.arrayValue ?? []).compactMap { m in
+        s(m["method"]).map { MethodSources(method: $0, sources: grantSources(m["sources"])) }
+      })
   }
 }
 

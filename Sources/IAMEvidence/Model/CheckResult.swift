@@ -97,6 +97,19 @@ public struct GrantSource: Sendable, Hashable {
   }
 }
 
+/// The sources that together make one privilege-escalation method available to an identity
+/// (escalation checks): the method's id and every policy that grants a part of its action set.
+public struct MethodSources: Sendable, Hashable {
+  /// The escalation method's id (`passrole-ec2`, `iam-create-policy-version`, ...).
+  public var method: String
+  public var sources: [GrantSource]
+
+  public init(method: String, sources: [GrantSource]) {
+    self.method = method
+    self.sources = sources
+  }
+}
+
 /// One exception applied to a result.
 public struct AppliedException: Sendable, Hashable {
   public var id: String
@@ -135,12 +148,18 @@ public struct CheckResult: Sendable, Hashable {
   public var sources: [GrantSource]
   /// Remediation steps, AWS CLI commands with the real names filled in.
   public var remediation: [String]
+  /// Escalation checks: the ids of the privilege-escalation methods available, sorted (empty for
+  /// every other check; written to JSON only when not empty).
+  public var methods: [String]
+  /// Escalation checks: per available method, the sources that make it available (written to JSON,
+  /// as `method_sources`, only when not empty).
+  public var methodSources: [MethodSources]
 
   public init(
     checkID: String, checkVersion: Int, status: ResultStatus, principal: PrincipalRef? = nil, policy: PolicyRef? = nil,
     statements: [Int] = [], offendingStatements: [JSONValue] = [], reasons: [String] = [], notes: [ResultNote] = [],
     why: String, exception: AppliedException? = nil, attachedTo: [PrincipalRef] = [], inheritedBy: [PrincipalRef] = [],
-    sources: [GrantSource] = [], remediation: [String] = []
+    sources: [GrantSource] = [], remediation: [String] = [], methods: [String] = [], methodSources: [MethodSources] = []
   ) {
     self.checkID = checkID
     self.checkVersion = checkVersion
@@ -157,6 +176,8 @@ public struct CheckResult: Sendable, Hashable {
     self.inheritedBy = inheritedBy
     self.sources = sources
     self.remediation = remediation
+    self.methods = methods
+    self.methodSources = methodSources
   }
 
   /// The stable identity of this result across snapshots: check, principal id (or policy ARN for

@@ -61,7 +61,8 @@ public struct AdminAccessIdentity: Check {
         notes: ["neutralised-by-deny"]),
     ],
     examplePlacement: .managedAttachedToUser,
-    target: .allActions
+    target: .allActions,
+    capability: "admin"
   )
 
   public func run(_ context: CheckContext) -> [CheckResult] {

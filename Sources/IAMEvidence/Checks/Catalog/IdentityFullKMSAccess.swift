@@ -42,7 +42,8 @@ public struct IdentityFullKMSAccess: Check {
     ],
     examplePlacement: .managedAttachedToUser,
     target: .service("kms"),
-    quotes: .matchingTarget
+    quotes: .matchingTarget,
+    capability: "kms-full-access"
   )
 
   public func run(_ context: CheckContext) -> [CheckResult] {
