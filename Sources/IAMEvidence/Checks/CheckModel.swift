@@ -44,6 +44,15 @@ public enum ExamplePlacement: Sendable, Hashable {
   /// As a customer-managed policy attached to the user, whose permissions boundary is a second
   /// customer-managed policy with the given document.
   case managedAttachedToUserWithinBoundary(String)
+  /// As a customer-managed policy attached to the user, who also belongs to a group whose inline
+  /// policy is the given document: permissions assembled from two sources.
+  case managedAttachedToUserWithGroupInline(String)
+  /// As the trust policy (`AssumeRolePolicyDocument`) of a role (beside the user) that has no
+  /// permissions policy.
+  case trustPolicyOfRole
+  /// As an inline policy of a role (beside the user) created at `created` and last used at `lastUsed`
+  /// (nil: never), in a snapshot captured at `capturedAt` (ISO 8601 times): for checks of role usage.
+  case inlineOnRoleUsage(created: String, lastUsed: String?, capturedAt: String)
 }
 
 /// Which policy documents' statements a check may quote in its results. ``CheckContext`` keeps the
@@ -110,6 +119,10 @@ public struct CheckDescription: Sendable {
   /// The privileged capability a `fail` or `excepted` result of this check gives its principal in the
   /// privileged-access register (``PrivilegedRegister``); nil for checks that give none.
   public var capability: PrivilegeCapability?
+  /// The checks whose results this check reads, by id: non-empty makes it a *derived* check, run by
+  /// the ``Assessor`` in a second phase with those results (exceptions applied) in
+  /// ``CheckContext/prior``. Inputs are first-phase checks of the catalog.
+  public var inputs: [String]
   /// The actions the check asks about, as data (nil: it asks about no action, e.g. how permissions are
   /// granted). Resolved against the action catalog by ``CheckContext``; "every action" means every
   /// action of that catalog (``ActionCatalog/sourceDescription``).
@@ -124,7 +137,7 @@ public struct CheckDescription: Sendable {
     methodology: [String], population: String, isPrimary: Bool = false, controlObjective: String? = nil,
     triggering: [CheckExample], nonTriggering: [CheckExample], examplePlacement: ExamplePlacement,
     target: ActionTarget? = nil, quotes: StatementQuoting = .none, references: [CheckReference] = [],
-    capability: PrivilegeCapability? = nil
+    capability: PrivilegeCapability? = nil, inputs: [String] = []
   ) {
     self.id = id
     self.version = version
@@ -140,6 +153,7 @@ public struct CheckDescription: Sendable {
     self.nonTriggering = nonTriggering
     self.examplePlacement = examplePlacement
     self.capability = capability
+    self.inputs = inputs
     self.target = target
     self.quotes = quotes
     self.references = references
@@ -171,6 +185,12 @@ public struct CheckContext: Sendable {
   public var analyses: [String: PolicyAnalysis]
   /// The checks' targets, resolved once against the engine's catalog.
   public var targets: [ActionTarget: ResolvedTarget]
+  /// Every role's trust policy, parsed once per distinct document (by SHA-256) before the document
+  /// texts are dropped: a trust policy is small, and its statements are what the trust checks quote.
+  public var trustPolicies: [String: Result<TrustPolicy, TrustPolicyErrors>]
+  /// Second phase only: the snapshot's capture time and the first-phase results that derived checks
+  /// read (``CheckDescription/inputs``), exceptions applied. Nil in the first phase.
+  public var prior: PriorResults?
 
   /// Analyses and evaluates every distinct document of `snapshot` once, on every core (each parsed
   /// once for both), then keeps the snapshot without the text of the documents no check may quote:
@@ -200,6 +220,12 @@ public struct CheckContext: Sendable {
       if c.quotes != .none { quoting.append((c.quotes, resolved.actions)) }
     }
     self.targets = targets
+
+    var trust: [String: Result<TrustPolicy, TrustPolicyErrors>] = [:]
+    for p in full.principals where p.type == .role {
+      if let t = p.trustPolicy, trust[t.sha256] == nil { trust[t.sha256] = TrustPolicy.parse(t.json) }
+    }
+    self.trustPolicies = trust
 
     var documents: [String: PolicyDocumentText] = [:]
     var judged: [String: PolicyDocumentText] = [:]  // inline and customer-managed defaults: all three KMS targets
@@ -307,6 +333,13 @@ public struct CheckContext: Sendable {
     do { return try engine.resolve(target) } catch { preconditionFailure("target \(target): \(error)") }
   }
 
+  /// The parsed trust policy of `role`, or its problems; nil when the snapshot holds none for it.
+  public func trustPolicy(of role: Principal) -> Result<TrustPolicy, TrustPolicyErrors>? {
+    guard let t = role.trustPolicy else { return nil }
+    if let known = trustPolicies[t.sha256] { return known }
+    return TrustPolicy.parse(t.json)
+  }
+
   /// Everything that applies to `principal` (a user or role) in this snapshot.
   public func identitySources(of principal: Principal) -> IdentitySources { IdentitySources(principal: principal, context: self) }
 
@@ -325,7 +358,28 @@ public struct CheckContext: Sendable {
   public func attachments(of arn: String) -> [PrincipalRef] { attachmentsByARN[arn] ?? [] }
 }
 
+/// What the second phase of an assessment gives derived checks (``CheckDescription/inputs``): the
+/// capture time of the snapshot and the results of the checks they read, exceptions applied (a
+/// failure covered by an exception in force is `excepted`).
+public struct PriorResults: Sendable {
+  /// When the snapshot was captured.
+  public var capturedAt: Timestamp
+  /// Results by check id, for the checks named as inputs.
+  public var byCheck: [String: [CheckResult]]
+
+  public init(capturedAt: Timestamp, byCheck: [String: [CheckResult]]) {
+    self.capturedAt = capturedAt
+    self.byCheck = byCheck
+  }
+
+  /// The results of check `id` (empty when it gave none).
+  public func results(of id: String) -> [CheckResult] { byCheck[id] ?? [] }
+}
+
 /// A check of the catalog: one file each, declaring its description and examining a snapshot.
+///
+/// A check whose description names ``CheckDescription/inputs`` is *derived*: the ``Assessor`` runs
+/// it after every other check, with their results in ``CheckContext/prior``.
 public protocol Check: Sendable {
   var description: CheckDescription { get }
   /// One result per subject examined (the whole population, passes included).
