@@ -69,6 +69,9 @@ public enum StatementQuoting: Sendable, Hashable {
   case allowingAnyOfTarget
   /// Documents whose Allow statements reach every target action on all resources.
   case allowingAllOfTarget
+  /// Documents whose Allow statements reach every action of at least one of these targets on all
+  /// resources (the escalation checks: a document that makes some method available).
+  case allowingAllOfSome([ActionTarget])
 }
 
 /// A control of another framework that a check corresponds to, by id only (`CIS AWS Foundations
@@ -207,17 +210,22 @@ public struct CheckContext: Sendable {
     self.evaluator = evaluator
     self.engine = engine
     var targets: [ActionTarget: ResolvedTarget] = [:]
-    var quoting: [(StatementQuoting, ActionSet)] = []
+    var quoting: [(StatementQuoting, [ActionSet])] = []
     for c in checks {
-      guard let t = c.target else { continue }
-      let resolved: ResolvedTarget
-      if let known = targets[t] {
-        resolved = known
-      } else {
+      func resolve(_ t: ActionTarget) -> ResolvedTarget {
+        if let known = targets[t] { return known }
+        let resolved: ResolvedTarget
         do { resolved = try engine.resolve(t) } catch { preconditionFailure("check \(c.id): \(error)") }
         targets[t] = resolved
+        return resolved
       }
-      if c.quotes != .none { quoting.append((c.quotes, resolved.actions)) }
+      let target = c.target.map(resolve)
+      switch c.quotes {
+      case .none: continue
+      case .matchingTarget, .allowingAnyOfTarget, .allowingAllOfTarget:
+        if let target { quoting.append((c.quotes, [target.actions])) }
+      case .allowingAllOfSome(let parts): quoting.append((c.quotes, parts.map { resolve($0).actions }))
+      }
     }
     self.targets = targets
 
@@ -294,14 +302,15 @@ public struct CheckContext: Sendable {
 
   /// Whether some check may quote statements of a document with this analysis (see
   /// ``StatementQuoting``); an invalid document is always kept (its errors name statements).
-  static func mayBeQuoted(_ a: PolicyAnalysis, by quoting: [(StatementQuoting, ActionSet)]) -> Bool {
+  static func mayBeQuoted(_ a: PolicyAnalysis, by quoting: [(StatementQuoting, [ActionSet])]) -> Bool {
     if !a.isValid { return true }
-    for (rule, target) in quoting {
+    for (rule, sets) in quoting {
       switch rule {
       case .none: continue
-      case .matchingTarget: if !a.matched.isDisjoint(with: target) { return true }
-      case .allowingAnyOfTarget: if !a.allowed.isDisjoint(with: target) { return true }
-      case .allowingAllOfTarget: if !target.isEmpty && target.isSubset(of: a.allowed) { return true }
+      case .matchingTarget: if sets.contains(where: { !a.matched.isDisjoint(with: $0) }) { return true }
+      case .allowingAnyOfTarget: if sets.contains(where: { !a.allowed.isDisjoint(with: $0) }) { return true }
+      case .allowingAllOfTarget, .allowingAllOfSome:
+        if sets.contains(where: { !$0.isEmpty && $0.isSubset(of: a.allowed) }) { return true }
       }
     }
     return false

@@ -29,7 +29,7 @@ struct EscalationSupport {
 
   /// The notes of every evaluated method, each distinct note once (methods share actions, so the
   /// same condition or Deny would otherwise be noted once per method); what the permissions boundary
-  /// (`boundary`, its label) leaves out is one note naming the actions and the methods they break.
+  /// (`boundary`, its ARN) leaves out is one note naming the actions and the methods they break.
   static func notes(_ evaluated: [(method: EscalationMethod, result: CapabilityResult)], boundary: String? = nil) -> [ResultNote] {
     var seen = Set<ResultNote>()
     var notes: [ResultNote] = []
@@ -44,12 +44,20 @@ struct EscalationSupport {
       for n in e.result.notes.map(CheckSupport.note) where n.code != "outside-boundary" && seen.insert(n).inserted { notes.append(n) }
     }
     if !outside.isEmpty {
+      // Named in full up to eight actions; a boundary that leaves out most of them is summed up.
       let actions = outside.sorted()
+      let named =
+        actions.count <= 8 ? actions.joined(separator: ", ") : actions.prefix(6).joined(separator: ", ") + " and \(actions.count - 6) more"
+      let ids = broken.sorted().joined(separator: ", ")
+      let methods =
+        broken.count > 3 && broken.count == evaluated.count
+        ? "none of the \(broken.count) methods whose actions the sources allow is available through it"
+        : broken.count == 1 ? "method \(ids) is not available through it" : "methods \(ids) are not available through it"
       notes.append(
         ResultNote(
           code: "outside-boundary",
           message:
-            "Permissions boundary \(boundary ?? "of the identity") does not allow \(actions.joined(separator: ", ")) on all resources; \(broken.count == 1 ? "method" : "methods") \(broken.sorted().joined(separator: ", ")) \(broken.count == 1 ? "is" : "are") not available through it."
+            "Permissions boundary \(boundary ?? "of the identity") does not allow \(named) on all resources: \(methods)."
         ))
     }
     return notes

@@ -39,7 +39,7 @@ public struct PrivilegeEscalationIdentity: Check {
     methodology: [
       "Population: every user and every role in the snapshot.",
       "Sources: the identity's inline policies; the default version of every managed policy attached to it, customer- or AWS-managed; for users, the inline and attached policies of each group it belongs to.",
-      "Escalation methods: the catalog of privilege-escalation-policy (Resources/escalation-methods.json).",
+      "Escalation methods: the catalog of privilege-escalation-policy (Resources/escalation-methods.json), \(EscalationMethodCatalog.bundled.sourceDescription).",
       "A method is available when every one of its actions is allowed on all resources by some source (Allow grants add up across sources and statements; the rules of admin-access-inline), within the permissions boundary (the actions the boundary itself allows on all resources, minus its own unconditional Denies), and none is denied unconditionally on all resources by any source. Conditions do not narrow a grant (noted \"conditional\"); a Deny with a Condition or on some resources only is not credited (noted).",
       "The identity fails when at least one method is available; the result lists the methods (methods, sorted) and, per method, the sources that allow its actions (method_sources). A full administrator without Denies has every method.",
       "An attached policy, a group or a permissions boundary missing from the snapshot is noted \"unknown-policy\", a source or boundary that is not a valid policy is noted too; either makes the status \"error\" unless a method is available from the known sources, in which case it fails.",
@@ -91,7 +91,7 @@ public struct PrivilegeEscalationIdentity: Check {
     if let b = sources.unknownBoundary { incomplete.append("permissions boundary \(b)") }
     incomplete += policies.sources.filter { !$0.analysis.isValid }.map(\.label)
     if let b = policies.boundary, !b.analysis.isValid { incomplete.append(b.label) }
-    var notes = EscalationSupport.notes(evaluated, boundary: policies.boundary?.label)
+    var notes = EscalationSupport.notes(evaluated, boundary: sources.boundary?.arn)
     var errors = evaluated.first?.result.errors ?? []
     if evaluated.isEmpty && !incomplete.isEmpty {
       // No method was asked about: the engine's notes on the missing and invalid sources come from one
@@ -113,7 +113,7 @@ public struct PrivilegeEscalationIdentity: Check {
       var why =
         broken.isEmpty
         ? "No escalation method has every action allowed on all resources by the identity's sources."
-        : "No escalation method is available: the actions of \(broken.joined(separator: ", ")) are all allowed on all resources by its sources, but a Deny or the permissions boundary removes some of them (see the notes)."
+        : "No escalation method is available: the actions of \(broken.count <= 3 ? broken.joined(separator: ", ") : "\(broken.count) methods") are all allowed on all resources by its sources, but a Deny or the permissions boundary removes some of them (see the notes)."
       if !incomplete.isEmpty { why = "The identity cannot be shown to have no escalation method:\(missing) " + why }
       return CheckResult(
         checkID: description.id, checkVersion: description.version, status: incomplete.isEmpty ? .pass : .error,

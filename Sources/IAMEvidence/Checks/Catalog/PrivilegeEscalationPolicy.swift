@@ -34,7 +34,8 @@ public struct PrivilegeEscalationPolicy: Check {
       """,
     methodology: [
       "Population: every inline policy of every user, group and role, and every customer-managed policy (its default version), each judged on its own document.",
-      "Escalation methods: the catalog shipped with the tool (Resources/escalation-methods.json: the 21 methods of Rhino Security Labs' \"AWS IAM Privilege Escalation – Methods and Mitigation\", as numbered in Bishop Fox's iam-vulnerable; its source and date are named below), each an id and a set of actions.",
+      "Escalation methods: the catalog shipped with the tool (Resources/escalation-methods.json), \(EscalationMethodCatalog.bundled.sourceDescription); each an id and a set of actions: "
+        + EscalationMethodCatalog.bundled.methods.map { "\($0.id) (\($0.actions.joined(separator: ", ")))" }.joined(separator: "; ") + ".",
       "A method is available from a policy when every one of its actions is allowed on all resources by the policy's Allow statements (they add up; the action and resource rules of admin-access-inline) and none is denied unconditionally on all resources by its Deny statements. Conditions do not narrow a grant (noted \"conditional\").",
       "The policy fails when at least one method is available; the result lists them (methods, sorted) and quotes the statements that allow their actions.",
       "A failing customer-managed policy attached to nothing is noted \"unattached\"; any non-default version that would fail is noted \"latent-version\". A policy without a default version, or whose document is invalid, has status \"error\".",
@@ -70,7 +71,7 @@ public struct PrivilegeEscalationPolicy: Check {
     ],
     examplePlacement: .inlineOnUser,
     target: EscalationMethodCatalog.bundled.target,
-    quotes: .allowingAnyOfTarget
+    quotes: .allowingAllOfSome(EscalationMethodCatalog.bundled.methods.map(\.target))
   )
 
   public func run(_ context: CheckContext) -> [CheckResult] {
@@ -159,7 +160,7 @@ public struct PrivilegeEscalationPolicy: Check {
       let why =
         broken.isEmpty
         ? "No escalation method has every action allowed on all resources by this policy."
-        : "No escalation method is available: the actions of \(broken.joined(separator: ", ")) are all allowed on all resources, but Deny statements deny some of them unconditionally on all resources (see the notes)."
+        : "No escalation method is available: the actions of \(broken.count <= 3 ? broken.joined(separator: ", ") : "\(broken.count) methods") are all allowed on all resources, but Deny statements deny some of them unconditionally on all resources (see the notes)."
       return CheckResult(
         checkID: description.id, checkVersion: description.version, status: .pass, principal: principal, policy: policy, notes: notes,
         why: why)
