@@ -122,10 +122,6 @@ public struct CheckDescription: Sendable {
   /// The privileged capability a `fail` or `excepted` result of this check gives its principal in the
   /// privileged-access register (``PrivilegedRegister``); nil for checks that give none.
   public var capability: PrivilegeCapability?
-  /// The checks whose results this check reads, by id: non-empty makes it a *derived* check, run by
-  /// the ``Assessor`` in a second phase with those results (exceptions applied) in
-  /// ``CheckContext/prior``. Inputs are first-phase checks of the catalog.
-  public var inputs: [String]
   /// The actions the check asks about, as data (nil: it asks about no action, e.g. how permissions are
   /// granted). Resolved against the action catalog by ``CheckContext``; "every action" means every
   /// action of that catalog (``ActionCatalog/sourceDescription``).
@@ -134,6 +130,10 @@ public struct CheckDescription: Sendable {
   public var quotes: StatementQuoting
   /// Corresponding controls of other frameworks (CIS AWS Foundations Benchmark, AWS Security Hub).
   public var references: [CheckReference]
+  /// The checks whose results this check reads, by id: non-empty makes it a *derived* check, run by
+  /// the ``Assessor`` in a second phase with those results (exceptions applied) in
+  /// ``CheckContext/prior``. Inputs are first-phase checks of the catalog.
+  public var inputs: [String]
 
   public init(
     id: String, version: Int, title: String, controls: [String], rationale: String, remediation: String,
@@ -156,10 +156,10 @@ public struct CheckDescription: Sendable {
     self.nonTriggering = nonTriggering
     self.examplePlacement = examplePlacement
     self.capability = capability
-    self.inputs = inputs
     self.target = target
     self.quotes = quotes
     self.references = references
+    self.inputs = inputs
   }
 
   /// The primary control: the first of ``controls``.
