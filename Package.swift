@@ -39,7 +39,8 @@ let package = Package(
         .product(name: "ZIPFoundation", package: "ZIPFoundation"),
       ],
       resources: [
-        .copy("Resources/aws-actions.json"), .copy("Resources/controls.json"), .copy("Resources/Demo"),
+        .copy("Resources/aws-actions.json"), .copy("Resources/controls.json"), .copy("Resources/escalation-methods.json"),
+        .copy("Resources/Demo"),
       ]
     ),
     .executableTarget(

@@ -253,8 +253,9 @@ import Testing
   // MARK: Document texts kept
 
   /// The texts kept are those a check may quote: every document the KMS evaluator finds bearing on
-  /// KMS (as the context kept before the engine), every document allowing every action, every
-  /// invalid one; a document about other services only is dropped.
+  /// KMS (as the context kept before the engine), every document allowing every action or making a
+  /// privilege-escalation method available, every invalid one; a document about other services only
+  /// is dropped.
   @Test(arguments: ["dev-small.json", "dev-series/2024-03.json", "external/cloudsplaining-example-authz-details.json"])
   func keptTextsCoverEveryQuotableDocument(fixture: String) throws {
     let snapshot = try SnapshotDecoder(sourceName: fixture).decode(try TestSupport.bytes(TestSupport.fixture(fixture)))
@@ -263,6 +264,7 @@ import Testing
     var all = Set<String>()
     let engine = PolicyEngine()
     let everything = try engine.resolve(.allActions)
+    let methods = try EscalationMethodCatalog.bundled.methods.map { try engine.resolve($0.target) }
     for document in snapshot.principals.flatMap({ $0.inlinePolicies.map(\.document) })
       + snapshot.managedPolicies.flatMap({ $0.versions.map(\.document) })
     {
@@ -270,6 +272,10 @@ import Testing
       let e = evaluator.evaluateActions(document.json, targets: [evaluator.catalog.allActionNames], relevantOnly: true)[0]
       if !e.statements.isEmpty || e.verdict.isInvalid || !e.notes.isEmpty { needed.insert(document.sha256) }
       if engine.fullAccess(engine.analyse(document), target: everything).verdict == .holds { needed.insert(document.sha256) }
+      // privilege-escalation-policy quotes the statements of a document that makes a method available.
+      if engine.canPerform(engine.analyse(document), each: methods).contains(where: { $0.verdict == .can }) {
+        needed.insert(document.sha256)
+      }
     }
     let context = CheckContext(snapshot: snapshot)
     var kept = Set<String>()

@@ -67,7 +67,35 @@ struct CatalogExampleCase: Sendable, CustomTestStringConvertible {
       return AuthorizationSnapshot(
         principals: [Synth.user(exampleUser, attached: [examplePolicyARN], boundary: boundaryARN)],
         managedPolicies: [try Synth.managed(examplePolicyARN, example.policy), try Synth.managed(boundaryARN, boundary)])
+    case .managedAttachedToUserWithGroupInline(let groupPolicy):
+      return AuthorizationSnapshot(
+        principals: [
+          Synth.user(exampleUser, attached: [examplePolicyARN], groups: [exampleGroup]),
+          Synth.group(exampleGroup, inline: [try Synth.inline("group-example", groupPolicy)]),
+        ],
+        managedPolicies: [try Synth.managed(examplePolicyARN, example.policy)])
+    case .trustPolicyOfRole:
+      var role = Synth.role(exampleRole)
+      role.trustPolicy = try Synth.document(example.policy)
+      return AuthorizationSnapshot(principals: [Synth.user(exampleUser), role], managedPolicies: [])
+    case .inlineOnRoleUsage(let created, let lastUsed, _):
+      var role = Synth.role(exampleRole, inline: [inline])
+      let createdAt: Timestamp = try #require(Timestamp(parsing: created))
+      role.createDate = createdAt
+      if let lastUsed {
+        let lastUsedAt: Timestamp = try #require(Timestamp(parsing: lastUsed))
+        role.roleLastUsedDate = lastUsedAt
+      }
+      return AuthorizationSnapshot(principals: [Synth.user(exampleUser), role], managedPolicies: [])
     }
+  }
+
+  /// When the example's snapshot was captured: as its placement says, else a fixed time.
+  static func captureTime(of example: CheckExample, _ placement: ExamplePlacement) throws -> Timestamp {
+    if case .inlineOnRoleUsage(_, _, let capturedAt) = example.placement ?? placement {
+      return try #require(Timestamp(parsing: capturedAt))
+    }
+    return Timestamp(epochSeconds: 1_717_200_000)
   }
 
   /// Where a failure about `example` should point: the line the example is written on.
@@ -84,7 +112,13 @@ struct CatalogExampleCase: Sendable, CustomTestStringConvertible {
       return
     }
     let snapshot = try Self.snapshot(placing: c.example, check.description.examplePlacement)
-    let results = check.run(CheckContext(snapshot: snapshot))
+    // A derived check reads other checks' results: the assessor's second phase gives them.
+    let results =
+      check.description.inputs.isEmpty
+      ? check.run(CheckContext(snapshot: snapshot))
+      : Assessor.assess(
+        snapshot, capturedAt: try Self.captureTime(of: c.example, check.description.examplePlacement), checks: [check]
+      ).results
     let summary = results.map { "\($0.status.rawValue) [\($0.noteCodes.joined(separator: ","))]: \($0.why)" }.joined(separator: " | ")
     if results.isEmpty {
       Issue.record("\(c.testDescription): no result at all (population incomplete) for \(c.example.policy)", sourceLocation: location)
@@ -127,6 +161,8 @@ struct CatalogExampleCase: Sendable, CustomTestStringConvertible {
   static let stableIDs = [
     "kms-full-access-inline", "kms-full-access-managed", "kms-decrypt-all-keys", "kms-key-destruction-all-keys",
     "kms-full-access-identity", "admin-access-inline", "admin-access-managed", "admin-access-identity", "user-direct-policies",
+    "privilege-escalation-policy", "privilege-escalation-identity", "role-trust-public", "role-trust-oidc-unrestricted",
+    "privileged-role-unused",
   ]
 
   @Test func registryIDsAreUniqueAndStable() {
@@ -139,6 +175,17 @@ struct CatalogExampleCase: Sendable, CustomTestStringConvertible {
     }
     #expect(CheckCatalog.check(id: "kms-nope") == nil)
     #expect(CheckCatalog.position(of: "kms-nope") == ids.count)
+  }
+
+  /// A derived check reads first-phase checks of the catalog (the assessor runs two phases, no more).
+  @Test func derivedChecksReadFirstPhaseChecksOfTheCatalog() {
+    let derived = CheckCatalog.all.map(\.description).filter { !$0.inputs.isEmpty }
+    #expect(derived.map(\.id) == ["privileged-role-unused"])
+    for d in derived {
+      for id in d.inputs {
+        #expect(CheckCatalog.check(id: id)?.description.inputs == [], "\(d.id): input \(id)")
+      }
+    }
   }
 
   @Test func primaryCheckIsTheFoundingControl() throws {

@@ -35,11 +35,27 @@ enum Synth {
       permissionsBoundary: boundary.map { PermissionsBoundary(type: "Policy", arn: $0) })
   }
 
+  /// A trust policy (every role has one): EC2 may assume the role.
+  static let serviceTrust = PolicyDocumentText(
+    json: .object([
+      ("Version", .string("2012-10-17")),
+      (
+        "Statement",
+        .array([
+          .object([
+            ("Effect", .string("Allow")), ("Principal", .object([("Service", .string("ec2.amazonaws.com"))])),
+            ("Action", .string("sts:AssumeRole")),
+          ])
+        ])
+      ),
+    ]))
+
   static func role(_ name: String, inline: [InlinePolicy] = [], attached: [String] = [], boundary: String? = nil) -> Principal {
     Principal(
       type: .role, id: "AROA" + name.uppercased(), name: name, arn: "arn:aws:iam::\(account):role/\(name)", inlinePolicies: inline,
       attachedPolicies: attached.map { AttachedPolicy(name: ARN.resourceName(of: $0), arn: $0) },
-      permissionsBoundary: boundary.map { PermissionsBoundary(type: "Policy", arn: $0) })
+      permissionsBoundary: boundary.map { PermissionsBoundary(type: "Policy", arn: $0) },
+      trustPolicy: serviceTrust)
   }
 
   static func group(_ name: String, inline: [InlinePolicy] = [], attached: [String] = []) -> Principal {

@@ -233,6 +233,14 @@ import XMLTree
     #expect(TrendChart.yScale(130) == (50, 150))
   }
 
+  /// Every check of the catalog gets a line of its own: no two series share colour, dash and marker.
+  @Test func everyCheckHasItsOwnTrendStyle() {
+    let styles = TrendChart.styles.map { "\($0.colour)|\($0.dash ?? "")|\($0.marker)" }
+    #expect(Set(styles).count == styles.count)
+    #expect(Set(TrendChart.styles.map(\.colour)).count == styles.count, "colours differ too")
+    #expect(styles.count >= CheckCatalog.all.count)
+  }
+
   // MARK: Hostile input
 
   static let scriptTag = "<script>alert(1)</script>"

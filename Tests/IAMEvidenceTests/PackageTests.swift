@@ -445,7 +445,8 @@ import ZIPFoundation
     let rows = csv.split(separator: "\n").dropFirst()
     #expect(rows.count == registers.map(\.entries.count).reduce(0, +) && rows.count >= 3)
     #expect(Set(rows.map { $0.prefix { $0 != "," } }) == ["1", "2", "3"])
-    #expect(rows.allSatisfy { $0.contains("kms-full-access") || $0.contains(",admin") })
+    let codes = ["kms-full-access", "admin", "escalation", "public-trust", "oidc-unrestricted"]
+    #expect(rows.allSatisfy { row in codes.contains { row.contains($0) } })
     #expect(rows.contains { $0.contains(",kms-full-access,") })
     // Listed in README.txt and in the manifest.
     #expect(String(decoding: members["README.txt"] ?? [], as: UTF8.self).contains("  privileged.csv: the privileged access register"))

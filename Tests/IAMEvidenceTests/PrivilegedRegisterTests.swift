@@ -354,12 +354,13 @@ struct RegisterFixture {
       ["", "-wal"].map { suffix in (try? Data(contentsOf: URL(fileURLWithPath: db.path + suffix))) ?? Data() }
     }
     let before = state()
-    // Snapshot 3 has bob (AIDABOB1) and carol, both with full KMS access.
+    // Snapshot 3 has bob (AIDABOB1) and carol, both with full KMS access, and the role
+    // partner-access, whose trust policy lets anyone assume it (role-trust-public).
     let run = try TestSupport.run(["privileged", "--db", db.path, "--snapshot", String(s[2].id), "--format", "json"])
     #expect(run.status == 0, "\(run.stderr)")
     let json = try JSONParser.parse(run.stdout)
     let objects = try #require(json.arrayValue)
-    #expect(objects.count == 2)
+    #expect(objects.count == 3)
     for o in objects {
       #expect(
         Set(o.objectValue?.map(\.key) ?? []) == [
@@ -367,22 +368,34 @@ struct RegisterFixture {
           "exceptions", "last_used", "privileged_since",
         ])
       #expect(o["snapshot"] == .number(String(s[2].id)))
+    }
+    let users = objects.filter { $0["principal_type"] == .string("user") }
+    for o in users {
       #expect(o["capabilities"] == .array([.string("kms-full-access")]))
       #expect(o["last_used"] == .null, "users have no RoleLastUsed")
     }
-    #expect(objects.map { $0["principal_id"]?.stringValue } == ["AIDABOB1", "AIDACAROL"])
-    #expect(objects.map { $0["privileged_since"]?.stringValue } == [s[0].capturedAt.description, s[2].capturedAt.description])
+    #expect(users.map { $0["principal_id"]?.stringValue } == ["AIDABOB1", "AIDACAROL"])
+    #expect(users.map { $0["privileged_since"]?.stringValue } == [s[0].capturedAt.description, s[2].capturedAt.description])
+    let role = try #require(objects.first { $0["principal_type"] == .string("role") })
+    #expect(role["principal_name"] == .string("partner-access"))
+    #expect(role["capabilities"] == .array([.string("public-trust")]))
+    #expect(role["last_used"]?.objectValue != nil, "roles carry RoleLastUsed (here empty)")
     let csv = try TestSupport.run(["privileged", "--db", db.path, "--snapshot", "all", "--format", "csv"])
     #expect(csv.status == 0, "\(csv.stderr)")
     let lines = csv.stdout.split(separator: "\n")
     #expect(lines.first?.hasPrefix("snapshot,principal_type,principal_name,principal_arn,principal_id,capabilities,") == true)
-    // With the catalog's admin-access-identity: alice (an administrator in 1, 2 and 6), eve and bob
+    // Users (stored results): alice (an administrator in 1, 2 and 6, escalation in 4), eve and bob
     // (KMS) in 1, bob in 2, bob and carol in 3, the recreated bob (AIDABOB2, an administrator) in 4
     // and 6; none in 5 (never assessed).
-    #expect(lines.count == 1 + 3 + 2 + 2 + 1 + 0 + 2, "\(csv.stdout)")
+    let userLines = lines.dropFirst().filter { $0.split(separator: ",", omittingEmptySubsequences: false).dropFirst().first == "user" }
+    #expect(userLines.count == 3 + 2 + 2 + 2 + 0 + 2, "\(csv.stdout)")
     #expect(lines.contains("4,user,bob,arn:aws:iam::123456789012:user/bob,AIDABOB2,admin,,,,,,2024-04-30T23:00:00Z"))
+    // Every line of snapshot 6 is counted by the text form's heading.
+    let latest = lines.dropFirst().filter { $0.hasPrefix("\(s[5].id),") }.count
     let text = try TestSupport.run(["privileged", "--db", db.path])
-    #expect(text.status == 0 && text.stdout.hasPrefix("snapshot \(s[5].id) (2024-05-31T23:00:00Z): 2 privileged identities"))
+    #expect(
+      text.status == 0 && text.stdout.hasPrefix("snapshot \(s[5].id) (2024-05-31T23:00:00Z): \(latest) privileged identities"),
+      "\(text.stdout.prefix(200))")
     // Reading commands never write to the database.
     #expect(state() == before)
     // A snapshot never assessed is an error, not an empty register.

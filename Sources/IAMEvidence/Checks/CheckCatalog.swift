@@ -12,6 +12,11 @@ public enum CheckCatalog {
     AdminAccessManaged(),
     AdminAccessIdentity(),
     UserDirectPolicies(),
+    PrivilegeEscalationPolicy(),
+    PrivilegeEscalationIdentity(),
+    RoleTrustPublic(),
+    RoleTrustOIDCUnrestricted(),
+    PrivilegedRoleUnused(),
   ]
 
   /// The catalog position of check `id` (unknown ids sort last).

@@ -44,6 +44,15 @@ public enum ExamplePlacement: Sendable, Hashable {
   /// As a customer-managed policy attached to the user, whose permissions boundary is a second
   /// customer-managed policy with the given document.
   case managedAttachedToUserWithinBoundary(String)
+  /// As a customer-managed policy attached to the user, who also belongs to a group whose inline
+  /// policy is the given document: permissions assembled from two sources.
+  case managedAttachedToUserWithGroupInline(String)
+  /// As the trust policy (`AssumeRolePolicyDocument`) of a role (beside the user) that has no
+  /// permissions policy.
+  case trustPolicyOfRole
+  /// As an inline policy of a role (beside the user) created at `created` and last used at `lastUsed`
+  /// (nil: never), in a snapshot captured at `capturedAt` (ISO 8601 times): for checks of role usage.
+  case inlineOnRoleUsage(created: String, lastUsed: String?, capturedAt: String)
 }
 
 /// Which policy documents' statements a check may quote in its results. ``CheckContext`` keeps the
@@ -60,6 +69,9 @@ public enum StatementQuoting: Sendable, Hashable {
   case allowingAnyOfTarget
   /// Documents whose Allow statements reach every target action on all resources.
   case allowingAllOfTarget
+  /// Documents whose Allow statements reach every action of at least one of these targets on all
+  /// resources (the escalation checks: a document that makes some method available).
+  case allowingAllOfSome([ActionTarget])
 }
 
 /// A control of another framework that a check corresponds to, by id only (`CIS AWS Foundations
@@ -118,13 +130,17 @@ public struct CheckDescription: Sendable {
   public var quotes: StatementQuoting
   /// Corresponding controls of other frameworks (CIS AWS Foundations Benchmark, AWS Security Hub).
   public var references: [CheckReference]
+  /// The checks whose results this check reads, by id: non-empty makes it a *derived* check, run by
+  /// the ``Assessor`` in a second phase with those results (exceptions applied) in
+  /// ``CheckContext/prior``. Inputs are first-phase checks of the catalog.
+  public var inputs: [String]
 
   public init(
     id: String, version: Int, title: String, controls: [String], rationale: String, remediation: String,
     methodology: [String], population: String, isPrimary: Bool = false, controlObjective: String? = nil,
     triggering: [CheckExample], nonTriggering: [CheckExample], examplePlacement: ExamplePlacement,
     target: ActionTarget? = nil, quotes: StatementQuoting = .none, references: [CheckReference] = [],
-    capability: PrivilegeCapability? = nil
+    capability: PrivilegeCapability? = nil, inputs: [String] = []
   ) {
     self.id = id
     self.version = version
@@ -143,6 +159,7 @@ public struct CheckDescription: Sendable {
     self.target = target
     self.quotes = quotes
     self.references = references
+    self.inputs = inputs
   }
 
   /// The primary control: the first of ``controls``.
@@ -171,6 +188,12 @@ public struct CheckContext: Sendable {
   public var analyses: [String: PolicyAnalysis]
   /// The checks' targets, resolved once against the engine's catalog.
   public var targets: [ActionTarget: ResolvedTarget]
+  /// Every role's trust policy, parsed once per distinct document (by SHA-256) before the document
+  /// texts are dropped: a trust policy is small, and its statements are what the trust checks quote.
+  public var trustPolicies: [String: Result<TrustPolicy, TrustPolicyErrors>]
+  /// Second phase only: the snapshot's capture time and the first-phase results that derived checks
+  /// read (``CheckDescription/inputs``), exceptions applied. Nil in the first phase.
+  public var prior: PriorResults?
 
   /// Analyses and evaluates every distinct document of `snapshot` once, on every core (each parsed
   /// once for both), then keeps the snapshot without the text of the documents no check may quote:
@@ -187,19 +210,30 @@ public struct CheckContext: Sendable {
     self.evaluator = evaluator
     self.engine = engine
     var targets: [ActionTarget: ResolvedTarget] = [:]
-    var quoting: [(StatementQuoting, ActionSet)] = []
+    var quoting: [(StatementQuoting, [ActionSet])] = []
     for c in checks {
-      guard let t = c.target else { continue }
-      let resolved: ResolvedTarget
-      if let known = targets[t] {
-        resolved = known
-      } else {
+      func resolve(_ t: ActionTarget) -> ResolvedTarget {
+        if let known = targets[t] { return known }
+        let resolved: ResolvedTarget
         do { resolved = try engine.resolve(t) } catch { preconditionFailure("check \(c.id): \(error)") }
         targets[t] = resolved
+        return resolved
       }
-      if c.quotes != .none { quoting.append((c.quotes, resolved.actions)) }
+      let target = c.target.map(resolve)
+      switch c.quotes {
+      case .none: continue
+      case .matchingTarget, .allowingAnyOfTarget, .allowingAllOfTarget:
+        if let target { quoting.append((c.quotes, [target.actions])) }
+      case .allowingAllOfSome(let parts): quoting.append((c.quotes, parts.map { resolve($0).actions }))
+      }
     }
     self.targets = targets
+
+    var trust: [String: Result<TrustPolicy, TrustPolicyErrors>] = [:]
+    for p in full.principals where p.type == .role {
+      if let t = p.trustPolicy, trust[t.sha256] == nil { trust[t.sha256] = TrustPolicy.parse(t.json) }
+    }
+    self.trustPolicies = trust
 
     var documents: [String: PolicyDocumentText] = [:]
     var judged: [String: PolicyDocumentText] = [:]  // inline and customer-managed defaults: all three KMS targets
@@ -268,14 +302,15 @@ public struct CheckContext: Sendable {
 
   /// Whether some check may quote statements of a document with this analysis (see
   /// ``StatementQuoting``); an invalid document is always kept (its errors name statements).
-  static func mayBeQuoted(_ a: PolicyAnalysis, by quoting: [(StatementQuoting, ActionSet)]) -> Bool {
+  static func mayBeQuoted(_ a: PolicyAnalysis, by quoting: [(StatementQuoting, [ActionSet])]) -> Bool {
     if !a.isValid { return true }
-    for (rule, target) in quoting {
+    for (rule, sets) in quoting {
       switch rule {
       case .none: continue
-      case .matchingTarget: if !a.matched.isDisjoint(with: target) { return true }
-      case .allowingAnyOfTarget: if !a.allowed.isDisjoint(with: target) { return true }
-      case .allowingAllOfTarget: if !target.isEmpty && target.isSubset(of: a.allowed) { return true }
+      case .matchingTarget: if sets.contains(where: { !a.matched.isDisjoint(with: $0) }) { return true }
+      case .allowingAnyOfTarget: if sets.contains(where: { !a.allowed.isDisjoint(with: $0) }) { return true }
+      case .allowingAllOfTarget, .allowingAllOfSome:
+        if sets.contains(where: { !$0.isEmpty && $0.isSubset(of: a.allowed) }) { return true }
       }
     }
     return false
@@ -307,6 +342,13 @@ public struct CheckContext: Sendable {
     do { return try engine.resolve(target) } catch { preconditionFailure("target \(target): \(error)") }
   }
 
+  /// The parsed trust policy of `role`, or its problems; nil when the snapshot holds none for it.
+  public func trustPolicy(of role: Principal) -> Result<TrustPolicy, TrustPolicyErrors>? {
+    guard let t = role.trustPolicy else { return nil }
+    if let known = trustPolicies[t.sha256] { return known }
+    return TrustPolicy.parse(t.json)
+  }
+
   /// Everything that applies to `principal` (a user or role) in this snapshot.
   public func identitySources(of principal: Principal) -> IdentitySources { IdentitySources(principal: principal, context: self) }
 
@@ -325,7 +367,28 @@ public struct CheckContext: Sendable {
   public func attachments(of arn: String) -> [PrincipalRef] { attachmentsByARN[arn] ?? [] }
 }
 
+/// What the second phase of an assessment gives derived checks (``CheckDescription/inputs``): the
+/// capture time of the snapshot and the results of the checks they read, exceptions applied (a
+/// failure covered by an exception in force is `excepted`).
+public struct PriorResults: Sendable {
+  /// When the snapshot was captured.
+  public var capturedAt: Timestamp
+  /// Results by check id, for the checks named as inputs.
+  public var byCheck: [String: [CheckResult]]
+
+  public init(capturedAt: Timestamp, byCheck: [String: [CheckResult]]) {
+    self.capturedAt = capturedAt
+    self.byCheck = byCheck
+  }
+
+  /// The results of check `id` (empty when it gave none).
+  public func results(of id: String) -> [CheckResult] { byCheck[id] ?? [] }
+}
+
 /// A check of the catalog: one file each, declaring its description and examining a snapshot.
+///
+/// A check whose description names ``CheckDescription/inputs`` is *derived*: the ``Assessor`` runs
+/// it after every other check, with their results in ``CheckContext/prior``.
 public protocol Check: Sendable {
   var description: CheckDescription { get }
   /// One result per subject examined (the whole population, passes included).

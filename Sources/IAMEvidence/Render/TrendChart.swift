@@ -38,6 +38,11 @@ enum TrendChart {
     SeriesStyle(colour: "#444444", dash: "12 4", marker: .square),
     SeriesStyle(colour: "#00696b", dash: "6 2 1 2", marker: .circle),
     SeriesStyle(colour: "#7b3fa0", dash: "2 2 8 2", marker: .diamond),
+    SeriesStyle(colour: "#e69f00", dash: "3 3 9 3", marker: .triangle),
+    SeriesStyle(colour: "#d55e00", dash: "10 2 2 2 2 2", marker: .square),
+    SeriesStyle(colour: "#1b7837", dash: "1 3", marker: .diamond),
+    SeriesStyle(colour: "#2f4b7c", dash: "8 3 3 3", marker: .triangleDown),
+    SeriesStyle(colour: "#8c510a", dash: "5 2", marker: .triangle),
   ]
 
   static func style(_ index: Int) -> SeriesStyle { styles[index % styles.count] }

@@ -1,0 +1,141 @@
+/// `privilege-escalation-identity` — users and roles that can give themselves more permissions.
+///
+/// Per user and role, everything that applies to it is put together (``IdentitySources``): its inline
+/// policies, its attached managed policies (customer- or AWS-managed) and, for users, each group's
+/// inline and attached policies. An escalation method (``EscalationMethodCatalog``) is available when
+/// every one of its actions is allowed on all resources by some source — the sources add up, so
+/// `iam:PassRole` from a group policy and `ec2:RunInstances` from an attached policy make
+/// `passrole-ec2` available — within the permissions boundary, and none is denied unconditionally on
+/// all resources by any source. A full administrator without Denies has every method. The result
+/// lists the methods (`methods`, sorted) and, per method, the sources that make it available
+/// (`method_sources`); it gives its principal the `escalation` capability of the privileged-access
+/// register.
+///
+/// What the snapshot lacks is never guessed: an attached policy, a group or a permissions boundary
+/// missing from the snapshot, or a source or boundary that is not a valid policy, makes the result
+/// `error` unless a method is available from what is known (then it fails, noted).
+public struct PrivilegeEscalationIdentity: Check {
+  public init() {}
+
+  public let description = CheckDescription(
+    id: "privilege-escalation-identity",
+    version: 1,
+    title: "No user or role can effectively use a privilege-escalation method",
+    controls: ["A.8.2", "A.5.18"],
+    rationale: """
+      An identity that can use a privilege-escalation method holds privileged access whatever its \
+      policies are meant to allow: it can make itself an administrator or act as a more privileged \
+      role. The method is often assembled from several harmless-looking grants (iam:PassRole from a \
+      group, ec2:RunInstances from an attached policy), so only the identity's effective permissions \
+      show it. Such identities must be authorised and recorded like administrators (ISO/IEC \
+      27001:2022 A.8.2); approved ones go in the exceptions register.
+      """,
+    remediation: """
+      Remove or narrow the sources listed for each method (restrict iam:PassRole to the roles the \
+      identity must pass, IAM write actions to the resources it manages), add a Deny, or set a \
+      permissions boundary that does not allow the method's actions; where the identity is approved \
+      to hold them, record the approval in the exceptions register.
+      """,
+    methodology: [
+      "Population: every user and every role in the snapshot.",
+      "Sources: the identity's inline policies; the default version of every managed policy attached to it, customer- or AWS-managed; for users, the inline and attached policies of each group it belongs to.",
+      "Escalation methods: the catalog of privilege-escalation-policy (Resources/escalation-methods.json), \(EscalationMethodCatalog.bundled.sourceDescription).",
+      "A method is available when every one of its actions is allowed on all resources by some source (Allow grants add up across sources and statements; the rules of admin-access-inline), within the permissions boundary (the actions the boundary itself allows on all resources, minus its own unconditional Denies), and none is denied unconditionally on all resources by any source. Conditions do not narrow a grant (noted \"conditional\"); a Deny with a Condition or on some resources only is not credited (noted).",
+      "The identity fails when at least one method is available; the result lists the methods (methods, sorted) and, per method, the sources that allow its actions (method_sources). A full administrator without Denies has every method.",
+      "An attached policy, a group or a permissions boundary missing from the snapshot is noted \"unknown-policy\", a source or boundary that is not a valid policy is noted too; either makes the status \"error\" unless a method is available from the known sources, in which case it fails.",
+    ],
+    population: "Users and roles (effective permissions)",
+    triggering: [
+      CheckExample(
+        #"{"Statement":[{"Effect":"Allow","Action":"ec2:RunInstances","Resource":"*"}]}"#,
+        placement: .managedAttachedToUserWithGroupInline(#"{"Statement":[{"Effect":"Allow","Action":"iam:PassRole","Resource":"*"}]}"#)),
+      CheckExample(
+        #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#, placement: .awsManagedAttachedToRole),
+      CheckExample(#"{"Statement":[{"Effect":"Allow","Action":"iam:AddUserToGroup","Resource":"*"}]}"#, placement: .inlineOnGroup),
+      CheckExample(
+        #"{"Statement":[{"Effect":"Allow","Action":["iam:AttachRolePolicy","sts:AssumeRole"],"Resource":"*","Condition":{"IpAddress":{"aws:SourceIp":"203.0.113.0/24"}}}]}"#,
+        notes: ["conditional"], placement: .inlineOnRole),
+      CheckExample(
+        #"{"Statement":[{"Effect":"Allow","Action":"iam:*","Resource":"*"}]}"#, notes: ["outside-boundary"],
+        placement: .managedAttachedToUserWithinBoundary(#"{"Statement":[{"Effect":"Allow","Action":"iam:Put*","Resource":"*"}]}"#)),
+    ],
+    nonTriggering: [
+      CheckExample(#"{"Statement":[{"Effect":"Allow","Action":"ec2:RunInstances","Resource":"*"}]}"#),
+      CheckExample(
+        #"{"Statement":[{"Effect":"Allow","Action":["iam:PassRole","ec2:RunInstances"],"Resource":"*"},{"Effect":"Deny","Action":"ec2:RunInstances","Resource":"*"}]}"#,
+        notes: ["neutralised-by-deny"]),
+      CheckExample(
+        #"{"Statement":[{"Effect":"Allow","Action":["iam:PassRole","ec2:RunInstances"],"Resource":"*"}]}"#, notes: ["outside-boundary"],
+        placement: .managedAttachedToUserWithinBoundary(#"{"Statement":[{"Effect":"Allow","Action":"ec2:*","Resource":"*"}]}"#)),
+      CheckExample(
+        #"{"Statement":[{"Effect":"Allow","Action":"iam:PassRole","Resource":"arn:aws:iam::123456789012:role/app-runner"}]}"#,
+        placement: .managedAttachedToUserWithGroupInline(#"{"Statement":[{"Effect":"Allow","Action":"ec2:RunInstances","Resource":"*"}]}"#)),
+    ],
+    examplePlacement: .managedAttachedToUser,
+    target: EscalationMethodCatalog.bundled.target,
+    capability: "escalation"
+  )
+
+  public func run(_ context: CheckContext) -> [CheckResult] {
+    let support = EscalationSupport(context)
+    return context.snapshot.principals.filter { $0.type != .group }.map { identity(context, support, $0) }
+  }
+
+  private func identity(_ context: CheckContext, _ support: EscalationSupport, _ principal: Principal) -> CheckResult {
+    let sources = context.identitySources(of: principal)
+    let policies = context.identityPolicies(sources)
+    let evaluated = support.evaluate(context.engine, policies)
+    let available = evaluated.filter { $0.result.verdict == .can }
+    // The admin check's rule: whatever the snapshot lacks or cannot read keeps the identity from passing.
+    var incomplete: [String] = sources.unknownPolicies.map(\.label) + sources.unknownGroups.map { "group \($0)" }
+    if let b = sources.unknownBoundary { incomplete.append("permissions boundary \(b)") }
+    incomplete += policies.sources.filter { !$0.analysis.isValid }.map(\.label)
+    if let b = policies.boundary, !b.analysis.isValid { incomplete.append(b.label) }
+    var notes = EscalationSupport.notes(evaluated, boundary: sources.boundary?.arn)
+    var errors = evaluated.first?.result.errors ?? []
+    if evaluated.isEmpty && !incomplete.isEmpty {
+      // No method was asked about: the engine's notes on the missing and invalid sources come from one
+      // question (they are the same for every method).
+      let r = context.engine.canPerform(policies, actions: support.targets[0])
+      notes += r.notes.map(CheckSupport.note)
+      errors = r.errors
+    }
+    notes += errors.map(CheckSupport.grammarNote)
+    let missing =
+      incomplete.isEmpty
+      ? ""
+      : " \(incomplete.joined(separator: ", ")) \(incomplete.count == 1 ? "is" : "are") missing from the snapshot or not a valid policy."
+
+    guard !available.isEmpty else {
+      let broken = evaluated.map(\.method.id).sorted()
+      var why =
+        broken.isEmpty
+        ? "No escalation method has every action allowed on all resources by the identity's sources."
+        : "No escalation method is available: the actions of \(broken.count <= 3 ? broken.joined(separator: ", ") : "\(broken.count) methods") are all allowed on all resources by its sources, but a Deny or the permissions boundary removes some of them (see the notes)."
+      if !incomplete.isEmpty { why = "The identity cannot be shown to have no escalation method:\(missing) " + why }
+      return CheckResult(
+        checkID: description.id, checkVersion: description.version, status: incomplete.isEmpty ? .pass : .error,
+        principal: PrincipalRef(principal), notes: notes, why: why)
+    }
+    var methodSources: [MethodSources] = []
+    var used = Set<Int>()
+    for a in available.sorted(by: { $0.method.id < $1.method.id }) {
+      methodSources.append(MethodSources(method: a.method.id, sources: sources.grantSources(a.result.sources)))
+      used.formUnion(a.result.sources)
+    }
+    let grantSources = sources.grantSources(used.sorted())
+    let noun = principal.type.rawValue
+    var remediation = CheckSupport.remediationForSources(principal, grantSources)
+    remediation.append(
+      "Or set a permissions boundary that does not allow the methods' actions: aws iam put-\(noun)-permissions-boundary --\(noun)-name \(CheckSupport.shell(principal.name)) --permissions-boundary <policy-arn>"
+    )
+    let why =
+      EscalationSupport.sentence(available) { row in
+        Array(Set(row.allowedBy.map(\.source))).sorted().map { sources.sources[$0].source.label }.joined(separator: ", ")
+      } + missing
+    return CheckResult(
+      checkID: description.id, checkVersion: description.version, status: .fail, principal: PrincipalRef(principal),
+      reasons: EscalationSupport.reasons(available), notes: notes, why: why, sources: grantSources, remediation: remediation,
+      methods: methodSources.map(\.method), methodSources: methodSources)
+  }
+}
