@@ -3,16 +3,18 @@ public enum Assessor {
   /// The results of every check (whole population) and the exceptions that matched nothing.
   public struct Outcome: Sendable {
     public var results: [CheckResult]
-    /// Exceptions of the register that matched no failing result.
+    /// Exceptions of the register that may apply in the snapshot's account and matched no failing
+    /// result (one limited to other accounts is not stale here: it does not concern this account).
     public var staleExceptions: [PolicyException]
   }
 
   /// Assesses `snapshot`, captured at `capturedAt`: an exception applies only while in force at that
   /// time (from the start of its `approved_on` day through the end of its `expires_on` day, UTC). A
   /// failure matched only by exceptions not in force stays `fail`, noted `exception-not-yet-approved`
-  /// or `exception-expired` with each exception's id.
+  /// or `exception-expired` with each exception's id. An exception limited to accounts applies only
+  /// when `account`, the snapshot's account, is one of them (nil: to none of them).
   public static func assess(
-    _ snapshot: consuming AuthorizationSnapshot, capturedAt: Timestamp, register: ExceptionRegister = .empty,
+    _ snapshot: consuming AuthorizationSnapshot, capturedAt: Timestamp, account: String? = nil, register: ExceptionRegister = .empty,
     checks: [any Check] = CheckCatalog.all, evaluator: KMSPolicyEvaluator = KMSPolicyEvaluator(),
     engine: PolicyEngine = PolicyEngine(), evaluated: (() -> Void)? = nil
   ) -> Outcome {
@@ -29,7 +31,7 @@ public enum Assessor {
     }
     var used = Set<String>()
     for i in results.indices where results[i].status == .fail {
-      let matching = register.matching(results[i])
+      let matching = register.matching(results[i], account: account)
       guard !matching.isEmpty else { continue }
       matching.forEach { used.insert($0.id) }
       if let inForce = matching.first(where: { $0.isInForce(at: capturedAt) }) {
@@ -61,6 +63,7 @@ public enum Assessor {
       }
     }
     CheckResult.sortForReport(&results)
-    return Outcome(results: results, staleExceptions: register.exceptions.filter { !used.contains($0.id) })
+    return Outcome(
+      results: results, staleExceptions: register.exceptions.filter { $0.applies(toAccount: account) && !used.contains($0.id) })
   }
 }
