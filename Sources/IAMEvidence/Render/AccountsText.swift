@@ -39,7 +39,10 @@ public enum AccountsText {
       var why: [String] = []
       for v in [CoverageVerdict.notEffective, .noEvidence, .error] {
         guard let ids = o.accounts[v], !ids.isEmpty else { continue }
-        why.append("\(v.rawValue): " + ids.map(label).joined(separator: ", "))
+        // A few accounts by name, then how many more: the table lists them all, and a line naming
+        // two hundred accounts is read by nobody.
+        let named = ids.prefix(listedAccounts).map(label).joined(separator: ", ")
+        why.append("\(v.rawValue): \(ids.count) (\(named)\(ids.count > listedAccounts ? ", and \(ids.count - listedAccounts) more" : ""))")
       }
       lines.append("  \(o.control.id) \(o.control.title): \(o.verdict.rawValue)" + (why.isEmpty ? "" : " (\(why.joined(separator: "; ")))"))
     }
@@ -63,6 +66,9 @@ public enum AccountsText {
     }
     return lines.joined(separator: "\n") + "\n"
   }
+
+  /// How many accounts the organisation's verdict line names per verdict.
+  static let listedAccounts = 5
 
   /// `accounts --format csv`: one row per account; a column per control's verdict (`verdict A.8.2`),
   /// empty cells where the JSON has null, and the number of gaps.
