@@ -12,11 +12,17 @@
   generate.py series --days 365 --mb 5 --churn 0.01 --seed 7 --out DIR
       a year of daily snapshots of one account; each day about `churn` of the principals change
       (a policy edited, a principal added or removed) and RoleLastUsed moves on.
+  generate.py organisation --accounts 200 --months 3 --mb 1 --churn 0.02 --seed 7 --out DIR
+      an organisation as most teams export one: DIR/<month-end date>/<account id>.json (one folder
+      per month from 2024-01-31, one file of about `mb` MB per account, each account its own
+      principals, about `churn` of them changed from month to month), and DIR/scope.json listing
+      every account plus two that were never exported (coverage gaps).
 
 Same arguments, same bytes. Only the standard library is used.
 """
 import argparse
 import copy
+import datetime
 import json
 import os
 import random
@@ -143,6 +149,43 @@ def sized(mb, seed, kb=3):
     return build(rng, users=principals // 2, roles=principals // 2, groups=max(2, principals // 100), policies=max(2, principals // 50), kb=kb)
 
 
+def month_ends(months):
+    """The last day of each of `months` months from January 2024."""
+    out = []
+    for m in range(months):
+        year, month = 2024 + m // 12, 1 + m % 12
+        nxt = (year + (month == 12), 1 if month == 12 else month + 1)
+        out.append((datetime.date(nxt[0], nxt[1], 1) - datetime.timedelta(days=1)).isoformat())
+    return out
+
+
+def organisation(accounts, months, mb, churn, seed, out):
+    global ACCOUNT
+    rng = random.Random(seed + 5)
+    ids = []
+    while len(ids) < accounts + 2:
+        candidate = f"{rng.randrange(10**11, 10**12):012d}"
+        if candidate not in ids:
+            ids.append(candidate)
+    ends = month_ends(months)
+    for end in ends:
+        os.makedirs(os.path.join(out, end), exist_ok=True)
+    for n, account in enumerate(ids[:accounts]):
+        ACCOUNT = account  # every ARN of this account's snapshots
+        snap = sized(mb, seed * 1000 + n)
+        change = random.Random(seed * 1000 + n + 1)
+        for m, end in enumerate(ends):
+            if m:
+                people = snap["UserDetailList"] + snap["RoleDetailList"]
+                for _ in range(max(1, int(len(people) * churn))):
+                    victim = change.choice(people)
+                    key = "UserPolicyList" if "UserName" in victim else "RolePolicyList"
+                    victim[key][0]["PolicyDocument"] = document(change, 3)
+            dump(snap, os.path.join(out, end, f"{account}.json"))
+    scope = {"accounts": [{"id": a, "name": f"account-{i:03d}", "owner": f"team-{i % 17:02d}"} for i, a in enumerate(ids)]}
+    dump(scope, os.path.join(out, "scope.json"))
+
+
 def dump(obj, path):
     with open(path, "w") as f:
         json.dump(obj, f, indent=4)
@@ -167,7 +210,17 @@ def main():
     y.add_argument("--churn", type=float, default=0.01)
     y.add_argument("--seed", type=int, default=7)
     y.add_argument("--out", required=True)
+    o = sub.add_parser("organisation")
+    o.add_argument("--accounts", type=int, default=200)
+    o.add_argument("--months", type=int, default=3)
+    o.add_argument("--mb", type=float, default=1)
+    o.add_argument("--churn", type=float, default=0.02)
+    o.add_argument("--seed", type=int, default=7)
+    o.add_argument("--out", required=True)
     a = ap.parse_args()
+    if a.cmd == "organisation":
+        organisation(a.accounts, a.months, a.mb, a.churn, a.seed, a.out)
+        return
     if a.cmd == "snapshot":
         global KMS_SHARE, WILDCARD_SHARE
         KMS_SHARE = a.kms_share

@@ -5,7 +5,9 @@ import IAMEvidence
 /// `iam-evidence demo`: the main job, end to end, on the bundled demo account.
 struct Demo: ParsableCommand {
   static let configuration = CommandConfiguration(
-    abstract: "Run the whole pipeline on the bundled demo account (three monthly snapshots).")
+    abstract:
+      "Run the whole pipeline on the bundled demo account (three monthly snapshots), and list the demo organisation's accounts with its coverage gap."
+  )
 
   @Option(help: "Where to put the demo database (the report goes into the folder `report` beside it).")
   var db = "Reports/demo/demo.sqlite"
@@ -29,12 +31,19 @@ struct Demo: ParsableCommand {
         Terminal.out("\(name): already ingested as snapshot \(r.id)")
       case .wrote(let url):
         Terminal.out("wrote \(url.path)")
+      case .accounts(let coverage):
+        Terminal.out("")
+        Terminal.out("the demo organisation over the report's period:")
+        Terminal.out(AccountsText.render(coverage), terminator: "")
+        Terminal.out("")
       }
     }
     guard let model else { return }
     Terminal.out(
       "latest snapshot: \(model.verdictSummary) (\(model.findings.count) finding(s), \(model.results.count) results examined)"
     )
-    Terminal.out("database: \(db)  (next: iam-evidence findings --db \(db); iam-evidence diff --db \(db) previous latest)")
+    Terminal.out(
+      "database: \(db)  (next: iam-evidence findings --db \(db) --account \(DemoData.account); iam-evidence diff --db \(db) --account \(DemoData.account) previous latest; iam-evidence accounts --db \(db) --scope \(try DemoData.scopeURL().path))"
+    )
   }
 }

@@ -10,7 +10,8 @@ struct IAMEvidenceCommand: ParsableCommand {
     abstract: "Turn AWS IAM snapshots into ISO/IEC 27001 audit evidence.",
     version: IAMEvidenceVersion.current,
     subcommands: [
-      Demo.self, Ingest.self, Snapshots.self, Assess.self, Findings.self, Privileged.self, Checks.self, Trend.self, Diff.self,
+      Demo.self, Ingest.self, Snapshots.self, Assess.self, Findings.self, Privileged.self, Accounts.self, Checks.self, Trend.self,
+      Diff.self,
       Report.self, PackageCommand.self, Verify.self, Keygen.self, CheckDB.self, Migrate.self,
     ]
   )

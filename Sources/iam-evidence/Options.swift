@@ -58,3 +58,10 @@ enum ListFormat: String, ExpressibleByArgument, CaseIterable {
 extension Timestamp: ExpressibleByArgument {
   public init?(argument: String) { self.init(parsing: argument) }
 }
+
+extension AccountScope {
+  /// `--scope PATH`: the scope file at PATH, or none.
+  static func option(_ path: String?) throws -> AccountScope? {
+    try path.map { try AccountScope.load(path: $0) }
+  }
+}

@@ -31,7 +31,8 @@ import Testing
 
   static let readCommands: [[String]] = [
     ["snapshots"], ["findings"], ["findings", "--status", "all", "--format", "json"], ["trend"], ["diff", "1", "2"],
-    ["report", "--out", "/nonexistent-report-folder"], ["check-db"],
+    ["report", "--out", "/nonexistent-report-folder"], ["check-db"], ["accounts"], ["trend", "--accounts", "all"],
+    ["diff", "--accounts", "all"],
   ]
 
   @Test func readCommandsLeaveAnotherProgramsDatabaseUntouched() throws {
@@ -134,7 +135,8 @@ import Testing
     defer { try? FileManager.default.removeItem(at: out) }
     let templates = TestSupport.packageRoot.appendingPathComponent("Templates").path
     for command in [
-      ["snapshots"], ["findings", "--status", "all"], ["trend"], ["diff", "previous", "latest"], ["check-db"],
+      ["snapshots"], ["findings", "--status", "all"], ["trend"], ["diff", "previous", "latest"], ["check-db"], ["accounts"],
+      ["trend", "--accounts", "all"], ["diff", "--accounts", "all", "--format", "json"],
       ["report", "--from", "2024-01-01", "--to", "2024-03-31", "--templates", templates, "--out", out.path],
     ] {
       let run = try TestSupport.run([command[0], "--db", db.path] + command.dropFirst())

@@ -9,16 +9,18 @@ public enum Assessor {
   /// The results of every check (whole population) and the exceptions that matched nothing.
   public struct Outcome: Sendable {
     public var results: [CheckResult]
-    /// Exceptions of the register that matched no failing result.
+    /// Exceptions of the register that may apply in the snapshot's account and matched no failing
+    /// result (one limited to other accounts is not stale here: it does not concern this account).
     public var staleExceptions: [PolicyException]
   }
 
   /// Assesses `snapshot`, captured at `capturedAt`: an exception applies only while in force at that
   /// time (from the start of its `approved_on` day through the end of its `expires_on` day, UTC). A
   /// failure matched only by exceptions not in force stays `fail`, noted `exception-not-yet-approved`
-  /// or `exception-expired` with each exception's id.
+  /// or `exception-expired` with each exception's id. An exception limited to accounts applies only
+  /// when `account`, the snapshot's account, is one of them (nil: to none of them).
   public static func assess(
-    _ snapshot: consuming AuthorizationSnapshot, capturedAt: Timestamp, register: ExceptionRegister = .empty,
+    _ snapshot: consuming AuthorizationSnapshot, capturedAt: Timestamp, account: String? = nil, register: ExceptionRegister = .empty,
     checks: [any Check] = CheckCatalog.all, evaluator: KMSPolicyEvaluator = KMSPolicyEvaluator(),
     engine: PolicyEngine = PolicyEngine(), evaluated: (() -> Void)? = nil
   ) -> Outcome {
@@ -41,25 +43,29 @@ public enum Assessor {
     evaluated?()
     var used = Set<String>()
     // Checks of one phase are independent of each other: run them side by side.
-    var results = run(firstPhase, context, register: register, capturedAt: capturedAt, used: &used) { !extra.contains($0) }
+    var results = run(firstPhase, context, register: register, account: account, capturedAt: capturedAt, used: &used) {
+      !extra.contains($0)
+    }
     if !derived.isEmpty {
       let wanted = Set(derived.flatMap(\.description.inputs))
       var byCheck: [String: [CheckResult]] = [:]
       for r in results where wanted.contains(r.checkID) { byCheck[r.checkID, default: []].append(r) }
       context.prior = PriorResults(capturedAt: capturedAt, byCheck: byCheck)
-      results += run(derived, context, register: register, capturedAt: capturedAt, used: &used) { _ in true }
+      results += run(derived, context, register: register, account: account, capturedAt: capturedAt, used: &used) { _ in true }
     }
     var kept = results
     if !extra.isEmpty { kept.removeAll { extra.contains($0.checkID) } }
     CheckResult.sortForReport(&kept)
-    return Outcome(results: kept, staleExceptions: register.exceptions.filter { !used.contains($0.id) })
+    return Outcome(
+      results: kept, staleExceptions: register.exceptions.filter { $0.applies(toAccount: account) && !used.contains($0.id) })
   }
 
   /// Runs `checks` side by side and applies the register to their results; the exceptions matched by
   /// results of checks `counts` accepts go into `used` (those of inputs run only for derived checks
   /// do not make an exception used).
   private static func run(
-    _ checks: [any Check], _ context: CheckContext, register: ExceptionRegister, capturedAt: Timestamp, used: inout Set<String>,
+    _ checks: [any Check], _ context: CheckContext, register: ExceptionRegister, account: String?, capturedAt: Timestamp,
+    used: inout Set<String>,
     counts: (String) -> Bool
   ) -> [CheckResult] {
     var perCheck = Parallel.map(checks, minimumCount: 2) { $0.run(context) }
@@ -71,7 +77,7 @@ public enum Assessor {
       perCheck[i] = []
     }
     for i in results.indices where results[i].status == .fail {
-      let matching = register.matching(results[i])
+      let matching = register.matching(results[i], account: account)
       guard !matching.isEmpty else { continue }
       if counts(results[i].checkID) { matching.forEach { used.insert($0.id) } }
       apply(matching, to: &results[i], capturedAt: capturedAt)

@@ -39,6 +39,16 @@ public struct PolicyException: Sendable, Hashable {
   /// `scope.policy` all `*` or absent). The register must then say `"scope_all": true`; renderers
   /// should show such an exception prominently, since it excepts every failure.
   public var isScopeAll: Bool = false
+  /// The accounts it is limited to (`"accounts": ["111122223333"]`, 12-digit ids in the register's
+  /// order); nil: every account, as an exception without the member always did.
+  public var accounts: [String]? = nil
+
+  /// Whether it may apply to results of account `account`: always without ``accounts``; with them,
+  /// only in an account they list (an unknown account, nil, is not one of them).
+  public func applies(toAccount account: String?) -> Bool {
+    guard let accounts else { return true }
+    return account.map(accounts.contains) ?? false
+  }
 
   /// The `YYYY-MM-DD` of the last day in force.
   public var expiresOnDate: String { expiresOn.dateString }
@@ -117,14 +127,15 @@ public struct ExceptionRegister: Sendable {
   /// misspelt `expires_on` must not pass silently).
   static let registerFields: Set<String> = ["exceptions"]
   static let exceptionFields: Set<String> = [
-    "id", "check", "scope", "scope_all", "justification", "approved_by", "approved_on", "expires_on", "compensating_control", "ticket",
+    "id", "check", "scope", "scope_all", "accounts", "justification", "approved_by", "approved_on", "expires_on", "compensating_control",
+    "ticket",
   ]
   static let scopeFields: Set<String> = ["principal", "policy"]
 
   /// Parses a register file; errors name the file and JSON path. Refused: duplicate keys anywhere,
   /// unknown fields, an empty or blank `justification` or `approved_by`, `expires_on` before
-  /// `approved_on`, and an exception that covers every check, principal and policy without
-  /// `"scope_all": true`.
+  /// `approved_on`, an exception that covers every check, principal and policy without
+  /// `"scope_all": true`, and `accounts` that is not a non-empty list of distinct 12-digit ids.
   public init(bytes: [UInt8], source: String) throws(ExceptionRegisterError) {
     try self.init(bytes: bytes, source: source, strict: true)
   }
@@ -201,10 +212,30 @@ public struct ExceptionRegister: Sendable {
         PolicyException(
           id: id, check: check, principal: principal, policy: policy, justification: justification, approvedBy: approvedBy,
           approvedOn: approvedOn, expiresOn: expiresOn, compensatingControl: try item.optionalString("compensating_control"),
-          ticket: try item.optionalString("ticket"), isScopeAll: isScopeAll))
+          ticket: try item.optionalString("ticket"), isScopeAll: isScopeAll, accounts: try Self.accounts(item)))
     }
     self.init(
       exceptions: items, sha256: SHA256.hash(data: bytes).hexString, content: String(decoding: bytes, as: UTF8.self), source: source)
+  }
+
+  /// The optional `accounts` of an exception: a non-empty array of distinct 12-digit account ids
+  /// (the same rules in both reading modes: a register recorded with it was accepted under them).
+  static func accounts(_ item: Node) throws(SnapshotDecodingError) -> [String]? {
+    guard let list = item.child("accounts"), list.value != .null else { return nil }
+    let elements = try item.optionalArray("accounts")
+    if elements.isEmpty {
+      throw list.error("lists no account; leave \"accounts\" out for an exception that applies in every account")
+    }
+    var ids: [String] = []
+    for (element, _) in elements {
+      guard case .string(let id) = element.value else {
+        throw element.error("expected the account id as a string of 12 digits, found \(element.value.kindDescription)")
+      }
+      guard AccountID.isValid(id) else { throw element.error("not a 12-digit AWS account id: \"\(id.prefix(40))\"") }
+      guard !ids.contains(id) else { throw element.error("account \(id) is listed twice") }
+      ids.append(id)
+    }
+    return ids
   }
 
   /// Refuses a member of `node` (an object) not in `allowed`, naming its path.
@@ -218,16 +249,17 @@ public struct ExceptionRegister: Sendable {
 }
 
 extension ExceptionRegister {
-  /// The exceptions that cover `result` (whatever their expiry), by id.
-  public func matching(_ result: CheckResult) -> [PolicyException] {
-    exceptions.filter { $0.matches(result) }.sorted { $0.id < $1.id }
+  /// The exceptions that cover `result` of a snapshot of `account` (whatever their expiry), by id:
+  /// an exception limited to other accounts (``PolicyException/accounts``) does not.
+  public func matching(_ result: CheckResult, account: String?) -> [PolicyException] {
+    exceptions.filter { $0.applies(toAccount: account) && $0.matches(result) }.sorted { $0.id < $1.id }
   }
 
-  /// The exceptions that cover the failing `result` but had all expired at `capturedAt`, by id: what
-  /// the assessment notes as `exception-expired` (empty when one of them is in force, or none matches;
-  /// exceptions not yet approved at `capturedAt` are not counted).
-  public func expiredMatches(for result: CheckResult, capturedAt: Timestamp) -> [PolicyException] {
-    let all = matching(result)
+  /// The exceptions that cover the failing `result` of a snapshot of `account` but had all expired
+  /// at `capturedAt`, by id: what the assessment notes as `exception-expired` (empty when one of them
+  /// is in force, or none matches; exceptions not yet approved at `capturedAt` are not counted).
+  public func expiredMatches(for result: CheckResult, account: String?, capturedAt: Timestamp) -> [PolicyException] {
+    let all = matching(result, account: account)
     return all.contains { $0.isInForce(at: capturedAt) } ? [] : all.filter { $0.period(at: capturedAt) == .expired }
   }
 }

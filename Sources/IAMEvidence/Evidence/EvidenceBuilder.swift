@@ -62,11 +62,6 @@ public enum EvidenceBuilder {
     catalog: ControlCatalog = .bundled, actionCatalog: ActionCatalog = .bundled
   ) -> EvidenceModel {
     let current = records.current
-    var controlIDs: [String] = []
-    for c in checks { for id in c.controls where !controlIDs.contains(id) { controlIDs.append(id) } }
-    // The founding check's primary control first (A.8.2 for this catalog), then by number.
-    let founding = (checks.first(where: \.isPrimary) ?? checks.first)?.primaryControl
-    controlIDs.sort { a, b in a == founding ? b != founding : (b == founding ? false : a.compare(numerically: b)) }
 
     let periodIDs = Set(records.period.map(\.id))
     var history: [HistoryRow] = []
@@ -79,8 +74,9 @@ public enum EvidenceBuilder {
       let register = try? ExceptionRegister(recordedBytes: Array(a.exceptionsContent.utf8), source: a.exceptionsSource ?? "exceptions")
     {
       let stale = Set(a.staleExceptions)
-      let unapplied = unappliedMatches(records.results, register: register, capturedAt: current.capturedAt)
-      for e in register.exceptions {
+      let unapplied = unappliedMatches(records.results, register: register, account: current.account, capturedAt: current.capturedAt)
+      // An exception limited to other accounts does not concern this account's evidence.
+      for e in register.exceptions where e.applies(toAccount: current.account) {
         exceptions.append(
           ExceptionUse(
             exception: e, appliedTo: records.results.filter { $0.exception?.id == e.id }.count,
@@ -91,24 +87,34 @@ public enum EvidenceBuilder {
     return EvidenceModel(
       toolName: IAMEvidenceVersion.name, toolVersion: IAMEvidenceVersion.current, sqliteVersion: records.sqliteVersion,
       generatedAt: generatedAt, account: current.account, periodFrom: records.periodFrom, periodTo: records.periodTo, current: current,
-      snapshots: records.period, assessment: records.assessment, controls: controlIDs.compactMap(catalog.control), checks: checks,
+      snapshots: records.period, assessment: records.assessment, controls: controls(of: checks, catalog: catalog), checks: checks,
       results: records.results, exceptions: exceptions, history: history, ledger: records.ledger, privileged: records.privileged,
       privilegedCounts: records.privilegedCounts.filter { periodIDs.contains($0.snapshotID) },
       actionCatalog: ActionCatalogInfo(catalog: actionCatalog, checks: checks))
   }
 
+  /// The controls `checks` map to, as evidence lists them: the founding check's primary control first
+  /// (A.8.2 for this catalog), then by number.
+  public static func controls(of checks: [CheckDescription], catalog: ControlCatalog = .bundled) -> [Control] {
+    var controlIDs: [String] = []
+    for c in checks { for id in c.controls where !controlIDs.contains(id) { controlIDs.append(id) } }
+    let founding = (checks.first(where: \.isPrimary) ?? checks.first)?.primaryControl
+    controlIDs.sort { a, b in a == founding ? b != founding : (b == founding ? false : a.compare(numerically: b)) }
+    return controlIDs.compactMap(catalog.control)
+  }
+
   /// For each exception of `register`, the failing results it matched but could not apply at
   /// `capturedAt`, having expired or not yet been approved: the register matched against the results
-  /// again, by the rule the assessment applied (``Assessor/assess(_:capturedAt:register:checks:evaluator:evaluated:)``:
+  /// again, by the rule the assessment applied (``Assessor/assess(_:capturedAt:account:register:checks:evaluator:engine:evaluated:)``:
   /// none of the matching exceptions in force), not read from notes.
-  static func unappliedMatches(_ results: [CheckResult], register: ExceptionRegister, capturedAt: Timestamp) -> (
+  static func unappliedMatches(_ results: [CheckResult], register: ExceptionRegister, account: String, capturedAt: Timestamp) -> (
     expired: [String: Int], notYetApproved: [String: Int]
   ) {
     var expired: [String: Int] = [:]
     var notYetApproved: [String: Int] = [:]
     guard !register.exceptions.isEmpty else { return (expired, notYetApproved) }
     for r in results where r.status == .fail {
-      let matching = register.matching(r)
+      let matching = register.matching(r, account: account)
       if matching.contains(where: { $0.isInForce(at: capturedAt) }) { continue }
       for e in matching {
         switch e.period(at: capturedAt) {

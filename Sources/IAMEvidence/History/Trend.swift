@@ -34,6 +34,42 @@ public struct CoverageGap: Sendable, Hashable {
   public var toSnapshot: Int?
 }
 
+extension CoverageGap {
+  /// The gaps in coverage of `snapshots` (one account's, oldest first) over [from, to] (nil bounds:
+  /// the series as given): consecutive snapshots further apart than `cadenceDays`, the period's start
+  /// and the first snapshot, the last snapshot and the period's end; with no snapshot and both bounds,
+  /// the whole period. What `trend` and `accounts` report as `gaps`.
+  public static func gaps(in snapshots: [SnapshotRecord], from: Timestamp?, to: Timestamp?, cadenceDays: Int) -> [CoverageGap] {
+    var gaps: [CoverageGap] = []
+    let limit = Int64(cadenceDays) * 86_400
+    if let from, let first = snapshots.first, first.capturedAt.epochSeconds - from.epochSeconds > limit {
+      gaps.append(
+        CoverageGap(from: from, to: first.capturedAt, days: from.days(until: first.capturedAt), fromSnapshot: nil, toSnapshot: first.id))
+    }
+    for (a, b) in zip(snapshots, snapshots.dropFirst()) where b.capturedAt.epochSeconds - a.capturedAt.epochSeconds > limit {
+      gaps.append(
+        CoverageGap(
+          from: a.capturedAt, to: b.capturedAt, days: a.capturedAt.days(until: b.capturedAt), fromSnapshot: a.id, toSnapshot: b.id))
+    }
+    if let to, let last = snapshots.last, to.epochSeconds - last.capturedAt.epochSeconds > limit {
+      gaps.append(CoverageGap(from: last.capturedAt, to: to, days: last.capturedAt.days(until: to), fromSnapshot: last.id, toSnapshot: nil))
+    }
+    if snapshots.isEmpty, let from, let to {
+      gaps.append(CoverageGap(from: from, to: to, days: from.days(until: to), fromSnapshot: nil, toSnapshot: nil))
+    }
+    return gaps
+  }
+
+  /// The `gaps` member of `trend --format json` and `accounts --format json`.
+  public var jsonValue: JSONValue {
+    func n(_ i: Int) -> JSONValue { .number(String(i)) }
+    return .object([
+      ("from", .string(from.description)), ("to", .string(to.description)), ("days", n(days)),
+      ("from_snapshot", fromSnapshot.map(n) ?? .null), ("to_snapshot", toSnapshot.map(n) ?? .null),
+    ])
+  }
+}
+
 /// `iam-evidence trend`: per-snapshot counts, finding lifetimes and coverage gaps.
 public struct TrendReport: Sendable {
   public var account: String
@@ -154,23 +190,7 @@ public struct TrendBuilder: Sendable {
       (CheckCatalog.position(of: $0.checkID), $0.firstSeen, $0.key) < (CheckCatalog.position(of: $1.checkID), $1.firstSeen, $1.key)
     }
 
-    var gaps: [CoverageGap] = []
-    let limit = Int64(cadenceDays) * 86_400
-    if let from, let first = snapshots.first, first.capturedAt.epochSeconds - from.epochSeconds > limit {
-      gaps.append(
-        CoverageGap(from: from, to: first.capturedAt, days: from.days(until: first.capturedAt), fromSnapshot: nil, toSnapshot: first.id))
-    }
-    for (a, b) in zip(snapshots, snapshots.dropFirst()) where b.capturedAt.epochSeconds - a.capturedAt.epochSeconds > limit {
-      gaps.append(
-        CoverageGap(
-          from: a.capturedAt, to: b.capturedAt, days: a.capturedAt.days(until: b.capturedAt), fromSnapshot: a.id, toSnapshot: b.id))
-    }
-    if let to, let last = snapshots.last, to.epochSeconds - last.capturedAt.epochSeconds > limit {
-      gaps.append(CoverageGap(from: last.capturedAt, to: to, days: last.capturedAt.days(until: to), fromSnapshot: last.id, toSnapshot: nil))
-    }
-    if snapshots.isEmpty, let from, let to {
-      gaps.append(CoverageGap(from: from, to: to, days: from.days(until: to), fromSnapshot: nil, toSnapshot: nil))
-    }
+    let gaps = CoverageGap.gaps(in: snapshots, from: from, to: to, cadenceDays: cadenceDays)
     return TrendReport(
       account: account, snapshots: snapshots, rows: rows, findings: findings, gaps: gaps, cadenceDays: cadenceDays,
       versionChanges: versionChanges)
@@ -209,16 +229,7 @@ extension TrendReport {
             ])
           })
       ),
-      (
-        "gaps",
-        .array(
-          gaps.map { g in
-            .object([
-              ("from", t(g.from)), ("to", t(g.to)), ("days", n(g.days)), ("from_snapshot", g.fromSnapshot.map(n) ?? .null),
-              ("to_snapshot", g.toSnapshot.map(n) ?? .null),
-            ])
-          })
-      ),
+      ("gaps", .array(gaps.map(\.jsonValue))),
       (
         "version_changes",
         .array(

@@ -4,7 +4,7 @@ import XMLTree
 /// An error meant for the person running the tool: its `description` is the whole message shown
 /// (after `error: `), plain, and names what it is about — the file, the JSON path, the database, the
 /// column — so the user can act on it. Every layer's error conforms (``SnapshotDecodingError``,
-/// ``StoreError``, ``ExceptionRegisterError``, ``RenderError``, ``PackageError``, ``WorkflowError``,
+/// ``StoreError``, ``ExceptionRegisterError``, ``AccountScopeError``, ``RenderError``, ``PackageError``, ``WorkflowError``,
 /// XMLTree's `XMLError`); the CLI prints any of them as is and exits with code 2. Foundation's file
 /// errors are wrapped into one of these, naming the path, before they leave the library.
 public protocol UserFacingError: Error, CustomStringConvertible {}

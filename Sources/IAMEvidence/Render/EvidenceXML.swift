@@ -203,6 +203,7 @@ public enum EvidenceXML {
       e.setAttribute("stale", String(use.isStale))
       // Only an exception for everything is marked: it excepts every failure of every check.
       if use.isScopeAll { e.setAttribute("scopeAll", "true") }
+      if let accounts = x.accounts { e.setAttribute("accounts", accounts.joined(separator: " ")) }
       if let t = x.ticket { e.setAttribute("ticket", t) }
       e.addChild("justification").addText(x.justification)
       if let c = x.compensatingControl { e.addChild("compensatingControl").addText(c) }

@@ -552,6 +552,11 @@ private struct Context {
           li.say("policy ")
           li.add("code", p, class: "wrap")
         }
+        if let accounts = e.accounts {
+          let li = ul.add("li")
+          li.say(accounts.count == 1 ? "account " : "accounts ")
+          li.add("code", accounts.joined(separator: ", "), class: "wrap")
+        }
       }
       dl.fact("Approved") { $0.say("by \(e.approvedBy) on \(e.approvedOn.dateString)") }
       dl.fact("Expires on") { dd in

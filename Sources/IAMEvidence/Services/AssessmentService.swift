@@ -19,7 +19,7 @@ extension EvidenceWorkflow {
   ) throws -> Assessor.Outcome {
     guard let record = try store.snapshot(id: id) else { throw WorkflowError(path: store.path, message: "no snapshot \(id)") }
     let outcome = Assessor.assess(
-      try store.loadSnapshot(id: id), capturedAt: record.capturedAt, register: register, checks: checks,
+      try store.loadSnapshot(id: id), capturedAt: record.capturedAt, account: record.account, register: register, checks: checks,
       evaluated: { phase?(.evaluated) })
     phase?(.checked)
     try storeAssessment(outcome, snapshotID: id, register: register, checks: checks, now: now)

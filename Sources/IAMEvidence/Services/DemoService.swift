@@ -8,6 +8,8 @@ public enum DemoEvent {
   case alreadyIngested(name: String, record: SnapshotRecord)
   /// A report file was written.
   case wrote(URL)
+  /// The coverage of the demo organisation's accounts over the report's period, by its scope file.
+  case accounts(AccountCoverage)
 }
 
 extension EvidenceWorkflow {
@@ -16,6 +18,11 @@ extension EvidenceWorkflow {
   /// the whole period into the folder `report` beside it. Returns the evidence reported (nil when the database holds no
   /// snapshot). `templates` are the located templates
   /// (``TemplateSet/locate(explicit:executable:)``).
+  ///
+  /// The demo organisation's other accounts are ingested too (``DemoData/organisationSnapshots()``),
+  /// and their coverage over the report's period, by the demo scope file, is the last event: one
+  /// account of the scope was never exported, a coverage gap. The report stays that of the demo
+  /// account (``DemoData/account``).
   public static func runDemo(
     databasePath: String, templates: TemplateSet, generatedAt: () throws -> Timestamp, now: () -> Timestamp, event: (DemoEvent) -> Void
   ) throws -> EvidenceModel? {
@@ -26,12 +33,12 @@ extension EvidenceWorkflow {
       throw WorkflowError(path: folder, message: "cannot create the folder: \(fileErrorReason(error, path: folder))")
     }
     let workflow = EvidenceWorkflow(store: try EvidenceStore(path: databasePath, create: true, now: now()))
-    for (url, capturedAt) in try DemoData.snapshots() {
+    for (url, capturedAt) in try DemoData.snapshots() + DemoData.organisationSnapshots() {
       let data: Data
       do { data = try Data(contentsOf: url) } catch {
         throw WorkflowError(path: url.path, message: "cannot read: \(fileErrorReason(error, path: url.path))")
       }
-      let source = IngestSource(name: "demo/" + url.lastPathComponent, bytes: [UInt8](data), modificationTime: nil)
+      let source = IngestSource(name: "demo/" + DemoData.relativeName(url), bytes: [UInt8](data), modificationTime: nil)
       switch try workflow.ingestAndAssess(source, options: IngestOptions(capturedAt: capturedAt, label: "demo", now: now())) {
       case (.ingested(let r), let assessment?), (.alreadyIngested(let r), let assessment?):
         event(.ingested(name: source.name, record: r, assessment: assessment))
@@ -40,24 +47,82 @@ extension EvidenceWorkflow {
       }
     }
     // The main job's last step: the period's report and evidence.
-    let records = try workflow.store.snapshots()
+    let records = try workflow.store.snapshots(account: DemoData.account)
     guard let first = records.first, let last = records.last else { return nil }
     let model = try workflow.evidence(
-      scope: .period(from: first.capturedAt, to: last.capturedAt), account: nil, generatedAt: try generatedAt())
+      scope: .period(from: first.capturedAt, to: last.capturedAt), account: DemoData.account, generatedAt: try generatedAt())
     let outputs = try ReportRenderer.render(model, templates: templates)
     // The report folder belongs to the report (it is replaced whole), so not the database's folder.
     for url in try ReportWriter.write(outputs, to: URL(fileURLWithPath: folder).appendingPathComponent("report")) { event(.wrote(url)) }
+    event(.accounts(try workflow.accounts(scope: try DemoData.scope(), from: first.capturedAt, to: last.capturedAt)))
     return model
   }
 }
 
-/// The bundled demo account: three monthly snapshots written for this project.
+/// The bundled demo account, three monthly snapshots written for this project, and its organisation:
+/// `Demo/organisation/` holds the scope file and the other accounts' exports, laid out as most teams
+/// export them (one folder per month, one file per account).
 public enum DemoData {
-  /// The demo snapshot files, oldest first, each with the capture time its file name gives.
-  public static func snapshots() throws(WorkflowError) -> [(url: URL, capturedAt: Timestamp)] {
+  /// The demo account, whose report the demo writes.
+  public static let account = "111122223333"
+
+  /// The bundled `Demo` folder.
+  static func folder() throws(WorkflowError) -> URL {
     guard let dir = Bundle.module.url(forResource: "Demo", withExtension: nil) else {
       throw WorkflowError(path: "Demo", message: "the demo data is missing from the tool's resources")
     }
+    return dir
+  }
+
+  /// The demo organisation's scope file (`Demo/organisation/scope.json`).
+  public static func scopeURL() throws(WorkflowError) -> URL {
+    try folder().appendingPathComponent("organisation/scope.json")
+  }
+
+  /// The demo organisation's scope: the demo account, a second account with snapshots, and a third
+  /// that was never exported.
+  public static func scope() throws -> AccountScope {
+    try AccountScope.load(path: try scopeURL().path)
+  }
+
+  /// The other accounts' exports (`Demo/organisation/<month-end date>/<account>.json`), by date then
+  /// name, each captured at the end of its folder's day.
+  public static func organisationSnapshots() throws(WorkflowError) -> [(url: URL, capturedAt: Timestamp)] {
+    let root = try folder().appendingPathComponent("organisation")
+    var out: [(url: URL, capturedAt: Timestamp)] = []
+    for day in try jsonNames(in: root, directories: true) {
+      guard let t = Timestamp(parsing: day) else { continue }
+      let dir = root.appendingPathComponent(day)
+      for name in try jsonNames(in: dir, directories: false) {
+        out.append((dir.appendingPathComponent(name), Timestamp(epochSeconds: t.epochSeconds + 86_399)))
+      }
+    }
+    return out
+  }
+
+  /// `organisation/2024-03-31/444455556666.json` for a file of the organisation, else the file's name.
+  static func relativeName(_ url: URL) -> String {
+    let parent = url.deletingLastPathComponent()
+    guard parent.deletingLastPathComponent().lastPathComponent == "organisation" else { return url.lastPathComponent }
+    return "organisation/\(parent.lastPathComponent)/\(url.lastPathComponent)"
+  }
+
+  /// The entries of `dir`, sorted: its folders, or its `*.json` files.
+  static func jsonNames(in dir: URL, directories: Bool) throws(WorkflowError) -> [String] {
+    do {
+      return try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { name in
+        var isDirectory: ObjCBool = false
+        _ = FileManager.default.fileExists(atPath: dir.appendingPathComponent(name).path, isDirectory: &isDirectory)
+        return directories ? isDirectory.boolValue : (!isDirectory.boolValue && name.hasSuffix(".json"))
+      }.sorted()
+    } catch {
+      throw WorkflowError(path: dir.path, message: "cannot read the demo data: \(fileErrorReason(error))")
+    }
+  }
+
+  /// The demo account's snapshot files, oldest first, each with the capture time its file name gives.
+  public static func snapshots() throws(WorkflowError) -> [(url: URL, capturedAt: Timestamp)] {
+    let dir = try folder()
     let names: [String]
     do {
       names = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".json") }.sorted()

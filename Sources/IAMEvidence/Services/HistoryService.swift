@@ -3,10 +3,12 @@ extension EvidenceWorkflow {
   /// open results fetched in capture order and fed to a ``TrendBuilder``. A snapshot never assessed
   /// is an error (its counts would read as a gap in the findings, not a fact).
   public func trend(account: String?, from: Timestamp?, to: Timestamp?, cadenceDays: Int = 31) throws -> TrendReport {
-    let acct = try store.resolveAccount(account)
-    let snapshots = try store.snapshots(account: acct).filter { s in
-      (from.map { s.capturedAt >= $0 } ?? true) && (to.map { s.capturedAt <= $0 } ?? true)
-    }
+    try trendReport(account: try store.resolveAccount(account), from: from, to: to, cadenceDays: cadenceDays)
+  }
+
+  /// The trend of `acct` (an account id, not resolved: one without snapshots has an empty trend).
+  func trendReport(account acct: String, from: Timestamp?, to: Timestamp?, cadenceDays: Int) throws -> TrendReport {
+    let snapshots = try store.snapshots(account: acct).filter { Self.inPeriod($0, from: from, to: to) }
     var builder = TrendBuilder(account: acct, from: from, to: to, cadenceDays: cadenceDays)
     for s in snapshots {
       let counts = try store.statusCounts(snapshotID: s.id)

@@ -65,13 +65,14 @@ extension EvidenceWorkflow {
     defer { try? store.setAutomaticCheckpoints(true) }
     let checkpoint = DispatchGroup()
     defer { checkpoint.wait() }
-    let outcome = try ingest(source, options: options, progress: progress) { snapshot, capturedAt in
+    let outcome = try ingest(source, options: options, progress: progress) { snapshot, capturedAt, account in
       pending.group.enter()
       // Handed over through the box so that the assessment holds the only other reference: once the
       // writer is done, the document texts the checks do not need are freed (see CheckContext).
       pending.snapshot = snapshot
       DispatchQueue.global().async {
-        pending.outcome = Assessor.assess(pending.takeSnapshot(), capturedAt: capturedAt, register: register, checks: checks)
+        pending.outcome = Assessor.assess(
+          pending.takeSnapshot(), capturedAt: capturedAt, account: account, register: register, checks: checks)
         pending.group.leave()
       }
     }
@@ -92,11 +93,11 @@ extension EvidenceWorkflow {
     return (outcome, assessment)
   }
 
-  /// Hash, decode and store; `beforeWriting` gets the decoded snapshot and its capture time just
-  /// before the transaction that stores it.
+  /// Hash, decode and store; `beforeWriting` gets the decoded snapshot, its capture time and its
+  /// account just before the transaction that stores it.
   private func ingest(
     _ source: IngestSource, options: IngestOptions, progress: ((IngestProgress) -> Void)?,
-    beforeWriting: ((AuthorizationSnapshot, Timestamp) -> Void)?
+    beforeWriting: ((AuthorizationSnapshot, Timestamp, String) -> Void)?
   ) throws -> IngestOutcome {
     // Hashed as it was read, and decoded from the same private bytes: another process that rewrites
     // the file now changes neither.
@@ -122,7 +123,7 @@ extension EvidenceWorkflow {
       if let t = options.capturedAt { (t, .option) } else if let m = source.modificationTime {
         (m, .fileModificationTime)
       } else { (options.now, .ingestTime) }
-    beforeWriting?(snapshot, capturedAt)
+    beforeWriting?(snapshot, capturedAt, account)
     let outcome = try store.insertSnapshot(
       snapshot,
       NewSnapshot(

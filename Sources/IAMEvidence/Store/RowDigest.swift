@@ -89,16 +89,21 @@ struct RowDigest {
   }
 
   /// Adds the rows whose first column is one of `ids` (ascending; a key listed twice is added
-  /// twice), in key order, reading them in one range scan: `statement` takes the lowest and highest
-  /// key and returns the rows in that range ordered by the first column (then by the rest of its
+  /// twice), in key order, reading them in range scans: `statement` takes the lowest and highest key
+  /// of a range and returns the rows in it ordered by the first column (then by the rest of its
   /// primary key). Only the first `columns` columns go into the digest. `each` gets every row added;
   /// `missing` every key with no row.
+  ///
+  /// Keys closer together than ``maximumGap`` share one scan; a farther key starts another. A list
+  /// whose keys are spread over the table is so never read as the whole range between its lowest and
+  /// highest key: in a database of many accounts, a new snapshot's results reuse a few rows stored
+  /// with the first account's (an AWS-managed policy's results are the same in every account), and
+  /// one scan from there to the new rows read every result stored in between (0.3 s per assessment
+  /// after 600 snapshots of 200 accounts).
   mutating func rows(
     keyedBy ids: [Int64], _ statement: SQLiteStatement, columns: Int? = nil, each: (SQLiteRawRow) throws -> Void = { _ in },
     missing: (Int64) -> Void = { _ in }
   ) throws {
-    guard let low = ids.first, let high = ids.last else { return }
-    try statement.bind([low, high])
     var k = 0
     var found = false
     func skipKey() {
@@ -107,21 +112,31 @@ struct RowDigest {
       while k < ids.count && ids[k] == key { k += 1 }
       found = false
     }
-    try statement.forEachRawRow { row in
-      guard let key = row.int64(0) else { return }
-      while k < ids.count && ids[k] < key { skipKey() }
-      guard k < ids.count, ids[k] == key else { return }
-      var end = k
-      while end < ids.count && ids[end] == key { end += 1 }
-      for _ in k..<end {
-        add(row, columns: columns)
-        try each(row)
+    var first = 0
+    while first < ids.count {
+      var last = first
+      while last + 1 < ids.count && ids[last + 1] - ids[last] <= Self.maximumGap { last += 1 }
+      try statement.bind([ids[first], ids[last]])
+      try statement.forEachRawRow { row in
+        guard let key = row.int64(0) else { return }
+        while k < ids.count && ids[k] < key { skipKey() }
+        guard k < ids.count, ids[k] == key else { return }
+        var end = k
+        while end < ids.count && ids[end] == key { end += 1 }
+        for _ in k..<end {
+          add(row, columns: columns)
+          try each(row)
+        }
+        found = true
       }
-      found = true
+      statement.reset()
+      while k <= last { skipKey() }
+      first = last + 1
     }
-    statement.reset()
-    while k < ids.count { skipKey() }
   }
+
+  /// The largest distance between two keys read in one range scan by ``rows(keyedBy:_:columns:each:missing:)``.
+  static let maximumGap: Int64 = 64
 
   /// The digest, as lower-case hexadecimal.
   mutating func hex() -> String {
