@@ -31,12 +31,12 @@ struct Trend: ParsableCommand {
     case .json: Terminal.raw(JSONWriter.pretty(report.jsonValue))
     case .csv: Terminal.raw(CSV.trend(report), terminator: "")
     case .text:
-      Terminal.out("account \(report.account): \(report.snapshots.count) snapshot(s)")
-      let header = ["SNAPSHOT", "CAPTURED-AT", "CHECK", "VERSION", "FAIL", "EXCEPTED", "PASS", "ERROR"]
+      Terminal.out("account \(report.account): \(Plural.count(report.snapshots.count, "snapshot"))")
+      let header = ["SNAPSHOT", "CAPTURED-AT", "CHECK", "VERSION", "FAIL", "ERROR", "EXCEPTED", "PASS"]
       let rows = report.rows.map { r in
         [String(r.snapshotID), r.capturedAt.description, r.checkID, r.checkVersion.map(String.init) ?? "-"]
           + (r.assessed
-            ? [String(r.counts.fail), String(r.counts.excepted), String(r.counts.pass), String(r.counts.error)]
+            ? [String(r.counts.fail), String(r.counts.error), String(r.counts.excepted), String(r.counts.pass)]
             : ["-", "-", "-", "- (not assessed)"])
       }
       Terminal.out(TextTable.render(header: header, rows: rows))

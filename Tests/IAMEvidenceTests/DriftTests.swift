@@ -331,7 +331,8 @@ enum DriftFiles {
 
     // The finding buckets partition the open results.
     let openAfter = Set(newResults.filter { isOpen($0) }.map(\.findingKey))
-    let buckets = (drift.newFindings + drift.stillOpen + drift.newlyExcepted + drift.exceptionExpired).map(\.findingKey)
+    let buckets = (drift.newFindings + drift.stillOpen + drift.newlyExcepted + drift.exceptionExpired + drift.changedFindings.map(\.after))
+      .map(\.findingKey)
     #expect(Set(buckets) == openAfter && buckets.count == openAfter.count)
     #expect(resolved == Set(oldResults.filter { isOpen($0) }.map(\.findingKey)).subtracting(openAfter))
     #expect(drift.newlyExcepted.isEmpty && drift.exceptionExpired.isEmpty)
@@ -454,6 +455,8 @@ enum DriftFiles {
     let a = try DriftFiles.ingest(store, text, name: "a.json", capturedAt: "2024-01-31T00:00:00Z")
     let b = try DriftFiles.ingest(store, text + "\n", name: "b.json", capturedAt: "2024-02-29T00:00:00Z")
     let key = "kms-full-access-inline|\(user.id)|inline:kms-admin"
+    // The identity result's only source is that inline policy: the exception covers it too.
+    let identity = "kms-full-access-identity|\(user.id)"
     func register(expires: String) throws -> ExceptionRegister {
       try ExceptionTests.register([ExceptionTests.entry(id: "EX-7", principal: "analyst", policy: "kms-admin", expiresOn: expires)])
     }
@@ -461,8 +464,8 @@ enum DriftFiles {
     // The register applies to the second snapshot only.
     try store.workflow.assess(snapshotID: b.id, register: try register(expires: "2024-12-31"), now: TestSupport.fixedNow)
     var drift = try store.workflow.drift(from: a.id, to: b.id)
-    #expect(drift.newlyExcepted.map(\.findingKey) == [key])
-    #expect(drift.newlyExcepted.first?.exception?.id == "EX-7")
+    #expect(drift.newlyExcepted.map(\.findingKey) == [key, identity])
+    #expect(drift.newlyExcepted.allSatisfy { $0.exception?.id == "EX-7" })
     #expect(!drift.stillOpen.contains { $0.findingKey == key } && !drift.newFindings.contains { $0.findingKey == key })
     #expect(drift.resolved.isEmpty && drift.exceptionExpired.isEmpty)
     #expect(!drift.isEmpty)
@@ -473,9 +476,8 @@ enum DriftFiles {
     for s in [a, b] { try store.workflow.assess(snapshotID: s.id, register: expiring, now: TestSupport.fixedNow) }
     #expect(try store.workflow.results(snapshotID: a.id).first { $0.findingKey == key }?.status == .excepted)
     drift = try store.workflow.drift(from: a.id, to: b.id)
-    #expect(drift.exceptionExpired.map(\.findingKey) == [key])
-    #expect(drift.exceptionExpired.first?.status == .fail)
-    #expect(drift.exceptionExpired.first?.hasNote("exception-expired") == true)
+    #expect(drift.exceptionExpired.map(\.findingKey) == [key, identity])
+    #expect(drift.exceptionExpired.allSatisfy { $0.status == .fail && $0.hasNote("exception-expired") })
     #expect(!drift.newFindings.contains { $0.findingKey == key } && !drift.stillOpen.contains { $0.findingKey == key })
     #expect(drift.newlyExcepted.isEmpty && drift.resolved.isEmpty)
 
@@ -522,7 +524,7 @@ enum DriftFiles {
     let (_, db) = try Self.seriesDatabase()
     let root = try Self.json(try TestSupport.run(["diff", "--db", db, "--format", "json", "1", "2"]))
     #expect(root["from"]?.numberText == "1" && root["to"]?.numberText == "2")
-    #expect(Self.keySet(root["findings"]) == ["new", "resolved", "still_open", "newly_excepted", "exception_expired"])
+    #expect(Self.keySet(root["findings"]) == ["new", "resolved", "still_open", "newly_excepted", "exception_expired", "changed"])
     #expect(Self.keySet(root["principals"]) == ["added", "removed"])
     #expect(Self.keySet(root["policies"]) == ["added", "removed", "changed"])
 

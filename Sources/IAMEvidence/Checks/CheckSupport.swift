@@ -169,6 +169,22 @@ enum CheckSupport {
       why: "The default version of the policy is not in the snapshot, so it cannot be judged.", attachedTo: attachedTo)
   }
 
+  /// Marks the result of customer-managed policy `arn` with the users and roles whose permissions
+  /// boundary it is (``CheckResult/boundaryOf``) and a `permissions-boundary` note naming them: such a
+  /// policy is in use even when attached to nothing, and as a boundary it grants nothing by itself.
+  static func markBoundaryUse(_ result: inout CheckResult, arn: String, context: CheckContext) {
+    let bounded = context.boundaryUsers(of: arn)
+    guard !bounded.isEmpty else { return }
+    result.boundaryOf = bounded
+    let names = bounded.map { "\($0.type.rawValue) \($0.name)" }.joined(separator: ", ")
+    result.notes.append(
+      ResultNote(
+        code: "permissions-boundary",
+        message:
+          "The permissions boundary of \(names): as a boundary it grants nothing by itself, it caps what \(bounded.count == 1 ? "that identity's" : "those identities'") own policies allow."
+      ))
+  }
+
   static func isASCIIAlphanumeric(_ scalar: Unicode.Scalar) -> Bool {
     switch scalar.value {
     case 0x30...0x39, 0x41...0x5A, 0x61...0x7A: return true

@@ -62,7 +62,8 @@ public struct AdminAccessIdentity: Check {
     ],
     examplePlacement: .managedAttachedToUser,
     target: .allActions,
-    capability: "admin"
+    capability: "admin",
+    sourceChecks: ["admin-access-inline", "admin-access-managed"]
   )
 
   public func run(_ context: CheckContext) -> [CheckResult] {

@@ -58,7 +58,9 @@ public struct AdminAccessManaged: Check {
     return context.snapshot.managedPolicies.filter { !$0.isAWSManaged }.map { policy in
       let attachedTo = context.attachments(of: policy.arn)
       guard let version = policy.defaultVersion else {
-        return CheckSupport.noDefaultVersion(check: description, policy: policy, attachedTo: attachedTo)
+        var result = CheckSupport.noDefaultVersion(check: description, policy: policy, attachedTo: attachedTo)
+        CheckSupport.markBoundaryUse(&result, arn: policy.arn, context: context)
+        return result
       }
       let access = context.engine.fullAccess(context.analysis(of: version.document), target: target)
       var result = CheckSupport.result(
@@ -66,6 +68,7 @@ public struct AdminAccessManaged: Check {
         policy: PolicyRef(
           kind: .managed, name: policy.name, arn: policy.arn, versionID: version.versionId, documentSHA256: version.document.sha256))
       result.attachedTo = attachedTo
+      CheckSupport.markBoundaryUse(&result, arn: policy.arn, context: context)
       if result.status == .fail && attachedTo.isEmpty {
         result.notes.append(
           ResultNote(code: "unattached", message: "Attached to no user, group or role in this snapshot; one attach call makes it live."))

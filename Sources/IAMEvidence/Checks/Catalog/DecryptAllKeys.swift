@@ -67,13 +67,14 @@ enum DocumentCheck {
     for policy in context.snapshot.managedPolicies where !policy.isAWSManaged {
       guard let version = policy.defaultVersion else {
         // Still part of the population: it cannot be judged, so it cannot pass.
-        results.append(
-          CheckResult(
-            checkID: check.id, checkVersion: check.version, status: .error,
-            policy: PolicyRef(kind: .managed, name: policy.name, arn: policy.arn, versionID: policy.defaultVersionId, documentSHA256: ""),
-            notes: [ResultNote(code: "no-default-version", message: "The snapshot holds no default version of this policy.")],
-            why: "The default version of the policy is not in the snapshot, so it cannot be judged.",
-            attachedTo: context.attachments(of: policy.arn)))
+        var result = CheckResult(
+          checkID: check.id, checkVersion: check.version, status: .error,
+          policy: PolicyRef(kind: .managed, name: policy.name, arn: policy.arn, versionID: policy.defaultVersionId, documentSHA256: ""),
+          notes: [ResultNote(code: "no-default-version", message: "The snapshot holds no default version of this policy.")],
+          why: "The default version of the policy is not in the snapshot, so it cannot be judged.",
+          attachedTo: context.attachments(of: policy.arn))
+        CheckSupport.markBoundaryUse(&result, arn: policy.arn, context: context)
+        results.append(result)
         continue
       }
       var result = CheckSupport.result(
@@ -81,6 +82,7 @@ enum DocumentCheck {
         policy: PolicyRef(
           kind: .managed, name: policy.name, arn: policy.arn, versionID: version.versionId, documentSHA256: version.document.sha256))
       result.attachedTo = context.attachments(of: policy.arn)
+      CheckSupport.markBoundaryUse(&result, arn: policy.arn, context: context)
       if result.status == .fail {
         result.remediation = CheckSupport.remediationForManaged(policy, attachedTo: result.attachedTo, what: what)
       }

@@ -43,7 +43,8 @@ public struct IdentityFullKMSAccess: Check {
     examplePlacement: .managedAttachedToUser,
     target: .service("kms"),
     quotes: .matchingTarget,
-    capability: "kms-full-access"
+    capability: "kms-full-access",
+    sourceChecks: ["kms-full-access-inline", "kms-full-access-managed"]
   )
 
   public func run(_ context: CheckContext) -> [CheckResult] {

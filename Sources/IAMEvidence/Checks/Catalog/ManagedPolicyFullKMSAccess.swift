@@ -51,11 +51,9 @@ public struct ManagedPolicyFullKMSAccess: Check {
     context.snapshot.managedPolicies.filter { !$0.isAWSManaged }.map { policy in
       let attachedTo = context.attachments(of: policy.arn)
       guard let version = policy.defaultVersion else {
-        return CheckResult(
-          checkID: description.id, checkVersion: description.version, status: .error,
-          policy: PolicyRef(kind: .managed, name: policy.name, arn: policy.arn, versionID: policy.defaultVersionId, documentSHA256: ""),
-          notes: [ResultNote(code: "no-default-version", message: "The snapshot holds no default version of this policy.")],
-          why: "The default version of the policy is not in the snapshot, so it cannot be judged.", attachedTo: attachedTo)
+        var result = CheckSupport.noDefaultVersion(check: description, policy: policy, attachedTo: attachedTo)
+        CheckSupport.markBoundaryUse(&result, arn: policy.arn, context: context)
+        return result
       }
       let evaluation = context.fullAccess(of: version.document)
       var result = CheckSupport.result(
@@ -63,6 +61,7 @@ public struct ManagedPolicyFullKMSAccess: Check {
         policy: PolicyRef(
           kind: .managed, name: policy.name, arn: policy.arn, versionID: version.versionId, documentSHA256: version.document.sha256))
       result.attachedTo = attachedTo
+      CheckSupport.markBoundaryUse(&result, arn: policy.arn, context: context)
       if result.status == .fail && attachedTo.isEmpty {
         result.notes.append(
           ResultNote(code: "unattached", message: "Attached to no user, group or role in this snapshot; one attach call makes it live."))
