@@ -448,6 +448,52 @@ enum DriftFiles {
     #expect(json["statements"]?["changed"]?.arrayValue?.count == 1)
   }
 
+  /// Issue 17, defect 3: a managed policy whose default version switched from v2 to v1 and that fails
+  /// under both is one finding, changed (its identity is the policy, not the version), not a resolved
+  /// finding (v2) and a new one (v1); the trend and the period's findings follow the same identity.
+  @Test func aVersionSwitchOfAFailingPolicyIsOneChangedFinding() throws {
+    let (store, _) = try TestSupport.makeStore()
+    let user = DriftFiles.User(name: "ops", id: "AIDAOPS000000000001", attached: ["deploy-pipeline"])
+    let decryptOnly = #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kms:Decrypt","Resource":"*"}]}"#
+    let everything = #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#
+    func policy(default v: String) -> DriftFiles.Managed {
+      DriftFiles.Managed(name: "deploy-pipeline", defaultVersion: v, versions: [("v1", everything), ("v2", decryptOnly)])
+    }
+    let a = try DriftFiles.ingest(
+      store, DriftFiles.file(users: [user], managed: [policy(default: "v2")]), name: "a.json", capturedAt: "2024-04-30")
+    let b = try DriftFiles.ingest(
+      store, DriftFiles.file(users: [user], managed: [policy(default: "v1")]), name: "b.json", capturedAt: "2024-05-31")
+    let drift = try store.workflow.drift(from: a.id, to: b.id)
+    let arn = policy(default: "v1").arn
+
+    // kms-decrypt-all-keys fails under both versions: one changed finding.
+    let changed = drift.changedFindings.filter { $0.after.checkID == "kms-decrypt-all-keys" && $0.after.policy?.arn == arn }
+    #expect(changed.count == 1)
+    #expect(changed.first?.before.policy?.versionID == "v2" && changed.first?.after.policy?.versionID == "v1")
+    #expect(changed.first?.versionSwitched == true)
+    #expect(!drift.resolved.contains { $0.policy?.arn == arn }, "nothing of the policy is resolved: it got worse")
+    #expect(!drift.newFindings.contains { $0.checkID == "kms-decrypt-all-keys" && $0.policy?.arn == arn })
+    #expect(!drift.stillOpen.contains { $0.policy?.arn == arn })
+    // Checks it fails only under v1 are new findings of the policy.
+    #expect(drift.newFindings.contains { $0.checkID == "kms-full-access-managed" && $0.policy?.arn == arn })
+    #expect(drift.newFindings.contains { $0.checkID == "admin-access-managed" && $0.policy?.arn == arn })
+    // In every rendering.
+    let json = drift.jsonValue["findings"]?["changed"]?.arrayValue ?? []
+    #expect(json.contains { $0["from_version"] == .string("v2") && $0["to_version"] == .string("v1") })
+    let text = DriftText.render(drift)
+    #expect(text.contains("changed findings: \(drift.changedFindings.count)") && text.contains("default version v2 -> v1"))
+    let xml = String(decoding: try DriftXML.render(drift, templates: DriftHTMLTests.templates), as: UTF8.self)
+    #expect(xml.contains(#"fromVersion="v2""#) && xml.contains("<changedFindings count="))
+    let html = String(decoding: try DriftHTML.render(drift, templates: DriftHTMLTests.templates), as: UTF8.self)
+    #expect(html.contains("default version v2 → v1"))
+
+    // The trend follows the policy across the switch: first seen in April, still open in May.
+    let trend = try store.workflow.trend(account: nil, from: nil, to: nil)
+    let life = try #require(trend.findings.first { $0.checkID == "kms-decrypt-all-keys" && $0.key.contains(arn) })
+    #expect(life.key == "kms-decrypt-all-keys|\(arn)" && life.firstSnapshotID == a.id && life.lastSnapshotID == b.id)
+    #expect(life.resolvedAt == nil && trend.findings.filter { $0.key.hasPrefix("kms-decrypt-all-keys|\(arn)") }.count == 1)
+  }
+
   @Test func newlyExceptedAndExceptionExpired() throws {
     let (store, _) = try TestSupport.makeStore()
     let user = DriftFiles.User(name: "analyst", id: "AIDAANALYST00000001", policies: [("kms-admin", DriftFiles.kmsStar)])

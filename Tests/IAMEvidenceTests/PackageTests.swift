@@ -54,6 +54,12 @@ import ZIPFoundation
     let readme = String(decoding: read["README.txt"] ?? [], as: UTF8.self)
     for name in P.signedNames { #expect(readme.contains("  \(name): "), "\(name)") }
     #expect(readme.contains("sha256sum -c MANIFEST.sha256") && readme.contains("openssl pkeyutl -verify"))
+    // The key inside the package proves nothing by itself: compare its fingerprint through another
+    // channel first (the fingerprint is not printed here, where whoever re-signs would print theirs).
+    #expect(readme.contains("Do not trust") && readme.contains("through") && readme.contains("another channel"))
+    #expect(readme.contains("openssl pkey -pubin -in iam-evidence.pub -outform DER | sha256sum"))
+    let publicKey = try SigningKeys.publicKey(pem: String(decoding: try TestSupport.bytes(base.publicKey), as: UTF8.self), source: "pub")
+    #expect(!readme.contains(SigningKeys.fingerprint(publicKey)))
     #expect(readme.contains("Period: ") && readme.contains("Snapshots in the period: 3"))
 
     // And the real sha256sum agrees, in a folder the package was unpacked into.
@@ -468,6 +474,10 @@ import ZIPFoundation
     #expect(members.map(\.name) == Array(P.signedNames[..<pubIndex]) + names + Array(P.signedNames[pubIndex...]))
     let included = members.filter { $0.name.hasPrefix("snapshots/") }
     #expect(included.map { Digest.sha256($0.bytes) } == base.snapshotSHA256s)
+    // OSCAL's back matter links each snapshot to its member of the package, not to where it was ingested.
+    let oscal = try XMLDocument(bytes: try #require(members.first { $0.name == "assessment-results.xml" }).bytes)
+    let links = try oscal.nodes(matching: "//o:back-matter/o:resource/o:rlink[o:hash]", namespaces: OSCALTests.ns)
+    #expect(links.compactMap { $0.attribute("href") } == names)
     for (member, month) in Swift.zip(included, ["2024-01", "2024-02", "2024-03"]) {
       #expect(member.bytes == (try TestSupport.bytes(TestSupport.fixture("dev-series/\(month).json"))))
     }

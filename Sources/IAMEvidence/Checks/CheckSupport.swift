@@ -50,7 +50,9 @@ enum CheckSupport {
 
   static func note(_ n: PolicyNote) -> ResultNote {
     var message = n.message
-    if let source = n.source, !message.hasPrefix(source) { message = "\(source): \(message)" }
+    // The source named once: a message that names it already (`Permissions boundary arn:…` for the
+    // source `boundary arn:…`) is not prefixed with it again.
+    if let source = n.source, !message.contains(source) { message = "\(source): \(message)" }
     return ResultNote(code: n.code.rawValue, message: message, statements: n.statements, detail: n.condition.map(JSONWriter.canonical))
   }
 

@@ -84,8 +84,17 @@ public enum UUIDv5 {
 ///     (`not-satisfied`, reason `fail`, or `other` for evaluation errors).
 /// - Control-level finding: target `statement-id` `a.8.2_smt`; `satisfied` unless the primary check has
 ///   failures (verdict `not-effective`) or errors (verdict `inconclusive`, reason `other`).
-/// - `back-matter`: the methodology resource, one resource per snapshot (`rlink` to the source name,
-///   `hash algorithm="SHA-256"`), and the exceptions register the current assessment used, if any.
+/// - Evidence of a period ends with **the period's own result** (`start`/`end` = the period's bounds):
+///   an observation, a risk and a finding for every finding seen in any snapshot of the period (or in
+///   the last snapshot before it, which gives the state at its start) with its first and last sighting
+///   and its state at the period's end (risk `open`, `deviation-approved`, or `closed` once resolved),
+///   and a control-level finding per control with its verdict over the period (``PeriodVerdict``):
+///   `satisfied` only when every snapshot from the period's start to its end is effective, so never
+///   beside an `open` risk of that control.
+/// - `back-matter`: the methodology resource, one resource per snapshot (the state at the period's
+///   start included; `rlink` to the package member `snapshots/NNNN-<file>` when the package includes
+///   the snapshot, else to the source name; `hash algorithm="SHA-256"`), and the exceptions register
+///   the current assessment used, if any.
 ///
 /// Control ids: OSCAL control ids are tokens and lower case by convention, so ISO/IEC 27001:2022
 /// `A.8.2` becomes `a.8.2` (see ``controlID(_:)``); each `control-selection` carries the original
