@@ -250,11 +250,17 @@ import XMLTree
     #expect(readme.contains("Verdicts for the period 2024-04-01 to 2024-06-30"))
     for a in model.periodVerdicts {
       #expect(readme.contains("  \(a.control.id) \(a.control.title): \(a.verdict.rawValue). "))
-      for v in a.snapshots {
-        #expect(readme.contains("    snapshot \(v.snapshot.id) of \(v.snapshot.capturedAt.dateString)"))
-      }
     }
-    #expect(readme.contains("(before the period: the state at its start): not-effective"))
+    // One line per snapshot with every control's verdict, the state at the start first.
+    let first = try #require(model.periodVerdicts.first)
+    for (i, v) in first.snapshots.enumerated() {
+      let line =
+        "  snapshot \(v.snapshot.id) of \(v.snapshot.capturedAt.dateString)"
+        + (v.isPeriodStart ? " (before the period: the state at its start)" : "") + ": "
+        + model.periodVerdicts.map { "\($0.control.id) \($0.snapshots[i].verdict?.rawValue ?? "not assessed")" }.joined(separator: ", ")
+      #expect(readme.contains(line + "\n"), "\(line)")
+    }
+    #expect(readme.contains("  snapshot 1 of 2024-03-31 (before the period: the state at its start): A.8.2 not-effective, "))
     // The snapshot before the period is in the chain of custody and in the per-pair drift.
     #expect(files["drift/0001-0002.json"] != nil && files["drift/0002-0003.json"] != nil)
     let evidence = try XMLDocument(bytes: try #require(files["evidence.xml"]))

@@ -122,11 +122,13 @@ public struct ControlPeriodAssessment: Sendable, Hashable {
   /// One sentence on what the verdict rests on, for reports and README.txt.
   public var explanation: String {
     let notEffective = snapshots.filter { $0.verdict == .notEffective }
+    func one(_ v: SnapshotVerdict) -> String {
+      "snapshot \(v.snapshot.id) (\(v.snapshot.capturedAt.dateString)\(v.isPeriodStart ? ", the state at the period's start" : ""))"
+    }
+    // A long series (daily snapshots) is summed up: how many, the first and the last.
     func list(_ s: [SnapshotVerdict]) -> String {
-      s.map {
-        "snapshot \($0.snapshot.id) (\($0.snapshot.capturedAt.dateString)\($0.isPeriodStart ? ", the state at the period's start" : ""))"
-      }
-      .joined(separator: ", ")
+      guard s.count > 4, let first = s.first, let last = s.last else { return s.map(one).joined(separator: ", ") }
+      return "\(s.count) of the \(snapshots.count) snapshots, from \(one(first)) to \(one(last))"
     }
     switch verdict {
     case .notEffective:

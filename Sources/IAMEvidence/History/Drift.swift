@@ -218,17 +218,28 @@ extension DriftReport {
     }
     let changes = CheckVersionChange.between(beforeVersions, afterVersions, at: to)
     let changed = Set(changes.map(\.checkID))
-    let oldResults = allOld.filter { !changed.contains($0.checkID) }
-    let newResults = allNew.filter { !changed.contains($0.checkID) }
+    let oldResults = changed.isEmpty ? allOld : allOld.filter { !changed.contains($0.checkID) }
+    let newResults = changed.isEmpty ? allNew : allNew.filter { !changed.contains($0.checkID) }
+    func isOpen(_ r: CheckResult) -> Bool { r.status == .fail || r.status == .excepted }
     // Matched by identity (a managed policy is one subject whatever its default version); should two
-    // results share one (not expected), the more severe is kept.
-    func keep(_ a: CheckResult, _ b: CheckResult) -> CheckResult { b.status.severityRank < a.status.severityRank ? b : a }
-    let before = Dictionary(oldResults.map { ($0.findingIdentity, $0) }, uniquingKeysWith: keep)
-    let after = Dictionary(newResults.map { ($0.findingIdentity, $0) }, uniquingKeysWith: keep)
+    // results share one (not expected), the more severe is kept. Indexes, not copies: a package
+    // compares every consecutive pair of a quarter of snapshots of thousands of results each. Of the
+    // earlier snapshot only the open results matter (any other status makes a later failure new).
+    var before: [String: Int] = [:]
+    for (i, r) in oldResults.enumerated() where isOpen(r) {
+      let id = r.findingIdentity
+      if let j = before[id], oldResults[j].status.severityRank <= r.status.severityRank { continue }
+      before[id] = i
+    }
+    let newIdentities = newResults.map(\.findingIdentity)
+    var after: [String: Int] = [:]
+    for (i, id) in newIdentities.enumerated() {
+      if let j = after[id], newResults[j].status.severityRank <= newResults[i].status.severityRank { continue }
+      after[id] = i
+    }
     var report = DriftReport(
       from: from, to: to, newFindings: [], resolved: [], stillOpen: [], newlyExcepted: [], exceptionExpired: [], principalsAdded: [],
       principalsRemoved: [], policiesAdded: [], policiesRemoved: [], policiesChanged: [])
-    func isOpen(_ r: CheckResult) -> Bool { r.status == .fail || r.status == .excepted }
     report.versionChanges = changes.map { c in
       DriftVersionChange(
         change: c, openBefore: allOld.filter { $0.checkID == c.checkID && isOpen($0) }.count,
@@ -237,8 +248,8 @@ extension DriftReport {
     func differs(_ a: CheckResult, _ b: CheckResult) -> Bool {
       a.policy?.versionID != b.policy?.versionID || a.policy?.documentSHA256 != b.policy?.documentSHA256
     }
-    for r in newResults {
-      let old = before[r.findingIdentity]
+    for (i, r) in newResults.enumerated() where isOpen(r) {
+      let old = before[newIdentities[i]].map { oldResults[$0] }
       switch (old?.status, r.status) {
       case (.fail?, .fail), (.excepted?, .excepted):
         if differs(old!, r) { report.changedFindings.append(FindingChange(before: old!, after: r)) } else { report.stillOpen.append(r) }
@@ -248,9 +259,10 @@ extension DriftReport {
       default: break
       }
     }
-    for r in oldResults where r.status == .fail || r.status == .excepted {
-      let now = after[r.findingIdentity]?.status
-      if now != .fail && now != .excepted { report.resolved.append(after[r.findingIdentity] ?? r) }
+    for r in oldResults where isOpen(r) {
+      let now = after[r.findingIdentity].map { newResults[$0] }
+      if let now, isOpen(now) { continue }
+      report.resolved.append(now ?? r)
     }
 
     // Principals: by type and unique id (a path change keeps the id: a rename, not a new subject); the

@@ -58,14 +58,15 @@ public enum HandoffPackage {
       .init(
         name: "assessment-results.xml",
         bytes: OSCALAssessmentResults.render(inputs.model, trend: inputs.trend, snapshotMembers: inputs.snapshotMembers)))
+    let css = inputs.drift == nil && inputs.pairDrifts.isEmpty ? "" : try inputs.templates.stylesheet()
     if let drift = inputs.drift {
       files.append(.init(name: "drift.json", bytes: Array((JSONWriter.pretty(drift.jsonValue) + "\n").utf8)))
-      files.append(.init(name: "drift.html", bytes: try DriftHTML.render(drift, templates: inputs.templates)))
+      files.append(.init(name: "drift.html", bytes: DriftHTML.render(drift, stylesheet: css)))
     }
     for drift in inputs.pairDrifts {
       let name = pairDriftName(drift)
       files.append(.init(name: name + ".json", bytes: Array((JSONWriter.pretty(drift.jsonValue) + "\n").utf8)))
-      files.append(.init(name: name + ".html", bytes: try DriftHTML.render(drift, templates: inputs.templates)))
+      files.append(.init(name: name + ".html", bytes: DriftHTML.render(drift, stylesheet: css)))
     }
     files.append(.init(name: "trend.csv", bytes: Array(CSV.trend(inputs.trend).utf8)))
     files.append(.init(name: "privileged.csv", bytes: Array(CSV.privileged(inputs.privileged).utf8)))
@@ -141,16 +142,17 @@ public enum HandoffPackage {
       lines.append(
         "Verdicts for the period \(m.periodDescription) (a control is effective over the period only when every snapshot from its start to its end is; no-evidence when no snapshot gives the state at its start):"
       )
-      for a in period {
-        lines.append("  \(a.control.id) \(a.control.title): \(a.verdict.rawValue). \(a.explanation)")
-        for v in a.snapshots {
-          lines.append(
-            "    snapshot \(v.snapshot.id) of \(v.snapshot.capturedAt.dateString)\(v.isPeriodStart ? " (before the period: the state at its start)" : ""): \(v.verdict?.rawValue ?? "not assessed")"
-          )
-        }
-        if !a.startCovered {
-          lines.append("    the period's start (\(m.periodFrom?.dateString ?? "?")): no snapshot, no evidence")
-        }
+      for a in period { lines.append("  \(a.control.id) \(a.control.title): \(a.verdict.rawValue). \(a.explanation)") }
+      // One line per snapshot with every control's verdict, the state at the start first.
+      lines.append("Verdicts per snapshot (the state at the period's start first):")
+      if !m.periodStartCovered, m.periodStart == nil {
+        lines.append("  the period's start (\(m.periodFrom?.dateString ?? "?")): no snapshot at or before it, no evidence")
+      }
+      for (i, v) in (period.first?.snapshots ?? []).enumerated() {
+        let verdicts = period.map { "\($0.control.id) \($0.snapshots[i].verdict?.rawValue ?? "not assessed")" }
+        lines.append(
+          "  snapshot \(v.snapshot.id) of \(v.snapshot.capturedAt.dateString)\(v.isPeriodStart ? " (before the period: the state at its start)" : ""): "
+            + verdicts.joined(separator: ", "))
       }
     }
     lines.append("Verdicts for the current state (snapshot \(m.current.id)):")

@@ -31,7 +31,12 @@ public enum DriftHTML {
   /// - Throws: ``RenderError`` when the stylesheet is refused (see ``TemplateSet/stylesheet()``): a
   ///   page is never written without it.
   public static func render(_ d: DriftReport, templates: TemplateSet) throws -> [UInt8] {
-    let css = try templates.stylesheet()
+    render(d, stylesheet: try templates.stylesheet())
+  }
+
+  /// The page with `css`, a stylesheet already read and checked (``TemplateSet/stylesheet()``): a
+  /// package renders one page per pair of snapshots and reads the stylesheet once.
+  public static func render(_ d: DriftReport, stylesheet css: String) -> [UInt8] {
     let doc = XMLDocument(rootElement: "html", namespaceURI: XMLNamespaces.xhtml)
     let html = doc.rootElement!
     html.set("lang", "en")

@@ -97,7 +97,9 @@ extension EvidenceWorkflow {
   /// Stored results of snapshot `id` in report order (most severe first, then catalog order of the
   /// check, principal and policy), optionally of one check and of some statuses.
   public func results(snapshotID id: Int, check: String? = nil, statuses: Set<ResultStatus>? = nil) throws -> [CheckResult] {
-    try store.results(snapshotID: id, check: check, statuses: statuses).sorted(by: CheckResult.reportOrder)
+    var results = try store.results(snapshotID: id, check: check, statuses: statuses)
+    CheckResult.sortForReport(&results)
+    return results
   }
 
   /// What `findings` lists: the snapshot `selector` names and its results of `check` with `statuses`

@@ -48,10 +48,14 @@ extension EvidenceWorkflow {
       record: SnapshotRecord, snapshot: AuthorizationSnapshot, results: [CheckResult], versions: [String: Int],
       register: [PrivilegedPrincipal]
     )
+    // Consecutive snapshots share most of their (content-addressed) results: each is decoded once.
+    var cache: [Int64: CheckResult] = [:]
     func side(_ s: SnapshotRecord) throws -> Side {
       try requireAssessed(s, naming: store.path)
+      var results = try store.results(snapshotID: s.id, cache: &cache)
+      CheckResult.sortForReport(&results)
       return (
-        s, try store.loadSnapshot(id: s.id), try results(snapshotID: s.id), try store.checkVersions(snapshotID: s.id),
+        s, try store.loadSnapshot(id: s.id), results, try store.checkVersions(snapshotID: s.id),
         try privilegedEntries(of: s, since: [:], capabilities: capabilities)
       )
     }
