@@ -414,7 +414,7 @@ private struct Builder {
     markup(
       rc.addChild("description"),
       [
-        "Controls of \(ControlCatalog.bundled.framework) the checks map to. Each control that is the primary control of some check gets a control-level finding per snapshot: "
+        "Controls of \(ControlCatalog.bundled.framework) the checks map to. Each control that is the primary control of some check gets a control-level finding per snapshot (and, for a period, one over the period in the period's result): "
           + model.controlVerdicts.map(\.control.id).joined(separator: ", ") + "."
       ])
     let sel = rc.addChild("control-selection")
