@@ -40,8 +40,11 @@ struct Demo: ParsableCommand {
     }
     guard let model else { return }
     Terminal.out(
-      "latest snapshot: \(model.verdictSummary) (\(model.findings.count) finding(s), \(model.results.count) results examined)"
+      "latest snapshot: \(model.verdictSummary) (\(Plural.count(model.findings.count, "finding")), \(Plural.count(model.results.count, "result")) examined)"
     )
+    if model.isPeriod {
+      Terminal.out("\(model.periodVerdictSummary) (\(Plural.count(model.periodFindings.count, "finding")) seen in the period)")
+    }
     Terminal.out(
       "database: \(db)  (next: iam-evidence findings --db \(db) --account \(DemoData.account); iam-evidence diff --db \(db) --account \(DemoData.account) previous latest; iam-evidence accounts --db \(db) --scope \(try DemoData.scopeURL().path))"
     )

@@ -60,7 +60,7 @@ struct PackageCommand: ParsableCommand {
         templates: templateSet, generatedAt: time, cadenceDays: cadence),
       to: URL(fileURLWithPath: out), now: Clock.now)
     Terminal.out(
-      "wrote \(out): \(summary.files) files, period \(summary.model.periodDescription), \(summary.snapshots) snapshot(s), \(summary.model.verdictSummary)"
+      "wrote \(out): \(Plural.count(summary.files, "file")), period \(summary.model.periodDescription), \(Plural.count(summary.snapshots, "snapshot")), \(summary.model.periodVerdictSummary); current state: \(summary.model.verdictSummary)"
         + (key.map { ", signed (key fingerprint \(SigningKeys.fingerprint($0.publicKey).prefix(16)))" } ?? ", unsigned"))
   }
 }

@@ -55,7 +55,10 @@ struct Report: ParsableCommand {
     let directory = out.map { URL(fileURLWithPath: $0) } ?? ReportWriter.defaultDirectory(for: model, base: URL(fileURLWithPath: "Reports"))
     for url in try ReportWriter.write(outputs, to: directory) { Terminal.out("wrote \(url.path)") }
     Terminal.out(
-      "\(model.verdictSummary) (\(model.findings.count) finding(s) in snapshot \(model.current.id), \(model.results.count) results examined)"
+      "\(model.verdictSummary) (\(Plural.count(model.findings.count, "finding")) in snapshot \(model.current.id), \(Plural.count(model.results.count, "result")) examined)"
     )
+    if model.isPeriod {
+      Terminal.out("\(model.periodVerdictSummary) (\(Plural.count(model.periodFindings.count, "finding")) seen in the period)")
+    }
   }
 }

@@ -67,12 +67,12 @@ struct Trend: ParsableCommand {
 
   /// The text of one account's trend, headed `account LABEL: N snapshot(s)`.
   static func printText(_ report: TrendReport, label: String) {
-    Terminal.out("account \(label): \(report.snapshots.count) snapshot(s)")
-    let header = ["SNAPSHOT", "CAPTURED-AT", "CHECK", "VERSION", "FAIL", "EXCEPTED", "PASS", "ERROR"]
+    Terminal.out("account \(label): \(Plural.count(report.snapshots.count, "snapshot"))")
+    let header = ["SNAPSHOT", "CAPTURED-AT", "CHECK", "VERSION", "FAIL", "ERROR", "EXCEPTED", "PASS"]
     let rows = report.rows.map { r in
       [String(r.snapshotID), r.capturedAt.description, r.checkID, r.checkVersion.map(String.init) ?? "-"]
         + (r.assessed
-          ? [String(r.counts.fail), String(r.counts.excepted), String(r.counts.pass), String(r.counts.error)]
+          ? [String(r.counts.fail), String(r.counts.error), String(r.counts.excepted), String(r.counts.pass)]
           : ["-", "-", "-", "- (not assessed)"])
     }
     Terminal.out(TextTable.render(header: header, rows: rows))

@@ -55,7 +55,7 @@ import Testing
     let v1Counts = StatusCounts(v1)
     let managedFailures = v1.filter { $0.policy?.kind == .managed && $0.status == .fail }
     #expect(!managedFailures.isEmpty, "the fixture has failing customer-managed policies for version 2 to judge differently")
-    let previousOpen = Set(try workflow.results(snapshotID: second.id, check: Self.checkID).filter(Self.isOpen).map(\.findingKey))
+    let previousOpen = Set(try workflow.results(snapshotID: second.id, check: Self.checkID).filter(Self.isOpen).map(\.findingIdentity))
 
     // Assess the last snapshot with version 2.
     let outcome = try workflow.assess(snapshotID: third.id, checks: Self.catalogV2, now: Timestamp(parsing: "2024-07-02T00:00:00Z")!)
@@ -101,7 +101,7 @@ import Testing
     #expect(trend.versionChanges.map(\.checkID) == [Self.checkID])
     #expect(trend.versionChanges.first?.snapshotID == third.id)
     #expect(trend.rows.first { $0.snapshotID == third.id && $0.checkID == Self.checkID }?.checkVersion == 2)
-    let gone = previousOpen.subtracting(open.map(\.findingKey))
+    let gone = previousOpen.subtracting(open.map(\.findingIdentity))
     #expect(!gone.isEmpty)
     for key in gone {
       let life = try #require(trend.findings.first { $0.key == key })

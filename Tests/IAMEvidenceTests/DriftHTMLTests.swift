@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import XMLTree
 
 @testable import IAMEvidence
 
@@ -29,6 +30,34 @@ import Testing
     for shown in ["eve[U+202E]gnp.exe", "p[U+2066]ol", "mal[U+200F]lory", "x[U+061C]y"] {
       #expect(html.contains(shown), "\(shown)")
     }
+  }
+
+  /// Issue 17, defect 3: new findings read as bad (red on pink), resolved ones as good (green), in the
+  /// page's own stylesheet; statements added to or removed from a policy are neither.
+  @Test func newFindingsReadAsBadAndResolvedOnesAsGood() throws {
+    let (store, _) = try TestSupport.makeStore()
+    let before = DriftFiles.User(name: "old", id: "AIDAOLD000000000001", policies: [("kms-admin", DriftFiles.kmsStar)])
+    let after = DriftFiles.User(name: "new", id: "AIDANEW000000000001", policies: [("kms-admin", DriftFiles.kmsStar)])
+    let a = try DriftFiles.ingest(store, DriftFiles.file(users: [before]), name: "a.json", capturedAt: "2024-01-31")
+    let b = try DriftFiles.ingest(store, DriftFiles.file(users: [after]), name: "b.json", capturedAt: "2024-02-29")
+    let drift = try store.workflow.drift(from: a.id, to: b.id)
+    #expect(!drift.newFindings.isEmpty && !drift.resolved.isEmpty)
+    let doc = try XMLDocument(bytes: try DriftHTML.render(drift, templates: Self.templates))
+    let ns = ["h": XMLNamespaces.xhtml]
+    func rows(_ section: String) throws -> [XMLElement] {
+      try doc.nodes(matching: "//h:section[h:h2[starts-with(., '\(section) (')]]//h:tr[h:td]", namespaces: ns)
+    }
+    let new = try rows("New findings")
+    let resolved = try rows("Resolved findings")
+    #expect(new.count == drift.newFindings.count && resolved.count == drift.resolved.count)
+    #expect(new.allSatisfy { $0.attribute("class") == "drift-worse" })
+    #expect(resolved.allSatisfy { $0.attribute("class") == "drift-better" })
+    // The colours: worse is the report's fail pink, better its pass green.
+    let css = try #require(try doc.firstNode(matching: "//h:style", namespaces: ns)?.textContent)
+    #expect(css.contains(".drift-worse { background: #fdecea; }") && css.contains(".drift-better { background: #e6f4ea; }"))
+    #expect(!css.contains(".drift-added") && !css.contains(".drift-removed"))
+    // Privileges gained are worse, principals added are only facts.
+    #expect(try doc.nodes(matching: "//h:tr[@class='drift-neutral']", namespaces: ns).count == 2)
   }
 
   /// A template folder without a readable `report.css` (absent, or a folder by that name): the drift

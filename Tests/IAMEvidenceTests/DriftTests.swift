@@ -331,7 +331,8 @@ enum DriftFiles {
 
     // The finding buckets partition the open results.
     let openAfter = Set(newResults.filter { isOpen($0) }.map(\.findingKey))
-    let buckets = (drift.newFindings + drift.stillOpen + drift.newlyExcepted + drift.exceptionExpired).map(\.findingKey)
+    let buckets = (drift.newFindings + drift.stillOpen + drift.newlyExcepted + drift.exceptionExpired + drift.changedFindings.map(\.after))
+      .map(\.findingKey)
     #expect(Set(buckets) == openAfter && buckets.count == openAfter.count)
     #expect(resolved == Set(oldResults.filter { isOpen($0) }.map(\.findingKey)).subtracting(openAfter))
     #expect(drift.newlyExcepted.isEmpty && drift.exceptionExpired.isEmpty)
@@ -462,6 +463,52 @@ enum DriftFiles {
     #expect(json["statements"]?["changed"]?.arrayValue?.count == 1)
   }
 
+  /// Issue 17, defect 3: a managed policy whose default version switched from v2 to v1 and that fails
+  /// under both is one finding, changed (its identity is the policy, not the version), not a resolved
+  /// finding (v2) and a new one (v1); the trend and the period's findings follow the same identity.
+  @Test func aVersionSwitchOfAFailingPolicyIsOneChangedFinding() throws {
+    let (store, _) = try TestSupport.makeStore()
+    let user = DriftFiles.User(name: "ops", id: "AIDAOPS000000000001", attached: ["deploy-pipeline"])
+    let decryptOnly = #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kms:Decrypt","Resource":"*"}]}"#
+    let everything = #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#
+    func policy(default v: String) -> DriftFiles.Managed {
+      DriftFiles.Managed(name: "deploy-pipeline", defaultVersion: v, versions: [("v1", everything), ("v2", decryptOnly)])
+    }
+    let a = try DriftFiles.ingest(
+      store, DriftFiles.file(users: [user], managed: [policy(default: "v2")]), name: "a.json", capturedAt: "2024-04-30")
+    let b = try DriftFiles.ingest(
+      store, DriftFiles.file(users: [user], managed: [policy(default: "v1")]), name: "b.json", capturedAt: "2024-05-31")
+    let drift = try store.workflow.drift(from: a.id, to: b.id)
+    let arn = policy(default: "v1").arn
+
+    // kms-decrypt-all-keys fails under both versions: one changed finding.
+    let changed = drift.changedFindings.filter { $0.after.checkID == "kms-decrypt-all-keys" && $0.after.policy?.arn == arn }
+    #expect(changed.count == 1)
+    #expect(changed.first?.before.policy?.versionID == "v2" && changed.first?.after.policy?.versionID == "v1")
+    #expect(changed.first?.versionSwitched == true)
+    #expect(!drift.resolved.contains { $0.policy?.arn == arn }, "nothing of the policy is resolved: it got worse")
+    #expect(!drift.newFindings.contains { $0.checkID == "kms-decrypt-all-keys" && $0.policy?.arn == arn })
+    #expect(!drift.stillOpen.contains { $0.policy?.arn == arn })
+    // Checks it fails only under v1 are new findings of the policy.
+    #expect(drift.newFindings.contains { $0.checkID == "kms-full-access-managed" && $0.policy?.arn == arn })
+    #expect(drift.newFindings.contains { $0.checkID == "admin-access-managed" && $0.policy?.arn == arn })
+    // In every rendering.
+    let json = drift.jsonValue["findings"]?["changed"]?.arrayValue ?? []
+    #expect(json.contains { $0["from_version"] == .string("v2") && $0["to_version"] == .string("v1") })
+    let text = DriftText.render(drift)
+    #expect(text.contains("changed findings: \(drift.changedFindings.count)") && text.contains("default version v2 -> v1"))
+    let xml = String(decoding: try DriftXML.render(drift, templates: DriftHTMLTests.templates), as: UTF8.self)
+    #expect(xml.contains(#"fromVersion="v2""#) && xml.contains("<changedFindings count="))
+    let html = String(decoding: try DriftHTML.render(drift, templates: DriftHTMLTests.templates), as: UTF8.self)
+    #expect(html.contains("default version v2 → v1"))
+
+    // The trend follows the policy across the switch: first seen in April, still open in May.
+    let trend = try store.workflow.trend(account: nil, from: nil, to: nil)
+    let life = try #require(trend.findings.first { $0.checkID == "kms-decrypt-all-keys" && $0.key.contains(arn) })
+    #expect(life.key == "kms-decrypt-all-keys|\(arn)" && life.firstSnapshotID == a.id && life.lastSnapshotID == b.id)
+    #expect(life.resolvedAt == nil && trend.findings.filter { $0.key.hasPrefix("kms-decrypt-all-keys|\(arn)") }.count == 1)
+  }
+
   @Test func newlyExceptedAndExceptionExpired() throws {
     let (store, _) = try TestSupport.makeStore()
     let user = DriftFiles.User(name: "analyst", id: "AIDAANALYST00000001", policies: [("kms-admin", DriftFiles.kmsStar)])
@@ -469,6 +516,8 @@ enum DriftFiles {
     let a = try DriftFiles.ingest(store, text, name: "a.json", capturedAt: "2024-01-31T00:00:00Z")
     let b = try DriftFiles.ingest(store, text + "\n", name: "b.json", capturedAt: "2024-02-29T00:00:00Z")
     let key = "kms-full-access-inline|\(user.id)|inline:kms-admin"
+    // The identity result's only source is that inline policy: the exception covers it too.
+    let identity = "kms-full-access-identity|\(user.id)"
     func register(expires: String) throws -> ExceptionRegister {
       try ExceptionTests.register([ExceptionTests.entry(id: "EX-7", principal: "analyst", policy: "kms-admin", expiresOn: expires)])
     }
@@ -476,8 +525,8 @@ enum DriftFiles {
     // The register applies to the second snapshot only.
     try store.workflow.assess(snapshotID: b.id, register: try register(expires: "2024-12-31"), now: TestSupport.fixedNow)
     var drift = try store.workflow.drift(from: a.id, to: b.id)
-    #expect(drift.newlyExcepted.map(\.findingKey) == [key])
-    #expect(drift.newlyExcepted.first?.exception?.id == "EX-7")
+    #expect(drift.newlyExcepted.map(\.findingKey) == [key, identity])
+    #expect(drift.newlyExcepted.allSatisfy { $0.exception?.id == "EX-7" })
     #expect(!drift.stillOpen.contains { $0.findingKey == key } && !drift.newFindings.contains { $0.findingKey == key })
     #expect(drift.resolved.isEmpty && drift.exceptionExpired.isEmpty)
     #expect(!drift.isEmpty)
@@ -488,9 +537,8 @@ enum DriftFiles {
     for s in [a, b] { try store.workflow.assess(snapshotID: s.id, register: expiring, now: TestSupport.fixedNow) }
     #expect(try store.workflow.results(snapshotID: a.id).first { $0.findingKey == key }?.status == .excepted)
     drift = try store.workflow.drift(from: a.id, to: b.id)
-    #expect(drift.exceptionExpired.map(\.findingKey) == [key])
-    #expect(drift.exceptionExpired.first?.status == .fail)
-    #expect(drift.exceptionExpired.first?.hasNote("exception-expired") == true)
+    #expect(drift.exceptionExpired.map(\.findingKey) == [key, identity])
+    #expect(drift.exceptionExpired.allSatisfy { $0.status == .fail && $0.hasNote("exception-expired") })
     #expect(!drift.newFindings.contains { $0.findingKey == key } && !drift.stillOpen.contains { $0.findingKey == key })
     #expect(drift.newlyExcepted.isEmpty && drift.resolved.isEmpty)
 
@@ -537,7 +585,7 @@ enum DriftFiles {
     let (_, db) = try Self.seriesDatabase()
     let root = try Self.json(try TestSupport.run(["diff", "--db", db, "--format", "json", "1", "2"]))
     #expect(root["from"]?.numberText == "1" && root["to"]?.numberText == "2")
-    #expect(Self.keySet(root["findings"]) == ["new", "resolved", "still_open", "newly_excepted", "exception_expired"])
+    #expect(Self.keySet(root["findings"]) == ["new", "resolved", "still_open", "newly_excepted", "exception_expired", "changed"])
     #expect(Self.keySet(root["principals"]) == ["added", "removed"])
     #expect(Self.keySet(root["policies"]) == ["added", "removed", "changed"])
 
@@ -545,13 +593,16 @@ enum DriftFiles {
     // and `method_sources`, and only they).
     let listed = try Self.json(try TestSupport.run(["findings", "--db", db, "--snapshot", "2", "--status", "all", "--format", "json"]))
     let escalation: Set<String> = ["methods", "method_sources"]
-    let fields = Self.keys(listed.arrayValue?.first { $0["methods"] == nil })
+    // Present only where they say something: a policy used as a permissions boundary, an identity
+    // result excepted through its sources.
+    let optional: Set<String> = ["boundary_of", "covering_exceptions"]
+    let fields = Self.keys(listed.arrayValue?.first { $0["methods"] == nil }).filter { !optional.contains($0) }
     #expect(!fields.isEmpty)
     let findingElements = ["new", "resolved", "still_open"].flatMap { root["findings"]?[$0]?.arrayValue ?? [] }
     #expect(!findingElements.isEmpty)
     for f in findingElements {
       let isEscalation = f["check"]?.stringValue?.hasPrefix("privilege-escalation-") == true && f["status"] != .string("pass")
-      #expect(Self.keys(f).filter { !escalation.contains($0) } == fields)
+      #expect(Self.keys(f).filter { !escalation.contains($0) && !optional.contains($0) } == fields)
       #expect(Self.keySet(f).isSuperset(of: escalation) == isEscalation, "\(Self.keys(f))")
     }
     #expect(root["findings"]?["resolved"]?.arrayValue?.isEmpty == false)

@@ -110,7 +110,11 @@ import ZIPFoundation
       let members = Self.withManifest(Self.replacing(core, "evidence.xsd", with: try Self.hostileSchema(core, reference)))
       let dir = root.appendingPathComponent("package-\(i)")
       try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-      for m in members { try Data(m.bytes).write(to: dir.appendingPathComponent(m.name), options: []) }
+      for m in members {
+        let url = dir.appendingPathComponent(m.name)
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try Data(m.bytes).write(to: url, options: [])
+      }
       guard let run = try Self.runWithOpenStdin(["verify", dir.path]) else {
         Issue.record("verify hung on \(location)")
         continue
@@ -136,7 +140,11 @@ import ZIPFoundation
     members = Self.replacing(members, "trend.csv", with: Array("altered\n".utf8))
     let altered = root.appendingPathComponent("altered")
     try FileManager.default.createDirectory(at: altered, withIntermediateDirectories: true)
-    for m in members { try Data(m.bytes).write(to: altered.appendingPathComponent(m.name)) }
+    for m in members {
+      let url = altered.appendingPathComponent(m.name)
+      try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+      try Data(m.bytes).write(to: url)
+    }
     let report = try Self.withTimeout(30, fifos: [fifo]) { try PackageVerifier.verify(path: altered.path, publicKey: nil) }
     let problems = try #require(report, "verify hung").problems
     #expect(problems == ["trend.csv: altered (SHA-256 does not match the manifest)"])

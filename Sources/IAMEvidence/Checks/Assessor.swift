@@ -19,6 +19,11 @@ public enum Assessor {
   /// failure matched only by exceptions not in force stays `fail`, noted `exception-not-yet-approved`
   /// or `exception-expired` with each exception's id. An exception limited to accounts applies only
   /// when `account`, the snapshot's account, is one of them (nil: to none of them).
+  /// An identity result is excepted by an exception
+  /// matching its principal without a policy scope, or when every source of its failing grant is
+  /// covered by an exception in force for that policy (``ExceptionCoverage``); it then lists them
+  /// (``CheckResult/coveringExceptions``). Some sources covered excepts nothing (noted
+  /// `exception-partial`).
   public static func assess(
     _ snapshot: consuming AuthorizationSnapshot, capturedAt: Timestamp, account: String? = nil, register: ExceptionRegister = .empty,
     checks: [any Check] = CheckCatalog.all, evaluator: KMSPolicyEvaluator = KMSPolicyEvaluator(),
@@ -76,44 +81,81 @@ public enum Assessor {
       results.append(contentsOf: perCheck[i])
       perCheck[i] = []
     }
+    var sourceChecks: [String: [String]] = [:]
+    for c in checks where !c.description.sourceChecks.isEmpty { sourceChecks[c.description.id] = c.description.sourceChecks }
     for i in results.indices where results[i].status == .fail {
-      let matching = register.matching(results[i], account: account)
+      let coverage = register.coverage(of: results[i], account: account, sourceChecks: sourceChecks[results[i].checkID] ?? [])
+      let matching = coverage.matched
+      if coverage.coversSomeSources && coverage.direct.isEmpty {
+        results[i].notes.append(Self.partialCoverageNote(coverage))
+      }
       guard !matching.isEmpty else { continue }
       if counts(results[i].checkID) { matching.forEach { used.insert($0.id) } }
-      apply(matching, to: &results[i], capturedAt: capturedAt)
+      if let (inForce, covering) = coverage.applied(at: capturedAt) {
+        results[i].status = .excepted
+        results[i].exception = AppliedException(id: inForce.id, approvedBy: inForce.approvedBy, expiresOn: inForce.expiresOnDate)
+        if covering.isEmpty {
+          results[i].notes.append(
+            ResultNote(
+              code: "excepted",
+              message:
+                "Approved exception \(inForce.id) (approved by \(inForce.approvedBy) on \(inForce.approvedOn.dateString), expires \(inForce.expiresOnDate)): \(inForce.justification)"
+            ))
+        } else {
+          results[i].coveringExceptions = covering.map {
+            SourceException(
+              source: $0.0, exception: AppliedException(id: $0.1.id, approvedBy: $0.1.approvedBy, expiresOn: $0.1.expiresOnDate))
+          }
+          let list = covering.map {
+            "\($0.0.label) by \($0.1.id) (approved by \($0.1.approvedBy) on \($0.1.approvedOn.dateString), expires \($0.1.expiresOnDate))"
+          }
+          results[i].notes.append(
+            ResultNote(
+              code: "excepted",
+              message:
+                "Every source of the grant is covered by an approved exception in force: \(list.joined(separator: "; ")). Excepted while all of them are in force, through \(inForce.expiresOnDate) (\(inForce.id))."
+            ))
+        }
+      } else {
+        for e in matching {
+          switch e.period(at: capturedAt) {
+          case .notYetApproved:
+            results[i].notes.append(
+              ResultNote(
+                code: "exception-not-yet-approved",
+                message:
+                  "Exception \(e.id) was approved on \(e.approvedOn.dateString), after the snapshot was captured; it does not apply to what was captured before."
+              ))
+          case .expired, .inForce:
+            // In force but not applied: it covers a source while another source's only exceptions are not in force.
+            results[i].notes.append(
+              e.isInForce(at: capturedAt)
+                ? ResultNote(
+                  code: "exception-partial",
+                  message:
+                    "Exception \(e.id) is in force and covers a source of the grant, but not every source is covered by an exception in force: the result is not excepted."
+                )
+                : ResultNote(
+                  code: "exception-expired",
+                  message: "Exception \(e.id) expired on \(e.expiresOnDate), before the snapshot was captured; it no longer applies."))
+          }
+        }
+      }
     }
     return results
   }
 
-  /// Makes a failure matched by `matching` excepted (by the first exception in force), or notes why
-  /// none applies.
-  private static func apply(_ matching: [PolicyException], to result: inout CheckResult, capturedAt: Timestamp) {
-    if let inForce = matching.first(where: { $0.isInForce(at: capturedAt) }) {
-      result.status = .excepted
-      result.exception = AppliedException(id: inForce.id, approvedBy: inForce.approvedBy, expiresOn: inForce.expiresOnDate)
-      result.notes.append(
-        ResultNote(
-          code: "excepted",
-          message:
-            "Approved exception \(inForce.id) (approved by \(inForce.approvedBy) on \(inForce.approvedOn.dateString), expires \(inForce.expiresOnDate)): \(inForce.justification)"
-        ))
-      return
+  /// The note of an identity result some of whose grant's sources are covered by exceptions and
+  /// others not: nothing is excepted, and the note says which sources lack one.
+  static func partialCoverageNote(_ coverage: ExceptionCoverage) -> ResultNote {
+    let covered = coverage.sources.filter { !$0.exceptions.isEmpty }.map {
+      "\($0.source.label) (\($0.exceptions.map(\.id).joined(separator: ", ")))"
     }
-    for e in matching {
-      switch e.period(at: capturedAt) {
-      case .notYetApproved:
-        result.notes.append(
-          ResultNote(
-            code: "exception-not-yet-approved",
-            message:
-              "Exception \(e.id) was approved on \(e.approvedOn.dateString), after the snapshot was captured; it does not apply to what was captured before."
-          ))
-      case .expired, .inForce:
-        result.notes.append(
-          ResultNote(
-            code: "exception-expired",
-            message: "Exception \(e.id) expired on \(e.expiresOnDate), before the snapshot was captured; it no longer applies."))
-      }
-    }
+    let uncovered = coverage.sources.filter(\.exceptions.isEmpty).map(\.source.label)
+    return ResultNote(
+      code: "exception-partial",
+      message:
+        "Exceptions cover some sources of the grant (\(covered.joined(separator: "; "))) but not \(uncovered.joined(separator: ", ")): an identity result is excepted only when every source is covered, so it is not excepted."
+    )
   }
 }

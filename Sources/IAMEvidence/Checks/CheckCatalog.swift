@@ -20,7 +20,15 @@ public enum CheckCatalog {
   ]
 
   /// The catalog position of check `id` (unknown ids sort last).
-  public static func position(of id: String) -> Int { all.firstIndex { $0.description.id == id } ?? all.count }
+  public static func position(of id: String) -> Int { positions[id] ?? all.count }
+
+  /// Positions by id, computed once: sorting results asks for them per comparison (searching the
+  /// list copied each check's description every time).
+  private static let positions: [String: Int] = {
+    var out: [String: Int] = [:]
+    for (i, c) in all.enumerated() where out[c.description.id] == nil { out[c.description.id] = i }
+    return out
+  }()
 
   /// The check with `id`, if registered.
   public static func check(id: String) -> (any Check)? { all.first { $0.description.id == id } }

@@ -134,14 +134,21 @@ public struct CheckDescription: Sendable {
   /// the ``Assessor`` in a second phase with those results (exceptions applied) in
   /// ``CheckContext/prior``. Inputs are first-phase checks of the catalog.
   public var inputs: [String]
+  /// For a check of identities: the checks that judge the sources of their grant one policy at a
+  /// time (`kms-full-access-inline` and `kms-full-access-managed` for `kms-full-access-identity`).
+  /// An exception approved under one of them for a source policy also covers that source of this
+  /// check's results; a result is excepted when every source is covered
+  /// (``ExceptionRegister/coverage(of:account:sourceChecks:)``).
+  public var sourceChecks: [String]
 
   public init(
     id: String, version: Int, title: String, controls: [String], rationale: String, remediation: String,
     methodology: [String], population: String, isPrimary: Bool = false, controlObjective: String? = nil,
     triggering: [CheckExample], nonTriggering: [CheckExample], examplePlacement: ExamplePlacement,
     target: ActionTarget? = nil, quotes: StatementQuoting = .none, references: [CheckReference] = [],
-    capability: PrivilegeCapability? = nil, inputs: [String] = []
+    capability: PrivilegeCapability? = nil, inputs: [String] = [], sourceChecks: [String] = []
   ) {
+    self.sourceChecks = sourceChecks
     self.id = id
     self.version = version
     self.title = title
@@ -290,14 +297,17 @@ public struct CheckContext: Sendable {
     var groups: [String: Principal] = [:]
     var members: [String: [PrincipalRef]] = [:]
     var attached: [String: [PrincipalRef]] = [:]
+    var bounded: [String: [PrincipalRef]] = [:]
     for p in snapshot.principals {
       if p.type == .group, groups[p.name] == nil { groups[p.name] = p }
       if p.type == .user { for g in Set(p.groups) { members[g, default: []].append(PrincipalRef(p)) } }
       for arn in Set(p.attachedPolicies.map(\.arn)) { attached[arn, default: []].append(PrincipalRef(p)) }
+      if let b = p.permissionsBoundary { bounded[b.arn, default: []].append(PrincipalRef(p)) }
     }
     self.groupsByName = groups
     self.membersByGroup = members.mapValues { $0.sorted() }
     self.attachmentsByARN = attached.mapValues { $0.sorted() }
+    self.boundariesByARN = bounded.mapValues { $0.sorted() }
   }
 
   /// Whether some check may quote statements of a document with this analysis (see
@@ -365,6 +375,12 @@ public struct CheckContext: Sendable {
 
   /// Every principal a managed policy is attached to.
   public func attachments(of arn: String) -> [PrincipalRef] { attachmentsByARN[arn] ?? [] }
+
+  /// Users and roles by the ARN of their permissions boundary, sorted (indexed once).
+  public var boundariesByARN: [String: [PrincipalRef]]
+
+  /// Every user and role whose permissions boundary is the managed policy `arn`.
+  public func boundaryUsers(of arn: String) -> [PrincipalRef] { boundariesByARN[arn] ?? [] }
 }
 
 /// What the second phase of an assessment gives derived checks (``CheckDescription/inputs``): the

@@ -50,7 +50,9 @@ enum CheckSupport {
 
   static func note(_ n: PolicyNote) -> ResultNote {
     var message = n.message
-    if let source = n.source, !message.hasPrefix(source) { message = "\(source): \(message)" }
+    // The source named once: a message that names it already (`Permissions boundary arn:…` for the
+    // source `boundary arn:…`) is not prefixed with it again.
+    if let source = n.source, !message.contains(source) { message = "\(source): \(message)" }
     return ResultNote(code: n.code.rawValue, message: message, statements: n.statements, detail: n.condition.map(JSONWriter.canonical))
   }
 
@@ -167,6 +169,22 @@ enum CheckSupport {
       policy: PolicyRef(kind: .managed, name: policy.name, arn: policy.arn, versionID: policy.defaultVersionId, documentSHA256: ""),
       notes: [ResultNote(code: "no-default-version", message: "The snapshot holds no default version of this policy.")],
       why: "The default version of the policy is not in the snapshot, so it cannot be judged.", attachedTo: attachedTo)
+  }
+
+  /// Marks the result of customer-managed policy `arn` with the users and roles whose permissions
+  /// boundary it is (``CheckResult/boundaryOf``) and a `permissions-boundary` note naming them: such a
+  /// policy is in use even when attached to nothing, and as a boundary it grants nothing by itself.
+  static func markBoundaryUse(_ result: inout CheckResult, arn: String, context: CheckContext) {
+    let bounded = context.boundaryUsers(of: arn)
+    guard !bounded.isEmpty else { return }
+    result.boundaryOf = bounded
+    let names = bounded.map { "\($0.type.rawValue) \($0.name)" }.joined(separator: ", ")
+    result.notes.append(
+      ResultNote(
+        code: "permissions-boundary",
+        message:
+          "The permissions boundary of \(names): as a boundary it grants nothing by itself, it caps what \(bounded.count == 1 ? "that identity's" : "those identities'") own policies allow."
+      ))
   }
 
   static func isASCIIAlphanumeric(_ scalar: Unicode.Scalar) -> Bool {

@@ -248,7 +248,105 @@ public struct ExceptionRegister: Sendable {
   }
 }
 
+extension PolicyException {
+  /// Whether it covers `source`, one source of the failing grant of the identity result `result`
+  /// (a result about a user or role and no single policy): its check is `*`, the result's check, or
+  /// one of `sourceChecks` (the checks that judge such sources one policy at a time:
+  /// ``CheckDescription/sourceChecks``); its policy pattern matches the source's policy name or ARN
+  /// (a source is only covered by an exception that names a policy); and its principal pattern, if
+  /// any, matches the result's principal or, for a source that comes through a group, the group.
+  public func covers(_ source: GrantSource, of result: CheckResult, sourceChecks: [String]) -> Bool {
+    guard check == "*" || check == result.checkID || sourceChecks.contains(check) else { return false }
+    guard let policy, let p = result.principal, result.policy == nil else { return false }
+    let policyGlob = IAMGlob(resource: policy)
+    guard policyGlob.matches(source.policyName) || (source.policyARN.map(policyGlob.matches) ?? false) else { return false }
+    if let principal {
+      let glob = IAMGlob(resource: principal)
+      guard glob.matches(p.arn) || glob.matches(p.name) || (source.viaGroup.map(glob.matches) ?? false) else { return false }
+    }
+    return true
+  }
+}
+
+/// An exception in force that covers one source of an identity result's failing grant.
+public struct SourceException: Sendable, Hashable {
+  public var source: GrantSource
+  public var exception: AppliedException
+
+  public init(source: GrantSource, exception: AppliedException) {
+    self.source = source
+    self.exception = exception
+  }
+}
+
+/// The exceptions of a register that bear on one failing result: those that match it as a whole
+/// (check, principal, policy: ``PolicyException/matches(_:)``) and, for an identity result (a user or
+/// role, no single policy), those that cover each source of its grant
+/// (``PolicyException/covers(_:of:sourceChecks:)``).
+///
+/// The rule: a result is excepted when an exception in force matches it as a whole (for an identity
+/// result: one that matches its principal and names no policy), or, for an identity result, when
+/// every source of the failing grant is covered by an exception in force for that policy (and that
+/// principal, or none). Covering some sources only excepts nothing.
+public struct ExceptionCoverage: Sendable {
+  /// Exceptions matching the result as a whole, by id.
+  public var direct: [PolicyException]
+  /// Identity results: each source of the grant with the exceptions covering it (by id); empty for
+  /// other results.
+  public var sources: [(source: GrantSource, exceptions: [PolicyException])]
+
+  /// Whether every source of the grant is covered by at least one exception (in force or not).
+  public var coversEverySource: Bool { !sources.isEmpty && sources.allSatisfy { !$0.exceptions.isEmpty } }
+
+  /// Whether some, but not every, source is covered: such exceptions except nothing.
+  public var coversSomeSources: Bool { sources.contains { !$0.exceptions.isEmpty } && !coversEverySource }
+
+  /// The exceptions that would except the result if in force, by id: the direct ones and, when they
+  /// cover every source, the source ones.
+  public var matched: [PolicyException] {
+    var seen = Set<String>()
+    let all = direct + (coversEverySource ? sources.flatMap(\.exceptions) : [])
+    return all.filter { seen.insert($0.id).inserted }.sorted { $0.id < $1.id }
+  }
+
+  /// What excepts the result at `time`: a direct exception in force (the first by id), else, when
+  /// every source is covered by one in force, per source the one in force lasting longest, the
+  /// primary being the one of them that expires first (the result is excepted until then).
+  public func applied(at time: Timestamp) -> (primary: PolicyException, covering: [(GrantSource, PolicyException)])? {
+    if let d = direct.first(where: { $0.isInForce(at: time) }) { return (d, []) }
+    guard coversEverySource else { return nil }
+    var covering: [(GrantSource, PolicyException)] = []
+    for (source, list) in sources {
+      let inForce = list.filter { $0.isInForce(at: time) }
+      guard let best = inForce.max(by: { ($0.expiresOn, $1.id) < ($1.expiresOn, $0.id) }) else { return nil }
+      covering.append((source, best))
+    }
+    let primary = covering.map(\.1).min { ($0.expiresOn, $0.id) < ($1.expiresOn, $1.id) }!
+    return (primary, covering)
+  }
+}
+
 extension ExceptionRegister {
+  /// The exceptions bearing on `result` of a snapshot of `account` (see ``ExceptionCoverage``;
+  /// an exception limited to other accounts bears on nothing there); `sourceChecks` are the checks
+  /// judging the sources of its check's results one policy at a time (``CheckDescription/sourceChecks``).
+  public func coverage(of result: CheckResult, account: String?, sourceChecks: [String] = []) -> ExceptionCoverage {
+    let direct = matching(result, account: account)
+    guard result.principal != nil, result.policy == nil, !result.sources.isEmpty, !exceptions.isEmpty else {
+      return ExceptionCoverage(direct: direct, sources: [])
+    }
+    return ExceptionCoverage(
+      direct: direct,
+      sources: result.sources.map { source in
+        (
+          source,
+          exceptions.filter { $0.applies(toAccount: account) && $0.covers(source, of: result, sourceChecks: sourceChecks) }.sorted {
+            $0.id < $1.id
+          }
+        )
+      })
+  }
+
   /// The exceptions that cover `result` of a snapshot of `account` (whatever their expiry), by id:
   /// an exception limited to other accounts (``PolicyException/accounts``) does not.
   public func matching(_ result: CheckResult, account: String?) -> [PolicyException] {

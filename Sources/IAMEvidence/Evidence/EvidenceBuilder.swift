@@ -32,6 +32,15 @@ public struct EvidenceRecords: Sendable {
   /// The check versions of each snapshot of the period (check id → the version of its latest
   /// assessment), by snapshot id.
   public var versions: [Int: [String: Int]]
+  /// The last snapshot before the period and its counts (``EvidenceModel/periodStart``).
+  public var periodStart: SnapshotRecord? = nil
+  public var periodStartCounts: [String: StatusCounts] = [:]
+  /// The lifetimes of the findings seen in the period or in ``periodStart`` (``TrendBuilder`` over the
+  /// account's snapshots through the current one).
+  public var lifetimes: [FindingLifetime] = []
+  /// The result of each of those findings as last seen open, by identity, for those not open in the
+  /// current snapshot.
+  public var lastSeenResults: [String: CheckResult] = [:]
 
   public init(
     current: SnapshotRecord, period: [SnapshotRecord], periodFrom: Timestamp? = nil, periodTo: Timestamp? = nil,
@@ -74,12 +83,15 @@ public enum EvidenceBuilder {
       let register = try? ExceptionRegister(recordedBytes: Array(a.exceptionsContent.utf8), source: a.exceptionsSource ?? "exceptions")
     {
       let stale = Set(a.staleExceptions)
-      let unapplied = unappliedMatches(records.results, register: register, account: current.account, capturedAt: current.capturedAt)
+      let unapplied = unappliedMatches(
+        records.results, register: register, account: current.account, capturedAt: current.capturedAt, checks: checks)
       // An exception limited to other accounts does not concern this account's evidence.
       for e in register.exceptions where e.applies(toAccount: current.account) {
         exceptions.append(
           ExceptionUse(
-            exception: e, appliedTo: records.results.filter { $0.exception?.id == e.id }.count,
+            exception: e,
+            appliedTo: records.results.filter { $0.exception?.id == e.id || $0.coveringExceptions.contains { $0.exception.id == e.id } }
+              .count,
             expiredMatches: unapplied.expired[e.id] ?? 0, notYetApprovedMatches: unapplied.notYetApproved[e.id] ?? 0,
             isStale: stale.contains(e.id), daysLeft: current.capturedAt.days(until: e.expiresOn)))
       }
@@ -90,7 +102,10 @@ public enum EvidenceBuilder {
       snapshots: records.period, assessment: records.assessment, controls: controls(of: checks, catalog: catalog), checks: checks,
       results: records.results, exceptions: exceptions, history: history, ledger: records.ledger, privileged: records.privileged,
       privilegedCounts: records.privilegedCounts.filter { periodIDs.contains($0.snapshotID) },
-      actionCatalog: ActionCatalogInfo(catalog: actionCatalog, checks: checks))
+      actionCatalog: ActionCatalogInfo(catalog: actionCatalog, checks: checks), periodStart: records.periodStart,
+      periodStartCounts: records.periodStartCounts,
+      periodFindings: periodFindings(
+        lifetimes: records.lifetimes, current: current, results: records.results, lastSeen: records.lastSeenResults))
   }
 
   /// The controls `checks` map to, as evidence lists them: the founding check's primary control first
@@ -106,17 +121,20 @@ public enum EvidenceBuilder {
   /// For each exception of `register`, the failing results it matched but could not apply at
   /// `capturedAt`, having expired or not yet been approved: the register matched against the results
   /// again, by the rule the assessment applied (``Assessor/assess(_:capturedAt:account:register:checks:evaluator:engine:evaluated:)``:
-  /// none of the matching exceptions in force), not read from notes.
-  static func unappliedMatches(_ results: [CheckResult], register: ExceptionRegister, account: String, capturedAt: Timestamp) -> (
-    expired: [String: Int], notYetApproved: [String: Int]
-  ) {
+  /// none of the matching exceptions in force, an identity result's sources included:
+  /// ``ExceptionRegister/coverage(of:account:sourceChecks:)``), not read from notes.
+  static func unappliedMatches(
+    _ results: [CheckResult], register: ExceptionRegister, account: String, capturedAt: Timestamp, checks: [CheckDescription] = []
+  ) -> (expired: [String: Int], notYetApproved: [String: Int]) {
     var expired: [String: Int] = [:]
     var notYetApproved: [String: Int] = [:]
     guard !register.exceptions.isEmpty else { return (expired, notYetApproved) }
+    var sourceChecks: [String: [String]] = [:]
+    for c in checks where !c.sourceChecks.isEmpty { sourceChecks[c.id] = c.sourceChecks }
     for r in results where r.status == .fail {
-      let matching = register.matching(r, account: account)
-      if matching.contains(where: { $0.isInForce(at: capturedAt) }) { continue }
-      for e in matching {
+      let coverage = register.coverage(of: r, account: account, sourceChecks: sourceChecks[r.checkID] ?? [])
+      if coverage.applied(at: capturedAt) != nil { continue }
+      for e in coverage.matched {
         switch e.period(at: capturedAt) {
         case .expired: expired[e.id, default: 0] += 1
         case .notYetApproved: notYetApproved[e.id, default: 0] += 1

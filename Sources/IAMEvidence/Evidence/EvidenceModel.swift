@@ -142,6 +142,16 @@ public struct EvidenceModel: Sendable {
   public var privilegedCounts: [PrivilegedCount] = []
   /// The action catalog of the checks' targets (nil in models built without one).
   public var actionCatalog: ActionCatalogInfo? = nil
+  /// The last snapshot captured before the period, which gives the state at its start, when the
+  /// period's first snapshot was captured after its start and the database holds one (nil otherwise,
+  /// and for the evidence of a single snapshot).
+  public var periodStart: SnapshotRecord? = nil
+  /// The status counts per check of ``periodStart`` (empty: never assessed).
+  public var periodStartCounts: [String: StatusCounts] = [:]
+  /// Every finding seen in a snapshot of the period or in ``periodStart``, with its first and last
+  /// sighting and its state at the period's end, in ``PeriodFinding/reportOrder(_:_:)`` (empty for the
+  /// evidence of a single snapshot).
+  public var periodFindings: [PeriodFinding] = []
 
   /// Results of one check.
   public func results(of checkID: String) -> [CheckResult] { results.filter { $0.checkID == checkID } }

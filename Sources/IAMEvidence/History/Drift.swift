@@ -139,6 +139,24 @@ public struct DriftVersionChange: Sendable, Hashable {
   public var openAfter: Int
 }
 
+/// A finding open in both snapshots of a drift whose subject changed: the managed policy's default
+/// version switched (v2 → v1), or the policy document judged is another one. It is one finding (its
+/// identity is the policy: ``CheckResult/findingIdentity``), changed, not one resolved and one new.
+public struct FindingChange: Sendable, Hashable {
+  /// The result in the earlier snapshot.
+  public var before: CheckResult
+  /// The result in the later snapshot.
+  public var after: CheckResult
+
+  public init(before: CheckResult, after: CheckResult) {
+    self.before = before
+    self.after = after
+  }
+
+  /// Whether the managed policy's version judged differs (else only the document did).
+  public var versionSwitched: Bool { before.policy?.versionID != after.policy?.versionID }
+}
+
 /// `iam-evidence diff`: what changed between two snapshots of one account.
 public struct DriftReport: Sendable {
   public var from: SnapshotRecord
@@ -148,6 +166,9 @@ public struct DriftReport: Sendable {
   public var stillOpen: [CheckResult]
   public var newlyExcepted: [CheckResult]
   public var exceptionExpired: [CheckResult]
+  /// Findings open (fail, or excepted) on both sides with the same status whose policy version or
+  /// document changed: listed here, not in ``stillOpen``.
+  public var changedFindings: [FindingChange] = []
   public var principalsAdded: [PrincipalChange]
   public var principalsRemoved: [PrincipalChange]
   public var policiesAdded: [PolicyChange]
@@ -166,7 +187,7 @@ public struct DriftReport: Sendable {
   /// True when nothing changed at all.
   public var isEmpty: Bool {
     privileges.isEmpty && newFindings.isEmpty && resolved.isEmpty && newlyExcepted.isEmpty && exceptionExpired.isEmpty
-      && principalsAdded.isEmpty
+      && changedFindings.isEmpty && principalsAdded.isEmpty
       && principalsRemoved.isEmpty && policiesAdded.isEmpty && policiesRemoved.isEmpty && policiesChanged.isEmpty
       && accessChanges.isEmpty && versionChanges.isEmpty
   }
@@ -197,33 +218,51 @@ extension DriftReport {
     }
     let changes = CheckVersionChange.between(beforeVersions, afterVersions, at: to)
     let changed = Set(changes.map(\.checkID))
-    let oldResults = allOld.filter { !changed.contains($0.checkID) }
-    let newResults = allNew.filter { !changed.contains($0.checkID) }
-    let before = Dictionary(oldResults.map { ($0.findingKey, $0) }, uniquingKeysWith: { a, _ in a })
-    let after = Dictionary(newResults.map { ($0.findingKey, $0) }, uniquingKeysWith: { a, _ in a })
+    let oldResults = changed.isEmpty ? allOld : allOld.filter { !changed.contains($0.checkID) }
+    let newResults = changed.isEmpty ? allNew : allNew.filter { !changed.contains($0.checkID) }
+    func isOpen(_ r: CheckResult) -> Bool { r.status == .fail || r.status == .excepted }
+    // Matched by identity (a managed policy is one subject whatever its default version); should two
+    // results share one (not expected), the more severe is kept. Indexes, not copies: a package
+    // compares every consecutive pair of a quarter of snapshots of thousands of results each. Of the
+    // earlier snapshot only the open results matter (any other status makes a later failure new).
+    var before: [String: Int] = [:]
+    for (i, r) in oldResults.enumerated() where isOpen(r) {
+      let id = r.findingIdentity
+      if let j = before[id], oldResults[j].status.severityRank <= r.status.severityRank { continue }
+      before[id] = i
+    }
+    let newIdentities = newResults.map(\.findingIdentity)
+    var after: [String: Int] = [:]
+    for (i, id) in newIdentities.enumerated() {
+      if let j = after[id], newResults[j].status.severityRank <= newResults[i].status.severityRank { continue }
+      after[id] = i
+    }
     var report = DriftReport(
       from: from, to: to, newFindings: [], resolved: [], stillOpen: [], newlyExcepted: [], exceptionExpired: [], principalsAdded: [],
       principalsRemoved: [], policiesAdded: [], policiesRemoved: [], policiesChanged: [])
-    func isOpen(_ r: CheckResult) -> Bool { r.status == .fail || r.status == .excepted }
     report.versionChanges = changes.map { c in
       DriftVersionChange(
         change: c, openBefore: allOld.filter { $0.checkID == c.checkID && isOpen($0) }.count,
         openAfter: allNew.filter { $0.checkID == c.checkID && isOpen($0) }.count)
     }
-    for r in newResults {
-      let was = before[r.findingKey]?.status
-      switch (was, r.status) {
-      case (.fail?, .fail): report.stillOpen.append(r)
+    func differs(_ a: CheckResult, _ b: CheckResult) -> Bool {
+      a.policy?.versionID != b.policy?.versionID || a.policy?.documentSHA256 != b.policy?.documentSHA256
+    }
+    for (i, r) in newResults.enumerated() where isOpen(r) {
+      let old = before[newIdentities[i]].map { oldResults[$0] }
+      switch (old?.status, r.status) {
+      case (.fail?, .fail), (.excepted?, .excepted):
+        if differs(old!, r) { report.changedFindings.append(FindingChange(before: old!, after: r)) } else { report.stillOpen.append(r) }
       case (.excepted?, .fail): report.exceptionExpired.append(r)
       case (_, .fail): report.newFindings.append(r)
-      case (.excepted?, .excepted): report.stillOpen.append(r)
       case (_, .excepted): report.newlyExcepted.append(r)
       default: break
       }
     }
-    for r in oldResults where r.status == .fail || r.status == .excepted {
-      let now = after[r.findingKey]?.status
-      if now != .fail && now != .excepted { report.resolved.append(after[r.findingKey] ?? r) }
+    for r in oldResults where isOpen(r) {
+      let now = after[r.findingIdentity].map { newResults[$0] }
+      if let now, isOpen(now) { continue }
+      report.resolved.append(now ?? r)
     }
 
     // Principals: by type and unique id (a path change keeps the id: a rename, not a new subject); the
@@ -358,6 +397,19 @@ extension DriftReport {
           ("new", findings(newFindings, snapshot: to.id)), ("resolved", findings(resolved, snapshot: to.id)),
           ("still_open", findings(stillOpen, snapshot: to.id)), ("newly_excepted", findings(newlyExcepted, snapshot: to.id)),
           ("exception_expired", findings(exceptionExpired, snapshot: to.id)),
+          (
+            "changed",
+            .array(
+              changedFindings.map { c in
+                .object([
+                  ("from_version", c.before.policy?.versionID.map(JSONValue.string) ?? .null),
+                  ("to_version", c.after.policy?.versionID.map(JSONValue.string) ?? .null),
+                  ("from_sha256", c.before.policy.map { .string($0.documentSHA256) } ?? .null),
+                  ("to_sha256", c.after.policy.map { .string($0.documentSHA256) } ?? .null),
+                  ("finding", c.after.jsonValue(snapshot: to.id)),
+                ])
+              })
+          ),
         ])
       ),
       (

@@ -1,5 +1,7 @@
-/// The life of one finding (by ``CheckResult/findingKey``) across a series of snapshots.
+/// The life of one finding (by ``CheckResult/findingIdentity``: a managed policy is one finding
+/// whatever its default version) across a series of snapshots.
 public struct FindingLifetime: Sendable, Hashable {
+  /// ``CheckResult/findingIdentity``.
   public var key: String
   public var checkID: String
   /// A short description of the subject (principal and policy).
@@ -20,6 +22,9 @@ public struct FindingLifetime: Sendable, Hashable {
   /// Whether it was first seen in a snapshot where its check's version changed: it may have existed
   /// before under the old rules, so it is not necessarily new in the account.
   public var firstSeenAtVersionChange: Bool = false
+  /// The ids of the snapshots of the first and the last sighting (0 when not known).
+  public var firstSnapshotID: Int = 0
+  public var lastSnapshotID: Int = 0
 }
 
 /// A gap in coverage: two consecutive snapshots (or a period boundary and a snapshot) further apart
@@ -96,6 +101,8 @@ public struct TrendBuilder: Sendable {
     var lastStatus: ResultStatus
     var endedByVersionChange: Timestamp?
     var firstSeenAtVersionChange: Bool
+    var firstSnapshot: Int
+    var lastSnapshot: Int
   }
 
   public let account: String
@@ -137,21 +144,24 @@ public struct TrendBuilder: Sendable {
     if !versions.isEmpty { previousVersions = versions }
     var openNow = Set<String>()
     for r in openResults where r.status == .fail || r.status == .excepted {
-      openNow.insert(r.findingKey)
-      if var l = lifetimes[r.findingKey] {
+      let key = r.findingIdentity
+      openNow.insert(key)
+      if var l = lifetimes[key] {
         if l.resolved != nil || l.endedByVersionChange != nil {
           // Reopened: a new episode starts; the lifetime keeps its first sighting and is open again.
           l.resolved = nil
           l.endedByVersionChange = nil
         }
+        // Two results of one identity in a snapshot (not expected): a failure outweighs an exception.
+        if l.lastSnapshot != s.id || r.status == .fail { l.lastStatus = r.status }
         l.last = s.capturedAt
-        l.lastStatus = r.status
-        lifetimes[r.findingKey] = l
+        l.lastSnapshot = s.id
+        lifetimes[key] = l
       } else {
-        lifetimes[r.findingKey] = Open(
+        lifetimes[key] = Open(
           check: r.checkID, subject: Self.subject(r), first: s.capturedAt, last: s.capturedAt, resolved: nil, lastStatus: r.status,
-          endedByVersionChange: nil, firstSeenAtVersionChange: changed.contains(r.checkID))
-        order.append(r.findingKey)
+          endedByVersionChange: nil, firstSeenAtVersionChange: changed.contains(r.checkID), firstSnapshot: s.id, lastSnapshot: s.id)
+        order.append(key)
       }
     }
     for (key, l) in lifetimes
@@ -164,12 +174,13 @@ public struct TrendBuilder: Sendable {
     }
   }
 
-  /// A short description of a result's subject: `user alice / inline admin`.
+  /// A short description of a result's subject: `user alice / inline admin`, `managed <arn>` (a
+  /// managed policy without its version: the finding is the policy's, whatever version is default).
   static func subject(_ r: OpenResult) -> String {
     var subject: [String] = []
     if let t = r.principalType, let n = r.principalName { subject.append("\(t) \(n)") }
     if let arn = r.policyARN {
-      subject.append("managed \(arn)" + (r.policyVersion.map { " \($0)" } ?? ""))
+      subject.append("managed \(arn)")
     } else if let n = r.policyName {
       subject.append("inline \(n)")
     }
@@ -185,7 +196,7 @@ public struct TrendBuilder: Sendable {
       return FindingLifetime(
         key: key, checkID: l.check, subject: l.subject, firstSeen: l.first, lastSeen: l.last, resolvedAt: l.resolved,
         daysOpen: l.first.days(until: until), lastStatus: l.lastStatus, endedByVersionChange: l.endedByVersionChange,
-        firstSeenAtVersionChange: l.firstSeenAtVersionChange)
+        firstSeenAtVersionChange: l.firstSeenAtVersionChange, firstSnapshotID: l.firstSnapshot, lastSnapshotID: l.lastSnapshot)
     }.sorted {
       (CheckCatalog.position(of: $0.checkID), $0.firstSeen, $0.key) < (CheckCatalog.position(of: $1.checkID), $1.firstSeen, $1.key)
     }
@@ -223,7 +234,8 @@ extension TrendReport {
           findings.map { f in
             .object([
               ("key", .string(f.key)), ("check", .string(f.checkID)), ("subject", .string(f.subject)), ("first_seen", t(f.firstSeen)),
-              ("last_seen", t(f.lastSeen)), ("resolved_at", t(f.resolvedAt)), ("days_open", n(f.daysOpen)),
+              ("first_snapshot", n(f.firstSnapshotID)), ("last_seen", t(f.lastSeen)), ("last_snapshot", n(f.lastSnapshotID)),
+              ("resolved_at", t(f.resolvedAt)), ("days_open", n(f.daysOpen)),
               ("last_status", .string(f.lastStatus.rawValue)), ("ended_by_version_change", t(f.endedByVersionChange)),
               ("first_seen_at_version_change", .bool(f.firstSeenAtVersionChange)),
             ])

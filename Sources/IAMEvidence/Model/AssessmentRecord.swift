@@ -81,3 +81,10 @@ public struct OpenResult: Sendable, Hashable {
     self.policyVersion = policyVersion
   }
 }
+
+extension OpenResult {
+  /// ``CheckResult/findingIdentity``: the finding key without a managed policy's version.
+  public var findingIdentity: String {
+    CheckResult.findingIdentity(key: findingKey, policyVersion: policyARN == nil ? nil : policyVersion)
+  }
+}

@@ -18,11 +18,28 @@ extension CheckResult {
           ])
         })
     }
-    // Members are listed in canonical (UTF-8 byte) order, so writing them needs no sorting.
-    var members: [(key: String, value: JSONValue)] = [
-      ("attached_to", principals(attachedTo)),
+    func applied(_ e: AppliedException) -> JSONValue {
+      .object([("approved_by", .string(e.approvedBy)), ("expires_on", .string(e.expiresOn)), ("id", .string(e.id))])
+    }
+    // Members are listed in canonical (UTF-8 byte) order, so writing them needs no sorting. Members
+    // written only when not empty keep every other stored result's bytes (and content address).
+    var members: [(key: String, value: JSONValue)] = [("attached_to", principals(attachedTo))]
+    if !boundaryOf.isEmpty { members.append(("boundary_of", principals(boundaryOf))) }
+    members += [
       ("check", .string(checkID)),
       ("check_version", .number(String(checkVersion))),
+    ]
+    if !coveringExceptions.isEmpty {
+      members.append(
+        (
+          "covering_exceptions",
+          .array(
+            coveringExceptions.map {
+              .object([("exception", applied($0.exception)), ("source", grantList([$0.source]).arrayValue![0])])
+            })
+        ))
+    }
+    members += [
       ("document_sha256", str(policy?.documentSHA256)),
       (
         "exception",
@@ -90,8 +107,8 @@ extension CheckResult {
         }
       }
     }
-    func grantSources(_ w: inout CanonicalObjectWriter, _ list: [GrantSource]) {
-      w.array(list) { w, g in
+    func grantSources(_ w: inout CanonicalObjectWriter, _ list: [GrantSource], single: Bool = false) {
+      func one(_ w: inout CanonicalObjectWriter, _ g: GrantSource) {
         w.object {
           $0.member("kind", g.kind)
           $0.member("label", g.label)
@@ -100,12 +117,36 @@ extension CheckResult {
           $0.member("via_group", g.viaGroup)
         }
       }
+      if single, let g = list.first {
+        one(&w, g)
+      } else {
+        w.array(list) { w, g in one(&w, g) }
+      }
     }
     w.object { w in
       w.key("attached_to")
       principals(&w, attachedTo)
+      if !boundaryOf.isEmpty {
+        w.key("boundary_of")
+        principals(&w, boundaryOf)
+      }
       w.member("check", checkID)
       w.member("check_version", checkVersion)
+      if !coveringExceptions.isEmpty {
+        w.key("covering_exceptions")
+        w.array(coveringExceptions) { w, c in
+          w.object {
+            $0.key("exception")
+            $0.object {
+              $0.member("approved_by", c.exception.approvedBy)
+              $0.member("expires_on", c.exception.expiresOn)
+              $0.member("id", c.exception.id)
+            }
+            $0.key("source")
+            grantSources(&$0, [c.source], single: true)
+          }
+        }
+      }
       w.member("document_sha256", policy?.documentSHA256)
       w.key("exception")
       if let exception {
@@ -198,10 +239,11 @@ extension CheckResult {
           kind: s($0["kind"]) ?? "", policyName: s($0["policy_name"]) ?? "", policyARN: s($0["policy_arn"]), viaGroup: s($0["via_group"]))
       }
     }
-    var exception: AppliedException?
-    if let e = json["exception"], let id = s(e["id"]) {
-      exception = AppliedException(id: id, approvedBy: s(e["approved_by"]) ?? "", expiresOn: s(e["expires_on"]) ?? "")
+    func applied(_ e: JSONValue?) -> AppliedException? {
+      guard let e, let id = s(e["id"]) else { return nil }
+      return AppliedException(id: id, approvedBy: s(e["approved_by"]) ?? "", expiresOn: s(e["expires_on"]) ?? "")
     }
+    let exception = applied(json["exception"])
     self.init(
       checkID: check, checkVersion: v, status: status, principal: principal, policy: policy, statements: ints(json["statements"]),
       offendingStatements: json["offending_statements"]?.arrayValue ?? [],
@@ -216,6 +258,11 @@ extension CheckResult {
       methodSources: (json["method_sources"]?.arrayValue ?? []).compactMap { m in
         s(m["method"]).map { MethodSources(method: $0, sources: grantSources(m["sources"])) }
       })
+    coveringExceptions = (json["covering_exceptions"]?.arrayValue ?? []).compactMap { c in
+      guard let e = applied(c["exception"]), let source = c["source"] else { return nil }
+      return grantSources(.array([source])).first.map { SourceException(source: $0, exception: e) }
+    }
+    boundaryOf = principals(json["boundary_of"])
   }
 }
 

@@ -154,6 +154,13 @@ public struct CheckResult: Sendable, Hashable {
   /// Escalation checks: per available method, the sources that make it available (written to JSON,
   /// as `method_sources`, only when not empty).
   public var methodSources: [MethodSources]
+  /// An identity result excepted because every source of its grant is covered by an exception in
+  /// force: each source with the exception covering it (``exception`` is the one expiring first).
+  /// Written to JSON, as `covering_exceptions`, only when not empty.
+  public var coveringExceptions: [SourceException] = []
+  /// Customer-managed policy results: the users and roles whose permissions boundary the policy is
+  /// (written to JSON, as `boundary_of`, only when not empty).
+  public var boundaryOf: [PrincipalRef] = []
 
   public init(
     checkID: String, checkVersion: Int, status: ResultStatus, principal: PrincipalRef? = nil, policy: PolicyRef? = nil,
@@ -195,5 +202,21 @@ public struct CheckResult: Sendable, Hashable {
       }
     }
     return parts.joined(separator: "|")
+  }
+
+  /// The identity of the finding across snapshots: ``findingKey`` without a managed policy's version.
+  /// A managed policy is the same subject whatever version is its default: when the default switches
+  /// (v2 → v1) and the policy still fails, that is the same finding, changed (``DriftReport/changedFindings``),
+  /// not one resolved and one new. Drift, trend and the period's findings follow this identity; the
+  /// stored `finding_key` (and ``findingKey``) keeps the version it was judged on.
+  public var findingIdentity: String {
+    CheckResult.findingIdentity(key: findingKey, policyVersion: policy?.kind == .managed ? policy?.versionID : nil)
+  }
+
+  /// ``findingIdentity`` from a stored finding key and the managed policy version it ends with (nil
+  /// for every other result): the key without its trailing `|<version>`.
+  public static func findingIdentity(key: String, policyVersion: String?) -> String {
+    guard let v = policyVersion, key.hasSuffix("|" + v) else { return key }
+    return String(key.dropLast(v.count + 1))
   }
 }

@@ -26,6 +26,25 @@ public struct SnapshotRecord: Sendable, Hashable {
 }
 
 extension SnapshotRecord {
+  /// What ``encoding`` means, in words for reports: how the export wrote its policy documents.
+  /// Every encoding is decoded to the same canonical JSON before any check: it says how the file was
+  /// produced, nothing about the evidence's quality.
+  public var encodingDescription: String { Self.describe(encoding: encoding) }
+
+  /// See ``encodingDescription``.
+  public static func describe(encoding: String) -> String {
+    switch encoding {
+    case "cli": return "policy documents as JSON objects, as the AWS CLI prints them"
+    case "raw": return "policy documents as percent-encoded JSON strings, as the raw IAM API returns them"
+    case "json-string": return "policy documents as JSON text inside strings"
+    case "mixed":
+      return
+        "policy documents in more than one of the encodings AWS tools write (JSON objects, percent-encoded strings, JSON text in strings), all decoded to the same canonical JSON"
+    case "none": return "no policy documents"
+    default: return "policy document encoding \(encoding)"
+    }
+  }
+
   /// The `snapshots --format json` object.
   public var jsonValue: JSONValue {
     .object([

@@ -100,12 +100,12 @@ extension OrganisationTrend {
   /// `trend --accounts --format csv`: the rows of `trend --format csv` with the account and its name first.
   public var csv: String {
     CSV.table(
-      header: ["account", "name", "snapshot", "captured_at", "check", "fail", "excepted", "pass", "error", "assessed", "version"],
+      header: ["account", "name", "snapshot", "captured_at", "check", "fail", "error", "excepted", "pass", "assessed", "version"],
       rows: accounts.flatMap { a in
         a.report.rows.map { r in
           [
             a.account, a.name ?? "", String(r.snapshotID), r.capturedAt.description, r.checkID, String(r.counts.fail),
-            String(r.counts.excepted), String(r.counts.pass), String(r.counts.error), String(r.assessed),
+            String(r.counts.error), String(r.counts.excepted), String(r.counts.pass), String(r.assessed),
             r.checkVersion.map(String.init) ?? "",
           ]
         }

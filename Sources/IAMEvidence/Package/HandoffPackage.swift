@@ -10,7 +10,11 @@ public enum HandoffPackage {
   public struct Inputs {
     public var model: EvidenceModel
     public var trend: TrendReport
+    /// The drift from the first to the last snapshot of the period (`drift.json`, `drift.html`).
     public var drift: DriftReport?
+    /// The drift between each consecutive pair of the period's snapshots (`drift/NNNN-MMMM.json`
+    /// and `.html`), oldest pair first.
+    public var pairDrifts: [DriftReport]
     /// The exceptions register in force (its exact bytes), if any.
     public var register: [UInt8]?
     /// Source snapshot files to include: (file name in the package, bytes).
@@ -21,13 +25,20 @@ public enum HandoffPackage {
     /// (`privileged.csv`).
     public var privileged: [PrivilegedPrincipal]
 
+    /// The package member of each included source snapshot (`snapshots/NNNN-<file>`), by snapshot
+    /// id: OSCAL's back matter links there.
+    public var snapshotMembers: [Int: String]
+
     public init(
-      model: EvidenceModel, trend: TrendReport, drift: DriftReport?, register: [UInt8]?, snapshots: [(name: String, bytes: [UInt8])],
-      signingKey: Curve25519.Signing.PrivateKey?, templates: TemplateSet, privileged: [PrivilegedPrincipal] = []
+      model: EvidenceModel, trend: TrendReport, drift: DriftReport?, pairDrifts: [DriftReport] = [], register: [UInt8]?,
+      snapshots: [(name: String, bytes: [UInt8])], snapshotMembers: [Int: String] = [:], signingKey: Curve25519.Signing.PrivateKey?,
+      templates: TemplateSet, privileged: [PrivilegedPrincipal] = []
     ) {
       self.model = model
       self.trend = trend
       self.drift = drift
+      self.pairDrifts = pairDrifts
+      self.snapshotMembers = snapshotMembers
       self.register = register
       self.snapshots = snapshots
       self.signingKey = signingKey
@@ -43,10 +54,19 @@ public enum HandoffPackage {
   /// The package's files in their fixed order (manifest and signature last).
   public static func files(_ inputs: Inputs) throws -> [ReportWriter.Output] {
     var files = try ReportRenderer.render(inputs.model, templates: inputs.templates)
-    files.append(.init(name: "assessment-results.xml", bytes: OSCALAssessmentResults.render(inputs.model, trend: inputs.trend)))
+    files.append(
+      .init(
+        name: "assessment-results.xml",
+        bytes: OSCALAssessmentResults.render(inputs.model, trend: inputs.trend, snapshotMembers: inputs.snapshotMembers)))
+    let css = inputs.drift == nil && inputs.pairDrifts.isEmpty ? "" : try inputs.templates.stylesheet()
     if let drift = inputs.drift {
       files.append(.init(name: "drift.json", bytes: Array((JSONWriter.pretty(drift.jsonValue) + "\n").utf8)))
-      files.append(.init(name: "drift.html", bytes: try DriftHTML.render(drift, templates: inputs.templates)))
+      files.append(.init(name: "drift.html", bytes: DriftHTML.render(drift, stylesheet: css)))
+    }
+    for drift in inputs.pairDrifts {
+      let name = pairDriftName(drift)
+      files.append(.init(name: name + ".json", bytes: Array((JSONWriter.pretty(drift.jsonValue) + "\n").utf8)))
+      files.append(.init(name: name + ".html", bytes: DriftHTML.render(drift, stylesheet: css)))
     }
     files.append(.init(name: "trend.csv", bytes: Array(CSV.trend(inputs.trend).utf8)))
     files.append(.init(name: "privileged.csv", bytes: Array(CSV.privileged(inputs.privileged).utf8)))
@@ -107,10 +127,46 @@ public enum HandoffPackage {
     return "Controls: \(ControlCatalog.bundled.framework) " + controls.joined(separator: ", ") + "."
   }
 
-  /// One line per control: its verdict for the current state.
+  /// `drift/0002-0003`: the member name (without extension) of the drift between two consecutive
+  /// snapshots, after their ids.
+  public static func pairDriftName(_ d: DriftReport) -> String {
+    "drift/" + String(format: "%04d-%04d", d.from.id, d.to.id)
+  }
+
+  /// The verdicts: for the period (each control, then the snapshot verdicts it rests on, the state
+  /// at the period's start first), then for the current state.
   static func verdictLines(_ m: EvidenceModel) -> [String] {
-    ["Verdicts for the current state (snapshot \(m.current.id)):"]
-      + m.controlVerdicts.map { "  \($0.control.id) \($0.control.title): \($0.verdict.rawValue)" }
+    var lines: [String] = []
+    let period = m.periodVerdicts
+    if !period.isEmpty {
+      lines.append(
+        "Verdicts for the period \(m.periodDescription) (a control is effective over the period only when every snapshot from its start to its end is; no-evidence when no snapshot gives the state at its start):"
+      )
+      for a in period { lines.append("  \(a.control.id) \(a.control.title): \(a.verdict.rawValue). \(a.explanation)") }
+      // One line per snapshot with every control's verdict, the state at the start first.
+      lines.append("Verdicts per snapshot (the state at the period's start first):")
+      if !m.periodStartCovered, m.periodStart == nil {
+        lines.append("  the period's start (\(m.periodFrom?.dateString ?? "?")): no snapshot at or before it, no evidence")
+      }
+      for (i, v) in (period.first?.snapshots ?? []).enumerated() {
+        let verdicts = period.map { "\($0.control.id) \($0.snapshots[i].verdict?.rawValue ?? "not assessed")" }
+        lines.append(
+          "  snapshot \(v.snapshot.id) of \(v.snapshot.capturedAt.dateString)\(v.isPeriodStart ? " (before the period: the state at its start)" : ""): "
+            + verdicts.joined(separator: ", "))
+      }
+    }
+    lines.append("Verdicts for the current state (snapshot \(m.current.id)):")
+    lines += m.controlVerdicts.map { "  \($0.control.id) \($0.control.title): \($0.verdict.rawValue)" }
+    if m.isPeriod {
+      var states: [FindingEndState: Int] = [:]
+      for f in m.periodFindings { states[f.state, default: 0] += 1 }
+      lines.append(
+        "Findings seen in the period: \(m.periodFindings.count) ("
+          + FindingEndState.allCases.map { "\(states[$0] ?? 0) \($0.label)" }.joined(separator: ", ")
+          + " at its end); report.html, evidence.xml (periodFindings) and assessment-results.xml (the period's result) list each with its first and last sighting."
+      )
+    }
+    return lines
   }
 
   static func readme(_ inputs: Inputs, files: [String]) -> String {
@@ -123,13 +179,15 @@ public enum HandoffPackage {
         "the canonical machine-readable evidence (whole population, findings, exceptions, history), valid against evidence.xsd",
       "evidence.xsd": "the XML Schema of evidence.xml (xmllint --noout --schema evidence.xsd evidence.xml)",
       "assessment-results.xml": "the same assessment as NIST OSCAL 1.0.6 assessment-results",
-      "drift.json": "what changed between the first and the last snapshot of the period (machine-readable)",
+      "drift.json":
+        "what changed over the period, from the state at its start (the last snapshot before it, else its first snapshot) to its last snapshot (machine-readable); drift/ holds each consecutive pair",
       "drift.html": "the same drift for people, with statement-level policy differences",
       "trend.csv": "results per snapshot and check over the period, for spreadsheets",
       "privileged.csv":
         "the privileged access register of every snapshot of the period: one row per user or role holding a privileged capability (capabilities, escalation methods, sources, exceptions, role last used, privileged since), for spreadsheets",
       "exceptions.json": "the exceptions register the assessment applied",
-      publicKeyName: "the Ed25519 public key that signed the manifest (compare its fingerprint with the one the sender gave you)",
+      publicKeyName:
+        "the Ed25519 public key that signed the manifest; do not trust it because it is here (whoever altered the package could have replaced it): compare its fingerprint with the one the sender gave you through another channel",
     ]
     var lines =
       [
@@ -155,9 +213,14 @@ public enum HandoffPackage {
     ]
     for name in files + [manifestName] + (inputs.signingKey == nil ? [] : [signatureName]) {
       let text: String
-      if name.hasPrefix("snapshots/") {
+      if name.hasPrefix("drift/"), let d = inputs.pairDrifts.first(where: { name.hasPrefix(pairDriftName($0) + ".") }) {
         text =
-          "a source snapshot exactly as ingested (its SHA-256 is listed in report.html's chain of custody and in assessment-results.xml)"
+          (name.hasSuffix(".json") ? "what changed" : "the same for people")
+          + " between consecutive snapshots \(d.from.id) (\(d.from.capturedAt.dateString)) and \(d.to.id) (\(d.to.capturedAt.dateString))"
+      } else if name.hasPrefix("snapshots/") {
+        let start = m.periodStart.map { name.hasPrefix("snapshots/" + String(format: "%04d-", $0.id)) } ?? false
+        text =
+          "a source snapshot exactly as ingested\(start ? ", captured before the period (it gives the state at its start)" : "") (its SHA-256 is listed in report.html's chain of custody and in assessment-results.xml)"
       } else if name == manifestName {
         text = "SHA-256 of every other file except the signature (sha256sum format)"
       } else if name == signatureName {
@@ -178,13 +241,19 @@ public enum HandoffPackage {
     ]
     if inputs.signingKey != nil {
       lines += [
-        "2. Check the signature of the manifest with the sender's public key (OpenSSL 3):",
+        "2. Check the signature of the manifest with the sender's public key (OpenSSL 3). Do not trust",
+        "   iam-evidence.pub because it is in this package: whoever altered the package could have replaced",
+        "   the key and signed again. First compare its fingerprint with the one the sender gave you through",
+        "   another channel (in person, by telephone, in a signed letter):",
+        "     openssl pkey -pubin -in iam-evidence.pub -outform DER | sha256sum",
+        "   Only when the two fingerprints are equal, check the signature:",
         "     openssl pkeyutl -verify -pubin -inkey iam-evidence.pub -rawin -in MANIFEST.sha256 -sigfile MANIFEST.sig",
-        "   It must print \"Signature Verified Successfully\". Obtain the public key (or its SHA-256 fingerprint,",
-        "   \(SigningKeys.fingerprint(inputs.signingKey!.publicKey))) from the sender through another channel.",
+        "   It must print \"Signature Verified Successfully\". (Or use the public key file the sender gave you",
+        "   through that channel instead of iam-evidence.pub.)",
         "3. Optionally validate the evidence: xmllint --noout --schema evidence.xsd evidence.xml",
         "",
-        "With iam-evidence: iam-evidence verify PACKAGE.zip --public-key iam-evidence.pub",
+        "With iam-evidence, with the public key obtained from the sender through another channel:",
+        "  iam-evidence verify PACKAGE.zip --public-key SENDERS-KEY.pub",
       ]
     } else {
       lines += [

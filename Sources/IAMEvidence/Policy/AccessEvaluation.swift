@@ -436,14 +436,14 @@ struct Explainer: Sendable {
         PolicyNote(
           code: .boundaryInvalid,
           message:
-            "Permissions boundary \(b.label) is invalid and was ignored: \(b.analysis.errors.map(\.description).joined(separator: "; "))",
+            "\(permissionsBoundaryPhrase(b.label)) is invalid and was ignored: \(b.analysis.errors.map(\.description).joined(separator: "; "))",
           source: b.label))
     }
     if let b = identity.unknownBoundary {
       notes.append(
         PolicyNote(
           code: .unknownPolicy,
-          message: "Permissions boundary \(b) is not in the snapshot; judged without it (a boundary can only narrow the grant).",
+          message: "\(permissionsBoundaryPhrase(b)) is not in the snapshot; judged without it (a boundary can only narrow the grant).",
           source: b))
     }
     return notes
@@ -454,7 +454,7 @@ struct Explainer: Sendable {
     return PolicyNote(
       code: .outsideBoundary,
       message:
-        "Permissions boundary \(b.label) does not allow \(catalog.phrase(outside, of: whole)) on all resources; those grants are not effective.",
+        "\(permissionsBoundaryPhrase(b.label)) does not allow \(catalog.phrase(outside, of: whole)) on all resources; those grants are not effective.",
       source: b.label)
   }
 

@@ -513,6 +513,10 @@ public final class ActionCatalog: Sendable {
       let s = service(at: r.lowerBound)
       if s.actions == r { return "all \(Self.grouped(n)) \(s.prefix) actions" }
     }
+    if let whole, set == whole, n == 2 {
+      let two = set.ranges.lazy.flatMap({ $0 }).prefix(2).map(fullName(at:))
+      return "both target actions (\(two.joined(separator: ", ")))"
+    }
     if let whole, set == whole { return "all \(Self.grouped(n)) target actions" }
     // The first six, read off the ranges (``ActionSet/indexes`` would list all of them: thousands for a
     // broad grant, and this runs for every result that explains one).

@@ -227,7 +227,7 @@ public struct KMSPolicyEvaluator: Sendable {
           PolicyNote(
             code: .boundaryInvalid,
             message:
-              "Permissions boundary \(boundary.label) is invalid and was ignored: \(e.verdict.errors.map(\.description).joined(separator: "; "))",
+              "\(permissionsBoundaryPhrase(boundary.label)) is invalid and was ignored: \(e.verdict.errors.map(\.description).joined(separator: "; "))",
             source: boundary.label))
       } else {
         boundaryAllowed = e.grantedActions.subtracting(e.deniedActions)
@@ -240,7 +240,7 @@ public struct KMSPolicyEvaluator: Sendable {
         PolicyNote(
           code: .outsideBoundary,
           message:
-            "Permissions boundary \(boundary.label) does not allow \(Self.actionsPhrase(outside, of: target)) on all keys; those grants are not effective.",
+            "\(permissionsBoundaryPhrase(boundary.label)) does not allow \(Self.actionsPhrase(outside, of: target)) on all keys; those grants are not effective.",
           source: boundary.label))
     }
 
@@ -297,8 +297,14 @@ public struct KMSPolicyEvaluator: Sendable {
     // Short of the whole target, an invalid source (a grammar error, a repeated member name) might
     // complete the grant: that is never a pass.
     let verdict: PolicyVerdict = bounded == target ? .grantsAll : errors.isEmpty ? .grantsSome : .invalid(errors)
-    let why =
+    var why =
       "\(grantingSources.joined(separator: ", ")) \(grantingSources.count == 1 ? "allows" : "together allow") \(Self.actionsPhrase(bounded, of: target)) on all keys\(boundaryAllowed == nil ? "" : " within the permissions boundary") (\(reasons.map(\.rawValue).joined(separator: ", ")))."
+    // As for one policy: the sentence says what qualifies the grant, so that it never reads as
+    // contradicting the notes beside it (a partial Deny is noted, and the grant still counts).
+    if notes.contains(where: { $0.code == .conditional }) { why += " Conditions do not narrow the grant." }
+    if let d = notes.first(where: { [.partialDeny, .conditionalDeny, .denyLimitedResources].contains($0.code) }) {
+      why += " Deny statements mitigate it only in part (\(d.code.rawValue))."
+    }
     return result(verdict, granting: grantingSources, reasons: reasons, why: verdict.isInvalid ? why + invalidSuffix : why)
   }
 
@@ -419,11 +425,13 @@ public struct KMSPolicyEvaluator: Sendable {
     target.count == 1 ? "target action \(target.first!)" : "\(target.count) target actions"
   }
 
-  /// `all 55 target actions`, `kms:Decrypt`, `3 actions (kms:A, kms:B, kms:C)`, `no target action`.
+  /// `all 55 target actions`, `both target actions (kms:Decrypt, kms:ReEncryptFrom)`, `kms:Decrypt`,
+  /// `3 actions (kms:A, kms:B, kms:C)`, `no target action`.
   static func actionsPhrase(_ actions: Set<String>, of whole: Set<String>?) -> String {
     if actions.isEmpty { return "no target action" }
-    if let whole, actions == whole, whole.count > 1 { return "all \(whole.count) target actions" }
     let sorted = actions.sorted()
+    if let whole, actions == whole, whole.count == 2 { return "both target actions (\(sorted.joined(separator: ", ")))" }
+    if let whole, actions == whole, whole.count > 2 { return "all \(whole.count) target actions" }
     if sorted.count == 1 { return sorted[0] }
     let shown = sorted.prefix(6).joined(separator: ", ")
     return "\(sorted.count) actions (\(shown)\(sorted.count > 6 ? ", ..." : ""))"

@@ -89,6 +89,12 @@ public enum PolicyNoteCode: String, Sendable, Hashable, CaseIterable {
   case unknownPolicy = "unknown-policy"
 }
 
+/// `Permissions boundary arn:aws:iam::…:policy/x` for a boundary source labelled `boundary arn:…` (or
+/// by its ARN alone): notes name a boundary once, not "Permissions boundary boundary …".
+func permissionsBoundaryPhrase(_ label: String) -> String {
+  "Permissions boundary " + (label.hasPrefix("boundary ") ? String(label.dropFirst("boundary ".count)) : label)
+}
+
 /// A qualification of a verdict, with the statements (and source) it is about.
 public struct PolicyNote: Sendable, Hashable {
   public var code: PolicyNoteCode

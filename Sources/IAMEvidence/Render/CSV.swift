@@ -18,14 +18,15 @@ public enum CSV {
     ([header] + rows).map { $0.map(field).joined(separator: ",") }.joined(separator: "\n") + "\n"
   }
 
-  /// The trend table, one row per snapshot and check.
+  /// The trend table, one row per snapshot and check; the counts in the report's order (fail, error,
+  /// excepted, pass: most severe first).
   public static func trend(_ report: TrendReport) -> String {
     table(
-      header: ["snapshot", "captured_at", "check", "fail", "excepted", "pass", "error", "assessed", "version"],
+      header: ["snapshot", "captured_at", "check", "fail", "error", "excepted", "pass", "assessed", "version"],
       rows: report.rows.map { r in
         [
-          String(r.snapshotID), r.capturedAt.description, r.checkID, String(r.counts.fail), String(r.counts.excepted),
-          String(r.counts.pass), String(r.counts.error), String(r.assessed), r.checkVersion.map(String.init) ?? "",
+          String(r.snapshotID), r.capturedAt.description, r.checkID, String(r.counts.fail), String(r.counts.error),
+          String(r.counts.excepted), String(r.counts.pass), String(r.assessed), r.checkVersion.map(String.init) ?? "",
         ]
       })
   }

@@ -25,6 +25,16 @@ public enum DriftText {
         for r in list where r.checkID == check { lines.append("  \(check)  \(subject(r))") }
       }
     }
+    lines.append("changed findings: \(d.changedFindings.count)")
+    for check in CheckCatalog.all.map(\.description.id) {
+      for c in d.changedFindings where c.after.checkID == check {
+        let change =
+          c.versionSwitched
+          ? "default version \(c.before.policy?.versionID ?? "?") -> \(c.after.policy?.versionID ?? "?")"
+          : "document \(c.before.policy?.documentSHA256.prefix(12) ?? "?") -> \(c.after.policy?.documentSHA256.prefix(12) ?? "?")"
+        lines.append("  \(check)  \(subject(c.after))  (\(change))")
+      }
+    }
     lines.append("check versions changed: \(d.versionChanges.count)")
     for v in d.versionChanges {
       lines.append("  \(v.change.description): \(v.openBefore) open before, \(v.openAfter) open after (findings not compared)")

@@ -49,6 +49,21 @@ public enum DriftXML {
         f.addChild("why").addText(r.why)
       }
     }
+    let changed = root.addChild("changedFindings")
+    changed.setAttribute("count", String(d.changedFindings.count))
+    for c in d.changedFindings {
+      let r = c.after
+      let f = changed.addChild("finding")
+      f.setAttribute("check", r.checkID)
+      f.setAttribute("status", r.status.rawValue)
+      f.setAttribute("key", r.findingKey)
+      f.setAttribute("identity", r.findingIdentity)
+      if let v = c.before.policy?.versionID { f.setAttribute("fromVersion", v) }
+      if let s = c.before.policy?.documentSHA256, !s.isEmpty { f.setAttribute("fromSha256", s) }
+      if let x = r.exception { f.setAttribute("exception", x.id) }
+      EvidenceXML.subject(f, r)
+      f.addChild("why").addText(r.why)
+    }
     let versions = root.addChild("checkVersionsChanged")
     for v in d.versionChanges {
       let e = versions.addChild("check")

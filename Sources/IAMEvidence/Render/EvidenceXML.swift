@@ -35,10 +35,9 @@ public enum EvidenceXML {
       scope.setAttribute("chain", head.head)
       scope.setAttribute("chainEntry", String(head.entry))
     }
-    for s in model.snapshots {
-      let e = scope.addChild("snapshot")
+    func snapshotEntry(_ e: XMLElement, _ s: SnapshotRecord, _ flag: (name: String, value: Bool)) {
       e.setAttribute("id", String(s.id))
-      e.setAttribute("current", String(s.id == model.current.id))
+      e.setAttribute(flag.name, String(flag.value))
       e.setAttribute("capturedAt", s.capturedAt.description)
       e.setAttribute("capturedAtSource", s.capturedAtSource.rawValue)
       e.setAttribute("ingestedAt", s.ingestedAt.description)
@@ -52,6 +51,14 @@ public enum EvidenceXML {
         e.setAttribute("chain", head.head)
         e.setAttribute("chainEntry", String(head.entry))
       }
+    }
+    for s in model.snapshots {
+      let e = scope.addChild("snapshot")
+      snapshotEntry(e, s, ("current", s.id == model.current.id))
+    }
+    if let s = model.periodStart {
+      let e = scope.addChild("periodStart")
+      snapshotEntry(e, s, ("assessed", !model.periodStartCounts.isEmpty))
     }
 
     let control = root.addChild("control")
@@ -79,11 +86,19 @@ public enum EvidenceXML {
       }
     }
 
+    periodVerdicts(root, model)
+
     let assessment = root.addChild("assessment")
     assessment.setAttribute("assessedAt", (model.assessment?.assessedAt ?? model.generatedAt).description)
     assessment.setAttribute("toolVersion", model.assessment?.toolVersion ?? model.toolVersion)
-    assessment.setAttribute("exceptionsSha256", model.assessment?.exceptionsSHA256 ?? ExceptionRegister.empty.sha256)
-    if let source = model.assessment?.exceptionsSource { assessment.setAttribute("exceptionsSource", source) }
+    // No register applied: say so, rather than give the SHA-256 of empty input.
+    if let a = model.assessment, !a.exceptionsContent.isEmpty {
+      assessment.setAttribute("exceptionsRegister", "applied")
+      assessment.setAttribute("exceptionsSha256", a.exceptionsSHA256)
+      if let source = a.exceptionsSource { assessment.setAttribute("exceptionsSource", source) }
+    } else {
+      assessment.setAttribute("exceptionsRegister", "none")
+    }
 
     if let catalog = model.actionCatalog {
       let e = root.addChild("actionCatalog")
@@ -170,8 +185,16 @@ public enum EvidenceXML {
         ex.setAttribute("approvedBy", x.approvedBy)
         ex.setAttribute("expiresOn", x.expiresOn)
       }
+      for c in r.coveringExceptions {
+        let ex = e.addChild("coveringException")
+        ex.setAttribute("id", c.exception.id)
+        ex.setAttribute("approvedBy", c.exception.approvedBy)
+        ex.setAttribute("expiresOn", c.exception.expiresOn)
+        ex.setAttribute("source", c.source.label)
+      }
       for p in r.attachedTo { principal(e.addChild("attachedTo"), p) }
       for p in r.inheritedBy { principal(e.addChild("inheritedBy"), p) }
+      for p in r.boundaryOf { principal(e.addChild("boundaryOf"), p) }
       for s in r.sources {
         let src = e.addChild("source")
         src.setAttribute("kind", s.kind)
@@ -184,6 +207,8 @@ public enum EvidenceXML {
         for step in r.remediation { rem.addChild("step").addText(step) }
       }
     }
+
+    periodFindings(root, model)
 
     let exceptions = root.addChild("exceptions")
     for use in model.exceptions {
@@ -245,6 +270,57 @@ public enum EvidenceXML {
       e.setAttribute("assessed", String(c.assessed))
     }
     return doc
+  }
+
+  /// The verdict of each control over the period and the snapshot verdicts it rests on (evidence of a
+  /// period only).
+  private static func periodVerdicts(_ root: XMLElement, _ model: EvidenceModel) {
+    let verdicts = model.periodVerdicts
+    guard let from = model.periodFrom, let to = model.periodTo, !verdicts.isEmpty else { return }
+    let e = root.addChild("periodVerdicts")
+    e.setAttribute("from", from.description)
+    e.setAttribute("to", to.description)
+    e.setAttribute("startCovered", String(model.periodStartCovered))
+    for a in verdicts {
+      let c = e.addChild("controlVerdict")
+      c.setAttribute("control", a.control.id)
+      c.setAttribute("title", a.control.title)
+      c.setAttribute("verdict", a.verdict.rawValue)
+      c.addChild("explanation").addText(a.explanation)
+      for v in a.snapshots {
+        let sv = c.addChild("snapshotVerdict")
+        sv.setAttribute("snapshot", String(v.snapshot.id))
+        sv.setAttribute("capturedAt", v.snapshot.capturedAt.description)
+        sv.setAttribute("verdict", v.verdict?.rawValue ?? "not-assessed")
+        sv.setAttribute("periodStart", String(v.isPeriodStart))
+      }
+    }
+  }
+
+  /// Every finding seen in the period with its sightings and its state at the period's end
+  /// (evidence of a period only).
+  private static func periodFindings(_ root: XMLElement, _ model: EvidenceModel) {
+    guard model.isPeriod else { return }
+    let e = root.addChild("periodFindings")
+    e.setAttribute("count", String(model.periodFindings.count))
+    for f in model.periodFindings {
+      let x = e.addChild("finding")
+      x.setAttribute("check", f.checkID)
+      x.setAttribute("identity", f.identity)
+      x.setAttribute("key", f.result.findingKey)
+      x.setAttribute("state", f.state.rawValue)
+      x.setAttribute("lastStatus", f.result.status.rawValue)
+      x.setAttribute("firstSeen", f.lifetime.firstSeen.description)
+      x.setAttribute("firstSnapshot", String(f.lifetime.firstSnapshotID))
+      x.setAttribute("lastSeen", f.lifetime.lastSeen.description)
+      x.setAttribute("lastSnapshot", String(f.lifetime.lastSnapshotID))
+      if let t = f.lifetime.resolvedAt, f.state == .resolved { x.setAttribute("resolvedAt", t.description) }
+      if let t = f.lifetime.endedByVersionChange, f.state == .endedByVersionChange { x.setAttribute("endedByVersionChange", t.description) }
+      x.setAttribute("daysOpen", String(max(0, f.lifetime.daysOpen)))
+      if let ex = f.result.exception { x.setAttribute("exception", ex.id) }
+      subject(x, f.result)
+      x.addChild("why").addText(f.result.why)
+    }
   }
 
   /// The current snapshot's privileged-access register.

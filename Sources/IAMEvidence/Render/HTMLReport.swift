@@ -77,6 +77,15 @@ public enum HTMLReport {
     }
   }
 
+  static func label(_ verdict: PeriodVerdict) -> String {
+    switch verdict {
+    case .effective: return "Effective"
+    case .notEffective: return "Not effective"
+    case .error: return "Error"
+    case .noEvidence: return "No evidence"
+    }
+  }
+
   /// The report's title, from the control catalog: `Privileged access rights — audit evidence`.
   static func title(_ model: EvidenceModel) -> String {
     "\(model.foundingControl?.title ?? "Access rights") — audit evidence"
@@ -185,6 +194,7 @@ private struct Context {
   func summary(_ slot: XMLElement) {
     let verdicts = model.controlVerdicts
     for assessment in verdicts { controlVerdict(assessment, into: slot) }
+    periodVerdicts(slot)
 
     let tiles = slot.add("ul", class: "tiles")
     func tile(_ value: Int, _ text: String, _ cls: String) {
@@ -265,6 +275,12 @@ private struct Context {
         "No failing and no erroneous result among \(HTMLReport.count(total.total, "subject")) examined"
           + (total.excepted > 0 ? " (\(total.excepted) covered by approved exceptions)." : "."))
     }
+    if let period = model.periodVerdicts.first(where: { $0.control.id == a.control.id }) {
+      let line = box.add("p", class: "verdict-period")
+      line.say("Over the period (\(model.periodDescription)): ")
+      line.add("strong", HTMLReport.label(period.verdict), class: "verdict-cell verdict-cell-\(period.verdict.rawValue)")
+      line.say(" — see Verdicts over the period.")
+    }
     let tested = box.add("p", class: "verdict-checks")
     tested.say(a.checks.count == 1 ? "Primary check: " : "Primary checks: ")
     for (i, c) in a.checks.enumerated() {
@@ -277,7 +293,11 @@ private struct Context {
   // MARK: Findings
 
   func findings(_ slot: XMLElement) {
+    periodFindings(slot)
     let findings = model.findings
+    if model.isPeriod {
+      slot.add("h3", "Findings of the current snapshot in detail (snapshot \(model.current.id), \(model.current.capturedAt.dateString))")
+    }
     if findings.isEmpty {
       slot.add("p", "No findings: every result in the current snapshot is a pass.", class: "empty")
       return
@@ -321,6 +341,19 @@ private struct Context {
       dl.fact("Exception applied") { dd in
         dd.add("strong", e.id)
         dd.say(", approved by \(e.approvedBy), in force through \(e.expiresOn)")
+        if !r.coveringExceptions.isEmpty { dd.say(" (the first of the exceptions covering the sources to expire)") }
+      }
+    }
+    if !r.coveringExceptions.isEmpty {
+      dl.fact("Sources covered by") { dd in
+        let ul = dd.add("ul", class: "plain")
+        for c in r.coveringExceptions {
+          let li = ul.add("li")
+          li.add("code", c.source.label, class: "wrap")
+          li.say(": ")
+          li.add("strong", c.exception.id)
+          li.say(", approved by \(c.exception.approvedBy), in force through \(c.exception.expiresOn)")
+        }
       }
     }
     if !r.sources.isEmpty {
@@ -334,6 +367,9 @@ private struct Context {
     }
     if !r.inheritedBy.isEmpty {
       dl.fact("Inherited by") { $0.principalList(r.inheritedBy) }
+    }
+    if !r.boundaryOf.isEmpty {
+      dl.fact("Permissions boundary of") { $0.principalList(r.boundaryOf) }
     }
     if !r.notes.isEmpty {
       dl.fact("Notes") { dd in
@@ -487,14 +523,14 @@ private struct Context {
     if let a = model.assessment {
       let p = slot.add("p", class: "register")
       if a.exceptionsContent.isEmpty {
-        p.say("No exceptions register was applied in assessment \(a.id) (register SHA-256 ")
+        p.say("No register: assessment \(a.id) applied no exceptions register.")
       } else {
         p.say("Register ")
         p.add("code", a.exceptionsSource ?? "(unnamed)", class: "wrap")
         p.say(", applied in assessment \(a.id) (SHA-256 ")
+        p.add("code", a.exceptionsSHA256, class: "hash")
+        p.say(").")
       }
-      p.add("code", a.exceptionsSHA256, class: "hash")
-      p.say(").")
     }
     // Exceptions for everything first: each of them excepts every failure of every check.
     let uses = model.exceptions.sorted { ($0.isScopeAll ? 0 : 1, $0.exception.id) < ($1.isScopeAll ? 0 : 1, $1.exception.id) }
@@ -672,8 +708,18 @@ private struct Context {
         let who = tr.add("td")
         if let p = r.principal {
           who.principal(p)
-        } else if !r.attachedTo.isEmpty {
-          who.add("span", "attached to \(HTMLReport.count(r.attachedTo.count, "principal"))", class: "muted")
+        } else if !r.attachedTo.isEmpty || !r.boundaryOf.isEmpty {
+          if !r.attachedTo.isEmpty {
+            who.add("span", "attached to \(HTMLReport.count(r.attachedTo.count, "principal"))", class: "muted")
+          }
+          if !r.boundaryOf.isEmpty {
+            if !r.attachedTo.isEmpty { who.say("; ") }
+            who.add(
+              "span",
+              "permissions boundary of "
+                + r.boundaryOf.map { "\($0.type.rawValue) \($0.name)" }.joined(separator: ", "),
+              class: "muted")
+          }
         } else {
           who.add("span", r.policy?.kind == .managed ? "not attached to any principal" : "—", class: "muted")
         }
@@ -774,21 +820,27 @@ private struct Context {
 
   func custody(_ slot: XMLElement) {
     let table = slot.add("table", class: "data snapshots")
-    table.add("caption", "Snapshots in the period, oldest first")
+    table.add(
+      "caption",
+      model.periodStart == nil
+        ? "Snapshots in the period, oldest first"
+        : "Snapshots in the period, oldest first, after the last one before it (the state at its start)")
     let head = table.add("thead").add("tr")
     for title in ["Id", "Source file", "Captured and ingested (UTC)", "Size", "SHA-256 of the file"] {
       head.add("th", title).set("scope", "col")
     }
     let body = table.add("tbody")
-    for s in model.snapshots.sorted(by: { ($0.capturedAt, $0.id) < ($1.capturedAt, $1.id) }) {
+    let listed = (model.periodStart.map { [$0] } ?? []) + model.snapshots.sorted(by: { ($0.capturedAt, $0.id) < ($1.capturedAt, $1.id) })
+    for s in listed {
       let tr = body.add("tr", class: s.id == model.current.id ? "current-row" : nil)
       let idCell = tr.add("th")
       idCell.set("scope", "row")
       idCell.say(String(s.id))
       if s.id == model.current.id { idCell.add("span", "current", class: "tag tag-primary") }
+      if s.id == model.periodStart?.id { idCell.add("span", "before the period: the state at its start", class: "tag tag-control") }
       let source = tr.add("td")
       source.add("code", s.sourceName, class: "wrap")
-      var extra = ["encoding \(s.encoding)", "ingested by \(s.toolVersion)"]
+      var extra = ["encoding \(s.encoding) (\(s.encodingDescription))", "ingested by \(s.toolVersion)"]
       if let label = s.label { extra.insert("label \(label)", at: 0) }
       if s.isTruncated { extra.append("TRUNCATED export accepted with --allow-truncated") }
       source.add("span", extra.joined(separator: " · "), class: "sub muted")
@@ -814,9 +866,12 @@ private struct Context {
         for c in a.checks.sorted() { ul.add("li").add("code", c) }
       }
       dl.fact("Exceptions register") { dd in
-        dd.say(
-          a.exceptionsContent.isEmpty ? "none applied; SHA-256 of the empty register " : (a.exceptionsSource ?? "(unnamed)") + ", SHA-256 ")
-        dd.add("code", a.exceptionsSHA256, class: "hash")
+        if a.exceptionsContent.isEmpty {
+          dd.say("no register: the assessment applied none")
+        } else {
+          dd.say((a.exceptionsSource ?? "(unnamed)") + ", SHA-256 ")
+          dd.add("code", a.exceptionsSHA256, class: "hash")
+        }
       }
     } else {
       dl.fact("Assessment") { $0.say("no assessment record found") }
@@ -844,6 +899,131 @@ private struct Context {
     }
     dl.fact("SQLite") { $0.say(model.sqliteVersion) }
     dl.fact("libxml2") { $0.say(XMLTree.libxml2Version) }
+  }
+}
+
+// MARK: - The period: verdicts and every finding seen in it
+
+extension Context {
+  /// The verdict of each control over the period: one row per snapshot (the state at the period's
+  /// start first), one column per control, and the period's verdict in the last row, with what each
+  /// rests on. Nothing for the evidence of a single snapshot.
+  func periodVerdicts(_ slot: XMLElement) {
+    let period = model.periodVerdicts
+    guard let first = period.first else { return }
+    let block = slot.add("div", class: "period-verdicts")
+    block.set("id", "period-verdicts")
+    block.add("h3", "Verdicts over the period")
+    block.add(
+      "p",
+      "A control is effective over the period only when it is effective in every snapshot from the period's start to its end. "
+        + "The state at the start is that of the last snapshot captured at or before it; without one, the verdict is "
+        + "\"No evidence\" (unless some snapshot is not effective).",
+      class: "muted")
+    let table = block.add("table", class: "data period-verdict-table")
+    table.add("caption", "Verdict per snapshot and for the period \(model.periodDescription)")
+    let head = table.add("thead").add("tr")
+    head.add("th", "Snapshot").set("scope", "col")
+    for a in period { head.add("th", "\(a.control.id) \(a.control.title)").set("scope", "col") }
+    let body = table.add("tbody")
+    if !first.startCovered, model.periodStart == nil, let from = model.periodFrom {
+      let tr = body.add("tr")
+      let th = tr.add("th", "Period start \(from.dateString)")
+      th.set("scope", "row")
+      th.add("span", "no snapshot at or before it", class: "sub muted")
+      for _ in period { tr.add("td", "No evidence", class: "verdict-cell verdict-cell-error") }
+    }
+    for (i, v) in first.snapshots.enumerated() {
+      let tr = body.add("tr")
+      let th = tr.add("th", "Snapshot \(v.snapshot.id) · \(v.snapshot.capturedAt.dateString)")
+      th.set("scope", "row")
+      if v.isPeriodStart { th.add("span", "before the period: the state at its start", class: "sub muted") }
+      if v.snapshot.id == model.current.id { th.add("span", "current", class: "tag tag-primary") }
+      for a in period {
+        let verdict = a.snapshots[i].verdict
+        tr.add(
+          "td", verdict.map(HTMLReport.label) ?? "Not assessed",
+          class: "verdict-cell verdict-cell-\(verdict?.rawValue ?? "error")")
+      }
+    }
+    let total = table.add("tfoot").add("tr")
+    total.add("th", "The period").set("scope", "row")
+    for a in period {
+      total.add("td", class: "verdict-cell verdict-cell-\(a.verdict.rawValue)").add("strong", HTMLReport.label(a.verdict))
+    }
+    let ul = block.add("ul", class: "plain period-explanations")
+    for a in period {
+      let li = ul.add("li")
+      li.add("strong", "\(a.control.id): \(HTMLReport.label(a.verdict)).")
+      li.say(" " + a.explanation)
+    }
+  }
+
+  /// Every finding seen in any snapshot of the period (or in the state at its start), with its first
+  /// and last sighting and its state at the period's end: a finding that came and went between two
+  /// snapshots is here even though the current snapshot no longer shows it.
+  func periodFindings(_ slot: XMLElement) {
+    guard model.isPeriod else { return }
+    let list = model.periodFindings
+    let block = slot.add("div", class: "period-findings")
+    block.set("id", "period-findings")
+    block.add("h3", "Every finding of the period")
+    var states: [FindingEndState: Int] = [:]
+    for f in list { states[f.state, default: 0] += 1 }
+    block.add(
+      "p",
+      "\(HTMLReport.count(list.count, "finding")) seen in the \(HTMLReport.count(model.snapshots.count, "snapshot")) of the period"
+        + (model.periodStart.map { " and in snapshot \($0.id), the state at its start" } ?? "") + ": "
+        + FindingEndState.allCases.map { "\(states[$0] ?? 0) \($0.label)" }.joined(separator: ", ") + " at the period's end.",
+      class: "section-count")
+    guard !list.isEmpty else {
+      block.add("p", "No result failed in any snapshot of the period.", class: "empty")
+      return
+    }
+    let table = block.add("table", class: "data period-findings-table")
+    table.add("caption", "Findings of the period, by state at its end, then check and first sighting")
+    let head = table.add("thead").add("tr")
+    for title in ["#", "At the period's end", "Check", "Subject", "First seen", "Last seen", "Why (as last seen)"] {
+      head.add("th", title).set("scope", "col")
+    }
+    let body = table.add("tbody")
+    for (i, f) in list.enumerated() {
+      let tr = body.add("tr", class: "row-\(Self.statusClass(f.state))")
+      tr.add("td", String(i + 1), class: "num")
+      let state = tr.add("td", class: "status-cell")
+      state.add("span", f.state.label, class: "badge badge-\(Self.statusClass(f.state))")
+      if let at = f.lifetime.resolvedAt, f.state == .resolved {
+        state.add("span", "by \(at.dateString)", class: "sub muted")
+      }
+      if let x = f.result.exception { state.add("span", "exception \(x.id)", class: "sub muted") }
+      let check = tr.add("td")
+      check.add("code", f.checkID)
+      let who = tr.add("td")
+      if let p = f.result.principal { who.principal(p) }
+      if let p = f.result.policy {
+        if f.result.principal != nil { who.add("br") }
+        who.policy(p, showHash: false)
+      }
+      for (cell, time, id) in [
+        (tr.add("td", class: "nowrap"), f.lifetime.firstSeen, f.lifetime.firstSnapshotID),
+        (tr.add("td", class: "nowrap"), f.lifetime.lastSeen, f.lifetime.lastSnapshotID),
+      ] {
+        cell.add("time", time.dateString).set("datetime", time.description)
+        cell.add("span", "snapshot \(id)", class: "sub muted")
+      }
+      tr.add("td", f.result.why)
+    }
+  }
+
+  /// The badge colour of a state at the period's end: open as fail, error as error, excepted as
+  /// excepted, resolved (and ended by a version change) as pass.
+  static func statusClass(_ state: FindingEndState) -> String {
+    switch state {
+    case .open: return "fail"
+    case .error: return "error"
+    case .excepted: return "excepted"
+    case .resolved, .endedByVersionChange: return "pass"
+    }
   }
 }
 

@@ -84,8 +84,17 @@ public enum UUIDv5 {
 ///     (`not-satisfied`, reason `fail`, or `other` for evaluation errors).
 /// - Control-level finding: target `statement-id` `a.8.2_smt`; `satisfied` unless the primary check has
 ///   failures (verdict `not-effective`) or errors (verdict `inconclusive`, reason `other`).
-/// - `back-matter`: the methodology resource, one resource per snapshot (`rlink` to the source name,
-///   `hash algorithm="SHA-256"`), and the exceptions register the current assessment used, if any.
+/// - Evidence of a period ends with **the period's own result** (`start`/`end` = the period's bounds):
+///   an observation, a risk and a finding for every finding seen in any snapshot of the period (or in
+///   the last snapshot before it, which gives the state at its start) with its first and last sighting
+///   and its state at the period's end (risk `open`, `deviation-approved`, or `closed` once resolved),
+///   and a control-level finding per control with its verdict over the period (``PeriodVerdict``):
+///   `satisfied` only when every snapshot from the period's start to its end is effective, so never
+///   beside an `open` risk of that control.
+/// - `back-matter`: the methodology resource, one resource per snapshot (the state at the period's
+///   start included; `rlink` to the package member `snapshots/NNNN-<file>` when the package includes
+///   the snapshot, else to the source name; `hash algorithm="SHA-256"`), and the exceptions register
+///   the current assessment used, if any.
 ///
 /// Control ids: OSCAL control ids are tokens and lower case by convention, so ISO/IEC 27001:2022
 /// `A.8.2` becomes `a.8.2` (see ``controlID(_:)``); each `control-selection` carries the original
@@ -103,13 +112,16 @@ public enum OSCALAssessmentResults {
   public static let propertyNamespace = "urn:iam-evidence:oscal"
 
   /// Builds the document (unvalidated: NIST's schema is not shipped with the tool; the tests validate).
-  public static func build(_ model: EvidenceModel, trend: TrendReport? = nil) -> XMLDocument {
-    Builder(model: model, trend: trend).build()
+  /// `snapshotMembers` names, by snapshot id, the package member holding a snapshot's source file
+  /// (`snapshots/0003-<file>`): the back matter's `rlink` points there rather than at the path it was
+  /// ingested from.
+  public static func build(_ model: EvidenceModel, trend: TrendReport? = nil, snapshotMembers: [Int: String] = [:]) -> XMLDocument {
+    Builder(model: model, trend: trend, snapshotMembers: snapshotMembers).build()
   }
 
   /// The document as indented UTF-8 XML.
-  public static func render(_ model: EvidenceModel, trend: TrendReport? = nil) -> [UInt8] {
-    build(model, trend: trend).xmlBytes(indented: true)
+  public static func render(_ model: EvidenceModel, trend: TrendReport? = nil, snapshotMembers: [Int: String] = [:]) -> [UInt8] {
+    build(model, trend: trend, snapshotMembers: snapshotMembers).xmlBytes(indented: true)
   }
 
   /// The OSCAL control id (a token) for an ISO/IEC 27001 control id: `A.8.2` → `a.8.2`.
@@ -179,6 +191,7 @@ public enum OSCALAssessmentResults {
 private struct Builder {
   let model: EvidenceModel
   let trend: TrendReport?
+  let snapshotMembers: [Int: String]
   typealias O = OSCALAssessmentResults
 
   let partyUUID: String
@@ -189,9 +202,10 @@ private struct Builder {
   /// The current snapshot's privileged-access register by inventory-item key (``entity(of:)``).
   let privileged: [String: PrivilegedPrincipal]
 
-  init(model: EvidenceModel, trend: TrendReport?) {
+  init(model: EvidenceModel, trend: TrendReport?, snapshotMembers: [Int: String]) {
     self.model = model
     self.trend = trend
+    self.snapshotMembers = snapshotMembers
     partyUUID = O.uuid("party", model.toolName)
     methodologyUUID = O.uuid("resource", "methodology", model.toolName, model.toolVersion)
     if let a = model.assessment, !a.exceptionsContent.isEmpty {
@@ -224,6 +238,7 @@ private struct Builder {
         "No OSCAL assessment plan exists for this automated assessment. The reference points at the back-matter resource describing the methodology: the checks, the population each examines, and the rules applied."
       ])
     for s in model.snapshots { result(root.addChild("result"), s) }
+    if model.isPeriod { periodResult(root.addChild("result")) }
     backMatter(root.addChild("back-matter"))
     return doc
   }
@@ -399,7 +414,7 @@ private struct Builder {
     markup(
       rc.addChild("description"),
       [
-        "Controls of \(ControlCatalog.bundled.framework) the checks map to. Each control that is the primary control of some check gets a control-level finding per snapshot: "
+        "Controls of \(ControlCatalog.bundled.framework) the checks map to. Each control that is the primary control of some check gets a control-level finding per snapshot (and, for a period, one over the period in the period's result): "
           + model.controlVerdicts.map(\.control.id).joined(separator: ", ") + "."
       ])
     let sel = rc.addChild("control-selection")
@@ -568,7 +583,9 @@ private struct Builder {
     for reason in r.reasons { prop(e, "reason", reason) }
     for p in r.attachedTo { prop(e, "attached-to", p.arn, cls: p.type.rawValue) }
     for p in r.inheritedBy { prop(e, "inherited-by", p.arn, cls: p.type.rawValue) }
+    for p in r.boundaryOf { prop(e, "permissions-boundary-of", p.arn, cls: p.type.rawValue) }
     if let x = r.exception { prop(e, "exception-id", x.id) }
+    for c in r.coveringExceptions { prop(e, "covering-exception", "\(c.exception.id) covers \(c.source.label)") }
   }
 
   func risk(_ k: XMLElement, _ r: CheckResult, uuid: String, key: String, observation: String, snapshot s: SnapshotRecord) {
@@ -655,7 +672,9 @@ private struct Builder {
     prop(f, "check-id", r.checkID)
     prop(f, "result-status", r.status.rawValue)
     prop(f, "finding-key", r.findingKey)
-    if let life = trend?.findings.first(where: { $0.key == r.findingKey }) {
+    if let life = model.periodFindings.first(where: { $0.identity == r.findingIdentity })?.lifetime
+      ?? trend?.findings.first(where: { $0.key == r.findingIdentity })
+    {
       prop(f, "first-seen", O.dateTime(life.firstSeen))
       prop(f, "days-open", String(life.daysOpen))
     }
@@ -714,6 +733,193 @@ private struct Builder {
     for r in risks { f.addChild("associated-risk").setAttribute("risk-uuid", r) }
   }
 
+  // MARK: The period
+
+  /// The period's own result (evidence of a period only): `start` and `end` are the period's bounds.
+  /// It holds one observation, one risk and one finding per finding seen in any snapshot of the period
+  /// (or in the last snapshot before it, which gives the state at its start), with its first and last
+  /// sighting and its state at the period's end (risk `open`, `deviation-approved` when excepted,
+  /// `closed` when resolved or ended by a check version change), and one control-level finding per
+  /// control with its verdict over the period: `satisfied` only when every snapshot from the period's
+  /// start to its end is effective, which leaves no `open` risk of that control beside it.
+  func periodResult(_ r: XMLElement) {
+    guard let from = model.periodFrom, let to = model.periodTo else { return }
+    let bounds = [from.description, to.description]
+    r.setAttribute("uuid", O.uuid(["result", "period", model.account] + bounds))
+    r.addChild("title").addText("The period \(model.periodDescription)")
+    markup(
+      r.addChild("description"),
+      [
+        "Every finding seen in any snapshot of the period\(model.periodStart == nil ? "" : " or in the last snapshot before it (snapshot \(model.periodStart!.id), which gives the state at the period's start)"), with its first and last sighting and its state at the period's end, and each control's verdict over the period."
+      ])
+    r.addChild("start").addText(O.dateTime(from))
+    r.addChild("end").addText(O.dateTime(max(to, from)))
+    prop(r, "period", "yes")
+    prop(r, "snapshots-in-period", String(model.snapshots.count))
+    prop(r, "period-start-covered", model.periodStartCovered ? "yes" : "no")
+    if let start = model.periodStart { prop(r, "period-start-snapshot-id", String(start.id)) }
+    prop(r, "period-findings", String(model.periodFindings.count))
+    for state in FindingEndState.allCases {
+      prop(r, "period-findings-\(state.rawValue)", String(model.periodFindings.filter { $0.state == state }.count))
+    }
+    let toolKey = ["period", model.account] + bounds
+    let defs = r.addChild("local-definitions")
+    let assets = defs.addChild("assessment-assets")
+    let tool = assets.addChild("component")
+    let toolID = O.uuid(["component", "tool", model.toolName] + toolKey)
+    tool.setAttribute("uuid", toolID)
+    tool.setAttribute("type", "software")
+    tool.addChild("title").addText("\(model.toolName) \(model.toolVersion)")
+    markup(
+      tool.addChild("description"),
+      ["Offline evaluator of AWS IAM authorization snapshots (get-account-authorization-details) against its check catalog."])
+    prop(tool, "version", model.toolVersion, core: true)
+    tool.addChild("status").setAttribute("state", "operational")
+    let platform = assets.addChild("assessment-platform")
+    platform.setAttribute("uuid", O.uuid(["assessment-platform", model.toolName] + toolKey))
+    platform.addChild("title").addText(model.toolName)
+    platform.addChild("uses-component").setAttribute("component-uuid", toolID)
+    reviewedControls(r.addChild("reviewed-controls"))
+
+    func origin(_ parent: XMLElement) {
+      let actor = parent.addChild("origin").addChild("actor")
+      actor.setAttribute("type", "tool")
+      actor.setAttribute("actor-uuid", toolID)
+    }
+    let known = (model.periodStart.map { [$0] } ?? []) + model.snapshots
+    var observations: [String: String] = [:]  // identity -> observation uuid
+    var risks: [String: String] = [:]  // identity -> risk uuid
+    for f in model.periodFindings {
+      let o = r.addChild("observation")
+      let uuid = O.uuid(["observation", "period", f.identity] + bounds)
+      observations[f.identity] = uuid
+      o.setAttribute("uuid", uuid)
+      o.addChild("title").addText("\(f.checkID) on \(subjectLabel(f.result)): \(f.state.rawValue) at the period's end")
+      markup(o.addChild("description"), [f.result.why, sightings(f)])
+      periodProps(o, f)
+      o.addChild("method").addText("EXAMINE")
+      o.addChild("type").addText("finding")
+      origin(o)
+      if let s = known.first(where: { $0.id == f.lifetime.lastSnapshotID }) { relevantEvidence(o, s) }
+      o.addChild("collected").addText(O.dateTime(f.lifetime.lastSeen))
+    }
+    for f in model.periodFindings {
+      let k = r.addChild("risk")
+      let uuid = O.uuid(["risk", "period", f.identity] + bounds)
+      risks[f.identity] = uuid
+      k.setAttribute("uuid", uuid)
+      k.addChild("title").addText("\(checkTitle(f.checkID)): \(subjectLabel(f.result))")
+      markup(k.addChild("description"), [model.checks.first { $0.id == f.checkID }?.rationale ?? f.result.why])
+      markup(k.addChild("statement"), [f.result.why, sightings(f)])
+      periodProps(k, f)
+      k.addChild("status").addText(Self.riskStatus(f.state))
+      origin(k)
+      k.addChild("related-observation").setAttribute("observation-uuid", observations[f.identity]!)
+    }
+    for a in model.periodVerdicts {
+      let mine = model.periodFindings.filter { primaryControlOf[$0.checkID] == a.control.id }
+      periodControlFinding(
+        r.addChild("finding"), a, bounds: bounds, observations: mine.map { observations[$0.identity]! },
+        risks: mine.map { risks[$0.identity]! }, origin: origin)
+    }
+    for f in model.periodFindings {
+      let finding = r.addChild("finding")
+      let control = primaryControlOf[f.checkID] ?? model.foundingControl?.id ?? "unmapped"
+      finding.setAttribute("uuid", O.uuid(["finding", "period", f.identity] + bounds))
+      finding.addChild("title").addText("\(checkTitle(f.checkID)): \(subjectLabel(f.result)) (\(f.state.label) at the period's end)")
+      markup(finding.addChild("description"), [f.result.why, sightings(f)])
+      periodProps(finding, f)
+      origin(finding)
+      let target = finding.addChild("target")
+      target.setAttribute("type", "objective-id")
+      target.setAttribute("target-id", "\(O.controlID(control))_obj.\(O.controlID(f.checkID))")
+      target.addChild("title").addText("\(ControlCatalog.bundled.framework) \(control), as tested by check \(f.checkID)")
+      // Over the period the objective was not met while the finding was open, whatever its end.
+      let status = target.addChild("status")
+      status.setAttribute("state", "not-satisfied")
+      status.setAttribute("reason", f.state == .error ? "other" : "fail")
+      finding.addChild("related-observation").setAttribute("observation-uuid", observations[f.identity]!)
+      finding.addChild("associated-risk").setAttribute("risk-uuid", risks[f.identity]!)
+    }
+    var remarks: [String] = []
+    if !model.periodStartCovered {
+      remarks.append(
+        "No snapshot gives the state at the period's start (\(from.description)): none was captured then, and the database holds no assessed snapshot before it. No control can be shown effective over the whole period."
+      )
+    }
+    if let trend, !trend.gaps.isEmpty {
+      remarks.append("Coverage gaps longer than the expected cadence of \(trend.cadenceDays) days: see the current snapshot's result.")
+    }
+    if !remarks.isEmpty { markup(r.addChild("remarks"), remarks) }
+  }
+
+  /// `open` (still failing, or not evaluable), `deviation-approved` (excepted) or `closed` (resolved,
+  /// or ended by a check version change) at the period's end.
+  static func riskStatus(_ state: FindingEndState) -> String {
+    switch state {
+    case .open, .error: return "open"
+    case .excepted: return "deviation-approved"
+    case .resolved, .endedByVersionChange: return "closed"
+    }
+  }
+
+  /// `First seen 2024-04-30 (snapshot 2), last seen 2024-04-30 (snapshot 2); resolved by 2024-05-31.`
+  func sightings(_ f: PeriodFinding) -> String {
+    let l = f.lifetime
+    var text =
+      "First seen \(l.firstSeen.description) (snapshot \(l.firstSnapshotID)), last seen \(l.lastSeen.description) (snapshot \(l.lastSnapshotID)); at the period's end: \(f.state.label)"
+    if let at = l.resolvedAt, f.state == .resolved { text += " (no longer found at \(at.description))" }
+    if let at = l.endedByVersionChange, f.state == .endedByVersionChange { text += " (at \(at.description))" }
+    return text + "."
+  }
+
+  func periodProps(_ e: XMLElement, _ f: PeriodFinding) {
+    prop(e, "check-id", f.checkID)
+    prop(e, "finding-identity", f.identity)
+    prop(e, "first-seen", O.dateTime(f.lifetime.firstSeen))
+    prop(e, "last-seen", O.dateTime(f.lifetime.lastSeen))
+    prop(e, "first-snapshot-id", String(f.lifetime.firstSnapshotID))
+    prop(e, "last-snapshot-id", String(f.lifetime.lastSnapshotID))
+    prop(e, "state-at-period-end", f.state.rawValue)
+    if let at = f.lifetime.resolvedAt, f.state == .resolved { prop(e, "resolved-at", O.dateTime(at)) }
+    prop(e, "last-seen-status", f.result.status.rawValue)
+    if let x = f.result.exception { prop(e, "exception-id", x.id) }
+  }
+
+  /// One control's verdict over the period: `satisfied` only when it is effective in every snapshot
+  /// from the period's start to its end; else `not-satisfied` (reason `fail` when some snapshot is
+  /// not effective, `other` when some could not be evaluated or the start is not covered).
+  func periodControlFinding(
+    _ f: XMLElement, _ a: ControlPeriodAssessment, bounds: [String], observations: [String], risks: [String],
+    origin: (XMLElement) -> Void
+  ) {
+    let control = a.control
+    f.setAttribute("uuid", O.uuid(["finding", "control", "period", control.id] + bounds))
+    f.addChild("title").addText("\(ControlCatalog.bundled.framework) \(control.id) \(control.title), over the period")
+    markup(
+      f.addChild("description"),
+      [control.description]
+        + a.snapshots.map { v in
+          "Snapshot \(v.snapshot.id) of \(v.snapshot.capturedAt.dateString)\(v.isPeriodStart ? " (the state at the period's start)" : ""): \(v.verdict?.rawValue ?? "not assessed")."
+        } + ["Verdict over the period: \(a.verdict.rawValue). \(a.explanation)"])
+    prop(f, "period-verdict", a.verdict.rawValue)
+    for v in a.snapshots {
+      prop(f, "snapshot-verdict", v.verdict?.rawValue ?? "not-assessed", cls: "snapshot-\(v.snapshot.id)")
+    }
+    prop(f, "period-start-covered", a.startCovered ? "yes" : "no")
+    origin(f)
+    let target = f.addChild("target")
+    target.setAttribute("type", "statement-id")
+    target.setAttribute("target-id", "\(O.controlID(control.id))_smt")
+    target.addChild("title").addText("\(ControlCatalog.bundled.framework) \(control.id) \(control.title)")
+    let status = target.addChild("status")
+    status.setAttribute("state", a.verdict == .effective ? "satisfied" : "not-satisfied")
+    status.setAttribute("reason", a.verdict == .effective ? "pass" : (a.verdict == .notEffective ? "fail" : "other"))
+    if a.verdict == .error || a.verdict == .noEvidence { markup(status.addChild("remarks"), [a.explanation]) }
+    for o in observations { f.addChild("related-observation").setAttribute("observation-uuid", o) }
+    for r in risks { f.addChild("associated-risk").setAttribute("risk-uuid", r) }
+  }
+
   // MARK: Back matter
 
   func backMatter(_ b: XMLElement) {
@@ -743,21 +949,25 @@ private struct Builder {
       m.addChild("remarks"), ["Stands in for an OSCAL assessment plan, which does not exist for this automated assessment (see import-ap)."]
     )
 
-    for s in model.snapshots {
+    for s in (model.periodStart.map { [$0] } ?? []) + model.snapshots {
       let r = b.addChild("resource")
       r.setAttribute("uuid", snapshotResourceUUID(s))
       r.addChild("title").addText(s.sourceName)
       markup(
         r.addChild("description"),
         [
-          "Snapshot \(s.id) of account \(s.account): aws iam get-account-authorization-details output captured at \(s.capturedAt.description) (capture time from \(s.capturedAtSource.rawValue)), ingested at \(s.ingestedAt.description), \(s.byteSize) bytes, encoding \(s.encoding)\(s.isTruncated ? ", truncated" : "")."
+          "Snapshot \(s.id) of account \(s.account): aws iam get-account-authorization-details output captured at \(s.capturedAt.description) (capture time from \(s.capturedAtSource.rawValue)), ingested at \(s.ingestedAt.description), \(s.byteSize) bytes, encoding \(s.encoding) (\(s.encodingDescription))\(s.isTruncated ? ", truncated" : "")."
         ])
       prop(r, "snapshot-id", String(s.id))
       prop(r, "captured-at", O.dateTime(s.capturedAt))
       prop(r, "aws-account-id", s.account)
       if let label = s.label { prop(r, "label", label) }
+      if s.id == model.periodStart?.id {
+        prop(r, "role", "period-start-state")
+      }
+      // In a package that includes the snapshot, the link names its member; else where it was ingested from.
       let link = r.addChild("rlink")
-      link.setAttribute("href", O.uriReference(s.sourceName, fallback: "snapshot-\(s.sha256).json"))
+      link.setAttribute("href", O.uriReference(snapshotMembers[s.id] ?? s.sourceName, fallback: "snapshot-\(s.sha256).json"))
       link.setAttribute("media-type", "application/json")
       let hash = link.addChild("hash")
       hash.setAttribute("algorithm", "SHA-256")

@@ -35,7 +35,13 @@ extension EvidenceWorkflow {
       (from, to) = (f, t)
     }
     for s in period { try requireAssessed(s, naming: store.path) }
-    let ledger = try requireIntegrity(period)
+    // The state at the period's start: the last snapshot before it, when the period's first snapshot
+    // was captured after its start (the verdict for the period rests on it too).
+    var start: SnapshotRecord?
+    if let f = from, let first = period.first, first.capturedAt > f {
+      start = try store.snapshots(account: current.account).last { $0.capturedAt < f }
+    }
+    let ledger = try requireIntegrity(start.map { [$0] + period } ?? period)
     var counts: [Int: [String: StatusCounts]] = [:]
     var versions: [Int: [String: Int]] = [:]
     for s in period {
@@ -45,18 +51,55 @@ extension EvidenceWorkflow {
     // The register's history starts at the account's first snapshot, before the period if need be:
     // "privileged since" does not stop at the period's start.
     let privileged = try privilegedHistory(through: current, registersOf: [current.id], capabilities: capabilities)
-    return EvidenceBuilder.build(
-      EvidenceRecords(
-        current: current, period: period, periodFrom: from, periodTo: to, results: try results(snapshotID: current.id), counts: counts,
-        assessment: try store.latestAssessment(snapshotID: current.id), sqliteVersion: EvidenceStore.sqliteVersion, ledger: ledger,
-        privileged: privileged.registers.first?.entries ?? [], privilegedCounts: privileged.counts, versions: versions),
-      generatedAt: generatedAt)
+    let currentResults = try results(snapshotID: current.id)
+    var records = EvidenceRecords(
+      current: current, period: period, periodFrom: from, periodTo: to, results: currentResults, counts: counts,
+      assessment: try store.latestAssessment(snapshotID: current.id), sqliteVersion: EvidenceStore.sqliteVersion, ledger: ledger,
+      privileged: privileged.registers.first?.entries ?? [], privilegedCounts: privileged.counts, versions: versions)
+    if from != nil {
+      records.periodStart = start
+      records.periodStartCounts = try start.map { try store.statusCounts(snapshotID: $0.id) } ?? [:]
+      (records.lifetimes, records.lastSeenResults) = try periodFindingHistory(
+        through: current, windowStart: (start ?? period.first ?? current).capturedAt)
+    }
+    return EvidenceBuilder.build(records, generatedAt: generatedAt)
+  }
+
+  /// The lifetimes of the findings seen from `windowStart` through `current` (a ``TrendBuilder`` fed
+  /// with the account's snapshots from its first one, so that a first sighting before the window is
+  /// known; a snapshot never assessed says nothing), and the result of each of them as last seen
+  /// open, by identity, for those not open in `current`.
+  func periodFindingHistory(
+    through current: SnapshotRecord, windowStart: Timestamp
+  ) throws -> (lifetimes: [FindingLifetime], lastSeen: [String: CheckResult]) {
+    let series = try store.snapshots(account: current.account)
+    guard let end = series.firstIndex(where: { $0.id == current.id }) else { return ([], [:]) }
+    var builder = TrendBuilder(account: current.account, from: nil, to: nil)
+    for s in series[...end] {
+      let counts = try store.statusCounts(snapshotID: s.id)
+      builder.add(
+        s, counts: counts, openResults: counts.isEmpty ? [] : try store.openResults(snapshotID: s.id),
+        versions: try store.checkVersions(snapshotID: s.id))
+    }
+    let lifetimes = builder.report().findings.filter { $0.lastSeen >= windowStart }
+    var wanted: [Int: Set<String>] = [:]
+    for l in lifetimes where l.lastSnapshotID != current.id { wanted[l.lastSnapshotID, default: []].insert(l.key) }
+    var lastSeen: [String: CheckResult] = [:]
+    for (id, keys) in wanted.sorted(by: { $0.key < $1.key }) {
+      for r in try store.results(snapshotID: id, statuses: [.fail, .excepted]) where keys.contains(r.findingIdentity) {
+        if let old = lastSeen[r.findingIdentity], old.status.severityRank <= r.status.severityRank { continue }
+        lastSeen[r.findingIdentity] = r
+      }
+    }
+    return (lifetimes, lastSeen)
   }
 
   /// Stored results of snapshot `id` in report order (most severe first, then catalog order of the
   /// check, principal and policy), optionally of one check and of some statuses.
   public func results(snapshotID id: Int, check: String? = nil, statuses: Set<ResultStatus>? = nil) throws -> [CheckResult] {
-    try store.results(snapshotID: id, check: check, statuses: statuses).sorted(by: CheckResult.reportOrder)
+    var results = try store.results(snapshotID: id, check: check, statuses: statuses)
+    CheckResult.sortForReport(&results)
+    return results
   }
 
   /// What `findings` lists: the snapshot `selector` names and its results of `check` with `statuses`

@@ -41,6 +41,45 @@ extension EvidenceWorkflow {
     return report
   }
 
+  /// The drift between each consecutive pair of `snapshots` (one account, oldest first, each
+  /// assessed): what the package's per-pair drift files hold. Each snapshot, its results and its
+  /// register are read once, whatever the number of pairs.
+  public func consecutiveDrifts(_ snapshots: [SnapshotRecord], capabilities: CapabilityMap = .catalog) throws -> [DriftReport] {
+    guard snapshots.count > 1 else { return [] }
+    typealias Side = (
+      record: SnapshotRecord, snapshot: AuthorizationSnapshot, results: [CheckResult], versions: [String: Int],
+      register: [PrivilegedPrincipal]
+    )
+    // Consecutive snapshots share most of their (content-addressed) results: each is decoded once.
+    var cache: [Int64: CheckResult] = [:]
+    func side(_ s: SnapshotRecord) throws -> Side {
+      try requireAssessed(s, naming: store.path)
+      var results = try store.results(snapshotID: s.id, cache: &cache)
+      CheckResult.sortForReport(&results)
+      return (
+        s, try store.loadSnapshot(id: s.id), results, try store.checkVersions(snapshotID: s.id),
+        try privilegedEntries(of: s, since: [:], capabilities: capabilities)
+      )
+    }
+    var reports: [DriftReport] = []
+    var previous = try side(snapshots[0])
+    for s in snapshots.dropFirst() {
+      guard s.account == previous.record.account else {
+        throw WorkflowError(
+          path: store.path,
+          message: "snapshots \(previous.record.id) and \(s.id) belong to different accounts (\(previous.record.account), \(s.account))")
+      }
+      let next = try side(s)
+      var report = DriftReport.compute(
+        from: previous.record, to: next.record, old: previous.snapshot, new: next.snapshot, oldResults: previous.results,
+        newResults: next.results, oldVersions: previous.versions, newVersions: next.versions)
+      report.privileges = PrivilegeDrift.between(previous.register, next.register)
+      reports.append(report)
+      previous = next
+    }
+    return reports
+  }
+
   /// Compares the snapshots two selectors name (ids, `latest`, `previous`, dates). Two ids need no
   /// account; anything else is resolved within `account`, or the only account of the database.
   public func drift(from: String, to: String, account: String?) throws -> DriftReport {

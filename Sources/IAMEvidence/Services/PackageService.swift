@@ -47,23 +47,35 @@ public struct PackageSummary {
 extension EvidenceWorkflow {
   /// Builds the handoff package of a period and writes it to `out` (atomically): assesses the
   /// period as ``ensureAssessed(_:register:checks:now:)`` says, then gathers the evidence, trend,
-  /// drift (first to last snapshot), register and source files, and renders and signs them.
+  /// drift (first to last snapshot, and each consecutive pair), register and source files, and
+  /// renders and signs them.
   public func package(_ request: PackageRequest, to out: URL, now: () -> Timestamp) throws -> PackageSummary {
     let acct = try store.resolveAccount(request.account)
-    let inPeriod = try store.snapshots(account: acct).filter { $0.capturedAt >= request.from && $0.capturedAt <= request.to }
+    let all = try store.snapshots(account: acct)
+    let inPeriod = all.filter { $0.capturedAt >= request.from && $0.capturedAt <= request.to }
     guard let first = inPeriod.first, let last = inPeriod.last else {
       throw WorkflowError(path: nil, message: "no snapshot of account \(acct) captured between \(request.from) and \(request.to)")
     }
-    let registerBytes = try ensureAssessed(inPeriod, register: request.register, now: now)
+    // The last snapshot before the period gives the state at its start (the period verdict rests on
+    // it): it is assessed with the same register.
+    let start = first.capturedAt > request.from ? all.last { $0.capturedAt < request.from } : nil
+    let registerBytes = try ensureAssessed((start.map { [$0] } ?? []) + inPeriod, register: request.register, now: now)
     let model = try evidence(scope: .period(from: request.from, to: request.to), account: acct, generatedAt: request.generatedAt)
     let trend = try trend(account: acct, from: request.from, to: request.to, cadenceDays: request.cadenceDays)
-    let drift = first.id == last.id ? nil : try drift(from: first.id, to: last.id)
-    let snapshots = request.includeSnapshots ? try Self.sourceFiles(of: inPeriod) : []
+    // Drift over the period: from the state at its start (the snapshot before it, else its first) to
+    // its last snapshot, and between each consecutive pair of those snapshots.
+    let series = (start.map { [$0] } ?? []) + inPeriod
+    let drift = series.count < 2 ? nil : try drift(from: series[0].id, to: last.id)
+    let pairs = try consecutiveDrifts(series)
+    // The source files: the period's snapshots and the one giving the state at its start.
+    let snapshots = request.includeSnapshots ? try Self.sourceFiles(of: series) : []
+    var members: [Int: String] = [:]
+    if request.includeSnapshots { for s in series { members[s.id] = "snapshots/" + Self.memberName(id: s.id, sourceName: s.sourceName) } }
     let privileged = try privilegedHistory(through: last, registersOf: Set(inPeriod.map(\.id))).registers.flatMap(\.entries)
     let files = try HandoffPackage.files(
       HandoffPackage.Inputs(
-        model: model, trend: trend, drift: drift, register: registerBytes, snapshots: snapshots, signingKey: request.signingKey,
-        templates: request.templates, privileged: privileged))
+        model: model, trend: trend, drift: drift, pairDrifts: pairs, register: registerBytes, snapshots: snapshots,
+        snapshotMembers: members, signingKey: request.signingKey, templates: request.templates, privileged: privileged))
     try HandoffPackage.writeZip(files, to: out, date: request.generatedAt)
     return PackageSummary(files: files.count, snapshots: inPeriod.count, model: model)
   }

@@ -179,6 +179,40 @@ extension EvidenceStore {
     }
   }
 
+  /// Every stored result of snapshot `id` (as ``results(snapshotID:check:statuses:)`` gives them), for
+  /// a series of snapshots read one after the other: results are content-addressed, so consecutive
+  /// snapshots share most of them, and each is decoded once, kept in `cache` by its row id for the
+  /// next call.
+  public func results(snapshotID id: Int, cache: inout [Int64: CheckResult]) throws(StoreError) -> [CheckResult] {
+    var known = cache
+    defer { cache = known }
+    return try wrap {
+      let ids = try db.query("SELECT id, result_ids FROM latest_snapshot_results WHERE snapshot_id = ?", [id]).flatMap { row in
+        try StoredRow(row, table: "snapshot_results", id: try row.int("id"), path: path).idList("result_ids")
+      }
+      let find = try db.prepare("SELECT detail FROM result_details WHERE id = ?")
+      var strings = LongStringReader(db: db)
+      var results: [CheckResult] = []
+      results.reserveCapacity(ids.count)
+      for detailID in ids {
+        if let r = known[detailID] {
+          results.append(r)
+          continue
+        }
+        try find.bind([detailID])
+        guard let row = try find.step() else { throw StoreError(path: path, message: "result \(detailID) is missing (damaged database?)") }
+        guard let detail = try strings.expand(Array(try row.string("detail").utf8)), let json = try? JSONParser.parse(detail),
+          let result = CheckResult(json: json)
+        else {
+          throw StoreError(path: path, message: "result \(detailID) cannot be read (damaged database?)")
+        }
+        known[detailID] = result
+        results.append(result)
+      }
+      return results
+    }
+  }
+
   /// The latest assessment of snapshot `id`, if it was assessed.
   public func latestAssessment(snapshotID id: Int) throws(StoreError) -> AssessmentRecord? {
     try wrap {

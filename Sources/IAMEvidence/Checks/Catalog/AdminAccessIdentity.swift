@@ -36,10 +36,11 @@ public struct AdminAccessIdentity: Check {
     methodology: [
       "Population: every user and every role in the snapshot.",
       "Sources: the identity's inline policies; the default version of every managed policy attached to it, customer- or AWS-managed (AdministratorAccess included); for users, the inline and attached policies of each group it belongs to.",
-      "Allow grants on all resources add up across sources, by the rules of admin-access-inline; the identity fails when every action of the action catalog is allowed, unless unconditional Denies on all resources of its sources deny every action (anything less is noted \"partial-deny\").",
-      "A permissions boundary limits the grant to the actions the boundary itself allows on all resources (its Allow statements minus its own unconditional Denies on all resources).",
+      "Allow grants on all resources add up across sources, by the rules of admin-access-inline; the identity fails when every action of the action catalog is allowed (within the boundary). Credited Denies of its sources (no Condition, on all resources) pass it only when they deny every action (noted \"neutralised-by-deny\"); a Deny of some actions is noted \"partial-deny\" with the number of granted actions that remain, and the identity still fails.",
+      "A permissions boundary limits the grant to the actions the boundary itself allows on all resources (its Allow statements minus its own unconditional Denies on all resources); grants it does not allow are noted \"outside-boundary\".",
       "An attached policy, a group or a permissions boundary missing from the snapshot is noted \"unknown-policy\", a source or boundary that is not a valid policy is noted too; either makes the status \"error\" (the identity cannot be shown to pass) unless the known sources already allow every action, in which case it fails.",
       "Each source of a failing identity's grant is listed (\"Access comes from\").",
+      "Exceptions: a result is excepted by an exception in force for this check that matches the identity and names no policy, or when every source of its grant is covered by an exception in force naming that policy (for this check, admin-access-inline, admin-access-managed or every check, and for this identity, its group for a group source, or any principal); the result then lists the exceptions covering it. Exceptions covering some sources only except nothing (noted \"exception-partial\").",
     ],
     population: "Users and roles (effective permissions)",
     triggering: [
@@ -50,6 +51,9 @@ public struct AdminAccessIdentity: Check {
         #"{"Statement":[{"Effect":"Allow","NotAction":"kms:*","Resource":"*"},{"Effect":"Allow","Action":"kms:*","Resource":"*"}]}"#),
       CheckExample(#"{"Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#, placement: .inlineOnGroup),
       CheckExample(#"{"Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#, placement: .managedAttachedToGroup),
+      CheckExample(
+        #"{"Statement":[{"Effect":"Allow","Action":"*","Resource":"*"},{"Effect":"Deny","Action":"organizations:*","Resource":"*"}]}"#,
+        notes: ["partial-deny"]),
     ],
     nonTriggering: [
       CheckExample(#"{"Statement":[{"Effect":"Allow","NotAction":"iam:*","Resource":"*"}]}"#),
@@ -62,7 +66,8 @@ public struct AdminAccessIdentity: Check {
     ],
     examplePlacement: .managedAttachedToUser,
     target: .allActions,
-    capability: "admin"
+    capability: "admin",
+    sourceChecks: ["admin-access-inline", "admin-access-managed"]
   )
 
   public func run(_ context: CheckContext) -> [CheckResult] {

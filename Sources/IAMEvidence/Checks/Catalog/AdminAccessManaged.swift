@@ -27,9 +27,9 @@ public struct AdminAccessManaged: Check {
       """,
     methodology: [
       "Population: every customer-managed policy in the snapshot, attached or not (AWS-managed policies are not judged here; who holds them is reported by admin-access-identity).",
-      "The default version (DefaultVersionId, else the version flagged IsDefaultVersion) is judged with the rules of admin-access-inline: it fails when its Allow statements allow every action of the action catalog on all resources and its own unconditional Denies on all resources do not deny every one.",
-      "Attachments are read from the users, groups and roles of the same snapshot and listed with every result.",
-      "A failing policy attached to nothing is noted \"unattached\"; any non-default version that would fail is noted \"latent-version\".",
+      "The default version (DefaultVersionId, else the version flagged IsDefaultVersion) is judged with the rules of admin-access-inline: it fails when its Allow statements allow every action of the action catalog on all resources, unless its own credited Denies deny every one; a Deny of only some is noted \"partial-deny\" and the policy still fails.",
+      "Attachments are read from the users, groups and roles of the same snapshot and listed with every result, and so are the users and roles whose permissions boundary the policy is (noted \"permissions-boundary\": as a boundary it grants nothing by itself).",
+      "A failing policy attached to nothing is noted \"unattached\" (a permissions boundary too: one attach call makes it live); any non-default version that would fail is noted \"latent-version\".",
       "A policy without a default version, or whose default document is invalid, has status \"error\".",
     ],
     population: "Customer-managed policies (default version), attached or not",
@@ -58,7 +58,9 @@ public struct AdminAccessManaged: Check {
     return context.snapshot.managedPolicies.filter { !$0.isAWSManaged }.map { policy in
       let attachedTo = context.attachments(of: policy.arn)
       guard let version = policy.defaultVersion else {
-        return CheckSupport.noDefaultVersion(check: description, policy: policy, attachedTo: attachedTo)
+        var result = CheckSupport.noDefaultVersion(check: description, policy: policy, attachedTo: attachedTo)
+        CheckSupport.markBoundaryUse(&result, arn: policy.arn, context: context)
+        return result
       }
       let access = context.engine.fullAccess(context.analysis(of: version.document), target: target)
       var result = CheckSupport.result(
@@ -66,6 +68,7 @@ public struct AdminAccessManaged: Check {
         policy: PolicyRef(
           kind: .managed, name: policy.name, arn: policy.arn, versionID: version.versionId, documentSHA256: version.document.sha256))
       result.attachedTo = attachedTo
+      CheckSupport.markBoundaryUse(&result, arn: policy.arn, context: context)
       if result.status == .fail && attachedTo.isEmpty {
         result.notes.append(
           ResultNote(code: "unattached", message: "Attached to no user, group or role in this snapshot; one attach call makes it live."))

@@ -18,15 +18,20 @@ public struct DecryptAllKeys: Check {
     remediation:
       "Restrict kms:Decrypt and kms:ReEncryptFrom to the key ARNs the workload needs, or use kms:ViaService and encryption-context conditions with key-specific resources.",
     methodology: [
-      "Population: every inline policy of every user, group and role, and every customer-managed policy (default version).",
-      "The policy fails when its Allow statements grant kms:Decrypt or kms:ReEncryptFrom (either) on all keys, with the action, resource and Deny rules of kms-full-access-inline.",
-      "Conditions do not narrow the grant; they are noted.",
+      "Population: every inline policy of every user, group and role, and the default version of every customer-managed policy.",
+      "Target actions: kms:Decrypt and kms:ReEncryptFrom.",
+      "The policy fails when its Allow statements allow either of them on all keys, with the action and resource rules of kms-full-access-inline. Credited Denies (no Condition, on every key) pass it only when they deny every granted target action (noted \"neutralised-by-deny\"); a Deny of only one of them is noted \"partial-deny\" and the policy still fails.",
+      "Conditions do not narrow the grant (noted \"conditional\").",
+      "A customer-managed policy's result lists the principals it is attached to and those whose permissions boundary it is (noted \"permissions-boundary\"). A policy without a default version, or a document that is not a valid policy, has status \"error\".",
     ],
     population: "Inline policies and customer-managed policies (default version)",
     triggering: [
       CheckExample(#"{"Statement":[{"Effect":"Allow","Action":"kms:Decrypt","Resource":"*"}]}"#),
       CheckExample(#"{"Statement":[{"Effect":"Allow","Action":"kms:ReEncrypt*","Resource":"arn:aws:kms:*:123456789012:key/*"}]}"#),
       CheckExample(#"{"Statement":[{"Effect":"Allow","Action":"kms:*","Resource":"*"}]}"#),
+      CheckExample(
+        #"{"Statement":[{"Effect":"Allow","Action":["kms:Decrypt","kms:ReEncryptFrom"],"Resource":"*"},{"Effect":"Deny","Action":"kms:Decrypt","Resource":"*"}]}"#,
+        notes: ["partial-deny"]),
     ],
     nonTriggering: [
       CheckExample(
@@ -67,13 +72,14 @@ enum DocumentCheck {
     for policy in context.snapshot.managedPolicies where !policy.isAWSManaged {
       guard let version = policy.defaultVersion else {
         // Still part of the population: it cannot be judged, so it cannot pass.
-        results.append(
-          CheckResult(
-            checkID: check.id, checkVersion: check.version, status: .error,
-            policy: PolicyRef(kind: .managed, name: policy.name, arn: policy.arn, versionID: policy.defaultVersionId, documentSHA256: ""),
-            notes: [ResultNote(code: "no-default-version", message: "The snapshot holds no default version of this policy.")],
-            why: "The default version of the policy is not in the snapshot, so it cannot be judged.",
-            attachedTo: context.attachments(of: policy.arn)))
+        var result = CheckResult(
+          checkID: check.id, checkVersion: check.version, status: .error,
+          policy: PolicyRef(kind: .managed, name: policy.name, arn: policy.arn, versionID: policy.defaultVersionId, documentSHA256: ""),
+          notes: [ResultNote(code: "no-default-version", message: "The snapshot holds no default version of this policy.")],
+          why: "The default version of the policy is not in the snapshot, so it cannot be judged.",
+          attachedTo: context.attachments(of: policy.arn))
+        CheckSupport.markBoundaryUse(&result, arn: policy.arn, context: context)
+        results.append(result)
         continue
       }
       var result = CheckSupport.result(
@@ -81,6 +87,7 @@ enum DocumentCheck {
         policy: PolicyRef(
           kind: .managed, name: policy.name, arn: policy.arn, versionID: version.versionId, documentSHA256: version.document.sha256))
       result.attachedTo = context.attachments(of: policy.arn)
+      CheckSupport.markBoundaryUse(&result, arn: policy.arn, context: context)
       if result.status == .fail {
         result.remediation = CheckSupport.remediationForManaged(policy, attachedTo: result.attachedTo, what: what)
       }

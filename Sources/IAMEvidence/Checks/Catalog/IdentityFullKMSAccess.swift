@@ -25,14 +25,21 @@ public struct IdentityFullKMSAccess: Check {
     methodology: [
       "Population: every user and every role in the snapshot.",
       "Sources: the identity's inline policies; for users, the inline policies of each group it belongs to; the default version of every managed policy attached to it or (users) to its groups, customer- or AWS-managed.",
-      "Allow grants on all keys add up across sources; unconditional Deny on all keys from any source removes actions; the identity fails when every KMS action of the catalog remains.",
-      "A permissions boundary limits the grant to the actions the boundary itself allows on all keys.",
-      "An attached policy whose document is not in the snapshot is noted \"unknown-policy\"; if nothing else grants full access the status is \"error\" (it cannot be shown to pass).",
+      "Each source is read with the action and resource rules of kms-full-access-inline, and the KMS actions each allows on all keys add up across sources. A permissions boundary limits them to the actions the boundary itself allows on all keys (its Allow statements minus its own credited Denies); a boundary missing from the snapshot (\"boundary-unknown\") or not a valid policy (\"boundary-invalid\") is noted and the grant judged without it.",
+      "The identity fails when its sources together allow every KMS action of the catalog on all keys (within the boundary). Credited Denies of any source (no Condition, on every key) pass it only when they deny every granted action (noted \"neutralised-by-deny\"). A Deny of only some of them is noted \"partial-deny\" with the number of granted actions that remain, and the identity still fails; a Deny under a Condition or on some keys only is noted and not credited. Conditions on Allow statements do not narrow the grant (noted \"conditional\").",
+      "An attached policy whose document is not in the snapshot is noted \"unknown-policy\", and a source that is not a valid policy \"source-invalid\"; either makes the status \"error\" (the identity cannot be shown to pass) unless the known valid sources already allow every KMS action on all keys, in which case it fails. A group missing from the snapshot is noted \"unknown-group\"; its policies are not judged, and the status does not change for it.",
+      "Each source of a failing identity's grant is listed (\"Access comes from\").",
+      "Exceptions: a result is excepted by an exception in force for this check that matches the identity and names no policy, or when every source of its grant is covered by an exception in force naming that policy (for this check, kms-full-access-inline, kms-full-access-managed or every check, and for this identity, its group for a group source, or any principal); the result then lists the exceptions covering it. Exceptions covering some sources only except nothing (noted \"exception-partial\").",
     ],
     population: "Users and roles (effective permissions)",
     triggering: [
       CheckExample(#"{"Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#),
       CheckExample(#"{"Statement":[{"Effect":"Allow","NotAction":"s3:*","Resource":"*"}]}"#),
+      // Through a group, with a Deny of one action on every key: a partial Deny is noted, the identity
+      // still fails (the demo's alice.admin).
+      CheckExample(
+        #"{"Statement":[{"Effect":"Allow","Action":"kms:*","Resource":"arn:aws:kms:*:*:key/*"},{"Effect":"Deny","Action":"kms:ScheduleKeyDeletion","Resource":"*"}]}"#,
+        notes: ["partial-deny"], placement: .inlineOnGroup),
     ],
     nonTriggering: [
       CheckExample(#"{"Statement":[{"Effect":"Allow","Action":"kms:Describe*","Resource":"*"}]}"#),
@@ -43,7 +50,8 @@ public struct IdentityFullKMSAccess: Check {
     examplePlacement: .managedAttachedToUser,
     target: .service("kms"),
     quotes: .matchingTarget,
-    capability: "kms-full-access"
+    capability: "kms-full-access",
+    sourceChecks: ["kms-full-access-inline", "kms-full-access-managed"]
   )
 
   public func run(_ context: CheckContext) -> [CheckResult] {

@@ -2,8 +2,9 @@
 ///
 /// Every inline policy of every user, group and role is judged on its own: it fails when its Allow
 /// statements, together, grant every KMS action of the catalog on all keys, unless Deny statements of
-/// the same policy deny every KMS action unconditionally on all keys. A group's result lists the member
-/// users who inherit the policy.
+/// the same policy deny every granted action unconditionally on every key (a Deny of only some is
+/// noted `partial-deny`, and the policy still fails). A group's result lists the member users who
+/// inherit the policy.
 public struct InlinePolicyFullKMSAccess: Check {
   public init() {}
 
@@ -25,12 +26,11 @@ public struct InlinePolicyFullKMSAccess: Check {
       """,
     methodology: [
       "Population: every inline policy of every user, group and role in the snapshot, each judged on its own document.",
-      "Actions match case-insensitively as globs (* any run, ? one character) against the 55-action KMS catalog shipped with the tool; \"Every KMS action\" means every action of that catalog.",
-      "NotAction with Allow grants every action it does not list; Allow statements of one policy add up.",
-      "All keys: Resource \"*\" (alone or in a list), any KMS ARN pattern whose key part is a wildcard (arn:aws:kms:*:*:key/*, arn:aws:kms:*, patterns with ${...} variables), or NotResource that does not exclude every key. One concrete key ARN or an alias ARN is not all keys.",
-      "Conditions do not narrow a grant: a conditional grant fails with the note \"conditional\".",
-      "Deny statements of the same policy neutralise the grant only when, unconditionally and on all keys, they deny every granted KMS action (the policy then passes with the note \"neutralised-by-deny\"); partial, conditional or single-key denies are noted and the policy still fails.",
-      "A statement with an Effect other than exactly Allow or Deny, both or neither of Action/NotAction or Resource/NotResource, or that is not an object, makes the policy's status \"error\".",
+      "Actions match case-insensitively as globs (* any run, ? one character) against the 55-action KMS catalog shipped with the tool; \"every KMS action\" means every action of that catalog. NotAction with Allow grants every action it does not list; Allow statements of one policy add up.",
+      "All keys: Resource \"*\" (alone or in a list), a KMS ARN pattern that reaches every key of at least one region and account (arn:aws:kms:*:*:key/*, arn:aws:kms:us-east-1:123456789012:key/*, arn:aws:kms:*, patterns with ${...} variables), or NotResource that does not exclude every key. One concrete key ARN, key/mrk-* or an alias ARN is not all keys (an Allow on specific keys only is noted \"specific-keys\").",
+      "The policy fails when its Allow statements together allow every KMS action on all keys; when they allow only some, it passes (the result says how many). Conditions do not narrow a grant: a conditional grant fails, noted \"conditional\".",
+      "Deny statements of the same policy are credited only without Condition and on every key of every region and account (Resource \"*\", arn:aws:kms:*:*:key/*, arn:aws:kms:*, or a NotResource that excludes no key). When credited Denies deny every granted action, the policy passes, noted \"neutralised-by-deny\". A credited Deny of only some of them is noted \"partial-deny\" with the number of granted actions that remain, and the policy still fails; a Deny under a Condition (\"conditional-deny\") or on some keys only (\"deny-limited-resources\") is noted and not credited.",
+      "A statement with an Effect other than exactly Allow or Deny, both or neither of Action/NotAction or Resource/NotResource, or that is not an object, and a member name written twice (\"duplicate-key\"), make the policy's status \"error\".",
     ],
     population: "Inline policies of users, groups and roles",
     isPrimary: true,

@@ -20,9 +20,11 @@ public struct KeyDestructionAllKeys: Check {
     remediation:
       "Remove key-destroying and permissions-management KMS actions from identity policies, or restrict them to specific key ARNs held by a break-glass role with MFA conditions.",
     methodology: [
-      "Population: every inline policy of every user, group and role, and every customer-managed policy (default version).",
+      "Population: every inline policy of every user, group and role, and the default version of every customer-managed policy.",
       "Target actions: the catalog's key-destroying or weakening writes (ScheduleKeyDeletion, DisableKey, DeleteImportedKeyMaterial, DisconnectCustomKeyStore, DisableKeyRotation) and every action of the \"Permissions management\" access level (such as PutKeyPolicy, CreateGrant, RetireGrant, RevokeGrant).",
-      "The policy fails when any target action is allowed on all keys, with the action, resource and Deny rules of kms-full-access-inline.",
+      "The policy fails when its Allow statements allow any target action on all keys, with the action and resource rules of kms-full-access-inline. Credited Denies (no Condition, on every key) pass it only when they deny every granted target action (noted \"neutralised-by-deny\"); a Deny of only some of them is noted \"partial-deny\" and the policy still fails.",
+      "Conditions do not narrow the grant (noted \"conditional\").",
+      "A customer-managed policy's result lists the principals it is attached to and those whose permissions boundary it is (noted \"permissions-boundary\"). A policy without a default version, or a document that is not a valid policy, has status \"error\".",
     ],
     population: "Inline policies and customer-managed policies (default version)",
     triggering: [

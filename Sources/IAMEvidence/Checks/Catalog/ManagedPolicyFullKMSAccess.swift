@@ -25,9 +25,9 @@ public struct ManagedPolicyFullKMSAccess: Check {
       """,
     methodology: [
       "Population: every customer-managed policy in the snapshot (AWS-managed policies are judged per identity by kms-full-access-identity).",
-      "The default version (DefaultVersionId, else the version flagged IsDefaultVersion) is judged with the rules of kms-full-access-inline.",
-      "Attachments are read from the users, groups and roles of the same snapshot.",
-      "A failing policy attached to nothing is noted \"unattached\"; any non-default version that would grant full access is noted \"latent-version\".",
+      "The default version (DefaultVersionId, else the version flagged IsDefaultVersion) is judged with the rules of kms-full-access-inline: it fails when its Allow statements together allow every KMS action on all keys, unless its own credited Denies deny every one of them; a Deny of only some is noted \"partial-deny\" and the policy still fails.",
+      "Attachments are read from the users, groups and roles of the same snapshot and listed with every result, and so are the users and roles whose permissions boundary the policy is (noted \"permissions-boundary\": as a boundary it grants nothing by itself).",
+      "A failing policy attached to nothing is noted \"unattached\" (a permissions boundary too: one attach call makes it live); any non-default version that would grant full access is noted \"latent-version\".",
       "A policy without a default version, or whose default document is invalid, has status \"error\".",
     ],
     population: "Customer-managed policies (default version)",
@@ -37,6 +37,11 @@ public struct ManagedPolicyFullKMSAccess: Check {
       CheckExample(
         #"{"Statement":[{"Effect":"Allow","Action":"kms:*crypt*","Resource":"*"},{"Effect":"Allow","NotAction":"kms:*crypt*","Resource":"*"}]}"#
       ),
+      // A policy used as a permissions boundary and attached to nothing: it names whom it bounds, and
+      // still fails (one attach call makes it live).
+      CheckExample(
+        #"{"Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}"#, notes: ["permissions-boundary", "unattached"],
+        placement: .managedAttachedToUserWithinBoundary(#"{"Statement":[{"Effect":"Allow","Action":"kms:*","Resource":"*"}]}"#)),
     ],
     nonTriggering: [
       CheckExample(#"{"Statement":[{"Effect":"Allow","Action":["kms:Encrypt","kms:GenerateDataKey"],"Resource":"*"}]}"#),
@@ -51,11 +56,9 @@ public struct ManagedPolicyFullKMSAccess: Check {
     context.snapshot.managedPolicies.filter { !$0.isAWSManaged }.map { policy in
       let attachedTo = context.attachments(of: policy.arn)
       guard let version = policy.defaultVersion else {
-        return CheckResult(
-          checkID: description.id, checkVersion: description.version, status: .error,
-          policy: PolicyRef(kind: .managed, name: policy.name, arn: policy.arn, versionID: policy.defaultVersionId, documentSHA256: ""),
-          notes: [ResultNote(code: "no-default-version", message: "The snapshot holds no default version of this policy.")],
-          why: "The default version of the policy is not in the snapshot, so it cannot be judged.", attachedTo: attachedTo)
+        var result = CheckSupport.noDefaultVersion(check: description, policy: policy, attachedTo: attachedTo)
+        CheckSupport.markBoundaryUse(&result, arn: policy.arn, context: context)
+        return result
       }
       let evaluation = context.fullAccess(of: version.document)
       var result = CheckSupport.result(
@@ -63,6 +66,7 @@ public struct ManagedPolicyFullKMSAccess: Check {
         policy: PolicyRef(
           kind: .managed, name: policy.name, arn: policy.arn, versionID: version.versionId, documentSHA256: version.document.sha256))
       result.attachedTo = attachedTo
+      CheckSupport.markBoundaryUse(&result, arn: policy.arn, context: context)
       if result.status == .fail && attachedTo.isEmpty {
         result.notes.append(
           ResultNote(code: "unattached", message: "Attached to no user, group or role in this snapshot; one attach call makes it live."))

@@ -40,7 +40,8 @@ public struct PrivilegeEscalationIdentity: Check {
       "Population: every user and every role in the snapshot.",
       "Sources: the identity's inline policies; the default version of every managed policy attached to it, customer- or AWS-managed; for users, the inline and attached policies of each group it belongs to.",
       "Escalation methods: the catalog of privilege-escalation-policy (Resources/escalation-methods.json), \(EscalationMethodCatalog.bundled.sourceDescription).",
-      "A method is available when every one of its actions is allowed on all resources by some source (Allow grants add up across sources and statements; the rules of admin-access-inline), within the permissions boundary (the actions the boundary itself allows on all resources, minus its own unconditional Denies), and none is denied unconditionally on all resources by any source. Conditions do not narrow a grant (noted \"conditional\"); a Deny with a Condition or on some resources only is not credited (noted).",
+      "A method is available when every one of its actions is allowed on all resources by some source (Allow grants add up across sources and statements; the rules of admin-access-inline), within the permissions boundary (the actions the boundary itself allows on all resources, minus its own unconditional Denies), and none is denied unconditionally on all resources by any source. Conditions do not narrow a grant (noted \"conditional\"); a Deny with a Condition or on some resources only is not credited (noted). Actions the permissions boundary does not allow are noted \"outside-boundary\".",
+      "A method one of whose actions is denied unconditionally on all resources by any source is not available, and the Deny is noted \"neutralised-by-deny\": the identity passes when every method its sources would give is broken that way, and otherwise still fails on the methods that remain.",
       "The identity fails when at least one method is available; the result lists the methods (methods, sorted) and, per method, the sources that allow its actions (method_sources). A full administrator without Denies has every method.",
       "An attached policy, a group or a permissions boundary missing from the snapshot is noted \"unknown-policy\", a source or boundary that is not a valid policy is noted too; either makes the status \"error\" unless a method is available from the known sources, in which case it fails.",
     ],
@@ -73,7 +74,8 @@ public struct PrivilegeEscalationIdentity: Check {
     ],
     examplePlacement: .managedAttachedToUser,
     target: EscalationMethodCatalog.bundled.target,
-    capability: "escalation"
+    capability: "escalation",
+    sourceChecks: ["privilege-escalation-policy"]
   )
 
   public func run(_ context: CheckContext) -> [CheckResult] {

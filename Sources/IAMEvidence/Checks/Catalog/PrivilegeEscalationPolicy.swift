@@ -36,9 +36,10 @@ public struct PrivilegeEscalationPolicy: Check {
       "Population: every inline policy of every user, group and role, and every customer-managed policy (its default version), each judged on its own document.",
       "Escalation methods: the catalog shipped with the tool (Resources/escalation-methods.json), \(EscalationMethodCatalog.bundled.sourceDescription); each an id and a set of actions: "
         + EscalationMethodCatalog.bundled.methods.map { "\($0.id) (\($0.actions.joined(separator: ", ")))" }.joined(separator: "; ") + ".",
-      "A method is available from a policy when every one of its actions is allowed on all resources by the policy's Allow statements (they add up; the action and resource rules of admin-access-inline) and none is denied unconditionally on all resources by its Deny statements. Conditions do not narrow a grant (noted \"conditional\").",
+      "A method is available from a policy when every one of its actions is allowed on all resources by the policy's Allow statements (they add up; the action and resource rules of admin-access-inline) and none is denied unconditionally on all resources by its Deny statements. Conditions do not narrow a grant (noted \"conditional\"); a Deny with a Condition is not credited (noted \"conditional-deny\").",
+      "A method one of whose actions is denied unconditionally on all resources is not available, and the Deny is noted \"neutralised-by-deny\": the policy passes when every method its Allow statements would give is broken that way, and otherwise still fails on the methods that remain.",
       "The policy fails when at least one method is available; the result lists them (methods, sorted) and quotes the statements that allow their actions.",
-      "A failing customer-managed policy attached to nothing is noted \"unattached\"; any non-default version that would fail is noted \"latent-version\". A policy without a default version, or whose document is invalid, has status \"error\".",
+      "A customer-managed policy used as a permissions boundary is noted \"permissions-boundary\" with the identities it bounds; a failing customer-managed policy attached to nothing is noted \"unattached\"; any non-default version that would fail is noted \"latent-version\". A policy without a default version, or whose document is invalid, has status \"error\".",
     ],
     population: "Inline policies and customer-managed policies (default version)",
     triggering: [
@@ -95,7 +96,9 @@ public struct PrivilegeEscalationPolicy: Check {
     for policy in context.snapshot.managedPolicies where !policy.isAWSManaged {
       let attachedTo = context.attachments(of: policy.arn)
       guard let version = policy.defaultVersion else {
-        results.append(CheckSupport.noDefaultVersion(check: description, policy: policy, attachedTo: attachedTo))
+        var result = CheckSupport.noDefaultVersion(check: description, policy: policy, attachedTo: attachedTo)
+        CheckSupport.markBoundaryUse(&result, arn: policy.arn, context: context)
+        results.append(result)
         continue
       }
       var result = judge(
@@ -104,6 +107,7 @@ public struct PrivilegeEscalationPolicy: Check {
           kind: .managed, name: policy.name, arn: policy.arn, versionID: version.versionId, documentSHA256: version.document.sha256),
         source: GrantSource(kind: "managed", policyName: policy.name, policyARN: policy.arn))
       result.attachedTo = attachedTo
+      CheckSupport.markBoundaryUse(&result, arn: policy.arn, context: context)
       if result.status == .fail && attachedTo.isEmpty {
         result.notes.append(
           ResultNote(code: "unattached", message: "Attached to no user, group or role in this snapshot; one attach call makes it live."))

@@ -33,7 +33,7 @@ public struct PrivilegedRoleUnused: Check {
     methodology: [
       "Population: every role whose result for admin-access-identity, privilege-escalation-identity or kms-full-access-identity in the same assessment is fail or excepted (the exceptions register is applied to those results first), except service-linked roles (path starting /aws-service-role/). Other roles get no result; an error result of those checks does not make a role privileged.",
       "Last use: RoleLastUsed.LastUsedDate of the snapshot (IAM tracks it for the last 400 days); the reference time is the snapshot's capture time.",
-      "The role fails when its last use is more than 90 days (90 × 24 hours, to the second) before the capture time, or when it has no last use and was created more than 90 days before it; exactly 90 days passes. A role never used whose creation date is not in the snapshot has status \"error\".",
+      "The role fails when its last use is more than 90 days (90 × 24 hours, to the second) before the capture time, or when it has no last use (noted \"never-used\") and was created more than 90 days before it; exactly 90 days passes. A role never used whose creation date is not in the snapshot has status \"error\".",
       "Each result states the last use (or never), its age in whole days, and the checks that make the role privileged (noted \"privileged\").",
     ],
     population: "Privileged roles (from admin-access-identity, privilege-escalation-identity, kms-full-access-identity)",

@@ -27,6 +27,7 @@ public struct UserDirectPolicies: Check {
       "Population: every user in the snapshot.",
       "The user fails when it has at least one inline policy or at least one managed policy attached to it directly (customer- or AWS-managed), whatever the policies allow; each of them is listed (\"Access comes from\").",
       "Policies the user receives through its groups, and roles it may assume, are how permissions should be granted: they do not count.",
+      "Exceptions: a result is excepted by an exception in force for this check (or every check) that matches the user and names no policy, or when each listed policy is named by such an exception for that user (or any principal); the result then lists the exceptions covering it.",
     ],
     population: "Users",
     triggering: [
