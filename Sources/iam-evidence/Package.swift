@@ -10,8 +10,10 @@ struct PackageCommand: ParsableCommand {
     discussion: """
       With --exceptions, every snapshot of the period is re-assessed with that register first (unless \
       its latest assessment already used those exact bytes), so the \
-      package's evidence and its exceptions.json agree. --include-snapshots adds the source files, read \
-      from where they were ingested and checked against their recorded SHA-256.
+      package's evidence and its exceptions.json agree. The source snapshot files are included, read \
+      from where they were ingested and checked against their recorded SHA-256 (a file that differs is \
+      an error); one no longer readable is left out and README.txt says so, unless --include-snapshots \
+      requires every one. --no-snapshots leaves them all out.
       """)
 
   @OptionGroup var database: DatabaseOptions
@@ -31,8 +33,11 @@ struct PackageCommand: ParsableCommand {
   @Option(help: "The exceptions register to assess the period with and to include.")
   var exceptions: String?
 
-  @Flag(help: "Include the source snapshot files.")
+  @Flag(help: "Require every source snapshot file (the default includes those still readable).")
   var includeSnapshots = false
+
+  @Flag(help: "Leave the source snapshot files out.")
+  var noSnapshots = false
 
   @Option(help: "Sign the manifest with this Ed25519 private key (from `iam-evidence keygen`).")
   var signKey: String?
@@ -46,6 +51,10 @@ struct PackageCommand: ParsableCommand {
   @Option(help: "Expected days between snapshots (coverage gaps in the trend).")
   var cadence = 31
 
+  func validate() throws {
+    if includeSnapshots && noSnapshots { throw ValidationError("--include-snapshots and --no-snapshots exclude each other") }
+  }
+
   func run() throws {
     let workflow = try database.writer(create: false)
     let templateSet = try TemplateSet.locate(explicit: templates)
@@ -56,7 +65,8 @@ struct PackageCommand: ParsableCommand {
     let register = try exceptions.map { try ExceptionRegister.load(path: $0) }
     let summary = try workflow.package(
       PackageRequest(
-        account: account, from: from, to: end, register: register, includeSnapshots: includeSnapshots, signingKey: key,
+        account: account, from: from, to: end, register: register,
+        snapshots: noSnapshots ? .none : includeSnapshots ? .all : .available, signingKey: key,
         templates: templateSet, generatedAt: time, cadenceDays: cadence),
       to: URL(fileURLWithPath: out), now: Clock.now)
     Terminal.out(

@@ -471,8 +471,9 @@ import ZIPFoundation
     #expect(run.status == 0, "\(run.stderr)")
     let members = try P.zipMembers(zip)
     let names = ["snapshots/0001-2024-01.json", "snapshots/0002-2024-02.json", "snapshots/0003-2024-03.json"]
-    let pubIndex = try #require(P.signedNames.firstIndex(of: "iam-evidence.pub"))
-    #expect(members.map(\.name) == Array(P.signedNames[..<pubIndex]) + names + Array(P.signedNames[pubIndex...]))
+    // The default includes them too: --include-snapshots only requires every one.
+    #expect(names.allSatisfy(P.signedNames.contains))
+    #expect(members.map(\.name) == P.signedNames)
     let included = members.filter { $0.name.hasPrefix("snapshots/") }
     #expect(included.map { Digest.sha256($0.bytes) } == base.snapshotSHA256s)
     // OSCAL's back matter links each snapshot to its member of the package, not to where it was ingested.
@@ -520,7 +521,8 @@ import ZIPFoundation
     #expect(run.stderr.contains(modified.path) && run.stderr.contains("SHA-256 mismatch"), "\(run.stderr)")
     #expect(try FileManager.default.contentsOfDirectory(atPath: out.path).isEmpty)
 
-    // A source that is gone is refused the same way; without the flag the package is made.
+    // A source that is gone is refused the same way with --include-snapshots; by default the
+    // package is made with the others, and README.txt says which is missing and why.
     try FileManager.default.removeItem(at: modified)
     let gone = try TestSupport.run(
       ["package", "--db", db.path, "--from", "2024-01-01", "--to", "2024-03-31", "--out", zip.path, "--include-snapshots"])
@@ -530,6 +532,25 @@ import ZIPFoundation
     let plain = try TestSupport.run(["package", "--db", db.path, "--from", "2024-01-01", "--to", "2024-03-31", "--out", zip.path])
     #expect(plain.status == 0, "\(plain.stderr)")
     #expect(try FileManager.default.contentsOfDirectory(atPath: out.path) == ["q1.zip"])
+    let members = Dictionary(uniqueKeysWithValues: try P.zipMembers(zip).map { ($0.name, $0.bytes) })
+    #expect(members.keys.filter { $0.hasPrefix("snapshots/") }.sorted() == ["snapshots/0001-2024-01.json", "snapshots/0003-2024-03.json"])
+    let readme = String(decoding: members["README.txt"] ?? [], as: UTF8.self)
+    #expect(readme.contains("Source snapshots not included"), "\(readme)")
+    #expect(readme.contains("  snapshot 2: its source file \(modified.path) is not readable where it was ingested"), "\(readme)")
+    // --no-snapshots leaves every one out, and says so; it excludes --include-snapshots.
+    let none = try TestSupport.run(
+      ["package", "--db", db.path, "--from", "2024-01-01", "--to", "2024-03-31", "--out", zip.path, "--no-snapshots"])
+    #expect(none.status == 0, "\(none.stderr)")
+    let noneMembers = try P.zipMembers(zip)
+    #expect(!noneMembers.contains { $0.name.hasPrefix("snapshots/") })
+    let noneReadme = String(decoding: noneMembers.first { $0.name == "README.txt" }?.bytes ?? [], as: UTF8.self)
+    #expect(noneReadme.contains("  snapshot 1: left out on request (--no-snapshots)"))
+    let both = try TestSupport.run(
+      [
+        "package", "--db", db.path, "--from", "2024-01-01", "--to", "2024-03-31", "--out", zip.path, "--no-snapshots",
+        "--include-snapshots",
+      ])
+    #expect(both.status != 0 && both.stderr.contains("exclude each other"), "\(both.stderr)")
   }
 
   // MARK: 9. --exceptions
@@ -689,13 +710,15 @@ enum PackageSupport {
   static let generatedAt = "2024-06-01T09:00:00Z"
   static let packagedAt = Date(timeIntervalSince1970: 1_717_232_400)
 
-  /// A signed package's members without exceptions or snapshots, in their fixed order.
+  /// A signed package's members without exceptions, in their fixed order: the quarter's source
+  /// snapshots are included by default.
   /// The quarter's three snapshots give drift over the period (drift.json, drift.html) and for each
   /// consecutive pair (drift/NNNN-MMMM.json and .html).
   static let signedNames = [
     "README.txt", "report.html", "evidence.xml", "evidence.xsd", "assessment-results.xml", "drift.json", "drift.html",
     "drift/0001-0002.json", "drift/0001-0002.html", "drift/0002-0003.json", "drift/0002-0003.html", "trend.csv",
-    "privileged.csv", "iam-evidence.pub", "MANIFEST.sha256", "MANIFEST.sig",
+    "privileged.csv", "snapshots/0001-2024-01.json", "snapshots/0002-2024-02.json", "snapshots/0003-2024-03.json",
+    "iam-evidence.pub", "MANIFEST.sha256", "MANIFEST.sig",
   ]
   static let unsignedNames = signedNames.filter { $0 != "iam-evidence.pub" && $0 != "MANIFEST.sig" }
 

@@ -28,6 +28,9 @@ public enum HandoffPackage {
     /// The package member of each included source snapshot (`snapshots/NNNN-<file>`), by snapshot
     /// id: OSCAL's back matter links there.
     public var snapshotMembers: [Int: String]
+    /// Snapshots of the period whose source file was not included, each with the reason (README.txt
+    /// says so: the auditor must know what the package cannot show).
+    public var snapshotsLeftOut: [(id: Int, reason: String)] = []
 
     public init(
       model: EvidenceModel, trend: TrendReport, drift: DriftReport?, pairDrifts: [DriftReport] = [], register: [UInt8]?,
@@ -205,6 +208,10 @@ public enum HandoffPackage {
       lines.append(
         "Ledger chain head: \(head.head) (entry \(head.entry) of the database's hash chain over these snapshots' records; evidence.xml and report.html carry it too)."
       )
+    }
+    if !inputs.snapshotsLeftOut.isEmpty {
+      lines += ["", "Source snapshots not included", "-----------------------------"]
+      for s in inputs.snapshotsLeftOut { lines.append("  snapshot \(s.id): \(s.reason)") }
     }
     lines += [
       "",

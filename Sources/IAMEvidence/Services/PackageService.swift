@@ -1,5 +1,17 @@
 import Foundation
 
+/// Which source snapshot files a package includes.
+public enum SnapshotInclusion: Sendable, Equatable {
+  /// None (`--no-snapshots`).
+  case none
+  /// Every one whose file is still readable where it was ingested (the default); the others are
+  /// listed in README.txt with the reason. A readable file whose bytes differ from what was
+  /// ingested is an error whatever the mode: it is not the evidence.
+  case available
+  /// Every one, or the package is refused (`--include-snapshots`).
+  case all
+}
+
 /// What `package` is asked to put together.
 public struct PackageRequest {
   /// The account (nil: the only one in the database).
@@ -8,9 +20,9 @@ public struct PackageRequest {
   public var to: Timestamp
   /// The register to assess the period with and to include; nil keeps the assessments as they are.
   public var register: ExceptionRegister?
-  /// Include the source snapshot files (read from where they were ingested, checked against their
-  /// recorded SHA-256).
-  public var includeSnapshots: Bool
+  /// Which source snapshot files to include (read from where they were ingested, checked against
+  /// their recorded SHA-256).
+  public var snapshots: SnapshotInclusion
   public var signingKey: Curve25519SigningKey?
   public var templates: TemplateSet
   /// The package's timestamp.
@@ -19,14 +31,14 @@ public struct PackageRequest {
   public var cadenceDays: Int
 
   public init(
-    account: String?, from: Timestamp, to: Timestamp, register: ExceptionRegister?, includeSnapshots: Bool,
+    account: String?, from: Timestamp, to: Timestamp, register: ExceptionRegister?, snapshots: SnapshotInclusion = .available,
     signingKey: Curve25519SigningKey?, templates: TemplateSet, generatedAt: Timestamp, cadenceDays: Int
   ) {
     self.account = account
     self.from = from
     self.to = to
     self.register = register
-    self.includeSnapshots = includeSnapshots
+    self.snapshots = snapshots
     self.signingKey = signingKey
     self.templates = templates
     self.generatedAt = generatedAt
@@ -68,33 +80,49 @@ extension EvidenceWorkflow {
     let drift = series.count < 2 ? nil : try drift(from: series[0].id, to: last.id)
     let pairs = try consecutiveDrifts(series)
     // The source files: the period's snapshots and the one giving the state at its start.
-    let snapshots = request.includeSnapshots ? try Self.sourceFiles(of: series) : []
+    let (snapshots, included, leftOut) = try Self.sourceFiles(of: series, request.snapshots)
     var members: [Int: String] = [:]
-    if request.includeSnapshots { for s in series { members[s.id] = "snapshots/" + Self.memberName(id: s.id, sourceName: s.sourceName) } }
+    for s in included { members[s.id] = "snapshots/" + Self.memberName(id: s.id, sourceName: s.sourceName) }
     let privileged = try privilegedHistory(through: last, registersOf: Set(inPeriod.map(\.id))).registers.flatMap(\.entries)
-    let files = try HandoffPackage.files(
-      HandoffPackage.Inputs(
-        model: model, trend: trend, drift: drift, pairDrifts: pairs, register: registerBytes, snapshots: snapshots,
-        snapshotMembers: members, signingKey: request.signingKey, templates: request.templates, privileged: privileged))
+    var inputs = HandoffPackage.Inputs(
+      model: model, trend: trend, drift: drift, pairDrifts: pairs, register: registerBytes, snapshots: snapshots,
+      snapshotMembers: members, signingKey: request.signingKey, templates: request.templates, privileged: privileged)
+    inputs.snapshotsLeftOut = leftOut
+    let files = try HandoffPackage.files(inputs)
     try HandoffPackage.writeZip(files, to: out, date: request.generatedAt)
     return PackageSummary(files: files.count, snapshots: inPeriod.count, model: model)
   }
 
-  /// The source files of `snapshots`, read from where they were ingested, each checked against the
-  /// SHA-256 recorded then, named `<id>-<file name>` for the package (``memberName(id:sourceName:)``).
-  static func sourceFiles(of snapshots: [SnapshotRecord]) throws(WorkflowError) -> [(name: String, bytes: [UInt8])] {
+  /// The source files of `snapshots` as `mode` asks, read from where they were ingested, each
+  /// checked against the SHA-256 recorded then, named `<id>-<file name>` for the package
+  /// (``memberName(id:sourceName:)``); with the snapshots included and those left out (and why).
+  static func sourceFiles(of snapshots: [SnapshotRecord], _ mode: SnapshotInclusion) throws(WorkflowError) -> (
+    files: [(name: String, bytes: [UInt8])], included: [SnapshotRecord], leftOut: [(id: Int, reason: String)]
+  ) {
     var files: [(name: String, bytes: [UInt8])] = []
+    var included: [SnapshotRecord] = []
+    var leftOut: [(id: Int, reason: String)] = []
+    guard mode != .none else { return ([], [], snapshots.map { ($0.id, "left out on request (--no-snapshots)") }) }
     for s in snapshots {
       guard s.sourceName != "-", let data = FileManager.default.contents(atPath: s.sourceName) else {
-        throw WorkflowError(path: s.sourceName, message: "snapshot \(s.id)'s source file is not readable here; it cannot be included")
+        let reason =
+          s.sourceName == "-"
+          ? "ingested from standard input: there is no file to read back"
+          : "its source file \(s.sourceName) is not readable where it was ingested"
+        if mode == .all {
+          throw WorkflowError(path: s.sourceName, message: "snapshot \(s.id)'s source file is not readable here; it cannot be included")
+        }
+        leftOut.append((s.id, reason + " (its SHA-256 \(s.sha256) is in the chain of custody)"))
+        continue
       }
       let bytes = [UInt8](data)
       guard Digest.sha256(bytes) == s.sha256 else {
         throw WorkflowError(path: s.sourceName, message: "differs from what was ingested as snapshot \(s.id) (SHA-256 mismatch)")
       }
       files.append((memberName(id: s.id, sourceName: s.sourceName), bytes))
+      included.append(s)
     }
-    return files
+    return (files, included, leftOut)
   }
 
   /// `0003-<file name>`, every byte of the name outside `A-Z a-z 0-9 . _ -` replaced by `_`: a name
