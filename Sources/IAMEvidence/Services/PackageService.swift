@@ -9,14 +9,21 @@ public struct PackageRequest {
   /// The register to assess the period with and to include; nil keeps the assessments as they are.
   public var register: ExceptionRegister?
   /// Include the source snapshot files (read from where they were ingested, checked against their
-  /// recorded SHA-256).
+  /// recorded SHA-256). The default: a file that cannot be included (not readable here, or no longer
+  /// the bytes ingested) is left out and README.txt says which and why, unless ``requireSnapshots``.
   public var includeSnapshots: Bool
+  /// Whether a source file that cannot be included fails the package (`--include-snapshots` given
+  /// explicitly) instead of being left out with its reason stated.
+  public var requireSnapshots = false
   public var signingKey: Curve25519SigningKey?
   public var templates: TemplateSet
   /// The package's timestamp.
   public var generatedAt: Timestamp
   /// Expected days between snapshots (coverage gaps in the trend).
   public var cadenceDays: Int
+  /// Whether ``generatedAt`` was given explicitly (`--generated-at`): then a time earlier than the
+  /// latest ingest time of the period's snapshots is refused before anything is assessed or written.
+  public var refuseBackdating = false
 
   public init(
     account: String?, from: Timestamp, to: Timestamp, register: ExceptionRegister?, includeSnapshots: Bool,
@@ -59,6 +66,9 @@ extension EvidenceWorkflow {
     // The last snapshot before the period gives the state at its start (the period verdict rests on
     // it): it is assessed with the same register.
     let start = first.capturedAt > request.from ? all.last { $0.capturedAt < request.from } : nil
+    if request.refuseBackdating {
+      try Self.requireGeneratedAt(request.generatedAt, notBeforeIngestOf: (start.map { [$0] } ?? []) + inPeriod)
+    }
     let registerBytes = try ensureAssessed((start.map { [$0] } ?? []) + inPeriod, register: request.register, now: now)
     let model = try evidence(scope: .period(from: request.from, to: request.to), account: acct, generatedAt: request.generatedAt)
     let trend = try trend(account: acct, from: request.from, to: request.to, cadenceDays: request.cadenceDays)
@@ -68,33 +78,53 @@ extension EvidenceWorkflow {
     let drift = series.count < 2 ? nil : try drift(from: series[0].id, to: last.id)
     let pairs = try consecutiveDrifts(series)
     // The source files: the period's snapshots and the one giving the state at its start.
-    let snapshots = request.includeSnapshots ? try Self.sourceFiles(of: series) : []
+    let sources = request.includeSnapshots ? try Self.sourceFiles(of: series, required: request.requireSnapshots) : (files: [], omitted: [])
+    let snapshots = sources.files.map { (name: $0.name, bytes: $0.bytes) }
     var members: [Int: String] = [:]
-    if request.includeSnapshots { for s in series { members[s.id] = "snapshots/" + Self.memberName(id: s.id, sourceName: s.sourceName) } }
+    for f in sources.files { members[f.id] = "snapshots/" + f.name }
     let privileged = try privilegedHistory(through: last, registersOf: Set(inPeriod.map(\.id))).registers.flatMap(\.entries)
     let files = try HandoffPackage.files(
       HandoffPackage.Inputs(
         model: model, trend: trend, drift: drift, pairDrifts: pairs, register: registerBytes, snapshots: snapshots,
-        snapshotMembers: members, signingKey: request.signingKey, templates: request.templates, privileged: privileged))
+        snapshotMembers: members, signingKey: request.signingKey, templates: request.templates, privileged: privileged,
+        omittedSnapshots: request.includeSnapshots ? sources.omitted : nil))
     try HandoffPackage.writeZip(files, to: out, date: request.generatedAt)
     return PackageSummary(files: files.count, snapshots: inPeriod.count, model: model)
   }
 
   /// The source files of `snapshots`, read from where they were ingested, each checked against the
   /// SHA-256 recorded then, named `<id>-<file name>` for the package (``memberName(id:sourceName:)``).
-  static func sourceFiles(of snapshots: [SnapshotRecord]) throws(WorkflowError) -> [(name: String, bytes: [UInt8])] {
-    var files: [(name: String, bytes: [UInt8])] = []
+  /// A file that cannot be included (not readable here, as for the demo's bundled `demo/...` names
+  /// or standard input, or no longer the bytes ingested) is an error when `required`, else it is
+  /// left out and returned in `omitted` with the reason (README.txt states it): never other bytes.
+  static func sourceFiles(
+    of snapshots: [SnapshotRecord], required: Bool
+  ) throws(WorkflowError) -> (files: [(id: Int, name: String, bytes: [UInt8])], omitted: [(id: Int, reason: String)]) {
+    var files: [(id: Int, name: String, bytes: [UInt8])] = []
+    var omitted: [(id: Int, reason: String)] = []
     for s in snapshots {
       guard s.sourceName != "-", let data = FileManager.default.contents(atPath: s.sourceName) else {
-        throw WorkflowError(path: s.sourceName, message: "snapshot \(s.id)'s source file is not readable here; it cannot be included")
+        let reason =
+          s.sourceName == "-"
+          ? "it was ingested from standard input, so there is no file to read back"
+          : "its source file \(s.sourceName) is not readable here"
+        if required {
+          throw WorkflowError(path: s.sourceName, message: "snapshot \(s.id)'s source file is not readable here; it cannot be included")
+        }
+        omitted.append((s.id, reason))
+        continue
       }
       let bytes = [UInt8](data)
       guard Digest.sha256(bytes) == s.sha256 else {
-        throw WorkflowError(path: s.sourceName, message: "differs from what was ingested as snapshot \(s.id) (SHA-256 mismatch)")
+        if required {
+          throw WorkflowError(path: s.sourceName, message: "differs from what was ingested as snapshot \(s.id) (SHA-256 mismatch)")
+        }
+        omitted.append((s.id, "its source file \(s.sourceName) differs from what was ingested (SHA-256 mismatch)"))
+        continue
       }
-      files.append((memberName(id: s.id, sourceName: s.sourceName), bytes))
+      files.append((s.id, memberName(id: s.id, sourceName: s.sourceName), bytes))
     }
-    return files
+    return (files, omitted)
   }
 
   /// `0003-<file name>`, every byte of the name outside `A-Z a-z 0-9 . _ -` replaced by `_`: a name
