@@ -10,10 +10,10 @@ struct PackageCommand: ParsableCommand {
     discussion: """
       With --exceptions, every snapshot of the period is re-assessed with that register first (unless \
       its latest assessment already used those exact bytes), so the \
-      package's evidence and its exceptions.json agree. The source snapshot files are included, read \
-      from where they were ingested and checked against their recorded SHA-256 (a file that differs is \
-      an error); one no longer readable is left out and README.txt says so, unless --include-snapshots \
-      requires every one. --no-snapshots leaves them all out.
+      package's evidence and its exceptions.json agree. The source files are included by default, read \
+      from where they were ingested and checked against their recorded SHA-256; one that cannot be \
+      (not readable here, or changed since) is left out and README.txt says why. --include-snapshots \
+      makes that an error instead; --no-snapshots leaves them all out.
       """)
 
   @OptionGroup var database: DatabaseOptions
@@ -33,7 +33,7 @@ struct PackageCommand: ParsableCommand {
   @Option(help: "The exceptions register to assess the period with and to include.")
   var exceptions: String?
 
-  @Flag(help: "Require every source snapshot file (the default includes those still readable).")
+  @Flag(help: "Require every source snapshot file (the default includes those it can and states why any is left out).")
   var includeSnapshots = false
 
   @Flag(help: "Leave the source snapshot files out.")
@@ -45,7 +45,7 @@ struct PackageCommand: ParsableCommand {
   @Option(help: "Report templates folder (default: $IAM_EVIDENCE_TEMPLATES, else the installed ones beside the executable).")
   var templates: String?
 
-  @Option(help: "The package's timestamp (default: SOURCE_DATE_EPOCH, else now).")
+  @Option(help: "The package's timestamp (default: SOURCE_DATE_EPOCH, else now); not earlier than the data's latest ingest time.")
   var generatedAt: Timestamp?
 
   @Option(help: "Expected days between snapshots (coverage gaps in the trend).")
@@ -63,12 +63,12 @@ struct PackageCommand: ParsableCommand {
     guard let end = try PeriodEnd.parse(to) else { throw ValidationError("--to is required") }
     let key = try signKey.map { try SigningKeys.loadPrivateKey(path: $0) }
     let register = try exceptions.map { try ExceptionRegister.load(path: $0) }
-    let summary = try workflow.package(
-      PackageRequest(
-        account: account, from: from, to: end, register: register,
-        snapshots: noSnapshots ? .none : includeSnapshots ? .all : .available, signingKey: key,
-        templates: templateSet, generatedAt: time, cadenceDays: cadence),
-      to: URL(fileURLWithPath: out), now: Clock.now)
+    var request = PackageRequest(
+      account: account, from: from, to: end, register: register, includeSnapshots: !noSnapshots, signingKey: key,
+      templates: templateSet, generatedAt: time, cadenceDays: cadence)
+    request.refuseBackdating = generatedAt != nil
+    request.requireSnapshots = includeSnapshots
+    let summary = try workflow.package(request, to: URL(fileURLWithPath: out), now: Clock.now)
     Terminal.out(
       "wrote \(out): \(Plural.count(summary.files, "file")), period \(summary.model.periodDescription), \(Plural.count(summary.snapshots, "snapshot")), \(summary.model.periodVerdictSummary); current state: \(summary.model.verdictSummary)"
         + (key.map { ", signed (key fingerprint \(SigningKeys.fingerprint($0.publicKey).prefix(16)))" } ?? ", unsigned"))

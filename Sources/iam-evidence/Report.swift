@@ -32,7 +32,7 @@ struct Report: ParsableCommand {
   @Option(help: "Templates folder (default: $IAM_EVIDENCE_TEMPLATES, else the installed ones beside the executable).")
   var templates: String?
 
-  @Option(help: "The report's timestamp (default: SOURCE_DATE_EPOCH, else now).")
+  @Option(help: "The report's timestamp (default: SOURCE_DATE_EPOCH, else now); not earlier than the data's latest ingest time.")
   var generatedAt: Timestamp?
 
   func validate() throws {
@@ -51,6 +51,10 @@ struct Report: ParsableCommand {
       scope = .snapshot(snapshot)
     }
     let model = try workflow.evidence(scope: scope, account: account, generatedAt: time)
+    if generatedAt != nil {
+      // Refused before anything is written.
+      try EvidenceWorkflow.requireGeneratedAt(time, notBeforeIngestOf: model.snapshots + (model.periodStart.map { [$0] } ?? []))
+    }
     let outputs = try ReportRenderer.render(model, templates: templateSet)
     let directory = out.map { URL(fileURLWithPath: $0) } ?? ReportWriter.defaultDirectory(for: model, base: URL(fileURLWithPath: "Reports"))
     for url in try ReportWriter.write(outputs, to: directory) { Terminal.out("wrote \(url.path)") }

@@ -31,7 +31,7 @@ import XMLTree
     let zip = try TestSupport.temporaryDirectory().appendingPathComponent("q.zip")
     _ = try store.workflow.package(
       PackageRequest(
-        account: nil, from: t(from), to: t(to), register: nil, snapshots: .none, signingKey: nil, templates: templates,
+        account: nil, from: t(from), to: t(to), register: nil, includeSnapshots: false, signingKey: nil, templates: templates,
         generatedAt: generatedAt, cadenceDays: 31),
       to: zip, now: { TestSupport.fixedNow })
     return Dictionary(uniqueKeysWithValues: try PackageSupport.zipMembers(zip).map { ($0.name, $0.bytes) })

@@ -25,7 +25,7 @@ import XMLTree
     let run = try TestSupport.run(
       [
         "report", "--db", "evidence.sqlite", "--from", "2024-01-01", "--to", "2024-03-31", "--templates",
-        TestSupport.packageRoot.appendingPathComponent("Templates").path, "--generated-at", "2024-04-02T09:00:00Z",
+        TestSupport.packageRoot.appendingPathComponent("Templates").path, "--generated-at", "2099-04-02T09:00:00Z",
       ], cwd: dir)
     #expect(run.status == 0, "\(run.stderr)")
     let out = dir.appendingPathComponent("Reports/479265329499/2024-03-31")
@@ -51,8 +51,8 @@ import XMLTree
       #expect(run.status == 0, "\(run.stderr)")
       return try ["report.html", "evidence.xml"].map { try Data(contentsOf: dir.appendingPathComponent(out).appendingPathComponent($0)) }
     }
-    let a = try render("a", ["--generated-at", "2024-04-02T09:00:00Z"])
-    let b = try render("b", [], env: ["SOURCE_DATE_EPOCH": "1712048400"])  // 2024-04-02T09:00:00Z
+    let a = try render("a", ["--generated-at", "2099-04-02T09:00:00Z"])
+    let b = try render("b", [], env: ["SOURCE_DATE_EPOCH": "4078803600"])  // 2099-04-02T09:00:00Z
     #expect(a == b)
   }
 
@@ -75,7 +75,7 @@ import XMLTree
     let dir = try Self.quarterDatabase()
     let good = TestSupport.packageRoot.appendingPathComponent("Templates").path
     let first = try TestSupport.run(
-      ["report", "--db", "evidence.sqlite", "--templates", good, "--out", "out", "--generated-at", "2024-04-02T09:00:00Z"], cwd: dir)
+      ["report", "--db", "evidence.sqlite", "--templates", good, "--out", "out", "--generated-at", "2099-04-02T09:00:00Z"], cwd: dir)
     #expect(first.status == 0)
     let before = try Data(contentsOf: dir.appendingPathComponent("out/report.html"))
     // Broken templates: a copy whose evidence schema is not XML at all.
@@ -83,7 +83,7 @@ import XMLTree
     try FileManager.default.copyItem(atPath: good, toPath: broken.path)
     try Data("not a schema".utf8).write(to: broken.appendingPathComponent("evidence.xsd"))
     let second = try TestSupport.run(
-      ["report", "--db", "evidence.sqlite", "--templates", broken.path, "--out", "out", "--generated-at", "2025-01-01T00:00:00Z"],
+      ["report", "--db", "evidence.sqlite", "--templates", broken.path, "--out", "out", "--generated-at", "2099-04-03T00:00:00Z"],
       cwd: dir)
     #expect(second.status == 2)
     #expect(try Data(contentsOf: dir.appendingPathComponent("out/report.html")) == before)
@@ -91,5 +91,42 @@ import XMLTree
       try FileManager.default.contentsOfDirectory(atPath: dir.appendingPathComponent("out").path).sorted() == [
         "evidence.xml", "evidence.xsd", "report.html",
       ])
+  }
+
+  /// A report or package dated before the latest ingest time of the data it reports on is refused:
+  /// exit 2, a message naming the ingest time, and nothing written (no folder, no zip).
+  @Test func generatedAtBeforeTheIngestTimeIsRefused() throws {
+    let dir = try Self.quarterDatabase()
+    let store = try EvidenceStore(readingAt: dir.appendingPathComponent("evidence.sqlite").path)
+    let latest = try #require(try store.snapshots(account: "479265329499").map(\.ingestedAt).max())
+    let templates = TestSupport.packageRoot.appendingPathComponent("Templates").path
+    let before = Timestamp(epochSeconds: latest.epochSeconds - 1).description
+    let report = try TestSupport.run(
+      [
+        "report", "--db", "evidence.sqlite", "--from", "2024-01-01", "--to", "2024-03-31", "--templates", templates, "--out", "out",
+        "--generated-at", before,
+      ],
+      cwd: dir)
+    #expect(report.status == 2)
+    #expect(report.stderr.contains("--generated-at \(before) is earlier than the ingest time"), "\(report.stderr)")
+    #expect(report.stderr.contains(latest.description))
+    #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("out").path))
+    let package = try TestSupport.run(
+      [
+        "package", "--db", "evidence.sqlite", "--from", "2024-01-01", "--to", "2024-03-31", "--templates", templates, "--out", "q1.zip",
+        "--generated-at", before,
+      ],
+      cwd: dir)
+    #expect(package.status == 2)
+    #expect(package.stderr.contains("is earlier than the ingest time"), "\(package.stderr)")
+    #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("q1.zip").path))
+    // At the ingest time itself, both are accepted.
+    let atIngest = try TestSupport.run(
+      [
+        "report", "--db", "evidence.sqlite", "--from", "2024-01-01", "--to", "2024-03-31", "--templates", templates, "--out", "out",
+        "--generated-at", latest.description,
+      ],
+      cwd: dir)
+    #expect(atIngest.status == 0, "\(atIngest.stderr)")
   }
 }

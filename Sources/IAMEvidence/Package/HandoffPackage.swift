@@ -28,15 +28,16 @@ public enum HandoffPackage {
     /// The package member of each included source snapshot (`snapshots/NNNN-<file>`), by snapshot
     /// id: OSCAL's back matter links there.
     public var snapshotMembers: [Int: String]
-    /// Snapshots of the period whose source file was not included, each with the reason (README.txt
-    /// says so: the auditor must know what the package cannot show).
-    public var snapshotsLeftOut: [(id: Int, reason: String)] = []
+    /// The source snapshots that were asked for but left out, with the reason (README.txt states
+    /// them); nil when the source snapshots were not asked for (`--no-snapshots`).
+    public var omittedSnapshots: [(id: Int, reason: String)]?
 
     public init(
       model: EvidenceModel, trend: TrendReport, drift: DriftReport?, pairDrifts: [DriftReport] = [], register: [UInt8]?,
       snapshots: [(name: String, bytes: [UInt8])], snapshotMembers: [Int: String] = [:], signingKey: Curve25519.Signing.PrivateKey?,
-      templates: TemplateSet, privileged: [PrivilegedPrincipal] = []
+      templates: TemplateSet, privileged: [PrivilegedPrincipal] = [], omittedSnapshots: [(id: Int, reason: String)]? = nil
     ) {
+      self.omittedSnapshots = omittedSnapshots
       self.model = model
       self.trend = trend
       self.drift = drift
@@ -172,6 +173,17 @@ public enum HandoffPackage {
     return lines
   }
 
+  /// What README.txt says of the source snapshots: left out on request (`--no-snapshots`), or which
+  /// could not be included and why (the package never substitutes other bytes).
+  static func sourceSnapshotLines(_ inputs: Inputs) -> [String] {
+    guard let omitted = inputs.omittedSnapshots else {
+      return ["Source snapshots: not included (--no-snapshots); their SHA-256 is in report.html's chain of custody."]
+    }
+    guard !omitted.isEmpty else { return [] }
+    return ["Source snapshots not included (the SHA-256 of each is in report.html's chain of custody):"]
+      + omitted.map { "  snapshot \($0.id): \($0.reason)" }
+  }
+
   static func readme(_ inputs: Inputs, files: [String]) -> String {
     let m = inputs.model
     let describe: [String: String] = [
@@ -209,10 +221,7 @@ public enum HandoffPackage {
         "Ledger chain head: \(head.head) (entry \(head.entry) of the database's hash chain over these snapshots' records; evidence.xml and report.html carry it too)."
       )
     }
-    if !inputs.snapshotsLeftOut.isEmpty {
-      lines += ["", "Source snapshots not included", "-----------------------------"]
-      for s in inputs.snapshotsLeftOut { lines.append("  snapshot \(s.id): \(s.reason)") }
-    }
+    lines += sourceSnapshotLines(inputs)
     lines += [
       "",
       "Files",

@@ -1,17 +1,5 @@
 import Foundation
 
-/// Which source snapshot files a package includes.
-public enum SnapshotInclusion: Sendable, Equatable {
-  /// None (`--no-snapshots`).
-  case none
-  /// Every one whose file is still readable where it was ingested (the default); the others are
-  /// listed in README.txt with the reason. A readable file whose bytes differ from what was
-  /// ingested is an error whatever the mode: it is not the evidence.
-  case available
-  /// Every one, or the package is refused (`--include-snapshots`).
-  case all
-}
-
 /// What `package` is asked to put together.
 public struct PackageRequest {
   /// The account (nil: the only one in the database).
@@ -20,25 +8,32 @@ public struct PackageRequest {
   public var to: Timestamp
   /// The register to assess the period with and to include; nil keeps the assessments as they are.
   public var register: ExceptionRegister?
-  /// Which source snapshot files to include (read from where they were ingested, checked against
-  /// their recorded SHA-256).
-  public var snapshots: SnapshotInclusion
+  /// Include the source snapshot files (read from where they were ingested, checked against their
+  /// recorded SHA-256). The default: a file that cannot be included (not readable here, or no longer
+  /// the bytes ingested) is left out and README.txt says which and why, unless ``requireSnapshots``.
+  public var includeSnapshots: Bool
+  /// Whether a source file that cannot be included fails the package (`--include-snapshots` given
+  /// explicitly) instead of being left out with its reason stated.
+  public var requireSnapshots = false
   public var signingKey: Curve25519SigningKey?
   public var templates: TemplateSet
   /// The package's timestamp.
   public var generatedAt: Timestamp
   /// Expected days between snapshots (coverage gaps in the trend).
   public var cadenceDays: Int
+  /// Whether ``generatedAt`` was given explicitly (`--generated-at`): then a time earlier than the
+  /// latest ingest time of the period's snapshots is refused before anything is assessed or written.
+  public var refuseBackdating = false
 
   public init(
-    account: String?, from: Timestamp, to: Timestamp, register: ExceptionRegister?, snapshots: SnapshotInclusion = .available,
+    account: String?, from: Timestamp, to: Timestamp, register: ExceptionRegister?, includeSnapshots: Bool,
     signingKey: Curve25519SigningKey?, templates: TemplateSet, generatedAt: Timestamp, cadenceDays: Int
   ) {
     self.account = account
     self.from = from
     self.to = to
     self.register = register
-    self.snapshots = snapshots
+    self.includeSnapshots = includeSnapshots
     self.signingKey = signingKey
     self.templates = templates
     self.generatedAt = generatedAt
@@ -71,6 +66,9 @@ extension EvidenceWorkflow {
     // The last snapshot before the period gives the state at its start (the period verdict rests on
     // it): it is assessed with the same register.
     let start = first.capturedAt > request.from ? all.last { $0.capturedAt < request.from } : nil
+    if request.refuseBackdating {
+      try Self.requireGeneratedAt(request.generatedAt, notBeforeIngestOf: (start.map { [$0] } ?? []) + inPeriod)
+    }
     let registerBytes = try ensureAssessed((start.map { [$0] } ?? []) + inPeriod, register: request.register, now: now)
     let model = try evidence(scope: .period(from: request.from, to: request.to), account: acct, generatedAt: request.generatedAt)
     let trend = try trend(account: acct, from: request.from, to: request.to, cadenceDays: request.cadenceDays)
@@ -80,49 +78,53 @@ extension EvidenceWorkflow {
     let drift = series.count < 2 ? nil : try drift(from: series[0].id, to: last.id)
     let pairs = try consecutiveDrifts(series)
     // The source files: the period's snapshots and the one giving the state at its start.
-    let (snapshots, included, leftOut) = try Self.sourceFiles(of: series, request.snapshots)
+    let sources = request.includeSnapshots ? try Self.sourceFiles(of: series, required: request.requireSnapshots) : (files: [], omitted: [])
+    let snapshots = sources.files.map { (name: $0.name, bytes: $0.bytes) }
     var members: [Int: String] = [:]
-    for s in included { members[s.id] = "snapshots/" + Self.memberName(id: s.id, sourceName: s.sourceName) }
+    for f in sources.files { members[f.id] = "snapshots/" + f.name }
     let privileged = try privilegedHistory(through: last, registersOf: Set(inPeriod.map(\.id))).registers.flatMap(\.entries)
-    var inputs = HandoffPackage.Inputs(
-      model: model, trend: trend, drift: drift, pairDrifts: pairs, register: registerBytes, snapshots: snapshots,
-      snapshotMembers: members, signingKey: request.signingKey, templates: request.templates, privileged: privileged)
-    inputs.snapshotsLeftOut = leftOut
-    let files = try HandoffPackage.files(inputs)
+    let files = try HandoffPackage.files(
+      HandoffPackage.Inputs(
+        model: model, trend: trend, drift: drift, pairDrifts: pairs, register: registerBytes, snapshots: snapshots,
+        snapshotMembers: members, signingKey: request.signingKey, templates: request.templates, privileged: privileged,
+        omittedSnapshots: request.includeSnapshots ? sources.omitted : nil))
     try HandoffPackage.writeZip(files, to: out, date: request.generatedAt)
     return PackageSummary(files: files.count, snapshots: inPeriod.count, model: model)
   }
 
-  /// The source files of `snapshots` as `mode` asks, read from where they were ingested, each
-  /// checked against the SHA-256 recorded then, named `<id>-<file name>` for the package
-  /// (``memberName(id:sourceName:)``); with the snapshots included and those left out (and why).
-  static func sourceFiles(of snapshots: [SnapshotRecord], _ mode: SnapshotInclusion) throws(WorkflowError) -> (
-    files: [(name: String, bytes: [UInt8])], included: [SnapshotRecord], leftOut: [(id: Int, reason: String)]
-  ) {
-    var files: [(name: String, bytes: [UInt8])] = []
-    var included: [SnapshotRecord] = []
-    var leftOut: [(id: Int, reason: String)] = []
-    guard mode != .none else { return ([], [], snapshots.map { ($0.id, "left out on request (--no-snapshots)") }) }
+  /// The source files of `snapshots`, read from where they were ingested, each checked against the
+  /// SHA-256 recorded then, named `<id>-<file name>` for the package (``memberName(id:sourceName:)``).
+  /// A file that cannot be included (not readable here, as for the demo's bundled `demo/...` names
+  /// or standard input, or no longer the bytes ingested) is an error when `required`, else it is
+  /// left out and returned in `omitted` with the reason (README.txt states it): never other bytes.
+  static func sourceFiles(
+    of snapshots: [SnapshotRecord], required: Bool
+  ) throws(WorkflowError) -> (files: [(id: Int, name: String, bytes: [UInt8])], omitted: [(id: Int, reason: String)]) {
+    var files: [(id: Int, name: String, bytes: [UInt8])] = []
+    var omitted: [(id: Int, reason: String)] = []
     for s in snapshots {
       guard s.sourceName != "-", let data = FileManager.default.contents(atPath: s.sourceName) else {
         let reason =
           s.sourceName == "-"
-          ? "ingested from standard input: there is no file to read back"
-          : "its source file \(s.sourceName) is not readable where it was ingested"
-        if mode == .all {
+          ? "it was ingested from standard input, so there is no file to read back"
+          : "its source file \(s.sourceName) is not readable here"
+        if required {
           throw WorkflowError(path: s.sourceName, message: "snapshot \(s.id)'s source file is not readable here; it cannot be included")
         }
-        leftOut.append((s.id, reason + " (its SHA-256 \(s.sha256) is in the chain of custody)"))
+        omitted.append((s.id, reason))
         continue
       }
       let bytes = [UInt8](data)
       guard Digest.sha256(bytes) == s.sha256 else {
-        throw WorkflowError(path: s.sourceName, message: "differs from what was ingested as snapshot \(s.id) (SHA-256 mismatch)")
+        if required {
+          throw WorkflowError(path: s.sourceName, message: "differs from what was ingested as snapshot \(s.id) (SHA-256 mismatch)")
+        }
+        omitted.append((s.id, "its source file \(s.sourceName) differs from what was ingested (SHA-256 mismatch)"))
+        continue
       }
-      files.append((memberName(id: s.id, sourceName: s.sourceName), bytes))
-      included.append(s)
+      files.append((s.id, memberName(id: s.id, sourceName: s.sourceName), bytes))
     }
-    return (files, included, leftOut)
+    return (files, omitted)
   }
 
   /// `0003-<file name>`, every byte of the name outside `A-Z a-z 0-9 . _ -` replaced by `_`: a name
