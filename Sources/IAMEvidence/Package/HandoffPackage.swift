@@ -184,6 +184,21 @@ public enum HandoffPackage {
       + omitted.map { "  snapshot \($0.id): \($0.reason)" }
   }
 
+  /// "Scope and limitations": what the evidence covers and what it does not, for the auditor to
+  /// decide reliance on.
+  static func scopeLines(_ m: EvidenceModel) -> [String] {
+    [
+      "",
+      "Scope and limitations",
+      "---------------------",
+      "Accounts covered: \(m.account).",
+      "Examined: the IAM users, groups and roles in each export (aws iam get-account-authorization-details) and their inline, managed and boundary policies.",
+      "Not examined: the root user, IAM Identity Center, KMS key policies and grants, service control policies (SCPs), resource-based policies, credentials (passwords, access keys) and MFA.",
+      "Action catalog: \(m.actionCatalog?.description ?? "not recorded").",
+      "Tool build: \(m.toolName) \(m.toolVersion).",
+    ]
+  }
+
   static func readme(_ inputs: Inputs, files: [String]) -> String {
     let m = inputs.model
     let describe: [String: String] = [
@@ -221,7 +236,7 @@ public enum HandoffPackage {
         "Ledger chain head: \(head.head) (entry \(head.entry) of the database's hash chain over these snapshots' records; evidence.xml and report.html carry it too)."
       )
     }
-    lines += sourceSnapshotLines(inputs)
+    lines += sourceSnapshotLines(inputs) + scopeLines(m)
     lines += [
       "",
       "Files",
