@@ -51,7 +51,20 @@ import XMLTree
     try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true)
     try Self.expectError(["ingest", "--db", db, empty.path], "\(empty.path): directory holds no *.json snapshot")
     // Exceptions register.
-    try Self.expectError(["ingest", "--db", db, "--exceptions", missing, bad.path], "\(missing): cannot read the exceptions register")
+    try Self.expectError(
+      ["ingest", "--db", db, "--exceptions", missing, bad.path],
+      "\(missing): cannot read the exceptions register: No such file or directory")
+    // A folder or a file larger than the bound is refused before anything is read into memory.
+    try Self.expectError(
+      ["ingest", "--db", db, "--exceptions", empty.path, bad.path],
+      "\(empty.path): not a regular file (a folder); name the exceptions register itself")
+    let huge = dir.appendingPathComponent("huge.json")
+    #expect(FileManager.default.createFile(atPath: huge.path, contents: nil))
+    let handle = try FileHandle(forWritingTo: huge)
+    try handle.truncate(atOffset: UInt64(ExceptionRegister.maximumBytes + 1))
+    try handle.close()
+    try Self.expectError(
+      ["ingest", "--db", db, "--exceptions", huge.path, bad.path], "\(huge.path): the exceptions register exceeds 16 MiB")
     // Packaging.
     try Self.expectError(["verify", missing], "\(missing): no such file or directory")
     // Rendering: a missing templates folder; a report folder that cannot be created (Foundation's error, wrapped).

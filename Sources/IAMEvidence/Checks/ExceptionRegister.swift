@@ -117,11 +117,26 @@ public struct ExceptionRegister: Sendable {
 
   /// Reads and parses the register file at `path`.
   public static func load(path: String) throws(ExceptionRegisterError) -> ExceptionRegister {
-    guard let data = FileManager.default.contents(atPath: path) else {
-      throw ExceptionRegisterError(file: path, path: nil, message: "cannot read the exceptions register")
+    let bytes: SnapshotBytes
+    do {
+      bytes = try InputFile.read(path: path, limit: maximumBytes).bytes
+    } catch {
+      let reason =
+        switch error {
+        case .tooLarge(let limit): "the exceptions register exceeds \(IngestSource.byteCount(limit))"
+        case .notARegularFile(let kind): "not a regular file (\(kind)); name the exceptions register itself"
+        case .changedWhileReading: "the file changed while it was being read; read it again once nothing writes to it"
+        case .cannotOpen(let reason), .readFailed(let reason): "cannot read the exceptions register: \(reason)"
+        case .cannotCopy(let folder, let reason): "cannot read the exceptions register (no private copy in \(folder): \(reason))"
+        }
+      throw ExceptionRegisterError(file: path, path: nil, message: reason)
     }
-    return try ExceptionRegister(bytes: [UInt8](data), source: path)
+    return try ExceptionRegister(bytes: Array(bytes.buffer), source: path)
   }
+
+  /// The largest exceptions register read (a real one is a few KB; a bound keeps a hostile or
+  /// mistaken path such as a disk image from being read into memory).
+  public static let maximumBytes = 16 << 20
 
   /// The members a register, an exception and a scope may have; anything else is refused (a
   /// misspelt `expires_on` must not pass silently).

@@ -139,7 +139,7 @@ extension EvidenceWorkflow {
   static func account(of snapshot: AuthorizationSnapshot, source: IngestSource, option: String?) throws(WorkflowError) -> String {
     let found = snapshot.accountIDs.sorted()
     if let option {
-      guard option.count == 12, option.allSatisfy(\.isNumber) else {
+      guard AccountID.isValid(option) else {
         throw WorkflowError(path: source.name, message: "--account must be a 12-digit AWS account id, got \"\(option)\"")
       }
       // A hand-edited export may mix in a few ARNs of another account; --account picks the owner,
