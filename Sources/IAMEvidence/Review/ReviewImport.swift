@@ -126,6 +126,14 @@ public enum ReviewImport {
       guard on.utf8.count == 10, Timestamp(parsing: on) != nil else {
         throw error(o, "reviewed_on \"\(o.value)\" is not a date YYYY-MM-DD")
       }
+      for (name, limit) in [("comment", 2000), ("ticket", 200)] {
+        let f = field(record, name)
+        guard f.value.count <= limit,
+          !f.value.unicodeScalars.contains(where: { $0.properties.generalCategory == .control && !"\t\n\r".unicodeScalars.contains($0) })
+        else {
+          throw error(f, "\(name) must be text of at most \(limit) characters without control characters")
+        }
+      }
       rows.append(
         ReviewSheetRow(
           rowID: rowID, decision: decision, reviewer: reviewer, reviewedOn: on, comment: field(record, "comment").value,
