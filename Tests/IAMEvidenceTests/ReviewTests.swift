@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import Testing
+import XMLTree
 
 @testable import IAMEvidence
 
@@ -381,5 +382,114 @@ struct ReviewFixture {
     let fx3 = try ReviewFixture(withMay: false)
     try fx3.importSheet(try fx3.filled())
     #expect(try fx3.workflow.reviewEvidence(of: [fx3.april], capabilities: F.map)[0].followUps.allSatisfy { $0.state == .pending })
+  }
+}
+
+/// How reviews are shown: the report's section and sign-off, evidence.xml, OSCAL, and the demo.
+@Suite(.temporaryDirectories) struct ReviewPresentationTests {
+  typealias F = RegisterFixture
+  static let templates = TemplateSet(directory: TestSupport.packageRoot.appendingPathComponent("Templates"))
+  static let generatedAt = Timestamp(parsing: "2024-06-02T00:00:00Z")!
+
+  /// The April–May period of `fx`.
+  static func evidence(_ fx: ReviewFixture) throws -> EvidenceModel {
+    try fx.workflow.evidence(
+      scope: .period(from: Timestamp(parsing: "2024-04-01")!, to: Timestamp(parsing: "2024-05-31T23:59:59Z")!), account: nil,
+      generatedAt: generatedAt, capabilities: F.map)
+  }
+
+  static func html(_ model: EvidenceModel) throws -> String {
+    String(decoding: try HTMLReport.render(model, templates: templates), as: UTF8.self)
+  }
+
+  @Test func withoutAReviewOfTheLastSnapshotTheReportSaysSoAndLeavesTheSignOffBlank() throws {
+    let fx = try ReviewFixture()
+    var model = try Self.evidence(fx)
+    #expect(model.reviews.isEmpty && model.currentReview == nil)
+    var html = try Self.html(model)
+    #expect(html.contains("No completed review of the period's last snapshot"))
+    #expect(html.contains("No access review of any snapshot of the period was imported."))
+    #expect(html.contains("reviewed by and date are left to be filled in by hand"))
+    // April reviewed, May not: the review and its follow-up are shown, and the statement stays.
+    try fx.importSheet(try fx.filled())
+    model = try Self.evidence(fx)
+    #expect(model.reviews.count == 1 && model.currentReview == nil)
+    html = try Self.html(model)
+    #expect(html.contains("No completed review of the period's last snapshot"))
+    #expect(html.contains("Follow-up of review 1"))
+    #expect(html.contains("revoked</strong> (gone in snapshot \(fx.may!.id) of 2024-05-31)"))
+    #expect(html.contains("<td>Dana</td>") && html.contains("<td class=\"num\">3</td>"))
+  }
+
+  @Test func aReviewOfTheLastSnapshotFillsTheSignOff() throws {
+    let fx = try ReviewFixture()
+    let may = try #require(fx.may)
+    let (record, items) = try fx.workflow.reviewSheet(snapshot: String(may.id), account: nil, capabilities: F.map)
+    let sheet = CSV.table(
+      header: ReviewSheet.columns,
+      rows: try CSVReader.records(ReviewSheet.csv(snapshot: record, items: items), file: "x").dropFirst().map { r in
+        r.prefix(13).map(\.value) + ["keep", "Erin Auditee", "2024-06-01", "", ""]
+      })
+    try fx.importSheet(sheet)
+    let model = try Self.evidence(fx)
+    #expect(model.currentReview?.review.reviewers == ["Erin Auditee"])
+    let html = try Self.html(model)
+    #expect(!html.contains("No completed review of the period's last snapshot"))
+    #expect(html.contains("<dt>Reviewed by</dt><dd>Erin Auditee</dd>") && html.contains("<dt>Date</dt><dd>2024-06-01</dd>"))
+    #expect(html.contains("Review 1 revoked nothing"))
+  }
+
+  @Test func evidenceXMLAndOSCALCarryTheReviewsAndValidate() throws {
+    let fx = try ReviewFixture()
+    let key = SigningKeys.generate()
+    try fx.importSheet(try fx.filled(), key: key)
+    let model = try Self.evidence(fx)
+    let xml = try XMLDocument(bytes: try EvidenceXML.render(model, templates: Self.templates))
+    let ns = ["e": EvidenceXML.namespace]
+    func count(_ doc: XMLDocument, _ xpath: String, _ ns: [String: String]) throws -> Int {
+      try doc.nodes(matching: xpath, namespaces: ns).count
+    }
+    #expect(try count(xml, "/e:evidence/e:reviews[@currentReviewed='false'][@count='1']", ns) == 1)
+    #expect(try count(xml, "//e:review[@snapshot='\(fx.april.id)'][@revoke='3'][@keep='2'][@exception='0']", ns) == 1)
+    #expect(try count(xml, "//e:review[@signerFingerprint='\(SigningKeys.fingerprint(key.publicKey))']", ns) == 1)
+    #expect(try count(xml, "//e:review/e:item", ns) == 5)
+    #expect(try count(xml, "//e:review/e:followUp[@state='revoked'][@nextSnapshot='\(fx.may!.id)']", ns) == 3)
+
+    let oscal = try OSCALTests.validated(OSCALAssessmentResults.render(model, trend: nil))
+    let o = OSCALTests.ns
+    #expect(try count(oscal, "//o:metadata/o:party[@type='person'][o:name='Dana']", o) == 1)
+    #expect(try count(oscal, "//o:metadata/o:responsible-party[@role-id='access-reviewer']/o:party-uuid", o) == 1)
+    let entries = try oscal.nodes(matching: "//o:result/o:assessment-log/o:entry", namespaces: o)
+    #expect(entries.count == 1)
+    #expect(try count(oscal, "//o:assessment-log/o:entry/o:prop[@name='follow-up-revoked'][@value='3']", o) == 1)
+    #expect(try count(oscal, "//o:assessment-log/o:entry/o:logged-by[@role-id='access-reviewer']", o) == 1)
+    // The entry sits in April's result.
+    #expect(try count(oscal, "//o:result[o:prop[@name='snapshot-id'][@value='\(fx.april.id)']]/o:assessment-log", o) == 1)
+  }
+
+  @Test func theDemoImportsItsReviewSheetAndFollowsCarolsRevokeIntoMay() throws {
+    let dir = try TestSupport.temporaryDirectory()
+    var events: [DemoEvent] = []
+    let model = try #require(
+      try EvidenceWorkflow.runDemo(
+        databasePath: dir.appendingPathComponent("demo.sqlite").path, templates: Self.templates, generatedAt: { Self.generatedAt },
+        now: { TestSupport.fixedNow }, event: { events.append($0) }))
+    #expect(
+      events.contains {
+        if case .reviewed(.imported(_, _, let rows, let reviewers, nil)) = $0 { return rows > 0 && reviewers.count == 2 }
+        return false
+      })
+    let review = try #require(model.reviews.first)
+    #expect(model.reviews.count == 1 && review.snapshot.capturedAt.dateString == "2024-04-30")
+    #expect(
+      !review.followUps.isEmpty && review.followUps.allSatisfy { $0.state == .revoked && $0.row.principal?.name == "carol.contractor" })
+    #expect(review.review.count(.revoke) == review.followUps.count)
+    // A second run finds it imported.
+    _ = try EvidenceWorkflow.runDemo(
+      databasePath: dir.appendingPathComponent("demo.sqlite").path, templates: Self.templates, generatedAt: { Self.generatedAt },
+      now: { TestSupport.fixedNow },
+      event: { e in
+        if case .reviewNotImported(let why) = e { Issue.record("not imported: \(why)") }
+      })
   }
 }

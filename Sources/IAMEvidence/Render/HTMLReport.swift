@@ -581,11 +581,14 @@ private struct Context {
         let state = tr.add("td")
         switch f.state {
         case .revoked:
-          state.add("strong", "revoked").say(" (gone in snapshot \(f.nextSnapshotID ?? 0) of \(f.nextCapturedAt?.dateString ?? ""))")
+          state.add("strong", "revoked")
+          state.say(" (gone in snapshot \(f.nextSnapshotID ?? 0) of \(f.nextCapturedAt?.dateString ?? ""))")
         case .notRevoked:
-          state.add("strong", "not revoked", class: "overdue").say(
-            " (still there in snapshot \(f.nextSnapshotID ?? 0) of \(f.nextCapturedAt?.dateString ?? ""))")
-        case .pending: state.add("strong", "pending").say(" (no later snapshot of the account yet)")
+          state.add("strong", "not revoked", class: "overdue")
+          state.say(" (still there in snapshot \(f.nextSnapshotID ?? 0) of \(f.nextCapturedAt?.dateString ?? ""))")
+        case .pending:
+          state.add("strong", "pending")
+          state.say(" (no later snapshot of the account yet)")
         }
       }
     }
