@@ -493,3 +493,27 @@ struct ReviewFixture {
       })
   }
 }
+
+/// Stored reviews are covered by the integrity check.
+@Suite(.temporaryDirectories) struct ReviewIntegrityTests {
+  typealias F = RegisterFixture
+
+  @Test func anEditedDecisionOrSheetOrSignatureIsAProblemAndNoEvidenceIsWritten() throws {
+    for edit in [
+      "UPDATE review_rows SET decision = 'keep' WHERE decision = 'revoke'",
+      "UPDATE reviews SET sheet = sheet || ' '",
+      "UPDATE reviews SET signature = 'AAAA'",
+    ] {
+      let fx = try ReviewFixture()
+      try fx.importSheet(try fx.filled(), key: SigningKeys.generate())
+      #expect(try fx.store.checkIntegrity().problems.isEmpty)
+      // Only someone who drops the append-only triggers can edit a review.
+      try fx.store.db.execute("DROP TRIGGER reviews_no_update; DROP TRIGGER review_rows_no_update")
+      try fx.store.db.execute(edit)
+      let problems = try fx.store.checkIntegrity().problems.map(\.description)
+      #expect(problems.count == 1, "\(edit): \(problems)")
+      #expect(problems.first?.contains("review") == true, "\(problems)")
+      #expect(throws: WorkflowError.self) { try ReviewPresentationTests.evidence(fx) }
+    }
+  }
+}
