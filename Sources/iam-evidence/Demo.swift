@@ -31,6 +31,14 @@ struct Demo: ParsableCommand {
         Terminal.out("\(name): already ingested as snapshot \(r.id)")
       case .wrote(let url):
         Terminal.out("wrote \(url.path)")
+      case .reviewed(.imported(let id, let snapshot, let rows, let reviewers, _)):
+        Terminal.out(
+          "imported the demo review sheet as review \(id) of snapshot \(snapshot): \(rows) row(s), reviewed by \(reviewers.joined(separator: ", "))"
+        )
+      case .reviewed(.alreadyImported(let id, let snapshot)):
+        Terminal.out("demo review sheet: already imported as review \(id) of snapshot \(snapshot)")
+      case .reviewNotImported(let why):
+        Terminal.note("the demo review sheet was not imported: \(why)")
       case .accounts(let coverage):
         Terminal.out("")
         Terminal.out("the demo organisation over the report's period:")

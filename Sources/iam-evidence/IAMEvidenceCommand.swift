@@ -12,7 +12,7 @@ struct IAMEvidenceCommand: ParsableCommand {
     subcommands: [
       Demo.self, Ingest.self, Snapshots.self, Assess.self, Findings.self, Privileged.self, Accounts.self, Checks.self, Trend.self,
       Diff.self,
-      Report.self, PackageCommand.self, Verify.self, Keygen.self, CheckDB.self, Migrate.self,
+      Review.self, Report.self, PackageCommand.self, Verify.self, Keygen.self, CheckDB.self, Migrate.self,
     ]
   )
 }

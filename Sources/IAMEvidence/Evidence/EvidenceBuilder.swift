@@ -41,6 +41,8 @@ public struct EvidenceRecords: Sendable {
   /// The result of each of those findings as last seen open, by identity, for those not open in the
   /// current snapshot.
   public var lastSeenResults: [String: CheckResult] = [:]
+  /// The access reviews of the period's snapshots with their follow-ups (``EvidenceWorkflow/reviewEvidence(of:capabilities:)``).
+  public var reviews: [ReviewEvidence] = []
 
   public init(
     current: SnapshotRecord, period: [SnapshotRecord], periodFrom: Timestamp? = nil, periodTo: Timestamp? = nil,
@@ -105,7 +107,8 @@ public enum EvidenceBuilder {
       actionCatalog: ActionCatalogInfo(catalog: actionCatalog, checks: checks), periodStart: records.periodStart,
       periodStartCounts: records.periodStartCounts,
       periodFindings: periodFindings(
-        lifetimes: records.lifetimes, current: current, results: records.results, lastSeen: records.lastSeenResults))
+        lifetimes: records.lifetimes, current: current, results: records.results, lastSeen: records.lastSeenResults),
+      reviews: records.reviews)
   }
 
   /// The controls `checks` map to, as evidence lists them: the founding check's primary control first

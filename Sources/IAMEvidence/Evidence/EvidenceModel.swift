@@ -152,6 +152,13 @@ public struct EvidenceModel: Sendable {
   /// sighting and its state at the period's end, in ``PeriodFinding/reportOrder(_:_:)`` (empty for the
   /// evidence of a single snapshot).
   public var periodFindings: [PeriodFinding] = []
+  /// The access reviews of the period's snapshots (``StoredReview``), oldest snapshot first, with the
+  /// follow-up of their `revoke` rows in the account's next snapshot.
+  public var reviews: [ReviewEvidence] = []
+
+  /// The latest review of the current snapshot (the last imported), which the sign-off names; nil
+  /// when the period's last snapshot has no completed review.
+  public var currentReview: ReviewEvidence? { reviews.last { $0.snapshot.id == current.id } }
 
   /// Results of one check.
   public func results(of checkID: String) -> [CheckResult] { results.filter { $0.checkID == checkID } }

@@ -235,6 +235,7 @@ public enum EvidenceXML {
     }
 
     privilegedAccess(root.addChild("privilegedAccess"), model)
+    reviews(root.addChild("reviews"), model)
 
     let history = root.addChild("history")
     for row in model.history {
@@ -359,6 +360,52 @@ public enum EvidenceXML {
         u.setAttribute("used", String(used.date != nil))
         if let d = used.date { u.setAttribute("date", d.description) }
         if let r = used.region { u.setAttribute("region", r) }
+      }
+    }
+  }
+
+  /// The access reviews of the period's snapshots, every answered item and the follow-ups.
+  private static func reviews(_ e: XMLElement, _ model: EvidenceModel) {
+    e.setAttribute("currentSnapshot", String(model.current.id))
+    e.setAttribute("currentReviewed", String(model.currentReview != nil))
+    e.setAttribute("count", String(model.reviews.count))
+    for r in model.reviews {
+      let x = e.addChild("review")
+      let review = r.review
+      x.setAttribute("id", String(review.id))
+      x.setAttribute("snapshot", String(r.snapshot.id))
+      x.setAttribute("capturedAt", r.snapshot.capturedAt.description)
+      x.setAttribute("sheetSha256", review.sheetSHA256)
+      x.setAttribute("source", review.sourceName)
+      x.setAttribute("importedAt", review.importedAt.description)
+      x.setAttribute("firstReviewedOn", review.firstReviewedOn)
+      x.setAttribute("lastReviewedOn", review.lastReviewedOn)
+      for d in ReviewDecision.allCases { x.setAttribute(d.rawValue, String(review.count(d))) }
+      if let f = review.signerFingerprint { x.setAttribute("signerFingerprint", f) }
+      if let s = review.signature { x.setAttribute("signature", s) }
+      for name in review.reviewers { x.addChild("reviewer").setAttribute("name", name) }
+      for row in review.rows {
+        let i = x.addChild("item")
+        i.setAttribute("row", row.rowID)
+        i.setAttribute("kind", row.kind.rawValue)
+        i.setAttribute("subject", row.subject)
+        if let p = row.principal {
+          i.setAttribute("principalType", p.type.rawValue)
+          i.setAttribute("principalName", p.name)
+          i.setAttribute("principalId", p.id)
+        }
+        i.setAttribute("decision", row.decision.rawValue)
+        i.setAttribute("reviewer", row.reviewer)
+        i.setAttribute("reviewedOn", row.reviewedOn)
+        if !row.comment.isEmpty { i.setAttribute("comment", row.comment) }
+        if !row.ticket.isEmpty { i.setAttribute("ticket", row.ticket) }
+      }
+      for f in r.followUps {
+        let u = x.addChild("followUp")
+        u.setAttribute("row", f.row.rowID)
+        u.setAttribute("state", f.state.rawValue)
+        if let n = f.nextSnapshotID { u.setAttribute("nextSnapshot", String(n)) }
+        if let t = f.nextCapturedAt { u.setAttribute("nextCapturedAt", t.description) }
       }
     }
   }

@@ -14,9 +14,8 @@ public enum HTMLReport {
 
   /// The slots the template must provide, each exactly once (`data-slot="..."`).
   static let slotNames = [
-    "title", "style", "running-header", "eyebrow", "heading", "header", "summary", "findings", "identities", "exceptions", "trend",
-    "population",
-    "methodology", "custody", "footer",
+    "title", "style", "running-header", "eyebrow", "heading", "header", "summary", "findings", "identities", "reviews", "exceptions",
+    "trend", "population", "methodology", "custody", "sign-off", "footer",
   ]
 
   /// Renders the report as HTML5 (polyglot XHTML syntax, UTF-8, starting with `<!DOCTYPE html>`).
@@ -49,12 +48,14 @@ public enum HTMLReport {
     context.summary(slot("summary"))
     context.findings(slot("findings"))
     context.privilegedRegister(slot("identities"))
+    context.reviews(slot("reviews"))
     context.exceptions(slot("exceptions"))
     TrendChart.render(into: slot("trend"), history: model.history, checks: model.checks, privileged: model.privilegedCounts)
     context.versionChanges(slot("trend"))
     context.population(slot("population"))
     context.methodology(slot("methodology"))
     context.custody(slot("custody"))
+    context.signOff(slot("sign-off"))
     context.footer(slot("footer"))
     return document.html5Bytes()
   }
@@ -515,6 +516,101 @@ private struct Context {
       }
       tr.add("td").add("time", e.privilegedSince.dateString).set("datetime", e.privilegedSince.description)
     }
+  }
+
+  // MARK: Access reviews
+
+  /// Each review of the period's snapshots (who, when, what was decided, whether revoked access is
+  /// gone), and a plain statement when the period's last snapshot has none.
+  func reviews(_ slot: XMLElement) {
+    if model.currentReview == nil {
+      slot.add("p", "No completed review of the period's last snapshot", class: "no-review")
+        .say(" (snapshot \(model.current.id), \(model.current.capturedAt.dateString)).")
+    }
+    if model.reviews.isEmpty {
+      slot.add("p", "No access review of any snapshot of the period was imported.", class: "empty")
+      return
+    }
+    let table = slot.add("table", class: "data reviews")
+    table.add("caption", "Access reviews of the period's snapshots")
+    let head = table.add("thead").add("tr")
+    for title in ["Review", "Snapshot", "Reviewed by", "Reviewed on", "Keep", "Revoke", "Exception", "Signed"] {
+      head.add("th", title).set("scope", "col")
+    }
+    let body = table.add("tbody")
+    for e in model.reviews {
+      let r = e.review
+      let tr = body.add("tr")
+      tr.add("td").say("Review \(r.id)")
+      let snap = tr.add("td")
+      snap.say("Snapshot \(e.snapshot.id) of \(e.snapshot.capturedAt.dateString)")
+      if e.snapshot.id == model.current.id { snap.add("span", "the period's last", class: "sub muted") }
+      tr.add("td").say(r.reviewers.joined(separator: ", "))
+      tr.add("td").say(r.firstReviewedOn == r.lastReviewedOn ? r.firstReviewedOn : "\(r.firstReviewedOn) to \(r.lastReviewedOn)")
+      for d in ReviewDecision.allCases { tr.add("td", String(r.count(d)), class: "num") }
+      let signed = tr.add("td")
+      if let f = r.signerFingerprint {
+        signed.say("key ")
+        signed.add("code", String(f.prefix(16)))
+      } else {
+        signed.say("unsigned")
+      }
+    }
+    for e in model.reviews {
+      let r = e.review
+      let p = slot.add("p", class: "review-sheet")
+      p.say("Review \(r.id): sheet \(r.sourceName), SHA-256 ")
+      p.add("code", r.sheetSHA256, class: "hash")
+      p.say(", imported \(r.importedAt.description).")
+      guard !e.followUps.isEmpty else {
+        slot.add("p", "Review \(r.id) revoked nothing: there is no follow-up.", class: "muted")
+        continue
+      }
+      let follow = slot.add("table", class: "data follow-ups")
+      follow.add("caption", "Follow-up of review \(r.id): access marked revoke, looked for in the account's next snapshot")
+      let fh = follow.add("thead").add("tr")
+      for title in ["Item", "Reviewer", "Ticket", "Follow-up"] { fh.add("th", title).set("scope", "col") }
+      let fb = follow.add("tbody")
+      for f in e.followUps {
+        let tr = fb.add("tr", class: f.state == .notRevoked ? "row-fail" : (f.state == .revoked ? "row-pass" : nil))
+        let item = tr.add("td")
+        item.say(f.row.label)
+        item.add("code", f.row.rowID, class: "sub muted wrap")
+        tr.add("td").say("\(f.row.reviewer), \(f.row.reviewedOn)")
+        tr.add("td").say(f.row.ticket.isEmpty ? "—" : f.row.ticket)
+        let state = tr.add("td")
+        switch f.state {
+        case .revoked:
+          state.add("strong", "revoked")
+          state.say(" (gone in snapshot \(f.nextSnapshotID ?? 0) of \(f.nextCapturedAt?.dateString ?? ""))")
+        case .notRevoked:
+          state.add("strong", "not revoked", class: "overdue")
+          state.say(" (still there in snapshot \(f.nextSnapshotID ?? 0) of \(f.nextCapturedAt?.dateString ?? ""))")
+        case .pending:
+          state.add("strong", "pending")
+          state.say(" (no later snapshot of the account yet)")
+        }
+      }
+    }
+  }
+
+  /// The sign-off block of the printed report: prepared by (left blank for a signature), reviewed by
+  /// and date from the latest review of the current snapshot when there is one.
+  func signOff(_ slot: XMLElement) {
+    let review = model.currentReview?.review
+    let dl = slot.add("dl", class: "sign-off-block")
+    dl.fact("Prepared by") { $0.add("span", "", class: "sign-line") }
+    dl.fact("Reviewed by") { dd in
+      if let r = review { dd.say(r.reviewers.joined(separator: ", ")) } else { dd.add("span", "", class: "sign-line") }
+    }
+    dl.fact("Date") { dd in
+      if let r = review { dd.say(r.lastReviewedOn) } else { dd.add("span", "", class: "sign-line") }
+    }
+    slot.add(
+      "p",
+      review.map { "Reviewed by and date from review \($0.id) of snapshot \(model.current.id) (sheet SHA-256 \($0.sheetSHA256))." }
+        ?? "No completed review of the period's last snapshot: reviewed by and date are left to be filled in by hand.",
+      class: "muted")
   }
 
   // MARK: Exceptions

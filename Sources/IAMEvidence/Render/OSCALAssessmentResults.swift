@@ -260,6 +260,15 @@ private struct Builder {
     role.setAttribute("id", "prepared-by")
     role.addChild("title").addText("Prepared By")
     markup(role.addChild("description"), ["Produced this document from the evidence store."])
+    let reviewers = Array(Set(model.reviews.flatMap(\.review.reviewers))).sorted()
+    if !reviewers.isEmpty {
+      let reviewer = m.addChild("role")
+      reviewer.setAttribute("id", "access-reviewer")
+      reviewer.addChild("title").addText("Access Reviewer")
+      markup(
+        reviewer.addChild("description"),
+        ["Reviewed a snapshot's privileged-access register and open findings and decided, per item, keep, revoke or exception."])
+    }
     let party = m.addChild("party")
     party.setAttribute("uuid", partyUUID)
     party.setAttribute("type", "organization")
@@ -267,11 +276,72 @@ private struct Builder {
     markup(
       party.addChild("remarks"),
       [
-        "Stands for the \(model.toolName) tool (version \(model.toolVersion)), which assessed the snapshots automatically. No human assessor is recorded in the evidence."
+        "Stands for the \(model.toolName) tool (version \(model.toolVersion)), which assessed the snapshots automatically."
+          + (reviewers.isEmpty
+            ? " No human assessor is recorded in the evidence."
+            : " The access reviewers named in the imported review sheets are the other parties.")
       ])
+    for name in reviewers {
+      let p = m.addChild("party")
+      p.setAttribute("uuid", Self.reviewerUUID(name))
+      p.setAttribute("type", "person")
+      p.addChild("name").addText(O.line(name))
+      markup(p.addChild("remarks"), ["Named as reviewer in an imported access review sheet."])
+    }
     let rp = m.addChild("responsible-party")
     rp.setAttribute("role-id", "prepared-by")
     rp.addChild("party-uuid").addText(partyUUID)
+    if !reviewers.isEmpty {
+      let r = m.addChild("responsible-party")
+      r.setAttribute("role-id", "access-reviewer")
+      for name in reviewers { r.addChild("party-uuid").addText(Self.reviewerUUID(name)) }
+    }
+  }
+
+  static func reviewerUUID(_ name: String) -> String { O.uuid("party", "reviewer", name) }
+
+  /// The access reviews of snapshot `s` as assessment-log entries: when, by whom, what was decided,
+  /// and the follow-up of the access marked revoke.
+  func reviewLog(_ parent: XMLElement, _ s: SnapshotRecord) {
+    let reviews = model.reviews.filter { $0.snapshot.id == s.id }
+    guard !reviews.isEmpty else { return }
+    let log = parent.addChild("assessment-log")
+    for e in reviews {
+      let r = e.review
+      let entry = log.addChild("entry")
+      entry.setAttribute("uuid", O.uuid("assessment-log-entry", "review", String(r.id), r.sheetSHA256, s.sha256))
+      entry.addChild("title").addText("Access review \(r.id) of snapshot \(s.id) (\(s.capturedAt.dateString))")
+      let states = Dictionary(grouping: e.followUps, by: \.state).mapValues(\.count)
+      markup(
+        entry.addChild("description"),
+        [
+          "Reviewed by \(r.reviewers.joined(separator: ", ")): \(r.rows.count) item(s) of the privileged-access register and open findings; keep \(r.count(.keep)), revoke \(r.count(.revoke)), exception \(r.count(.exception)).",
+          e.followUps.isEmpty
+            ? "Nothing was marked revoke."
+            : "Follow-up of the access marked revoke in the account's next snapshot: revoked \(states[.revoked] ?? 0), not revoked \(states[.notRevoked] ?? 0), pending \(states[.pending] ?? 0).",
+        ])
+      entry.addChild("start").addText(O.dateTime(Timestamp(parsing: r.firstReviewedOn) ?? s.capturedAt))
+      entry.addChild("end").addText(O.dateTime(Timestamp(parsing: r.lastReviewedOn) ?? s.capturedAt))
+      prop(entry, "review-id", String(r.id))
+      prop(entry, "review-sheet-sha256", r.sheetSHA256)
+      for d in ReviewDecision.allCases { prop(entry, "review-\(d.rawValue)", String(r.count(d))) }
+      if let f = r.signerFingerprint { prop(entry, "review-signer-fingerprint", f) }
+      for state in [FollowUpState.revoked, .notRevoked, .pending] { prop(entry, "follow-up-\(state.rawValue)", String(states[state] ?? 0)) }
+      for name in r.reviewers {
+        let by = entry.addChild("logged-by")
+        by.setAttribute("party-uuid", Self.reviewerUUID(name))
+        by.setAttribute("role-id", "access-reviewer")
+      }
+      if !e.followUps.isEmpty {
+        markup(
+          entry.addChild("remarks"),
+          e.followUps.map { f in
+            let seen = f.nextSnapshotID.map { " in snapshot \($0) (\(f.nextCapturedAt?.dateString ?? ""))" } ?? ""
+            return "\(f.row.label) (\(f.row.rowID)), revoke by \(f.row.reviewer) on \(f.row.reviewedOn)"
+              + (f.row.ticket.isEmpty ? "" : ", ticket \(f.row.ticket)") + ": \(f.state.rawValue)\(seen)."
+          })
+      }
+    }
   }
 
   // MARK: Results
@@ -326,6 +396,7 @@ private struct Builder {
     assessmentAssets(defs.addChild("assessment-assets"), s)
 
     reviewedControls(r.addChild("reviewed-controls"))
+    reviewLog(r, s)
 
     // Observations: the snapshot summary, then (current) one per result.
     let summaryUUID = O.uuid("observation", "summary", s.sha256)

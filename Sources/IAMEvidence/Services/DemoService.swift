@@ -10,6 +10,11 @@ public enum DemoEvent {
   case wrote(URL)
   /// The coverage of the demo organisation's accounts over the report's period, by its scope file.
   case accounts(AccountCoverage)
+  /// The demo's filled review sheet (``DemoData/reviewSheetURL()``) was imported, or had been.
+  case reviewed(ReviewImportOutcome)
+  /// The demo's review sheet could not be imported into this database (one whose snapshot ids differ
+  /// from a fresh demo's, or data that changed since the sheet was written): why.
+  case reviewNotImported(String)
 }
 
 extension EvidenceWorkflow {
@@ -46,6 +51,14 @@ extension EvidenceWorkflow {
         event(.alreadyIngested(name: source.name, record: r))
       }
     }
+    // A reviewer's answers to the April review sheet (carol.contractor revoked, gone in May).
+    do {
+      let url = try DemoData.reviewSheetURL()
+      let bytes = try Data(contentsOf: url)
+      event(.reviewed(try workflow.importReview([UInt8](bytes), file: "demo/" + url.lastPathComponent, signingKey: nil, now: now())))
+    } catch {
+      event(.reviewNotImported("\(error)"))
+    }
     // The main job's last step: the period's report and evidence.
     let records = try workflow.store.snapshots(account: DemoData.account)
     guard let first = records.first, let last = records.last else { return nil }
@@ -72,6 +85,12 @@ public enum DemoData {
       throw WorkflowError(path: "Demo", message: "the demo data is missing from the tool's resources")
     }
     return dir
+  }
+
+  /// The demo's filled review sheet of the April snapshot (`Demo/review-2024-04-30.csv`): every item
+  /// answered, carol.contractor's access marked revoke.
+  public static func reviewSheetURL() throws(WorkflowError) -> URL {
+    try folder().appendingPathComponent("review-2024-04-30.csv")
   }
 
   /// The demo organisation's scope file (`Demo/organisation/scope.json`).

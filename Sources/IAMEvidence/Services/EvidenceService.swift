@@ -62,6 +62,7 @@ extension EvidenceWorkflow {
       (records.lifetimes, records.lastSeenResults) = try periodFindingHistory(
         through: current, windowStart: (start ?? period.first ?? current).capturedAt)
     }
+    records.reviews = try reviewEvidence(of: period, capabilities: capabilities)
     return EvidenceBuilder.build(records, generatedAt: generatedAt)
   }
 

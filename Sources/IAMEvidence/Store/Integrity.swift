@@ -1,3 +1,4 @@
+import Foundation
 import SQLiteDB
 
 /// What the integrity check of a database found.
@@ -126,6 +127,7 @@ extension EvidenceStore {
         }
         if let latest { heads[id] = LedgerHead(entry: latest.id, head: latest.head) }
       }
+      problems += try reviewProblems(snapshotIDs: ids)
       // A row shared by several snapshots (a document, a result) is named once.
       var seen = Set<IntegrityProblem>()
       problems = problems.filter { seen.insert($0).inserted }
@@ -133,6 +135,43 @@ extension EvidenceStore {
         snapshots: ids, ledgerEntries: entries.count, backfilledEntries: entries.filter(\.backfilled).count, problems: problems,
         heads: LedgerHeads(snapshots: heads), chainHead: entries.last.map { LedgerHead(entry: $0.id, head: $0.head) })
     }
+  }
+
+  /// The stored reviews of `ids` checked against the sheet stored with each: its bytes still hash to
+  /// the SHA-256 recorded at import, its answers are the stored rows (a hand edit of a decision
+  /// shows here), and a signature still verifies with the public key stored beside it.
+  private func reviewProblems(snapshotIDs ids: [Int]) throws -> [IntegrityProblem] {
+    var problems: [IntegrityProblem] = []
+    for review in try reviews(snapshotIDs: ids) {
+      guard let row = try db.query("SELECT sheet, signer_public_key FROM reviews WHERE id = ?", [review.id]).first else { continue }
+      let bytes = Array(try row.string("sheet").utf8)
+      if Digest.sha256(bytes) != review.sheetSHA256 {
+        problems.append(.row("reviews", review.id, "its sheet no longer hashes to the SHA-256 recorded at import"))
+        continue
+      }
+      let stored = review.rows.map { [$0.rowID, $0.decision.rawValue, $0.reviewer, $0.reviewedOn, $0.comment, $0.ticket] }
+      if let sheet = try? ReviewImport.parse(bytes, file: "review \(review.id)") {
+        let answers = sheet.rows.map { [$0.rowID, $0.decision.rawValue, $0.reviewer, $0.reviewedOn, $0.comment, $0.ticket] }
+        if answers != stored || sheet.snapshotID != review.snapshotID {
+          problems.append(
+            IntegrityProblem(
+              table: "review_rows", rows: "the rows of review \(review.id)", message: "differ from the sheet stored with the review"))
+        }
+      } else {
+        problems.append(.row("reviews", review.id, "its stored sheet is no longer a valid review sheet"))
+      }
+      if let signature = review.signature {
+        let verified =
+          (try? row.optionalString("signer_public_key")).flatMap { $0 }.flatMap { pem in
+            (try? SigningKeys.publicKey(pem: pem, source: "reviews")).map { key in
+              SigningKeys.fingerprint(key) == review.signerFingerprint
+                && (Data(base64Encoded: signature).map { key.isValidSignature($0, for: Data(bytes)) } ?? false)
+            }
+          } ?? false
+        if !verified { problems.append(.row("reviews", review.id, "its signature does not verify with the public key stored with it")) }
+      }
+    }
+    return problems
   }
 
   /// A problem for each component of `entry` (among `names`) whose rows no longer hash to what it recorded.

@@ -319,6 +319,52 @@ enum Schema {
           FROM ids JOIN result_details d ON d.id = ids.detail_id;
         """
     ),
+    .init(
+      name: "0008-reviews",
+      sql: """
+        -- Access reviews (`review import`): one row per imported sheet, with the sheet itself (so that
+        -- it can be produced again and its signature checked), and one row per answered item.
+        -- Append-only, like the ledger: a review is a record of what was decided.
+        CREATE TABLE reviews (
+          id INTEGER PRIMARY KEY,
+          snapshot_id INTEGER NOT NULL REFERENCES snapshots(id),
+          sheet_sha256 TEXT NOT NULL,
+          sheet TEXT NOT NULL,
+          source_name TEXT NOT NULL,
+          imported_at TEXT NOT NULL,
+          tool_version TEXT NOT NULL,
+          reviewers TEXT NOT NULL,
+          first_reviewed_on TEXT NOT NULL,
+          last_reviewed_on TEXT NOT NULL,
+          signer_fingerprint TEXT,
+          signer_public_key TEXT,
+          signature TEXT,
+          UNIQUE (snapshot_id, sheet_sha256)
+        );
+        CREATE TABLE review_rows (
+          review_id INTEGER NOT NULL REFERENCES reviews(id),
+          position INTEGER NOT NULL,
+          row_id TEXT NOT NULL,
+          kind TEXT NOT NULL CHECK (kind IN ('priv', 'finding')),
+          principal_type TEXT,
+          principal_id TEXT,
+          principal_name TEXT,
+          principal_arn TEXT,
+          subject TEXT NOT NULL,
+          finding_identity TEXT,
+          decision TEXT NOT NULL CHECK (decision IN ('keep', 'revoke', 'exception')),
+          reviewer TEXT NOT NULL,
+          reviewed_on TEXT NOT NULL,
+          comment TEXT NOT NULL,
+          ticket TEXT NOT NULL,
+          PRIMARY KEY (review_id, row_id)
+        ) WITHOUT ROWID;
+        CREATE TRIGGER reviews_no_update BEFORE UPDATE ON reviews BEGIN SELECT RAISE(ABORT, 'reviews are append-only'); END;
+        CREATE TRIGGER reviews_no_delete BEFORE DELETE ON reviews BEGIN SELECT RAISE(ABORT, 'reviews are append-only'); END;
+        CREATE TRIGGER review_rows_no_update BEFORE UPDATE ON review_rows BEGIN SELECT RAISE(ABORT, 'reviews are append-only'); END;
+        CREATE TRIGGER review_rows_no_delete BEFORE DELETE ON review_rows BEGIN SELECT RAISE(ABORT, 'reviews are append-only'); END;
+        """
+    ),
   ]
 }
 

@@ -1,0 +1,193 @@
+import Foundation
+
+/// One answered row of a review sheet, as read (before it is checked against the snapshot).
+public struct ReviewSheetRow: Sendable, Hashable {
+  public var rowID: String
+  public var decision: ReviewDecision
+  public var reviewer: String
+  /// `YYYY-MM-DD`.
+  public var reviewedOn: String
+  public var comment: String
+  public var ticket: String
+  /// The line the row starts on.
+  public var line: Int
+}
+
+/// A review sheet read and checked for form: every row answered, one snapshot named throughout.
+public struct ParsedReviewSheet: Sendable {
+  public var file: String
+  public var snapshotID: Int
+  public var snapshotSHA256: String
+  public var rows: [ReviewSheetRow]
+}
+
+/// A review sheet checked against its snapshot, ready to be stored.
+public struct ValidatedReview: Sendable {
+  public var snapshot: SnapshotRecord
+  /// SHA-256 of the sheet's bytes as read.
+  public var sheetSHA256: String
+  /// The sheet's bytes (stored with the review, so that the sheet can be produced again and its
+  /// signature checked).
+  public var sheet: [UInt8]
+  /// The file name the sheet was imported from (its last path component).
+  public var sourceName: String
+  /// Each row of the sheet with the item it answers, in the sheet's order.
+  public var rows: [(item: ReviewItem, answer: ReviewSheetRow)]
+
+  /// The reviewers named, sorted, each once.
+  public var reviewers: [String] { Array(Set(rows.map(\.answer.reviewer))).sorted() }
+}
+
+/// Reads and validates review sheets (pure: the service reads the file and the snapshot's items).
+public enum ReviewImport {
+  /// The largest sheet accepted: 8 MiB (a register of tens of thousands of rows fits).
+  public static let maximumBytes = 8 << 20
+
+  /// Reads the sheet's bytes: UTF-8, RFC 4180, the header of ``ReviewSheet/columns`` (in any order,
+  /// each once, no other), every row with as many fields as the header, one snapshot id and SHA-256
+  /// throughout, every row answered (a decision of the set, a reviewer, a `YYYY-MM-DD` date), and
+  /// no row id twice. Errors name `file`, the line and the column.
+  public static func parse(_ bytes: [UInt8], file: String) throws(ReviewSheetError) -> ParsedReviewSheet {
+    guard bytes.count <= maximumBytes else {
+      throw ReviewSheetError(file: file, message: "the sheet exceeds \(IngestSource.byteCount(maximumBytes))")
+    }
+    guard let text = String(validating: bytes, as: UTF8.self) else {
+      // Name the first line that is not UTF-8.
+      let lines = bytes.split(separator: 0x0A, omittingEmptySubsequences: false)
+      let bad = lines.firstIndex { String(validating: $0, as: UTF8.self) == nil } ?? 0
+      throw ReviewSheetError(file: file, line: bad + 1, message: "not UTF-8 text (save the sheet as CSV UTF-8)")
+    }
+    let records = try CSVReader.records(text, file: file).filter { !($0.count == 1 && $0[0].value.isEmpty) }
+    guard let header = records.first else { throw ReviewSheetError(file: file, message: "an empty file, not a review sheet") }
+    var index: [String: Int] = [:]
+    for (k, f) in header.enumerated() {
+      let name = f.value
+      guard ReviewSheet.columns.contains(name) else {
+        throw ReviewSheetError(
+          file: file, line: f.line, column: f.column,
+          message: "unknown column \"\(name)\" (a review sheet has the columns \(ReviewSheet.columns.joined(separator: ", ")))")
+      }
+      guard index[name] == nil else {
+        throw ReviewSheetError(file: file, line: f.line, column: f.column, message: "the column \"\(name)\" appears twice")
+      }
+      index[name] = k
+    }
+    if let missing = ReviewSheet.columns.first(where: { index[$0] == nil }) {
+      throw ReviewSheetError(
+        file: file, line: header[0].line, message: "no column \"\(missing)\" (export the sheet with `iam-evidence review export`)")
+    }
+    let body = records.dropFirst()
+    guard let first = body.first else {
+      throw ReviewSheetError(file: file, line: header[0].line, message: "the sheet has no rows: there is nothing to review")
+    }
+    func field(_ record: [CSVField], _ name: String) -> CSVField { record[index[name]!] }
+    func error(_ f: CSVField, _ message: String) -> ReviewSheetError {
+      ReviewSheetError(file: file, line: f.line, column: f.column, message: message)
+    }
+    for record in body where record.count != header.count {
+      throw ReviewSheetError(
+        file: file, line: record[0].line, message: "\(record.count) field(s) where the header has \(header.count)")
+    }
+    let snapshotField = field(first, "snapshot")
+    guard let snapshotID = Int(snapshotField.value), snapshotID > 0 else {
+      throw error(snapshotField, "snapshot: \"\(snapshotField.value)\" is not a snapshot id")
+    }
+    let sha = field(first, "snapshot_sha256").value
+    var rows: [ReviewSheetRow] = []
+    var lines: [String: Int] = [:]
+    for record in body {
+      let s = field(record, "snapshot")
+      guard s.value == snapshotField.value else {
+        throw error(
+          s, "snapshot \(s.value) where the sheet's first row names snapshot \(snapshotField.value): one sheet reviews one snapshot")
+      }
+      let h = field(record, "snapshot_sha256")
+      guard h.value == sha else { throw error(h, "snapshot_sha256 differs from the sheet's first row") }
+      let idField = field(record, "row_id")
+      let rowID = idField.value
+      guard !rowID.isEmpty else { throw error(idField, "row_id is empty") }
+      if let earlier = lines[rowID] { throw error(idField, "row \(rowID) appears twice (first on line \(earlier))") }
+      lines[rowID] = idField.line
+      let d = field(record, "decision")
+      let decisionText = d.value.trimmingCharacters(in: .whitespaces).lowercased()
+      guard !decisionText.isEmpty else { throw error(d, "row \(rowID) has no decision (keep, revoke or exception)") }
+      guard let decision = ReviewDecision(rawValue: decisionText) else {
+        throw error(d, "decision \"\(d.value)\" is not keep, revoke or exception")
+      }
+      let r = field(record, "reviewer")
+      let reviewer = r.value.trimmingCharacters(in: .whitespaces)
+      guard !reviewer.isEmpty else { throw error(r, "row \(rowID) names no reviewer") }
+      guard reviewer.count <= 200, !reviewer.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+        throw error(r, "the reviewer must be a name (at most 200 characters, no control characters)")
+      }
+      let o = field(record, "reviewed_on")
+      let on = o.value.trimmingCharacters(in: .whitespaces)
+      guard !on.isEmpty else { throw error(o, "row \(rowID) has no reviewed_on date") }
+      guard on.utf8.count == 10, Timestamp(parsing: on) != nil else {
+        throw error(o, "reviewed_on \"\(o.value)\" is not a date YYYY-MM-DD")
+      }
+      for (name, limit) in [("comment", 2000), ("ticket", 200)] {
+        let f = field(record, name)
+        guard f.value.count <= limit,
+          !f.value.unicodeScalars.contains(where: { $0.properties.generalCategory == .control && !"\t\n\r".unicodeScalars.contains($0) })
+        else {
+          throw error(f, "\(name) must be text of at most \(limit) characters without control characters")
+        }
+      }
+      rows.append(
+        ReviewSheetRow(
+          rowID: rowID, decision: decision, reviewer: reviewer, reviewedOn: on, comment: field(record, "comment").value,
+          ticket: field(record, "ticket").value, line: idField.line))
+    }
+    return ParsedReviewSheet(file: file, snapshotID: snapshotID, snapshotSHA256: sha, rows: rows)
+  }
+
+  /// Checks a parsed sheet against its snapshot: `snapshot` must be the one the sheet names (id and
+  /// SHA-256), every row id one of `items` and every item answered, and each `reviewed_on` no earlier
+  /// than the snapshot's capture day and no later than the day after `now` (a reviewer ahead of UTC).
+  public static func validate(
+    _ sheet: ParsedReviewSheet, bytes: [UInt8], snapshot: SnapshotRecord, items: [ReviewItem], now: Timestamp
+  ) throws(ReviewSheetError) -> ValidatedReview {
+    let file = sheet.file
+    guard snapshot.id == sheet.snapshotID, snapshot.sha256 == sheet.snapshotSHA256 else {
+      throw ReviewSheetError(
+        file: file, line: sheet.rows.first.map { $0.line },
+        message:
+          "the sheet names snapshot \(sheet.snapshotID) with SHA-256 \(sheet.snapshotSHA256), but snapshot \(snapshot.id) of this database has SHA-256 \(snapshot.sha256): the sheet was exported from another database"
+      )
+    }
+    var byID: [String: ReviewItem] = [:]
+    for i in items { byID[i.rowID] = i }
+    let captureDay = snapshot.capturedAt.dateString
+    let latest = Timestamp(epochSeconds: now.epochSeconds + 86_400).dateString
+    var rows: [(item: ReviewItem, answer: ReviewSheetRow)] = []
+    for row in sheet.rows {
+      guard let item = byID[row.rowID] else {
+        throw ReviewSheetError(
+          file: file, line: row.line, message: "row \(row.rowID) is not an item of snapshot \(snapshot.id) (a row added or edited by hand?)"
+        )
+      }
+      // YYYY-MM-DD strings compare as the dates they name.
+      if row.reviewedOn < captureDay {
+        throw ReviewSheetError(
+          file: file, line: row.line,
+          message: "row \(row.rowID) was reviewed on \(row.reviewedOn), before the snapshot was captured (\(captureDay))")
+      }
+      if row.reviewedOn > latest {
+        throw ReviewSheetError(file: file, line: row.line, message: "row \(row.rowID) is dated \(row.reviewedOn), in the future")
+      }
+      rows.append((item, row))
+    }
+    let answered = Set(sheet.rows.map(\.rowID))
+    let missing = items.filter { !answered.contains($0.rowID) }.map(\.rowID)
+    if !missing.isEmpty {
+      throw ReviewSheetError(
+        file: file,
+        message:
+          "\(missing.count) item(s) of snapshot \(snapshot.id) are not in the sheet: \(missing.prefix(5).joined(separator: ", "))\(missing.count > 5 ? ", …" : "") (export the sheet again)"
+      )
+    }
+    return ValidatedReview(
+      snapshot: snapshot, sheetSHA256: Digest.sha256(bytes), sheet: bytes, sourceName: (file as NSString).lastPathComponent, rows: rows)
+  }
+}
