@@ -10,6 +10,8 @@
 #include <libxml/xpathInternals.h>
 #include <libxml/xmlschemas.h>
 #include <libxml/xmlsave.h>
+#include <libxml/xmlwriter.h>
+#include <libxml/xmlIO.h>
 #include <libxml/HTMLtree.h>
 #include <libxml/xmlerror.h>
 #include <libxml/parserInternals.h>

@@ -255,10 +255,18 @@ public final class XMLDocument {
   public func html5Bytes(indented: Bool = false) -> [UInt8] {
     var output = Array("<!DOCTYPE html>\n".utf8)
     guard let root = xmlDocGetRootElement(doc) else { return output }
-    // The root is serialized detached from the document (libxml2 adds a Content-Type <meta> to
-    // <head> only when <html> is the document's root), with its script/style text marked "no
-    // escaping"; both are undone afterwards. Serializing a deep copy instead doubled the memory of a
-    // large report (260 MB more for 11,000 findings).
+    let options = XML_SAVE_XHTML.rawValue | XML_SAVE_NO_DECL.rawValue | (indented ? XML_SAVE_FORMAT.rawValue : 0)
+    withDetachedHTMLRoot(root) { output += save(options: Int32(options)) { xmlSaveTree($0, root) } }
+    output.append(UInt8(ascii: "\n"))
+    return output
+  }
+
+  /// Runs `body` with the root element `root` detached from the document and the text of its
+  /// `script` and `style` elements marked "no escaping" where polyglot markup allows it; both are
+  /// undone afterwards. (libxml2 adds a Content-Type `<meta>` to `<head>` only when `<html>` is the
+  /// document's root. Serializing a deep copy instead doubled the memory of a large report: 260 MB
+  /// more for 11,000 findings.)
+  func withDetachedHTMLRoot<R>(_ root: xmlNodePtr, _ body: () throws -> R) rethrows -> R {
     let next = root.pointee.next
     let previous = root.pointee.prev
     xmlUnlinkNode(root)
@@ -274,10 +282,7 @@ public final class XMLDocument {
         _ = xmlDocSetRootElement(doc, root)
       }
     }
-    let options = XML_SAVE_XHTML.rawValue | XML_SAVE_NO_DECL.rawValue | (indented ? XML_SAVE_FORMAT.rawValue : 0)
-    output += save(options: Int32(options)) { xmlSaveTree($0, root) }
-    output.append(UInt8(ascii: "\n"))
-    return output
+    return try body()
   }
 
   /// ``html5Bytes(indented:)`` as a string.
@@ -286,7 +291,7 @@ public final class XMLDocument {
   }
 
   /// Serializes with a libxml2 save context writing UTF-8 into a memory buffer.
-  private func save(options: Int32, _ write: (xmlSaveCtxtPtr) -> Void) -> [UInt8] {
+  func save(options: Int32, _ write: (xmlSaveCtxtPtr) -> Void) -> [UInt8] {
     guard let buffer = xmlBufferCreate() else { fatalError("libxml2: out of memory") }
     defer { xmlBufferFree(buffer) }
     guard let context = xmlSaveToBuffer(buffer, "UTF-8", options) else { fatalError("libxml2: out of memory") }

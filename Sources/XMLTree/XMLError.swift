@@ -65,6 +65,8 @@ public struct XMLError: Error, Sendable, CustomStringConvertible {
     case schema
     /// Validating a document against a schema.
     case validation
+    /// Writing a document (libxml2's output failed, or a streamed document could not be put together).
+    case output
   }
 
   /// The operation that failed.

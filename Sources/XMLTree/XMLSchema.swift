@@ -16,7 +16,7 @@ import CLibXML2
 /// Not `Sendable`: load one schema per task (or share it only from one task at a time).
 public final class XMLSchema {
   /// The owned compiled schema.
-  private let schema: xmlSchemaPtr
+  fileprivate let schema: xmlSchemaPtr
   /// The schema document of ``init(untrustedBytes:url:)``; the compiled schema points into it, so it
   /// lives as long (released after `deinit` has freed the schema).
   private let document: XMLDocument?
@@ -136,5 +136,79 @@ public final class XMLSchema {
   /// Whether `document` is valid; see ``validate(_:)`` for the messages.
   public func isValid(_ document: XMLDocument) -> Bool {
     (try? validate(document)) != nil
+  }
+}
+
+/// Validates a document against an ``XMLSchema`` as its bytes come, a piece at a time, without
+/// building a tree: libxml2's push parser with the schema's validation plugged into its SAX events
+/// (`xmlSchemaSAXPlug`). What it validates is the serialized document itself, so it serves writers
+/// that never hold the whole document (``XMLDocument/writeXML(indented:streaming:to:)``); memory
+/// stays at a few MB whatever the document's size.
+///
+/// Not `Sendable`: feed it from one thread (it may be a thread other than the writer's).
+public final class XMLStreamValidator {
+  private let schema: XMLSchema
+  private let validation: xmlSchemaValidCtxtPtr
+  private let parser: xmlParserCtxtPtr
+  private var plug: xmlSchemaSAXPlugPtr?
+  private let collector = DiagnosticCollector()
+  private let name: String
+
+  /// A validator for one document; `url` names it in messages.
+  public init(schema: XMLSchema, url: String? = nil) {
+    LibXML2.ensureInitialized()
+    self.schema = schema
+    name = url ?? "document"
+    guard let validation = xmlSchemaNewValidCtxt(schema.schema) else { fatalError("libxml2: out of memory") }
+    self.validation = validation
+    // A SAX handler doing nothing but validation: no tree is built.
+    var sax = xmlSAXHandler()
+    sax.initialized = XML_SAX2_MAGIC
+    guard let parser = xmlCreatePushParserCtxt(&sax, nil, nil, 0, url) else { fatalError("libxml2: out of memory") }
+    self.parser = parser
+    _ = xmlCtxtUseOptions(parser, Int32(XML_PARSE_NONET.rawValue | XML_PARSE_BIG_LINES.rawValue))
+    xmlSchemaSetValidStructuredErrors(validation, collectDiagnostic, collector.context)
+    plug = xmlSchemaSAXPlug(validation, &parser.pointee.sax, &parser.pointee.userData)
+    if plug == nil { fatalError("libxml2: cannot plug schema validation into the parser") }
+  }
+
+  deinit {
+    if let plug { xmlSchemaSAXUnplug(plug) }
+    xmlFreeParserCtxt(parser)
+    xmlSchemaFreeValidCtxt(validation)
+  }
+
+  /// Parses and validates the next bytes of the document.
+  ///
+  /// - Throws: ``XMLError`` of kind `.validation` at the first well-formedness or validity error.
+  public func feed(_ bytes: UnsafeRawBufferPointer) throws {
+    var offset = 0
+    repeat {
+      let count = min(bytes.count - offset, 1 << 26)
+      let chunk = bytes.baseAddress.map { UnsafeRawPointer($0 + offset).assumingMemoryBound(to: CChar.self) }
+      try parse(chunk, count, terminate: false)
+      offset += count
+    } while offset < bytes.count
+  }
+
+  /// Ends the document and throws unless all of it was well-formed and valid.
+  public func finish() throws {
+    try parse(nil, 0, terminate: true)
+    if let plug {
+      xmlSchemaSAXUnplug(plug)
+      self.plug = nil
+    }
+    if parser.pointee.wellFormed == 0 || xmlSchemaIsValid(validation) != 1 || collector.hasErrors {
+      throw collector.error(.validation, fallbackMessage: "\(name) is not valid")
+    }
+  }
+
+  private func parse(_ chunk: UnsafePointer<CChar>?, _ count: Int, terminate: Bool) throws {
+    let status = LibXML2.refusingExternalLoads(collector) {
+      collector.installedAsThreadHandler { xmlParseChunk(parser, chunk, Int32(count), terminate ? 1 : 0) }
+    }
+    if status != 0 || collector.hasErrors || parser.pointee.wellFormed == 0 {
+      throw collector.error(.validation, fallbackMessage: "\(name) is not well-formed (libxml2 error \(status))")
+    }
   }
 }

@@ -164,11 +164,32 @@ enum XMLCharacters {
     }
   }
 
+  /// Whether every character of `string` is allowed, read from its UTF-8 bytes: no byte below 0x20
+  /// but tab, line feed and carriage return, and no U+FFFE or U+FFFF (EF BF BE, EF BF BF). (Decoding
+  /// each scalar took 2 % of the time of a report of 300,000 results.)
+  static func isClean(_ string: String) -> Bool {
+    let clean = string.utf8.withContiguousStorageIfAvailable { bytes -> Bool in
+      var i = 0
+      let n = bytes.count
+      while i < n {
+        let b = bytes[i]
+        if b < 0x20 {
+          if b != 0x9 && b != 0xA && b != 0xD { return false }
+        } else if b == 0xEF, i + 2 < n, bytes[i + 1] == 0xBF, bytes[i + 2] == 0xBE || bytes[i + 2] == 0xBF {
+          return false
+        }
+        i += 1
+      }
+      return true
+    }
+    return clean ?? string.unicodeScalars.allSatisfy(isAllowed)
+  }
+
   /// `string` with every character that XML 1.0 forbids (C0 controls other than tab, line feed and
   /// carriage return; U+FFFE; U+FFFF) replaced by U+FFFD REPLACEMENT CHARACTER. Everything else,
   /// including bidirectional controls such as U+202E, is kept as is.
   static func sanitized(_ string: String) -> String {
-    if string.unicodeScalars.allSatisfy(isAllowed) { return string }
+    if isClean(string) { return string }
     var scalars = String.UnicodeScalarView()
     for scalar in string.unicodeScalars {
       scalars.append(isAllowed(scalar) ? scalar : "\u{FFFD}")
