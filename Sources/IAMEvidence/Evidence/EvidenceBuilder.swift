@@ -87,13 +87,20 @@ public enum EvidenceBuilder {
       let stale = Set(a.staleExceptions)
       let unapplied = unappliedMatches(
         records.results, register: register, account: current.account, capturedAt: current.capturedAt, checks: checks)
+      // The results each exception was applied to, or covers a source of (each result counted once
+      // per exception), in one pass over the results.
+      var applied: [String: Int] = [:]
+      for r in records.results where r.exception != nil || !r.coveringExceptions.isEmpty {
+        var ids = Set(r.coveringExceptions.map(\.exception.id))
+        if let id = r.exception?.id { ids.insert(id) }
+        for id in ids { applied[id, default: 0] += 1 }
+      }
       // An exception limited to other accounts does not concern this account's evidence.
       for e in register.exceptions where e.applies(toAccount: current.account) {
         exceptions.append(
           ExceptionUse(
             exception: e,
-            appliedTo: records.results.filter { $0.exception?.id == e.id || $0.coveringExceptions.contains { $0.exception.id == e.id } }
-              .count,
+            appliedTo: applied[e.id] ?? 0,
             expiredMatches: unapplied.expired[e.id] ?? 0, notYetApprovedMatches: unapplied.notYetApproved[e.id] ?? 0,
             isStale: stale.contains(e.id), daysLeft: current.capturedAt.days(until: e.expiresOn)))
       }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// The verdict on one control for one snapshot, from the checks whose primary control it is.
 public enum ControlVerdict: String, Sendable, Hashable {
   /// None of its primary checks has a failure that is not excepted, or a result with status error.
@@ -113,6 +115,10 @@ extension ExceptionUse {
 
 /// Everything an evidence document says, computed once and consumed by every renderer (HTML, XML,
 /// OSCAL). Plain values only: renderers never query the store.
+///
+/// What is derived from the results (``findings``, ``currentCounts``, ``controlVerdicts``) is computed
+/// on first use and kept until ``results``, ``checks`` or ``controls`` change: renderers read them many
+/// times, and with 300,000 results recomputing them on each access copied every result each time.
 public struct EvidenceModel: Sendable {
   public var toolName: String
   public var toolVersion: String
@@ -128,10 +134,10 @@ public struct EvidenceModel: Sendable {
   public var snapshots: [SnapshotRecord]
   public var assessment: AssessmentRecord?
   /// The controls the checks map to: the founding check's primary control first, then by number.
-  public var controls: [Control]
-  public var checks: [CheckDescription]
+  public var controls: [Control] { didSet { derived = DerivedEvidence() } }
+  public var checks: [CheckDescription] { didSet { derived = DerivedEvidence() } }
   /// The current snapshot's results: the whole population, in report order.
-  public var results: [CheckResult]
+  public var results: [CheckResult] { didSet { derived = DerivedEvidence() } }
   public var exceptions: [ExceptionUse]
   public var history: [HistoryRow]
   /// The database ledger's heads for these snapshots (tamper evidence); empty when not known.
@@ -160,26 +166,31 @@ public struct EvidenceModel: Sendable {
   /// when the period's last snapshot has no completed review.
   public var currentReview: ReviewEvidence? { reviews.last { $0.snapshot.id == current.id } }
 
+  /// What is derived from ``results``, ``checks`` and ``controls``, computed once (replaced when they change).
+  var derived = DerivedEvidence()
+
   /// Results of one check.
   public func results(of checkID: String) -> [CheckResult] { results.filter { $0.checkID == checkID } }
 
   /// Counts per check for the current snapshot.
-  public func counts(of checkID: String) -> StatusCounts { StatusCounts(results(of: checkID)) }
+  public func counts(of checkID: String) -> StatusCounts { currentCounts[checkID] ?? StatusCounts() }
 
   /// Findings: every result that is not a pass, most severe first.
-  public var findings: [CheckResult] { results.filter { $0.status != .pass } }
+  public var findings: [CheckResult] { derived.findings { results.filter { $0.status != .pass } } }
 
-  /// The status counts of every check in the current snapshot (one pass over the results).
+  /// The status counts of every check in the current snapshot (a check without results is absent).
   public var currentCounts: [String: StatusCounts] {
-    var out: [String: StatusCounts] = [:]
-    for r in results { out[r.checkID, default: StatusCounts()][r.status] += 1 }
-    return out
+    derived.counts {
+      var out: [String: StatusCounts] = [:]
+      for r in results { out[r.checkID, default: StatusCounts()][r.status] += 1 }
+      return out
+    }
   }
 
   /// The verdict on every control that is the primary control of some check, for the current
   /// snapshot, in the order of ``controls`` (the founding test's control first).
   public var controlVerdicts: [ControlAssessment] {
-    ControlAssessment.all(controls: controls, checks: checks, counts: currentCounts)
+    derived.verdicts { ControlAssessment.all(controls: controls, checks: checks, counts: currentCounts) }
   }
 
   /// The verdicts of snapshot `id` of the period from its history rows (nil when it was not assessed).
@@ -216,5 +227,27 @@ public struct EvidenceModel: Sendable {
   public var periodDescription: String {
     if let f = periodFrom, let t = periodTo { return "\(f.dateString) to \(t.dateString)" }
     return "snapshot of \(current.capturedAt.dateString)"
+  }
+}
+
+/// The collections an ``EvidenceModel`` derives from its results, each computed on first use and
+/// kept. A copy of the model shares them; changing its results, checks or controls gives it new,
+/// empty ones. (Shared between threads, hence the lock.)
+final class DerivedEvidence: @unchecked Sendable {
+  private let lock = NSLock()
+  private var findings: [CheckResult]?
+  private var counts: [String: StatusCounts]?
+  private var verdicts: [ControlAssessment]?
+
+  func findings(_ compute: () -> [CheckResult]) -> [CheckResult] { cached(\.findings, compute) }
+  func counts(_ compute: () -> [String: StatusCounts]) -> [String: StatusCounts] { cached(\.counts, compute) }
+  func verdicts(_ compute: () -> [ControlAssessment]) -> [ControlAssessment] { cached(\.verdicts, compute) }
+
+  /// The value at `key`, computed by `compute` (outside the lock: it may read other derived values).
+  private func cached<T>(_ key: ReferenceWritableKeyPath<DerivedEvidence, T?>, _ compute: () -> T) -> T {
+    if let value = lock.withLock({ self[keyPath: key] }) { return value }
+    let value = compute()
+    lock.withLock { if self[keyPath: key] == nil { self[keyPath: key] = value } }
+    return value
   }
 }
