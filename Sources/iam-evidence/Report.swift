@@ -5,11 +5,14 @@ import IAMEvidence
 /// `iam-evidence report`: the HTML report and XML evidence for a snapshot or a period.
 struct Report: ParsableCommand {
   static let configuration = CommandConfiguration(
-    abstract: "Write report.html and evidence.xml (+ evidence.xsd) for a snapshot or a period.",
+    abstract: "Write report.html, evidence.xml (+ evidence.xsd) and population.csv for a snapshot or a period.",
     discussion: """
       By default under Reports/<account>/<captured date>/. A period (--from/--to) reports the latest \
       snapshot in it as the current state and every snapshot in it as history. The clock is injected \
-      (--generated-at, else SOURCE_DATE_EPOCH), so the same database gives byte-identical files.
+      (--generated-at, else SOURCE_DATE_EPOCH), so the same database gives byte-identical files. \
+      population.csv holds one row per result; a check with more than 500 results is summarised in \
+      report.html with its counts, which then names population.csv and evidence.xml with their row \
+      counts and SHA-256.
       """)
 
   @OptionGroup var database: DatabaseOptions
@@ -50,14 +53,17 @@ struct Report: ParsableCommand {
     } else {
       scope = .snapshot(snapshot)
     }
+    let timings = Timings()
     let model = try workflow.evidence(scope: scope, account: account, generatedAt: time)
+    timings.mark("report: evidence gathered")
     if generatedAt != nil {
       // Refused before anything is written.
       try EvidenceWorkflow.requireGeneratedAt(time, notBeforeIngestOf: model.snapshots + (model.periodStart.map { [$0] } ?? []))
     }
-    let outputs = try ReportRenderer.render(model, templates: templateSet)
     let directory = out.map { URL(fileURLWithPath: $0) } ?? ReportWriter.defaultDirectory(for: model, base: URL(fileURLWithPath: "Reports"))
-    for url in try ReportWriter.write(outputs, to: directory) { Terminal.out("wrote \(url.path)") }
+    let written = try ReportRenderer.write(model, templates: templateSet, to: directory) { timings.mark("report: \($0)") }
+    timings.mark("report: put in place")
+    for url in written { Terminal.out("wrote \(url.path)") }
     Terminal.out(
       "\(model.verdictSummary) (\(Plural.count(model.findings.count, "finding")) in snapshot \(model.current.id), \(Plural.count(model.results.count, "result")) examined)"
     )

@@ -685,10 +685,15 @@ import ZIPFoundation
         ["report", "--db", dir.appendingPathComponent("evidence.sqlite").path, "--out", out.path, "--generated-at", P.generatedAt])
       #expect(run.status == 0, "\(run.stderr)")
       digests.append(
-        try ["report.html", "evidence.xml", "evidence.xsd"].map { Digest.sha256(try TestSupport.bytes(out.appendingPathComponent($0))) })
+        try ["report.html", "evidence.xml", "evidence.xsd", "population.csv"].map {
+          Digest.sha256(try TestSupport.bytes(out.appendingPathComponent($0)))
+        })
     }
     #expect(digests[0] == digests[1])
-    #expect(try FileManager.default.contentsOfDirectory(atPath: out.path).sorted() == ["evidence.xml", "evidence.xsd", "report.html"])
+    #expect(
+      try FileManager.default.contentsOfDirectory(atPath: out.path).sorted() == [
+        "evidence.xml", "evidence.xsd", "population.csv", "report.html",
+      ])
   }
 
   @Test func anExistingZipIsReplacedWhole() throws {
@@ -718,7 +723,7 @@ enum PackageSupport {
   /// The quarter's three snapshots give drift over the period (drift.json, drift.html) and for each
   /// consecutive pair (drift/NNNN-MMMM.json and .html).
   static let signedNames = [
-    "README.txt", "report.html", "evidence.xml", "evidence.xsd", "assessment-results.xml", "drift.json", "drift.html",
+    "README.txt", "report.html", "evidence.xml", "evidence.xsd", "population.csv", "assessment-results.xml", "drift.json", "drift.html",
     "drift/0001-0002.json", "drift/0001-0002.html", "drift/0002-0003.json", "drift/0002-0003.html", "trend.csv",
     "privileged.csv", "snapshots/0001-2024-01.json", "snapshots/0002-2024-02.json", "snapshots/0003-2024-03.json", "iam-evidence.pub",
     "MANIFEST.sha256", "MANIFEST.sig",

@@ -29,12 +29,12 @@ import XMLTree
       ], cwd: dir)
     #expect(run.status == 0, "\(run.stderr)")
     let out = dir.appendingPathComponent("Reports/479265329499/2024-03-31")
-    for name in ["report.html", "evidence.xml", "evidence.xsd"] {
+    for name in ["report.html", "evidence.xml", "evidence.xsd", "population.csv"] {
       #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent(name).path), "\(name)")
     }
     // Nothing else: no temporary file is left behind.
     let names = try FileManager.default.contentsOfDirectory(atPath: out.path).sorted()
-    #expect(names == ["evidence.xml", "evidence.xsd", "report.html"])
+    #expect(names == ["evidence.xml", "evidence.xsd", "population.csv", "report.html"])
     // The copy of the schema validates the evidence written beside it.
     let schema = try XMLSchema(contentsOfFile: out.appendingPathComponent("evidence.xsd").path)
     try schema.validate(try XMLDocument(contentsOfFile: out.appendingPathComponent("evidence.xml").path))
@@ -89,7 +89,7 @@ import XMLTree
     #expect(try Data(contentsOf: dir.appendingPathComponent("out/report.html")) == before)
     #expect(
       try FileManager.default.contentsOfDirectory(atPath: dir.appendingPathComponent("out").path).sorted() == [
-        "evidence.xml", "evidence.xsd", "report.html",
+        "evidence.xml", "evidence.xsd", "population.csv", "report.html",
       ])
   }
 

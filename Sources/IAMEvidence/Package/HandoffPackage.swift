@@ -208,6 +208,8 @@ public enum HandoffPackage {
       "evidence.xml":
         "the canonical machine-readable evidence (whole population, findings, exceptions, history), valid against evidence.xsd",
       "evidence.xsd": "the XML Schema of evidence.xml (xmllint --noout --schema evidence.xsd evidence.xml)",
+      ReportRenderer.populationCSVName:
+        "the whole population of the current snapshot, one row per result (passes included): check and version, status, principal, policy, exception, finding key, for spreadsheets; report.html names it with its row count and SHA-256 when it lists a check's population only as counts",
       "assessment-results.xml": "the same assessment as NIST OSCAL 1.0.6 assessment-results",
       "drift.json":
         "what changed over the period, from the state at its start (the last snapshot before it, else its first snapshot) to its last snapshot (machine-readable); drift/ holds each consecutive pair",

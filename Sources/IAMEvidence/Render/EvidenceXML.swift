@@ -1,21 +1,64 @@
 import XMLTree
 
 /// `evidence.xml`: the canonical, machine-readable evidence (namespace `urn:iam-evidence:evidence:1`,
-/// schema `Templates/evidence.xsd`). Built with libxml2's tree API and validated against the schema
-/// before anything is returned: an invalid document is a bug and is never written.
+/// schema `Templates/evidence.xsd`). Built with libxml2's tree API, except the results of the
+/// population and the findings, which libxml2 writes as the document is serialized
+/// (``XMLDocument/writeXML(indented:streaming:to:)``: the same bytes as the whole tree, ``build(_:)``,
+/// without holding 300,000 results as a tree and as bytes). The bytes are validated against the
+/// schema as they are written (``XMLStreamValidator``): an invalid document is a bug, and a report
+/// whose evidence.xml is not valid is never put in place.
 public enum EvidenceXML {
   public static let namespace = "urn:iam-evidence:evidence:1"
 
   /// Builds and validates the document; returns its bytes.
   public static func render(_ model: EvidenceModel, templates: TemplateSet) throws -> [UInt8] {
-    let doc = build(model)
-    let schema = try XMLSchema(contentsOfFile: templates.evidenceXSD.path)
-    try schema.validate(doc)
-    return doc.xmlBytes(indented: true)
+    let validator = XMLStreamValidator(schema: try XMLSchema(contentsOfFile: templates.evidenceXSD.path), url: "evidence.xml")
+    var bytes: [UInt8] = []
+    try write(model) { piece in
+      bytes.append(contentsOf: piece)
+      try validator.feed(piece)
+    }
+    try validator.finish()
+    return bytes
   }
 
-  /// Builds the document (unvalidated).
+  /// Writes the document (not validated) to `output`, a few KB at a time: the bytes of
+  /// `build(model).xmlBytes(indented: true)`.
+  public static func write(_ model: EvidenceModel, to output: XMLOutput) throws {
+    let (doc, population, findings) = skeleton(model)
+    var streams: [XMLStreamedContent] = []
+    let results = model.results
+    if !results.isEmpty {
+      streams.append(XMLStreamedContent(parent: population) { w in try each(results, w) { result($0, into: w) } })
+    }
+    let found = model.findings
+    if !found.isEmpty {
+      streams.append(XMLStreamedContent(parent: findings) { w in try each(found, w) { finding($0, into: w) } })
+    }
+    try doc.writeXML(indented: true, streaming: streams, to: output)
+  }
+
+  /// Runs `body` on each of `results`, stopping at the writer's first error.
+  private static func each(_ results: [CheckResult], _ w: XMLStreamWriter, _ body: (CheckResult) -> Void) throws {
+    for (i, r) in results.enumerated() {
+      body(r)
+      if i % 256 == 255 { try w.check() }
+    }
+  }
+
+  /// Builds the whole document as a tree (not validated).
   public static func build(_ model: EvidenceModel) -> XMLDocument {
+    let (doc, population, findings) = skeleton(model)
+    let results = XMLTreeWriter(into: population)
+    for r in model.results { result(r, into: results) }
+    let details = XMLTreeWriter(into: findings)
+    for r in model.findings { finding(r, into: details) }
+    return doc
+  }
+
+  /// The document without the results of its population and findings (``result(_:into:)``,
+  /// ``finding(_:into:)``), and those two elements.
+  static func skeleton(_ model: EvidenceModel) -> (XMLDocument, population: XMLElement, findings: XMLElement) {
     let doc = XMLDocument(rootElement: "evidence", namespaceURI: namespace)
     let root = doc.rootElement!
     root.setAttribute("schemaVersion", "1")
@@ -148,65 +191,8 @@ public enum EvidenceXML {
 
     let population = root.addChild("population")
     population.setAttribute("count", String(model.results.count))
-    for r in model.results {
-      let e = population.addChild("result")
-      e.setAttribute("check", r.checkID)
-      e.setAttribute("status", r.status.rawValue)
-      e.setAttribute("key", r.findingKey)
-      if let x = r.exception { e.setAttribute("exception", x.id) }
-      subject(e, r)
-    }
-
     let findings = root.addChild("findings")
     findings.setAttribute("count", String(model.findings.count))
-    for r in model.findings {
-      let e = findings.addChild("finding")
-      e.setAttribute("check", r.checkID)
-      e.setAttribute("status", r.status.rawValue)
-      e.setAttribute("key", r.findingKey)
-      subject(e, r)
-      e.addChild("why").addText(r.why)
-      for reason in r.reasons { e.addChild("reason").addText(reason) }
-      for (index, statement) in zip(r.statements, r.offendingStatements) {
-        let s = e.addChild("statement")
-        s.setAttribute("index", String(index))
-        s.addText(JSONWriter.pretty(statement))
-      }
-      for n in r.notes {
-        let note = e.addChild("note")
-        note.setAttribute("code", n.code)
-        if !n.statements.isEmpty { note.setAttribute("statements", n.statements.map(String.init).joined(separator: " ")) }
-        note.addChild("message").addText(n.message)
-        if let detail = n.detail { note.addChild("detail").addText(detail) }
-      }
-      if let x = r.exception {
-        let ex = e.addChild("exception")
-        ex.setAttribute("id", x.id)
-        ex.setAttribute("approvedBy", x.approvedBy)
-        ex.setAttribute("expiresOn", x.expiresOn)
-      }
-      for c in r.coveringExceptions {
-        let ex = e.addChild("coveringException")
-        ex.setAttribute("id", c.exception.id)
-        ex.setAttribute("approvedBy", c.exception.approvedBy)
-        ex.setAttribute("expiresOn", c.exception.expiresOn)
-        ex.setAttribute("source", c.source.label)
-      }
-      for p in r.attachedTo { principal(e.addChild("attachedTo"), p) }
-      for p in r.inheritedBy { principal(e.addChild("inheritedBy"), p) }
-      for p in r.boundaryOf { principal(e.addChild("boundaryOf"), p) }
-      for s in r.sources {
-        let src = e.addChild("source")
-        src.setAttribute("kind", s.kind)
-        src.setAttribute("policyName", s.policyName)
-        if let arn = s.policyARN { src.setAttribute("policyArn", arn) }
-        if let g = s.viaGroup { src.setAttribute("viaGroup", g) }
-      }
-      if !r.remediation.isEmpty {
-        let rem = e.addChild("remediation")
-        for step in r.remediation { rem.addChild("step").addText(step) }
-      }
-    }
 
     periodFindings(root, model)
 
@@ -270,7 +256,67 @@ public enum EvidenceXML {
       e.setAttribute("count", String(c.count))
       e.setAttribute("assessed", String(c.assessed))
     }
-    return doc
+    return (doc, population, findings)
+  }
+
+  /// One result of the population.
+  static func result(_ r: CheckResult, into w: some XMLContentWriter) {
+    w.startElement("result")
+    w.attribute("check", r.checkID)
+    w.attribute("status", r.status.rawValue)
+    w.attribute("key", r.findingKey)
+    if let x = r.exception { w.attribute("exception", x.id) }
+    subject(r, into: w)
+    w.endElement()
+  }
+
+  /// One finding, with its detail.
+  static func finding(_ r: CheckResult, into w: some XMLContentWriter) {
+    w.startElement("finding")
+    w.attribute("check", r.checkID)
+    w.attribute("status", r.status.rawValue)
+    w.attribute("key", r.findingKey)
+    subject(r, into: w)
+    w.textElement("why", r.why)
+    for reason in r.reasons { w.textElement("reason", reason) }
+    for (index, statement) in zip(r.statements, r.offendingStatements) {
+      w.startElement("statement")
+      w.attribute("index", String(index))
+      w.text(JSONWriter.pretty(statement))
+      w.endElement()
+    }
+    for n in r.notes {
+      w.startElement("note")
+      w.attribute("code", n.code)
+      if !n.statements.isEmpty { w.attribute("statements", n.statements.map(String.init).joined(separator: " ")) }
+      w.textElement("message", n.message)
+      if let detail = n.detail { w.textElement("detail", detail) }
+      w.endElement()
+    }
+    if let x = r.exception {
+      w.emptyElement("exception", ["id": x.id, "approvedBy": x.approvedBy, "expiresOn": x.expiresOn])
+    }
+    for c in r.coveringExceptions {
+      w.emptyElement(
+        "coveringException",
+        ["id": c.exception.id, "approvedBy": c.exception.approvedBy, "expiresOn": c.exception.expiresOn, "source": c.source.label])
+    }
+    for (name, list) in [("attachedTo", r.attachedTo), ("inheritedBy", r.inheritedBy), ("boundaryOf", r.boundaryOf)] {
+      for p in list {
+        w.startElement(name)
+        principal(p, into: w)
+        w.endElement()
+      }
+    }
+    for s in r.sources {
+      w.emptyElement("source", ["kind": s.kind, "policyName": s.policyName, "policyArn": s.policyARN, "viaGroup": s.viaGroup])
+    }
+    if !r.remediation.isEmpty {
+      w.startElement("remediation")
+      for step in r.remediation { w.textElement("step", step) }
+      w.endElement()
+    }
+    w.endElement()
   }
 
   /// The verdict of each control over the period and the snapshot verdicts it rests on (evidence of a
@@ -423,22 +469,36 @@ public enum EvidenceXML {
 
   /// Writes a principal reference (shared with ``DriftXML``).
   static func principal(_ e: XMLElement, _ p: PrincipalRef) {
-    e.setAttribute("type", p.type.rawValue)
-    e.setAttribute("name", p.name)
-    e.setAttribute("arn", p.arn)
-    if !p.id.isEmpty { e.setAttribute("id", p.id) }
+    principal(p, into: XMLTreeWriter(into: e))
   }
 
   /// Writes a result's principal and policy references (shared with ``DriftXML``).
   static func subject(_ e: XMLElement, _ r: CheckResult) {
-    if let p = r.principal { principal(e.addChild("principal"), p) }
+    subject(r, into: XMLTreeWriter(into: e))
+  }
+
+  /// The attributes of a principal reference, on the element just opened.
+  static func principal(_ p: PrincipalRef, into w: some XMLContentWriter) {
+    w.attribute("type", p.type.rawValue)
+    w.attribute("name", p.name)
+    w.attribute("arn", p.arn)
+    if !p.id.isEmpty { w.attribute("id", p.id) }
+  }
+
+  /// A result's principal and policy references.
+  static func subject(_ r: CheckResult, into w: some XMLContentWriter) {
+    if let p = r.principal {
+      w.startElement("principal")
+      principal(p, into: w)
+      w.endElement()
+    }
     if let p = r.policy {
-      let pe = e.addChild("policy")
-      pe.setAttribute("kind", p.kind.rawValue)
-      pe.setAttribute("name", p.name)
-      if let arn = p.arn { pe.setAttribute("arn", arn) }
-      if let v = p.versionID { pe.setAttribute("version", v) }
-      if !p.documentSHA256.isEmpty { pe.setAttribute("documentSha256", p.documentSHA256) }
+      w.emptyElement(
+        "policy",
+        [
+          "kind": p.kind.rawValue, "name": p.name, "arn": p.arn, "version": p.versionID,
+          "documentSha256": p.documentSHA256.isEmpty ? nil : p.documentSHA256,
+        ])
     }
   }
 }

@@ -23,7 +23,70 @@ public enum HTMLReport {
   /// - Throws: ``XMLError`` when the template is not well-formed; ``RenderError`` when the template
   ///   or the stylesheet is refused (``TemplateSet/reportTemplate()``, ``TemplateSet/stylesheet()``)
   ///   or a slot is missing or repeated.
-  public static func render(_ model: EvidenceModel, templates: TemplateSet) throws -> [UInt8] {
+  public static func render(_ model: EvidenceModel, templates: TemplateSet, files: PopulationFiles? = nil) throws -> [UInt8] {
+    try build(model, templates: templates, files: files).html5Bytes()
+  }
+
+  /// Writes ``render(_:templates:files:)``'s bytes to `output` a few KB at a time.
+  public static func write(_ model: EvidenceModel, templates: TemplateSet, files: PopulationFiles?, to output: XMLOutput) throws {
+    try build(model, templates: templates, files: files).writeHTML5(to: output)
+  }
+
+  /// A check whose population has more results than this is not listed row by row in the report:
+  /// its counts are, and its rows are in `population.csv` and `evidence.xml` beside the report, which
+  /// the report names with their row counts and SHA-256. (A page of 300,000 rows took headless
+  /// Chromium minutes to open, and nobody reads or prints it.) The demo and the development fixtures,
+  /// at a few dozen results a check, keep their tables.
+  public static let populationRowLimit = 500
+
+  /// A check with more findings than this has them listed as a table, a row each, instead of one
+  /// article each: every finding stays in the report, its full detail in evidence.xml.
+  public static let compactFindingsLimit = 200
+
+  /// Whether the report of `model` lists some check's population only as counts (``populationRowLimit``).
+  public static func summarisesPopulation(_ model: EvidenceModel) -> Bool {
+    model.currentCounts.values.contains { $0.total > populationRowLimit }
+  }
+
+  /// The checks in the order the report's population lists them: the founding test first, then the
+  /// catalog's order, then check ids with results that the catalog no longer has (sorted). The rows
+  /// of `population.csv` follow it.
+  public static func populationOrder(_ model: EvidenceModel) -> [String] {
+    let catalogued = model.checks.filter(\.isPrimary).map(\.id) + model.checks.filter { !$0.isPrimary }.map(\.id)
+    return catalogued + Set(model.currentCounts.keys).subtracting(model.checks.map(\.id)).sorted()
+  }
+
+  /// The files beside the report that hold the whole population, as the report names them.
+  public struct PopulationFiles: Sendable, Hashable {
+    /// `evidence.xml` (rows: the results of its population).
+    public var evidence: RenderedFile
+    /// `population.csv` (rows: one per result, after the header).
+    public var csv: RenderedFile
+    /// The rows of each check in `population.csv` (1 is the first row after the header).
+    public var csvRows: [String: ClosedRange<Int>]
+
+    public init(evidence: RenderedFile, csv: RenderedFile, csvRows: [String: ClosedRange<Int>]) {
+      self.evidence = evidence
+      self.csv = csv
+      self.csvRows = csvRows
+    }
+  }
+
+  /// The files of `model`'s population, rendered (not written) to learn their size and SHA-256.
+  static func populationFiles(_ model: EvidenceModel) throws -> PopulationFiles {
+    let xml = RenderSink { _ in }
+    try EvidenceXML.write(model) { try xml.write($0) }
+    let csv = RenderSink { _ in }
+    let rows = try CSV.writePopulation(model, order: populationOrder(model), to: csv)
+    return PopulationFiles(
+      evidence: try xml.finish(name: "evidence.xml", rows: model.results.count),
+      csv: try csv.finish(name: ReportRenderer.populationCSVName, rows: model.results.count), csvRows: rows)
+  }
+
+  /// The filled template. `files` describes the files holding the population when the report
+  /// summarises it (they are rendered to learn it when not given).
+  static func build(_ model: EvidenceModel, templates: TemplateSet, files: PopulationFiles?) throws -> XMLDocument {
+    let files = summarisesPopulation(model) ? try files ?? populationFiles(model) : nil
     let templatePath = templates.reportXHTML.path
     let document = try templates.reportTemplate()
     var slots: [String: XMLElement] = [:]
@@ -40,7 +103,7 @@ public enum HTMLReport {
 
     slot("title").say("\(title(model)) — account \(model.account), \(model.periodDescription)")
     slot("style").say(try templates.stylesheet())
-    let context = Context(model: model)
+    let context = Context(model: model, files: files)
     context.runningHeader(slot("running-header"))
     slot("eyebrow").say(eyebrow(model))
     slot("heading").say(title(model))
@@ -57,7 +120,7 @@ public enum HTMLReport {
     context.custody(slot("custody"))
     context.signOff(slot("sign-off"))
     context.footer(slot("footer"))
-    return document.html5Bytes()
+    return document
   }
 
   /// Human words for a status (the badge's text label; colour is never the only signal).
@@ -141,12 +204,15 @@ public enum HTMLReport {
 /// The model plus what the sections share.
 private struct Context {
   let model: EvidenceModel
+  /// The files holding the population, when the report lists some check's only as counts.
+  let files: HTMLReport.PopulationFiles?
   /// Checks in summary order: the control's primary test first, then catalog order.
   let orderedChecks: [CheckDescription]
   let checksByID: [String: CheckDescription]
 
-  init(model: EvidenceModel) {
+  init(model: EvidenceModel, files: HTMLReport.PopulationFiles?) {
     self.model = model
+    self.files = files
     orderedChecks = model.checks.filter(\.isPrimary) + model.checks.filter { !$0.isPrimary }
     var byID: [String: CheckDescription] = [:]
     for c in model.checks where byID[c.id] == nil { byID[c.id] = c }
@@ -155,7 +221,7 @@ private struct Context {
 
   /// Check ids that have results but are not in the catalog (older check ids), sorted.
   var uncataloguedCheckIDs: [String] {
-    Set(model.results.map(\.checkID)).subtracting(model.checks.map(\.id)).sorted()
+    Set(model.currentCounts.keys).subtracting(model.checks.map(\.id)).sorted()
   }
 
   // MARK: Running header, cover, footer
@@ -203,7 +269,8 @@ private struct Context {
       li.add("span", String(value), class: "tile-value")
       li.add("span", text, class: "tile-label")
     }
-    let all = StatusCounts(model.results)
+    var all = StatusCounts()
+    for c in model.currentCounts.values { for status in ResultStatus.allCases { all[status] += c[status] } }
     tile(model.findings.count, "findings (all checks)", all.fail > 0 ? "tile-fail" : "tile-ok")
     tile(model.privileged.count, "privileged identities (register)", model.privileged.isEmpty ? "tile-ok" : "tile-fail")
     tile(all.excepted, "results under an exception", "tile-excepted")
@@ -309,9 +376,96 @@ private struct Context {
       "p",
       "\(HTMLReport.count(findings.count, "finding")): \(byStatus.fail) fail, \(byStatus.error) error, \(byStatus.excepted) excepted.",
       class: "section-count")
-    for (index, result) in findings.enumerated() {
-      finding(result, number: index + 1, into: slot)
+    var perCheck: [String: Int] = [:]
+    for r in findings { perCheck[r.checkID, default: 0] += 1 }
+    var index = 0
+    while index < findings.count {
+      let check = findings[index].checkID
+      let total = perCheck[check] ?? 0
+      guard total > HTMLReport.compactFindingsLimit else {
+        finding(findings[index], number: index + 1, into: slot)
+        index += 1
+        continue
+      }
+      // A check with many findings: its consecutive findings (one status: findings are in report
+      // order) as one table.
+      var end = index + 1
+      while end < findings.count && findings[end].checkID == check { end += 1 }
+      compactFindings(findings[index..<end], total: total, into: slot)
+      index = end
     }
+  }
+
+  /// The findings `run` (consecutive, of one check with `total` findings, each numbered by its place
+  /// among the findings) as a table with a row each: status, principal, policy, why, exception.
+  func compactFindings(_ run: ArraySlice<CheckResult>, total: Int, into slot: XMLElement) {
+    let first = run[run.startIndex]
+    let check = checksByID[first.checkID]
+    let block = slot.add("div", class: "compact-findings")
+    block.set("id", "findings-\(first.checkID)-\(run.startIndex + 1)")
+    let h3 = block.add("h3")
+    h3.add("span", "\(run.startIndex + 1)–\(run.endIndex).", class: "finding-number")
+    h3.say(" " + (check?.title ?? first.checkID) + " ")
+    h3.add("code", first.checkID, class: "h-code")
+    var counts = StatusCounts(run)
+    counts.pass = 0
+    let intro = block.add("p", class: "muted")
+    intro.say(
+      "\(HTMLReport.count(run.count, "finding")) (\(counts.fail) fail, \(counts.error) error, \(counts.excepted) excepted) of the "
+        + "\(HTMLReport.grouped(total)) of this check, which has more than \(HTMLReport.compactFindingsLimit): a row each. The detail of "
+        + "each (statements, where the access comes from, notes, remediation with the names filled in) is in evidence.xml under "
+        + "findings, by finding key, and from ")
+    intro.add("code", "iam-evidence findings --check \(first.checkID)")
+    intro.say("; what the check examines is under ")
+    intro.add("a", "Methodology").set("href", "#method-\(first.checkID)")
+    intro.say(".")
+    if let remediation = check?.remediation, !remediation.isEmpty {
+      let p = block.add("p", class: "muted")
+      p.add("strong", "Remediation: ")
+      p.say(remediation)
+    }
+    let table = block.add("table", class: "data population compact-findings-table")
+    let head = table.add("thead").add("tr")
+    head.add("th", "#", class: "num").set("scope", "col")
+    for title in ["Status", "Principal", "Policy", "Why", "Exception"] { head.add("th", title).set("scope", "col") }
+    let body = table.add("tbody")
+    for (offset, r) in zip(run.indices, run) {
+      let tr = body.add("tr", class: "row-\(r.status.rawValue)")
+      tr.set("id", "finding-\(offset + 1)")
+      tr.add("td", String(offset + 1), class: "num")
+      tr.add("td", class: "status-cell").badge(r.status)
+      subjectCells(r, into: tr)
+      tr.add("td", r.why)
+      if let e = r.exception {
+        tr.add("td", "\(e.id), approved by \(e.approvedBy), in force through \(e.expiresOn)")
+      } else {
+        tr.add("td", "—", class: "muted")
+      }
+    }
+  }
+
+  /// The principal and policy cells of a result's row (population and compact findings tables).
+  func subjectCells(_ r: CheckResult, into tr: XMLElement) {
+    let who = tr.add("td")
+    if let p = r.principal {
+      who.principal(p)
+    } else if !r.attachedTo.isEmpty || !r.boundaryOf.isEmpty {
+      if !r.attachedTo.isEmpty {
+        who.add("span", "attached to \(HTMLReport.count(r.attachedTo.count, "principal"))", class: "muted")
+      }
+      if !r.boundaryOf.isEmpty {
+        if !r.attachedTo.isEmpty { who.say("; ") }
+        who.add(
+          "span",
+          "permissions boundary of "
+            + r.boundaryOf.map { "\($0.type.rawValue) \($0.name)" }.joined(separator: ", "),
+          class: "muted")
+      }
+    } else {
+      who.add("span", r.policy?.kind == .managed ? "not attached to any principal" : "—", class: "muted")
+    }
+    let what = tr.add("td")
+    if let p = r.policy { what.policy(p, showHash: false) } else { what.add("span", "effective access (all policies)", class: "muted") }
   }
 
   func finding(_ r: CheckResult, number: Int, into slot: XMLElement) {
@@ -775,19 +929,24 @@ private struct Context {
   // MARK: Population
 
   func population(_ slot: XMLElement) {
+    if let files { populationFiles(files, into: slot) }
     let groups = orderedChecks.map { ($0.id, $0.title, $0.population) } + uncataloguedCheckIDs.map { ($0, $0, "") }
     for (id, title, population) in groups {
-      let results = model.results(of: id)
       let block = slot.add("div", class: "population-check")
       block.set("id", "population-\(id)")
       let h3 = block.add("h3")
       h3.say(title + " ")
       h3.add("code", id, class: "h-code")
       if !population.isEmpty { block.add("p", population, class: "muted") }
-      let c = StatusCounts(results)
+      let c = model.counts(of: id)
       block.add(
         "p", "\(HTMLReport.count(c.total, "subject")): \(c.fail) fail, \(c.error) error, \(c.excepted) excepted, \(c.pass) pass.",
         class: "section-count")
+      if c.total > HTMLReport.populationRowLimit {
+        populationSummary(of: id, counts: c, into: block)
+        continue
+      }
+      let results = model.results(of: id)
       if results.isEmpty {
         block.add("p", "No subjects were examined by this check in the current snapshot.", class: "empty")
         continue
@@ -801,27 +960,56 @@ private struct Context {
         let tr = body.add("tr", class: "row-\(r.status.rawValue)")
         tr.add("td", String(i + 1), class: "num")
         tr.add("td", class: "status-cell").badge(r.status)
-        let who = tr.add("td")
-        if let p = r.principal {
-          who.principal(p)
-        } else if !r.attachedTo.isEmpty || !r.boundaryOf.isEmpty {
-          if !r.attachedTo.isEmpty {
-            who.add("span", "attached to \(HTMLReport.count(r.attachedTo.count, "principal"))", class: "muted")
-          }
-          if !r.boundaryOf.isEmpty {
-            if !r.attachedTo.isEmpty { who.say("; ") }
-            who.add(
-              "span",
-              "permissions boundary of "
-                + r.boundaryOf.map { "\($0.type.rawValue) \($0.name)" }.joined(separator: ", "),
-              class: "muted")
-          }
-        } else {
-          who.add("span", r.policy?.kind == .managed ? "not attached to any principal" : "—", class: "muted")
-        }
-        let what = tr.add("td")
-        if let p = r.policy { what.policy(p, showHash: false) } else { what.add("span", "effective access (all policies)", class: "muted") }
+        subjectCells(r, into: tr)
       }
+    }
+  }
+
+  /// Where the subjects of check `id` are, when there are too many to list.
+  func populationSummary(of id: String, counts c: StatusCounts, into block: XMLElement) {
+    let p = block.add("p", class: "population-summary")
+    p.say("Not listed here: more than \(HTMLReport.grouped(HTMLReport.populationRowLimit)) subjects. ")
+    if let rows = files?.csvRows[id] {
+      p.say("They are rows \(HTMLReport.grouped(rows.lowerBound)) to \(HTMLReport.grouped(rows.upperBound)) of ")
+    } else {
+      p.say("They are the rows of check \(id) in ")
+    }
+    p.add("code", ReportRenderer.populationCSVName)
+    p.say(" (counted after its header line) and the result elements with check=\"\(id)\" in the population of ")
+    p.add("code", "evidence.xml")
+    let notPass = c.fail + c.error + c.excepted
+    p.say(
+      notPass == 0
+        ? "; none is a finding."
+        : "; the \(HTMLReport.count(notPass, "that is not a pass", "that are not a pass")) "
+          + (notPass == 1 ? "is" : "are") + " listed under Findings.")
+  }
+
+  /// The files holding the complete population, with their row counts and SHA-256, when the report
+  /// lists some checks' populations only as counts.
+  func populationFiles(_ files: HTMLReport.PopulationFiles, into slot: XMLElement) {
+    let box = slot.add("div", class: "population-files")
+    box.add(
+      "p",
+      "This snapshot's population is \(HTMLReport.count(model.results.count, "result")). Checks with more than "
+        + "\(HTMLReport.grouped(HTMLReport.populationRowLimit)) subjects are summarised below with their counts; every result, "
+        + "passes included, is in the two files beside this report, and every finding (a result that is not a pass) is also "
+        + "listed under Findings. A handoff package (iam-evidence package) carries both files, and its manifest covers them.",
+      class: "section-count")
+    let dl = box.add("dl", class: "facts")
+    dl.fact(files.csv.name) { dd in
+      dd.say(
+        "\(HTMLReport.grouped(files.csv.rows)) rows after the header line, one per result, by check in the order below: snapshot, "
+          + "check and its version, status, principal (type, name, ARN, unique id), policy (kind, name, ARN, version, document "
+          + "SHA-256), exception, finding key; \(HTMLReport.grouped(files.csv.byteCount)) bytes, SHA-256 ")
+      dd.add("code", files.csv.sha256, class: "hash")
+    }
+    dl.fact(files.evidence.name) { dd in
+      dd.say(
+        "the canonical evidence: its population element holds the \(HTMLReport.grouped(files.evidence.rows)) results, its "
+          + "findings element the detail of each of the \(HTMLReport.grouped(model.findings.count)) findings; "
+          + "\(HTMLReport.grouped(files.evidence.byteCount)) bytes, SHA-256 ")
+      dd.add("code", files.evidence.sha256, class: "hash")
     }
   }
 

@@ -1,16 +1,217 @@
 import Foundation
+import XMLTree
 
-/// Renders every file of a report in memory (nothing is written until all succeeded).
+/// Renders the files of a report: `report.html`, `evidence.xml` (validated against its schema),
+/// a copy of `evidence.xsd`, and `population.csv` (one row per result). When some check's
+/// population is too large to list (``HTMLReport/summarisesPopulation(_:)``), report.html names
+/// evidence.xml and population.csv with their row counts and SHA-256 instead.
+///
+/// evidence.xml and population.csv are rendered first, a piece at a time, each hashed on its way
+/// out; evidence.xml is validated on another thread as it is written (``XMLStreamValidator``), and
+/// nothing is returned (nor a report folder put in place) unless it is valid.
 public enum ReportRenderer {
-  /// `report.html`, `evidence.xml` (validated) and a copy of `evidence.xsd`.
+  /// The file holding one row per result.
+  public static let populationCSVName = "population.csv"
+
+  /// The files of a report, in the order a package lists them.
+  public static let fileNames = ["report.html", "evidence.xml", "evidence.xsd", populationCSVName]
+
+  /// Every file in memory, in ``fileNames`` order (nothing is written).
   public static func render(_ model: EvidenceModel, templates: TemplateSet) throws -> [ReportWriter.Output] {
-    let xml = try EvidenceXML.render(model, templates: templates)
-    let html = try HTMLReport.render(model, templates: templates)
+    var outputs: [String: [UInt8]] = [:]
+    try produce(model, templates: templates) { name, rows, body in
+      var bytes: [UInt8] = []
+      let sink = RenderSink { bytes.append(contentsOf: $0) }
+      try body(sink)
+      let file = try sink.finish(name: name, rows: rows)
+      outputs[name] = bytes
+      return file
+    }
+    return fileNames.map { ReportWriter.Output(name: $0, bytes: outputs[$0] ?? []) }
+  }
+
+  /// Writes the report as the whole content of `directory` (``ReportWriter/write(names:to:fill:)``: a
+  /// new folder, flushed, then put in place), each file rendered straight into its file; `phase` is
+  /// told the name of each file once written. Returns the written paths.
+  @discardableResult
+  public static func write(
+    _ model: EvidenceModel, templates: TemplateSet, to directory: URL, phase: (String) -> Void = { _ in }
+  ) throws -> [URL] {
+    try ReportWriter.write(names: fileNames, to: directory) { folder in
+      try produce(model, templates: templates, phase: phase) { name, rows, body in try folder.create(name, rows: rows, body) }
+    }
+  }
+
+  /// Renders each file through `create(name, rows, body)`, which runs `body` with the file's sink and
+  /// returns what was written: evidence.xml and population.csv first (report.html names them).
+  static func produce(
+    _ model: EvidenceModel, templates: TemplateSet, phase: (String) -> Void = { _ in },
+    create: (String, Int, (RenderSink) throws -> Void) throws -> RenderedFile
+  ) throws {
     let xsd = [UInt8](try Data(contentsOf: templates.evidenceXSD))
-    return [
-      ReportWriter.Output(name: "report.html", bytes: html),
-      ReportWriter.Output(name: "evidence.xml", bytes: xml),
-      ReportWriter.Output(name: "evidence.xsd", bytes: xsd),
-    ]
+    let validation = ConcurrentValidation(schemaPath: templates.evidenceXSD.path, name: "evidence.xml")
+    defer { validation.cancel() }
+    let evidence: RenderedFile
+    do {
+      evidence = try create("evidence.xml", model.results.count) { sink in
+        try EvidenceXML.write(model) { piece in
+          try sink.write(piece)
+          try validation.feed(piece)
+        }
+      }
+    } catch is ConcurrentValidation.Stopped {
+      try validation.finish()  // the validation's own error: it stopped the writing
+      throw ConcurrentValidation.Stopped()
+    }
+    phase("evidence.xml")
+    var rows: [String: ClosedRange<Int>] = [:]
+    let csv = try create(populationCSVName, model.results.count) { sink in
+      rows = try CSV.writePopulation(model, order: HTMLReport.populationOrder(model), to: sink)
+    }
+    phase(populationCSVName)
+    let files = HTMLReport.PopulationFiles(evidence: evidence, csv: csv, csvRows: rows)
+    _ = try create("report.html", 0) { sink in
+      try HTMLReport.write(model, templates: templates, files: files) { try sink.write($0) }
+    }
+    phase("report.html")
+    try validation.finish()
+    phase("evidence.xml validated")
+    _ = try create("evidence.xsd", 0) { sink in try xsd.withUnsafeBytes { try sink.write($0) } }
+  }
+}
+
+/// Validates a document against a schema on a thread of its own while the document is written:
+/// ``feed(_:)`` hands it the bytes (in blocks of 1 MB, at most 16 waiting), ``finish()`` waits for the
+/// verdict. For evidence.xml of 300,000 results, validating takes about as long as writing.
+final class ConcurrentValidation {
+  /// The validator stopped (the document is invalid): ``finish()`` says why.
+  struct Stopped: Error {}
+
+  private let channel = BlockChannel(capacity: 16)
+  private let outcome = ValidationOutcome()
+  private let done = DispatchSemaphore(value: 0)
+  private var pending: [UInt8] = []
+  private var waited = false
+
+  init(schemaPath: String, name: String) {
+    let channel = channel
+    let outcome = outcome
+    let done = done
+    Thread.detachNewThread {
+      do {
+        let validator = XMLStreamValidator(schema: try XMLSchema(contentsOfFile: schemaPath), url: name)
+        while let block = channel.receive() { try block.withUnsafeBytes { try validator.feed($0) } }
+        if !channel.isCancelled { try validator.finish() }
+      } catch {
+        outcome.error = error
+        channel.cancel()
+      }
+      done.signal()
+    }
+    pending.reserveCapacity(1 << 20)
+  }
+
+  /// The next bytes of the document.
+  func feed(_ bytes: UnsafeRawBufferPointer) throws {
+    pending.append(contentsOf: bytes)
+    if pending.count >= 1 << 20 { try send() }
+  }
+
+  private func send() throws {
+    guard !pending.isEmpty else { return }
+    guard channel.send(pending) else { throw Stopped() }
+    pending.removeAll(keepingCapacity: true)
+  }
+
+  /// Ends the document, waits for the validation and throws its error, if any.
+  func finish() throws {
+    if !waited {
+      try? send()
+      channel.close()
+      done.wait()
+      waited = true
+    }
+    if let error = outcome.error { throw error }
+  }
+
+  /// Stops the validation (if not finished) and waits for its thread.
+  func cancel() {
+    guard !waited else { return }
+    channel.cancel()
+    done.wait()
+    waited = true
+  }
+}
+
+/// The first error of a ``ConcurrentValidation``, set on its thread and read after it ended.
+private final class ValidationOutcome: @unchecked Sendable {
+  private let lock = NSLock()
+  private var value: Error?
+  var error: Error? {
+    get { lock.withLock { value } }
+    set { lock.withLock { value = newValue } }
+  }
+}
+
+/// A bounded queue of byte blocks from one thread to another.
+final class BlockChannel: @unchecked Sendable {
+  private let condition = NSCondition()
+  private var queue: [[UInt8]] = []
+  private var head = 0
+  private var closed = false
+  private var cancelled = false
+  private let capacity: Int
+
+  init(capacity: Int) { self.capacity = capacity }
+
+  /// Queues `block`, waiting while the queue is full; false once the receiver cancelled.
+  func send(_ block: [UInt8]) -> Bool {
+    condition.lock()
+    defer { condition.unlock() }
+    while queue.count - head >= capacity && !cancelled { condition.wait() }
+    guard !cancelled else { return false }
+    queue.append(block)
+    condition.broadcast()
+    return true
+  }
+
+  /// The next block, waiting for one; nil once closed and empty, or cancelled.
+  func receive() -> [UInt8]? {
+    condition.lock()
+    defer { condition.unlock() }
+    while head == queue.count && !closed && !cancelled { condition.wait() }
+    guard !cancelled, head < queue.count else { return nil }
+    let block = queue[head]
+    head += 1
+    if head == queue.count {
+      queue.removeAll(keepingCapacity: true)
+      head = 0
+    }
+    condition.broadcast()
+    return block
+  }
+
+  /// No more blocks will be sent.
+  func close() {
+    condition.lock()
+    closed = true
+    condition.broadcast()
+    condition.unlock()
+  }
+
+  /// Drops what is queued; sends fail and receives end from now on.
+  func cancel() {
+    condition.lock()
+    cancelled = true
+    queue.removeAll()
+    head = 0
+    condition.broadcast()
+    condition.unlock()
+  }
+
+  var isCancelled: Bool {
+    condition.lock()
+    defer { condition.unlock() }
+    return cancelled
   }
 }

@@ -42,6 +42,51 @@ public enum ReportWriter {
       })
   }
 
+  /// A report folder being written (the new folder of ``write(names:to:fill:)``): each file is
+  /// created in it and written a piece at a time, never held whole in memory.
+  public final class Folder {
+    let handle: DirectoryHandle
+    let names: [String]
+    var created: Set<String> = []
+
+    init(_ handle: DirectoryHandle, names: [String]) {
+      self.handle = handle
+      self.names = names
+    }
+
+    /// Creates the file `name` (one of the folder's names, once), lets `body` write it through a
+    /// ``RenderSink``, flushes it to disk and returns its description (with `rows`).
+    @discardableResult
+    public func create(_ name: String, rows: Int = 0, _ body: (RenderSink) throws -> Void) throws -> RenderedFile {
+      guard names.contains(name), !created.contains(name) else {
+        throw RenderError(path: handle.path(of: name), message: "not a file of this report, or written twice")
+      }
+      created.insert(name)
+      var file: RenderedFile?
+      try handle.createFile(name, mode: 0o666) { fd in
+        let sink = RenderSink { bytes throws(FileSystemFailure) in try self.handle.writeAll(bytes, to: fd, name: name) }
+        try body(sink)
+        file = try sink.finish(name: name, rows: rows)
+      }
+      return file!
+    }
+  }
+
+  /// Writes the report files `names` as the whole content of `directory`, like ``write(_:to:)`` (the
+  /// same new folder, flush to disk and exchange), `fill` creating each of them in the new folder
+  /// (``Folder/create(_:rows:_:)``) as it renders them.
+  ///
+  /// - Throws: ``RenderError`` for the file system, or what `fill` throws; the old report is left whole.
+  @discardableResult
+  public static func write(names: [String], to directory: URL, fill: (Folder) throws -> Void) throws -> [URL] {
+    try write(names: names, to: directory, exchange: true) { handle in
+      let folder = Folder(handle, names: names)
+      try fill(folder)
+      let missing = names.filter { !folder.created.contains($0) }
+      if !missing.isEmpty { throw RenderError(path: directory.path, message: "the report's files were not all written: \(missing)") }
+    }
+  }
+
   /// The prefixes of the folders ``write(_:to:)`` makes beside `name`.
   static func newPrefix(_ name: String) -> String { ".\(name).iam-evidence-new-" }
   static func oldPrefix(_ name: String) -> String { ".\(name).iam-evidence-old-" }
@@ -51,9 +96,21 @@ public enum ReportWriter {
     _ outputs: [Output], to directory: URL, exchange: Bool,
     writeFile: (DirectoryHandle, Output) throws(FileSystemFailure) -> Void
   ) throws(RenderError) -> [URL] {
+    do {
+      return try write(names: outputs.map(\.name), to: directory, exchange: exchange) { folder in
+        for output in outputs { try writeFile(folder, output) }
+      }
+    } catch let error as RenderError {
+      throw error
+    } catch {
+      throw RenderError(path: directory.path, message: "\(error)")  // not reached: writeFile throws FileSystemFailure, made a RenderError
+    }
+  }
+
+  /// ``write(names:to:fill:)`` with the exchange optional and `fill` given the new folder's handle.
+  static func write(names: [String], to directory: URL, exchange: Bool, fill: (DirectoryHandle) throws -> Void) throws -> [URL] {
     let target = directory.standardizedFileURL
     let name = target.lastPathComponent
-    let names = outputs.map(\.name)
     for n in names where n.isEmpty || n.contains("/") || n.hasPrefix(".") || n.utf8.contains(0) {
       throw RenderError(path: n, message: "not a plain file name for a report file")
     }
@@ -70,7 +127,7 @@ public enum ReportWriter {
       let reason = isFolder.boolValue ? fileErrorReason(error, path: target.path) : "\(ancestor.path) is not a folder"
       throw RenderError(path: target.path, message: "cannot create the folder: \(reason)")
     }
-    do throws(FileSystemFailure) {
+    do {
       let parent = try DirectoryHandle.open(target.deletingLastPathComponent().path)
       try recover(name, in: parent)
       let existed: Bool
@@ -91,9 +148,9 @@ public enum ReportWriter {
       default: throw FileSystemFailure(path: target.path, message: "exists and is not a folder")
       }
       let staging = try parent.makeTemporaryDirectory(prefix: newPrefix(name), mode: 0o777)
-      do throws(FileSystemFailure) {
+      do {
         let folder = try parent.openDirectory(staging)
-        for output in outputs { try writeFile(folder, output) }
+        try fill(folder)
         try folder.sync()
         if !existed {
           try parent.rename(staging, to: parent, as: name)
@@ -115,7 +172,7 @@ public enum ReportWriter {
         throw error
       }
       try parent.sync()
-    } catch {
+    } catch let error as FileSystemFailure {
       throw RenderError(path: error.path, message: error.message)
     }
     return names.map { target.appendingPathComponent($0) }

@@ -64,9 +64,9 @@ extension EvidenceWorkflow {
     guard let first = records.first, let last = records.last else { return nil }
     let model = try workflow.evidence(
       scope: .period(from: first.capturedAt, to: last.capturedAt), account: DemoData.account, generatedAt: try generatedAt())
-    let outputs = try ReportRenderer.render(model, templates: templates)
     // The report folder belongs to the report (it is replaced whole), so not the database's folder.
-    for url in try ReportWriter.write(outputs, to: URL(fileURLWithPath: folder).appendingPathComponent("report")) { event(.wrote(url)) }
+    let report = URL(fileURLWithPath: folder).appendingPathComponent("report")
+    for url in try ReportRenderer.write(model, templates: templates, to: report) { event(.wrote(url)) }
     event(.accounts(try workflow.accounts(scope: try DemoData.scope(), from: first.capturedAt, to: last.capturedAt)))
     return model
   }

@@ -117,16 +117,42 @@ final class DirectoryHandle {
     defer { close(file) }
     if exactMode, fchmod(file, mode) != 0 { throw FileSystemFailure(path: path(of: name), "cannot set permissions") }
     created?(path(of: name))
+    let failure = bytes.withUnsafeBytes { raw -> FileSystemFailure? in
+      do throws(FileSystemFailure) {
+        try writeAll(raw, to: file, name: name)
+        return nil
+      } catch {
+        return error
+      }
+    }
+    if let failure { throw failure }
+    guard fsync(file) == 0 else { throw FileSystemFailure(path: path(of: name), "cannot flush to disk") }
+  }
+
+  /// Creates the file `name` like ``createFile(_:mode:exactMode:bytes:created:)``, lets `contents`
+  /// write it through its descriptor (with ``writeAll(_:to:name:)``, a piece at a time), and flushes
+  /// it to disk. What `contents` throws is rethrown; the partial file is left to the caller (report
+  /// folders are removed whole).
+  func createFile(_ name: String, mode: mode_t, contents: (Int32) throws -> Void) throws {
+    let file = openat(fd, name, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, mode)
+    guard file >= 0 else { throw FileSystemFailure(path: path(of: name), "cannot create") }
+    defer { close(file) }
+    try contents(file)
+    guard fsync(file) == 0 else { throw FileSystemFailure(path: path(of: name), "cannot flush to disk") }
+  }
+
+  /// Writes all of `bytes` to the descriptor `file` of this folder's file `name` (retrying
+  /// interrupted and short writes).
+  func writeAll(_ bytes: UnsafeRawBufferPointer, to file: Int32, name: String) throws(FileSystemFailure) {
     var written = 0
     while written < bytes.count {
-      let n = bytes.withUnsafeBytes { raw in write(file, raw.baseAddress! + written, raw.count - written) }
+      let n = write(file, bytes.baseAddress! + written, bytes.count - written)
       if n < 0 {
         if errno == EINTR { continue }
         throw FileSystemFailure(path: path(of: name), "cannot write")
       }
       written += n
     }
-    guard fsync(file) == 0 else { throw FileSystemFailure(path: path(of: name), "cannot flush to disk") }
   }
 
   /// Flushes the folder's entries (new names, renames) to disk.
