@@ -10,7 +10,7 @@ struct Report: ParsableCommand {
       By default under Reports/<account>/<captured date>/. A period (--from/--to) reports the latest \
       snapshot in it as the current state and every snapshot in it as history. The clock is injected \
       (--generated-at, else SOURCE_DATE_EPOCH), so the same database gives byte-identical files. \
-      population.csv holds one row per result; a check with more than 500 results is summarised in \
+      population.csv holds one row per result; a check with more than \(HTMLReport.populationRowLimit) results is summarised in \
       report.html with its counts, which then names population.csv and evidence.xml with their row \
       counts and SHA-256.
       """)

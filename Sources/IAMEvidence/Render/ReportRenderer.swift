@@ -18,16 +18,16 @@ public enum ReportRenderer {
 
   /// Every file in memory, in ``fileNames`` order (nothing is written).
   public static func render(_ model: EvidenceModel, templates: TemplateSet) throws -> [ReportWriter.Output] {
-    var outputs: [String: [UInt8]] = [:]
+    let outputs = Locked<[String: [UInt8]]>([:])
     try produce(model, templates: templates) { name, rows, body in
       var bytes: [UInt8] = []
       let sink = RenderSink { bytes.append(contentsOf: $0) }
       try body(sink)
       let file = try sink.finish(name: name, rows: rows)
-      outputs[name] = bytes
+      outputs.withLock { $0[name] = bytes }
       return file
     }
-    return fileNames.map { ReportWriter.Output(name: $0, bytes: outputs[$0] ?? []) }
+    return outputs.withLock { all in fileNames.map { ReportWriter.Output(name: $0, bytes: all[$0] ?? []) } }
   }
 
   /// Writes the report as the whole content of `directory` (``ReportWriter/write(names:to:fill:)``: a
@@ -43,12 +43,22 @@ public enum ReportRenderer {
   }
 
   /// Renders each file through `create(name, rows, body)`, which runs `body` with the file's sink and
-  /// returns what was written: evidence.xml and population.csv first (report.html names them).
+  /// returns what was written (it is called from two threads at once). evidence.xml is written on
+  /// this thread while population.csv is written on another, then report.html, which names them.
   static func produce(
     _ model: EvidenceModel, templates: TemplateSet, phase: (String) -> Void = { _ in },
-    create: (String, Int, (RenderSink) throws -> Void) throws -> RenderedFile
+    create: @escaping @Sendable (String, Int, (RenderSink) throws -> Void) throws -> RenderedFile
   ) throws {
     let xsd = [UInt8](try Data(contentsOf: templates.evidenceXSD))
+    let csvJob = BackgroundJob { () throws -> (RenderedFile, [String: ClosedRange<Int>]) in
+      var rows: [String: ClosedRange<Int>] = [:]
+      let file = try create(populationCSVName, model.results.count) { sink in
+        rows = try CSV.writePopulation(model, order: HTMLReport.populationOrder(model), to: sink)
+      }
+      return (file, rows)
+    }
+    // The other thread is done before this returns, whatever happens here: the caller may then remove the folder.
+    defer { _ = try? csvJob.result() }
     let validation = ConcurrentValidation(schemaPath: templates.evidenceXSD.path, name: "evidence.xml")
     defer { validation.cancel() }
     let evidence: RenderedFile
@@ -64,10 +74,7 @@ public enum ReportRenderer {
       throw ConcurrentValidation.Stopped()
     }
     phase("evidence.xml")
-    var rows: [String: ClosedRange<Int>] = [:]
-    let csv = try create(populationCSVName, model.results.count) { sink in
-      rows = try CSV.writePopulation(model, order: HTMLReport.populationOrder(model), to: sink)
-    }
+    let (csv, rows) = try csvJob.result()
     phase(populationCSVName)
     let files = HTMLReport.PopulationFiles(evidence: evidence, csv: csv, csvRows: rows)
     _ = try create("report.html", 0) { sink in
@@ -80,6 +87,42 @@ public enum ReportRenderer {
   }
 }
 
+/// Work run on a thread of its own; ``result()`` waits for it (once or more).
+final class BackgroundJob<T: Sendable>: Sendable {
+  private let outcome = Locked<Result<T, any Error>?>(nil)
+  private let done = DispatchSemaphore(value: 0)
+
+  init(_ work: @escaping @Sendable () throws -> T) {
+    let outcome = outcome
+    let done = done
+    Thread.detachNewThread {
+      let result = Result { try work() }
+      outcome.withLock { $0 = result }
+      done.signal()
+    }
+  }
+
+  /// The work's value, or its error, once it is done.
+  func result() throws -> T {
+    if let finished = outcome.withLock({ $0 }) { return try finished.get() }
+    done.wait()
+    done.signal()  // for the next caller
+    return try outcome.withLock { $0 }!.get()
+  }
+}
+
+/// A value behind a lock.
+final class Locked<Value>: @unchecked Sendable {
+  private let lock = NSLock()
+  private var value: Value
+  init(_ value: Value) { self.value = value }
+  func withLock<R>(_ body: (inout Value) throws -> R) rethrows -> R {
+    lock.lock()
+    defer { lock.unlock() }
+    return try body(&value)
+  }
+}
+
 /// Validates a document against a schema on a thread of its own while the document is written:
 /// ``feed(_:)`` hands it the bytes (in blocks of 1 MB, at most 16 waiting), ``finish()`` waits for the
 /// verdict. For evidence.xml of 300,000 results, validating takes about as long as writing.
@@ -88,7 +131,7 @@ final class ConcurrentValidation {
   struct Stopped: Error {}
 
   private let channel = BlockChannel(capacity: 16)
-  private let outcome = ValidationOutcome()
+  private let outcome = Locked<(any Error)?>(nil)
   private let done = DispatchSemaphore(value: 0)
   private var pending: [UInt8] = []
   private var waited = false
@@ -103,7 +146,7 @@ final class ConcurrentValidation {
         while let block = channel.receive() { try block.withUnsafeBytes { try validator.feed($0) } }
         if !channel.isCancelled { try validator.finish() }
       } catch {
-        outcome.error = error
+        outcome.withLock { $0 = error }
         channel.cancel()
       }
       done.signal()
@@ -131,7 +174,7 @@ final class ConcurrentValidation {
       done.wait()
       waited = true
     }
-    if let error = outcome.error { throw error }
+    if let error = outcome.withLock({ $0 }) { throw error }
   }
 
   /// Stops the validation (if not finished) and waits for its thread.
@@ -140,16 +183,6 @@ final class ConcurrentValidation {
     channel.cancel()
     done.wait()
     waited = true
-  }
-}
-
-/// The first error of a ``ConcurrentValidation``, set on its thread and read after it ended.
-private final class ValidationOutcome: @unchecked Sendable {
-  private let lock = NSLock()
-  private var value: Error?
-  var error: Error? {
-    get { lock.withLock { value } }
-    set { lock.withLock { value = newValue } }
   }
 }
 

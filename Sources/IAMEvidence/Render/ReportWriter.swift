@@ -43,11 +43,14 @@ public enum ReportWriter {
   }
 
   /// A report folder being written (the new folder of ``write(names:to:fill:)``): each file is
-  /// created in it and written a piece at a time, never held whole in memory.
-  public final class Folder {
+  /// created in it and written a piece at a time, never held whole in memory; files may be created
+  /// from several threads at once.
+  public final class Folder: @unchecked Sendable {
     let handle: DirectoryHandle
     let names: [String]
-    var created: Set<String> = []
+    /// The files created so far (files may be created from several threads at once).
+    private let createdNames = Locked<Set<String>>([])
+    var created: Set<String> { createdNames.withLock { $0 } }
 
     init(_ handle: DirectoryHandle, names: [String]) {
       self.handle = handle
@@ -58,10 +61,9 @@ public enum ReportWriter {
     /// ``RenderSink``, flushes it to disk and returns its description (with `rows`).
     @discardableResult
     public func create(_ name: String, rows: Int = 0, _ body: (RenderSink) throws -> Void) throws -> RenderedFile {
-      guard names.contains(name), !created.contains(name) else {
+      guard names.contains(name), createdNames.withLock({ $0.insert(name).inserted }) else {
         throw RenderError(path: handle.path(of: name), message: "not a file of this report, or written twice")
       }
-      created.insert(name)
       var file: RenderedFile?
       try handle.createFile(name, mode: 0o666) { fd in
         let sink = RenderSink { bytes throws(FileSystemFailure) in try self.handle.writeAll(bytes, to: fd, name: name) }
