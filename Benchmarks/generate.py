@@ -9,6 +9,11 @@
       user and role.
       --admin-share 0.02 adds to that share of the identity-policy documents one administrator-like
       grant: "Action": "*", "iam:*" or a NotAction leaving IAM out, each on "Resource": "*".
+  generate.py snapshot --users 5000 --roles 5000 --groups 300 --policies 1500 --kb 0.33 --seed 7 --out quota.json
+      an account of exactly that shape instead of one sized by --mb: the counts of users, roles,
+      groups and customer-managed policies (two versions each), --inline 0-2 inline policies per
+      user and role (default 1-3), each a document of about --kb KB (compact JSON; the file writes
+      them indented, about three times larger).
   generate.py series --days 365 --mb 5 --churn 0.01 --seed 7 --out DIR
       a year of daily snapshots of one account; each day about `churn` of the principals change
       (a policy edited, a principal added or removed) and RoleLastUsed moves on.
@@ -69,7 +74,7 @@ def ident(rng, prefix):
     return prefix + "".join(rng.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567") for _ in range(17))
 
 
-def build(rng, users, roles, groups, policies, kb):
+def build(rng, users, roles, groups, policies, kb, inline=(1, 3)):
     g = [{"Path": "/", "GroupName": f"group-{i:04d}", "GroupId": ident(rng, "AGPA"), "Arn": f"arn:aws:iam::{ACCOUNT}:group/group-{i:04d}",
           "CreateDate": "2020-01-01T00:00:00+00:00", "GroupPolicyList": [{"PolicyName": f"group-{i:04d}-policy", "PolicyDocument": document(rng, kb)}],
           "AttachedManagedPolicies": []} for i in range(groups)]
@@ -83,7 +88,7 @@ def build(rng, users, roles, groups, policies, kb):
     for i in range(users):
         u.append({"Path": "/", "UserName": f"user-{i:05d}", "UserId": ident(rng, "AIDA"), "Arn": f"arn:aws:iam::{ACCOUNT}:user/user-{i:05d}",
                   "CreateDate": "2019-05-05T05:05:05+00:00",
-                  "UserPolicyList": [{"PolicyName": f"user-{i:05d}-policy-{k}", "PolicyDocument": document(rng, kb)} for k in range(rng.randint(1, 3))],
+                  "UserPolicyList": [{"PolicyName": f"user-{i:05d}-policy-{k}", "PolicyDocument": document(rng, kb)} for k in range(rng.randint(*inline))],
                   "GroupList": [f"group-{rng.randrange(groups):04d}"] if groups else [],
                   "AttachedManagedPolicies": [{"PolicyName": f"managed-{j:04d}", "PolicyArn": f"arn:aws:iam::{ACCOUNT}:policy/managed-{j:04d}"} for j in sorted({rng.randrange(policies) for _ in range(2)})] if policies else [],
                   "Tags": [{"Key": "team", "Value": rng.choice(["data", "web", "ops", "ml"])}]})
@@ -93,7 +98,7 @@ def build(rng, users, roles, groups, policies, kb):
                   "CreateDate": "2019-05-05T05:05:05+00:00",
                   "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]},
                   "InstanceProfileList": [],
-                  "RolePolicyList": [{"PolicyName": f"role-{i:05d}-policy-{k}", "PolicyDocument": document(rng, kb)} for k in range(rng.randint(1, 3))],
+                  "RolePolicyList": [{"PolicyName": f"role-{i:05d}-policy-{k}", "PolicyDocument": document(rng, kb)} for k in range(rng.randint(*inline))],
                   "AttachedManagedPolicies": [], "Tags": [], "RoleLastUsed": {"LastUsedDate": "2024-01-01T00:00:00+00:00", "Region": "us-east-1"}})
     return {"UserDetailList": u, "GroupDetailList": g, "RoleDetailList": r, "Policies": p}
 
@@ -203,6 +208,12 @@ def main():
     s.add_argument("--aws-managed", type=int, default=0, help="AWS-managed read-only policies, two attached to every user and role")
     s.add_argument("--admin-share", type=float, default=0.0,
                    help='share of identity-policy documents given an administrator-like grant ("*", "iam:*", NotAction iam:*)')
+    s.add_argument("--users", type=int, help="exact shape instead of --mb: users (with --roles, --groups, --policies, --kb)")
+    s.add_argument("--roles", type=int)
+    s.add_argument("--groups", type=int)
+    s.add_argument("--policies", type=int)
+    s.add_argument("--kb", type=float, default=3, help="with --users: about this many KB of compact JSON per inline document")
+    s.add_argument("--inline", default="1-3", help="with --users: inline policies per user and role, drawn from this range")
     s.add_argument("--out", required=True)
     y = sub.add_parser("series")
     y.add_argument("--days", type=int, default=365)
@@ -225,7 +236,13 @@ def main():
         global KMS_SHARE, WILDCARD_SHARE
         KMS_SHARE = a.kms_share
         WILDCARD_SHARE = a.wildcard_share
-        snap = sized(a.mb, a.seed)
+        if a.users is not None:
+            if None in (a.roles, a.groups, a.policies):
+                ap.error("--users needs --roles, --groups and --policies")
+            snap = build(random.Random(a.seed), users=a.users, roles=a.roles, groups=a.groups, policies=a.policies, kb=a.kb,
+                         inline=tuple(int(n) for n in a.inline.split("-")))
+        else:
+            snap = sized(a.mb, a.seed)
         if a.aws_managed:
             add_aws_managed(snap, a.aws_managed, a.seed)
         if a.admin_share:

@@ -53,8 +53,9 @@ struct Ingest: ParsableCommand {
           if showProgress { Progress.show(event, name: source.name) }
           timings.ingest(event)
         },
-        phase: { timings.mark("assess: \($0.rawValue)") })
+        phase: { timings.assess($0) })
       if showProgress { Progress.clear() }
+      timings.storingCosts(results: assessment?.results.count)
       switch outcome {
       case .ingested(let r):
         Terminal.out(
@@ -119,19 +120,55 @@ enum TestHooks {
 }
 
 /// With `IAM_EVIDENCE_TIMINGS=1`, ingest prints the wall time of each step and the peak memory so far
-/// on standard error (what `Benchmarks/bench --phases` shows).
+/// on standard error (what `Benchmarks/bench` shows), then the storing costs per unit: the snapshot's
+/// transaction per principal state written or linked, and the results' transaction per result.
 /// One per ingest command, used on the thread that runs it.
 final class Timings {
   let enabled = ProcessInfo.processInfo.environment["IAM_EVIDENCE_TIMINGS"] == "1"
   var last = Date()
+  /// When the snapshot was decoded (its transaction starts then), and how many principals it holds.
+  private var decoded: (at: Date, principals: Int)?
+  private var snapshotStored: (seconds: Double, principals: Int)?
+  private var checkedAt: Date?
+  private var resultsSeconds: Double?
 
   func ingest(_ event: IngestProgress) {
     switch event {
     case .hashed: mark("ingest: hashed")
-    case .decoded: mark("ingest: decoded")
-    case .committed: mark("ingest: stored")
+    case .decoded(let principals, _):
+      mark("ingest: decoded")
+      decoded = (last, principals)
+    case .committed:
+      mark("ingest: stored")
+      if let decoded { snapshotStored = (last.timeIntervalSince(decoded.at), decoded.principals) }
     case .storedPrincipals, .storedPolicies: break
     }
+  }
+
+  func assess(_ phase: AssessPhase) {
+    mark("assess: \(phase.rawValue)")
+    switch phase {
+    case .checked: checkedAt = last
+    case .stored: resultsSeconds = checkedAt.map { last.timeIntervalSince($0) }
+    case .evaluated: break
+    }
+  }
+
+  /// Prints the storing costs of the snapshot just ingested (and of its `results` results), then
+  /// forgets them.
+  func storingCosts(results: Int?) {
+    defer { (decoded, snapshotStored, checkedAt, resultsSeconds) = (nil, nil, nil, nil) }
+    guard enabled else { return }
+    if let (seconds, principals) = snapshotStored {
+      write("stored \(principals) principal states in \(Self.cost(seconds, principals))")
+    }
+    if let results, let seconds = resultsSeconds { write("stored \(results) results in \(Self.cost(seconds, results))") }
+  }
+
+  /// `625 ms (60.7 µs each)`.
+  static func cost(_ seconds: Double, _ count: Int) -> String {
+    let each = count > 0 ? seconds * 1e6 / Double(count) : 0
+    return "\(Int((seconds * 1000).rounded())) ms (\(String(format: "%.1f", each)) µs each)"
   }
 
   func mark(_ step: String) {
@@ -139,8 +176,9 @@ final class Timings {
     let now = Date()
     let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
     let peak = status.split(separator: "\n").first { $0.hasPrefix("VmHWM:") }.map { $0.dropFirst(6).trimmingCharacters(in: .whitespaces) }
-    FileHandle.standardError.write(
-      Data("timing: \(step) \(Int((now.timeIntervalSince(last) * 1000).rounded())) ms, peak \(peak ?? "?")\n".utf8))
+    write("\(step) \(Int((now.timeIntervalSince(last) * 1000).rounded())) ms, peak \(peak ?? "?")")
     last = now
   }
+
+  private func write(_ line: String) { FileHandle.standardError.write(Data("timing: \(line)\n".utf8)) }
 }
