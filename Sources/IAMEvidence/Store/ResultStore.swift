@@ -236,8 +236,8 @@ extension EvidenceStore {
       let ids = try db.query("SELECT id, result_ids FROM latest_snapshot_results WHERE snapshot_id = ?", [id]).flatMap { row in
         try StoredRow(row, table: "snapshot_results", id: try row.int("id"), path: path).idList("result_ids")
       }
-      let find = try db.prepare("SELECT detail FROM result_details WHERE id = ?")
-      var strings = LongStringReader(db: db)
+      let find = try db.prepare("SELECT detail, body_id, \(ResultBody.columnList) FROM result_details WHERE id = ?")
+      var details = ResultDetailReader(db: db)
       var results: [CheckResult] = []
       results.reserveCapacity(ids.count)
       for detailID in ids {
@@ -247,7 +247,7 @@ extension EvidenceStore {
         }
         try find.bind([detailID])
         guard let row = try find.step() else { throw StoreError(path: path, message: "result \(detailID) is missing (damaged database?)") }
-        guard let detail = try strings.expand(Array(try row.string("detail").utf8)), let json = try? JSONParser.parse(detail),
+        guard let detail = try details.detail(row), let json = try? JSONParser.parse(detail),
           let result = CheckResult(json: json)
         else {
           throw StoreError(path: path, message: "result \(detailID) cannot be read (damaged database?)")

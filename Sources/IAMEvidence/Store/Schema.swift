@@ -420,12 +420,17 @@ enum SchemaState: Equatable {
 
 extension Schema {
   /// Every table, index, view and trigger the migrations create (SQLite's own `sqlite_` objects
-  /// aside), found by applying them to an empty in-memory database.
+  /// aside), found by applying them to an empty in-memory database one by one: what a later migration
+  /// drops (an index) is still this tool's in a database not yet migrated.
   static let objectNames: Set<String> = {
     guard let db = try? SQLiteConnection(path: ":memory:") else { return [] }
-    for migration in migrations { try? db.execute(migration.sql) }
-    let rows = (try? db.query("SELECT name FROM sqlite_master WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\'")) ?? []
-    return Set(rows.compactMap { try? $0.string("name") })
+    var names = Set<String>()
+    for migration in migrations {
+      try? db.execute(migration.sql)
+      let rows = (try? db.query("SELECT name FROM sqlite_master WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\'")) ?? []
+      names.formUnion(rows.compactMap { try? $0.string("name") })
+    }
+    return names
   }()
 
   /// What the database on `db` holds: nothing, this tool's schema (which migrations), a newer one,
