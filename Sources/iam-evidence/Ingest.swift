@@ -41,7 +41,7 @@ struct Ingest: ParsableCommand {
       account: account, capturedAt: capturedAt, label: label, allowTruncated: allowTruncated, now: Clock.now())
     let timings = Timings()
     for path in paths {
-      timings.last = Date()
+      timings.start()
       let source = try IngestSource.load(path: path)
       let showProgress = Terminal.stderrIsTerminal && source.contents.buffer.count > 8 << 20
       // New snapshots are assessed straight away (on other cores while the snapshot is written), so
@@ -53,8 +53,9 @@ struct Ingest: ParsableCommand {
           if showProgress { Progress.show(event, name: source.name) }
           timings.ingest(event)
         },
-        phase: { timings.mark("assess: \($0.rawValue)") })
+        phase: { timings.assess($0) })
       if showProgress { Progress.clear() }
+      timings.storingCosts(results: assessment?.results.count)
       switch outcome {
       case .ingested(let r):
         Terminal.out(
@@ -119,19 +120,71 @@ enum TestHooks {
 }
 
 /// With `IAM_EVIDENCE_TIMINGS=1`, ingest prints the wall time of each step and the peak memory so far
-/// on standard error (what `Benchmarks/bench --phases` shows).
+/// on standard error (what `Benchmarks/bench` shows), then the storing costs per unit: the snapshot's
+/// transaction per principal state written or linked, and the results' transaction per result.
 /// One per ingest command, used on the thread that runs it.
 final class Timings {
   let enabled = ProcessInfo.processInfo.environment["IAM_EVIDENCE_TIMINGS"] == "1"
   var last = Date()
+  /// This thread's CPU time at the last mark (the steps run on it; other threads help some of them).
+  private var lastCPU = Timings.threadCPU()
+  /// When the snapshot was decoded (its transaction starts then), and how many principals it holds.
+  private var decoded: (at: Date, cpu: Double, principals: Int)?
+  private var snapshotStored: (seconds: Double, cpu: Double, principals: Int)?
+  private var checkedAt: (at: Date, cpu: Double)?
+  private var resultsSeconds: (seconds: Double, cpu: Double)?
+
+  /// The next step starts now.
+  func start() {
+    last = Date()
+    lastCPU = Self.threadCPU()
+  }
 
   func ingest(_ event: IngestProgress) {
     switch event {
     case .hashed: mark("ingest: hashed")
-    case .decoded: mark("ingest: decoded")
-    case .committed: mark("ingest: stored")
+    case .decoded(let principals, _):
+      mark("ingest: decoded")
+      decoded = (last, lastCPU, principals)
+    case .committed:
+      mark("ingest: stored")
+      if let decoded { snapshotStored = (last.timeIntervalSince(decoded.at), lastCPU - decoded.cpu, decoded.principals) }
     case .storedPrincipals, .storedPolicies: break
     }
+  }
+
+  func assess(_ phase: AssessPhase) {
+    mark("assess: \(phase.rawValue)")
+    switch phase {
+    case .checked: checkedAt = (last, lastCPU)
+    case .stored: resultsSeconds = checkedAt.map { (last.timeIntervalSince($0.at), lastCPU - $0.cpu) }
+    case .evaluated: break
+    }
+  }
+
+  /// Prints the storing costs of the snapshot just ingested (and of its `results` results), then
+  /// forgets them.
+  func storingCosts(results: Int?) {
+    defer { (decoded, snapshotStored, checkedAt, resultsSeconds) = (nil, nil, nil, nil) }
+    guard enabled else { return }
+    if let (seconds, cpu, principals) = snapshotStored {
+      write("stored \(principals) principal states in \(Self.cost(seconds, cpu, principals))")
+    }
+    if let results, let (seconds, cpu) = resultsSeconds { write("stored \(results) results in \(Self.cost(seconds, cpu, results))") }
+  }
+
+  /// `625 ms (60.7 µs each; this thread's CPU 540 ms, 52.4 µs each)`.
+  static func cost(_ seconds: Double, _ cpu: Double, _ count: Int) -> String {
+    func each(_ s: Double) -> String { String(format: "%.1f", count > 0 ? s * 1e6 / Double(count) : 0) }
+    return
+      "\(Int((seconds * 1000).rounded())) ms (\(each(seconds)) µs each; this thread's CPU \(Int((cpu * 1000).rounded())) ms, \(each(cpu)) µs each)"
+  }
+
+  /// The CPU time this thread has used, in seconds.
+  static func threadCPU() -> Double {
+    var t = timespec()
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t)
+    return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
   }
 
   func mark(_ step: String) {
@@ -139,8 +192,13 @@ final class Timings {
     let now = Date()
     let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
     let peak = status.split(separator: "\n").first { $0.hasPrefix("VmHWM:") }.map { $0.dropFirst(6).trimmingCharacters(in: .whitespaces) }
-    FileHandle.standardError.write(
-      Data("timing: \(step) \(Int((now.timeIntervalSince(last) * 1000).rounded())) ms, peak \(peak ?? "?")\n".utf8))
+    let cpu = Self.threadCPU()
+    write(
+      "\(step) \(Int((now.timeIntervalSince(last) * 1000).rounded())) ms (this thread's CPU \(Int(((cpu - lastCPU) * 1000).rounded())) ms), peak \(peak ?? "?")"
+    )
     last = now
+    lastCPU = cpu
   }
+
+  private func write(_ line: String) { FileHandle.standardError.write(Data("timing: \(line)\n".utf8)) }
 }

@@ -122,8 +122,10 @@ import Testing
     }
     defer { try? FileManager.default.removeItem(at: dir) }
     let edited = try SQLiteConnection(path: db, mode: .readOnly).scalar(
-      "SELECT min(id) FROM result_details WHERE status = 'pass' AND check_id = 'kms-full-access-inline' AND detail LIKE '%\"status\":\"fail\"%'"
-    )
+      """
+      SELECT min(d.id) FROM result_details d LEFT JOIN result_bodies b ON b.id = d.body_id WHERE d.status = 'pass'
+        AND d.check_id = 'kms-full-access-inline' AND coalesce(b.template, d.detail) LIKE '%"status":"fail"%'
+      """)
     guard case .integer(let id)? = edited else { throw StoreError(path: db, message: "no edited row") }
     let output = try Self.expectRefusal(
       dir: dir, db: db, "do not match the results it lists",
@@ -133,6 +135,45 @@ import Testing
         "column open_ids",
       ])
     #expect(!output.contains("table documents"))
+  }
+
+  /// A result's detail is its columns and its body (ResultBody): an edited body, or an edited column
+  /// the body puts back, no longer rebuilds the detail its sha256 names.
+  @Test func anEditedResultBodyIsNamed() throws {
+    let (dir, db) = try Self.damaged { raw in
+      try raw.execute(
+        """
+        UPDATE result_bodies SET template = replace(template, 'No statement', 'Some statement') WHERE id = (SELECT min(id)
+          FROM result_bodies WHERE template LIKE '%No statement%')
+        """)
+    }
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let raw = try SQLiteConnection(path: db, mode: .readOnly)
+    guard case .integer(let body)? = try raw.scalar("SELECT min(id) FROM result_bodies WHERE template LIKE '%Some statement%'"),
+      case .integer(let result)? = try raw.scalar("SELECT min(id) FROM result_details WHERE body_id = ?", [body])
+    else { throw StoreError(path: db, message: "no edited body") }
+    try Self.expectRefusal(
+      dir: dir, db: db,
+      "table result_details, row \(result): the SHA-256 of its detail, rebuilt from its columns and body \(body), does not match its sha256 column: a column or the body was changed"
+    )
+  }
+
+  @Test func anEditedSubjectColumnOfAResultIsNamed() throws {
+    let (dir, db) = try Self.damaged { raw in
+      try raw.execute(
+        """
+        UPDATE result_details SET principal_name = 'someone-else' WHERE id = (SELECT min(id) FROM result_details
+          WHERE body_id IS NOT NULL AND principal_name IS NOT NULL)
+        """)
+    }
+    defer { try? FileManager.default.removeItem(at: dir) }
+    guard
+      case .integer(let result)? = try SQLiteConnection(path: db, mode: .readOnly).scalar(
+        "SELECT id FROM result_details WHERE principal_name = 'someone-else'")
+    else { throw StoreError(path: db, message: "no edited row") }
+    try Self.expectRefusal(
+      dir: dir, db: db, "table result_details, row \(result): the SHA-256 of its detail, rebuilt from its columns and body",
+      listed: ["results of snapshot 1: changed since ledger entry 2"])
   }
 
   @Test func anEditedDocumentTextIsNamed() throws {

@@ -91,6 +91,36 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
     let days = Int(epochSeconds >= 0 ? epochSeconds / 86_400 : (epochSeconds - 86_399) / 86_400)
     let secs = Int(epochSeconds - Int64(days) * 86_400)
     let (y, m, d) = Timestamp.civilFromDays(days)
+    if (0...9999).contains(y) {
+      // Written digit by digit (the store writes tens of thousands of these per snapshot); the same
+      // text as the general form below.
+      let length = 20 + (fraction.isEmpty ? 0 : fraction.utf8.count + 1)
+      return String(unsafeUninitializedCapacity: length) { out in
+        func two(_ v: Int, at i: Int, then separator: UInt8?) {
+          out[i] = UInt8(ascii: "0") + UInt8(v / 10)
+          out[i + 1] = UInt8(ascii: "0") + UInt8(v % 10)
+          if let separator { out[i + 2] = separator }
+        }
+        two(y / 100, at: 0, then: nil)
+        two(y % 100, at: 2, then: UInt8(ascii: "-"))
+        two(m, at: 5, then: UInt8(ascii: "-"))
+        two(d, at: 8, then: UInt8(ascii: "T"))
+        two(secs / 3600, at: 11, then: UInt8(ascii: ":"))
+        two(secs / 60 % 60, at: 14, then: UInt8(ascii: ":"))
+        two(secs % 60, at: 17, then: nil)
+        var i = 19
+        if !fraction.isEmpty {
+          out[i] = UInt8(ascii: ".")
+          i += 1
+          for c in fraction.utf8 {
+            out[i] = c
+            i += 1
+          }
+        }
+        out[i] = UInt8(ascii: "Z")
+        return i + 1
+      }
+    }
     var s = "\(pad(y, 4))-\(pad(m, 2))-\(pad(d, 2))T\(pad(secs / 3600, 2)):\(pad(secs / 60 % 60, 2)):\(pad(secs % 60, 2))"
     if !fraction.isEmpty { s += "." + fraction }
     return s + "Z"

@@ -207,11 +207,11 @@ extension EvidenceStore {
     else { return [] }
     let statement = try db.prepare("SELECT * FROM result_details WHERE id = ?")
     var problems: [IntegrityProblem] = []
-    var strings = LongStringReader(db: db)
+    var details = ResultDetailReader(db: db)
     for id in ids {
       try statement.bind([id])
       guard let row = try statement.step() else { continue }
-      guard let detail = try strings.expand(Array(try row.string("detail").utf8)),
+      guard let detail = try details.detail(row),
         let json = try? JSONParser.parse(detail), let result = CheckResult(json: json)
       else { continue }
       let expected: [(String, String?)] = [
@@ -223,7 +223,7 @@ extension EvidenceStore {
         ("exception_id", result.exception?.id),
       ]
       for (column, value) in expected {
-        let stored = try strings.column(try row.optionalString(column))
+        let stored = try details.strings.column(try row.optionalString(column))
         if stored != value {
           problems.append(
             .row(

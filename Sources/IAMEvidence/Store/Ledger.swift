@@ -168,13 +168,18 @@ final class Ledger {
     SELECT id, snapshot_id, check_id, check_version, assessment_id, tool_version, fail, excepted, pass, error, result_ids, open_ids
     FROM snapshot_results WHERE id = ?
     """)
-  /// Every column but `detail` goes into the digest; `detail` (the last) is read only to verify it.
+  /// The columns up to `exception_id` go into the digest; `detail` and `body_id` (the last two) are
+  /// read only to verify the detail: a body's id is covered by the result's `sha256`, which the
+  /// detail rebuilt from it must have (the digests of rows written before bodies stay the same).
   private lazy var resultRows = prepared(
     """
     SELECT id, sha256, check_id, check_version, finding_key, status, principal_type, principal_id, principal_name, principal_arn,
-      policy_kind, policy_name, policy_arn, policy_version, document_sha256, exception_id, detail
+      policy_kind, policy_name, policy_arn, policy_version, document_sha256, exception_id, detail, body_id
     FROM result_details WHERE id BETWEEN ? AND ? ORDER BY id
     """)
+  /// The columns of `resultRows` holding the values of ``ResultBody/members``, in that order.
+  private static let bodyValueColumns = [14, 4, 12, 11, 13, 9, 7, 8]
+  private lazy var details = ResultDetailReader(db: db)
   private lazy var longStringRows = prepared("SELECT id, sha256, text FROM long_strings WHERE id BETWEEN ? AND ? ORDER BY id")
   private lazy var longStringText = prepared("SELECT sha256, text FROM long_strings WHERE id = ?")
 
@@ -361,6 +366,7 @@ final class Ledger {
     var badStatus: [(Int64, String)] = []
     var missing: [Int64] = []
     var toVerify: [(id: Int64, sha: String, detail: [UInt8])] = []
+    var toVerifyBodies: [(id: Int64, sha: String, body: Int64, values: [String?])] = []
     let checkBytes = Array(check.utf8)
     let (fail, excepted, pass, error) = (Array("fail".utf8), Array("excepted".utf8), Array("pass".utf8), Array("error".utf8))
     try d.rows(
@@ -390,7 +396,9 @@ final class Ledger {
           }
         }
         if verifyTexts, self.verifiedResults.insert(result).inserted {
-          if case .text(let detail) = row.value(16), detail.contains(LongStrings.open) {
+          if let body = row.int64(17) {
+            toVerifyBodies.append((result, row.text(1) ?? "", body, Self.bodyValueColumns.map { row.text($0) }))
+          } else if case .text(let detail) = row.value(16), detail.contains(LongStrings.open) {
             toVerify.append((result, row.text(1) ?? "", Array(detail)))
           } else if !Self.textMatches(row, sha: 1, text: 16) {
             problems.append(
@@ -425,6 +433,23 @@ final class Ledger {
     }
     if verifyTexts {
       for (result, sha, stored) in toVerify { try verifyExpanded(result, sha: sha, stored: stored, problems: &problems) }
+      for (result, sha, body, values) in toVerifyBodies {
+        guard let template = try details.template(body) else {
+          problems.append(.row("result_details", result, "its body (result_bodies row \(body)) is missing"))
+          continue
+        }
+        guard let detail = ResultBody.detail(template: template, values: values) else {
+          problems.append(.row("result_bodies", body, "its template holds a placeholder that is not one: the template was changed"))
+          continue
+        }
+        if SHA256.hash(data: detail).hexString != sha {
+          problems.append(
+            .row(
+              "result_details", result,
+              "the SHA-256 of its detail, rebuilt from its columns and body \(body), does not match its sha256 column: a column or the body was changed"
+            ))
+        }
+      }
       for reference in longStrings.sorted() { try verifyLongString(reference, problems: &problems) }
     }
     return d.hex()

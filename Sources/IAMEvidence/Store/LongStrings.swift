@@ -163,7 +163,10 @@ enum LongStrings {
   // MARK: Columns
 
   /// Whether a column value is stored by reference.
-  static func isLong(_ value: String) -> Bool { value.utf8.count >= threshold || value.utf8.contains(open) }
+  static func isLong(_ value: String) -> Bool {
+    var value = value
+    return value.withUTF8 { $0.count >= threshold || $0.contains(open) }
+  }
 
   /// The long string id a stored column value refers to, nil when it is stored in place, -1 when it
   /// starts like a marker but is not one (damage).

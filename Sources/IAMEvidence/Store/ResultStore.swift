@@ -5,8 +5,18 @@ import SQLiteDB
 /// One batch of results being encoded on another thread; read after its group is waited for.
 private final class PendingBatch: @unchecked Sendable {
   let group = DispatchGroup()
-  /// Per result: the SHA-256 of its canonical detail, and the detail split for storage (``LongStrings``).
-  var encoded: [(sha: String, template: [UInt8], atoms: [[UInt8]])] = []
+  var encoded: [EncodedResult] = []
+}
+
+/// A result ready to be stored: the SHA-256 of its canonical detail, its finding key, and either its
+/// body (``ResultBody``: the detail without its subject, and the body's SHA-256) or the detail split
+/// for storage (``LongStrings``).
+private struct EncodedResult: Sendable {
+  var sha: String
+  var findingKey: String
+  var body: (sha: String, template: [UInt8])?
+  var template: [UInt8] = []
+  var atoms: [[UInt8]] = []
 }
 
 extension EvidenceStore {
@@ -28,121 +38,157 @@ extension EvidenceStore {
             JSONWriter.canonical(.array(assessment.staleExceptions.map(JSONValue.string))),
           ])
         let assessmentID = Int(db.lastInsertRowID)
-        // Replace this snapshot's results for the check versions run; each distinct result is stored
-        // once across all snapshots (content-addressed) and the snapshot keeps the list of its ids.
-        let delete = try db.prepare("DELETE FROM snapshot_results WHERE snapshot_id = ? AND check_id = ? AND check_version = ?")
-        let insertDetail = try db.prepare(
-          """
-          INSERT INTO result_details (sha256, check_id, check_version, finding_key, status, principal_type, principal_id,
-            principal_name, principal_arn, policy_kind, policy_name, policy_arn, policy_version, document_sha256, exception_id, detail)
-            VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(sha256) DO NOTHING
-          """)
-        let findDetail = try db.prepare("SELECT id FROM result_details WHERE sha256 = ?")
-        let insertLong = try db.prepare("INSERT INTO long_strings (sha256, text) VALUES (?, ?) ON CONFLICT(sha256) DO NOTHING")
-        let findLong = try db.prepare("SELECT id FROM long_strings WHERE sha256 = ?")
-        var longIDs: [String: Int64] = [:]
-        /// The id of the long string `bytes`, stored once.
-        func intern(_ bytes: [UInt8]) throws -> Int64 {
-          let sha = SHA256.hash(data: bytes).hexString
-          if let id = longIDs[sha] { return id }
-          try insertLong.execute([sha, String(decoding: bytes, as: UTF8.self)])
-          var id = db.lastInsertRowID
-          if db.changes == 0 {
-            try findLong.bind([sha])
-            guard case .integer(let existing) = try findLong.step()?.values.first else {
-              throw StoreError(path: path, message: "long string \(sha) missing after insert")
-            }
-            id = existing
-            findLong.reset()
-          }
-          longIDs[sha] = id
-          return id
-        }
-        /// A column value as stored: in place, or a reference to a long string.
-        func column(_ value: String?) throws -> String? {
-          guard let value, LongStrings.isLong(value) else { return value }
-          return String(decoding: LongStrings.marker(try intern(Array(value.utf8))), as: UTF8.self)
-        }
-        let insertList = try db.prepare(
-          """
-          INSERT INTO snapshot_results (snapshot_id, check_id, check_version, assessment_id, tool_version, fail, excepted, pass,
-            error, result_ids, open_ids) VALUES (?,?,?,?,?,?,?,?,?,?,?)
-          """)
-        // Each check's results, by index: iterating all results once per check would copy every
-        // result (a large struct) once per check.
-        var indexes: [String: [Int]] = [:]
-        for (i, r) in results.enumerated() { indexes["\(r.checkID)@\(r.checkVersion)", default: []].append(i) }
-        let descriptions = assessment.checks
-        var batches: [(check: Int, items: [Int])] = []
-        for (c, d) in descriptions.enumerated() {
-          try delete.execute([id, d.id, d.version])
-          let mine = indexes["\(d.id)@\(d.version)"] ?? []
-          for start in stride(from: 0, to: mine.count, by: 2048) {
-            batches.append((c, Array(mine[start..<min(start + 2048, mine.count)])))
-          }
-        }
-        // The canonical form and hash of each batch of results are computed on the other cores while
-        // the batch before it is written, so never all at once, and never waiting for each other.
-        func encode(_ items: [Int]) -> PendingBatch {
-          let pending = PendingBatch()
-          pending.group.enter()
-          DispatchQueue.global().async {
-            pending.encoded = Parallel.map(items, minimumCount: 16) { i -> (sha: String, template: [UInt8], atoms: [[UInt8]]) in
-              let detail = results[i].storedCanonicalBytes
-              let (template, atoms) = LongStrings.split(detail)
-              return (SHA256.hash(data: detail).hexString, template, atoms)
-            }
-            pending.group.leave()
-          }
-          return pending
-        }
-        var ids = [[Int64]](repeating: [], count: descriptions.count)
-        var open = [[Int64]](repeating: [], count: descriptions.count)
-        var counts = [StatusCounts](repeating: StatusCounts(), count: descriptions.count)
-        var next = batches.first.map { encode($0.items) }
-        for (k, batch) in batches.enumerated() {
-          guard let current = next else { break }
-          current.group.wait()
-          next = k + 1 < batches.count ? encode(batches[k + 1].items) : nil
-          let d = descriptions[batch.check]
-          for (i, (sha, template, atoms)) in zip(batch.items, current.encoded) {
-            let status = results[i].status
-            let principal = results[i].principal
-            let policy = results[i].policy
-            var detail = template
-            if !atoms.isEmpty {
-              var ids: [Int64] = []
-              for atom in atoms { ids.append(try intern(LongStrings.bind(atom, to: ids))) }
-              detail = LongStrings.bind(template, to: ids)
-            }
-            try insertDetail.execute([
-              sha, d.id, d.version, try column(results[i].findingKey), status.rawValue, principal?.type.rawValue, try column(principal?.id),
-              try column(principal?.name), try column(principal?.arn), policy?.kind.rawValue, try column(policy?.name),
-              try column(policy?.arn), try column(policy?.versionID), policy?.documentSHA256, try column(results[i].exception?.id),
-              String(decoding: detail, as: UTF8.self),
-            ])
-            var detailID = db.lastInsertRowID
-            if db.changes == 0 {
-              try findDetail.bind([sha])
-              guard case .integer(let existing) = try findDetail.step()?.values.first else {
-                throw StoreError(path: path, message: "result \(sha) missing after insert")
-              }
-              detailID = existing
-              findDetail.reset()
-            }
-            ids[batch.check].append(detailID)
-            if status == .fail || status == .excepted { open[batch.check].append(detailID) }
-            counts[batch.check][status] += 1
-          }
-        }
-        for (c, d) in descriptions.enumerated() {
-          try insertList.execute([
-            id, d.id, d.version, assessmentID, Self.toolVersion, counts[c].fail, counts[c].excepted, counts[c].pass,
-            counts[c].error, IDList.encode(ids[c]), IDList.encode(open[c]),
-          ])
-        }
+        try withoutCheckConstraints { try insertResults(results, of: assessment, assessmentID: assessmentID) }
         try Ledger(db: db, path: path).recordAssessment(assessmentID, snapshotID: id, recordedAt: assessment.assessedAt.description)
       }
+    }
+  }
+
+  /// The rows of `results` and the snapshot's result lists (inside ``insertAssessment(_:results:)``'s
+  /// transaction).
+  private func insertResults(_ results: [CheckResult], of assessment: NewAssessment, assessmentID: Int) throws {
+    let id = assessment.snapshotID
+    // Replace this snapshot's results for the check versions run; each distinct result is stored
+    // once across all snapshots (content-addressed) and the snapshot keeps the list of its ids.
+    let delete = try db.prepare("DELETE FROM snapshot_results WHERE snapshot_id = ? AND check_id = ? AND check_version = ?")
+    let insertDetail = try db.prepare(
+      """
+      INSERT INTO result_details (sha256, check_id, check_version, finding_key, status, principal_type, principal_id,
+        principal_name, principal_arn, policy_kind, policy_name, policy_arn, policy_version, document_sha256, exception_id, detail,
+        body_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(sha256) DO NOTHING
+      """)
+    let findDetail = try db.prepare("SELECT id FROM result_details WHERE sha256 = ?")
+    let insertBody = try db.prepare("INSERT INTO result_bodies (sha256, template) VALUES (?, ?) ON CONFLICT(sha256) DO NOTHING")
+    let findBody = try db.prepare("SELECT id FROM result_bodies WHERE sha256 = ?")
+    var bodyIDs: [String: Int64] = [:]
+    /// The id of the body `template` (with SHA-256 `sha`), stored once.
+    func body(_ sha: String, _ template: [UInt8]) throws -> Int64 {
+      if let id = bodyIDs[sha] { return id }
+      try insertBody.execute([sha, String(decoding: template, as: UTF8.self)])
+      var id = db.lastInsertRowID
+      if db.changes == 0 {
+        try findBody.bind([sha])
+        guard case .integer(let existing) = try findBody.step()?.values.first else {
+          throw StoreError(path: path, message: "result body \(sha) missing after insert")
+        }
+        id = existing
+        findBody.reset()
+      }
+      bodyIDs[sha] = id
+      return id
+    }
+    let insertLong = try db.prepare("INSERT INTO long_strings (sha256, text) VALUES (?, ?) ON CONFLICT(sha256) DO NOTHING")
+    let findLong = try db.prepare("SELECT id FROM long_strings WHERE sha256 = ?")
+    var longIDs: [String: Int64] = [:]
+    /// The id of the long string `bytes`, stored once.
+    func intern(_ bytes: [UInt8]) throws -> Int64 {
+      let sha = SHA256.hash(data: bytes).hexString
+      if let id = longIDs[sha] { return id }
+      try insertLong.execute([sha, String(decoding: bytes, as: UTF8.self)])
+      var id = db.lastInsertRowID
+      if db.changes == 0 {
+        try findLong.bind([sha])
+        guard case .integer(let existing) = try findLong.step()?.values.first else {
+          throw StoreError(path: path, message: "long string \(sha) missing after insert")
+        }
+        id = existing
+        findLong.reset()
+      }
+      longIDs[sha] = id
+      return id
+    }
+    /// A column value as stored: in place, or a reference to a long string.
+    func column(_ value: String?) throws -> String? {
+      guard let value, LongStrings.isLong(value) else { return value }
+      return String(decoding: LongStrings.marker(try intern(Array(value.utf8))), as: UTF8.self)
+    }
+    let insertList = try db.prepare(
+      """
+      INSERT INTO snapshot_results (snapshot_id, check_id, check_version, assessment_id, tool_version, fail, excepted, pass,
+        error, result_ids, open_ids) VALUES (?,?,?,?,?,?,?,?,?,?,?)
+      """)
+    // Each check's results, by index: iterating all results once per check would copy every
+    // result (a large struct) once per check.
+    var indexes: [String: [Int]] = [:]
+    for (i, r) in results.enumerated() { indexes["\(r.checkID)@\(r.checkVersion)", default: []].append(i) }
+    let descriptions = assessment.checks
+    var batches: [(check: Int, items: [Int])] = []
+    for (c, d) in descriptions.enumerated() {
+      try delete.execute([id, d.id, d.version])
+      let mine = indexes["\(d.id)@\(d.version)"] ?? []
+      for start in stride(from: 0, to: mine.count, by: 2048) {
+        batches.append((c, Array(mine[start..<min(start + 2048, mine.count)])))
+      }
+    }
+    // The canonical form and hash of each batch of results are computed on the other cores while
+    // the batch before it is written, so never all at once, and never waiting for each other.
+    func encode(_ items: [Int]) -> PendingBatch {
+      let pending = PendingBatch()
+      pending.group.enter()
+      DispatchQueue.global().async {
+        pending.encoded = Parallel.map(items, minimumCount: 16) { i -> EncodedResult in
+          let detail = results[i].storedCanonicalBytes
+          let sha = ContentHash.hex(detail)
+          let findingKey = results[i].findingKey
+          if let body = ResultBody.template(detail: detail, values: ResultBody.values(of: results[i], findingKey: findingKey)) {
+            return EncodedResult(sha: sha, findingKey: findingKey, body: (ContentHash.hex(body), body))
+          }
+          let (template, atoms) = LongStrings.split(detail)
+          return EncodedResult(sha: sha, findingKey: findingKey, template: template, atoms: atoms)
+        }
+        pending.group.leave()
+      }
+      return pending
+    }
+    var ids = [[Int64]](repeating: [], count: descriptions.count)
+    var open = [[Int64]](repeating: [], count: descriptions.count)
+    var counts = [StatusCounts](repeating: StatusCounts(), count: descriptions.count)
+    var next = batches.first.map { encode($0.items) }
+    for (k, batch) in batches.enumerated() {
+      guard let current = next else { break }
+      current.group.wait()
+      next = k + 1 < batches.count ? encode(batches[k + 1].items) : nil
+      let d = descriptions[batch.check]
+      for (i, encoded) in zip(batch.items, current.encoded) {
+        let sha = encoded.sha
+        let status = results[i].status
+        let principal = results[i].principal
+        let policy = results[i].policy
+        var detail = encoded.template
+        var bodyID: Int64?
+        if let (bodySHA, template) = encoded.body {
+          // The columns are the body's values, stored in place (ResultBody.fits).
+          bodyID = try body(bodySHA, template)
+        } else if !encoded.atoms.isEmpty {
+          var ids: [Int64] = []
+          for atom in encoded.atoms { ids.append(try intern(LongStrings.bind(atom, to: ids))) }
+          detail = LongStrings.bind(encoded.template, to: ids)
+        }
+        try insertDetail.execute([
+          sha, d.id, d.version, try column(encoded.findingKey), status.rawValue, principal?.type.rawValue, try column(principal?.id),
+          try column(principal?.name), try column(principal?.arn), policy?.kind.rawValue, try column(policy?.name),
+          try column(policy?.arn), try column(policy?.versionID), policy?.documentSHA256, try column(results[i].exception?.id),
+          String(decoding: detail, as: UTF8.self), bodyID,
+        ])
+        var detailID = db.lastInsertRowID
+        if db.changes == 0 {
+          try findDetail.bind([sha])
+          guard case .integer(let existing) = try findDetail.step()?.values.first else {
+            throw StoreError(path: path, message: "result \(sha) missing after insert")
+          }
+          detailID = existing
+          findDetail.reset()
+        }
+        ids[batch.check].append(detailID)
+        if status == .fail || status == .excepted { open[batch.check].append(detailID) }
+        counts[batch.check][status] += 1
+      }
+    }
+    for (c, d) in descriptions.enumerated() {
+      try insertList.execute([
+        id, d.id, d.version, assessmentID, Self.toolVersion, counts[c].fail, counts[c].excepted, counts[c].pass,
+        counts[c].error, IDList.encode(ids[c]), IDList.encode(open[c]),
+      ])
     }
   }
 
@@ -160,15 +206,15 @@ extension EvidenceStore {
       let ids = try db.query(sql, args).flatMap { row in
         try StoredRow(row, table: "snapshot_results", id: try row.int("id"), path: path).idList("result_ids")
       }
-      let find = try db.prepare("SELECT status, detail FROM result_details WHERE id = ?")
-      var strings = LongStringReader(db: db)
+      let find = try db.prepare("SELECT status, detail, body_id, \(ResultBody.columnList) FROM result_details WHERE id = ?")
+      var details = ResultDetailReader(db: db)
       var results: [CheckResult] = []
       for detailID in ids {
         try find.bind([detailID])
         guard let row = try find.step() else { throw StoreError(path: path, message: "result \(detailID) is missing (damaged database?)") }
         let status = try StoredRow(row, table: "result_details", id: detailID, path: path).value("status", as: ResultStatus.self)
         if let statuses, !statuses.contains(status) { continue }
-        guard let detail = try strings.expand(Array(try row.string("detail").utf8)), let json = try? JSONParser.parse(detail),
+        guard let detail = try details.detail(row), let json = try? JSONParser.parse(detail),
           let result = CheckResult(json: json)
         else {
           throw StoreError(path: path, message: "result \(detailID) cannot be read (damaged database?)")
@@ -190,8 +236,8 @@ extension EvidenceStore {
       let ids = try db.query("SELECT id, result_ids FROM latest_snapshot_results WHERE snapshot_id = ?", [id]).flatMap { row in
         try StoredRow(row, table: "snapshot_results", id: try row.int("id"), path: path).idList("result_ids")
       }
-      let find = try db.prepare("SELECT detail FROM result_details WHERE id = ?")
-      var strings = LongStringReader(db: db)
+      let find = try db.prepare("SELECT detail, body_id, \(ResultBody.columnList) FROM result_details WHERE id = ?")
+      var details = ResultDetailReader(db: db)
       var results: [CheckResult] = []
       results.reserveCapacity(ids.count)
       for detailID in ids {
@@ -201,7 +247,7 @@ extension EvidenceStore {
         }
         try find.bind([detailID])
         guard let row = try find.step() else { throw StoreError(path: path, message: "result \(detailID) is missing (damaged database?)") }
-        guard let detail = try strings.expand(Array(try row.string("detail").utf8)), let json = try? JSONParser.parse(detail),
+        guard let detail = try details.detail(row), let json = try? JSONParser.parse(detail),
           let result = CheckResult(json: json)
         else {
           throw StoreError(path: path, message: "result \(detailID) cannot be read (damaged database?)")

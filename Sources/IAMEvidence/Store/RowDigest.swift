@@ -22,9 +22,9 @@ struct RowDigest {
     }
   }
 
+  /// 8 bytes, big-endian, appended at once (a row of a dozen columns writes a dozen of these).
   private mutating func append(length: Int) {
-    let v = UInt64(length)
-    for shift in stride(from: 56, through: 0, by: -8) { pending.append(UInt8(truncatingIfNeeded: v >> UInt64(shift))) }
+    withUnsafeBytes(of: UInt64(UInt(bitPattern: length)).bigEndian) { pending.append(contentsOf: $0) }
   }
 
   private mutating func append(_ bytes: UnsafeRawBufferPointer) {

@@ -320,6 +320,44 @@ enum Schema {
         """
     ),
     .init(
+      name: "0006-result-bodies",
+      sql: """
+        -- A result whose detail is its subject's columns plus text shared by many results (the passes
+        -- of a check) keeps an empty detail and points at that text, stored once (see ResultBody): the
+        -- detail with the values of document_sha256, finding_key, policy_arn, policy_name,
+        -- policy_version, principal_arn, principal_id and principal_name replaced by the byte 0x03 and
+        -- the letters a to h. The results view puts the columns back (as JSON strings, or null).
+        CREATE TABLE result_bodies (
+          id INTEGER PRIMARY KEY,
+          sha256 TEXT NOT NULL UNIQUE,
+          template TEXT NOT NULL
+        );
+        ALTER TABLE result_details ADD COLUMN body_id INTEGER REFERENCES result_bodies(id);
+        -- Nothing looks results up by finding key (readers go by id, from the snapshot's lists), and
+        -- keeping the index cost a sixth of the time of storing a result.
+        DROP INDEX result_details_finding_key;
+        DROP VIEW results;
+        CREATE VIEW results AS
+          WITH ids AS (
+            SELECT sr.snapshot_id, sr.assessment_id, sr.tool_version, CAST(j.key AS INTEGER) AS position,
+                   SUM(j.value) OVER (
+                     PARTITION BY sr.snapshot_id, sr.check_id, sr.check_version ORDER BY CAST(j.key AS INTEGER)
+                     ROWS UNBOUNDED PRECEDING) AS detail_id
+            FROM latest_snapshot_results sr, json_each(sr.result_ids) j)
+          SELECT ids.snapshot_id, ids.assessment_id, d.check_id, d.check_version, ids.tool_version, d.finding_key, d.status,
+                 d.principal_type, d.principal_id, d.principal_name, d.principal_arn, d.policy_kind, d.policy_name,
+                 d.policy_arn, d.policy_version, d.document_sha256, d.exception_id, ids.position,
+                 CASE WHEN d.body_id IS NULL THEN d.detail ELSE
+                   replace(replace(replace(replace(replace(replace(replace(replace(b.template,
+                     char(3) || 'a', json_quote(d.document_sha256)), char(3) || 'b', json_quote(d.finding_key)),
+                     char(3) || 'c', json_quote(d.policy_arn)), char(3) || 'd', json_quote(d.policy_name)),
+                     char(3) || 'e', json_quote(d.policy_version)), char(3) || 'f', json_quote(d.principal_arn)),
+                     char(3) || 'g', json_quote(d.principal_id)), char(3) || 'h', json_quote(d.principal_name))
+                 END AS detail
+          FROM ids JOIN result_details d ON d.id = ids.detail_id LEFT JOIN result_bodies b ON b.id = d.body_id;
+        """
+    ),
+    .init(
       name: "0008-reviews",
       sql: """
         -- Access reviews (`review import`): one row per imported sheet, with the sheet itself (so that
@@ -382,12 +420,17 @@ enum SchemaState: Equatable {
 
 extension Schema {
   /// Every table, index, view and trigger the migrations create (SQLite's own `sqlite_` objects
-  /// aside), found by applying them to an empty in-memory database.
+  /// aside), found by applying them to an empty in-memory database one by one: what a later migration
+  /// drops (an index) is still this tool's in a database not yet migrated.
   static let objectNames: Set<String> = {
     guard let db = try? SQLiteConnection(path: ":memory:") else { return [] }
-    for migration in migrations { try? db.execute(migration.sql) }
-    let rows = (try? db.query("SELECT name FROM sqlite_master WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\'")) ?? []
-    return Set(rows.compactMap { try? $0.string("name") })
+    var names = Set<String>()
+    for migration in migrations {
+      try? db.execute(migration.sql)
+      let rows = (try? db.query("SELECT name FROM sqlite_master WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\'")) ?? []
+      names.formUnion(rows.compactMap { try? $0.string("name") })
+    }
+    return names
   }()
 
   /// What the database on `db` holds: nothing, this tool's schema (which migrations), a newer one,

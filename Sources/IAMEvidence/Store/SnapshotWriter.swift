@@ -92,12 +92,13 @@ struct SnapshotWriter {
     var usageIDs: [Int64] = []
     for (n, p) in snapshot.principals.enumerated() {
       let trustID = try p.trustPolicy.map { try documentID($0) }
-      let sha = StateHash.principal(p)
+      let createDate = p.createDate?.description
+      let sha = StateHash.principal(p, createDate: createDate)
       let (stateID, isNew) = try upsert(
         insertPrincipalState, findPrincipalState, sha: sha,
         [
-          sha, p.type.rawValue, p.id, p.name, p.arn, p.path, p.createDate?.description, p.permissionsBoundary?.arn,
-          p.permissionsBoundary?.type, trustID,
+          sha, p.type.rawValue, p.id, p.name, p.arn, p.path, createDate, p.permissionsBoundary?.arn, p.permissionsBoundary?.type,
+          trustID,
         ])
       if isNew {
         for (i, policy) in p.inlinePolicies.enumerated() {
@@ -129,16 +130,15 @@ struct SnapshotWriter {
     progress?(.storedPrincipals(done: total, total: total))
     let policyTotal = snapshot.managedPolicies.count
     for (n, m) in snapshot.managedPolicies.enumerated() {
-      let sha = StateHash.managedPolicy(m)
+      let (createDate, updateDate) = (m.createDate?.description, m.updateDate?.description)
+      let versionDates = m.versions.map { $0.createDate?.description }
+      let sha = StateHash.managedPolicy(m, createDate: createDate, updateDate: updateDate, versionDates: versionDates)
       let (stateID, isNew) = try upsert(
         insertPolicyState, findPolicyState, sha: sha,
-        [
-          sha, m.arn, m.id, m.name, m.path, m.defaultVersionId, m.isAttachable, m.description, m.createDate?.description,
-          m.updateDate?.description, m.isAWSManaged,
-        ])
+        [sha, m.arn, m.id, m.name, m.path, m.defaultVersionId, m.isAttachable, m.description, createDate, updateDate, m.isAWSManaged])
       if isNew {
         for (i, v) in m.versions.enumerated() {
-          try insertVersion.execute([stateID, v.versionId, v.isDefault, v.createDate?.description, i, try documentID(v.document)])
+          try insertVersion.execute([stateID, v.versionId, v.isDefault, versionDates[i], i, try documentID(v.document)])
         }
       }
       try linkPolicy.execute([snapshotID, stateID, m.attachmentCount, m.permissionsBoundaryUsageCount])
@@ -149,35 +149,118 @@ struct SnapshotWriter {
 }
 
 /// Content hashes of principal and managed-policy states: everything stored in the state rows and
-/// their children, and nothing that moves every month (`RoleLastUsed`, attachment counts).
+/// their children, and nothing that moves every month (`RoleLastUsed`, attachment counts). The hash
+/// is the SHA-256 of a canonical JSON array of those fields, written straight to bytes (the same bytes
+/// as the ``JSONValue`` array of them, which a test keeps true); times are given as their stored text.
 enum StateHash {
-  static func principal(_ p: Principal) -> String {
-    var fields: [JSONValue] = [
-      .string(p.type.rawValue), .string(p.id), .string(p.name), .string(p.arn), opt(p.path), opt(p.createDate?.description),
-      opt(p.permissionsBoundary?.arn), opt(p.permissionsBoundary?.type), opt(p.trustPolicy?.sha256),
-    ]
-    fields.append(.array(p.inlinePolicies.map { .array([.string($0.name), .string($0.document.sha256)]) }))
-    fields.append(.array(p.attachedPolicies.map { .array([.string($0.arn), .string($0.name)]) }))
-    fields.append(.array(p.groups.map(JSONValue.string)))
-    fields.append(.array(p.tags.map { .array([.string($0.key), .string($0.value)]) }))
-    fields.append(.array(p.instanceProfiles.map { .array([.string($0.name), opt($0.id), opt($0.arn)]) }))
-    return hash(.array(fields))
+  static func principal(_ p: Principal, createDate: String?) -> String {
+    var w = ArrayWriter()
+    w.open()
+    w.string(p.type.rawValue)
+    w.string(p.id)
+    w.string(p.name)
+    w.string(p.arn)
+    w.string(p.path)
+    w.string(createDate)
+    w.string(p.permissionsBoundary?.arn)
+    w.string(p.permissionsBoundary?.type)
+    w.string(p.trustPolicy?.sha256)
+    w.list(p.inlinePolicies) { w, x in
+      w.string(x.name)
+      w.string(x.document.sha256)
+    }
+    w.list(p.attachedPolicies) { w, x in
+      w.string(x.arn)
+      w.string(x.name)
+    }
+    w.open()
+    for g in p.groups { w.string(g) }
+    w.close()
+    w.list(p.tags) { w, x in
+      w.string(x.key)
+      w.string(x.value)
+    }
+    w.list(p.instanceProfiles) { w, x in
+      w.string(x.name)
+      w.string(x.id)
+      w.string(x.arn)
+    }
+    w.close()
+    return ContentHash.hex(w.out)
   }
 
-  static func managedPolicy(_ m: ManagedPolicy) -> String {
-    var fields: [JSONValue] = [
-      .string(m.arn), opt(m.id), .string(m.name), opt(m.path), opt(m.defaultVersionId), m.isAttachable.map(JSONValue.bool) ?? .null,
-      opt(m.description), opt(m.createDate?.description), opt(m.updateDate?.description),
-    ]
-    fields.append(
-      .array(
-        m.versions.map {
-          .array([.string($0.versionId), .bool($0.isDefault), opt($0.createDate?.description), .string($0.document.sha256)])
-        }))
-    return hash(.array(fields))
+  /// `dates` are the stored texts of the policy's create and update dates and of each version's
+  /// create date, in order.
+  static func managedPolicy(_ m: ManagedPolicy, createDate: String?, updateDate: String?, versionDates: [String?]) -> String {
+    var w = ArrayWriter()
+    w.open()
+    w.string(m.arn)
+    w.string(m.id)
+    w.string(m.name)
+    w.string(m.path)
+    w.string(m.defaultVersionId)
+    w.bool(m.isAttachable)
+    w.string(m.description)
+    w.string(createDate)
+    w.string(updateDate)
+    w.open()
+    for (v, date) in zip(m.versions, versionDates) {
+      w.open()
+      w.string(v.versionId)
+      w.bool(v.isDefault)
+      w.string(date)
+      w.string(v.document.sha256)
+      w.close()
+    }
+    w.close()
+    w.close()
+    return ContentHash.hex(w.out)
   }
 
-  private static func opt(_ s: String?) -> JSONValue { s.map(JSONValue.string) ?? .null }
+  /// Canonical JSON arrays of strings, booleans and nulls, written as they go.
+  struct ArrayWriter {
+    var out: [UInt8] = []
+    private var needsComma = false
 
-  private static func hash(_ v: JSONValue) -> String { SHA256.hash(data: JSONWriter.canonicalBytes(v)).hexString }
+    init() { out.reserveCapacity(512) }
+
+    private mutating func separate() {
+      if needsComma { out.append(UInt8(ascii: ",")) }
+      needsComma = true
+    }
+
+    mutating func open() {
+      separate()
+      out.append(UInt8(ascii: "["))
+      needsComma = false
+    }
+
+    mutating func close() {
+      out.append(UInt8(ascii: "]"))
+      needsComma = true
+    }
+
+    /// A string, or null.
+    mutating func string(_ s: String?) {
+      separate()
+      if let s { JSONWriter.writeString(s, into: &out) } else { out.append(contentsOf: "null".utf8) }
+    }
+
+    /// A boolean, or null.
+    mutating func bool(_ b: Bool?) {
+      separate()
+      out.append(contentsOf: (b.map { $0 ? "true" : "false" } ?? "null").utf8)
+    }
+
+    /// An array holding one array per item, whose elements `body` writes.
+    mutating func list<T>(_ items: [T], _ body: (inout ArrayWriter, T) -> Void) {
+      open()
+      for item in items {
+        open()
+        body(&self, item)
+        close()
+      }
+      close()
+    }
+  }
 }
