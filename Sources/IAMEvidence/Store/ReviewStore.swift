@@ -58,6 +58,7 @@ extension EvidenceStore {
           ]
           try insert.execute(values)
         }
+        try Ledger(db: db, path: path).recordReview(id, snapshotID: review.snapshot.id, recordedAt: importedAt.description)
         return id
       }
     }
