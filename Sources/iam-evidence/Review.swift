@@ -43,7 +43,9 @@ struct ReviewExport: ParsableCommand {
     Terminal.note(
       "Wrote \(out): review sheet of snapshot \(record.id) (account \(record.account), captured \(record.capturedAt.dateString)), "
         + "\(priv) register row(s) and \(items.count - priv) open finding(s)"
-        + (items.isEmpty ? "; nothing to review, so it cannot be imported" : ""))
+        + (items.isEmpty
+          ? "; nothing to review: its one row \"\(ReviewSheet.nothingToReviewRowID)\" is for the reviewer to sign (reviewer, reviewed_on; no decision)"
+          : ""))
   }
 
   /// Whether `a` and `b` name the same existing file (same device and inode).
@@ -83,7 +85,8 @@ struct ReviewImportCommand: ParsableCommand {
     switch outcome {
     case .imported(let id, let snapshot, let rows, let reviewers, let signer):
       Terminal.out(
-        "Imported review \(id) of snapshot \(snapshot): \(rows) row(s), reviewed by \(reviewers.joined(separator: ", "))"
+        "Imported review \(id) of snapshot \(snapshot): "
+          + (rows == 0 ? "nothing to review, confirmed by " : "\(rows) row(s), reviewed by ") + reviewers.joined(separator: ", ")
           + (signer.map { ", signed (key fingerprint \($0.prefix(16)))" } ?? ", unsigned"))
     case .alreadyImported(let id, let snapshot):
       Terminal.out("This sheet was imported before as review \(id) of snapshot \(snapshot); nothing written")

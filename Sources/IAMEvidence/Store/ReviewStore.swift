@@ -30,7 +30,7 @@ extension EvidenceStore {
         ).first {
           return -(try row.int("id"))
         }
-        let dates = review.rows.map(\.answer.reviewedOn).sorted()
+        let dates = review.reviewDates
         try db.run(
           """
           INSERT INTO reviews (snapshot_id, sheet_sha256, sheet, source_name, imported_at, tool_version, reviewers, first_reviewed_on,
