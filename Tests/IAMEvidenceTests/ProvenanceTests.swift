@@ -572,3 +572,45 @@ import XMLTree
     #expect(pages > 3 && all.contains("Page 2 of \(pages)") && all.contains("Page \(pages) of \(pages)"), "\(pages) pages")
   }
 }
+
+/// The demo ingests with provenance, and its quarter package shows it with the review and the scope.
+@Suite(.temporaryDirectories) struct DemoPackageTests {
+  @Test func theDemoQuarterPackageShowsTheReviewTheProvenanceAndTheScope() throws {
+    let dir = try TestSupport.temporaryDirectory()
+    let host = HostIdentity(host: "demo-host", user: "demo-user")
+    var wrote: [URL] = []
+    let model = try #require(
+      try EvidenceWorkflow.runDemo(
+        databasePath: dir.appendingPathComponent("demo.sqlite").path, templates: DocumentTests.templates,
+        generatedAt: { Timestamp(parsing: "2024-07-02T00:00:00Z")! }, now: { TestSupport.fixedNow }, host: host,
+        event: { if case .wrote(let url) = $0 { wrote.append(url) } }))
+    let zip = dir.appendingPathComponent("quarter.zip")
+    #expect(wrote.last == zip)
+    // Every snapshot of the demo account carries the demo operator and the caller identity saved beside its export.
+    for s in model.snapshots {
+      let p = try #require(model.provenance[s.id])
+      #expect(p.operatorName == DemoData.operatorName && p.host == "demo-host" && p.osUser == "demo-user")
+      #expect(p.callerIdentity?.account == DemoData.account && p.callerIdentity?.source == "demo/\(s.capturedAt.dateString).caller.json")
+    }
+    let members = Dictionary(uniqueKeysWithValues: try PackageSupport.zipMembers(zip).map { ($0.name, $0.bytes) })
+    let readme = String(decoding: try #require(members["README.txt"]), as: UTF8.self)
+    #expect(readme.contains("\nScope and limitations\n---------------------\nAccounts covered: 111122223333.\n"))
+    #expect(
+      readme.contains(
+        "  snapshot 2 (2024-04-30): exported with the credentials of arn:aws:sts::111122223333:assumed-role/iam-evidence-reader/dana.demo (caller identity demo/2024-04-30.caller.json, SHA-256 "
+      ), "\(readme)")
+    #expect(readme.contains("by operator Dana Demo (OS user demo-user on host demo-host)"))
+    #expect(readme.contains("  review 1 of snapshot 2 (2024-04-30): reviewed by Dana Whitfield, Sam Okafor from 2024-05-06 to 2024-05-07;"))
+    #expect(
+      readme.contains(
+        "follow-up of user carol.contractor holds kms-full-access, revoke by Dana Whitfield on 2024-05-06, ticket SEC-1042: revoked in snapshot 3 (2024-05-31)"
+      ))
+    #expect(readme.contains("No completed review of the period's last snapshot (snapshot 3)."))
+    #expect(readme.contains("Sign-off of snapshot 3: prepared by Dana Demo; reviewed by (no completed review: to be signed by hand)."))
+    let report = String(decoding: try #require(members["report.html"]), as: UTF8.self)
+    #expect(report.contains("<section id=\"scope\" class=\"major\">") && report.contains("<dt>Prepared by</dt><dd>Dana Demo</dd>"))
+    #expect(report.contains("<code class=\"wrap\">arn:aws:sts::111122223333:assumed-role/iam-evidence-reader/dana.demo</code>"))
+    #expect(report.contains("Document \(model.documentID)"))
+    _ = try OSCALTests.validated(try #require(members["assessment-results.xml"]))
+  }
+}

@@ -20,7 +20,7 @@ public enum DemoEvent {
 extension EvidenceWorkflow {
   /// The main job end to end on the bundled demo account: ingests and assesses its snapshots into
   /// the database at `databasePath` (created, with its folder), then writes the report and evidence of
-  /// the whole period into the folder `report` beside it. Returns the evidence reported (nil when the database holds no
+  /// the whole period into the folder `report` beside it, and the period's package as `quarter.zip`. Returns the evidence reported (nil when the database holds no
   /// snapshot). `templates` are the located templates
   /// (``TemplateSet/locate(explicit:executable:)``).
   ///
@@ -78,6 +78,15 @@ extension EvidenceWorkflow {
     let outputs = try ReportRenderer.render(model, templates: templates)
     // The report folder belongs to the report (it is replaced whole), so not the database's folder.
     for url in try ReportWriter.write(outputs, to: URL(fileURLWithPath: folder).appendingPathComponent("report")) { event(.wrote(url)) }
+    // And the quarter's handoff package (unsigned; the bundled exports are not files it can include,
+    // and its README.txt says so): the review, the provenance and the scope as an auditor gets them.
+    let zip = URL(fileURLWithPath: folder).appendingPathComponent("quarter.zip")
+    _ = try workflow.package(
+      PackageRequest(
+        account: DemoData.account, from: first.capturedAt, to: last.capturedAt, register: nil, includeSnapshots: true, signingKey: nil,
+        templates: templates, generatedAt: model.generatedAt, cadenceDays: 31),
+      to: zip, now: now)
+    event(.wrote(zip))
     event(.accounts(try workflow.accounts(scope: try DemoData.scope(), from: first.capturedAt, to: last.capturedAt)))
     return model
   }
@@ -90,7 +99,7 @@ public enum DemoData {
   /// The demo account, whose report the demo writes.
   public static let account = "111122223333"
   /// The operator the demo records with every ingest (`ingest --operator`).
-  public static let operatorName = "Dana Demo (demo operator)"
+  public static let operatorName = "Dana Demo"
 
   /// The saved `aws sts get-caller-identity` output beside an export: `2024-03-31.json` →
   /// `2024-03-31.caller.json`.
