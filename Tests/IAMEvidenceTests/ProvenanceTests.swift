@@ -335,6 +335,8 @@ import XMLTree
       #expect(html.contains(item), "\(item)")
     }
     #expect(html.contains("<div class=\"cover-scope\" data-slot=\"cover-scope\"><p class=\"cover-scope-text\"><strong>Scope: </strong>"))
+    #expect(ScopeStatement.notExaminedInBrief.first == "the root user" && ScopeStatement.notExaminedInBrief.count == 6)
+    #expect(html.contains("Not examined: " + ScopeStatement.notExaminedInBrief.joined(separator: "; ") + " (see Scope and limitations)."))
     // evidence.xml.
     let xml = try XMLDocument(bytes: try EvidenceXML.render(model, templates: EvidenceXMLTests.templates))
     let e = ["e": EvidenceXML.namespace]

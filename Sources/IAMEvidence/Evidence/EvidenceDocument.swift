@@ -26,6 +26,11 @@ public struct ScopeStatement: Sendable, Hashable {
     "credentials and MFA (passwords, access keys, their age and use, MFA devices)",
   ]
 
+  /// ``notExamined`` in brief, each item without its parenthesis (the report's first page).
+  public static var notExaminedInBrief: [String] {
+    notExamined.map { item in item.range(of: " (").map { String(item[..<$0.lowerBound]) } ?? item }
+  }
+
   /// The sentence on reliance that closes the statement.
   public static let reliance =
     "What the evidence does not examine can grant or deny access that no IAM identity policy shows: the auditor decides what reliance to place on this evidence, and which other evidence covers the rest."

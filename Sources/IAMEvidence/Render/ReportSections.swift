@@ -63,8 +63,8 @@ enum ReportSections {
     let p = slot.add("p", class: "cover-scope-text")
     p.add("strong", "Scope: ")
     p.say(
-      "account \(scope.accounts.joined(separator: ", ")); examined: \(ScopeStatement.examined). Not examined: the root user, IAM Identity Center, KMS key policies and grants, SCPs, resource-based policies, credentials and MFA (see Scope and limitations)."
-    )
+      "account \(scope.accounts.joined(separator: ", ")); examined: \(ScopeStatement.examined). Not examined: "
+        + ScopeStatement.notExaminedInBrief.joined(separator: "; ") + " (see Scope and limitations).")
     let review = slot.add("p", class: "cover-scope-text")
     review.add("strong", "Access review: ")
     if let r = model.currentReview?.review {
