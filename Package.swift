@@ -41,7 +41,9 @@ let package = Package(
       resources: [
         .copy("Resources/aws-actions.json"), .copy("Resources/controls.json"), .copy("Resources/escalation-methods.json"),
         .copy("Resources/Demo"),
-      ]
+      ],
+      // BuildInfo.sourceSHA256: the SHA-256 of the sources the library is built from (see the plugin).
+      plugins: ["BuildInfoPlugin"]
     ),
     .executableTarget(
       name: "iam-evidence",
@@ -50,6 +52,9 @@ let package = Package(
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
+    // Build tools: hashes Package.swift, Plugins/, Sources/ and Templates/ into the library's BuildInfo.
+    .executableTarget(name: "SourceDigest"),
+    .plugin(name: "BuildInfoPlugin", capability: .buildTool(), dependencies: ["SourceDigest"]),
     // Test-only: where the tests find the package and ../shared (one helper for every test target).
     .target(name: "TestPaths", path: "Tests/TestPaths"),
     .testTarget(

@@ -7,9 +7,12 @@ struct Ingest: ParsableCommand {
   static let configuration = CommandConfiguration(
     abstract: "Load `aws iam get-account-authorization-details` output into the database.",
     discussion: """
-      PATH may be a file, a directory (every *.json in name order, skipping *.truth.json), or - for \
-      standard input. Each snapshot is stored in one transaction: a bad file leaves nothing of itself \
-      behind. The same bytes ingested twice are reported and skipped.
+      PATH may be a file, a directory (every *.json in name order, skipping *.truth.json and \
+      *.caller.json), or - for standard input. Each snapshot is stored in one transaction: a bad file \
+      leaves nothing of itself behind. The same bytes ingested twice are reported and skipped. Every new \
+      snapshot is recorded with its provenance: the host, the OS user, the tool's build (version and \
+      source SHA-256) and, when given, --operator and --caller-identity (whose Account must be the \
+      snapshot's account, else the snapshot is refused).
       """)
 
   @OptionGroup var database: DatabaseOptions
@@ -29,6 +32,17 @@ struct Ingest: ParsableCommand {
   @Option(help: "The exceptions register to assess new snapshots with (JSON; see README).")
   var exceptions: String?
 
+  @Option(
+    help: ArgumentHelp(
+      "The saved output of `aws sts get-caller-identity --output json`, taken with the same credentials as the export.",
+      discussion: "Its Account must be the account of every snapshot ingested with it.", valueName: "file"))
+  var callerIdentity: String?
+
+  @Option(
+    name: .customLong("operator"),
+    help: ArgumentHelp("The name of the person who took the export and runs the ingest, recorded with the snapshot.", valueName: "name"))
+  var operatorName: String?
+
   @Argument(help: "Snapshot files, directories, or - for standard input.")
   var paths: [String]
 
@@ -36,9 +50,17 @@ struct Ingest: ParsableCommand {
     Allocator.fixMmapThreshold(bytes: 128 * 1024)
     let paths = try IngestSource.expand(self.paths)
     let register = try ExceptionRegister.option(exceptions)
+    // Both read and checked before the database is opened: a wrong one writes nothing.
+    let caller = try callerIdentity.map { try CallerIdentity.load(path: $0) }
+    let name = try operatorName.map { try SnapshotProvenance.operatorName($0) }
+    if let caller, let account, caller.account != account {
+      throw CommandFailure(
+        message: "\(caller.source): $.Account: the caller identity is of account \(caller.account), not the --account \(account)")
+    }
     let workflow = try database.writer(create: true)
     let options = IngestOptions(
-      account: account, capturedAt: capturedAt, label: label, allowTruncated: allowTruncated, now: Clock.now())
+      account: account, capturedAt: capturedAt, label: label, allowTruncated: allowTruncated, now: Clock.now(),
+      provenance: .here(operatorName: name, callerIdentity: caller, host: HostIdentity.current()))
     let timings = Timings()
     for path in paths {
       timings.start()

@@ -18,7 +18,9 @@ struct ReviewExport: ParsableCommand {
       One row per item: a capability a principal holds (row id priv:<principal id>:<capability>) or an \
       open finding (finding:<finding key>). Every row carries the snapshot id and the SHA-256 of its \
       export. The reviewer fills in decision (keep, revoke or exception), reviewer, reviewed_on \
-      (YYYY-MM-DD), comment and ticket, then `review import` stores it. Only reads the database.
+      (YYYY-MM-DD), comment and ticket, then `review import` stores it. A snapshot with nothing to \
+      review gets one row "none": the reviewer fills in reviewer and reviewed_on, no decision. Only \
+      reads the database.
       """)
 
   @OptionGroup var database: DatabaseOptions
@@ -43,7 +45,9 @@ struct ReviewExport: ParsableCommand {
     Terminal.note(
       "Wrote \(out): review sheet of snapshot \(record.id) (account \(record.account), captured \(record.capturedAt.dateString)), "
         + "\(priv) register row(s) and \(items.count - priv) open finding(s)"
-        + (items.isEmpty ? "; nothing to review, so it cannot be imported" : ""))
+        + (items.isEmpty
+          ? "; nothing to review: its one row \"\(ReviewSheet.nothingToReviewRowID)\" is for the reviewer to sign (reviewer, reviewed_on; no decision)"
+          : ""))
   }
 
   /// Whether `a` and `b` name the same existing file (same device and inode).
@@ -66,7 +70,9 @@ struct ReviewImportCommand: ParsableCommand {
       column), a row without a decision (keep, revoke, exception), a reviewer or a reviewed_on date \
       (YYYY-MM-DD, not before the snapshot's capture day), an unknown or repeated row id, an item of \
       the snapshot missing from the sheet, a sheet of another database. The review is stored with the \
-      sheet and its SHA-256 in one transaction; with --sign-key, with an Ed25519 signature of the sheet.
+      sheet and its SHA-256 in one transaction, recorded in the ledger; with --sign-key, with an \
+      Ed25519 signature of the sheet. A sheet whose only row is "none" (nothing to review) is stored as \
+      a completed review with zero items.
       """)
 
   @OptionGroup var database: DatabaseOptions
@@ -83,7 +89,8 @@ struct ReviewImportCommand: ParsableCommand {
     switch outcome {
     case .imported(let id, let snapshot, let rows, let reviewers, let signer):
       Terminal.out(
-        "Imported review \(id) of snapshot \(snapshot): \(rows) row(s), reviewed by \(reviewers.joined(separator: ", "))"
+        "Imported review \(id) of snapshot \(snapshot): "
+          + (rows == 0 ? "nothing to review, confirmed by " : "\(rows) row(s), reviewed by ") + reviewers.joined(separator: ", ")
           + (signer.map { ", signed (key fingerprint \($0.prefix(16)))" } ?? ", unsigned"))
     case .alreadyImported(let id, let snapshot):
       Terminal.out("This sheet was imported before as review \(id) of snapshot \(snapshot); nothing written")

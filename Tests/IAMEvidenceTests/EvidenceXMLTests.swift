@@ -14,12 +14,18 @@ import XMLTree
   static func quarter() throws -> EvidenceModel {
     let (store, _) = try TestSupport.makeStore()
     for (month, day) in [("2024-01", "31"), ("2024-02", "29"), ("2024-03", "31")] {
-      let r = try TestSupport.ingest(store, TestSupport.fixture("dev-series/\(month).json"), capturedAt: "\(month)-\(day)T23:00:00Z")
+      // January without an operator, the other months with one and the caller identity.
+      let r = try TestSupport.ingest(
+        store, TestSupport.fixture("dev-series/\(month).json"), capturedAt: "\(month)-\(day)T23:00:00Z",
+        provenance: month == "2024-01"
+          ? TestSupport.provenance(operatorName: nil) : TestSupport.provenance(account: "479265329499"))
       try store.workflow.assess(snapshotID: r.id, now: TestSupport.fixedNow)
     }
-    return try store.workflow.evidence(
+    var model = try store.workflow.evidence(
       scope: .period(from: Timestamp(parsing: "2024-01-01")!, to: Timestamp(parsing: "2024-03-31T23:59:59Z")!), account: nil,
       generatedAt: generatedAt)
+    model.toolBuild = TestSupport.fixedBuild
+    return model
   }
 
   @Test func validatesAndReconcilesWithThePopulation() throws {

@@ -265,14 +265,15 @@ import Testing
     #expect(after.chainHead?.entry == 9)
   }
 
-  /// A database written before the ledger (its migrations undone here) gets entries for the rows
-  /// it holds when it is migrated, marked as backfilled; reading commands meanwhile refuse it.
+  /// A database written before the ledger (its migrations undone here, and 0007's provenance, which
+  /// came later) gets entries for the rows it holds when it is migrated, marked as backfilled; reading
+  /// commands meanwhile refuse it.
   @Test func anOlderDatabaseGetsItsLedgerWhenMigrated() throws {
     let (dir, db) = try Self.damaged { raw in
       try raw.execute(
         """
-        DROP TABLE ledger; DROP TABLE long_strings;
-        DELETE FROM schema_migrations WHERE name IN ('0003-long-strings', '0004-ledger')
+        DROP TABLE ledger; DROP TABLE long_strings; DROP TABLE snapshot_provenance;
+        DELETE FROM schema_migrations WHERE name IN ('0003-long-strings', '0004-ledger', '0007-provenance')
         """)
     }
     defer { try? FileManager.default.removeItem(at: dir) }
@@ -281,7 +282,7 @@ import Testing
     #expect(refused.stderr.contains("run `iam-evidence migrate --db \(db)`"), "\(refused.stderr)")
     let migrate = try TestSupport.run(["migrate", "--db", db])
     #expect(migrate.status == 0, "\(migrate.stderr)")
-    #expect(migrate.stdout == "\(db): applied schema migration(s) 0003-long-strings, 0004-ledger\n")
+    #expect(migrate.stdout == "\(db): applied schema migration(s) 0003-long-strings, 0004-ledger, 0007-provenance\n")
     let check = try TestSupport.run(["check-db", "--db", db])
     #expect(check.status == 0, "\(check.stdout)\(check.stderr)")
     #expect(check.stdout.contains("3 snapshot(s), 6 ledger entries (6 backfilled by a migration)"), "\(check.stdout)")

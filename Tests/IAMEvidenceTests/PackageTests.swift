@@ -539,7 +539,7 @@ import ZIPFoundation
     let readme = String(decoding: try #require(members.first { $0.name == "README.txt" }).bytes, as: UTF8.self)
     #expect(readme.contains("Source snapshots not included"), "\(readme)")
     #expect(readme.contains("Scope and limitations\n---------------------\nAccounts covered: 479265329499."), "\(readme)")
-    #expect(readme.contains("Not examined: the root user, IAM Identity Center, KMS key policies and grants"))
+    #expect(readme.contains("Not examined: " + ScopeStatement.notExamined.joined(separator: "; ") + "."))
     #expect(readme.contains("snapshot 2: its source file \(modified.path) is not readable here"), "\(readme)")
     // --no-snapshots leaves them all out and says so; it cannot be combined with --include-snapshots.
     let none = try TestSupport.run(

@@ -498,11 +498,17 @@ struct ReviewFixture {
 @Suite(.temporaryDirectories) struct ReviewIntegrityTests {
   typealias F = RegisterFixture
 
+  /// Each edit is named twice: the ledger entry of the import no longer matches the rows, and the
+  /// rows no longer match the sheet (or its signature).
   @Test func anEditedDecisionOrSheetOrSignatureIsAProblemAndNoEvidenceIsWritten() throws {
-    for edit in [
-      "UPDATE review_rows SET decision = 'keep' WHERE decision = 'revoke'",
-      "UPDATE reviews SET sheet = sheet || ' '",
-      "UPDATE reviews SET signature = 'AAAA'",
+    for (edit, ledger, own) in [
+      (
+        "UPDATE review_rows SET decision = 'keep' WHERE decision = 'revoke'",
+        "table review_rows, the rows of review 1: changed since ledger entry",
+        "differ from the sheet stored with the review"
+      ),
+      ("UPDATE reviews SET sheet = sheet || ' '", "table reviews, row 1: changed since ledger entry", "no longer hashes"),
+      ("UPDATE reviews SET signature = 'AAAA'", "table reviews, row 1: changed since ledger entry", "signature does not verify"),
     ] {
       let fx = try ReviewFixture()
       try fx.importSheet(try fx.filled(), key: SigningKeys.generate())
@@ -511,8 +517,37 @@ struct ReviewFixture {
       try fx.store.db.execute("DROP TRIGGER reviews_no_update; DROP TRIGGER review_rows_no_update")
       try fx.store.db.execute(edit)
       let problems = try fx.store.checkIntegrity().problems.map(\.description)
-      #expect(problems.count == 1, "\(edit): \(problems)")
-      #expect(problems.first?.contains("review") == true, "\(problems)")
+      #expect(problems.count == 2, "\(edit): \(problems)")
+      #expect(problems.contains { $0.contains(ledger) }, "\(edit): \(problems)")
+      #expect(problems.contains { $0.contains(own) }, "\(edit): \(problems)")
+      #expect(throws: WorkflowError.self) { try ReviewPresentationTests.evidence(fx) }
+    }
+  }
+
+  /// What the sheet does not hold is bound by the ledger alone: the reviewers column, the import
+  /// time, a review deleted whole, a review inserted by hand.
+  @Test func theLedgerCoversWhatTheSheetCannot() throws {
+    for (edit, expected) in [
+      ("UPDATE reviews SET reviewers = '[\"Mallory\"]'", "table reviews, row 1: changed since ledger entry"),
+      ("UPDATE reviews SET imported_at = '2024-05-01T00:00:00Z'", "table reviews, row 1: changed since ledger entry"),
+      (
+        "DELETE FROM review_rows; DELETE FROM reviews",
+        "records review 1 of snapshot 1, which is no longer in the database"
+      ),
+      (
+        "INSERT INTO reviews SELECT 2, snapshot_id, sheet_sha256 || 'x', sheet, source_name, imported_at, tool_version, reviewers, first_reviewed_on, last_reviewed_on, NULL, NULL, NULL FROM reviews",
+        "table reviews, row 2: has no ledger entry"
+      ),
+    ] {
+      let fx = try ReviewFixture()
+      try fx.importSheet(try fx.filled())
+      #expect(try fx.store.checkIntegrity().problems.isEmpty)
+      try fx.store.db.execute(
+        "DROP TRIGGER reviews_no_update; DROP TRIGGER review_rows_no_update; DROP TRIGGER reviews_no_delete; DROP TRIGGER review_rows_no_delete"
+      )
+      try fx.store.db.execute(edit)
+      let problems = try fx.store.checkIntegrity().problems.map(\.description)
+      #expect(problems.contains { $0.contains(expected) }, "\(edit): \(problems)")
       #expect(throws: WorkflowError.self) { try ReviewPresentationTests.evidence(fx) }
     }
   }

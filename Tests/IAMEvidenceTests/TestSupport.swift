@@ -46,6 +46,21 @@ enum TestSupport {
 
   static let fixedNow = Timestamp(parsing: "2024-07-01T12:00:00Z")!
 
+  /// A tool build that does not change with every edit of the sources (goldens, rendered documents).
+  static let fixedBuild = ToolBuild(name: "iam-evidence", version: "0.1.0", sourceSHA256: String(repeating: "b", count: 64))
+
+  /// A fixed provenance: `operatorName`, a caller identity of `account` when given (an assumed role),
+  /// host `audit-host`, OS user `auditor`, ``fixedBuild``.
+  static func provenance(operatorName: String? = "Olive Operator", account: String? = nil) -> SnapshotProvenance {
+    SnapshotProvenance(
+      operatorName: operatorName,
+      callerIdentity: account.map { a in
+        CallerIdentity(
+          userID: "AROAEXAMPLEREADER:olive", account: a, arn: "arn:aws:sts::\(a):assumed-role/iam-evidence-reader/olive",
+          source: "exports/\(a).caller.json", sha256: Digest.sha256(Array("caller \(a)".utf8)))
+      }, host: "audit-host", osUser: "auditor", build: fixedBuild)
+  }
+
   /// A new store in a temporary directory.
   static func makeStore() throws -> (EvidenceStore, URL) {
     let dir = try temporaryDirectory()
@@ -56,11 +71,13 @@ enum TestSupport {
   /// Ingests a fixture file, failing the test when it is not newly ingested.
   @discardableResult
   static func ingest(
-    _ store: EvidenceStore, _ url: URL, account: String? = nil, capturedAt: String = "2024-06-30T00:00:00Z"
+    _ store: EvidenceStore, _ url: URL, account: String? = nil, capturedAt: String = "2024-06-30T00:00:00Z",
+    provenance: SnapshotProvenance? = nil
   ) throws -> SnapshotRecord {
     let source = IngestSource(name: url.lastPathComponent, bytes: try bytes(url), modificationTime: nil)
     let outcome = try store.workflow.ingest(
-      source, options: IngestOptions(account: account, capturedAt: Timestamp(parsing: capturedAt), now: fixedNow))
+      source,
+      options: IngestOptions(account: account, capturedAt: Timestamp(parsing: capturedAt), now: fixedNow, provenance: provenance))
     guard case .ingested(let record) = outcome else {
       Issue.record("\(url.lastPathComponent) was already ingested")
       throw StoreError(path: url.path, message: "not ingested")

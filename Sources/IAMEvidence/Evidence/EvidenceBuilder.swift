@@ -43,6 +43,10 @@ public struct EvidenceRecords: Sendable {
   public var lastSeenResults: [String: CheckResult] = [:]
   /// The access reviews of the period's snapshots with their follow-ups (``EvidenceWorkflow/reviewEvidence(of:capabilities:)``).
   public var reviews: [ReviewEvidence] = []
+  /// The provenance of the snapshots, by id (``EvidenceModel/provenance``).
+  public var provenance: [Int: SnapshotProvenance] = [:]
+  /// The build of the tool stating the evidence (``EvidenceModel/toolBuild``).
+  public var build: ToolBuild = .current
 
   public init(
     current: SnapshotRecord, period: [SnapshotRecord], periodFrom: Timestamp? = nil, periodTo: Timestamp? = nil,
@@ -105,8 +109,8 @@ public enum EvidenceBuilder {
             isStale: stale.contains(e.id), daysLeft: current.capturedAt.days(until: e.expiresOn)))
       }
     }
-    return EvidenceModel(
-      toolName: IAMEvidenceVersion.name, toolVersion: IAMEvidenceVersion.current, sqliteVersion: records.sqliteVersion,
+    var model = EvidenceModel(
+      toolName: records.build.name, toolVersion: records.build.version, sqliteVersion: records.sqliteVersion,
       generatedAt: generatedAt, account: current.account, periodFrom: records.periodFrom, periodTo: records.periodTo, current: current,
       snapshots: records.period, assessment: records.assessment, controls: controls(of: checks, catalog: catalog), checks: checks,
       results: records.results, exceptions: exceptions, history: history, ledger: records.ledger, privileged: records.privileged,
@@ -116,6 +120,9 @@ public enum EvidenceBuilder {
       periodFindings: periodFindings(
         lifetimes: records.lifetimes, current: current, results: records.results, lastSeen: records.lastSeenResults),
       reviews: records.reviews)
+    model.toolBuild = records.build
+    model.provenance = records.provenance
+    return model
   }
 
   /// The controls `checks` map to, as evidence lists them: the founding check's primary control first

@@ -161,6 +161,12 @@ public struct EvidenceModel: Sendable {
   /// The access reviews of the period's snapshots (``StoredReview``), oldest snapshot first, with the
   /// follow-up of their `revoke` rows in the account's next snapshot.
   public var reviews: [ReviewEvidence] = []
+  /// The build of the tool stating the evidence (``ToolBuild/current``; tests give a fixed one, so that
+  /// goldens do not change with every edit of the sources).
+  public var toolBuild: ToolBuild = .current
+  /// Who took and loaded each snapshot of the evidence (the state at the period's start included), by
+  /// snapshot id; a snapshot ingested without provenance is absent.
+  public var provenance: [Int: SnapshotProvenance] = [:]
 
   /// The latest review of the current snapshot (the last imported), which the sign-off names; nil
   /// when the period's last snapshot has no completed review.

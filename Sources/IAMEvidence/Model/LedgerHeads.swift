@@ -14,7 +14,8 @@ public struct LedgerHead: Sendable, Hashable {
 }
 
 /// The ledger heads an evidence document carries: for each snapshot, the head after the last entry
-/// that recorded its rows as they are (its ingest or its current assessment), and the latest of them.
+/// that recorded its rows as they are (its ingest, its current assessment or a review of it), and the
+/// latest of them.
 public struct LedgerHeads: Sendable, Hashable {
   /// By snapshot id.
   public var snapshots: [Int: LedgerHead]

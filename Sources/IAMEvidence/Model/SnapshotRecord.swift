@@ -102,11 +102,14 @@ public struct NewSnapshot: Sendable {
   /// SHA-256 of the file's exact bytes.
   public var sha256: String
   public var label: String?
+  /// Who took and loaded it, where, with which build; nil records none (the library used without it).
+  public var provenance: SnapshotProvenance?
 
   public init(
     account: String, capturedAt: Timestamp, capturedAtSource: CapturedAtSource, ingestedAt: Timestamp, sourceName: String,
-    byteSize: Int, sha256: String, label: String?
+    byteSize: Int, sha256: String, label: String?, provenance: SnapshotProvenance? = nil
   ) {
+    self.provenance = provenance
     self.account = account
     self.capturedAt = capturedAt
     self.capturedAtSource = capturedAtSource

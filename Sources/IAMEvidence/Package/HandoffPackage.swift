@@ -185,18 +185,62 @@ public enum HandoffPackage {
   }
 
   /// "Scope and limitations": what the evidence covers and what it does not, for the auditor to
-  /// decide reliance on.
+  /// decide reliance on (``ScopeStatement``: the report, `evidence.xml` and OSCAL say the same).
   static func scopeLines(_ m: EvidenceModel) -> [String] {
-    [
-      "",
-      "Scope and limitations",
-      "---------------------",
-      "Accounts covered: \(m.account).",
-      "Examined: the IAM users, groups and roles in each export (aws iam get-account-authorization-details) and their inline, managed and boundary policies.",
-      "Not examined: the root user, IAM Identity Center, KMS key policies and grants, service control policies (SCPs), resource-based policies, credentials (passwords, access keys) and MFA.",
-      "Action catalog: \(m.actionCatalog?.description ?? "not recorded").",
-      "Tool build: \(m.toolName) \(m.toolVersion).",
+    ["", "Scope and limitations", "---------------------"] + m.scopeStatement.lines
+  }
+
+  /// "Provenance": who took and loaded each snapshot (the state at the period's start first).
+  static func provenanceLines(_ m: EvidenceModel) -> [String] {
+    var lines = [
+      "", "Provenance of the snapshots", "---------------------------",
+      "Recorded by the tool at each ingest (ingest --operator, --caller-identity; the host, the OS user and the tool's build) and covered by the ledger. Confirm each capture in CloudTrail: the GetAccountAuthorizationDetails event of the caller ARN at the capture time (README of iam-evidence, \"Quarterly audit\").",
     ]
+    for s in (m.periodStart.map { [$0] } ?? []) + m.snapshots {
+      guard let p = m.provenance[s.id] else {
+        lines.append("  snapshot \(s.id) (\(s.capturedAt.dateString)): provenance not recorded (ingested without it)")
+        continue
+      }
+      let caller =
+        p.callerIdentity.map { "exported with the credentials of \($0.arn) (caller identity \($0.source), SHA-256 \($0.sha256))" }
+        ?? "no caller identity recorded"
+      lines.append(
+        "  snapshot \(s.id) (\(s.capturedAt.dateString)): \(caller); ingested at \(s.ingestedAt) by \(p.ingestedBy) with \(p.build.description)"
+      )
+    }
+    return lines
+  }
+
+  /// "Access reviews": each review of the period's snapshots (reviewers, dates, decisions, signer) and
+  /// the follow-up of the access marked revoke; the sign-off of the period's last snapshot.
+  static func reviewLines(_ m: EvidenceModel) -> [String] {
+    var lines = ["", "Access reviews", "--------------"]
+    for e in m.reviews {
+      let r = e.review
+      let signed = r.signerFingerprint.map { "signed by the key of fingerprint \($0)" } ?? "unsigned"
+      let what =
+        r.rows.isEmpty
+        ? "nothing to review (no privileged identity and no open finding), confirmed"
+        : "\(r.rows.count) item(s): \(r.count(.keep)) keep, \(r.count(.revoke)) revoke, \(r.count(.exception)) exception"
+      lines.append(
+        "  review \(r.id) of snapshot \(e.snapshot.id) (\(e.snapshot.capturedAt.dateString)): reviewed by \(r.reviewers.joined(separator: ", ")) from \(r.firstReviewedOn) to \(r.lastReviewedOn); \(what); sheet \(r.sourceName), SHA-256 \(r.sheetSHA256), \(signed)"
+      )
+      for f in e.followUps {
+        let seen = f.nextSnapshotID.map { " in snapshot \($0) (\(f.nextCapturedAt?.dateString ?? ""))" } ?? " (no later snapshot yet)"
+        lines.append(
+          "    follow-up of \(f.row.label), revoke by \(f.row.reviewer) on \(f.row.reviewedOn)\(f.row.ticket.isEmpty ? "" : ", ticket \(f.row.ticket)"): \(f.state.rawValue)\(seen)"
+        )
+      }
+    }
+    if m.currentReview == nil {
+      lines.append("  No completed review of the period's last snapshot (snapshot \(m.current.id)).")
+    }
+    let review = m.currentReview?.review
+    lines.append(
+      "Sign-off of snapshot \(m.current.id): prepared by \(m.preparedBy ?? "(not recorded: to be signed by hand)"); reviewed by "
+        + (review.map { "\($0.reviewers.joined(separator: ", ")) on \($0.lastReviewedOn) (review \($0.id))" }
+          ?? "(no completed review: to be signed by hand)") + ".")
+    return lines
   }
 
   static func readme(_ inputs: Inputs, files: [String]) -> String {
@@ -204,9 +248,9 @@ public enum HandoffPackage {
     let describe: [String: String] = [
       "README.txt": "this file",
       "report.html":
-        "the audit report for people: the verdict on each control, findings with remediation, the privileged access register, exceptions, trend chart, population, methodology, chain of custody (open in any browser; no scripts, no network)",
+        "the audit report for people: the verdict on each control, scope and limitations, findings with remediation, the privileged access register, access reviews, exceptions, trend chart, population, methodology, chain of custody with each snapshot's provenance, sign-off (open in any browser; no scripts, no network; print it to get the document id and page numbers on every page)",
       "evidence.xml":
-        "the canonical machine-readable evidence (whole population, findings, exceptions, history), valid against evidence.xsd",
+        "the canonical machine-readable evidence (whole population, findings, exceptions, access reviews, provenance, scope and limitations, history), valid against evidence.xsd",
       "evidence.xsd": "the XML Schema of evidence.xml (xmllint --noout --schema evidence.xsd evidence.xml)",
       ReportRenderer.populationCSVName:
         "the whole population of the current snapshot, one row per result (passes included): check and version, status, principal, policy, exception, finding key, for spreadsheets; report.html names it with its row count and SHA-256 when it lists a check's population only as counts",
@@ -231,14 +275,15 @@ public enum HandoffPackage {
         "Period: \(m.periodDescription)",
         "Snapshots in the period: \(m.snapshots.count) (current state: snapshot \(m.current.id), captured \(m.current.capturedAt))",
       ] + verdictLines(m) + [
-        "Generated at \(m.generatedAt) by \(m.toolName) \(m.toolVersion)."
+        "Generated at \(m.generatedAt) by \(m.toolBuild.description).",
+        "Document \(m.documentID) (report.html, evidence.xml and assessment-results.xml carry the same id; SHA-256 of the evidence it states: \(m.evidenceDigest)).",
       ]
     if let head = m.ledger.latest {
       lines.append(
         "Ledger chain head: \(head.head) (entry \(head.entry) of the database's hash chain over these snapshots' records; evidence.xml and report.html carry it too)."
       )
     }
-    lines += sourceSnapshotLines(inputs) + scopeLines(m)
+    lines += sourceSnapshotLines(inputs) + scopeLines(m) + provenanceLines(m) + reviewLines(m)
     lines += [
       "",
       "Files",

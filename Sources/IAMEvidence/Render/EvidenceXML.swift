@@ -62,12 +62,15 @@ public enum EvidenceXML {
     let doc = XMLDocument(rootElement: "evidence", namespaceURI: namespace)
     let root = doc.rootElement!
     root.setAttribute("schemaVersion", "1")
+    root.setAttribute("documentId", model.documentID)
+    root.setAttribute("evidenceDigest", model.evidenceDigest)
 
     let tool = root.addChild("tool")
     tool.setAttribute("name", model.toolName)
     tool.setAttribute("version", model.toolVersion)
     tool.setAttribute("sqliteVersion", model.sqliteVersion)
     tool.setAttribute("libxml2Version", libxml2Version)
+    tool.setAttribute("sourceSha256", model.toolBuild.sourceSHA256)
     root.addChild("generatedAt").addText(model.generatedAt.description)
 
     let scope = root.addChild("scope")
@@ -79,6 +82,7 @@ public enum EvidenceXML {
       scope.setAttribute("chainEntry", String(head.entry))
     }
     func snapshotEntry(_ e: XMLElement, _ s: SnapshotRecord, _ flag: (name: String, value: Bool)) {
+      if let p = model.provenance[s.id] { provenance(e.addChild("provenance"), p) }
       e.setAttribute("id", String(s.id))
       e.setAttribute(flag.name, String(flag.value))
       e.setAttribute("capturedAt", s.capturedAt.description)
@@ -103,6 +107,8 @@ public enum EvidenceXML {
       let e = scope.addChild("periodStart")
       snapshotEntry(e, s, ("assessed", !model.periodStartCounts.isEmpty))
     }
+
+    limitations(root.addChild("limitations"), model.scopeStatement)
 
     let control = root.addChild("control")
     if let primary = model.controls.first {
@@ -319,6 +325,37 @@ public enum EvidenceXML {
     w.endElement()
   }
 
+  /// Who took and loaded a snapshot (``SnapshotProvenance``).
+  private static func provenance(_ e: XMLElement, _ p: SnapshotProvenance) {
+    if let c = p.callerIdentity {
+      let x = e.addChild("callerIdentity")
+      x.setAttribute("arn", c.arn)
+      x.setAttribute("account", c.account)
+      x.setAttribute("userId", c.userID)
+      x.setAttribute("source", c.source)
+      x.setAttribute("sha256", c.sha256)
+    }
+    if let name = p.operatorName { e.setAttribute("operator", name) }
+    e.setAttribute("host", p.host)
+    e.setAttribute("osUser", p.osUser)
+    e.setAttribute("toolName", p.build.name)
+    e.setAttribute("toolVersion", p.build.version)
+    e.setAttribute("toolSourceSha256", p.build.sourceSHA256)
+  }
+
+  /// Scope and limitations (``ScopeStatement``).
+  private static func limitations(_ e: XMLElement, _ scope: ScopeStatement) {
+    for a in scope.accounts { e.addChild("account").addText(a) }
+    e.addChild("examined").addText(ScopeStatement.examined)
+    for item in ScopeStatement.notExamined { e.addChild("notExamined").addText(item) }
+    if let catalog = scope.actionCatalog { e.addChild("actionCatalog").addText(catalog) }
+    let build = e.addChild("toolBuild")
+    build.setAttribute("name", scope.toolBuild.name)
+    build.setAttribute("version", scope.toolBuild.version)
+    build.setAttribute("sourceSha256", scope.toolBuild.sourceSHA256)
+    e.addChild("reliance").addText(ScopeStatement.reliance)
+  }
+
   /// The verdict of each control over the period and the snapshot verdicts it rests on (evidence of a
   /// period only).
   private static func periodVerdicts(_ root: XMLElement, _ model: EvidenceModel) {
@@ -429,6 +466,7 @@ public enum EvidenceXML {
       for d in ReviewDecision.allCases { x.setAttribute(d.rawValue, String(review.count(d))) }
       if let f = review.signerFingerprint { x.setAttribute("signerFingerprint", f) }
       if let s = review.signature { x.setAttribute("signature", s) }
+      if review.isNothingToReview { x.setAttribute("nothingToReview", "true") }
       for name in review.reviewers { x.addChild("reviewer").setAttribute("name", name) }
       for row in review.rows {
         let i = x.addChild("item")

@@ -124,6 +124,9 @@ public enum OSCALAssessmentResults {
     build(model, trend: trend, snapshotMembers: snapshotMembers).xmlBytes(indented: true)
   }
 
+  /// The `scheme` of the metadata's `document-id` (``EvidenceModel/documentID``).
+  public static let documentIDScheme = "urn:iam-evidence:document-id"
+
   /// The OSCAL control id (a token) for an ISO/IEC 27001 control id: `A.8.2` → `a.8.2`.
   public static func controlID(_ isoID: String) -> String {
     let token = isoID.lowercased().map { c -> Character in
@@ -252,10 +255,15 @@ private struct Builder {
     m.addChild("last-modified").addText(O.dateTime(model.generatedAt))
     m.addChild("version").addText(O.line(model.toolVersion))
     m.addChild("oscal-version").addText(O.oscalVersion)
+    let documentID = m.addChild("document-id")
+    documentID.setAttribute("scheme", O.documentIDScheme)
+    documentID.addText(model.documentID)
     prop(m, "aws-account-id", model.account)
     if let f = model.periodFrom { prop(m, "period-start", O.dateTime(f)) }
     if let t = model.periodTo { prop(m, "period-end", O.dateTime(t)) }
     prop(m, "generator", "\(model.toolName) \(model.toolVersion)")
+    prop(m, "generator-source-sha256", model.toolBuild.sourceSHA256)
+    prop(m, "evidence-digest", model.evidenceDigest)
     let role = m.addChild("role")
     role.setAttribute("id", "prepared-by")
     role.addChild("title").addText("Prepared By")
@@ -268,6 +276,17 @@ private struct Builder {
       markup(
         reviewer.addChild("description"),
         ["Reviewed a snapshot's privileged-access register and open findings and decided, per item, keep, revoke or exception."])
+    }
+    let operators = model.operators
+    if !operators.isEmpty {
+      let role = m.addChild("role")
+      role.setAttribute("id", "operator")
+      role.addChild("title").addText("Operator")
+      markup(
+        role.addChild("description"),
+        [
+          "Took the export of a snapshot (aws iam get-account-authorization-details, with aws sts get-caller-identity) and ingested it, as named with ingest --operator."
+        ])
     }
     let party = m.addChild("party")
     party.setAttribute("uuid", partyUUID)
@@ -288,6 +307,7 @@ private struct Builder {
       p.addChild("name").addText(O.line(name))
       markup(p.addChild("remarks"), ["Named as reviewer in an imported access review sheet."])
     }
+    for name in operators { operatorParty(m.addChild("party"), name) }
     let rp = m.addChild("responsible-party")
     rp.setAttribute("role-id", "prepared-by")
     rp.addChild("party-uuid").addText(partyUUID)
@@ -296,6 +316,26 @@ private struct Builder {
       r.setAttribute("role-id", "access-reviewer")
       for name in reviewers { r.addChild("party-uuid").addText(Self.reviewerUUID(name)) }
     }
+    if !operators.isEmpty {
+      let r = m.addChild("responsible-party")
+      r.setAttribute("role-id", "operator")
+      for name in operators { r.addChild("party-uuid").addText(Self.operatorUUID(name)) }
+    }
+    // Scope and limitations: the same statement as the report's section and the package's README.txt.
+    markup(m.addChild("remarks"), ["Scope and limitations."] + model.scopeStatement.lines)
+  }
+
+  static func operatorUUID(_ name: String) -> String { O.uuid("party", "operator", name) }
+
+  /// A person named with `ingest --operator`, and the snapshots they took and ingested.
+  func operatorParty(_ p: XMLElement, _ name: String) {
+    p.setAttribute("uuid", Self.operatorUUID(name))
+    p.setAttribute("type", "person")
+    p.addChild("name").addText(O.line(name))
+    let ids = ((model.periodStart.map { [$0] } ?? []) + model.snapshots).filter { model.provenance[$0.id]?.operatorName == name }.map {
+      String($0.id)
+    }
+    markup(p.addChild("remarks"), ["Named with ingest --operator as who took and ingested snapshot(s) \(ids.joined(separator: ", "))."])
   }
 
   static func reviewerUUID(_ name: String) -> String { O.uuid("party", "reviewer", name) }
@@ -315,7 +355,9 @@ private struct Builder {
       markup(
         entry.addChild("description"),
         [
-          "Reviewed by \(r.reviewers.joined(separator: ", ")): \(r.rows.count) item(s) of the privileged-access register and open findings; keep \(r.count(.keep)), revoke \(r.count(.revoke)), exception \(r.count(.exception)).",
+          r.isNothingToReview
+            ? "Reviewed by \(r.reviewers.joined(separator: ", ")): nothing to review (the snapshot had no privileged identity and no open finding), confirmed on \(r.lastReviewedOn)."
+            : "Reviewed by \(r.reviewers.joined(separator: ", ")): \(r.rows.count) item(s) of the privileged-access register and open findings; keep \(r.count(.keep)), revoke \(r.count(.revoke)), exception \(r.count(.exception)).",
           e.followUps.isEmpty
             ? "Nothing was marked revoke."
             : "Follow-up of the access marked revoke in the account's next snapshot: revoked \(states[.revoked] ?? 0), not revoked \(states[.notRevoked] ?? 0), pending \(states[.pending] ?? 0).",
@@ -1036,6 +1078,7 @@ private struct Builder {
       if s.id == model.periodStart?.id {
         prop(r, "role", "period-start-state")
       }
+      provenanceProps(r, s)
       // In a package that includes the snapshot, the link names its member; else where it was ingested from.
       let link = r.addChild("rlink")
       link.setAttribute("href", O.uriReference(snapshotMembers[s.id] ?? s.sourceName, fallback: "snapshot-\(s.sha256).json"))
@@ -1068,6 +1111,28 @@ private struct Builder {
   // MARK: Helpers
 
   /// Appends `<prop>`: the tool's own names get `ns`; values are folded onto one line.
+  /// Who took and loaded snapshot `s` (``SnapshotProvenance``), as props of its back-matter resource:
+  /// `operator`, `caller-arn`, `caller-account`, `caller-user-id`, `caller-identity-sha256`,
+  /// `ingest-host`, `ingest-os-user`, `ingest-tool-version`, `ingest-tool-source-sha256`; or
+  /// `provenance` = `not-recorded`.
+  func provenanceProps(_ r: XMLElement, _ s: SnapshotRecord) {
+    guard let p = model.provenance[s.id] else {
+      prop(r, "provenance", "not-recorded")
+      return
+    }
+    if let name = p.operatorName { prop(r, "operator", name) }
+    if let c = p.callerIdentity {
+      prop(r, "caller-arn", c.arn)
+      prop(r, "caller-account", c.account)
+      prop(r, "caller-user-id", c.userID)
+      prop(r, "caller-identity-sha256", c.sha256)
+    }
+    prop(r, "ingest-host", p.host)
+    prop(r, "ingest-os-user", p.osUser)
+    prop(r, "ingest-tool-version", "\(p.build.name) \(p.build.version)")
+    prop(r, "ingest-tool-source-sha256", p.build.sourceSHA256)
+  }
+
   func prop(_ e: XMLElement, _ name: String, _ value: String, cls: String? = nil, core: Bool = false) {
     let p = e.addChild("prop")
     p.setAttribute("name", name)

@@ -82,6 +82,10 @@ public struct StoredReview: Sendable, Hashable {
 
   /// The number of rows with `decision`.
   public func count(_ decision: ReviewDecision) -> Int { rows.filter { $0.decision == decision }.count }
+
+  /// A completed review of a snapshot that had nothing to review (no privileged identity and no open
+  /// finding): zero rows, its reviewer and date from the sheet's signed row ``ReviewSheet/nothingToReviewRowID``.
+  public var isNothingToReview: Bool { rows.isEmpty }
 }
 
 /// Whether access a review marked `revoke` is gone.

@@ -13,12 +13,25 @@ public struct ReviewSheetRow: Sendable, Hashable {
   public var line: Int
 }
 
+/// The signed row of a sheet with nothing to review (``ReviewSheet/nothingToReviewRowID``): who
+/// confirmed it, and when.
+public struct NothingToReview: Sendable, Hashable {
+  public var reviewer: String
+  /// `YYYY-MM-DD`.
+  public var reviewedOn: String
+  public var comment: String
+  public var ticket: String
+  public var line: Int
+}
+
 /// A review sheet read and checked for form: every row answered, one snapshot named throughout.
 public struct ParsedReviewSheet: Sendable {
   public var file: String
   public var snapshotID: Int
   public var snapshotSHA256: String
   public var rows: [ReviewSheetRow]
+  /// The sheet's only row when it says there is nothing to review (``rows`` is then empty).
+  public var nothingToReview: NothingToReview? = nil
 }
 
 /// A review sheet checked against its snapshot, ready to be stored.
@@ -33,9 +46,14 @@ public struct ValidatedReview: Sendable {
   public var sourceName: String
   /// Each row of the sheet with the item it answers, in the sheet's order.
   public var rows: [(item: ReviewItem, answer: ReviewSheetRow)]
+  /// A completed review of a snapshot with nothing to review: zero rows, and who confirmed it when.
+  public var nothingToReview: NothingToReview? = nil
 
   /// The reviewers named, sorted, each once.
-  public var reviewers: [String] { Array(Set(rows.map(\.answer.reviewer))).sorted() }
+  public var reviewers: [String] { Array(Set(rows.map(\.answer.reviewer) + [nothingToReview?.reviewer].compactMap { $0 })).sorted() }
+
+  /// Every `reviewed_on` of the sheet, sorted.
+  public var reviewDates: [String] { (rows.map(\.answer.reviewedOn) + [nothingToReview?.reviewedOn].compactMap { $0 }).sorted() }
 }
 
 /// Reads and validates review sheets (pure: the service reads the file and the snapshot's items).
@@ -78,7 +96,11 @@ public enum ReviewImport {
     }
     let body = records.dropFirst()
     guard let first = body.first else {
-      throw ReviewSheetError(file: file, line: header[0].line, message: "the sheet has no rows: there is nothing to review")
+      throw ReviewSheetError(
+        file: file, line: header[0].line,
+        message:
+          "the sheet has no rows, so it names no snapshot and no reviewer; a snapshot with nothing to review is exported with one row \"\(ReviewSheet.nothingToReviewRowID)\" for the reviewer to sign (export the sheet again)"
+      )
     }
     func field(_ record: [CSVField], _ name: String) -> CSVField { record[index[name]!] }
     func error(_ f: CSVField, _ message: String) -> ReviewSheetError {
@@ -95,6 +117,7 @@ public enum ReviewImport {
     let sha = field(first, "snapshot_sha256").value
     var rows: [ReviewSheetRow] = []
     var lines: [String: Int] = [:]
+    var nothing: NothingToReview?
     for record in body {
       let s = field(record, "snapshot")
       guard s.value == snapshotField.value else {
@@ -110,9 +133,19 @@ public enum ReviewImport {
       lines[rowID] = idField.line
       let d = field(record, "decision")
       let decisionText = d.value.trimmingCharacters(in: .whitespaces).lowercased()
-      guard !decisionText.isEmpty else { throw error(d, "row \(rowID) has no decision (keep, revoke or exception)") }
-      guard let decision = ReviewDecision(rawValue: decisionText) else {
-        throw error(d, "decision \"\(d.value)\" is not keep, revoke or exception")
+      let isNothing = rowID == ReviewSheet.nothingToReviewRowID
+      if isNothing {
+        guard body.count == 1 else {
+          throw error(idField, "row \(rowID) says there is nothing to review, so it must be the sheet's only row")
+        }
+        guard decisionText.isEmpty else {
+          throw error(d, "row \(rowID) takes no decision (there is nothing to keep, revoke or except): leave decision empty")
+        }
+      } else {
+        guard !decisionText.isEmpty else { throw error(d, "row \(rowID) has no decision (keep, revoke or exception)") }
+        guard ReviewDecision(rawValue: decisionText) != nil else {
+          throw error(d, "decision \"\(d.value)\" is not keep, revoke or exception")
+        }
       }
       let r = field(record, "reviewer")
       let reviewer = r.value.trimmingCharacters(in: .whitespaces)
@@ -134,12 +167,18 @@ public enum ReviewImport {
           throw error(f, "\(name) must be text of at most \(limit) characters without control characters")
         }
       }
+      guard let decision = ReviewDecision(rawValue: decisionText) else {
+        nothing = NothingToReview(
+          reviewer: reviewer, reviewedOn: on, comment: field(record, "comment").value, ticket: field(record, "ticket").value,
+          line: idField.line)
+        continue
+      }
       rows.append(
         ReviewSheetRow(
           rowID: rowID, decision: decision, reviewer: reviewer, reviewedOn: on, comment: field(record, "comment").value,
           ticket: field(record, "ticket").value, line: idField.line))
     }
-    return ParsedReviewSheet(file: file, snapshotID: snapshotID, snapshotSHA256: sha, rows: rows)
+    return ParsedReviewSheet(file: file, snapshotID: snapshotID, snapshotSHA256: sha, rows: rows, nothingToReview: nothing)
   }
 
   /// Checks a parsed sheet against its snapshot: `snapshot` must be the one the sheet names (id and
@@ -161,6 +200,21 @@ public enum ReviewImport {
     let captureDay = snapshot.capturedAt.dateString
     let latest = Timestamp(epochSeconds: now.epochSeconds + 86_400).dateString
     var rows: [(item: ReviewItem, answer: ReviewSheetRow)] = []
+    if let nothing = sheet.nothingToReview {
+      guard items.isEmpty else {
+        throw ReviewSheetError(
+          file: file, line: nothing.line,
+          message:
+            "row \(ReviewSheet.nothingToReviewRowID) says there is nothing to review, but snapshot \(snapshot.id) has \(items.count) item(s) to review (export the sheet again)"
+        )
+      }
+      let day = nothing.reviewedOn
+      if day < captureDay {
+        throw ReviewSheetError(
+          file: file, line: nothing.line, message: "the review is dated \(day), before the snapshot was captured (\(captureDay))")
+      }
+      if day > latest { throw ReviewSheetError(file: file, line: nothing.line, message: "the review is dated \(day), in the future") }
+    }
     for row in sheet.rows {
       guard let item = byID[row.rowID] else {
         throw ReviewSheetError(
@@ -188,6 +242,7 @@ public enum ReviewImport {
       )
     }
     return ValidatedReview(
-      snapshot: snapshot, sheetSHA256: Digest.sha256(bytes), sheet: bytes, sourceName: (file as NSString).lastPathComponent, rows: rows)
+      snapshot: snapshot, sheetSHA256: Digest.sha256(bytes), sheet: bytes, sourceName: (file as NSString).lastPathComponent, rows: rows,
+      nothingToReview: sheet.nothingToReview)
   }
 }

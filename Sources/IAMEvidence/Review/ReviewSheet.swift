@@ -67,6 +67,10 @@ public enum ReviewSheet {
   public static func rowID(principalID: String, capability: String) -> String { "priv:\(principalID):\(capability)" }
   /// The row id of a finding.
   public static func rowID(findingKey: String) -> String { "finding:\(findingKey)" }
+  /// The id (and kind) of the one row of the sheet of a snapshot with nothing to review: no
+  /// privileged identity and no open finding. The reviewer signs it (reviewer, reviewed_on; no
+  /// decision), and the review is stored as completed with zero items.
+  public static let nothingToReviewRowID = "none"
 
   /// The items of a snapshot: one per principal and capability of its privileged-access register
   /// (in the register's reading order, capabilities sorted), then one per open finding (fail or
@@ -107,15 +111,27 @@ public enum ReviewSheet {
   }
 
   /// The CSV sheet of `snapshot` (RFC 4180, CRLF-free: one `\n` per row; formula-like text neutralised
-  /// by ``CSV/field(_:)``), the answer columns empty.
+  /// by ``CSV/field(_:)``), the answer columns empty. A snapshot with no item gets the one row
+  /// ``nothingToReviewRowID``, for the reviewer to confirm that there was nothing to review.
   public static func csv(snapshot: SnapshotRecord, items: [ReviewItem]) -> String {
-    CSV.table(
+    let first = [String(snapshot.id), snapshot.sha256, snapshot.account, snapshot.capturedAt.description]
+    guard !items.isEmpty else {
+      return CSV.table(
+        header: columns,
+        rows: [
+          first + [
+            nothingToReviewRowID, nothingToReviewRowID, "", "", "", "nothing to review", "", "",
+            "the snapshot has no privileged identity and no open finding: fill in reviewer and reviewed_on (leave decision empty) to record that the review found nothing to review",
+            "", "", "", "", "",
+          ]
+        ])
+    }
+    return CSV.table(
       header: columns,
       rows: items.map { i in
-        [
-          String(snapshot.id), snapshot.sha256, snapshot.account, snapshot.capturedAt.description, i.rowID, i.kind.rawValue,
-          i.principal?.type.rawValue ?? "", i.principal?.name ?? "", i.principal?.arn ?? "", i.subject, i.status.rawValue, i.source,
-          i.detail, "", "", "", "", "",
+        first + [
+          i.rowID, i.kind.rawValue, i.principal?.type.rawValue ?? "", i.principal?.name ?? "", i.principal?.arn ?? "", i.subject,
+          i.status.rawValue, i.source, i.detail, "", "", "", "", "",
         ]
       })
   }

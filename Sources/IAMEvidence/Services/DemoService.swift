@@ -20,7 +20,7 @@ public enum DemoEvent {
 extension EvidenceWorkflow {
   /// The main job end to end on the bundled demo account: ingests and assesses its snapshots into
   /// the database at `databasePath` (created, with its folder), then writes the report and evidence of
-  /// the whole period into the folder `report` beside it. Returns the evidence reported (nil when the database holds no
+  /// the whole period into the folder `report` beside it, and the period's package as `quarter.zip`. Returns the evidence reported (nil when the database holds no
   /// snapshot). `templates` are the located templates
   /// (``TemplateSet/locate(explicit:executable:)``).
   ///
@@ -28,8 +28,13 @@ extension EvidenceWorkflow {
   /// and their coverage over the report's period, by the demo scope file, is the last event: one
   /// account of the scope was never exported, a coverage gap. The report stays that of the demo
   /// account (``DemoData/account``).
+  ///
+  /// Every snapshot is ingested with its provenance: the demo operator (``DemoData/operatorName``),
+  /// the caller identity saved beside its export (``DemoData/callerIdentityURL(of:)``), and `host`
+  /// (the machine running the demo, injected so that tests are deterministic).
   public static func runDemo(
-    databasePath: String, templates: TemplateSet, generatedAt: () throws -> Timestamp, now: () -> Timestamp, event: (DemoEvent) -> Void
+    databasePath: String, templates: TemplateSet, generatedAt: () throws -> Timestamp, now: () -> Timestamp,
+    host: HostIdentity = .current(), event: (DemoEvent) -> Void
   ) throws -> EvidenceModel? {
     let folder = (databasePath as NSString).deletingLastPathComponent.isEmpty ? "." : (databasePath as NSString).deletingLastPathComponent
     do {
@@ -44,7 +49,13 @@ extension EvidenceWorkflow {
         throw WorkflowError(path: url.path, message: "cannot read: \(fileErrorReason(error, path: url.path))")
       }
       let source = IngestSource(name: "demo/" + DemoData.relativeName(url), bytes: [UInt8](data), modificationTime: nil)
-      switch try workflow.ingestAndAssess(source, options: IngestOptions(capturedAt: capturedAt, label: "demo", now: now())) {
+      let callerURL = DemoData.callerIdentityURL(of: url)
+      let caller = try CallerIdentity(
+        bytes: try DemoData.read(callerURL), source: "demo/" + DemoData.relativeName(callerURL))
+      let provenance = SnapshotProvenance.here(operatorName: DemoData.operatorName, callerIdentity: caller, host: host)
+      switch try workflow.ingestAndAssess(
+        source, options: IngestOptions(capturedAt: capturedAt, label: "demo", now: now(), provenance: provenance))
+      {
       case (.ingested(let r), let assessment?), (.alreadyIngested(let r), let assessment?):
         event(.ingested(name: source.name, record: r, assessment: assessment))
       case (.ingested(let r), nil), (.alreadyIngested(let r), nil):
@@ -67,6 +78,15 @@ extension EvidenceWorkflow {
     // The report folder belongs to the report (it is replaced whole), so not the database's folder.
     let report = URL(fileURLWithPath: folder).appendingPathComponent("report")
     for url in try ReportRenderer.write(model, templates: templates, to: report) { event(.wrote(url)) }
+    // And the quarter's handoff package (unsigned; the bundled exports are not files it can include,
+    // and its README.txt says so): the review, the provenance and the scope as an auditor gets them.
+    let zip = URL(fileURLWithPath: folder).appendingPathComponent("quarter.zip")
+    _ = try workflow.package(
+      PackageRequest(
+        account: DemoData.account, from: first.capturedAt, to: last.capturedAt, register: nil, includeSnapshots: true, signingKey: nil,
+        templates: templates, generatedAt: model.generatedAt, cadenceDays: 31),
+      to: zip, now: now)
+    event(.wrote(zip))
     event(.accounts(try workflow.accounts(scope: try DemoData.scope(), from: first.capturedAt, to: last.capturedAt)))
     return model
   }
@@ -78,6 +98,20 @@ extension EvidenceWorkflow {
 public enum DemoData {
   /// The demo account, whose report the demo writes.
   public static let account = "111122223333"
+  /// The operator the demo records with every ingest (`ingest --operator`).
+  public static let operatorName = "Dana Demo"
+
+  /// The saved `aws sts get-caller-identity` output beside an export: `2024-03-31.json` →
+  /// `2024-03-31.caller.json`.
+  public static func callerIdentityURL(of export: URL) -> URL {
+    export.deletingPathExtension().appendingPathExtension("caller.json")
+  }
+
+  static func read(_ url: URL) throws(WorkflowError) -> [UInt8] {
+    do { return [UInt8](try Data(contentsOf: url)) } catch {
+      throw WorkflowError(path: url.path, message: "cannot read: \(fileErrorReason(error, path: url.path))")
+    }
+  }
 
   /// The bundled `Demo` folder.
   static func folder() throws(WorkflowError) -> URL {
@@ -132,7 +166,8 @@ public enum DemoData {
       return try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { name in
         var isDirectory: ObjCBool = false
         _ = FileManager.default.fileExists(atPath: dir.appendingPathComponent(name).path, isDirectory: &isDirectory)
-        return directories ? isDirectory.boolValue : (!isDirectory.boolValue && name.hasSuffix(".json"))
+        return directories
+          ? isDirectory.boolValue : (!isDirectory.boolValue && name.hasSuffix(".json") && !name.hasSuffix(".caller.json"))
       }.sorted()
     } catch {
       throw WorkflowError(path: dir.path, message: "cannot read the demo data: \(fileErrorReason(error))")
@@ -144,7 +179,9 @@ public enum DemoData {
     let dir = try folder()
     let names: [String]
     do {
-      names = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".json") }.sorted()
+      names = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter {
+        $0.hasSuffix(".json") && !$0.hasSuffix(".caller.json")
+      }.sorted()
     } catch {
       throw WorkflowError(path: dir.path, message: "cannot read the demo data: \(fileErrorReason(error))")
     }

@@ -63,6 +63,7 @@ extension EvidenceWorkflow {
         through: current, windowStart: (start ?? period.first ?? current).capturedAt)
     }
     records.reviews = try reviewEvidence(of: period, capabilities: capabilities)
+    records.provenance = try store.provenance(snapshotIDs: (start.map { [$0.id] } ?? []) + period.map(\.id))
     return EvidenceBuilder.build(records, generatedAt: generatedAt)
   }
 

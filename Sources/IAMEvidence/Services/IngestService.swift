@@ -9,11 +9,20 @@ public struct IngestOptions: Sendable {
   public var allowTruncated: Bool
   /// The ingest time (injected so tests are deterministic).
   public var now: Timestamp
+  /// Who takes and loads the snapshot, where, with which build (`--operator`, `--caller-identity`,
+  /// the host and OS user, the tool's build), recorded with each new snapshot; injected, so tests and
+  /// goldens are deterministic. Its caller identity's account must be the snapshot's: a snapshot of
+  /// another account is refused, nothing written. Nil records none.
+  public var provenance: SnapshotProvenance?
   /// Called once the snapshot's SHA-256 is known, before it is decoded: tests change the file there
   /// to prove that what is decoded is what was hashed.
   var afterHashing: (@Sendable () -> Void)?
 
-  public init(account: String? = nil, capturedAt: Timestamp? = nil, label: String? = nil, allowTruncated: Bool = false, now: Timestamp) {
+  public init(
+    account: String? = nil, capturedAt: Timestamp? = nil, label: String? = nil, allowTruncated: Bool = false, now: Timestamp,
+    provenance: SnapshotProvenance? = nil
+  ) {
+    self.provenance = provenance
     self.account = account
     self.capturedAt = capturedAt
     self.label = label
@@ -103,7 +112,10 @@ extension EvidenceWorkflow {
     // the file now changes neither.
     let sha = source.contents.sha256
     options.afterHashing?()
-    if let existing = try store.snapshot(sha256: sha) { return .alreadyIngested(existing) }
+    if let existing = try store.snapshot(sha256: sha) {
+      try Self.requireCallerAccount(options.provenance, account: existing.account, source: source)
+      return .alreadyIngested(existing)
+    }
     progress?(.hashed)
     if source.contents.buffer.isEmpty {
       throw WorkflowError(path: source.name, message: "$: empty file, expected a JSON object")
@@ -123,15 +135,28 @@ extension EvidenceWorkflow {
       if let t = options.capturedAt { (t, .option) } else if let m = source.modificationTime {
         (m, .fileModificationTime)
       } else { (options.now, .ingestTime) }
+    try Self.requireCallerAccount(options.provenance, account: account, source: source)
     beforeWriting?(snapshot, capturedAt, account)
     let outcome = try store.insertSnapshot(
       snapshot,
       NewSnapshot(
         account: account, capturedAt: capturedAt, capturedAtSource: capturedSource, ingestedAt: options.now, sourceName: source.name,
-        byteSize: source.contents.buffer.count, sha256: sha, label: options.label),
+        byteSize: source.contents.buffer.count, sha256: sha, label: options.label, provenance: options.provenance),
       progress: progress)
     if case .ingested = outcome { progress?(.committed) }
     return outcome
+  }
+
+  /// Refuses a caller identity of another account than the snapshot's: the identity that took an
+  /// export is one of the account exported (`aws sts get-caller-identity` with the same credentials).
+  /// A folder of several accounts' exports stops at the first file of another account.
+  static func requireCallerAccount(_ provenance: SnapshotProvenance?, account: String, source: IngestSource) throws(WorkflowError) {
+    guard let caller = provenance?.callerIdentity, caller.account != account else { return }
+    throw WorkflowError(
+      path: caller.source,
+      message:
+        "$.Account: the caller identity is of account \(caller.account), but \(source.name) is an export of account \(account); nothing of it was written. A caller identity names who took the exports of its own account: ingest each account's exports with its own --caller-identity"
+    )
   }
 
   /// The account that owns `snapshot`: the one its ARNs name, or `--account` (which must be one of
@@ -164,7 +189,8 @@ extension EvidenceWorkflow {
 
 extension IngestSource {
   /// The snapshot files that PATH arguments name, in argument order: `-` (standard input) as is, a
-  /// file as is, a directory's `*.json` files (not `*.truth.json`) in name order. A folder's entry
+  /// file as is, a directory's `*.json` files (not `*.truth.json`, nor `*.caller.json`: the output of
+  /// `aws sts get-caller-identity` kept beside an export) in name order. A folder's entry
   /// that is not a regular file (a FIFO, a device, a socket, a folder) is refused, naming it, before
   /// anything is read: it would hang or never end.
   public static func expand(_ paths: [String]) throws(WorkflowError) -> [String] {
@@ -182,7 +208,7 @@ extension IngestSource {
         let names: [String]
         do {
           names = try FileManager.default.contentsOfDirectory(atPath: path)
-            .filter { $0.hasSuffix(".json") && !$0.hasSuffix(".truth.json") }
+            .filter { $0.hasSuffix(".json") && !$0.hasSuffix(".truth.json") && !$0.hasSuffix(".caller.json") }
             .sorted()
         } catch {
           throw WorkflowError(path: path, message: "cannot read the directory: \(fileErrorReason(error, path: path))")

@@ -312,6 +312,7 @@ public final class EvidenceStore {
           var writer = try SnapshotWriter(db: db, snapshotID: snapshotID)
           try writer.write(snapshot, progress: progress)
         }
+        if let provenance = metadata.provenance { try insertProvenance(provenance, snapshotID: snapshotID) }
         try Ledger(db: db, path: path).recordSnapshot(snapshotID, recordedAt: metadata.ingestedAt.description)
         return snapshotID
       }

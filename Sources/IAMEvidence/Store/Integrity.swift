@@ -39,6 +39,7 @@ extension EvidenceStore {
       var ingests: [Int: LedgerEntry] = [:]
       var assessments: [Int: LedgerEntry] = [:]
       var assessmentsOfSnapshot: [Int: [LedgerEntry]] = [:]
+      var reviewEntries: [Int: LedgerEntry] = [:]
       for e in entries {
         switch e.kind {
         case .ingest:
@@ -55,6 +56,13 @@ extension EvidenceStore {
           if assessments[a] != nil { problems.append(.row("ledger", e.id, "records assessment \(a) a second time")) }
           assessments[a] = e
           assessmentsOfSnapshot[e.snapshotID, default: []].append(e)
+        case .review:
+          guard let r = e.reviewID else {
+            problems.append(.row("ledger", e.id, "a review entry without a review"))
+            continue
+          }
+          if reviewEntries[r] != nil { problems.append(.row("ledger", e.id, "records review \(r) a second time")) }
+          reviewEntries[r] = e
         }
       }
       if snapshotIDs == nil {
@@ -75,7 +83,9 @@ extension EvidenceStore {
         var latest: LedgerEntry?
         let components = try ledger.snapshotComponents(id, verifyTexts: true, problems: &problems)
         if let entry = ingests[id] {
-          compare(entry, components, names: Array(components.keys), snapshot: id, problems: &problems)
+          // The entry's own names too: a component it recorded whose rows are gone (a deleted
+          // provenance row) is a change.
+          compare(entry, components, names: Array(components.keys) + Array(entry.components.keys), snapshot: id, problems: &problems)
           latest = entry
         } else {
           problems.append(.row("snapshots", id, "has no ledger entry: its rows were not recorded when they were written"))
@@ -125,6 +135,28 @@ extension EvidenceStore {
             }
           }
         }
+        // The reviews of the snapshot, each against the entry its import wrote; an entry whose review
+        // is gone is a deletion.
+        let reviewIDs = try db.query("SELECT id FROM reviews WHERE snapshot_id = ? ORDER BY id", [id]).map { try $0.int("id") }
+        for review in reviewIDs {
+          let computed = try ledger.reviewComponents(review, problems: &problems)
+          guard let entry = reviewEntries[review] else {
+            problems.append(.row("reviews", review, "has no ledger entry: the review was not recorded when it was imported"))
+            continue
+          }
+          if entry.snapshotID != id {
+            problems.append(
+              .row("ledger", entry.id, "records review \(review) of snapshot \(entry.snapshotID), but it reviews snapshot \(id)"))
+          }
+          compareReview(entry, computed, review: review, problems: &problems)
+          if latest.map({ entry.id > $0.id }) ?? true { latest = entry }
+        }
+        let present = Set(reviewIDs)
+        for entry in reviewEntries.values.sorted(by: { $0.id < $1.id })
+        where entry.snapshotID == id && !present.contains(entry.reviewID ?? -1) {
+          problems.append(
+            .row("ledger", entry.id, "records review \(entry.reviewID ?? 0) of snapshot \(id), which is no longer in the database"))
+        }
         if let latest { heads[id] = LedgerHead(entry: latest.id, head: latest.head) }
       }
       problems += try reviewProblems(snapshotIDs: ids)
@@ -172,6 +204,19 @@ extension EvidenceStore {
       }
     }
     return problems
+  }
+
+  /// A problem for each component of review entry `entry` whose rows no longer hash to what it recorded.
+  private func compareReview(_ entry: LedgerEntry, _ computed: [String: String], review: Int, problems: inout [IntegrityProblem]) {
+    for name in Set(computed.keys).union(entry.components.keys).sorted() where entry.components[name] != computed[name] {
+      let rows = name == "reviews" ? "row \(review)" : "the rows of review \(review)"
+      problems.append(
+        IntegrityProblem(
+          table: name, rows: rows,
+          message:
+            "changed since ledger entry \(entry.id) recorded \(name == "reviews" ? "it" : "them") at \(entry.recordedAt) (they no longer hash to the digest it holds)"
+        ))
+    }
   }
 
   /// A problem for each component of `entry` (among `names`) whose rows no longer hash to what it recorded.

@@ -26,11 +26,14 @@ struct LedgerEntry {
   enum Kind: String {
     case ingest
     case assessment
+    /// An access review (`review import`, migration 0007-provenance on).
+    case review
   }
   var id: Int
   var kind: Kind
   var snapshotID: Int
   var assessmentID: Int?
+  var reviewID: Int? = nil
   var recordedAt: String
   var backfilled: Bool
   /// Digest (hex) of each group of rows the entry covers, by name (a table, or `results <check>@<version>`).
@@ -41,10 +44,12 @@ struct LedgerEntry {
 
 /// The tamper evidence of the database: an append-only hash chain, `ledger`.
 ///
-/// Each ingest and each assessment appends, in its own transaction, an entry recording a digest
-/// (``RowDigest``) of each group of rows it wrote, read back from the database: for a snapshot, its
-/// row, its lists, every principal and managed-policy state it holds with their child rows, its role
-/// usages and the `(id, sha256)` of every document it uses; for an assessment, its row and, per
+/// Each ingest, each assessment and each review import appends, in its own transaction, an entry
+/// recording a digest (``RowDigest``) of each group of rows it wrote, read back from the database: for
+/// a snapshot, its row, its provenance (when recorded), its lists, every principal and managed-policy
+/// state it holds with their child rows, its role usages and the `(id, sha256)` of every document it
+/// uses; for a review, its `reviews` row (the sheet's text included) and its `review_rows`; for an
+/// assessment, its row and, per
 /// check version, the `snapshot_results` row with every `result_details` row it lists (all columns
 /// but `detail`) and the `(id, sha256)` of the long strings they refer to. Texts too large to hash
 /// at every ingest (documents, result details, long strings) are covered by their content address:
@@ -86,6 +91,26 @@ final class Ledger {
     SELECT id, account_id, captured_at, captured_at_source, ingested_at, source_name, byte_size, sha256, encoding, tool_version,
       label, is_truncated, marker, user_count, group_count, role_count, managed_policy_count, inline_policy_count
     FROM snapshots WHERE id = ?
+    """)
+  /// Snapshot provenance (migration 0007): a component of an ingest entry only when the snapshot has
+  /// a row, so that entries written before it existed, and snapshots ingested without it, keep their
+  /// components. Nil while the table does not exist (migration 0004 backfills the ledger before 0007).
+  private lazy var provenanceRow: SQLiteStatement? =
+    (try? tableExists("snapshot_provenance")) == true
+    ? prepared(
+      """
+      SELECT snapshot_id, operator, caller_user_id, caller_account, caller_arn, caller_source, caller_sha256, host, os_user, tool_name,
+        tool_version, tool_source_sha256 FROM snapshot_provenance WHERE snapshot_id = ?
+      """) : nil
+  private lazy var reviewRow = prepared(
+    """
+    SELECT id, snapshot_id, sheet_sha256, sheet, source_name, imported_at, tool_version, reviewers, first_reviewed_on, last_reviewed_on,
+      signer_fingerprint, signer_public_key, signature FROM reviews WHERE id = ?
+    """)
+  private lazy var reviewRowRows = prepared(
+    """
+    SELECT review_id, position, row_id, kind, principal_type, principal_id, principal_name, principal_arn, subject, finding_identity,
+      decision, reviewer, reviewed_on, comment, ticket FROM review_rows WHERE review_id = ? ORDER BY review_id, row_id
     """)
   private lazy var listRow = prepared("SELECT snapshot_id, state_ids, usage_ids FROM snapshot_principal_lists WHERE snapshot_id = ?")
   private lazy var stateRows = prepared(
@@ -192,6 +217,10 @@ final class Ledger {
     }
   }
 
+  func tableExists(_ name: String) throws -> Bool {
+    try db.scalar("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?", [name]) == .integer(1)
+  }
+
   private func use(_ statement: SQLiteStatement?) throws -> SQLiteStatement {
     guard let statement else { throw prepareError ?? StoreError(path: path, message: "cannot prepare a ledger statement") }
     return statement
@@ -208,6 +237,10 @@ final class Ledger {
     var counts: [Int64] = []
     try d.rows(try use(snapshotRow), [id]) { row in counts = (13...17).map { row.int64($0) ?? -1 } }
     components["snapshots"] = d.hex()
+    if let statement = provenanceRow {
+      d = RowDigest()
+      if try d.rows(statement, [id]) > 0 { components["snapshot_provenance"] = d.hex() }
+    }
     guard counts.count == 5 else {
       problems.append(.row("snapshots", id, "missing"))
       return components
@@ -314,6 +347,20 @@ final class Ledger {
     var hasher = SHA256()
     hasher.update(bufferPointer: bytes)
     return hasher.finalize().hexString.utf8.elementsEqual(stored)
+  }
+
+  // MARK: What a review import wrote
+
+  /// The digests of review `reviewID`'s rows: `reviews` (every column, the sheet's text included) and
+  /// `review_rows`. A review that is gone adds a problem.
+  func reviewComponents(_ reviewID: Int, problems: inout [IntegrityProblem]) throws -> [String: String] {
+    var d = RowDigest()
+    if try d.rows(try use(reviewRow), [reviewID]) == 0 { problems.append(.row("reviews", reviewID, "missing")) }
+    var components = ["reviews": d.hex()]
+    d = RowDigest()
+    try d.rows(try use(reviewRowRows), [reviewID])
+    components["review_rows"] = d.hex()
+    return components
   }
 
   // MARK: What an assessment wrote
@@ -509,6 +556,17 @@ final class Ledger {
       kind: .assessment, snapshotID: snapshotID, assessmentID: assessmentID, recordedAt: recordedAt, backfilled: backfilled, components)
   }
 
+  /// Appends an entry for review `reviewID` of snapshot `snapshotID` (inside the import's transaction).
+  @discardableResult
+  func recordReview(_ reviewID: Int, snapshotID: Int, recordedAt: String, backfilled: Bool = false) throws -> LedgerHead {
+    var problems: [IntegrityProblem] = []
+    let components = try reviewComponents(reviewID, problems: &problems)
+    try refuse(problems, what: "review \(reviewID)")
+    return try append(
+      kind: .review, snapshotID: snapshotID, assessmentID: nil, reviewID: reviewID, recordedAt: recordedAt, backfilled: backfilled,
+      components)
+  }
+
   /// Rows that do not read back consistently are never sealed into the ledger.
   private func refuse(_ problems: [IntegrityProblem], what: String) throws {
     guard let first = problems.first else { return }
@@ -519,7 +577,8 @@ final class Ledger {
   }
 
   private func append(
-    kind: LedgerEntry.Kind, snapshotID: Int, assessmentID: Int?, recordedAt: String, backfilled: Bool, _ components: [String: String]
+    kind: LedgerEntry.Kind, snapshotID: Int, assessmentID: Int?, reviewID: Int? = nil, recordedAt: String, backfilled: Bool,
+    _ components: [String: String]
   ) throws -> LedgerHead {
     let previous: String
     switch try db.scalar("SELECT head FROM ledger ORDER BY id DESC LIMIT 1") {
@@ -528,29 +587,43 @@ final class Ledger {
     default: throw StoreError(path: path, message: "table ledger: the last entry's head is not text (damaged database?)")
     }
     let text = Self.entryText(
-      kind: kind, snapshotID: snapshotID, assessmentID: assessmentID, recordedAt: recordedAt, backfilled: backfilled, components)
+      kind: kind, snapshotID: snapshotID, assessmentID: assessmentID, reviewID: reviewID, recordedAt: recordedAt, backfilled: backfilled,
+      components)
     let digest = SHA256.hash(data: Array(text.utf8)).hexString
     let head = Self.chain(previous, digest)
-    try db.run(
-      "INSERT INTO ledger (kind, snapshot_id, assessment_id, recorded_at, backfilled, entry, digest, head) VALUES (?,?,?,?,?,?,?,?)",
-      [kind.rawValue, snapshotID, assessmentID, recordedAt, backfilled, text, digest, head])
+    if let reviewID {
+      try db.run(
+        """
+        INSERT INTO ledger (kind, snapshot_id, assessment_id, review_id, recorded_at, backfilled, entry, digest, head)
+        VALUES (?,?,?,?,?,?,?,?,?)
+        """,
+        [kind.rawValue, snapshotID, assessmentID, reviewID, recordedAt, backfilled, text, digest, head])
+    } else {
+      // Without review_id: migration 0004 backfills the ledger before 0007 adds that column.
+      try db.run(
+        "INSERT INTO ledger (kind, snapshot_id, assessment_id, recorded_at, backfilled, entry, digest, head) VALUES (?,?,?,?,?,?,?,?)",
+        [kind.rawValue, snapshotID, assessmentID, recordedAt, backfilled, text, digest, head])
+    }
     return LedgerHead(entry: Int(db.lastInsertRowID), head: head)
   }
 
-  /// The canonical JSON an entry's digest is taken over.
+  /// The canonical JSON an entry's digest is taken over. `review` is a member of review entries only
+  /// (the entries of ingests and assessments keep the members they always had).
   static func entryText(
-    kind: LedgerEntry.Kind, snapshotID: Int, assessmentID: Int?, recordedAt: String, backfilled: Bool, _ components: [String: String]
+    kind: LedgerEntry.Kind, snapshotID: Int, assessmentID: Int?, reviewID: Int? = nil, recordedAt: String, backfilled: Bool,
+    _ components: [String: String]
   ) -> String {
-    JSONWriter.canonical(
-      .object([
-        ("assessment", assessmentID.map { .number(String($0)) } ?? .null),
-        ("backfilled", .bool(backfilled)),
-        ("components", .object(components.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })),
-        ("format", .number(String(format))),
-        ("kind", .string(kind.rawValue)),
-        ("recorded_at", .string(recordedAt)),
-        ("snapshot", .number(String(snapshotID))),
-      ]))
+    var members: [(String, JSONValue)] = [
+      ("assessment", assessmentID.map { .number(String($0)) } ?? .null),
+      ("backfilled", .bool(backfilled)),
+      ("components", .object(components.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })),
+      ("format", .number(String(format))),
+      ("kind", .string(kind.rawValue)),
+      ("recorded_at", .string(recordedAt)),
+    ]
+    if let reviewID { members.append(("review", .number(String(reviewID)))) }
+    members.append(("snapshot", .number(String(snapshotID))))
+    return JSONWriter.canonical(.object(members))
   }
 
   /// Records every snapshot and current assessment that has no entry yet, oldest first, marked as
@@ -571,6 +644,18 @@ final class Ledger {
     }
   }
 
+  /// Records every stored review that has no entry yet, oldest first, marked as backfilled: what a
+  /// database whose reviews were imported before the ledger recorded them gets when migrated to
+  /// 0007-provenance. Nothing while the database has no reviews table.
+  func backfillReviews(recordedAt: String) throws {
+    guard try tableExists("reviews") else { return }
+    let reviews = try db.query(
+      "SELECT id, snapshot_id FROM reviews WHERE id NOT IN (SELECT review_id FROM ledger WHERE kind = 'review') ORDER BY id")
+    for row in reviews {
+      try recordReview(try row.int("id"), snapshotID: try row.int("snapshot_id"), recordedAt: recordedAt, backfilled: true)
+    }
+  }
+
   // MARK: Reading and walking the chain
 
   /// Every entry, in order, and what is wrong with the chain: an entry whose digest is not that of
@@ -580,8 +665,9 @@ final class Ledger {
     var entries: [LedgerEntry] = []
     var problems: [IntegrityProblem] = []
     var previous = Self.genesis
+    // review_id exists from migration 0007 on (this runs on migrated databases only).
     let rows = try db.query(
-      "SELECT id, kind, snapshot_id, assessment_id, recorded_at, backfilled, entry, digest, head FROM ledger ORDER BY id")
+      "SELECT id, kind, snapshot_id, assessment_id, review_id, recorded_at, backfilled, entry, digest, head FROM ledger ORDER BY id")
     for row in rows {
       let id = try row.int("id")
       let text = try row.string("entry")
@@ -604,17 +690,19 @@ final class Ledger {
       }
       var assessment: Int?
       if case .number(let n)? = json["assessment"] { assessment = Int(n) }
+      var review: Int?
+      if case .number(let n)? = json["review"] { review = Int(n) }
       var components: [String: String] = [:]
       for (name, value) in members { components[name] = value.stringValue ?? "" }
       if try row.string("kind") != kind.rawValue || row.int("snapshot_id") != snapshot || row.optionalInt("assessment_id") != assessment
-        || row.string("recorded_at") != recordedAt || row.bool("backfilled") != backfilled
+        || row.optionalInt("review_id") != review || row.string("recorded_at") != recordedAt || row.bool("backfilled") != backfilled
       {
         problems.append(.row("ledger", id, "its columns do not match its entry"))
       }
       entries.append(
         LedgerEntry(
-          id: id, kind: kind, snapshotID: snapshot, assessmentID: assessment, recordedAt: recordedAt, backfilled: backfilled,
-          components: components, digest: digest, head: head))
+          id: id, kind: kind, snapshotID: snapshot, assessmentID: assessment, reviewID: review, recordedAt: recordedAt,
+          backfilled: backfilled, components: components, digest: digest, head: head))
     }
     return (entries, problems)
   }

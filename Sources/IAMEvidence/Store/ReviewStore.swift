@@ -30,7 +30,7 @@ extension EvidenceStore {
         ).first {
           return -(try row.int("id"))
         }
-        let dates = review.rows.map(\.answer.reviewedOn).sorted()
+        let dates = review.reviewDates
         try db.run(
           """
           INSERT INTO reviews (snapshot_id, sheet_sha256, sheet, source_name, imported_at, tool_version, reviewers, first_reviewed_on,
@@ -58,6 +58,7 @@ extension EvidenceStore {
           ]
           try insert.execute(values)
         }
+        try Ledger(db: db, path: path).recordReview(id, snapshotID: review.snapshot.id, recordedAt: importedAt.description)
         return id
       }
     }

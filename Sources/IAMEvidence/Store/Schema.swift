@@ -319,6 +319,64 @@ enum Schema {
           FROM ids JOIN result_details d ON d.id = ids.detail_id;
         """
     ),
+    // 0006 is taken by another branch. Migrations are applied in this list's order, each once by name
+    // (SQLiteMigrator): a database that already has 0008-reviews (written before 0007 existed) gets
+    // 0007 applied after it, so 0007 must not depend on 0008's tables (it looks for them at run time).
+    .init(
+      name: "0007-provenance",
+      sql: """
+        -- Who took and loaded each snapshot, and with which build (ingest --operator, --caller-identity,
+        -- the host, the OS user, the tool's version and source hash): written in the snapshot's ingest
+        -- transaction and covered by its ledger entry. A snapshot ingested before this migration, or by
+        -- the library without provenance, has no row.
+        CREATE TABLE snapshot_provenance (
+          snapshot_id INTEGER PRIMARY KEY REFERENCES snapshots(id),
+          operator TEXT,
+          caller_user_id TEXT,
+          caller_account TEXT,
+          caller_arn TEXT,
+          caller_source TEXT,
+          caller_sha256 TEXT,
+          host TEXT NOT NULL,
+          os_user TEXT NOT NULL,
+          tool_name TEXT NOT NULL,
+          tool_version TEXT NOT NULL,
+          tool_source_sha256 TEXT NOT NULL,
+          CHECK ((caller_arn IS NULL) = (caller_account IS NULL) AND (caller_arn IS NULL) = (caller_sha256 IS NULL))
+        );
+        CREATE TRIGGER snapshot_provenance_no_update BEFORE UPDATE ON snapshot_provenance
+          BEGIN SELECT RAISE(ABORT, 'provenance is append-only'); END;
+        CREATE TRIGGER snapshot_provenance_no_delete BEFORE DELETE ON snapshot_provenance
+          BEGIN SELECT RAISE(ABORT, 'provenance is append-only'); END;
+
+        -- The ledger records access reviews too (kind 'review', review_id): SQLite cannot change a
+        -- CHECK constraint, so the table is copied into one that allows the kind, every entry as it
+        -- was (id, text, digest and head unchanged: the chain is the same chain).
+        CREATE TABLE ledger_0007 (
+          id INTEGER PRIMARY KEY,
+          kind TEXT NOT NULL CHECK (kind IN ('ingest', 'assessment', 'review')),
+          snapshot_id INTEGER NOT NULL REFERENCES snapshots(id),
+          assessment_id INTEGER REFERENCES assessments(id),
+          review_id INTEGER,
+          recorded_at TEXT NOT NULL,
+          backfilled INTEGER NOT NULL,
+          entry TEXT NOT NULL,
+          digest TEXT NOT NULL,
+          head TEXT NOT NULL
+        );
+        INSERT INTO ledger_0007 (id, kind, snapshot_id, assessment_id, review_id, recorded_at, backfilled, entry, digest, head)
+          SELECT id, kind, snapshot_id, assessment_id, NULL, recorded_at, backfilled, entry, digest, head FROM ledger ORDER BY id;
+        DROP TRIGGER ledger_no_update;
+        DROP TRIGGER ledger_no_delete;
+        DROP TABLE ledger;
+        ALTER TABLE ledger_0007 RENAME TO ledger;
+        CREATE INDEX ledger_snapshot ON ledger(snapshot_id);
+        CREATE TRIGGER ledger_no_update BEFORE UPDATE ON ledger BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END;
+        CREATE TRIGGER ledger_no_delete BEFORE DELETE ON ledger BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END;
+        """,
+      // Reviews imported before the ledger recorded them (0008-reviews applied first) get entries, marked backfilled.
+      complete: { db, appliedAt in try Ledger(db: db, path: db.path).backfillReviews(recordedAt: appliedAt) }
+    ),
     .init(
       name: "0006-result-bodies",
       sql: """
