@@ -117,4 +117,23 @@ import Testing
     #expect(b?.resolvedAt == nil && b?.daysOpen == 122)
     #expect(report.gaps.map(\.days) == [91])
   }
+
+  /// A finding whose subject cannot be evaluated in the next snapshot (an error result) is not
+  /// resolved by it: it stays open until a snapshot that evaluates the subject and finds it passing.
+  @Test func aFindingThatTurnsIntoAnErrorIsNotResolved() {
+    func result(_ key: String, _ status: ResultStatus) -> OpenResult {
+      OpenResult(
+        findingKey: key, checkID: "kms-full-access-inline", status: status, principalType: "user", principalName: key, policyName: "p")
+    }
+    let failing: [String: StatusCounts] = ["kms-full-access-inline": StatusCounts(fail: 1)]
+    let erring: [String: StatusCounts] = ["kms-full-access-inline": StatusCounts(error: 1)]
+    var builder = TrendBuilder(account: Synth.account, from: nil, to: nil)
+    builder.add(TextRenderTests.record(1, "2024-01-31T00:00:00Z"), counts: failing, openResults: [result("a", .fail)])
+    builder.add(TextRenderTests.record(2, "2024-02-29T00:00:00Z"), counts: erring, openResults: [result("a", .error)])
+    let unresolved = builder.report().findings.first { $0.key == "a" }
+    #expect(unresolved?.resolvedAt == nil && unresolved?.lastSeen == Timestamp(parsing: "2024-01-31T00:00:00Z"))
+    builder.add(
+      TextRenderTests.record(3, "2024-03-31T00:00:00Z"), counts: ["kms-full-access-inline": StatusCounts(pass: 1)], openResults: [])
+    #expect(builder.report().findings.first { $0.key == "a" }?.resolvedAt == Timestamp(parsing: "2024-03-31T00:00:00Z"))
+  }
 }

@@ -130,7 +130,9 @@ public struct TrendBuilder: Sendable {
   /// Adds the next snapshot of the series with its status counts per check (empty: not assessed),
   /// its open (fail or excepted) results and its check versions (check id → version; empty: unknown,
   /// then no version change is marked). Findings of a check whose version changed since the previous
-  /// assessed snapshot are neither resolved nor new because of it (see ``FindingLifetime``).
+  /// assessed snapshot are neither resolved nor new because of it (see ``FindingLifetime``). Error
+  /// results may be passed among `openResults` (``EvidenceStore/errorResults(snapshotID:checks:)``):
+  /// an open finding whose subject could not be evaluated in this snapshot is not resolved by it.
   public mutating func add(_ s: SnapshotRecord, counts: [String: StatusCounts], openResults: [OpenResult], versions: [String: Int] = [:]) {
     snapshots.append(s)
     rows += HistoryRow.rows(for: s, counts: counts, versions: versions)
@@ -143,6 +145,8 @@ public struct TrendBuilder: Sendable {
     }
     if !versions.isEmpty { previousVersions = versions }
     var openNow = Set<String>()
+    // Not evaluable here (an error result): neither still open nor resolved by this snapshot.
+    let unknownNow = Set(openResults.lazy.filter { $0.status == .error }.map(\.findingIdentity))
     for r in openResults where r.status == .fail || r.status == .excepted {
       let key = r.findingIdentity
       openNow.insert(key)
@@ -165,7 +169,9 @@ public struct TrendBuilder: Sendable {
       }
     }
     for (key, l) in lifetimes
-    where l.resolved == nil && l.endedByVersionChange == nil && !openNow.contains(key) && l.last < s.capturedAt {
+    where l.resolved == nil && l.endedByVersionChange == nil && !openNow.contains(key) && !unknownNow.contains(key)
+      && l.last < s.capturedAt
+    {
       if changed.contains(l.check) {
         lifetimes[key]!.endedByVersionChange = s.capturedAt
       } else {

@@ -80,7 +80,9 @@ extension EvidenceWorkflow {
     for s in series[...end] {
       let counts = try store.statusCounts(snapshotID: s.id)
       builder.add(
-        s, counts: counts, openResults: counts.isEmpty ? [] : try store.openResults(snapshotID: s.id),
+        s, counts: counts,
+        openResults: counts.isEmpty
+          ? [] : try store.openResults(snapshotID: s.id) + store.errorResults(snapshotID: s.id, checks: Self.erring(counts)),
         versions: try store.checkVersions(snapshotID: s.id))
     }
     let lifetimes = builder.report().findings.filter { $0.lastSeen >= windowStart }

@@ -1,4 +1,8 @@
 extension EvidenceWorkflow {
+  /// The checks with error results in a snapshot's counts: only their errors need reading for a trend.
+  static func erring(_ counts: [String: StatusCounts]) -> Set<String> {
+    Set(counts.filter { $0.value.error > 0 }.keys)
+  }
   /// The trend of one account over [from, to] (nil bounds: all snapshots): each snapshot's counts and
   /// open results fetched in capture order and fed to a ``TrendBuilder``. A snapshot never assessed
   /// is an error (its counts would read as a gap in the findings, not a fact).
@@ -14,7 +18,9 @@ extension EvidenceWorkflow {
       let counts = try store.statusCounts(snapshotID: s.id)
       if counts.isEmpty { try requireAssessed(s, naming: store.path) }
       builder.add(
-        s, counts: counts, openResults: try store.openResults(snapshotID: s.id), versions: try store.checkVersions(snapshotID: s.id))
+        s, counts: counts,
+        openResults: try store.openResults(snapshotID: s.id) + store.errorResults(snapshotID: s.id, checks: Self.erring(counts)),
+        versions: try store.checkVersions(snapshotID: s.id))
     }
     return builder.report()
   }

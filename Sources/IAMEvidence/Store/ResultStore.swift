@@ -306,6 +306,22 @@ extension EvidenceStore {
     }
   }
 
+  /// The error results of snapshot `id` of the checks `checks`, in the shape of ``OpenResult``: a
+  /// trend tells from them that a finding missing from the snapshot's open results was not evaluated
+  /// there, rather than resolved. Reads only the checks named (those whose counts show errors).
+  public func errorResults(snapshotID id: Int, checks: Set<String>) throws(StoreError) -> [OpenResult] {
+    var out: [OpenResult] = []
+    for check in checks.sorted() {
+      for r in try results(snapshotID: id, check: check, statuses: [.error]) {
+        out.append(
+          OpenResult(
+            findingKey: r.findingKey, checkID: r.checkID, status: r.status, principalType: r.principal?.type.rawValue,
+            principalName: r.principal?.name, policyName: r.policy?.name, policyARN: r.policy?.arn, policyVersion: r.policy?.versionID))
+      }
+    }
+    return out
+  }
+
   /// The open (fail or excepted) results of snapshot `id`, by check, as trends follow them (of each
   /// check's latest assessed version).
   public func openResults(snapshotID id: Int) throws(StoreError) -> [OpenResult] {
