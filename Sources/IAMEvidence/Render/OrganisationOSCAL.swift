@@ -21,8 +21,11 @@ import XMLTree
 enum OrganisationOSCAL {
   typealias O = OSCALAssessmentResults
 
-  /// The inventory item of an AWS account (the same UUID in every result naming it).
-  static func accountUUID(_ id: String) -> String { O.uuid("inventory-item", "aws-account", id) }
+  /// The inventory item of an AWS account in the organisation's result, or in result `result` (each
+  /// result defines its own: a UUID appears once in the document).
+  static func accountUUID(_ id: String, in result: String? = nil) -> String {
+    O.uuid(["inventory-item", "aws-account", id] + (result.map { [$0] } ?? []))
+  }
 
   static func write(_ org: OrganisationEvidence, snapshotMembers: [Int: String] = [:], to output: XMLOutput) throws {
     let toolName = org.accounts.first?.model.toolName ?? org.toolBuild.name
@@ -282,8 +285,8 @@ enum OrganisationOSCAL {
   }
 
   /// The inventory item of an AWS account.
-  static func accountItem(_ i: XMLElement, _ row: AccountCoverageRow) {
-    i.setAttribute("uuid", accountUUID(row.account))
+  static func accountItem(_ i: XMLElement, _ row: AccountCoverageRow, uuid: String? = nil) {
+    i.setAttribute("uuid", uuid ?? accountUUID(row.account))
     markup(
       i.addChild("description"),
       ["AWS account \(row.label)" + (row.owner.map { ", owned by \($0)" } ?? "") + (row.inScope ? ", in scope." : ", out of scope.")])
@@ -302,6 +305,20 @@ enum OrganisationOSCAL {
   /// snapshot's summary observation.
   static func addAccountSubject(_ result: XMLElement, _ a: AccountEvidence) {
     let children = result.children
+    let resultUUID = result.attribute("uuid") ?? ""
+    // A finding over the period is named by its control and the period, the same in every account's
+    // document: here it is qualified by the account, so that each UUID stays unique in the document.
+    var periodFindings = Set<String>()
+    if let from = a.model.periodFrom, let to = a.model.periodTo {
+      for v in a.model.periodVerdicts {
+        periodFindings.insert(O.uuid(["finding", "control", "period", v.control.id, from.description, to.description]))
+      }
+    }
+    for f in children where f.name == "finding" {
+      if let uuid = f.attribute("uuid"), periodFindings.contains(uuid) {
+        f.setAttribute("uuid", O.uuid("finding", "account", a.account, uuid))
+      }
+    }
     // prop: after title, description, start and end.
     if let anchor = children.first(where: { !["title", "description", "start", "end"].contains($0.name) }) {
       let p = result.addChild("prop", before: anchor)
@@ -313,7 +330,7 @@ enum OrganisationOSCAL {
       let items = defs.children
       let anchor = items.first { $0.name != "component" }
       let item = anchor.map { defs.addChild("inventory-item", before: $0) } ?? defs.addChild("inventory-item")
-      accountItem(item, a.row)
+      accountItem(item, a.row, uuid: accountUUID(a.account, in: resultUUID))
     }
     // The summary observation of a snapshot's result (the period's result has none).
     let summaries = Set(a.model.snapshots.map { O.uuid("observation", "summary", $0.sha256) })
@@ -321,7 +338,7 @@ enum OrganisationOSCAL {
       let anchor = summary.children.first(where: { $0.name == "relevant-evidence" || $0.name == "collected" })
     {
       let subject = summary.addChild("subject", before: anchor)
-      subject.setAttribute("subject-uuid", accountUUID(a.account))
+      subject.setAttribute("subject-uuid", accountUUID(a.account, in: resultUUID))
       subject.setAttribute("type", "inventory-item")
       subject.addChild("title").addText("AWS account \(a.label)")
     }

@@ -203,13 +203,17 @@ extension EvidenceWorkflow {
 
   /// The SHA-256 of the regular file at `path`, read a block at a time; nil when it cannot be read.
   static func sha256(ofFile path: String) -> String? {
-    var info = stat()
-    guard stat(path, &info) == 0, info.st_mode & S_IFMT == S_IFREG, let handle = FileHandle(forReadingAtPath: path) else { return nil }
+    // A regular file only: a FIFO or a device named by a hand-edited source name is never opened.
+    guard (try? FileManager.default.attributesOfItem(atPath: path)[.type] as? FileAttributeType) == .typeRegular,
+      let handle = FileHandle(forReadingAtPath: path)
+    else { return nil }
     defer { try? handle.close() }
     var hasher = SHA256()
+    // Foundation answers nil (or empty data) at the end of the file; only a thrown error is a failure.
     while true {
-      guard let data = try? handle.read(upToCount: 1 << 20) else { return nil }
-      if data.isEmpty { break }
+      let chunk: Data?
+      do { chunk = try handle.read(upToCount: 1 << 20) } catch { return nil }
+      guard let data = chunk, !data.isEmpty else { break }
       hasher.update(data: data)
     }
     return hasher.finalize().hexString
