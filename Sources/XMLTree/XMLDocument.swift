@@ -304,7 +304,7 @@ public final class XMLDocument {
   /// Marks text children of `script` and `style` elements (no namespace or XHTML) that need no
   /// escaping in polyglot markup as "no escaping" text, throughout the subtree at `node`, adding each
   /// to `marked`.
-  private static func markRawText(in node: xmlNodePtr, marked: inout [xmlNodePtr]) {
+  static func markRawText(in node: xmlNodePtr, marked: inout [xmlNodePtr]) {
     var child = node.pointee.children
     while let current = child {
       if current.pointee.type == XML_ELEMENT_NODE {

@@ -50,6 +50,13 @@ public struct XMLElement: Hashable {
     LibXML2.string(node.pointee.name) ?? ""
   }
 
+  /// Gives the element another local name (an XML name without colon, like every name given to this
+  /// type), keeping its namespace, attributes and content: `h2` → `h3`.
+  public func rename(_ name: String) {
+    precondition(LibXML2.isNCName(name), "invalid XML name \(name.debugDescription)")
+    LibXML2.withXMLChars(name) { xmlNodeSetName(node, $0) }
+  }
+
   /// The namespace prefix, or `nil` for none or the default namespace.
   public var prefix: String? {
     node.pointee.ns.flatMap { LibXML2.string($0.pointee.prefix) }

@@ -176,6 +176,26 @@ public final class XMLStreamWriter: XMLContentWriter {
     if formatted { raw("\n") }
   }
 
+  /// Writes `element` (of any document), with its attributes and subtree, as the next child of the
+  /// current element, serialized by libxml2 as ``XMLDocument/xmlBytes(indented:)`` serializes an
+  /// element (indented at this writer's depth in indented output). Namespaces declared above
+  /// `element` in its own document are not repeated: the names it uses must mean the same here.
+  public func copy(of element: XMLElement) {
+    guard error == nil else { return }
+    if let last = open.indices.last {
+      precondition(!formatted || open[last] != .text, "indented output cannot mix text and elements in <\(element.name)>'s parent")
+      if formatted && open[last] == .nothing { raw("\n") }  // ends the parent's start tag
+      open[last] = .elements
+    } else {
+      topLevelCount += 1
+    }
+    raw("")  // ends a start tag still open
+    if formatted { indent(level + open.count) }
+    xmlNodeDumpOutput(buffer, element.document.doc, element.node, Int32(level + open.count), formatted ? 1 : 0, "UTF-8")
+    if buffer.pointee.error != 0 { note(-1) }
+    if formatted { raw("\n") }
+  }
+
   /// Throws the first error met so far.
   public func check() throws {
     if let error { throw error }
@@ -239,14 +259,25 @@ public final class XMLStreamWriter: XMLContentWriter {
 /// such elements would otherwise hold a libxml2 node for each of their elements, attributes and
 /// texts before a byte is written.
 public struct XMLStreamedContent {
-  /// The element whose content is written: in the document, without children, not inside another
-  /// streamed element.
+  /// The element whose content is written: in the document, not inside another streamed element,
+  /// and without children unless the content goes before one of them (``anchor``).
   public var parent: XMLElement
+  /// The child of ``parent`` the content is written before; nil: the content is all of `parent`'s.
+  public var anchor: XMLElement?
   /// Writes the content (at least one element, as children of `parent`).
   public var write: (XMLStreamWriter) throws -> Void
 
   public init(parent: XMLElement, write: @escaping (XMLStreamWriter) throws -> Void) {
     self.parent = parent
+    self.write = write
+  }
+
+  /// Content written among the children of `anchor`'s parent, just before `anchor` (several
+  /// contents before one anchor come in the order given).
+  public init(before anchor: XMLElement, write: @escaping (XMLStreamWriter) throws -> Void) {
+    guard let parent = anchor.parent else { preconditionFailure("the anchor of streamed content must have a parent element") }
+    self.parent = parent
+    self.anchor = anchor
     self.write = write
   }
 }
@@ -272,12 +303,17 @@ extension XMLDocument {
     let tag = String(UInt64.random(in: 0...UInt64.max), radix: 36) + String(UInt64.random(in: 0...UInt64.max), radix: 36)
     for (i, s) in streaming.enumerated() {
       precondition(s.parent.document === self, "a streamed element belongs to another document")
-      precondition(s.parent.node.pointee.children == nil, "a streamed element must have no children yet")
       let name = "xmltree-streamed-\(i)-\(tag)"
       guard let node = LibXML2.withXMLChars(name, { xmlNewDocNode(doc, s.parent.node.pointee.ns, $0, nil) }) else {
         fatalError("libxml2: out of memory")
       }
-      xmlAddChild(s.parent.node, node)
+      if let anchor = s.anchor {
+        precondition(anchor.parent == s.parent, "the anchor of streamed content is not a child of its parent")
+        xmlAddPrevSibling(anchor.node, node)
+      } else {
+        precondition(s.parent.node.pointee.children == nil, "a streamed element must have no children yet")
+        xmlAddChild(s.parent.node, node)
+      }
       placeholders.append(node)
       let prefix = s.parent.node.pointee.ns.flatMap { LibXML2.string($0.pointee.prefix) }
       markers.append(Array("<\(prefix.map { $0 + ":" } ?? "")\(name)/>".utf8))

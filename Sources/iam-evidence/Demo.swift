@@ -6,10 +6,13 @@ import IAMEvidence
 struct Demo: ParsableCommand {
   static let configuration = CommandConfiguration(
     abstract:
-      "Run the whole pipeline on the bundled demo account (three monthly snapshots), and list the demo organisation's accounts with its coverage gap."
+      "Run the whole pipeline on the bundled demo account (three monthly snapshots), then the demo organisation's report and package, which show its coverage gap."
   )
 
-  @Option(help: "Where to put the demo database (the report goes into the folder `report` beside it).")
+  @Option(
+    help:
+      "Where to put the demo database (beside it: the report in `report`, `quarter.zip`, the organisation's report in `organisation` and `organisation-quarter.zip`)."
+  )
   var db = "Reports/demo/demo.sqlite"
 
   @Option(help: "Templates folder (default: $IAM_EVIDENCE_TEMPLATES, else the installed ones beside the executable).")
@@ -41,7 +44,7 @@ struct Demo: ParsableCommand {
         Terminal.note("the demo review sheet was not imported: \(why)")
       case .accounts(let coverage):
         Terminal.out("")
-        Terminal.out("the demo organisation over the report's period:")
+        Terminal.out("the demo organisation over the report's period (its report and package above):")
         Terminal.out(AccountsText.render(coverage), terminator: "")
         Terminal.out("")
       }
@@ -54,7 +57,7 @@ struct Demo: ParsableCommand {
       Terminal.out("\(model.periodVerdictSummary) (\(Plural.count(model.periodFindings.count, "finding")) seen in the period)")
     }
     Terminal.out(
-      "database: \(db)  (next: iam-evidence findings --db \(db) --account \(DemoData.account); iam-evidence diff --db \(db) --account \(DemoData.account) previous latest; iam-evidence accounts --db \(db) --scope \(try DemoData.scopeURL().path))"
+      "database: \(db)  (next: iam-evidence findings --db \(db) --account \(DemoData.account); iam-evidence diff --db \(db) --account \(DemoData.account) previous latest; iam-evidence accounts --db \(db) --scope \(URL(fileURLWithPath: db).deletingLastPathComponent().appendingPathComponent("scope.json").path))"
     )
   }
 }

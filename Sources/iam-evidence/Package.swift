@@ -21,6 +21,15 @@ struct PackageCommand: ParsableCommand {
   @Option(help: "The account (required when the database holds several).")
   var account: String?
 
+  @Option(
+    help:
+      "An organisation: all, or account ids separated by commas. One package for all of them (accounts.csv, drift per account, trend.csv with an account column)."
+  )
+  var accounts: String?
+
+  @Option(help: "With --accounts: the scope file (the accounts in scope, their names and owners).")
+  var scope: String?
+
   @Option(help: "Start of the period.")
   var from: Timestamp
 
@@ -53,6 +62,8 @@ struct PackageCommand: ParsableCommand {
 
   func validate() throws {
     if includeSnapshots && noSnapshots { throw ValidationError("--include-snapshots and --no-snapshots exclude each other") }
+    if accounts != nil && account != nil { throw ValidationError("give --account or --accounts, not both") }
+    if scope != nil && accounts == nil { throw ValidationError("--scope goes with --accounts") }
   }
 
   func run() throws {
@@ -63,6 +74,20 @@ struct PackageCommand: ParsableCommand {
     guard let end = try PeriodEnd.parse(to) else { throw ValidationError("--to is required") }
     let key = try signKey.map { try SigningKeys.loadPrivateKey(path: $0) }
     let register = try exceptions.map { try ExceptionRegister.load(path: $0) }
+    if let accounts {
+      var request = OrganisationPackageRequest(
+        accounts: try AccountSelection(parsing: accounts), scope: try AccountScope.option(scope), from: from, to: end, register: register,
+        includeSnapshots: !noSnapshots, signingKey: key, templates: templateSet, generatedAt: time, cadenceDays: cadence)
+      request.refuseBackdating = generatedAt != nil
+      request.requireSnapshots = includeSnapshots
+      let summary = try workflow.organisationPackage(request, to: URL(fileURLWithPath: out), now: Clock.now)
+      let c = summary.evidence.coverage
+      Terminal.out(
+        "wrote \(out): \(Plural.count(summary.files, "file")), period \(summary.evidence.periodDescription), \(Plural.count(c.inScope.count, "account")) in scope (\(summary.evidence.accounts.count) with evidence, \(Plural.count(c.coverageGaps.count, "coverage gap")), \(c.outOfScope.count) out of scope), \(Plural.count(summary.snapshots, "snapshot"))"
+          + (key.map { ", signed (key fingerprint \(SigningKeys.fingerprint($0.publicKey).prefix(16)))" } ?? ", unsigned"))
+      Terminal.out(summary.evidence.verdictSummary)
+      return
+    }
     var request = PackageRequest(
       account: account, from: from, to: end, register: register, includeSnapshots: !noSnapshots, signingKey: key,
       templates: templateSet, generatedAt: time, cadenceDays: cadence)

@@ -29,6 +29,15 @@ struct Report: ParsableCommand {
   @Option(help: "The account (required when the database holds several).")
   var account: String?
 
+  @Option(
+    help:
+      "An organisation: all, or account ids separated by commas. One report for all of them: the organisation's verdicts, coverage, ranking and trend, then one section per account."
+  )
+  var accounts: String?
+
+  @Option(help: "With --accounts: the scope file (the accounts in scope, their names and owners).")
+  var scope: String?
+
   @Option(help: "Output folder (default: Reports/<account>/<captured date>/).")
   var out: String?
 
@@ -40,6 +49,11 @@ struct Report: ParsableCommand {
 
   func validate() throws {
     if (from == nil) != (to == nil) { throw ValidationError("--from and --to go together") }
+    if accounts != nil && account != nil { throw ValidationError("give --account or --accounts, not both") }
+    if scope != nil && accounts == nil { throw ValidationError("--scope goes with --accounts") }
+    if accounts != nil && snapshot != "latest" {
+      throw ValidationError("--snapshot does not go with --accounts (each account's latest, or --from/--to)")
+    }
   }
 
   func run() throws {
@@ -47,6 +61,10 @@ struct Report: ParsableCommand {
     let templateSet = try TemplateSet.locate(explicit: templates)
     Terminal.note(templateSet.summary)
     let time = try GenerationTime.resolve(option: generatedAt, environment: ProcessInfo.processInfo.environment, now: Clock.now())
+    if let accounts {
+      try runOrganisation(try AccountSelection(parsing: accounts), workflow: workflow, templates: templateSet, time: time)
+      return
+    }
     let scope: ReportScope
     if let from, let end = try PeriodEnd.parse(to) {
       scope = .period(from: from, to: end)
@@ -70,5 +88,24 @@ struct Report: ParsableCommand {
     if model.isPeriod {
       Terminal.out("\(model.periodVerdictSummary) (\(Plural.count(model.periodFindings.count, "finding")) seen in the period)")
     }
+  }
+
+  /// `--accounts`: one report for the organisation.
+  func runOrganisation(_ selection: AccountSelection, workflow: EvidenceWorkflow, templates: TemplateSet, time: Timestamp) throws {
+    let timings = Timings()
+    let org = try workflow.organisationEvidence(
+      accounts: selection, scope: try AccountScope.option(scope), from: from, to: try PeriodEnd.parse(to), generatedAt: time)
+    timings.mark("report: evidence of \(org.accounts.count) accounts gathered")
+    if generatedAt != nil { try EvidenceWorkflow.requireGeneratedAt(time, notBeforeIngestOf: org.snapshots) }
+    let directory =
+      out.map { URL(fileURLWithPath: $0) } ?? OrganisationReportRenderer.defaultDirectory(for: org, base: URL(fileURLWithPath: "Reports"))
+    let written = try OrganisationReportRenderer.write(org, templates: templates, to: directory) { timings.mark("report: \($0)") }
+    timings.mark("report: put in place")
+    for url in written { Terminal.out("wrote \(url.path)") }
+    let c = org.coverage
+    Terminal.out(
+      "organisation: \(Plural.count(c.inScope.count, "account")) in scope, \(org.accounts.count) with evidence, \(Plural.count(c.coverageGaps.count, "coverage gap")), \(c.outOfScope.count) out of scope"
+    )
+    Terminal.out(org.verdictSummary)
   }
 }

@@ -587,7 +587,7 @@ import XMLTree
         generatedAt: { Timestamp(parsing: "2024-07-02T00:00:00Z")! }, now: { TestSupport.fixedNow }, host: host,
         event: { if case .wrote(let url) = $0 { wrote.append(url) } }))
     let zip = dir.appendingPathComponent("quarter.zip")
-    #expect(wrote.last == zip)
+    #expect(wrote.contains(zip))
     // Every snapshot of the demo account carries the demo operator and the caller identity saved beside its export.
     for s in model.snapshots {
       let p = try #require(model.provenance[s.id])
@@ -614,5 +614,28 @@ import XMLTree
     #expect(report.contains("<code class=\"wrap\">arn:aws:sts::111122223333:assumed-role/iam-evidence-reader/dana.demo</code>"))
     #expect(report.contains("Document \(model.documentID)"))
     _ = try OSCALTests.validated(try #require(members["assessment-results.xml"]))
+
+    // Then the demo organisation's report and package, by its scope file, showing the account never exported.
+    let organisation = dir.appendingPathComponent("organisation")
+    #expect(wrote.contains(organisation.appendingPathComponent("report.html")))
+    let orgZip = dir.appendingPathComponent("organisation-quarter.zip")
+    #expect(wrote.last == orgZip)
+    let org = Dictionary(uniqueKeysWithValues: try PackageSupport.zipMembers(orgZip).map { ($0.name, $0.bytes) })
+    let orgReadme = String(decoding: try #require(org["README.txt"]), as: UTF8.self)
+    #expect(
+      orgReadme.contains(
+        "Coverage gaps (in scope, no snapshot in the period: no evidence on every control):\n  777788889999 (analytics-sandbox), owner data team"
+      ))
+    // The scope file is copied beside the database, and the evidence names that copy.
+    let scopeCopy = dir.appendingPathComponent("scope.json")
+    #expect(wrote.contains(scopeCopy))
+    #expect(try Data(contentsOf: scopeCopy) == (try Data(contentsOf: try DemoData.scopeURL())))
+    #expect(orgReadme.contains("Organisation: 3 account(s) in scope (scope file \(scopeCopy.path)"))
+    #expect(!orgReadme.contains(".build"))
+    let orgReport = String(decoding: try #require(org["report.html"]), as: UTF8.self)
+    #expect(orgReport.contains("No evidence — coverage gap, no snapshot in the period</strong> (1): 777788889999 (analytics-sandbox)."))
+    #expect(try Data(contentsOf: organisation.appendingPathComponent("report.html")) == Data(orgReport.utf8))
+    #expect(org["accounts/444455556666/drift.json"] != nil && org["accounts.csv"] != nil)
+    _ = try OSCALTests.validated(try #require(org["assessment-results.xml"]))
   }
 }

@@ -152,6 +152,130 @@ private func streamed(indented: Bool, count: Int) throws -> [UInt8] {
   }
 }
 
+/// The additions for composed documents: content streamed before a sibling, elements of another
+/// document copied into a stream, HTML with streamed parts, and renaming.
+@Suite struct XMLComposedStreamingTests {
+  /// A document whose root has `before`, a place for rows among its children, and `after`.
+  private static func siblings(fill: Bool, count: Int) -> (XMLDocument, XMLElement) {
+    let doc = XMLDocument(rootElement: "root", namespaceURI: "urn:test")
+    let root = doc.rootElement!
+    root.addChild("before").addText("x")
+    if fill {
+      let holder = XMLDocument(rootElement: "holder", namespaceURI: "urn:test")
+      rows(XMLTreeWriter(into: holder.rootElement!), count: count)
+      for row in holder.rootElement!.children { root.appendCopy(of: row) }
+    }
+    let after = root.addChild("after")
+    after.addChild("last").setAttribute("k", "v")
+    return (doc, after)
+  }
+
+  @Test(arguments: [false, true])
+  func contentStreamedBeforeAnAnchorIsTheTreeSerialization(indented: Bool) throws {
+    let (tree, _) = Self.siblings(fill: true, count: 9)
+    let (doc, after) = Self.siblings(fill: false, count: 9)
+    var bytes: [UInt8] = []
+    try doc.writeXML(
+      indented: indented, streaming: [XMLStreamedContent(before: after) { rows($0, count: 9) }], to: { bytes.append(contentsOf: $0) })
+    #expect(String(decoding: bytes, as: UTF8.self) == String(decoding: tree.xmlBytes(indented: indented), as: UTF8.self))
+    #expect(doc.rootElement!.children.map(\.name) == ["before", "after"], "the document is left as it was")
+  }
+
+  @Test(arguments: [false, true])
+  func elementsOfAnotherDocumentAreCopiedIntoAStream(indented: Bool) throws {
+    // The rows built in a document of their own (namespace declared on its root), copied in.
+    let source = XMLDocument(rootElement: "source", namespaceURI: "urn:test")
+    rows(XMLTreeWriter(into: source.rootElement!), count: 12)
+    let (tree, _) = document(fill: true, count: 12)
+    let (doc, lists) = document(fill: false, count: 12)
+    var bytes: [UInt8] = []
+    try doc.writeXML(
+      indented: indented,
+      streaming: lists.map { list in
+        XMLStreamedContent(parent: list) { w in for row in source.rootElement!.children { w.copy(of: row) } }
+      }, to: { bytes.append(contentsOf: $0) })
+    let parsed = try XMLDocument(bytes: bytes)
+    let expected = try XMLDocument(bytes: tree.xmlBytes(indented: indented))
+    // The same elements, attributes and text (a copy's non-ASCII attribute values may be written as
+    // character references), and no namespace declaration repeated on the copies.
+    #expect(parsed.rootElement!.textContent == expected.rootElement!.textContent)
+    #expect(
+      try parsed.nodes(matching: "//t:row/@value", namespaces: ["t": "urn:test"]).count
+        == expected.nodes(matching: "//t:row/@value", namespaces: ["t": "urn:test"]).count)
+    let rowValues = { (d: XMLDocument) in try d.nodes(matching: "//t:row", namespaces: ["t": "urn:test"]).map { $0.attribute("value") } }
+    #expect(try rowValues(parsed) == rowValues(expected))
+    #expect(!String(decoding: bytes, as: UTF8.self).contains("<row xmlns"))
+    if indented { #expect(String(decoding: bytes, as: UTF8.self).contains("\n    <row n=\"0\"")) }
+    // Mixed with rows written by the writer itself, in order.
+    let (mixed, mixedLists) = document(fill: false, count: 1)
+    var out: [UInt8] = []
+    try mixed.writeXML(
+      indented: true,
+      streaming: [
+        XMLStreamedContent(parent: mixedLists[0]) { w in
+          rows(w, count: 1)
+          w.copy(of: source.rootElement!.children[1])
+          w.textElement("end", "e")
+        }
+      ], to: { out.append(contentsOf: $0) })
+    let listed = try XMLDocument(bytes: out).nodes(matching: "//t:list/*", namespaces: ["t": "urn:test"])
+    #expect(listed.map(\.name) == ["row", "row", "end"] && listed.map { $0.attribute("n") } == ["0", "1", nil])
+  }
+
+  @Test func htmlWithStreamedPartsIsHTML5BytesOfTheWholeTree() throws {
+    func page(fill: Bool) -> (XMLDocument, XMLElement) {
+      let doc = XMLDocument(rootElement: "html", namespaceURI: XMLNamespaces.xhtml)
+      let root = doc.rootElement!
+      root.addChild("head").addChild("style").addText("a > b { color: red }")
+      let body = root.addChild("body")
+      body.addChild("h1").addText("Title & more")
+      let list = body.addChild("div")
+      list.setAttribute("class", "list")
+      body.addChild("footer").addText(hostile[6])
+      if fill { for i in 0..<3 { Self.part(i, into: list) } }
+      return (doc, list)
+    }
+    let (tree, _) = page(fill: true)
+    let (doc, list) = page(fill: false)
+    var bytes: [UInt8] = []
+    try doc.writeHTML5(
+      streaming: [
+        XMLStreamedHTML(parent: list) { w in
+          for i in 0..<3 {
+            // Each part built in a document of its own, written, and released.
+            let own = XMLDocument(rootElement: "html", namespaceURI: XMLNamespaces.xhtml)
+            let body = own.rootElement!.addChild("body")
+            try w.write(Self.part(i, into: body))
+          }
+        }
+      ], to: { bytes.append(contentsOf: $0) })
+    #expect(String(decoding: bytes, as: UTF8.self) == tree.html5String())
+    #expect(list.children.isEmpty)
+  }
+
+  @discardableResult
+  private static func part(_ i: Int, into parent: XMLElement) -> XMLElement {
+    let section = parent.addChild("section")
+    section.setAttribute("id", "part-\(i)")
+    section.addChild("h2").addText("Part \(i) \(hostile[i + 2])")
+    section.addChild("br")
+    section.addChild("p").addText(hostile[i])
+    section.addChild("style").addText("p > q { x: y }")
+    return section
+  }
+
+  @Test func anElementIsRenamedInPlace() throws {
+    let doc = XMLDocument(rootElement: "html", namespaceURI: XMLNamespaces.xhtml)
+    let h = doc.rootElement!.addChild("h2")
+    h.setAttribute("id", "x")
+    h.addText("Title")
+    h.rename("h3")
+    #expect(
+      doc.xmlString()
+        == "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<html xmlns=\"http://www.w3.org/1999/xhtml\"><h3 id=\"x\">Title</h3></html>\n")
+  }
+}
+
 @Suite struct XMLStreamValidatorTests {
   static let schemaText = """
     <xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema" targetNamespace="urn:t" xmlns="urn:t" elementFormDefault="qualified">

@@ -8,29 +8,38 @@ extension EvidenceWorkflow {
     scope: AccountScope?, from: Timestamp?, to: Timestamp?, cadenceDays: Int = 31, capabilities: CapabilityMap = .catalog
   ) throws -> AccountCoverage {
     try store.consistentRead {
-      var byAccount: [String: [SnapshotRecord]] = [:]
-      for s in try store.snapshots() { byAccount[s.account, default: []].append(s) }
-      var records: [AccountRecords] = []
-      for (account, all) in byAccount.sorted(by: { $0.key < $1.key }) {
-        let inPeriod = all.filter { Self.inPeriod($0, from: from, to: to) }
-        guard let latest = inPeriod.last else {
-          records.append(AccountRecords(account: account, snapshots: []))
-          continue
-        }
-        let counts = try store.statusCounts(snapshotID: latest.id)
-        if counts.isEmpty { try requireAssessed(latest, naming: store.path) }
-        // The register's size for the latest snapshot alone: "privileged since" needs the account's
-        // history, its size does not.
-        let (lists, open) = try store.openPrincipalResults(snapshotID: latest.id, checks: capabilities.checkIDs)
-        var privileged = PrivilegeHistoryBuilder(capabilities: capabilities)
-        privileged.add(latest, lists: lists, open: open)
-        records.append(
-          AccountRecords(
-            account: account, snapshots: inPeriod, latestCounts: counts,
-            privilegedIdentities: privileged.counts.last.flatMap { $0.assessed ? $0.count : nil }))
-      }
-      return AccountCoverage.build(records, scope: scope, from: from, to: to, cadenceDays: cadenceDays)
+      AccountCoverage.build(
+        try accountRecords(from: from, to: to, capabilities: capabilities), scope: scope, from: from, to: to, cadenceDays: cadenceDays)
     }
+  }
+
+  /// The records of every account of the database (or of those `only` lists) over [from, to]: its
+  /// snapshots in the period and its latest one's counts and privileged-access register size.
+  func accountRecords(
+    from: Timestamp?, to: Timestamp?, capabilities: CapabilityMap, only: Set<String>? = nil
+  ) throws -> [AccountRecords] {
+    var byAccount: [String: [SnapshotRecord]] = [:]
+    for s in try store.snapshots() where only?.contains(s.account) ?? true { byAccount[s.account, default: []].append(s) }
+    var records: [AccountRecords] = []
+    for (account, all) in byAccount.sorted(by: { $0.key < $1.key }) {
+      let inPeriod = all.filter { Self.inPeriod($0, from: from, to: to) }
+      guard let latest = inPeriod.last else {
+        records.append(AccountRecords(account: account, snapshots: []))
+        continue
+      }
+      let counts = try store.statusCounts(snapshotID: latest.id)
+      if counts.isEmpty { try requireAssessed(latest, naming: store.path) }
+      // The register's size for the latest snapshot alone: "privileged since" needs the account's
+      // history, its size does not.
+      let (lists, open) = try store.openPrincipalResults(snapshotID: latest.id, checks: capabilities.checkIDs)
+      var privileged = PrivilegeHistoryBuilder(capabilities: capabilities)
+      privileged.add(latest, lists: lists, open: open)
+      records.append(
+        AccountRecords(
+          account: account, snapshots: inPeriod, latestCounts: counts,
+          privilegedIdentities: privileged.counts.last.flatMap { $0.assessed ? $0.count : nil }))
+    }
+    return records
   }
 
   /// `trend --accounts`: the trend of each account `selection` names over [from, to], as

@@ -25,9 +25,10 @@ extension EvidenceWorkflow {
   /// (``TemplateSet/locate(explicit:executable:)``).
   ///
   /// The demo organisation's other accounts are ingested too (``DemoData/organisationSnapshots()``),
-  /// and their coverage over the report's period, by the demo scope file, is the last event: one
-  /// account of the scope was never exported, a coverage gap. The report stays that of the demo
-  /// account (``DemoData/account``).
+  /// and the organisation's report and package over the same period, by the demo scope file, are
+  /// written beside the demo account's (`organisation/`, `organisation-quarter.zip`); their coverage
+  /// is the last event: one account of the scope was never exported, a coverage gap. The returned
+  /// evidence stays that of the demo account (``DemoData/account``).
   ///
   /// Every snapshot is ingested with its provenance: the demo operator (``DemoData/operatorName``),
   /// the caller identity saved beside its export (``DemoData/callerIdentityURL(of:)``), and `host`
@@ -87,7 +88,30 @@ extension EvidenceWorkflow {
         templates: templates, generatedAt: model.generatedAt, cadenceDays: 31),
       to: zip, now: now)
     event(.wrote(zip))
-    event(.accounts(try workflow.accounts(scope: try DemoData.scope(), from: first.capturedAt, to: last.capturedAt)))
+    // The demo organisation over the same quarter, by its scope file: one report and one package for
+    // its accounts, whose first page names the account never exported (a coverage gap). The scope file
+    // is copied beside the database first, so that the evidence names it there (not inside the build
+    // folder) and the commands the demo suggests can use it.
+    let scopeCopy = URL(fileURLWithPath: folder).appendingPathComponent("scope.json")
+    do {
+      try Data(contentsOf: try DemoData.scopeURL()).write(to: scopeCopy, options: .atomic)
+    } catch {
+      throw WorkflowError(path: scopeCopy.path, message: "cannot write: \(fileErrorReason(error, path: scopeCopy.path))")
+    }
+    event(.wrote(scopeCopy))
+    let scope = try AccountScope.load(path: scopeCopy.path)
+    let organisation = try workflow.organisationEvidence(
+      accounts: .all, scope: scope, from: first.capturedAt, to: last.capturedAt, generatedAt: model.generatedAt)
+    let organisationReport = URL(fileURLWithPath: folder).appendingPathComponent("organisation")
+    for url in try OrganisationReportRenderer.write(organisation, templates: templates, to: organisationReport) { event(.wrote(url)) }
+    let organisationZip = URL(fileURLWithPath: folder).appendingPathComponent("organisation-quarter.zip")
+    _ = try workflow.organisationPackage(
+      OrganisationPackageRequest(
+        accounts: .all, scope: scope, from: first.capturedAt, to: last.capturedAt, register: nil, includeSnapshots: true,
+        signingKey: nil, templates: templates, generatedAt: model.generatedAt, cadenceDays: 31),
+      to: organisationZip, now: now)
+    event(.wrote(organisationZip))
+    event(.accounts(organisation.coverage))
     return model
   }
 }
