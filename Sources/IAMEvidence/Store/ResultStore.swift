@@ -2,21 +2,92 @@ import Crypto
 import Dispatch
 import SQLiteDB
 
-/// One batch of results being encoded on another thread; read after its group is waited for.
-private final class PendingBatch: @unchecked Sendable {
+/// A batch of one check's results prepared on another thread for the writing one: each result's
+/// `result_details` row (every column but `body_id`) and, when it has a body, the `result_bodies`
+/// row, as typed values; the writing thread only binds and runs them. Read after its group is
+/// waited for.
+private final class PreparedBatch: @unchecked Sendable {
   let group = DispatchGroup()
-  var encoded: [EncodedResult] = []
-}
+  /// The `result_details` rows (16 values) of the results prepared here.
+  var rows = SQLiteRowBuffer()
+  /// The `result_bodies` rows (`sha256`, `template`).
+  var bodies = SQLiteRowBuffer()
+  /// Per result, in order: its row in `rows`, or -1 when the writing thread stores it itself (a value
+  /// long enough for ``LongStrings``); its row in `bodies`, or -1.
+  var row: [Int32] = []
+  var body: [Int32] = []
+  /// Per result: the SHA-256 of its detail, and its status; per body row, the body's SHA-256.
+  var shas: [String] = []
+  var statuses: [ResultStatus] = []
+  var bodySHAs: [String] = []
 
-/// A result ready to be stored: the SHA-256 of its canonical detail, its finding key, and either its
-/// body (``ResultBody``: the detail without its subject, and the body's SHA-256) or the detail split
-/// for storage (``LongStrings``).
-private struct EncodedResult: Sendable {
-  var sha: String
-  var findingKey: String
-  var body: (sha: String, template: [UInt8])?
-  var template: [UInt8] = []
-  var atoms: [[UInt8]] = []
+  /// Prepares `items` (indexes into `results`, all of the check `checkID` version `version`).
+  func prepare(_ results: UnsafeBufferPointer<CheckResult>, _ items: ArraySlice<Int>, checkID: String, version: Int) {
+    // Built in local variables, stored once: properties of a class would be checked for exclusive
+    // access at every append.
+    var rows = SQLiteRowBuffer()
+    var bodies = SQLiteRowBuffer()
+    var row: [Int32] = []
+    var body: [Int32] = []
+    var shas: [String] = []
+    var statuses: [ResultStatus] = []
+    var bodySHAs: [String] = []
+    row.reserveCapacity(items.count)
+    body.reserveCapacity(items.count)
+    shas.reserveCapacity(items.count)
+    statuses.reserveCapacity(items.count)
+    for i in items {
+      let detail = results[i].storedCanonicalBytes
+      let sha = ContentHash.hex(detail)
+      let findingKey = results[i].findingKey
+      let status = results[i].status
+      shas.append(sha)
+      statuses.append(status)
+      let template = ResultBody.template(detail: detail, values: ResultBody.values(of: results[i], findingKey: findingKey))
+      if let template {
+        body.append(Int32(bodies.count))
+        let bodySHA = ContentHash.hex(template)
+        bodySHAs.append(bodySHA)
+        bodies.text(bodySHA)
+        bodies.text(utf8: template)
+        bodies.endRow()
+      } else {
+        body.append(-1)
+      }
+      let principal = results[i].principal
+      let policy = results[i].policy
+      let exception = results[i].exception?.id
+      let columns = [findingKey, principal?.id, principal?.name, principal?.arn, policy?.name, policy?.arn, policy?.versionID, exception]
+      if columns.contains(where: { $0.map(LongStrings.isLong) ?? false })
+        || (template == nil && detail.count >= LongStrings.threshold && LongStrings.hasLongString(detail))
+      {
+        row.append(-1)
+        continue
+      }
+      row.append(Int32(rows.count))
+      rows.text(sha)
+      rows.text(checkID)
+      rows.integer(version)
+      rows.text(findingKey)
+      rows.text(status.rawValue)
+      rows.text(principal?.type.rawValue)
+      rows.text(principal?.id)
+      rows.text(principal?.name)
+      rows.text(principal?.arn)
+      rows.text(policy?.kind.rawValue)
+      rows.text(policy?.name)
+      rows.text(policy?.arn)
+      rows.text(policy?.versionID)
+      rows.text(policy?.documentSHA256)
+      rows.text(exception)
+      // A result with a body keeps an empty detail (its columns are the body's values: ResultBody.fits).
+      rows.text(utf8: template == nil ? detail : [])
+      rows.endRow()
+    }
+    (self.rows, self.bodies, self.row, self.body, self.shas, self.statuses, self.bodySHAs) = (
+      rows, bodies, row, body, shas, statuses, bodySHAs
+    )
+  }
 }
 
 extension EvidenceStore {
@@ -44,6 +115,10 @@ extension EvidenceStore {
     }
   }
 
+  /// Results per batch prepared on another core, and the batches prepared ahead of the one written.
+  static let batchSize = 512
+  static let batchesAhead = 4
+
   /// The rows of `results` and the snapshot's result lists (inside ``insertAssessment(_:results:)``'s
   /// transaction).
   private func insertResults(_ results: [CheckResult], of assessment: NewAssessment, assessmentID: Int) throws {
@@ -60,23 +135,17 @@ extension EvidenceStore {
     let findDetail = try db.prepare("SELECT id FROM result_details WHERE sha256 = ?")
     let insertBody = try db.prepare("INSERT INTO result_bodies (sha256, template) VALUES (?, ?) ON CONFLICT(sha256) DO NOTHING")
     let findBody = try db.prepare("SELECT id FROM result_bodies WHERE sha256 = ?")
-    var bodyIDs: [String: Int64] = [:]
-    /// The id of the body `template` (with SHA-256 `sha`), stored once.
-    func body(_ sha: String, _ template: [UInt8]) throws -> Int64 {
-      if let id = bodyIDs[sha] { return id }
-      try insertBody.execute([sha, String(decoding: template, as: UTF8.self)])
-      var id = db.lastInsertRowID
-      if db.changes == 0 {
-        try findBody.bind([sha])
-        guard case .integer(let existing) = try findBody.step()?.values.first else {
-          throw StoreError(path: path, message: "result body \(sha) missing after insert")
-        }
-        id = existing
-        findBody.reset()
+    /// The id of the row just inserted, else of the stored row with `sha` (`find` looks it up).
+    func insertedID(_ find: SQLiteStatement, _ sha: String) throws -> Int64 {
+      if db.changes > 0 { return db.lastInsertRowID }
+      try find.bind([sha])
+      defer { find.reset() }
+      guard case .integer(let existing) = try find.step()?.values.first else {
+        throw StoreError(path: path, message: "row \(sha) missing after insert")
       }
-      bodyIDs[sha] = id
-      return id
+      return existing
     }
+    var bodyIDs: [String: Int64] = [:]
     let insertLong = try db.prepare("INSERT INTO long_strings (sha256, text) VALUES (?, ?) ON CONFLICT(sha256) DO NOTHING")
     let findLong = try db.prepare("SELECT id FROM long_strings WHERE sha256 = ?")
     var longIDs: [String: Int64] = [:]
@@ -116,26 +185,19 @@ extension EvidenceStore {
     for (c, d) in descriptions.enumerated() {
       try delete.execute([id, d.id, d.version])
       let mine = indexes["\(d.id)@\(d.version)"] ?? []
-      for start in stride(from: 0, to: mine.count, by: 2048) {
-        batches.append((c, Array(mine[start..<min(start + 2048, mine.count)])))
+      for start in stride(from: 0, to: mine.count, by: Self.batchSize) {
+        batches.append((c, Array(mine[start..<min(start + Self.batchSize, mine.count)])))
       }
     }
-    // The canonical form and hash of each batch of results are computed on the other cores while
-    // the batch before it is written, so never all at once, and never waiting for each other.
-    func encode(_ items: [Int]) -> PendingBatch {
-      let pending = PendingBatch()
+    // Each batch is prepared on another core (its results' canonical form, hashes, bodies and row
+    // values), a few batches ahead of the one being written: never all at once, never waiting for
+    // each other.
+    func prepare(_ batch: (check: Int, items: [Int])) -> PreparedBatch {
+      let pending = PreparedBatch()
       pending.group.enter()
+      let d = descriptions[batch.check]
       DispatchQueue.global().async {
-        pending.encoded = Parallel.map(items, minimumCount: 16) { i -> EncodedResult in
-          let detail = results[i].storedCanonicalBytes
-          let sha = ContentHash.hex(detail)
-          let findingKey = results[i].findingKey
-          if let body = ResultBody.template(detail: detail, values: ResultBody.values(of: results[i], findingKey: findingKey)) {
-            return EncodedResult(sha: sha, findingKey: findingKey, body: (ContentHash.hex(body), body))
-          }
-          let (template, atoms) = LongStrings.split(detail)
-          return EncodedResult(sha: sha, findingKey: findingKey, template: template, atoms: atoms)
-        }
+        results.withUnsafeBufferPointer { pending.prepare($0, batch.items[...], checkID: d.id, version: d.version) }
         pending.group.leave()
       }
       return pending
@@ -143,45 +205,55 @@ extension EvidenceStore {
     var ids = [[Int64]](repeating: [], count: descriptions.count)
     var open = [[Int64]](repeating: [], count: descriptions.count)
     var counts = [StatusCounts](repeating: StatusCounts(), count: descriptions.count)
-    var next = batches.first.map { encode($0.items) }
-    for (k, batch) in batches.enumerated() {
-      guard let current = next else { break }
+    var ahead: [PreparedBatch] = []
+    var nextBatch = 0
+    for (check, items) in batches {
+      while nextBatch < batches.count && ahead.count < Self.batchesAhead {
+        ahead.append(prepare(batches[nextBatch]))
+        nextBatch += 1
+      }
+      let current = ahead.removeFirst()
       current.group.wait()
-      next = k + 1 < batches.count ? encode(batches[k + 1].items) : nil
-      let d = descriptions[batch.check]
-      for (i, encoded) in zip(batch.items, current.encoded) {
-        let sha = encoded.sha
-        let status = results[i].status
-        let principal = results[i].principal
-        let policy = results[i].policy
-        var detail = encoded.template
-        var bodyID: Int64?
-        if let (bodySHA, template) = encoded.body {
-          // The columns are the body's values, stored in place (ResultBody.fits).
-          bodyID = try body(bodySHA, template)
-        } else if !encoded.atoms.isEmpty {
-          var ids: [Int64] = []
-          for atom in encoded.atoms { ids.append(try intern(LongStrings.bind(atom, to: ids))) }
-          detail = LongStrings.bind(encoded.template, to: ids)
-        }
-        try insertDetail.execute([
-          sha, d.id, d.version, try column(encoded.findingKey), status.rawValue, principal?.type.rawValue, try column(principal?.id),
-          try column(principal?.name), try column(principal?.arn), policy?.kind.rawValue, try column(policy?.name),
-          try column(policy?.arn), try column(policy?.versionID), policy?.documentSHA256, try column(results[i].exception?.id),
-          String(decoding: detail, as: UTF8.self), bodyID,
-        ])
-        var detailID = db.lastInsertRowID
-        if db.changes == 0 {
-          try findDetail.bind([sha])
-          guard case .integer(let existing) = try findDetail.step()?.values.first else {
-            throw StoreError(path: path, message: "result \(sha) missing after insert")
+      let d = descriptions[check]
+      for (k, i) in items.enumerated() {
+        var bodyID = SQLiteValue.null
+        if current.body[k] >= 0 {
+          let b = Int(current.body[k])
+          let bodySHA = current.bodySHAs[b]
+          if let known = bodyIDs[bodySHA] {
+            bodyID = .integer(known)
+          } else {
+            try insertBody.execute(row: b, of: current.bodies)
+            let id = try insertedID(findBody, bodySHA)
+            bodyIDs[bodySHA] = id
+            bodyID = .integer(id)
           }
-          detailID = existing
-          findDetail.reset()
         }
-        ids[batch.check].append(detailID)
-        if status == .fail || status == .excepted { open[batch.check].append(detailID) }
-        counts[batch.check][status] += 1
+        let status = current.statuses[k]
+        if current.row[k] >= 0 {
+          try insertDetail.execute(row: Int(current.row[k]), of: current.rows, bodyID)
+        } else {
+          // A value of a column or of the detail long enough to be stored once (LongStrings).
+          var detail: [UInt8] = []
+          if case .null = bodyID {
+            let (template, atoms) = LongStrings.split(results[i].storedCanonicalBytes)
+            var atomIDs: [Int64] = []
+            for atom in atoms { atomIDs.append(try intern(LongStrings.bind(atom, to: atomIDs))) }
+            detail = atoms.isEmpty ? template : LongStrings.bind(template, to: atomIDs)
+          }
+          let principal = results[i].principal
+          let policy = results[i].policy
+          try insertDetail.execute([
+            current.shas[k], d.id, d.version, try column(results[i].findingKey), status.rawValue, principal?.type.rawValue,
+            try column(principal?.id), try column(principal?.name), try column(principal?.arn), policy?.kind.rawValue,
+            try column(policy?.name), try column(policy?.arn), try column(policy?.versionID), policy?.documentSHA256,
+            try column(results[i].exception?.id), String(decoding: detail, as: UTF8.self), bodyID,
+          ])
+        }
+        let detailID = try insertedID(findDetail, current.shas[k])
+        ids[check].append(detailID)
+        if status == .fail || status == .excepted { open[check].append(detailID) }
+        counts[check][status] += 1
       }
     }
     for (c, d) in descriptions.enumerated() {
