@@ -21,8 +21,8 @@ private final class PreparedBatch: @unchecked Sendable {
   var statuses: [ResultStatus] = []
   var bodySHAs: [String] = []
 
-  /// Prepares `items` (indexes into `results`, all of the check `checkID` version `version`).
-  func prepare(_ results: UnsafeBufferPointer<CheckResult>, _ items: ArraySlice<Int>, checkID: String, version: Int) {
+  /// Prepares `results[items]`, results of the check `checkID` version `version`.
+  func prepare(_ results: UnsafeBufferPointer<CheckResult>, _ items: Range<Int>, checkID: String, version: Int) {
     // Built in local variables, stored once: properties of a class would be checked for exclusive
     // access at every append.
     var rows = SQLiteRowBuffer()
@@ -90,13 +90,42 @@ private final class PreparedBatch: @unchecked Sendable {
   }
 }
 
+/// Where the results of an assessment being stored come from, check by check, in the order of
+/// ``NewAssessment/checks``: ``take`` waits for a check's results, ``poll`` gives them only when they
+/// are ready. The checks may still be running while the first ones are stored.
+struct AssessmentResults {
+  var take: (Int) -> [CheckResult]
+  var poll: (Int) -> [CheckResult]?
+  /// The ids of the register's exceptions that matched no failing result, asked once every check's
+  /// results are taken (replacing ``NewAssessment/staleExceptions``).
+  var staleExceptions: () -> [String]
+  /// Called once the last check's results are taken.
+  var allTaken: () -> Void = {}
+}
+
 extension EvidenceStore {
   /// Stores `assessment` and its `results` (one transaction), replacing the snapshot's earlier results
   /// for the same check versions. Results of checks not listed in the assessment are not stored.
   public func insertAssessment(_ assessment: NewAssessment, results: [CheckResult]) throws(StoreError) {
+    // Each check's results, by index: iterating all results once per check would copy every
+    // result (a large struct) once per check.
+    var indexes: [String: [Int]] = [:]
+    results.withUnsafeBufferPointer { all in
+      for i in all.indices { indexes["\(all[i].checkID)@\(all[i].checkVersion)", default: []].append(i) }
+    }
+    let byCheck = assessment.checks.map { d in (indexes["\(d.id)@\(d.version)"] ?? []).map { results[$0] } }
+    try insertAssessment(
+      assessment, from: AssessmentResults(take: { byCheck[$0] }, poll: { byCheck[$0] }, staleExceptions: { assessment.staleExceptions }))
+  }
+
+  /// Stores `assessment` with the results `source` gives (one transaction), as
+  /// ``insertAssessment(_:results:)``: the rows of each check's results are written as soon as its
+  /// results are taken, the assessment's row and the snapshot's result lists once all are.
+  func insertAssessment(_ assessment: NewAssessment, from source: AssessmentResults) throws(StoreError) {
     let id = assessment.snapshotID
     try wrap {
       try db.transaction {
+        let lists = try withoutCheckConstraints { try insertResults(of: assessment, from: source) }
         let checkList = assessment.checks.map(\.label)
         try db.run(
           """
@@ -106,10 +135,20 @@ extension EvidenceStore {
           [
             id, assessment.assessedAt.description, Self.toolVersion, JSONWriter.canonical(.array(checkList.map(JSONValue.string))),
             assessment.exceptionsSource, assessment.exceptionsSHA256, assessment.exceptionsContent,
-            JSONWriter.canonical(.array(assessment.staleExceptions.map(JSONValue.string))),
+            JSONWriter.canonical(.array(source.staleExceptions().map(JSONValue.string))),
           ])
         let assessmentID = Int(db.lastInsertRowID)
-        try withoutCheckConstraints { try insertResults(results, of: assessment, assessmentID: assessmentID) }
+        let insertList = try db.prepare(
+          """
+          INSERT INTO snapshot_results (snapshot_id, check_id, check_version, assessment_id, tool_version, fail, excepted, pass,
+            error, result_ids, open_ids) VALUES (?,?,?,?,?,?,?,?,?,?,?)
+          """)
+        for (d, list) in zip(assessment.checks, lists) {
+          try insertList.execute([
+            id, d.id, d.version, assessmentID, Self.toolVersion, list.counts.fail, list.counts.excepted, list.counts.pass,
+            list.counts.error, IDList.encode(list.ids), IDList.encode(list.open),
+          ])
+        }
         try Ledger(db: db, path: path).recordAssessment(assessmentID, snapshotID: id, recordedAt: assessment.assessedAt.description)
       }
     }
@@ -119,9 +158,12 @@ extension EvidenceStore {
   static let batchSize = 512
   static let batchesAhead = 4
 
-  /// The rows of `results` and the snapshot's result lists (inside ``insertAssessment(_:results:)``'s
-  /// transaction).
-  private func insertResults(_ results: [CheckResult], of assessment: NewAssessment, assessmentID: Int) throws {
+  /// The rows of the results `source` gives, check by check (inside
+  /// ``insertAssessment(_:from:)``'s transaction); per check of the assessment, the ids of its
+  /// results and of its open ones, and its counts.
+  private func insertResults(of assessment: NewAssessment, from source: AssessmentResults) throws -> [(
+    ids: [Int64], open: [Int64], counts: StatusCounts
+  )] {
     let id = assessment.snapshotID
     // Replace this snapshot's results for the check versions run; each distinct result is stored
     // once across all snapshots (content-addressed) and the snapshot keeps the list of its ids.
@@ -171,49 +213,44 @@ extension EvidenceStore {
       guard let value, LongStrings.isLong(value) else { return value }
       return String(decoding: LongStrings.marker(try intern(Array(value.utf8))), as: UTF8.self)
     }
-    let insertList = try db.prepare(
-      """
-      INSERT INTO snapshot_results (snapshot_id, check_id, check_version, assessment_id, tool_version, fail, excepted, pass,
-        error, result_ids, open_ids) VALUES (?,?,?,?,?,?,?,?,?,?,?)
-      """)
-    // Each check's results, by index: iterating all results once per check would copy every
-    // result (a large struct) once per check.
-    var indexes: [String: [Int]] = [:]
-    for (i, r) in results.enumerated() { indexes["\(r.checkID)@\(r.checkVersion)", default: []].append(i) }
     let descriptions = assessment.checks
-    var batches: [(check: Int, items: [Int])] = []
-    for (c, d) in descriptions.enumerated() {
-      try delete.execute([id, d.id, d.version])
-      let mine = indexes["\(d.id)@\(d.version)"] ?? []
-      for start in stride(from: 0, to: mine.count, by: Self.batchSize) {
-        batches.append((c, Array(mine[start..<min(start + Self.batchSize, mine.count)])))
+    for d in descriptions { try delete.execute([id, d.id, d.version]) }
+    // Each batch of a check's results is prepared on another core (their canonical form, hashes,
+    // bodies and row values), a few batches ahead of the one being written: never all at once,
+    // never waiting for each other. A check's results are taken when its first batch is due ahead
+    // (waiting for them only when nothing else is ready to be written).
+    var ahead: [(check: Int, items: Range<Int>, results: [CheckResult], batch: PreparedBatch)] = []
+    var feeding: (check: Int, results: [CheckResult], next: Int)? = nil
+    var nextCheck = 0
+    func fill(waiting: Bool) {
+      while ahead.count < Self.batchesAhead {
+        if let (check, results, next) = feeding, next < results.count {
+          let items = next..<min(next + Self.batchSize, results.count)
+          let batch = PreparedBatch()
+          let d = descriptions[check]
+          batch.group.enter()
+          DispatchQueue.global().async {
+            results.withUnsafeBufferPointer { batch.prepare($0, items, checkID: d.id, version: d.version) }
+            batch.group.leave()
+          }
+          ahead.append((check, items, results, batch))
+          feeding = (check, results, items.upperBound)
+          continue
+        }
+        guard nextCheck < descriptions.count else { return }
+        guard let results = waiting && ahead.isEmpty ? source.take(nextCheck) : source.poll(nextCheck) else { return }
+        feeding = (nextCheck, results, 0)
+        nextCheck += 1
+        if nextCheck == descriptions.count { source.allTaken() }
       }
     }
-    // Each batch is prepared on another core (its results' canonical form, hashes, bodies and row
-    // values), a few batches ahead of the one being written: never all at once, never waiting for
-    // each other.
-    func prepare(_ batch: (check: Int, items: [Int])) -> PreparedBatch {
-      let pending = PreparedBatch()
-      pending.group.enter()
-      let d = descriptions[batch.check]
-      DispatchQueue.global().async {
-        results.withUnsafeBufferPointer { pending.prepare($0, batch.items[...], checkID: d.id, version: d.version) }
-        pending.group.leave()
-      }
-      return pending
-    }
-    var ids = [[Int64]](repeating: [], count: descriptions.count)
-    var open = [[Int64]](repeating: [], count: descriptions.count)
-    var counts = [StatusCounts](repeating: StatusCounts(), count: descriptions.count)
-    var ahead: [PreparedBatch] = []
-    var nextBatch = 0
-    for (check, items) in batches {
-      while nextBatch < batches.count && ahead.count < Self.batchesAhead {
-        ahead.append(prepare(batches[nextBatch]))
-        nextBatch += 1
-      }
-      let current = ahead.removeFirst()
+    var lists = [(ids: [Int64], open: [Int64], counts: StatusCounts)](repeating: ([], [], StatusCounts()), count: descriptions.count)
+    if descriptions.isEmpty { source.allTaken() }
+    fill(waiting: true)
+    while !ahead.isEmpty {
+      let (check, items, results, current) = ahead.removeFirst()
       current.group.wait()
+      fill(waiting: false)
       let d = descriptions[check]
       for (k, i) in items.enumerated() {
         var bodyID = SQLiteValue.null
@@ -251,17 +288,14 @@ extension EvidenceStore {
           ])
         }
         let detailID = try insertedID(findDetail, current.shas[k])
-        ids[check].append(detailID)
-        if status == .fail || status == .excepted { open[check].append(detailID) }
-        counts[check][status] += 1
+        lists[check].ids.append(detailID)
+        if status == .fail || status == .excepted { lists[check].open.append(detailID) }
+        lists[check].counts[status] += 1
       }
+      // Nothing prepared ahead: wait for the next check's results.
+      if ahead.isEmpty { fill(waiting: true) }
     }
-    for (c, d) in descriptions.enumerated() {
-      try insertList.execute([
-        id, d.id, d.version, assessmentID, Self.toolVersion, counts[c].fail, counts[c].excepted, counts[c].pass,
-        counts[c].error, IDList.encode(ids[c]), IDList.encode(open[c]),
-      ])
-    }
+    return lists
   }
 
   /// Stored results of snapshot `id`, in the order stored (``EvidenceWorkflow`` sorts them for
