@@ -306,7 +306,7 @@ public final class SQLiteStatement {
   private lazy var columnNames: [String] = (0..<sqlite3_column_count(handle)).map {
     String(cString: sqlite3_column_name(handle, $0))
   }
-  private lazy var parameterCount = Int(sqlite3_bind_parameter_count(handle))
+  lazy var parameterCount = Int(sqlite3_bind_parameter_count(handle))
 
   init(connection: SQLiteConnection, handle: OpaquePointer, sql: String) {
     self.connection = connection

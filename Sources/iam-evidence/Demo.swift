@@ -29,7 +29,7 @@ struct Demo: ParsableCommand {
       switch event {
       case .ingested(let name, let r, let assessment):
         Terminal.out("ingested \(name) as snapshot \(r.id) (captured \(r.capturedAt))")
-        Terminal.out(AssessSummary.line(record: r, outcome: assessment))
+        Terminal.out(AssessSummary.line(record: r, summary: assessment))
       case .alreadyIngested(let name, let r):
         Terminal.out("\(name): already ingested as snapshot \(r.id)")
       case .wrote(let url):

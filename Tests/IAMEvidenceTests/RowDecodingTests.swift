@@ -68,6 +68,44 @@ import Testing
     #expect(throws: SQLiteError.self) { try db.query("SELECT ?", []) }
   }
 
+  @Test func rowsOfARowBufferAreStoredExactlyAsTyped() throws {
+    let db = try SQLiteConnection(path: ":memory:")
+    try db.execute("CREATE TABLE t (a, b, c, d, e, f)")
+    let insert = try db.prepare("INSERT INTO t (a, b, c, d, e, f) VALUES (?,?,?,?,?,?)")
+    var rows = SQLiteRowBuffer()
+    // Texts with a NUL byte and multi-byte UTF-8, an empty text (not NULL), an empty blob, NULLs.
+    let texts = ["a\u{0}b", "", "é✓", String(repeating: "x", count: 70_000)]
+    for (k, text) in texts.enumerated() {
+      rows.text(text)
+      rows.integer(Int64(k) - 2)
+      rows.text(k % 2 == 0 ? nil : text)
+      rows.blob(Array(text.utf8.prefix(3)))
+      rows.bool(k == 1 ? nil : k == 2)
+      rows.endRow()
+    }
+    #expect(rows.count == texts.count)
+    // The last value of each row given apart, after the buffer's own.
+    for k in (0..<rows.count).reversed() { try insert.execute(row: k, of: rows, .real(Double(k) / 2)) }
+    let stored = try db.query("SELECT a, b, c, d, e, f, typeof(a) AS ta, typeof(d) AS td FROM t ORDER BY b")
+    #expect(stored.count == texts.count)
+    for (k, row) in stored.enumerated() {
+      #expect(try row.string("a") == texts[k])
+      #expect(try row.int("b") == k - 2)
+      #expect(try row.optionalString("c") == (k % 2 == 0 ? nil : texts[k]))
+      #expect(try row.value("d") == .blob(Array(texts[k].utf8.prefix(3))))
+      #expect(try row.optionalBool("e") == (k == 1 ? nil : k == 2))
+      #expect(try row.value("f") == .real(Double(k) / 2))
+      #expect(try row.string("ta") == "text" && row.string("td") == "blob")
+    }
+    // A row of another width than the statement's parameters is refused, naming the SQL.
+    var short = SQLiteRowBuffer()
+    short.integer(1)
+    short.endRow()
+    let text = Self.message { try insert.execute(row: 0, of: short) }
+    #expect(text.contains("1 argument(s) given for 6 parameter(s)") && text.contains("INSERT INTO t"), "\(text)")
+    #expect(try db.scalar("SELECT count(*) FROM t") == .integer(4))
+  }
+
   @Test func aGarbageTimeNamesTableRowAndColumnInsteadOfBecoming1970() throws {
     let (store, record, dir) = try Self.damaged { db, record in
       try db.run("UPDATE snapshots SET captured_at = 'garbage' WHERE id = ?", [record.id])

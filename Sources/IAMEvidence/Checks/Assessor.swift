@@ -1,3 +1,6 @@
+import Dispatch
+import Foundation
+
 /// Runs the catalog over one snapshot and applies the exceptions register.
 ///
 /// Two phases: every check without ``CheckDescription/inputs`` runs first (side by side) and the
@@ -29,68 +32,140 @@ public enum Assessor {
     checks: [any Check] = CheckCatalog.all, evaluator: KMSPolicyEvaluator = KMSPolicyEvaluator(),
     engine: PolicyEngine = PolicyEngine(), evaluated: (() -> Void)? = nil
   ) -> Outcome {
-    let derived = checks.filter { !$0.description.inputs.isEmpty }
-    var firstPhase = checks.filter { $0.description.inputs.isEmpty }
-    let requested = Set(firstPhase.map(\.description.id))
-    // Inputs not asked for run too, for the derived checks only.
+    let slots = Slots(count: checks.count)
+    let stale = assess(
+      snapshot, capturedAt: capturedAt, account: account, register: register, checks: checks, evaluator: evaluator, engine: engine,
+      evaluated: evaluated, deliver: slots.put)
+    // In the order the checks ran (the first phase's, then the derived ones'), then in report order.
+    var results: [CheckResult] = []
+    let order =
+      checks.indices.filter { checks[$0].description.inputs.isEmpty } + checks.indices.filter { !checks[$0].description.inputs.isEmpty }
+    results.reserveCapacity(order.reduce(0) { $0 + slots.results[$1].count })
+    for i in order {
+      results.append(contentsOf: slots.results[i])
+      slots.results[i] = []
+    }
+    CheckResult.sortForReport(&results)
+    return Outcome(results: results, staleExceptions: stale)
+  }
+
+  /// ``assess(_:capturedAt:account:register:checks:evaluator:engine:evaluated:)`` handing each check's
+  /// results to `deliver` as soon as they are final (the register applied, in report order), with
+  /// the check's index in `checks`, from the thread that ran the check: the caller may store one
+  /// check's results while others still run. Returns the stale exceptions.
+  static func assess(
+    _ snapshot: consuming AuthorizationSnapshot, capturedAt: Timestamp, account: String?, register: ExceptionRegister,
+    checks: [any Check], evaluator: KMSPolicyEvaluator, engine: PolicyEngine, evaluated: (() -> Void)?,
+    deliver: @escaping @Sendable (Int, [CheckResult]) -> Void
+  ) -> [PolicyException] {
+    let derived = checks.indices.filter { !checks[$0].description.inputs.isEmpty }
+    // Each first-phase check with its index in `checks`; nil for an input not asked for, run for
+    // the derived checks only (its results are not delivered).
+    var firstPhase: [(check: any Check, slot: Int?)] = checks.indices.filter { checks[$0].description.inputs.isEmpty }.map {
+      (checks[$0], $0)
+    }
+    let requested = Set(firstPhase.map(\.check.description.id))
     var extra = Set<String>()
     for d in derived {
-      for id in d.description.inputs where !requested.contains(id) && !extra.contains(id) {
+      for id in checks[d].description.inputs where !requested.contains(id) && !extra.contains(id) {
         guard let input = CheckCatalog.check(id: id), input.description.inputs.isEmpty else {
-          preconditionFailure("check \(d.description.id): input \(id) is not a first-phase check of the catalog")
+          preconditionFailure("check \(checks[d].description.id): input \(id) is not a first-phase check of the catalog")
         }
         extra.insert(id)
-        firstPhase.append(input)
+        firstPhase.append((input, nil))
       }
     }
     var context = CheckContext(
-      snapshot: consume snapshot, evaluator: evaluator, engine: engine, checks: firstPhase.map(\.description) + derived.map(\.description))
+      snapshot: consume snapshot, evaluator: evaluator, engine: engine,
+      checks: firstPhase.map(\.check.description) + derived.map { checks[$0].description })
     evaluated?()
-    var used = Set<String>()
-    // Checks of one phase are independent of each other: run them side by side.
-    var results = run(firstPhase, context, register: register, account: account, capturedAt: capturedAt, used: &used) {
-      !extra.contains($0)
+    let wanted = Set(derived.flatMap { checks[$0].description.inputs })
+    let shared = Shared()
+    // Checks of one phase are independent of each other: each runs on the next free core, in order,
+    // and its results are final once the register is applied to them.
+    func run(_ phase: [(check: any Check, slot: Int?)], _ context: CheckContext) {
+      runEach(phase.count) { k in
+        let (check, slot) = phase[k]
+        let id = check.description.id
+        var results = check.run(context)
+        let used = apply(register, to: &results, account: account, capturedAt: capturedAt, sourceChecks: check.description.sourceChecks)
+        shared.record(used: slot == nil ? [] : used, input: wanted.contains(id) ? (id, results) : nil)
+        guard let slot else { return }
+        CheckResult.sortForReport(&results)
+        deliver(slot, results)
+      }
     }
+    run(firstPhase, context)
     if !derived.isEmpty {
-      let wanted = Set(derived.flatMap(\.description.inputs))
-      var byCheck: [String: [CheckResult]] = [:]
-      for r in results where wanted.contains(r.checkID) { byCheck[r.checkID, default: []].append(r) }
-      context.prior = PriorResults(capturedAt: capturedAt, byCheck: byCheck)
-      results += run(derived, context, register: register, account: account, capturedAt: capturedAt, used: &used) { _ in true }
+      context.prior = PriorResults(capturedAt: capturedAt, byCheck: shared.inputs)
+      shared.inputs = [:]
+      run(derived.map { (checks[$0], $0) }, context)
     }
-    var kept = results
-    if !extra.isEmpty { kept.removeAll { extra.contains($0.checkID) } }
-    CheckResult.sortForReport(&kept)
-    return Outcome(
-      results: kept, staleExceptions: register.exceptions.filter { $0.applies(toAccount: account) && !used.contains($0.id) })
+    return register.exceptions.filter { $0.applies(toAccount: account) && !shared.used.contains($0.id) }
   }
 
-  /// Runs `checks` side by side and applies the register to their results; the exceptions matched by
-  /// results of checks `counts` accepts go into `used` (those of inputs run only for derived checks
-  /// do not make an exception used).
-  private static func run(
-    _ checks: [any Check], _ context: CheckContext, register: ExceptionRegister, account: String?, capturedAt: Timestamp,
-    used: inout Set<String>,
-    counts: (String) -> Bool
-  ) -> [CheckResult] {
-    var perCheck = Parallel.map(checks, minimumCount: 2) { $0.run(context) }
-    // Concatenated freeing each check's array as it goes: never two copies of every result at once.
-    var results: [CheckResult] = []
-    results.reserveCapacity(perCheck.reduce(0) { $0 + $1.count })
-    for i in perCheck.indices {
-      results.append(contentsOf: perCheck[i])
-      perCheck[i] = []
+  /// Runs `body` for 0..<count, each index once, on every core, in order of index as cores come free.
+  private static func runEach(_ count: Int, _ body: @Sendable (Int) -> Void) {
+    guard count > 1 else {
+      if count == 1 { body(0) }
+      return
     }
-    var sourceChecks: [String: [String]] = [:]
-    for c in checks where !c.description.sourceChecks.isEmpty { sourceChecks[c.description.id] = c.description.sourceChecks }
+    let next = Shared()
+    DispatchQueue.concurrentPerform(iterations: min(ProcessInfo.processInfo.activeProcessorCount, count)) { _ in
+      while let i = next.take(below: count) { body(i) }
+    }
+  }
+
+  /// What the threads running checks share: the exceptions used, the results of derived checks'
+  /// inputs, the next index to run; behind a lock.
+  private final class Shared: @unchecked Sendable {
+    private let lock = NSLock()
+    var used = Set<String>()
+    var inputs: [String: [CheckResult]] = [:]
+    private var next = 0
+
+    func record(used more: Set<String>, input: (String, [CheckResult])?) {
+      lock.lock()
+      defer { lock.unlock() }
+      used.formUnion(more)
+      if let (id, results) = input { inputs[id] = results }
+    }
+
+    func take(below count: Int) -> Int? {
+      lock.lock()
+      defer { lock.unlock() }
+      guard next < count else { return nil }
+      next += 1
+      return next - 1
+    }
+  }
+
+  /// The results of each check, by index, as they are delivered.
+  private final class Slots: @unchecked Sendable {
+    private let lock = NSLock()
+    var results: [[CheckResult]]
+    init(count: Int) { results = Array(repeating: [], count: count) }
+    func put(_ index: Int, _ delivered: [CheckResult]) {
+      lock.lock()
+      defer { lock.unlock() }
+      results[index] = delivered
+    }
+  }
+
+  /// Applies the register to `results` of one check (whose grants come from `sourceChecks`); returns
+  /// the ids of the exceptions that matched a failing result.
+  private static func apply(
+    _ register: ExceptionRegister, to results: inout [CheckResult], account: String?, capturedAt: Timestamp, sourceChecks: [String]
+  ) -> Set<String> {
+    var used = Set<String>()
     for i in results.indices where results[i].status == .fail {
-      let coverage = register.coverage(of: results[i], account: account, sourceChecks: sourceChecks[results[i].checkID] ?? [])
+      let coverage = register.coverage(of: results[i], account: account, sourceChecks: sourceChecks)
       let matching = coverage.matched
       if coverage.coversSomeSources && coverage.direct.isEmpty {
         results[i].notes.append(Self.partialCoverageNote(coverage))
       }
       guard !matching.isEmpty else { continue }
-      if counts(results[i].checkID) { matching.forEach { used.insert($0.id) } }
+      matching.forEach { used.insert($0.id) }
       if let (inForce, covering) = coverage.applied(at: capturedAt) {
         results[i].status = .excepted
         results[i].exception = AppliedException(id: inForce.id, approvedBy: inForce.approvedBy, expiresOn: inForce.expiresOnDate)
@@ -142,7 +217,7 @@ public enum Assessor {
         }
       }
     }
-    return results
+    return used
   }
 
   /// The note of an identity result some of whose grant's sources are covered by exceptions and

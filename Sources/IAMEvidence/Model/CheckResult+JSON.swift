@@ -95,7 +95,11 @@ extension CheckResult {
 
   /// The canonical bytes of ``storedJSON``, written straight from the result (no tree): a snapshot
   /// stores tens of thousands of results. A test keeps the two byte-identical.
-  public var storedCanonicalBytes: [UInt8] {
+  public var storedCanonicalBytes: [UInt8] { storedCanonicalBytes(findingKey: findingKey) }
+
+  /// ``storedCanonicalBytes`` given the result's ``findingKey`` (computed once by a caller that
+  /// needs it too).
+  func storedCanonicalBytes(findingKey: String) -> [UInt8] {
     var w = CanonicalObjectWriter()
     func principals(_ w: inout CanonicalObjectWriter, _ list: [PrincipalRef]) {
       w.array(list) { w, p in
@@ -269,21 +273,25 @@ extension CheckResult {
 /// Writes canonical JSON directly; the caller gives object members in canonical (UTF-8 byte) order.
 struct CanonicalObjectWriter {
   var out: [UInt8] = []
-  /// Per open object or array: whether an element was written yet.
-  private var started: [Bool] = []
+  /// Per open object or array, a bit: whether an element was written in it yet (the lowest bit is
+  /// the innermost; 64 levels are far more than a result nests).
+  private var started: UInt64 = 0
+  private var depth = 0
 
   init() { out.reserveCapacity(1024) }
 
   private mutating func separate() {
-    if started.last == true { out.append(UInt8(ascii: ",")) }
-    if !started.isEmpty { started[started.count - 1] = true }
+    guard depth > 0 else { return }
+    if started & 1 != 0 { out.append(UInt8(ascii: ",")) }
+    started |= 1
   }
 
   mutating func key(_ name: StaticString) {
     separate()
     out.append(UInt8(ascii: "\""))
     out.append(contentsOf: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
-    out.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: ":")])
+    out.append(UInt8(ascii: "\""))
+    out.append(UInt8(ascii: ":"))
     valuePending = true
   }
 
@@ -296,6 +304,17 @@ struct CanonicalObjectWriter {
     } else {
       separate()
     }
+  }
+
+  private mutating func push() {
+    precondition(depth < 64, "canonical JSON nested deeper than 64 levels")
+    started <<= 1
+    depth += 1
+  }
+
+  private mutating func pop() {
+    started >>= 1
+    depth -= 1
   }
 
   mutating func null() {
@@ -316,18 +335,18 @@ struct CanonicalObjectWriter {
   mutating func object(_ body: (inout CanonicalObjectWriter) -> Void) {
     beginValue()
     out.append(UInt8(ascii: "{"))
-    started.append(false)
+    push()
     body(&self)
-    started.removeLast()
+    pop()
     out.append(UInt8(ascii: "}"))
   }
 
   mutating func array<T>(_ items: [T], _ element: (inout CanonicalObjectWriter, T) -> Void) {
     beginValue()
     out.append(UInt8(ascii: "["))
-    started.append(false)
+    push()
     for item in items { element(&self, item) }
-    started.removeLast()
+    pop()
     out.append(UInt8(ascii: "]"))
   }
 

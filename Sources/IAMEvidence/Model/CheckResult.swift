@@ -191,17 +191,27 @@ public struct CheckResult: Sendable, Hashable {
   /// managed policies), policy name, and the version for managed policies. A principal deleted and
   /// recreated under the same name has a new id, hence a new key.
   public var findingKey: String {
-    var parts = [checkID]
-    if let principal { parts.append(principal.id) }
+    // Built in one string (no array of parts): every stored result computes its key.
+    var key = checkID
+    if let principal {
+      key += "|"
+      key += principal.id
+    }
     if let policy {
       switch policy.kind {
-      case .inline: parts.append("inline:" + policy.name)
+      case .inline:
+        key += "|inline:"
+        key += policy.name
       case .managed:
-        parts.append(policy.arn ?? policy.name)
-        if let v = policy.versionID { parts.append(v) }
+        key += "|"
+        key += policy.arn ?? policy.name
+        if let v = policy.versionID {
+          key += "|"
+          key += v
+        }
       }
     }
-    return parts.joined(separator: "|")
+    return key
   }
 
   /// The identity of the finding across snapshots: ``findingKey`` without a managed policy's version.

@@ -32,10 +32,16 @@ extension EvidenceWorkflow {
     _ outcome: Assessor.Outcome, snapshotID id: Int, register: ExceptionRegister, checks: [any Check], now: Timestamp
   ) throws(StoreError) {
     try store.insertAssessment(
-      NewAssessment(
-        snapshotID: id, assessedAt: now, checks: checks.map(\.checkVersion), exceptionsSource: register.source,
-        exceptionsSHA256: register.sha256, exceptionsContent: register.content, staleExceptions: outcome.staleExceptions.map(\.id)),
-      results: outcome.results)
+      newAssessment(snapshotID: id, register: register, checks: checks, now: now, stale: outcome.staleExceptions), results: outcome.results)
+  }
+
+  /// The record of an assessment of snapshot `id` by `checks` with `register` at `now`.
+  func newAssessment(snapshotID id: Int, register: ExceptionRegister, checks: [any Check], now: Timestamp, stale: [PolicyException])
+    -> NewAssessment
+  {
+    NewAssessment(
+      snapshotID: id, assessedAt: now, checks: checks.map(\.checkVersion), exceptionsSource: register.source,
+      exceptionsSHA256: register.sha256, exceptionsContent: register.content, staleExceptions: stale.map(\.id))
   }
 
   /// Makes sure every snapshot of `snapshots` is assessed, as a package of them needs. With a

@@ -3,7 +3,7 @@ import Foundation
 /// What the demo did, step by step (the CLI prints each as it comes).
 public enum DemoEvent {
   /// A demo snapshot was ingested and assessed.
-  case ingested(name: String, record: SnapshotRecord, assessment: Assessor.Outcome)
+  case ingested(name: String, record: SnapshotRecord, assessment: AssessmentSummary)
   /// A demo snapshot was in the database already.
   case alreadyIngested(name: String, record: SnapshotRecord)
   /// A report file was written.

@@ -31,15 +31,70 @@ public struct IngestOptions: Sendable {
   }
 }
 
-/// The result of an assessment running on another thread, read after its group is waited for.
+/// The snapshot handed to the assessment running on another thread, and what that assessment
+/// gives: each check's results as it is done (taken by the thread that stores them, in the order of
+/// the checks, waiting for those not done yet), the counts, and at the end the stale exceptions.
 private final class PendingAssessment: @unchecked Sendable {
-  let group = DispatchGroup()
+  /// Left when the assessment is done.
+  let done = DispatchGroup()
   var snapshot: AuthorizationSnapshot?
-  var outcome: Assessor.Outcome?
+  private let condition = NSCondition()
+  private var results: [[CheckResult]?]
+  private var counts: [String: StatusCounts] = [:]
+  private var count = 0
+  private var stale: [PolicyException]?
+
+  init(checks: Int) { results = Array(repeating: nil, count: checks) }
 
   func takeSnapshot() -> AuthorizationSnapshot {
     defer { snapshot = nil }
     return snapshot!
+  }
+
+  /// The results of check `index`, final.
+  func put(_ index: Int, _ delivered: [CheckResult]) {
+    var mine = StatusCounts()
+    delivered.withUnsafeBufferPointer { for i in $0.indices { mine[$0[i].status] += 1 } }
+    condition.lock()
+    defer { condition.unlock() }
+    results[index] = delivered
+    if let id = delivered.first?.checkID { counts[id] = mine }
+    count += delivered.count
+    condition.broadcast()
+  }
+
+  /// Every check has run.
+  func finish(stale: [PolicyException]) {
+    condition.lock()
+    defer { condition.unlock() }
+    self.stale = stale
+    condition.broadcast()
+  }
+
+  /// The results of check `index`, waiting for them; they are handed over once.
+  func take(_ index: Int) -> [CheckResult] {
+    condition.lock()
+    defer { condition.unlock() }
+    while results[index] == nil { condition.wait() }
+    defer { results[index] = [] }
+    return results[index]!
+  }
+
+  /// The results of check `index` when it is done, else nil.
+  func poll(_ index: Int) -> [CheckResult]? {
+    condition.lock()
+    defer { condition.unlock() }
+    guard let ready = results[index] else { return nil }
+    results[index] = []
+    return ready
+  }
+
+  /// The summary, once the assessment is done.
+  func summary() -> AssessmentSummary {
+    condition.lock()
+    defer { condition.unlock() }
+    while stale == nil { condition.wait() }
+    return AssessmentSummary(counts: counts, resultCount: count, staleExceptions: stale!)
   }
 }
 
@@ -61,45 +116,50 @@ extension EvidenceWorkflow {
     _ source: IngestSource, options: IngestOptions, register: ExceptionRegister = .empty,
     checks: [any Check] = CheckCatalog.all, progress: ((IngestProgress) -> Void)? = nil,
     phase: ((AssessPhase) -> Void)? = nil
-  ) throws -> (outcome: IngestOutcome, assessment: Assessor.Outcome?) {
+  ) throws -> (outcome: IngestOutcome, assessment: AssessmentSummary?) {
     // The action catalog (every AWS action, about 30 ms to load) is loaded on another core while this
     // one hashes and decodes the file, instead of first thing on the checks' critical path.
     // (Measured on the 5 MB benchmark input: the wait for the checks after the snapshot is written
     // drops from about 67 to 53 ms.)
     DispatchQueue.global().async { _ = ActionCatalog.bundled }
-    let pending = PendingAssessment()
+    let pending = PendingAssessment(checks: checks.count)
     // However the ingest ends, the background assessment is waited for before returning.
-    defer { pending.group.wait() }
+    defer { pending.done.wait() }
     try store.setAutomaticCheckpoints(false)
     defer { try? store.setAutomaticCheckpoints(true) }
     let checkpoint = DispatchGroup()
     defer { checkpoint.wait() }
     let outcome = try ingest(source, options: options, progress: progress) { snapshot, capturedAt, account in
-      pending.group.enter()
+      pending.done.enter()
       // Handed over through the box so that the assessment holds the only other reference: once the
       // writer is done, the document texts the checks do not need are freed (see CheckContext).
       pending.snapshot = snapshot
       DispatchQueue.global().async {
-        pending.outcome = Assessor.assess(
-          pending.takeSnapshot(), capturedAt: capturedAt, account: account, register: register, checks: checks)
-        pending.group.leave()
+        let stale = Assessor.assess(
+          pending.takeSnapshot(), capturedAt: capturedAt, account: account, register: register, checks: checks,
+          evaluator: KMSPolicyEvaluator(), engine: PolicyEngine(), evaluated: nil, deliver: pending.put)
+        pending.finish(stale: stale)
+        pending.done.leave()
       }
     }
     guard case .ingested(let record) = outcome else {
       guard case .alreadyIngested(let existing) = outcome, !(try store.isAssessed(snapshotID: existing.id)) else { return (outcome, nil) }
-      return (outcome, try assess(snapshotID: existing.id, register: register, checks: checks, now: options.now, phase: phase))
+      let assessment = try assess(snapshotID: existing.id, register: register, checks: checks, now: options.now, phase: phase)
+      return (outcome, AssessmentSummary(assessment))
     }
     checkpoint.enter()
     DispatchQueue.global().async { [path = store.path] in
       EvidenceStore.checkpointPassively(path: path)
       checkpoint.leave()
     }
-    pending.group.wait()
-    guard let assessment = pending.outcome else { return (outcome, nil) }
-    phase?(.checked)
-    try storeAssessment(assessment, snapshotID: record.id, register: register, checks: checks, now: options.now)
+    // Each check's results are stored as soon as it is done, while the others still run.
+    try store.insertAssessment(
+      newAssessment(snapshotID: record.id, register: register, checks: checks, now: options.now, stale: []),
+      from: AssessmentResults(
+        take: pending.take, poll: pending.poll, staleExceptions: { pending.summary().staleExceptions.map(\.id) },
+        allTaken: { phase?(.checked) }))
     phase?(.stored)
-    return (outcome, assessment)
+    return (outcome, pending.summary())
   }
 
   /// Hash, decode and store; `beforeWriting` gets the decoded snapshot, its capture time and its
