@@ -67,15 +67,9 @@ extension XMLDocument {
       xmlUnlinkNode(node)
       xmlFreeNode(node)
     }
-    var located: [(position: Int, index: Int)] = []
-    for (index, marker) in markers.enumerated() {
-      let found = Self.occurrences(of: marker, in: skeleton)
-      guard found.count == 1 else {
-        throw XMLError(kind: .output, diagnostics: [], fallbackMessage: "the document's text imitates the streaming placeholder")
-      }
-      located.append((found[0], index))
+    guard let located = Self.locate(markers, in: skeleton) else {
+      throw XMLError(kind: .output, diagnostics: [], fallbackMessage: "the document's text imitates the streaming placeholder")
     }
-    located.sort { $0.position < $1.position }
     try withoutActuallyEscaping(output) { output in
       let fragments = XMLHTMLFragmentWriter(output: output)
       try skeleton.withUnsafeBytes { bytes in

@@ -323,15 +323,9 @@ extension XMLDocument {
       xmlUnlinkNode(node)
       xmlFreeNode(node)
     }
-    var located: [(position: Int, index: Int)] = []
-    for (index, marker) in markers.enumerated() {
-      let found = Self.occurrences(of: marker, in: skeleton)
-      guard found.count == 1 else {
-        throw XMLError(kind: .output, diagnostics: [], fallbackMessage: "the document's text imitates the streaming placeholder")
-      }
-      located.append((found[0], index))
+    guard let located = Self.locate(markers, in: skeleton) else {
+      throw XMLError(kind: .output, diagnostics: [], fallbackMessage: "the document's text imitates the streaming placeholder")
     }
-    located.sort { $0.position < $1.position }
 
     // libxml2 reports a failed output through the thread's error handler (by default it prints).
     let collector = DiagnosticCollector()
@@ -409,6 +403,61 @@ extension XMLDocument {
     }
     if let error { throw error }
     if status < 0 { throw collector.error(.output, fallbackMessage: "libxml2 could not write the document") }
+  }
+
+  /// The placeholder names' common part (``writeXML(indented:streaming:to:)``, ``writeHTML5(streaming:to:)``).
+  static let placeholderStem = Array("xmltree-streamed-".utf8)
+
+  /// Where each of `markers` (the placeholders, each holding ``placeholderStem`` followed by its index
+  /// in `markers`) is in `bytes`, in the order of the bytes; nil when one of them is not there exactly
+  /// once. One pass over the bytes whatever the number of markers (an organisation's report streams a
+  /// section per account into a skeleton of tens of megabytes).
+  static func locate(_ markers: [[UInt8]], in bytes: [UInt8]) -> [(position: Int, index: Int)]? {
+    let stem = placeholderStem
+    // Where the stem starts in each marker (after `<` and a namespace prefix).
+    var stemOffset: [Int] = []
+    for m in markers {
+      guard let at = occurrences(of: stem, in: m).first else { return nil }
+      stemOffset.append(at)
+    }
+    var positions = [Int?](repeating: nil, count: markers.count)
+    let found: Bool = bytes.withUnsafeBufferPointer { b in
+      var i = 0
+      while i + stem.count <= b.count {
+        guard b[i] == stem[0], b[i..<i + stem.count].elementsEqual(stem) else {
+          i += 1
+          continue
+        }
+        // The marker's index, written after the stem.
+        var j = i + stem.count
+        var index = 0
+        var digits = 0
+        while j < b.count, digits < 10, b[j] >= UInt8(ascii: "0"), b[j] <= UInt8(ascii: "9") {
+          index = index * 10 + Int(b[j] - UInt8(ascii: "0"))
+          j += 1
+          digits += 1
+        }
+        if digits > 0, index < markers.count {
+          let m = markers[index]
+          let start = i - stemOffset[index]
+          if start >= 0, start + m.count <= b.count, b[start..<start + m.count].elementsEqual(m) {
+            if positions[index] != nil { return false }
+            positions[index] = start
+            i = start + m.count
+            continue
+          }
+        }
+        i += 1
+      }
+      return true
+    }
+    guard found else { return nil }
+    var located: [(position: Int, index: Int)] = []
+    for (index, position) in positions.enumerated() {
+      guard let position else { return nil }
+      located.append((position, index))
+    }
+    return located.sorted { $0.position < $1.position }
   }
 
   /// The positions of `pattern` in `bytes` (non-overlapping, in order).

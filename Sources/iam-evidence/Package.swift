@@ -80,7 +80,11 @@ struct PackageCommand: ParsableCommand {
         includeSnapshots: !noSnapshots, signingKey: key, templates: templateSet, generatedAt: time, cadenceDays: cadence)
       request.refuseBackdating = generatedAt != nil
       request.requireSnapshots = includeSnapshots
-      let summary = try workflow.organisationPackage(request, to: URL(fileURLWithPath: out), now: Clock.now)
+      let timings = Timings()
+      let summary = try workflow.organisationPackage(request, to: URL(fileURLWithPath: out), now: Clock.now) {
+        timings.mark("package: \($0)")
+      }
+      timings.mark("package: signed and put in place")
       let c = summary.evidence.coverage
       Terminal.out(
         "wrote \(out): \(Plural.count(summary.files, "file")), period \(summary.evidence.periodDescription), \(Plural.count(c.inScope.count, "account")) in scope (\(summary.evidence.accounts.count) with evidence, \(Plural.count(c.coverageGaps.count, "coverage gap")), \(c.outOfScope.count) out of scope), \(Plural.count(summary.snapshots, "snapshot"))"

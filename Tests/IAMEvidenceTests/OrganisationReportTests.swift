@@ -131,6 +131,34 @@ import ZIPFoundation
     #expect(try doc.nodes(matching: "//h:article[@id='method-kms-full-access-inline']", namespaces: Self.h).count == 1)
   }
 
+  /// A small organisation keeps each account's population tables; a large one (more results than
+  /// ``OrganisationHTML/listedPopulationLimit``) gives each account's population as counts, naming
+  /// the rows of population.csv, while every finding stays listed.
+  @Test func aLargeOrganisationGivesEachAccountsPopulationAsCounts() throws {
+    let (_, org) = try Self.demo()
+    #expect(org.accounts.reduce(0) { $0 + $1.model.results.count } <= OrganisationHTML.listedPopulationLimit)
+    #expect(OrganisationHTML.populationRowLimit(org) == HTMLReport.populationRowLimit)
+    let a = org.accounts[0]
+    let rows = ["kms-full-access-inline": 1...a.model.results(of: "kms-full-access-inline").count]
+    let evidence = RenderedFile(name: "evidence.xml", byteCount: 1, sha256: String(repeating: "a", count: 64), rows: a.model.results.count)
+    let csv = RenderedFile(name: "population.csv", byteCount: 1, sha256: String(repeating: "b", count: 64), rows: a.model.results.count)
+    let files = HTMLReport.PopulationFiles(evidence: evidence, csv: csv, csvRows: rows)
+    let listed = try OrganisationHTML.accountSection(a, templates: Self.templates, files: files)
+    let counted = try OrganisationHTML.accountSection(a, templates: Self.templates, files: files, rowLimit: 0)
+    let tableRows = ".//h:div[contains(@class,'population-check')]//h:tbody/h:tr"
+    #expect(try listed.nodes(matching: tableRows, namespaces: Self.h).count == a.model.results.count)
+    #expect(try counted.nodes(matching: tableRows, namespaces: Self.h).isEmpty)
+    let summaries = try counted.nodes(matching: ".//h:p[@class='population-summary']", namespaces: Self.h)
+    #expect(summaries.count == Set(a.model.results.map(\.checkID)).count)
+    #expect(
+      summaries.allSatisfy {
+        $0.textContent.hasPrefix("Not listed here (the organisation's report gives each account's population as counts).")
+      })
+    #expect(summaries.contains { $0.textContent.contains("rows 1 to ") })
+    let findings = ".//h:article[contains(@class,'finding')]"
+    #expect(try counted.nodes(matching: findings, namespaces: Self.h).count == a.model.findings.count)
+  }
+
   @Test func anAccountOutOfScopeIsListedApartAndLeftOutOfTheVerdict() throws {
     let store = try AccountsTests.organisationStore()
     let scope = try AccountsTests.scope(#"{"accounts": [{"id": "111122223333", "name": "shared-services"}, {"id": "777788889999"}]}"#)
@@ -365,6 +393,24 @@ import ZIPFoundation
     #expect(try Data(contentsOf: again) == (try Data(contentsOf: zip)))
     // Nothing left beside the zips.
     #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasPrefix(".") }.isEmpty)
+  }
+
+  /// The drift of a series from one set of reads: the overall drift and each pair are exactly what
+  /// `drift(from:to:)` computes for them.
+  @Test func periodDriftsAreTheDriftsComputedOneByOne() throws {
+    let store = try AccountsTests.organisationStore()
+    let series = try store.snapshots(account: DemoData.account)
+    #expect(series.count == 3)
+    func json(_ d: DriftReport?) -> String { d.map { JSONWriter.canonical($0.jsonValue) } ?? "none" }
+    let (overall, pairs) = try store.workflow.periodDrifts(series)
+    #expect(json(overall) == json(try store.workflow.drift(from: series[0].id, to: series[2].id)))
+    #expect(
+      pairs.map(json)
+        == [try store.workflow.drift(from: series[0].id, to: series[1].id), try store.workflow.drift(from: series[1].id, to: series[2].id)]
+        .map(json))
+    let two = try store.workflow.periodDrifts(Array(series.prefix(2)))
+    #expect(json(two.overall) == json(two.pairs.first) && two.pairs.count == 1)
+    #expect(try store.workflow.periodDrifts([series[0]]).pairs.isEmpty)
   }
 
   @Test func aSourceFileChangedSinceItsIngestFailsThePackageAndLeavesNothing() throws {

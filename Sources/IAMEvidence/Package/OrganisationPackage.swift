@@ -31,7 +31,7 @@ public enum OrganisationPackage {
 
   /// A source snapshot to include: read from `path` when the zip is written and checked against
   /// its SHA-256 again then (a file changed since the check fails the package).
-  public struct SourceFile {
+  public struct SourceFile: Sendable {
     public var id: Int
     public var member: String
     public var path: String
@@ -76,7 +76,7 @@ public enum OrganisationPackage {
   /// Writes the package to `target` (atomically: a temporary zip beside it, renamed into place).
   /// Returns the number of members.
   @discardableResult
-  public static func write(_ inputs: Inputs, to target: URL, date: Timestamp) throws -> Int {
+  public static func write(_ inputs: Inputs, to target: URL, date: Timestamp, phase: (String) -> Void = { _ in }) throws -> Int {
     let folder = target.deletingLastPathComponent()
     var isDirectory: ObjCBool = false
     guard FileManager.default.fileExists(atPath: folder.path, isDirectory: &isDirectory), isDirectory.boolValue else {
@@ -90,14 +90,20 @@ public enum OrganisationPackage {
     defer { try? FileManager.default.removeItem(at: parts) }
     do {
       try FileManager.default.createDirectory(at: parts, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
-      // The report's files and the OSCAL document, rendered into the private folder.
+      // The report's files and the OSCAL document, rendered into the private folder at the same time
+      // (the OSCAL document, every account's snapshots and their population, is the larger).
       let report = parts.appendingPathComponent("report")
-      try OrganisationReportRenderer.write(inputs.org, templates: inputs.templates, to: report)
       let oscal = parts.appendingPathComponent("assessment-results.xml")
-      try writeFile(oscal) { out in
-        try OrganisationOSCAL.write(
-          inputs.org, snapshotMembers: Dictionary(inputs.snapshots.map { ($0.id, $0.member) }, uniquingKeysWith: { a, _ in a }), to: out)
+      let org = inputs.org
+      let members = Dictionary(inputs.snapshots.map { ($0.id, $0.member) }, uniquingKeysWith: { a, _ in a })
+      let oscalJob = BackgroundJob {
+        try writeFile(oscal) { out in try OrganisationOSCAL.write(org, snapshotMembers: members, to: out) }
       }
+      // Waited for on every path: the job writes into `parts`, which is removed on the way out.
+      defer { _ = try? oscalJob.result() }
+      try OrganisationReportRenderer.write(inputs.org, templates: inputs.templates, to: report) { phase("report: \($0)") }
+      try oscalJob.result()
+      phase("assessment-results.xml")
 
       let zip = try ZipStream(url: temporary, date: date)
       let names = memberNames(inputs)
@@ -105,6 +111,7 @@ public enum OrganisationPackage {
       for name in OrganisationReportRenderer.fileNames { try zip.add(name, file: report.appendingPathComponent(name)) }
       try zip.add("accounts.csv", bytes: Array(AccountsText.csv(inputs.org.coverage).utf8))
       try zip.add("assessment-results.xml", file: oscal)
+      phase("zip: report files")
       let css = try inputs.templates.stylesheet()
       for d in inputs.drifts {
         let folder = accountFolder(d.account)
@@ -118,12 +125,14 @@ public enum OrganisationPackage {
           try zip.add(name + ".html", bytes: DriftHTML.render(drift, stylesheet: css))
         }
       }
+      phase("zip: drift")
       try zip.add("trend.csv", bytes: Array(inputs.org.trends.csv.utf8))
       try zip.add("privileged.csv", bytes: Array(privilegedCSV(inputs.privileged).utf8))
       for r in inputs.registers { try zip.add(r.name, bytes: r.bytes) }
       for s in inputs.snapshots {
         try zip.add(s.member, file: URL(fileURLWithPath: s.path), expectedSHA256: s.sha256, source: "snapshot \(s.id)")
       }
+      phase("zip: source snapshots")
       if let key = inputs.signingKey {
         try zip.add(HandoffPackage.publicKeyName, bytes: Array(SigningKeys.publicPEM(key.publicKey).utf8))
       }

@@ -48,8 +48,8 @@ public enum HTMLReport {
   public static let compactFindingsLimit = 200
 
   /// Whether the report of `model` lists some check's population only as counts (``populationRowLimit``).
-  public static func summarisesPopulation(_ model: EvidenceModel) -> Bool {
-    model.currentCounts.values.contains { $0.total > populationRowLimit }
+  public static func summarisesPopulation(_ model: EvidenceModel, rowLimit: Int = populationRowLimit) -> Bool {
+    model.currentCounts.values.contains { $0.total > rowLimit }
   }
 
   /// The checks in the order the report's population lists them: the founding test first, then the
@@ -89,8 +89,12 @@ public enum HTMLReport {
 
   /// The filled template. `files` describes the files holding the population when the report
   /// summarises it (they are rendered to learn it when not given).
-  static func build(_ model: EvidenceModel, templates: TemplateSet, files: PopulationFiles?) throws -> XMLDocument {
-    let files = summarisesPopulation(model) ? try files ?? populationFiles(model) : nil
+  /// The report's tree; a check with more than `rowLimit` results has its population as counts (an
+  /// organisation's report passes a lower limit than ``populationRowLimit``).
+  static func build(
+    _ model: EvidenceModel, templates: TemplateSet, files: PopulationFiles?, rowLimit: Int = populationRowLimit
+  ) throws -> XMLDocument {
+    let files = summarisesPopulation(model, rowLimit: rowLimit) ? try files ?? populationFiles(model) : nil
     let templatePath = templates.reportXHTML.path
     let document = try templates.reportTemplate()
     var slots: [String: XMLElement] = [:]
@@ -107,7 +111,7 @@ public enum HTMLReport {
 
     slot("title").say("\(title(model)) — account \(model.account), \(model.periodDescription)")
     slot("style").say(try templates.stylesheet() + ReportSections.pageMarginRule(model))
-    let context = Context(model: model, files: files)
+    let context = Context(model: model, files: files, rowLimit: rowLimit)
     context.runningHeader(slot("running-header"))
     slot("eyebrow").say(eyebrow(model))
     slot("heading").say(title(model))
@@ -215,13 +219,16 @@ private struct Context {
   let model: EvidenceModel
   /// The files holding the population, when the report lists some check's only as counts.
   let files: HTMLReport.PopulationFiles?
+  /// A check with more results than this has its population as counts (``HTMLReport/populationRowLimit``).
+  let rowLimit: Int
   /// Checks in summary order: the control's primary test first, then catalog order.
   let orderedChecks: [CheckDescription]
   let checksByID: [String: CheckDescription]
 
-  init(model: EvidenceModel, files: HTMLReport.PopulationFiles?) {
+  init(model: EvidenceModel, files: HTMLReport.PopulationFiles?, rowLimit: Int) {
     self.model = model
     self.files = files
+    self.rowLimit = rowLimit
     orderedChecks = model.checks.filter(\.isPrimary) + model.checks.filter { !$0.isPrimary }
     var byID: [String: CheckDescription] = [:]
     for c in model.checks where byID[c.id] == nil { byID[c.id] = c }
@@ -977,7 +984,7 @@ private struct Context {
       block.add(
         "p", "\(HTMLReport.count(c.total, "subject")): \(c.fail) fail, \(c.error) error, \(c.excepted) excepted, \(c.pass) pass.",
         class: "section-count")
-      if c.total > HTMLReport.populationRowLimit {
+      if c.total > rowLimit {
         populationSummary(of: id, counts: c, into: block)
         continue
       }
@@ -1003,7 +1010,10 @@ private struct Context {
   /// Where the subjects of check `id` are, when there are too many to list.
   func populationSummary(of id: String, counts c: StatusCounts, into block: XMLElement) {
     let p = block.add("p", class: "population-summary")
-    p.say("Not listed here: more than \(HTMLReport.grouped(HTMLReport.populationRowLimit)) subjects. ")
+    p.say(
+      rowLimit == 0
+        ? "Not listed here (the organisation's report gives each account's population as counts). "
+        : "Not listed here: more than \(HTMLReport.grouped(rowLimit)) subjects. ")
     if let rows = files?.csvRows[id] {
       p.say("They are rows \(HTMLReport.grouped(rows.lowerBound)) to \(HTMLReport.grouped(rows.upperBound)) of ")
     } else {
@@ -1026,8 +1036,10 @@ private struct Context {
     let box = slot.add("div", class: "population-files")
     box.add(
       "p",
-      "This snapshot's population is \(HTMLReport.grouped(model.results.count)) results. Checks with more than "
-        + "\(HTMLReport.grouped(HTMLReport.populationRowLimit)) subjects are summarised below with their counts; every result, "
+      "This snapshot's population is \(HTMLReport.grouped(model.results.count)) results. "
+        + (rowLimit == 0
+          ? "Each check's population is summarised below with its counts; every result, "
+          : "Checks with more than \(HTMLReport.grouped(rowLimit)) subjects are summarised below with their counts; every result, ")
         + "passes included, is in the two files beside this report, and every finding (a result that is not a pass) is also "
         + "listed under Findings. A handoff package (iam-evidence package) carries both files, and its manifest covers them.")
     let dl = box.add("dl", class: "facts")

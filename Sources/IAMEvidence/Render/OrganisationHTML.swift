@@ -49,6 +49,17 @@ enum OrganisationHTML {
     """
 
   /// The name of account `id`'s section (`account-111122223333`) and the prefix of its ids.
+  /// An organisation whose accounts' latest snapshots hold more results than this, in all, has each
+  /// account's population given as counts, its rows in population.csv and evidence.xml: a few small
+  /// accounts keep their tables, while 200 accounts' tables would make a report of 80 MB that a
+  /// browser takes minutes to open and nobody reads. Every finding stays listed.
+  static let listedPopulationLimit = 5_000
+
+  /// The population row limit of each account's section (``HTMLReport/populationRowLimit``, or 0: counts only).
+  static func populationRowLimit(_ org: OrganisationEvidence) -> Int {
+    org.accounts.reduce(0) { $0 + $1.model.results.count } > listedPopulationLimit ? 0 : HTMLReport.populationRowLimit
+  }
+
   static func sectionID(_ id: String) -> String { "account-\(id)" }
   static func idPrefix(_ id: String) -> String { "acct-\(id)-" }
 
@@ -60,8 +71,11 @@ enum OrganisationHTML {
     to output: XMLOutput
   ) throws {
     let (document, accountsSlot) = try skeleton(org, templates: templates)
+    let rowLimit = populationRowLimit(org)
     let stream = XMLStreamedHTML(parent: accountsSlot) { writer in
-      for a in org.accounts { try writer.write(try accountSection(a, templates: templates, files: files(a))) }
+      for a in org.accounts {
+        try writer.write(try accountSection(a, templates: templates, files: files(a), rowLimit: rowLimit))
+      }
     }
     try document.writeHTML5(streaming: org.accounts.isEmpty ? [] : [stream], to: output)
   }
@@ -539,8 +553,10 @@ enum OrganisationHTML {
   /// Account `a`'s section: its report as ``HTMLReport`` builds it, the sections of ``accountSlots``
   /// moved into one `section` of that report's own document, headings one level down, ids prefixed
   /// with the account. Returned for writing; the document is released with it.
-  static func accountSection(_ a: AccountEvidence, templates: TemplateSet, files: HTMLReport.PopulationFiles?) throws -> XMLElement {
-    let document = try HTMLReport.build(a.model, templates: templates, files: files)
+  static func accountSection(
+    _ a: AccountEvidence, templates: TemplateSet, files: HTMLReport.PopulationFiles?, rowLimit: Int = HTMLReport.populationRowLimit
+  ) throws -> XMLElement {
+    let document = try HTMLReport.build(a.model, templates: templates, files: files, rowLimit: rowLimit)
     guard let main = try document.firstNode(matching: "//h:main", namespaces: namespaces) else {
       throw RenderError(path: templates.reportXHTML.path, message: "the template has no main element")
     }

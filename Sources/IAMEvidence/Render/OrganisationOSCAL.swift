@@ -56,13 +56,26 @@ enum OrganisationOSCAL {
     // The accounts' back matter, gathered while their results are written (each resource once).
     let held = XMLDocument(rootElement: "back-matter", namespaceURI: XMLNamespaces.oscal)
     var seen = Set<String>()
-    let results = XMLStreamedContent(before: backMatter) { w in
-      for a in org.accounts {
+    // Each account's document is built (with the account as subject) on another thread one account
+    // ahead, while the one before is written: the two take about as long.
+    let accounts = org.accounts
+    func build(_ i: Int) -> BackgroundJob<BuiltDocument>? {
+      guard i < accounts.count else { return nil }
+      return BackgroundJob {
+        let a = accounts[i]
         let one = OSCALAssessmentResults.build(a.model, trend: a.trend, snapshotMembers: snapshotMembers)
+        for child in one.rootElement!.children where child.name == "result" { addAccountSubject(child, a) }
+        return BuiltDocument(one)
+      }
+    }
+    let results = XMLStreamedContent(before: backMatter) { w in
+      var next = build(0)
+      for i in accounts.indices {
+        let one = try next!.result().document
+        next = build(i + 1)
         for child in one.rootElement!.children {
           switch child.name {
           case "result":
-            addAccountSubject(child, a)
             w.copy(of: child)
           case "back-matter":
             for resource in child.children where seen.insert(resource.attribute("uuid") ?? "").inserted {
@@ -78,6 +91,12 @@ enum OrganisationOSCAL {
       for resource in held.rootElement!.children { w.copy(of: resource) }
     }
     try doc.writeXML(indented: true, streaming: [results, resources], to: output)
+  }
+
+  /// A document built on another thread and handed over whole (only one thread uses it at a time).
+  final class BuiltDocument: @unchecked Sendable {
+    let document: XMLDocument
+    init(_ document: XMLDocument) { self.document = document }
   }
 
   // MARK: Metadata

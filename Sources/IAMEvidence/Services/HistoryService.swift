@@ -51,7 +51,16 @@ extension EvidenceWorkflow {
   /// assessed): what the package's per-pair drift files hold. Each snapshot, its results and its
   /// register are read once, whatever the number of pairs.
   public func consecutiveDrifts(_ snapshots: [SnapshotRecord], capabilities: CapabilityMap = .catalog) throws -> [DriftReport] {
-    guard snapshots.count > 1 else { return [] }
+    try seriesDrifts(snapshots, overall: false, capabilities: capabilities).pairs
+  }
+
+  /// ``consecutiveDrifts(_:capabilities:)``, and with `overall` the drift from the first snapshot to
+  /// the last as ``drift(from:to:capabilities:)`` computes it, from the same reads (nil for fewer than
+  /// three snapshots: then it is the only pair, or none).
+  func seriesDrifts(
+    _ snapshots: [SnapshotRecord], overall: Bool, capabilities: CapabilityMap
+  ) throws -> (pairs: [DriftReport], overall: DriftReport?) {
+    guard snapshots.count > 1 else { return ([], nil) }
     typealias Side = (
       record: SnapshotRecord, snapshot: AuthorizationSnapshot, results: [CheckResult], versions: [String: Int],
       register: [PrivilegedPrincipal]
@@ -67,8 +76,16 @@ extension EvidenceWorkflow {
         try privilegedEntries(of: s, since: [:], capabilities: capabilities)
       )
     }
+    func compare(_ old: Side, _ new: Side) -> DriftReport {
+      var report = DriftReport.compute(
+        from: old.record, to: new.record, old: old.snapshot, new: new.snapshot, oldResults: old.results,
+        newResults: new.results, oldVersions: old.versions, newVersions: new.versions)
+      report.privileges = PrivilegeDrift.between(old.register, new.register)
+      return report
+    }
     var reports: [DriftReport] = []
-    var previous = try side(snapshots[0])
+    let first = try side(snapshots[0])
+    var previous = first
     for s in snapshots.dropFirst() {
       guard s.account == previous.record.account else {
         throw WorkflowError(
@@ -76,14 +93,10 @@ extension EvidenceWorkflow {
           message: "snapshots \(previous.record.id) and \(s.id) belong to different accounts (\(previous.record.account), \(s.account))")
       }
       let next = try side(s)
-      var report = DriftReport.compute(
-        from: previous.record, to: next.record, old: previous.snapshot, new: next.snapshot, oldResults: previous.results,
-        newResults: next.results, oldVersions: previous.versions, newVersions: next.versions)
-      report.privileges = PrivilegeDrift.between(previous.register, next.register)
-      reports.append(report)
+      reports.append(compare(previous, next))
       previous = next
     }
-    return reports
+    return (reports, overall && snapshots.count > 2 ? compare(first, previous) : nil)
   }
 
   /// Compares the snapshots two selectors name (ids, `latest`, `previous`, dates). Two ids need no

@@ -94,9 +94,9 @@ extension EvidenceWorkflow {
   /// gathers the organisation's evidence (``organisationEvidence(accounts:scope:from:to:generatedAt:cadenceDays:capabilities:)``),
   /// each account's drift over the period and between each consecutive pair of its snapshots, its
   /// privileged-access registers and source files, and writes the zip.
-  public func organisationPackage(_ request: OrganisationPackageRequest, to out: URL, now: () -> Timestamp) throws
-    -> OrganisationPackageSummary
-  {
+  public func organisationPackage(
+    _ request: OrganisationPackageRequest, to out: URL, now: () -> Timestamp, phase: (String) -> Void = { _ in }
+  ) throws -> OrganisationPackageSummary {
     // The snapshots each account in scope selected brings: those of the period and the one before it.
     let ids = try request.accounts.resolve(database: try store.accounts(), scope: request.scope, path: store.path)
     var series: [String: [SnapshotRecord]] = [:]
@@ -113,15 +113,28 @@ extension EvidenceWorkflow {
     if request.register == nil {
       for id in series.keys.sorted() { _ = try ensureAssessed(series[id]!, register: nil, now: now) }
     }
+    phase("snapshots selected and assessed")
     let org = try organisationEvidence(
       accounts: request.accounts, scope: request.scope, from: request.from, to: request.to, generatedAt: request.generatedAt,
       cadenceDays: request.cadenceDays)
+    phase("evidence of \(org.accounts.count) accounts gathered")
     var drifts: [OrganisationPackage.AccountDrifts] = []
     var privileged: [(account: String, entries: [PrivilegedPrincipal])] = []
-    var sources: [OrganisationPackage.SourceFile] = []
-    var omitted: [(id: Int, reason: String)] = []
-    for a in org.accounts {
-      let s = (a.model.periodStart.map { [$0] } ?? []) + a.model.snapshots
+    // The source files are read and hashed on another thread while the drift is computed here.
+    let accountSeries = org.accounts.map { a in (a.model.periodStart.map { [$0] } ?? []) + a.model.snapshots }
+    let (include, required) = (request.includeSnapshots, request.requireSnapshots)
+    let sourceJob = BackgroundJob { () throws -> SourceFiles in
+      var checked = SourceFiles()
+      guard include else { return checked }
+      for s in accountSeries {
+        let c = try Self.checkSourceFiles(of: s, required: required)
+        checked.files += c.files
+        checked.omitted += c.omitted
+      }
+      return checked
+    }
+    defer { _ = try? sourceJob.result() }
+    for (a, s) in zip(org.accounts, accountSeries) {
       let (overall, pairs) = try periodDrifts(s)
       drifts.append(OrganisationPackage.AccountDrifts(account: a.account, overall: overall, pairs: pairs))
       privileged.append(
@@ -129,12 +142,10 @@ extension EvidenceWorkflow {
           a.account,
           try privilegedHistory(through: a.model.current, registersOf: Set(a.model.snapshots.map(\.id))).registers.flatMap(\.entries)
         ))
-      if request.includeSnapshots {
-        let checked = try Self.checkSourceFiles(of: s, required: request.requireSnapshots)
-        sources += checked.files
-        omitted += checked.omitted
-      }
     }
+    let checked = try sourceJob.result()
+    let (sources, omitted) = (checked.files, checked.omitted)
+    phase("drift, privileged registers and source files of each account")
     // One register for all (the usual case) is exceptions.json; else each account's beside its drift.
     var registers: [(name: String, bytes: [UInt8])] = []
     if let registerBytes {
@@ -152,7 +163,7 @@ extension EvidenceWorkflow {
     let inputs = OrganisationPackage.Inputs(
       org: org, drifts: drifts, registers: registers, snapshots: sources, omittedSnapshots: request.includeSnapshots ? omitted : nil,
       signingKey: request.signingKey, templates: request.templates, privileged: privileged)
-    let files = try OrganisationPackage.write(inputs, to: out, date: request.generatedAt)
+    let files = try OrganisationPackage.write(inputs, to: out, date: request.generatedAt, phase: phase)
     return OrganisationPackageSummary(files: files, snapshots: org.snapshots.count, evidence: org)
   }
 
@@ -162,10 +173,15 @@ extension EvidenceWorkflow {
   public func periodDrifts(
     _ series: [SnapshotRecord], capabilities: CapabilityMap = .catalog
   ) throws -> (overall: DriftReport?, pairs: [DriftReport]) {
-    guard let first = series.first, let last = series.last, series.count > 1 else { return (nil, []) }
-    let pairs = try consecutiveDrifts(series, capabilities: capabilities)
-    if series.count == 2 { return (pairs.first, pairs) }
-    return (try drift(from: first.id, to: last.id, capabilities: capabilities), pairs)
+    guard series.count > 1 else { return (nil, []) }
+    let (pairs, overall) = try seriesDrifts(series, overall: true, capabilities: capabilities)
+    return (overall ?? pairs.first, pairs)
+  }
+
+  /// Source files checked for a package, and those left out with why.
+  struct SourceFiles: Sendable {
+    var files: [OrganisationPackage.SourceFile] = []
+    var omitted: [(id: Int, reason: String)] = []
   }
 
   /// The source files of `snapshots` that can be included: readable where they were ingested, of the

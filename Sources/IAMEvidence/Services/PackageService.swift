@@ -75,8 +75,7 @@ extension EvidenceWorkflow {
     // Drift over the period: from the state at its start (the snapshot before it, else its first) to
     // its last snapshot, and between each consecutive pair of those snapshots.
     let series = (start.map { [$0] } ?? []) + inPeriod
-    let drift = series.count < 2 ? nil : try drift(from: series[0].id, to: last.id)
-    let pairs = try consecutiveDrifts(series)
+    let (drift, pairs) = try periodDrifts(series)
     // The source files: the period's snapshots and the one giving the state at its start.
     let sources = request.includeSnapshots ? try Self.sourceFiles(of: series, required: request.requireSnapshots) : (files: [], omitted: [])
     let snapshots = sources.files.map { (name: $0.name, bytes: $0.bytes) }
