@@ -76,6 +76,7 @@ final class Ledger {
   init(db: SQLiteConnection, path: String) {
     self.db = db
     self.path = path
+    details = ResultDetailReader(db: db)
   }
 
   static func chain(_ previous: String, _ digest: String) -> String {
@@ -204,7 +205,10 @@ final class Ledger {
     """)
   /// The columns of `resultRows` holding the values of ``ResultBody/members``, in that order.
   private static let bodyValueColumns = [14, 4, 12, 11, 13, 9, 7, 8]
-  private lazy var details = ResultDetailReader(db: db)
+  /// Not `lazy`: a lazy property of a struct is read out and written back around each mutating call,
+  /// so every body added to its cache copied the whole cache (quadratic: most of `report`'s time on a
+  /// large account went there).
+  private var details: ResultDetailReader
   private lazy var longStringRows = prepared("SELECT id, sha256, text FROM long_strings WHERE id BETWEEN ? AND ? ORDER BY id")
   private lazy var longStringText = prepared("SELECT sha256, text FROM long_strings WHERE id = ?")
 

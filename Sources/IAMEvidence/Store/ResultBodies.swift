@@ -115,26 +115,32 @@ enum ResultBody {
   /// template holds a placeholder that is not one (damage, which the caller reports).
   static func detail(template: [UInt8], values: [String?]) -> [UInt8]? {
     guard values.count == members.count else { return nil }
-    var out: [UInt8] = []
-    out.reserveCapacity(template.count + 256)
-    var i = 0
-    while i < template.count {
-      let b = template[i]
-      guard b == mark else {
-        out.append(b)
-        i += 1
-        continue
+    // The bytes between placeholders are copied a run at a time (every stored result is rebuilt
+    // this way when read, and again when the ledger verifies it).
+    return template.withUnsafeBufferPointer { t -> [UInt8]? in
+      var out: [UInt8] = []
+      out.reserveCapacity(t.count + 256)
+      var run = 0
+      var i = 0
+      while i < t.count {
+        guard t[i] == mark else {
+          i += 1
+          continue
+        }
+        out.append(contentsOf: UnsafeBufferPointer(rebasing: t[run..<i]))
+        guard i + 1 < t.count, let k = members.firstIndex(where: { $0.letter == t[i + 1] }) else { return nil }
+        encode(values[k], into: &out)
+        i += 2
+        run = i
       }
-      guard i + 1 < template.count, let k = members.firstIndex(where: { $0.letter == template[i + 1] }) else { return nil }
-      encode(values[k], into: &out)
-      i += 2
+      out.append(contentsOf: UnsafeBufferPointer(rebasing: t[run..<t.count]))
+      return out
     }
-    return out
   }
 
   /// A member's value as the canonical writer writes it.
   static func encode(_ value: String?, into out: inout [UInt8]) {
-    if let value { JSONWriter.writeString(value, into: &out) } else { out += Array("null".utf8) }
+    if let value { JSONWriter.writeString(value, into: &out) } else { out.append(contentsOf: "null".utf8) }
   }
 }
 
