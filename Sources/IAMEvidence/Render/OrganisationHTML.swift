@@ -37,6 +37,10 @@ enum OrganisationHTML {
     .attention li { margin: 0 0 4px; }
     .attention a { color: inherit; }
     .coverage-table td, .coverage-table th, .ranking-table td, .org-trend-table td { vertical-align: top; }
+    table.data.coverage-table { font-size: 12.5px; }
+    table.data.coverage-table th, table.data.coverage-table td { padding: 5px 4px; }
+    table.data.coverage-table thead th { font-size: 10.5px; letter-spacing: 0; }
+    .coverage-table td.gaps { min-width: 7em; }
     tr.coverage-gap-row { background: var(--error-bg); }
     section.account { border-top: 3px solid var(--rule-strong); margin-top: 44px; padding-top: 8px; }
     section.account-part { margin-top: 24px; }
@@ -48,7 +52,6 @@ enum OrganisationHTML {
 
     """
 
-  /// The name of account `id`'s section (`account-111122223333`) and the prefix of its ids.
   /// An organisation whose accounts' latest snapshots hold more results than this, in all, has each
   /// account's population given as counts, its rows in population.csv and evidence.xml: a few small
   /// accounts keep their tables, while 200 accounts' tables would make a report of 80 MB that a
@@ -60,6 +63,7 @@ enum OrganisationHTML {
     org.accounts.reduce(0) { $0 + $1.model.results.count } > listedPopulationLimit ? 0 : HTMLReport.populationRowLimit
   }
 
+  /// The name of account `id`'s section (`account-111122223333`) and the prefix of its ids.
   static func sectionID(_ id: String) -> String { "account-\(id)" }
   static func idPrefix(_ id: String) -> String { "acct-\(id)-" }
 
@@ -413,8 +417,10 @@ enum OrganisationHTML {
         for v in [r.counts?.fail, r.counts?.error, r.counts?.excepted, r.counts?.pass, r.privilegedIdentities] {
           tr.add("td", v.map(String.init) ?? "—", class: (v ?? 0) > 0 && v == r.counts?.fail ? "num nonzero-fail" : "num")
         }
+        // A gap's dates wrap (the table has ten columns or more and must fit the page).
         tr.add(
-          "td", r.gaps.isEmpty ? "0" : r.gaps.map { "\($0.days) days from \($0.from.dateString)" }.joined(separator: "; "), class: "num")
+          "td", r.gaps.isEmpty ? "0" : r.gaps.map { "\($0.days) days from \($0.from.dateString)" }.joined(separator: "; "),
+          class: r.gaps.isEmpty ? "num" : "gaps")
       }
     }
     table(c.inScope, caption: "Accounts in scope, by id", verdicts: true)
