@@ -17,7 +17,7 @@ import ZIPFoundation
 public enum OrganisationPackage {
   /// One account's drift over the period: from the state at its start (the last snapshot before the
   /// period, else its first) to its last snapshot, and between each consecutive pair.
-  public struct AccountDrifts {
+  public struct AccountDrifts: Sendable {
     public var account: String
     public var overall: DriftReport?
     public var pairs: [DriftReport]
@@ -60,13 +60,15 @@ public enum OrganisationPackage {
 
   /// The member names of `inputs`, in the zip's order (manifest and signature last).
   static func memberNames(_ inputs: Inputs) -> [String] {
-    var names = ["README.txt"] + OrganisationReportRenderer.fileNames + ["accounts.csv", "assessment-results.xml"]
+    var names = ["README.txt"] + OrganisationReportRenderer.fileNames + ["accounts.csv"]
     for d in inputs.drifts {
       let folder = accountFolder(d.account)
       if d.overall != nil { names += [folder + "drift.json", folder + "drift.html"] }
       for p in d.pairs { names += ["json", "html"].map { folder + HandoffPackage.pairDriftName(p) + "." + $0 } }
     }
+    // The OSCAL document last: the other members are zipped while it is still being written.
     names += ["trend.csv", "privileged.csv"] + inputs.registers.map(\.name) + inputs.snapshots.map(\.member)
+    names.append("assessment-results.xml")
     if inputs.signingKey != nil { names.append(HandoffPackage.publicKeyName) }
     names.append(HandoffPackage.manifestName)
     if inputs.signingKey != nil { names.append(HandoffPackage.signatureName) }
@@ -77,6 +79,19 @@ public enum OrganisationPackage {
   /// Returns the number of members.
   @discardableResult
   public static func write(_ inputs: Inputs, to target: URL, date: Timestamp, phase: (String) -> Void = { _ in }) throws -> Int {
+    let members = Dictionary(inputs.snapshots.map { ($0.id, $0.member) }, uniquingKeysWith: { a, _ in a })
+    return try write(inputs, to: target, date: date, phase: phase, snapshotMembers: { members }, complete: { _ in })
+  }
+
+  /// ``write(_:to:date:phase:)`` for inputs completed while the report and the OSCAL document are
+  /// rendered on other threads: `complete` runs on this thread meanwhile (it fills in the drift, the
+  /// registers and the source files, reading the database), and `snapshotMembers` gives the OSCAL
+  /// document's thread the member of each snapshot included (it may wait for the files' check).
+  @discardableResult
+  static func write(
+    _ base: Inputs, to target: URL, date: Timestamp, phase: (String) -> Void,
+    snapshotMembers: @escaping @Sendable () throws -> [Int: String], complete: (inout Inputs) throws -> Void
+  ) throws -> Int {
     let folder = target.deletingLastPathComponent()
     var isDirectory: ObjCBool = false
     guard FileManager.default.fileExists(atPath: folder.path, isDirectory: &isDirectory), isDirectory.boolValue else {
@@ -94,45 +109,68 @@ public enum OrganisationPackage {
       // (the OSCAL document, every account's snapshots and their population, is the larger).
       let report = parts.appendingPathComponent("report")
       let oscal = parts.appendingPathComponent("assessment-results.xml")
-      let org = inputs.org
-      let members = Dictionary(inputs.snapshots.map { ($0.id, $0.member) }, uniquingKeysWith: { a, _ in a })
+      let (org, templates) = (base.org, base.templates)
       let oscalJob = BackgroundJob {
+        let members = try snapshotMembers()
         try writeFile(oscal) { out in try OrganisationOSCAL.write(org, snapshotMembers: members, to: out) }
       }
-      // Waited for on every path: the job writes into `parts`, which is removed on the way out.
-      defer { _ = try? oscalJob.result() }
-      try OrganisationReportRenderer.write(inputs.org, templates: inputs.templates, to: report) { phase("report: \($0)") }
-      try oscalJob.result()
-      phase("assessment-results.xml")
+      let reportJob = BackgroundJob { _ = try OrganisationReportRenderer.write(org, templates: templates, to: report) }
+      // Waited for on every path: the jobs write into `parts`, which is removed on the way out.
+      defer {
+        _ = try? oscalJob.result()
+        _ = try? reportJob.result()
+      }
+      var inputs = base
+      try complete(&inputs)
+      try reportJob.result()
+      phase("report.html, evidence.xml, evidence.xsd and population.csv")
 
+      // The other members are zipped while the OSCAL document is still being written (it comes last).
       let zip = try ZipStream(url: temporary, date: date)
       let names = memberNames(inputs)
       try zip.add("README.txt", bytes: Array(readme(inputs, files: names).utf8))
       for name in OrganisationReportRenderer.fileNames { try zip.add(name, file: report.appendingPathComponent(name)) }
       try zip.add("accounts.csv", bytes: Array(AccountsText.csv(inputs.org.coverage).utf8))
-      try zip.add("assessment-results.xml", file: oscal)
       phase("zip: report files")
       let css = try inputs.templates.stylesheet()
-      for d in inputs.drifts {
+      // Each account's drift files are rendered on other threads a few accounts ahead of the zip.
+      let drifts = inputs.drifts
+      try pipelined(drifts.count) { i -> [(String, [UInt8])] in
+        let d = drifts[i]
         let folder = accountFolder(d.account)
+        var files: [(String, [UInt8])] = []
         if let drift = d.overall {
-          try zip.add(folder + "drift.json", bytes: Array((JSONWriter.pretty(drift.jsonValue) + "\n").utf8))
-          try zip.add(folder + "drift.html", bytes: DriftHTML.render(drift, stylesheet: css))
+          files.append((folder + "drift.json", Array((JSONWriter.pretty(drift.jsonValue) + "\n").utf8)))
+          files.append((folder + "drift.html", DriftHTML.render(drift, stylesheet: css)))
         }
         for drift in d.pairs {
           let name = folder + HandoffPackage.pairDriftName(drift)
-          try zip.add(name + ".json", bytes: Array((JSONWriter.pretty(drift.jsonValue) + "\n").utf8))
-          try zip.add(name + ".html", bytes: DriftHTML.render(drift, stylesheet: css))
+          files.append((name + ".json", Array((JSONWriter.pretty(drift.jsonValue) + "\n").utf8)))
+          files.append((name + ".html", DriftHTML.render(drift, stylesheet: css)))
         }
+        return files
+      } consume: { files in
+        for (name, bytes) in files { try zip.add(name, bytes: bytes) }
       }
       phase("zip: drift")
       try zip.add("trend.csv", bytes: Array(inputs.org.trends.csv.utf8))
       try zip.add("privileged.csv", bytes: Array(privilegedCSV(inputs.privileged).utf8))
       for r in inputs.registers { try zip.add(r.name, bytes: r.bytes) }
-      for s in inputs.snapshots {
-        try zip.add(s.member, file: URL(fileURLWithPath: s.path), expectedSHA256: s.sha256, source: "snapshot \(s.id)")
+      // The source snapshots are read and checked on other threads a few files ahead of the zip.
+      let snapshots = inputs.snapshots
+      try pipelined(snapshots.count) { i in
+        let s = snapshots[i]
+        let read = try ZipStream.read(
+          URL(fileURLWithPath: s.path), expectedSHA256: s.sha256, byteCount: s.byteCount, source: "snapshot \(s.id)")
+        return (index: i, bytes: read.bytes, sha256: read.sha256)
+      } consume: { file in
+        try zip.add(snapshots[file.index].member, bytes: file.bytes, sha256: file.sha256)
       }
       phase("zip: source snapshots")
+      try oscalJob.result()
+      phase("assessment-results.xml")
+      try zip.add("assessment-results.xml", file: oscal)
+      phase("zip: assessment-results.xml")
       if let key = inputs.signingKey {
         try zip.add(HandoffPackage.publicKeyName, bytes: Array(SigningKeys.publicPEM(key.publicKey).utf8))
       }
@@ -149,6 +187,26 @@ public enum OrganisationPackage {
       if error is WorkflowError || error is ConcurrentValidation.Stopped { throw error }
       if let e = error as? UserFacingError { throw e }
       throw PackageError(path: target.path, message: "cannot write the zip: \(fileErrorReason(error, path: target.path))")
+    }
+  }
+
+  /// Runs `produce(i)` for each `i` below `count` on other threads, at most `ahead` of them beyond the
+  /// one consumed, and hands the results to `consume` in order on this thread (which writes the zip).
+  static func pipelined<T: Sendable>(
+    _ count: Int, ahead: Int = 2, produce: @escaping @Sendable (Int) throws -> T, consume: (T) throws -> Void
+  ) throws {
+    var jobs: [Int: BackgroundJob<T>] = [:]
+    var started = 0
+    // Every job started is waited for, whatever happens here.
+    defer { for job in jobs.values { _ = try? job.result() } }
+    for i in 0..<count {
+      while started < min(count, i + 1 + ahead) {
+        let index = started
+        jobs[index] = BackgroundJob { try produce(index) }
+        started += 1
+      }
+      let value = try jobs.removeValue(forKey: i)!.result()
+      try consume(value)
     }
   }
 
@@ -344,6 +402,40 @@ final class ZipStream {
       data.subdata(in: Int(position)..<Int(position) + size)
     }
     hashes.append((name, SHA256.hash(data: data).hexString))
+  }
+
+  /// Adds `bytes`, whose SHA-256 the caller computed.
+  func add(_ name: String, bytes: [UInt8], sha256: String) throws {
+    let data = Data(bytes)
+    try archive.addEntry(
+      with: name, type: .file, uncompressedSize: Int64(data.count), modificationDate: date, permissions: 0o644, compressionMethod: .deflate
+    ) { position, size in
+      data.subdata(in: Int(position)..<Int(position) + size)
+    }
+    hashes.append((name, sha256))
+  }
+
+  /// The bytes of the file at `file` and their SHA-256, which must be `expectedSHA256` (else the
+  /// package fails, naming `source`); a file of another size than `byteCount` is refused unread.
+  static func read(
+    _ file: URL, expectedSHA256: String, byteCount: Int, source: String
+  ) throws -> (bytes: [UInt8], sha256: String) {
+    let handle: FileHandle
+    do { handle = try FileHandle(forReadingFrom: file) } catch {
+      throw PackageError(path: file.path, message: "cannot read \(source)'s file: \(fileErrorReason(error, path: file.path))")
+    }
+    defer { try? handle.close() }
+    let size = try handle.seekToEnd()
+    guard size == UInt64(byteCount) else {
+      throw PackageError(path: file.path, message: "differs from what was ingested as \(source) (\(size) bytes, not \(byteCount))")
+    }
+    try handle.seek(toOffset: 0)
+    let bytes = [UInt8](try handle.read(upToCount: byteCount) ?? Data())
+    let sha = SHA256.hash(data: bytes).hexString
+    guard bytes.count == byteCount, sha == expectedSHA256 else {
+      throw PackageError(path: file.path, message: "differs from what was ingested as \(source) (SHA-256 mismatch)")
+    }
+    return (bytes, sha)
   }
 
   /// Adds the file at `file`, read a block at a time; with `expectedSHA256`, a file whose bytes no

@@ -91,8 +91,11 @@ public enum HTMLReport {
   /// summarises it (they are rendered to learn it when not given).
   /// The report's tree; a check with more than `rowLimit` results has its population as counts (an
   /// organisation's report passes a lower limit than ``populationRowLimit``).
+  /// `stylesheet`: the templates' stylesheet already read (``TemplateSet/stylesheet()``), as the
+  /// organisation's report passes it for each of its accounts; nil reads it.
   static func build(
-    _ model: EvidenceModel, templates: TemplateSet, files: PopulationFiles?, rowLimit: Int = populationRowLimit
+    _ model: EvidenceModel, templates: TemplateSet, files: PopulationFiles?, rowLimit: Int = populationRowLimit,
+    stylesheet: String? = nil
   ) throws -> XMLDocument {
     let files = summarisesPopulation(model, rowLimit: rowLimit) ? try files ?? populationFiles(model) : nil
     let templatePath = templates.reportXHTML.path
@@ -110,7 +113,7 @@ public enum HTMLReport {
     func slot(_ name: String) -> XMLElement { slots[name]! }
 
     slot("title").say("\(title(model)) — account \(model.account), \(model.periodDescription)")
-    slot("style").say(try templates.stylesheet() + ReportSections.pageMarginRule(model))
+    slot("style").say(try (stylesheet ?? templates.stylesheet()) + ReportSections.pageMarginRule(model))
     let context = Context(model: model, files: files, rowLimit: rowLimit)
     context.runningHeader(slot("running-header"))
     slot("eyebrow").say(eyebrow(model))

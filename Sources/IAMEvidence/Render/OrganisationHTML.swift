@@ -76,9 +76,10 @@ enum OrganisationHTML {
   ) throws {
     let (document, accountsSlot) = try skeleton(org, templates: templates)
     let rowLimit = populationRowLimit(org)
+    let css = try templates.stylesheet()
     let stream = XMLStreamedHTML(parent: accountsSlot) { writer in
       for a in org.accounts {
-        try writer.write(try accountSection(a, templates: templates, files: files(a), rowLimit: rowLimit))
+        try writer.write(try accountSection(a, templates: templates, files: files(a), rowLimit: rowLimit, stylesheet: css))
       }
     }
     try document.writeHTML5(streaming: org.accounts.isEmpty ? [] : [stream], to: output)
@@ -560,9 +561,10 @@ enum OrganisationHTML {
   /// moved into one `section` of that report's own document, headings one level down, ids prefixed
   /// with the account. Returned for writing; the document is released with it.
   static func accountSection(
-    _ a: AccountEvidence, templates: TemplateSet, files: HTMLReport.PopulationFiles?, rowLimit: Int = HTMLReport.populationRowLimit
+    _ a: AccountEvidence, templates: TemplateSet, files: HTMLReport.PopulationFiles?, rowLimit: Int = HTMLReport.populationRowLimit,
+    stylesheet: String? = nil
   ) throws -> XMLElement {
-    let document = try HTMLReport.build(a.model, templates: templates, files: files, rowLimit: rowLimit)
+    let document = try HTMLReport.build(a.model, templates: templates, files: files, rowLimit: rowLimit, stylesheet: stylesheet)
     guard let main = try document.firstNode(matching: "//h:main", namespaces: namespaces) else {
       throw RenderError(path: templates.reportXHTML.path, message: "the template has no main element")
     }

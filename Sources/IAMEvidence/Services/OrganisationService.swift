@@ -118,9 +118,8 @@ extension EvidenceWorkflow {
       accounts: request.accounts, scope: request.scope, from: request.from, to: request.to, generatedAt: request.generatedAt,
       cadenceDays: request.cadenceDays)
     phase("evidence of \(org.accounts.count) accounts gathered")
-    var drifts: [OrganisationPackage.AccountDrifts] = []
-    var privileged: [(account: String, entries: [PrivilegedPrincipal])] = []
-    // The source files are read and hashed on another thread while the drift is computed here.
+    // The source files are read and hashed on another thread while the drift is computed here (and
+    // the report and the OSCAL document are rendered on two more).
     let accountSeries = org.accounts.map { a in (a.model.periodStart.map { [$0] } ?? []) + a.model.snapshots }
     let (include, required) = (request.includeSnapshots, request.requireSnapshots)
     let sourceJob = BackgroundJob { () throws -> SourceFiles in
@@ -134,36 +133,40 @@ extension EvidenceWorkflow {
       return checked
     }
     defer { _ = try? sourceJob.result() }
-    for (a, s) in zip(org.accounts, accountSeries) {
-      let (overall, pairs) = try periodDrifts(s)
-      drifts.append(OrganisationPackage.AccountDrifts(account: a.account, overall: overall, pairs: pairs))
-      privileged.append(
-        (
-          a.account,
-          try privilegedHistory(through: a.model.current, registersOf: Set(a.model.snapshots.map(\.id))).registers.flatMap(\.entries)
-        ))
-    }
-    let checked = try sourceJob.result()
-    let (sources, omitted) = (checked.files, checked.omitted)
-    phase("drift, privileged registers and source files of each account")
-    // One register for all (the usual case) is exceptions.json; else each account's beside its drift.
-    var registers: [(name: String, bytes: [UInt8])] = []
-    if let registerBytes {
-      registers = [("exceptions.json", registerBytes)]
-    } else {
-      let applied = org.accounts.compactMap { a in
-        a.model.assessment.flatMap { $0.exceptionsContent.isEmpty ? nil : (a.account, Array($0.exceptionsContent.utf8)) }
+    let base = OrganisationPackage.Inputs(
+      org: org, drifts: [], registers: [], snapshots: [], omittedSnapshots: nil, signingKey: request.signingKey,
+      templates: request.templates, privileged: [])
+    let files = try OrganisationPackage.write(
+      base, to: out, date: request.generatedAt, phase: phase,
+      snapshotMembers: { Dictionary(try sourceJob.result().files.map { ($0.id, $0.member) }, uniquingKeysWith: { a, _ in a }) }
+    ) { inputs in
+      for (a, s) in zip(org.accounts, accountSeries) {
+        let (overall, pairs) = try periodDrifts(s)
+        inputs.drifts.append(OrganisationPackage.AccountDrifts(account: a.account, overall: overall, pairs: pairs))
+        inputs.privileged.append(
+          (
+            a.account,
+            try privilegedHistory(through: a.model.current, registersOf: Set(a.model.snapshots.map(\.id))).registers.flatMap(\.entries)
+          ))
       }
-      if Set(applied.map(\.1)).count == 1 {
-        registers = [("exceptions.json", applied[0].1)]
+      let checked = try sourceJob.result()
+      inputs.snapshots = checked.files
+      inputs.omittedSnapshots = request.includeSnapshots ? checked.omitted : nil
+      phase("drift, privileged registers and source files of each account")
+      // One register for all (the usual case) is exceptions.json; else each account's beside its drift.
+      if let registerBytes {
+        inputs.registers = [("exceptions.json", registerBytes)]
       } else {
-        registers = applied.map { (OrganisationPackage.accountFolder($0.0) + "exceptions.json", $0.1) }
+        let applied = org.accounts.compactMap { a in
+          a.model.assessment.flatMap { $0.exceptionsContent.isEmpty ? nil : (a.account, Array($0.exceptionsContent.utf8)) }
+        }
+        if Set(applied.map(\.1)).count == 1 {
+          inputs.registers = [("exceptions.json", applied[0].1)]
+        } else {
+          inputs.registers = applied.map { (OrganisationPackage.accountFolder($0.0) + "exceptions.json", $0.1) }
+        }
       }
     }
-    let inputs = OrganisationPackage.Inputs(
-      org: org, drifts: drifts, registers: registers, snapshots: sources, omittedSnapshots: request.includeSnapshots ? omitted : nil,
-      signingKey: request.signingKey, templates: request.templates, privileged: privileged)
-    let files = try OrganisationPackage.write(inputs, to: out, date: request.generatedAt, phase: phase)
     return OrganisationPackageSummary(files: files, snapshots: org.snapshots.count, evidence: org)
   }
 

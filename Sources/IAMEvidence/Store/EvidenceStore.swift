@@ -35,6 +35,9 @@ public final class EvidenceStore {
 
   let db: SQLiteConnection
   public let path: String
+  /// How many ``consistentRead(_:)`` calls are open, and the ledger verified within them.
+  private var readDepth = 0
+  private var verifiedLedger: (entries: [LedgerEntry], problems: [IntegrityProblem])?
   /// True when opened with ``init(readingAt:)``: every write fails.
   public let isReadOnly: Bool
   /// The schema migrations this opening applied (empty when the schema was up to date).
@@ -225,6 +228,12 @@ public final class EvidenceStore {
   /// and checked this way, so that what is checked is what is reported.
   public func consistentRead<T>(_ body: () throws -> T) throws -> T {
     try wrap { try db.execute("SAVEPOINT consistent_read") }
+    readDepth += 1
+    defer {
+      readDepth -= 1
+      // What was read once within the outermost read is not reused after it.
+      if readDepth == 0 { verifiedLedger = nil }
+    }
     do {
       let result = try body()
       try wrap { try db.execute("RELEASE consistent_read") }
@@ -234,6 +243,17 @@ public final class EvidenceStore {
       try? db.execute("RELEASE consistent_read")
       throw error
     }
+  }
+
+  /// The ledger's entries and the problems of its chain (``Ledger/entries()``), read and verified once
+  /// per outermost ``consistentRead(_:)``: nothing can write while it lasts (a write transaction
+  /// cannot begin inside it), and an organisation's evidence checks the integrity of each of its
+  /// accounts in turn, which read and verified the whole chain once per account.
+  func ledgerEntries(_ ledger: Ledger) throws -> (entries: [LedgerEntry], problems: [IntegrityProblem]) {
+    if readDepth > 0, let verifiedLedger { return verifiedLedger }
+    let read = try ledger.entries()
+    if readDepth > 0 { verifiedLedger = read }
+    return read
   }
 
   /// Runs `body`, turning SQLite's errors (and those of row decoding, which name the column and the

@@ -34,7 +34,7 @@ extension EvidenceStore {
   private func checkIntegrityNow(snapshotIDs: [Int]?) throws -> IntegrityReport {
     try wrap {
       let ledger = Ledger(db: db, path: path)
-      var (entries, problems) = try ledger.entries()
+      var (entries, problems) = try ledgerEntries(ledger)
       let ids = try snapshotIDs ?? db.query("SELECT id FROM snapshots ORDER BY id").map { try $0.int("id") }
       var ingests: [Int: LedgerEntry] = [:]
       var assessments: [Int: LedgerEntry] = [:]
