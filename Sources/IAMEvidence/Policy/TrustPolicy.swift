@@ -436,10 +436,24 @@ extension TrustPolicy {
   ///   (key case-insensitive) whose values are all strings starting with `repo:OWNER/`, OWNER non-empty
   ///   and free of `*` and `?`;
   /// * any other web-identity provider: restricted when the statement has any condition;
-  /// * SAML providers: not judged (``WebIdentityTrust/isRestricted`` nil).
+  /// * SAML providers: not judged (``WebIdentityTrust/isRestricted`` nil);
+  /// * `Principal` `"*"` or a `NotPrincipal`: every provider, judged as any other web-identity provider.
   public func webIdentityTrusts() -> [WebIdentityTrust] {
     var out: [WebIdentityTrust] = []
     for s in statements where s.effect == .allow && s.covers("sts:AssumeRoleWithWebIdentity") {
+      // `Principal: "*"` and `NotPrincipal` name every federated principal too: any identity of any
+      // provider AWS accepts without registration (accounts.google.com, graph.facebook.com,
+      // www.amazon.com, cognito-identity.amazonaws.com) or the account's OIDC providers.
+      if s.notPrincipal != nil || s.principal?.everyone == true {
+        let how = s.notPrincipal != nil ? "NotPrincipal" : "Principal \"*\""
+        let keys = s.conditions.map { "\($0.conditionOperator) \($0.key)" }
+        out.append(
+          WebIdentityTrust(
+            statement: s.index, provider: "any web-identity provider (\(how))", kind: .webIdentity, isRestricted: s.isConditional,
+            reason: s.isConditional
+              ? "the statement has conditions (\(keys.joined(separator: ", ")))"
+              : "the statement has no condition: any identity of any web-identity provider AWS accepts may assume the role"))
+      }
       for provider in s.principal?.federated ?? [] {
         let kind = Self.kind(of: provider)
         switch kind {

@@ -9,7 +9,9 @@
 /// `token.actions.githubusercontent.com:sub` whose every value starts with `repo:OWNER/`, OWNER
 /// without `*` or `?`; any other web-identity provider (another `oidc-provider/` ARN, or a provider
 /// named by host such as `cognito-identity.amazonaws.com` or `accounts.google.com`) by any condition
-/// of the statement. SAML providers are not judged (noted). The role fails when some provider is not
+/// of the statement. `"Principal": "*"` and a `NotPrincipal` name every provider and are judged as
+/// any other web-identity provider (version 2; version 1 judged only the providers `Federated`
+/// names, so such a statement passed). SAML providers are not judged (noted). The role fails when some provider is not
 /// restricted; a failing role holds the `oidc-unrestricted` capability of the privileged-access
 /// register.
 public struct RoleTrustOIDCUnrestricted: Check {
@@ -17,7 +19,7 @@ public struct RoleTrustOIDCUnrestricted: Check {
 
   public let description = CheckDescription(
     id: "role-trust-oidc-unrestricted",
-    version: 1,
+    version: 2,
     title: "No role trusts a web-identity provider without restricting who may use it",
     controls: ["A.5.15", "A.8.2"],
     rationale: """
@@ -37,6 +39,7 @@ public struct RoleTrustOIDCUnrestricted: Check {
       "Statements judged: Allow statements whose Action covers sts:AssumeRoleWithWebIdentity (globs, case-insensitive; NotAction covers what it does not match); each provider of their Principal's Federated (a string or a list) is judged on its own.",
       "GitHub Actions' provider (an ARN ending in oidc-provider/token.actions.githubusercontent.com) is restricted when the statement has at least one StringEquals or StringLike condition, with or without a ForAnyValue: or ForAllValues: prefix, on token.actions.githubusercontent.com:sub (key case-insensitive) whose values are all strings starting with repo:OWNER/, where OWNER is not empty and contains no * or ?.",
       "Any other web-identity provider (another oidc-provider/ ARN, or a provider named by host such as cognito-identity.amazonaws.com or accounts.google.com) is restricted when the statement has any condition.",
+      "A statement whose principal is \"*\" or which uses NotPrincipal names every web-identity provider (any Google, Facebook, Amazon or Cognito identity, and the account's OIDC providers): it is judged as any other web-identity provider, restricted when it has any condition (version 2; version 1 passed it).",
       "SAML providers (saml-provider/ ARNs) are not judged here (noted \"saml-not-judged\"). Restricted providers are noted \"restricted-by-condition\". The role fails when some provider is not restricted. Deny statements are not credited.",
     ],
     population: "Roles (trust policy)",
@@ -52,6 +55,9 @@ public struct RoleTrustOIDCUnrestricted: Check {
       ),
       CheckExample(
         #"{"Statement":[{"Effect":"Allow","Principal":{"Federated":"accounts.google.com"},"Action":"sts:AssumeRoleWithWebIdentity"}]}"#),
+      CheckExample(#"{"Statement":[{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRoleWithWebIdentity"}]}"#),
+      CheckExample(
+        #"{"Statement":[{"Effect":"Allow","NotPrincipal":{"Federated":"accounts.google.com"},"Action":"sts:AssumeRoleWith*"}]}"#),
       CheckExample(
         #"{"Statement":[{"Effect":"Allow","Principal":{"Federated":["arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com","cognito-identity.amazonaws.com"]},"Action":"sts:AssumeRoleWith*","Condition":{"StringEquals":{"cognito-identity.amazonaws.com:aud":"eu-west-1:11111111-2222-3333-4444-555555555555"}}}]}"#,
         notes: ["restricted-by-condition"]),
@@ -72,6 +78,10 @@ public struct RoleTrustOIDCUnrestricted: Check {
       CheckExample(
         #"{"Statement":[{"Effect":"Allow","Principal":{"Federated":"arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"},"Action":"sts:TagSession"}]}"#
       ),
+      CheckExample(
+        #"{"Statement":[{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringEquals":{"accounts.google.com:aud":"1234567890.apps.googleusercontent.com"}}}]}"#,
+        notes: ["restricted-by-condition"]),
+      CheckExample(#"{"Statement":[{"Effect":"Allow","Principal":{"AWS":"*"},"Action":"sts:AssumeRoleWithWebIdentity"}]}"#),
     ],
     examplePlacement: .trustPolicyOfRole,
     capability: PrivilegeCapability("oidc-unrestricted", principalTypes: [.role])
