@@ -107,6 +107,25 @@ import Testing
     #expect(failing.hasNote("unknown-policy"))
   }
 
+  /// Version 2: a group missing from the snapshot may grant KMS access, so its member cannot pass;
+  /// a grant of full access from what is known still fails.
+  @Test func missingGroupIsAnErrorUnlessTheKnownSourcesAlreadyGrantAll() throws {
+    let snapshot = AuthorizationSnapshot(
+      principals: [
+        Synth.user("member", inline: [try Synth.inline("s3", Self.s3Only)], groups: ["gone"]),
+        Synth.user("admin", inline: [try Synth.inline("kms", Self.kmsStar)], groups: ["gone"]),
+        Synth.user("plain", inline: [try Synth.inline("s3", Self.s3Only)]),
+      ],
+      managedPolicies: [])
+    let member = try Self.identity(snapshot, "member")
+    #expect(member.status == .error)
+    #expect(member.hasNote("unknown-group"), "\(member.noteCodes)")
+    #expect(member.why.contains("group gone") && member.why.contains("cannot be shown to pass"), "\(member.why)")
+    #expect(try Self.identity(snapshot, "admin").status == .fail)
+    #expect(try Self.identity(snapshot, "plain").status == .pass)
+    #expect(IdentityFullKMSAccess().description.version == 2)
+  }
+
   @Test func policiesThatOnlyAddUpTogetherFailListingBoth() throws {
     let crypt = try Synth.managed(
       Synth.policyARN("crypt"), #"{"Statement":[{"Effect":"Allow","Action":"kms:*crypt*","Resource":"*"}]}"#)

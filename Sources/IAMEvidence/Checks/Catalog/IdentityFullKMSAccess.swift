@@ -10,7 +10,7 @@ public struct IdentityFullKMSAccess: Check {
 
   public let description = CheckDescription(
     id: "kms-full-access-identity",
-    version: 1,
+    version: 2,
     title: "No user or role effectively holds full AWS KMS access on all keys",
     controls: ["A.8.2", "A.8.3", "A.8.24"],
     rationale: """
@@ -27,7 +27,7 @@ public struct IdentityFullKMSAccess: Check {
       "Sources: the identity's inline policies; for users, the inline policies of each group it belongs to; the default version of every managed policy attached to it or (users) to its groups, customer- or AWS-managed.",
       "Each source is read with the action and resource rules of kms-full-access-inline, and the KMS actions each allows on all keys add up across sources. A permissions boundary limits them to the actions the boundary itself allows on all keys (its Allow statements minus its own credited Denies); a boundary missing from the snapshot (\"boundary-unknown\") or not a valid policy (\"boundary-invalid\") is noted and the grant judged without it.",
       "The identity fails when its sources together allow every KMS action of the catalog on all keys (within the boundary). Credited Denies of any source (no Condition, on every key) pass it only when they deny every granted action (noted \"neutralised-by-deny\"). A Deny of only some of them is noted \"partial-deny\" with the number of granted actions that remain, and the identity still fails; a Deny under a Condition or on some keys only is noted and not credited. Conditions on Allow statements do not narrow the grant (noted \"conditional\").",
-      "An attached policy whose document is not in the snapshot is noted \"unknown-policy\", and a source that is not a valid policy \"source-invalid\"; either makes the status \"error\" (the identity cannot be shown to pass) unless the known valid sources already allow every KMS action on all keys, in which case it fails. A group missing from the snapshot is noted \"unknown-group\"; its policies are not judged, and the status does not change for it.",
+      "An attached policy whose document is not in the snapshot is noted \"unknown-policy\", and a source that is not a valid policy \"source-invalid\"; either makes the status \"error\" (the identity cannot be shown to pass) unless the known valid sources already allow every KMS action on all keys, in which case it fails. A group missing from the snapshot is noted \"unknown-group\" and, its policies being unknown, likewise makes the status \"error\" unless the known sources already allow every KMS action on all keys (version 2; version 1 left the status unchanged for it, so such a user could pass).",
       "Each source of a failing identity's grant is listed (\"Access comes from\").",
       "Exceptions: a result is excepted by an exception in force for this check that matches the identity and names no policy, or when every source of its grant is covered by an exception in force naming that policy (for this check, kms-full-access-inline, kms-full-access-managed or every check, and for this identity, its group for a group source, or any principal); the result then lists the exceptions covering it. Exceptions covering some sources only except nothing (noted \"exception-partial\").",
     ],
@@ -108,15 +108,17 @@ public struct IdentityFullKMSAccess: Check {
     switch evaluation.verdict {
     case .grantsAll: status = .fail
     case .invalid: status = .error
-    case .grantsSome, .grantsNone: status = unknown.isEmpty ? .pass : .error
+    // What the snapshot lacks (an attached policy or a group) may grant the rest: not a pass.
+    case .grantsSome, .grantsNone: status = unknown.isEmpty && missingGroups.isEmpty ? .pass : .error
     }
     notes += evaluation.verdict.errors.map(CheckSupport.grammarNote)
     let granting = Set(evaluation.grantingSources)
     let grantSources = status == .fail ? sources.map(\.0).filter { granting.contains($0.label) } : []
     var why = evaluation.why
-    if status == .error && !unknown.isEmpty && evaluation.verdict != .grantsAll {
+    let lacking = unknown + missingGroups.map { "group \($0)" }
+    if status == .error && !lacking.isEmpty && evaluation.verdict != .grantsAll {
       why =
-        "Attached policies missing from the snapshot (\(unknown.joined(separator: ", "))) may grant KMS access; the identity cannot be shown to pass. "
+        "Attached policies or groups missing from the snapshot (\(lacking.joined(separator: ", "))) may grant KMS access; the identity cannot be shown to pass. "
         + why
     }
     var remediation: [String] = []
