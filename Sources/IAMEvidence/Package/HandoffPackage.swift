@@ -308,7 +308,15 @@ public enum HandoffPackage {
       }
       lines.append("  \(name): \(text)")
     }
-    lines += [
+    lines += verificationSteps(signed: inputs.signingKey != nil)
+    return lines.joined(separator: "\n") + "\n"
+  }
+
+  /// How the receiver verifies a package (README.txt's last part), with standard tools and with
+  /// iam-evidence; `signed`: whether it holds a signature.
+  static func verificationSteps(signed: Bool) -> [String] {
+    var steps: [String] = []
+    steps += [
       "",
       "How to verify (standard tools, no iam-evidence needed)",
       "------------------------------------------------------",
@@ -317,8 +325,8 @@ public enum HandoffPackage {
       "   Every line must say OK, and no file may be present that the manifest does not list",
       "   (apart from MANIFEST.sha256 and MANIFEST.sig).",
     ]
-    if inputs.signingKey != nil {
-      lines += [
+    if signed {
+      steps += [
         "2. Check the signature of the manifest with the sender's public key (OpenSSL 3). Do not trust",
         "   iam-evidence.pub because it is in this package: whoever altered the package could have replaced",
         "   the key and signed again. First compare its fingerprint with the one the sender gave you through",
@@ -334,14 +342,14 @@ public enum HandoffPackage {
         "  iam-evidence verify PACKAGE.zip --public-key SENDERS-KEY.pub",
       ]
     } else {
-      lines += [
+      steps += [
         "2. This package is not signed: the manifest proves integrity only if it reached you by a trusted channel.",
         "3. Optionally validate the evidence: xmllint --noout --schema evidence.xsd evidence.xml",
         "",
         "With iam-evidence: iam-evidence verify PACKAGE.zip",
       ]
     }
-    return lines.joined(separator: "\n") + "\n"
+    return steps
   }
 }
 

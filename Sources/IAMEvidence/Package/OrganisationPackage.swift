@@ -347,36 +347,7 @@ public enum OrganisationPackage {
         "  snapshots/NNNN-<file>: each source snapshot exactly as ingested (its SHA-256 is in report.html's chain of custody of its account and in assessment-results.xml)"
       )
     }
-    lines += [
-      "",
-      "How to verify (standard tools, no iam-evidence needed)",
-      "------------------------------------------------------",
-      "1. Unzip into an empty folder and check every file against the manifest:",
-      "     sha256sum -c MANIFEST.sha256",
-      "   Every line must say OK, and no file may be present that the manifest does not list",
-      "   (apart from MANIFEST.sha256 and MANIFEST.sig).",
-    ]
-    if inputs.signingKey != nil {
-      lines += [
-        "2. Check the signature of the manifest with the sender's public key (OpenSSL 3). Do not trust",
-        "   iam-evidence.pub because it is in this package: first compare its fingerprint with the one the",
-        "   sender gave you through another channel:",
-        "     openssl pkey -pubin -in iam-evidence.pub -outform DER | sha256sum",
-        "   Only when the two fingerprints are equal, check the signature:",
-        "     openssl pkeyutl -verify -pubin -inkey iam-evidence.pub -rawin -in MANIFEST.sha256 -sigfile MANIFEST.sig",
-        "3. Optionally validate the evidence: xmllint --noout --schema evidence.xsd evidence.xml",
-        "",
-        "With iam-evidence, with the public key obtained from the sender through another channel:",
-        "  iam-evidence verify PACKAGE.zip --public-key SENDERS-KEY.pub",
-      ]
-    } else {
-      lines += [
-        "2. This package is not signed: the manifest proves integrity only if it reached you by a trusted channel.",
-        "3. Optionally validate the evidence: xmllint --noout --schema evidence.xsd evidence.xml",
-        "",
-        "With iam-evidence: iam-evidence verify PACKAGE.zip",
-      ]
-    }
+    lines += HandoffPackage.verificationSteps(signed: inputs.signingKey != nil)
     return lines.joined(separator: "\n") + "\n"
   }
 }
@@ -395,13 +366,7 @@ final class ZipStream {
   }
 
   func add(_ name: String, bytes: [UInt8]) throws {
-    let data = Data(bytes)
-    try archive.addEntry(
-      with: name, type: .file, uncompressedSize: Int64(data.count), modificationDate: date, permissions: 0o644, compressionMethod: .deflate
-    ) { position, size in
-      data.subdata(in: Int(position)..<Int(position) + size)
-    }
-    hashes.append((name, SHA256.hash(data: data).hexString))
+    try add(name, bytes: bytes, sha256: SHA256.hash(data: bytes).hexString)
   }
 
   /// Adds `bytes`, whose SHA-256 the caller computed.

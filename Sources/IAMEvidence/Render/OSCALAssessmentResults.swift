@@ -264,81 +264,21 @@ private struct Builder {
     prop(m, "generator", "\(model.toolName) \(model.toolVersion)")
     prop(m, "generator-source-sha256", model.toolBuild.sourceSHA256)
     prop(m, "evidence-digest", model.evidenceDigest)
-    let role = m.addChild("role")
-    role.setAttribute("id", "prepared-by")
-    role.addChild("title").addText("Prepared By")
-    markup(role.addChild("description"), ["Produced this document from the evidence store."])
     let reviewers = Array(Set(model.reviews.flatMap(\.review.reviewers))).sorted()
-    if !reviewers.isEmpty {
-      let reviewer = m.addChild("role")
-      reviewer.setAttribute("id", "access-reviewer")
-      reviewer.addChild("title").addText("Access Reviewer")
-      markup(
-        reviewer.addChild("description"),
-        ["Reviewed a snapshot's privileged-access register and open findings and decided, per item, keep, revoke or exception."])
-    }
-    let operators = model.operators
-    if !operators.isEmpty {
-      let role = m.addChild("role")
-      role.setAttribute("id", "operator")
-      role.addChild("title").addText("Operator")
-      markup(
-        role.addChild("description"),
-        [
-          "Took the export of a snapshot (aws iam get-account-authorization-details, with aws sts get-caller-identity) and ingested it, as named with ingest --operator."
-        ])
-    }
-    let party = m.addChild("party")
-    party.setAttribute("uuid", partyUUID)
-    party.setAttribute("type", "organization")
-    party.addChild("name").addText(O.line(model.toolName))
-    markup(
-      party.addChild("remarks"),
-      [
-        "Stands for the \(model.toolName) tool (version \(model.toolVersion)), which assessed the snapshots automatically."
-          + (reviewers.isEmpty
-            ? " No human assessor is recorded in the evidence."
-            : " The access reviewers named in the imported review sheets are the other parties.")
-      ])
-    for name in reviewers {
-      let p = m.addChild("party")
-      p.setAttribute("uuid", Self.reviewerUUID(name))
-      p.setAttribute("type", "person")
-      p.addChild("name").addText(O.line(name))
-      markup(p.addChild("remarks"), ["Named as reviewer in an imported access review sheet."])
-    }
-    for name in operators { operatorParty(m.addChild("party"), name) }
-    let rp = m.addChild("responsible-party")
-    rp.setAttribute("role-id", "prepared-by")
-    rp.addChild("party-uuid").addText(partyUUID)
-    if !reviewers.isEmpty {
-      let r = m.addChild("responsible-party")
-      r.setAttribute("role-id", "access-reviewer")
-      for name in reviewers { r.addChild("party-uuid").addText(Self.reviewerUUID(name)) }
-    }
-    if !operators.isEmpty {
-      let r = m.addChild("responsible-party")
-      r.setAttribute("role-id", "operator")
-      for name in operators { r.addChild("party-uuid").addText(Self.operatorUUID(name)) }
+    O.people(
+      m, toolName: model.toolName,
+      toolRemarks: "Stands for the \(model.toolName) tool (version \(model.toolVersion)), which assessed the snapshots automatically."
+        + (reviewers.isEmpty
+          ? " No human assessor is recorded in the evidence."
+          : " The access reviewers named in the imported review sheets are the other parties."),
+      reviewers: reviewers, operators: model.operators
+    ) { name in
+      let ids = ((model.periodStart.map { [$0] } ?? []) + model.snapshots).filter { model.provenance[$0.id]?.operatorName == name }
+      return "Named with ingest --operator as who took and ingested snapshot(s) \(ids.map { String($0.id) }.joined(separator: ", "))."
     }
     // Scope and limitations: the same statement as the report's section and the package's README.txt.
     markup(m.addChild("remarks"), ["Scope and limitations."] + model.scopeStatement.lines)
   }
-
-  static func operatorUUID(_ name: String) -> String { O.uuid("party", "operator", name) }
-
-  /// A person named with `ingest --operator`, and the snapshots they took and ingested.
-  func operatorParty(_ p: XMLElement, _ name: String) {
-    p.setAttribute("uuid", Self.operatorUUID(name))
-    p.setAttribute("type", "person")
-    p.addChild("name").addText(O.line(name))
-    let ids = ((model.periodStart.map { [$0] } ?? []) + model.snapshots).filter { model.provenance[$0.id]?.operatorName == name }.map {
-      String($0.id)
-    }
-    markup(p.addChild("remarks"), ["Named with ingest --operator as who took and ingested snapshot(s) \(ids.joined(separator: ", "))."])
-  }
-
-  static func reviewerUUID(_ name: String) -> String { O.uuid("party", "reviewer", name) }
 
   /// The access reviews of snapshot `s` as assessment-log entries: when, by whom, what was decided,
   /// and the follow-up of the access marked revoke.
@@ -371,7 +311,7 @@ private struct Builder {
       for state in [FollowUpState.revoked, .notRevoked, .pending] { prop(entry, "follow-up-\(state.rawValue)", String(states[state] ?? 0)) }
       for name in r.reviewers {
         let by = entry.addChild("logged-by")
-        by.setAttribute("party-uuid", Self.reviewerUUID(name))
+        by.setAttribute("party-uuid", O.reviewerUUID(name))
         by.setAttribute("role-id", "access-reviewer")
       }
       if !e.followUps.isEmpty {
@@ -1134,15 +1074,91 @@ private struct Builder {
   }
 
   func prop(_ e: XMLElement, _ name: String, _ value: String, cls: String? = nil, core: Bool = false) {
+    O.prop(e, name, value, cls: cls, core: core)
+  }
+
+  func markup(_ e: XMLElement, _ paragraphs: [String]) { O.markup(e, paragraphs) }
+}
+
+extension OSCALAssessmentResults {
+  /// Adds a `prop` (in this tool's namespace unless `core`), its value made an OSCAL string.
+  static func prop(_ e: XMLElement, _ name: String, _ value: String, cls: String? = nil, core: Bool = false) {
     let p = e.addChild("prop")
     p.setAttribute("name", name)
-    if !core { p.setAttribute("ns", OSCALAssessmentResults.propertyNamespace) }
+    if !core { p.setAttribute("ns", propertyNamespace) }
     if let cls { p.setAttribute("class", cls) }
-    p.setAttribute("value", O.line(value))
+    p.setAttribute("value", line(value))
   }
 
   /// Fills a markup-multiline element with one `<p>` per paragraph (at least one).
-  func markup(_ e: XMLElement, _ paragraphs: [String]) {
+  static func markup(_ e: XMLElement, _ paragraphs: [String]) {
     for text in paragraphs.isEmpty ? ["-"] : paragraphs { e.addChild("p").addText(text) }
   }
+
+  /// The roles, parties and responsible parties of a document's `metadata`: the tool, which prepared
+  /// it (`toolRemarks` say how), the access reviewers and the operators (`operatorRemarks(name)` says
+  /// what each took and ingested), in OSCAL's order.
+  static func people(
+    _ m: XMLElement, toolName: String, toolRemarks: String, reviewers: [String], operators: [String],
+    operatorRemarks: (String) -> String
+  ) {
+    let role = m.addChild("role")
+    role.setAttribute("id", "prepared-by")
+    role.addChild("title").addText("Prepared By")
+    markup(role.addChild("description"), ["Produced this document from the evidence store."])
+    if !reviewers.isEmpty {
+      let reviewer = m.addChild("role")
+      reviewer.setAttribute("id", "access-reviewer")
+      reviewer.addChild("title").addText("Access Reviewer")
+      markup(
+        reviewer.addChild("description"),
+        ["Reviewed a snapshot's privileged-access register and open findings and decided, per item, keep, revoke or exception."])
+    }
+    if !operators.isEmpty {
+      let role = m.addChild("role")
+      role.setAttribute("id", "operator")
+      role.addChild("title").addText("Operator")
+      markup(
+        role.addChild("description"),
+        [
+          "Took the export of a snapshot (aws iam get-account-authorization-details, with aws sts get-caller-identity) and ingested it, as named with ingest --operator."
+        ])
+    }
+    let partyUUID = uuid("party", toolName)
+    let party = m.addChild("party")
+    party.setAttribute("uuid", partyUUID)
+    party.setAttribute("type", "organization")
+    party.addChild("name").addText(line(toolName))
+    markup(party.addChild("remarks"), [toolRemarks])
+    for name in reviewers {
+      let p = m.addChild("party")
+      p.setAttribute("uuid", reviewerUUID(name))
+      p.setAttribute("type", "person")
+      p.addChild("name").addText(line(name))
+      markup(p.addChild("remarks"), ["Named as reviewer in an imported access review sheet."])
+    }
+    for name in operators {
+      let p = m.addChild("party")
+      p.setAttribute("uuid", operatorUUID(name))
+      p.setAttribute("type", "person")
+      p.addChild("name").addText(line(name))
+      markup(p.addChild("remarks"), [operatorRemarks(name)])
+    }
+    let rp = m.addChild("responsible-party")
+    rp.setAttribute("role-id", "prepared-by")
+    rp.addChild("party-uuid").addText(partyUUID)
+    if !reviewers.isEmpty {
+      let r = m.addChild("responsible-party")
+      r.setAttribute("role-id", "access-reviewer")
+      for name in reviewers { r.addChild("party-uuid").addText(reviewerUUID(name)) }
+    }
+    if !operators.isEmpty {
+      let r = m.addChild("responsible-party")
+      r.setAttribute("role-id", "operator")
+      for name in operators { r.addChild("party-uuid").addText(operatorUUID(name)) }
+    }
+  }
+
+  static func operatorUUID(_ name: String) -> String { uuid("party", "operator", name) }
+  static func reviewerUUID(_ name: String) -> String { uuid("party", "reviewer", name) }
 }

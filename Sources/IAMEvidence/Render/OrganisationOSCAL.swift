@@ -38,7 +38,7 @@ enum OrganisationOSCAL {
     metadata(root.addChild("metadata"), org, toolName: toolName, toolVersion: toolVersion)
     let importAP = root.addChild("import-ap")
     importAP.setAttribute("href", "#" + methodologyUUID)
-    markup(
+    O.markup(
       importAP.addChild("remarks"),
       [
         "No OSCAL assessment plan exists for this automated assessment. The reference points at the back-matter resource describing the methodology: the checks, the population each examines, and the rules applied."
@@ -49,7 +49,7 @@ enum OrganisationOSCAL {
       let m = backMatter.addChild("resource")
       m.setAttribute("uuid", methodologyUUID)
       m.addChild("title").addText("Assessment methodology of \(toolName) \(toolVersion)")
-      markup(m.addChild("description"), ["No account in scope has a snapshot in the period: no check was run."])
+      O.markup(m.addChild("description"), ["No account in scope has a snapshot in the period: no check was run."])
       try doc.writeXML(indented: true, to: output)
       return
     }
@@ -113,75 +113,23 @@ enum OrganisationOSCAL {
     let documentID = m.addChild("document-id")
     documentID.setAttribute("scheme", O.documentIDScheme)
     documentID.addText(org.documentID)
-    for a in org.coverage.inScope { prop(m, "aws-account-id", a.account, cls: "in-scope") }
-    if let f = org.periodFrom { prop(m, "period-start", O.dateTime(f)) }
-    if let t = org.periodTo { prop(m, "period-end", O.dateTime(t)) }
-    if let s = org.coverage.scope { prop(m, "scope-file", s.source) }
-    prop(m, "generator", "\(toolName) \(toolVersion)")
-    prop(m, "generator-source-sha256", org.toolBuild.sourceSHA256)
-    prop(m, "evidence-digest", org.evidenceDigest)
-    let role = m.addChild("role")
-    role.setAttribute("id", "prepared-by")
-    role.addChild("title").addText("Prepared By")
-    markup(role.addChild("description"), ["Produced this document from the evidence store."])
+    for a in org.coverage.inScope { O.prop(m, "aws-account-id", a.account, cls: "in-scope") }
+    if let f = org.periodFrom { O.prop(m, "period-start", O.dateTime(f)) }
+    if let t = org.periodTo { O.prop(m, "period-end", O.dateTime(t)) }
+    if let s = org.coverage.scope { O.prop(m, "scope-file", s.source) }
+    O.prop(m, "generator", "\(toolName) \(toolVersion)")
+    O.prop(m, "generator-source-sha256", org.toolBuild.sourceSHA256)
+    O.prop(m, "evidence-digest", org.evidenceDigest)
     let reviewers = Array(Set(org.accounts.flatMap { $0.model.reviews.flatMap(\.review.reviewers) })).sorted()
-    let operators = Array(Set(org.accounts.flatMap(\.model.operators))).sorted()
-    if !reviewers.isEmpty {
-      let r = m.addChild("role")
-      r.setAttribute("id", "access-reviewer")
-      r.addChild("title").addText("Access Reviewer")
-      markup(
-        r.addChild("description"),
-        ["Reviewed a snapshot's privileged-access register and open findings and decided, per item, keep, revoke or exception."])
-    }
-    if !operators.isEmpty {
-      let r = m.addChild("role")
-      r.setAttribute("id", "operator")
-      r.addChild("title").addText("Operator")
-      markup(
-        r.addChild("description"),
-        [
-          "Took the export of a snapshot (aws iam get-account-authorization-details, with aws sts get-caller-identity) and ingested it, as named with ingest --operator."
-        ])
-    }
-    let partyUUID = O.uuid("party", toolName)
-    let party = m.addChild("party")
-    party.setAttribute("uuid", partyUUID)
-    party.setAttribute("type", "organization")
-    party.addChild("name").addText(O.line(toolName))
-    markup(
-      party.addChild("remarks"), ["Stands for the \(toolName) tool (version \(toolVersion)), which assessed the snapshots automatically."])
-    for name in reviewers {
-      let p = m.addChild("party")
-      p.setAttribute("uuid", O.uuid("party", "reviewer", name))
-      p.setAttribute("type", "person")
-      p.addChild("name").addText(O.line(name))
-      markup(p.addChild("remarks"), ["Named as reviewer in an imported access review sheet."])
-    }
-    for name in operators {
-      let p = m.addChild("party")
-      p.setAttribute("uuid", O.uuid("party", "operator", name))
-      p.setAttribute("type", "person")
-      p.addChild("name").addText(O.line(name))
+    O.people(
+      m, toolName: toolName,
+      toolRemarks: "Stands for the \(toolName) tool (version \(toolVersion)), which assessed the snapshots automatically.",
+      reviewers: reviewers, operators: Array(Set(org.accounts.flatMap(\.model.operators))).sorted()
+    ) { name in
       let accounts = org.accounts.filter { $0.model.operators.contains(name) }.map(\.account)
-      markup(
-        p.addChild("remarks"),
-        ["Named with ingest --operator as who took and ingested snapshots of account(s) \(accounts.joined(separator: ", "))."])
+      return "Named with ingest --operator as who took and ingested snapshots of account(s) \(accounts.joined(separator: ", "))."
     }
-    let rp = m.addChild("responsible-party")
-    rp.setAttribute("role-id", "prepared-by")
-    rp.addChild("party-uuid").addText(partyUUID)
-    if !reviewers.isEmpty {
-      let r = m.addChild("responsible-party")
-      r.setAttribute("role-id", "access-reviewer")
-      for name in reviewers { r.addChild("party-uuid").addText(O.uuid("party", "reviewer", name)) }
-    }
-    if !operators.isEmpty {
-      let r = m.addChild("responsible-party")
-      r.setAttribute("role-id", "operator")
-      for name in operators { r.addChild("party-uuid").addText(O.uuid("party", "operator", name)) }
-    }
-    markup(m.addChild("remarks"), ["Scope and limitations."] + org.scopeStatement.lines)
+    O.markup(m.addChild("remarks"), ["Scope and limitations."] + org.scopeStatement.lines)
   }
 
   // MARK: The organisation's result
@@ -191,18 +139,18 @@ enum OrganisationOSCAL {
     let bounds = [org.periodFrom?.description ?? "", org.periodTo?.description ?? ""]
     r.setAttribute("uuid", O.uuid(["result", "organisation"] + bounds + c.rows.map(\.account)))
     r.addChild("title").addText("The organisation: coverage of the accounts in scope and the verdict per control")
-    markup(
+    O.markup(
       r.addChild("description"),
       [
         "Every account selected, in scope or not, with its snapshots in the period (\(org.periodDescription)). An account in scope with no snapshot in the period is a coverage gap: no evidence on every control. The organisation's verdict on a control rolls up the accounts in scope only: not effective when any is, else no evidence when any has none, else error when any has incomplete evidence, else effective."
       ])
     r.addChild("start").addText(O.dateTime(org.periodFrom ?? org.generatedAt))
     r.addChild("end").addText(O.dateTime(org.periodTo.map { max($0, org.periodFrom ?? $0) } ?? org.generatedAt))
-    prop(r, "organisation", "yes")
-    prop(r, "accounts-in-scope", String(c.inScope.count))
-    prop(r, "accounts-with-evidence", String(org.accounts.count))
-    prop(r, "coverage-gaps", String(c.coverageGaps.count))
-    prop(r, "accounts-out-of-scope", String(c.outOfScope.count))
+    O.prop(r, "organisation", "yes")
+    O.prop(r, "accounts-in-scope", String(c.inScope.count))
+    O.prop(r, "accounts-with-evidence", String(org.accounts.count))
+    O.prop(r, "coverage-gaps", String(c.coverageGaps.count))
+    O.prop(r, "accounts-out-of-scope", String(c.outOfScope.count))
     let toolKey = ["organisation"] + bounds
     let defs = r.addChild("local-definitions")
     for row in c.rows { accountItem(defs.addChild("inventory-item"), row) }
@@ -212,10 +160,10 @@ enum OrganisationOSCAL {
     tool.setAttribute("uuid", toolID)
     tool.setAttribute("type", "software")
     tool.addChild("title").addText("\(toolName) \(toolVersion)")
-    markup(
+    O.markup(
       tool.addChild("description"),
       ["Offline evaluator of AWS IAM authorization snapshots (get-account-authorization-details) against its check catalog."])
-    prop(tool, "version", toolVersion, core: true)
+    O.prop(tool, "version", toolVersion, core: true)
     tool.addChild("status").setAttribute("state", "operational")
     let platform = assets.addChild("assessment-platform")
     platform.setAttribute("uuid", O.uuid(["assessment-platform", toolName] + toolKey))
@@ -223,12 +171,12 @@ enum OrganisationOSCAL {
     platform.addChild("uses-component").setAttribute("component-uuid", toolID)
 
     let rc = r.addChild("reviewed-controls")
-    markup(
+    O.markup(
       rc.addChild("description"),
       ["Controls of \(ControlCatalog.bundled.framework) given a verdict: " + c.controls.map(\.id).joined(separator: ", ") + "."])
     let sel = rc.addChild("control-selection")
     for control in c.controls {
-      prop(sel, "label", "\(ControlCatalog.bundled.framework) \(control.id)", cls: O.controlID(control.id), core: true)
+      O.prop(sel, "label", "\(ControlCatalog.bundled.framework) \(control.id)", cls: O.controlID(control.id), core: true)
     }
     for control in c.controls { sel.addChild("include-control").setAttribute("control-id", O.controlID(control.id)) }
 
@@ -245,7 +193,7 @@ enum OrganisationOSCAL {
       o.setAttribute("uuid", uuid)
       o.addChild("title").addText("Coverage of account \(row.label)")
       let latest = row.latest.map { "latest snapshot \($0.id), captured \($0.capturedAt.description)" } ?? "no snapshot"
-      markup(
+      O.markup(
         o.addChild("description"),
         [
           (row.inScope ? "In scope" : "Out of scope (left out of the organisation's verdict)")
@@ -256,11 +204,11 @@ enum OrganisationOSCAL {
           + (row.counts.map {
             ["Latest snapshot, every check: \($0.fail) fail, \($0.error) error, \($0.excepted) excepted, \($0.pass) pass."]
           } ?? []))
-      prop(o, "in-scope", row.inScope ? "yes" : "no")
-      prop(o, "coverage-gap", row.isCoverageGap ? "yes" : "no")
-      prop(o, "snapshots-in-period", String(row.snapshots.count))
-      for v in row.verdicts { prop(o, "verdict", v.verdict.rawValue, cls: O.controlID(v.control.id)) }
-      for g in row.gaps { prop(o, "coverage-gap-period", "\(O.dateTime(g.from))/\(O.dateTime(g.to))", cls: "days-\(g.days)") }
+      O.prop(o, "in-scope", row.inScope ? "yes" : "no")
+      O.prop(o, "coverage-gap", row.isCoverageGap ? "yes" : "no")
+      O.prop(o, "snapshots-in-period", String(row.snapshots.count))
+      for v in row.verdicts { O.prop(o, "verdict", v.verdict.rawValue, cls: O.controlID(v.control.id)) }
+      for g in row.gaps { O.prop(o, "coverage-gap-period", "\(O.dateTime(g.from))/\(O.dateTime(g.to))", cls: "days-\(g.days)") }
       o.addChild("method").addText("EXAMINE")
       origin(o)
       let subject = o.addChild("subject")
@@ -280,10 +228,10 @@ enum OrganisationOSCAL {
         if !ids.isEmpty { lines.append("\(verdict.rawValue): \(ids.joined(separator: ", ")).") }
       }
       lines.append("Organisation verdict: \(v.verdict.rawValue)." + (period.map { " Over the period: \($0[i].verdict.rawValue)." } ?? ""))
-      markup(f.addChild("description"), lines)
-      prop(f, "organisation-verdict", v.verdict.rawValue)
-      if let p = period?[i] { prop(f, "organisation-period-verdict", p.verdict.rawValue) }
-      for verdict in CoverageVerdict.allCases { prop(f, "accounts-\(verdict.rawValue)", String((v.accounts[verdict] ?? []).count)) }
+      O.markup(f.addChild("description"), lines)
+      O.prop(f, "organisation-verdict", v.verdict.rawValue)
+      if let p = period?[i] { O.prop(f, "organisation-period-verdict", p.verdict.rawValue) }
+      for verdict in CoverageVerdict.allCases { O.prop(f, "accounts-\(verdict.rawValue)", String((v.accounts[verdict] ?? []).count)) }
       origin(f)
       let target = f.addChild("target")
       target.setAttribute("type", "statement-id")
@@ -293,7 +241,7 @@ enum OrganisationOSCAL {
       status.setAttribute("state", v.verdict == .effective ? "satisfied" : "not-satisfied")
       status.setAttribute("reason", v.verdict == .effective ? "pass" : (v.verdict == .notEffective ? "fail" : "other"))
       if v.verdict == .noEvidence {
-        markup(
+        O.markup(
           status.addChild("remarks"), ["An account in scope has no evidence (a coverage gap): the control cannot be shown to be satisfied."]
         )
       }
@@ -306,15 +254,15 @@ enum OrganisationOSCAL {
   /// The inventory item of an AWS account.
   static func accountItem(_ i: XMLElement, _ row: AccountCoverageRow, uuid: String? = nil) {
     i.setAttribute("uuid", uuid ?? accountUUID(row.account))
-    markup(
+    O.markup(
       i.addChild("description"),
       ["AWS account \(row.label)" + (row.owner.map { ", owned by \($0)" } ?? "") + (row.inScope ? ", in scope." : ", out of scope.")])
-    prop(i, "asset-id", row.account, core: true)
-    prop(i, "asset-type", "aws-account")
-    prop(i, "aws-account-id", row.account)
-    if let n = row.name { prop(i, "aws-account-name", n) }
-    if let n = row.owner { prop(i, "account-owner", n) }
-    prop(i, "in-scope", row.inScope ? "yes" : "no")
+    O.prop(i, "asset-id", row.account, core: true)
+    O.prop(i, "asset-type", "aws-account")
+    O.prop(i, "aws-account-id", row.account)
+    if let n = row.name { O.prop(i, "aws-account-name", n) }
+    if let n = row.owner { O.prop(i, "account-owner", n) }
+    O.prop(i, "in-scope", row.inScope ? "yes" : "no")
   }
 
   // MARK: An account's results
@@ -363,15 +311,4 @@ enum OrganisationOSCAL {
     }
   }
 
-  static func prop(_ e: XMLElement, _ name: String, _ value: String, cls: String? = nil, core: Bool = false) {
-    let p = e.addChild("prop")
-    p.setAttribute("name", name)
-    if !core { p.setAttribute("ns", O.propertyNamespace) }
-    if let cls { p.setAttribute("class", cls) }
-    p.setAttribute("value", O.line(value))
-  }
-
-  static func markup(_ e: XMLElement, _ paragraphs: [String]) {
-    for text in paragraphs.isEmpty ? ["-"] : paragraphs { e.addChild("p").addText(text) }
-  }
 }
