@@ -429,13 +429,11 @@ final class Ledger {
     var missing: [Int64] = []
     var toVerify: [(id: Int64, sha: String, detail: [UInt8])] = []
     let decoding = decodeLists.contains(listID)
-    // Rebuilding and hashing details stored as bodies, and decoding results, need no database: a
-    // second thread does them while this one reads and digests the rows (started on first use).
-    var worker: ResultRowWorker?
-    func submit(_ row: ResultRowWorker.Row) {
-      if worker == nil { worker = ResultRowWorker() }
-      worker?.add(row)
-    }
+    // Problems of details rebuilt from their bodies, found row by row, named after the others.
+    var bodyProblems: [IntegrityProblem] = []
+    // Decoding results needs no database: a second thread does it while this one reads, digests and
+    // verifies the rows.
+    let decoder = decoding ? ResultDecoder() : nil
     let checkBytes = Array(check.utf8)
     let (fail, excepted, pass, error) = (Array("fail".utf8), Array("excepted".utf8), Array("pass".utf8), Array("error".utf8))
     try d.rows(
@@ -467,16 +465,14 @@ final class Ledger {
         let body = row.int64(17)
         let verify = verifyTexts && self.verifiedResults.insert(result).inserted
         if let body, verify || decoding {
-          var sha: [UInt8]?
-          if verify, case .text(let bytes) = row.value(1) { sha = Array(bytes) }
-          submit(
-            .init(
-              id: result, body: body, template: try self.details.template(body), values: Self.bodyValueColumns.map { row.text($0) },
-              detail: nil, sha: sha, verify: verify, decode: decoding))
-        } else if decoding {
+          let template = try self.details.template(body)
+          let values = Self.bodyValueColumns.map { row.text($0) }
+          if verify { Self.verifyBody(result, row, body, template, values, problems: &bodyProblems) }
+          decoder?.add(.init(id: result, body: body, template: template, values: values, detail: nil))
+        } else if let decoder {
           var detail: [UInt8]?
           if case .text(let bytes) = row.value(16) { detail = try self.details.strings.expand(Array(bytes)) }
-          submit(.init(id: result, body: nil, template: nil, values: [], detail: detail, sha: nil, verify: false, decode: true))
+          decoder.add(.init(id: result, body: nil, template: nil, values: [], detail: detail))
         }
         if verify, body == nil {
           if case .text(let detail) = row.value(16), detail.contains(LongStrings.open) {
@@ -513,8 +509,8 @@ final class Ledger {
           "column open_ids (\(openIDs.count) ids) is not the list of its fail and excepted results (\(expectedOpen.count))"))
     }
     for (result, sha, stored) in toVerify { try verifyExpanded(result, sha: sha, stored: stored, problems: &problems) }
-    let (rowProblems, decoded) = try worker?.finish() ?? ([], [])
-    problems += rowProblems
+    let (decodeProblems, decoded) = try decoder?.finish() ?? ([], [])
+    problems += bodyProblems + decodeProblems
     if verifyTexts {
       for reference in longStrings.sorted() { try verifyLongString(reference, problems: &problems) }
     }
@@ -728,11 +724,49 @@ final class Ledger {
   }
 }
 
-/// Verifies and decodes the result rows the ledger reads (``Ledger/decodeLists``), on a thread of its
-/// own, in batches, in the order given: the details stored as bodies rebuilt and hashed against their
-/// `sha256` column, and the results decoded (``ResultPrototypes``).
-final class ResultRowWorker {
-  /// One row's work, with everything it needs from the database.
+extension Ledger {
+  /// Hashes the detail of result `result` (`row` of `resultRows`), rebuilt from body `body` (its
+  /// `template`, nil when missing) and the row's `values` (``ResultBody/members``), against the
+  /// row's `sha256` column.
+  fileprivate static func verifyBody(
+    _ result: Int64, _ row: SQLiteRawRow, _ body: Int64, _ template: [UInt8]?, _ values: [String?], problems: inout [IntegrityProblem]
+  ) {
+    guard let template else {
+      problems.append(.row("result_details", result, "its body (result_bodies row \(body)) is missing"))
+      return
+    }
+    guard let detail = ResultBody.detail(template: template, values: values) else {
+      problems.append(.row("result_bodies", body, "its template holds a placeholder that is not one: the template was changed"))
+      return
+    }
+    guard case .text(let sha) = row.value(1), hexEquals(SHA256.hash(data: detail), sha) else {
+      problems.append(
+        .row(
+          "result_details", result,
+          "the SHA-256 of its detail, rebuilt from its columns and body \(body), does not match its sha256 column: a column or the body was changed"
+        ))
+      return
+    }
+  }
+
+  /// Whether `digest` written in lowercase hexadecimal is `hex` (no string is made per row).
+  private static func hexEquals(_ digest: some Sequence<UInt8>, _ hex: UnsafeRawBufferPointer) -> Bool {
+    let digits: StaticString = "0123456789abcdef"
+    return digits.withUTF8Buffer { d in
+      var i = 0
+      for byte in digest {
+        guard i + 1 < hex.count, hex[i] == d[Int(byte >> 4)], hex[i + 1] == d[Int(byte & 15)] else { return false }
+        i += 2
+      }
+      return i == hex.count
+    }
+  }
+}
+
+/// Decodes the result rows the ledger reads (``Ledger/decodeLists``) on a thread of its own, in
+/// batches, in the order given (``ResultPrototypes``).
+final class ResultDecoder {
+  /// One row, with everything decoding it needs from the database.
   struct Row: Sendable {
     var id: Int64
     /// The row's body, and the body's template (nil: missing); nil for a row holding its detail.
@@ -742,10 +776,6 @@ final class ResultRowWorker {
     var values: [String?]
     /// A row without a body: its detail with its long strings put back (nil: not readable).
     var detail: [UInt8]?
-    /// The row's `sha256` column, when it is verified.
-    var sha: [UInt8]?
-    var verify: Bool
-    var decode: Bool
   }
 
   private static let batchSize = 512
@@ -792,24 +822,6 @@ final class ResultRowWorker {
   private static func process(
     _ row: Row, prototypes: inout ResultPrototypes, problems: inout [IntegrityProblem], results: inout [CheckResult]
   ) {
-    if row.verify, let body = row.body {
-      if let template = row.template {
-        if let detail = ResultBody.detail(template: template, values: row.values) {
-          if !hexEquals(SHA256.hash(data: detail), row.sha ?? []) {
-            problems.append(
-              .row(
-                "result_details", row.id,
-                "the SHA-256 of its detail, rebuilt from its columns and body \(body), does not match its sha256 column: a column or the body was changed"
-              ))
-          }
-        } else {
-          problems.append(.row("result_bodies", body, "its template holds a placeholder that is not one: the template was changed"))
-        }
-      } else {
-        problems.append(.row("result_details", row.id, "its body (result_bodies row \(body)) is missing"))
-      }
-    }
-    guard row.decode else { return }
     var read: CheckResult?
     if let body = row.body {
       read = row.template.flatMap { prototypes.result(body: body, template: $0, values: row.values) }
@@ -820,19 +832,6 @@ final class ResultRowWorker {
       results.append(read)
     } else {
       problems.append(.row("result_details", row.id, "its detail cannot be read as a result"))
-    }
-  }
-
-  /// Whether `digest` written in lowercase hexadecimal is `hex` (no string is made per row).
-  private static func hexEquals(_ digest: some Sequence<UInt8>, _ hex: [UInt8]) -> Bool {
-    let digits: StaticString = "0123456789abcdef"
-    return digits.withUTF8Buffer { d in
-      var i = 0
-      for byte in digest {
-        guard i + 1 < hex.count, hex[i] == d[Int(byte >> 4)], hex[i + 1] == d[Int(byte & 15)] else { return false }
-        i += 2
-      }
-      return i == hex.count
     }
   }
 }
