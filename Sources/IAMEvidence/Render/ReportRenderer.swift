@@ -44,18 +44,20 @@ public enum ReportRenderer {
 
   /// Renders each file through `create(name, rows, body)`, which runs `body` with the file's sink and
   /// returns what was written (it is called from two threads at once). evidence.xml is written on
-  /// this thread while population.csv is written on another, then report.html, which names them.
+  /// this thread while population.csv is written on another, which then builds report.html's tree;
+  /// report.html, which names both files, is written last.
   static func produce(
     _ model: EvidenceModel, templates: TemplateSet, phase: (String) -> Void = { _ in },
     create: @escaping @Sendable (String, Int, (RenderSink) throws -> Void) throws -> RenderedFile
   ) throws {
     let xsd = [UInt8](try Data(contentsOf: templates.evidenceXSD))
-    let csvJob = BackgroundJob { () throws -> (RenderedFile, [String: ClosedRange<Int>]) in
+    let csvJob = BackgroundJob { () throws -> (RenderedFile, HTMLReport.Prepared) in
       var rows: [String: ClosedRange<Int>] = [:]
       let file = try create(populationCSVName, model.results.count) { sink in
         rows = try CSV.writePopulation(model, order: HTMLReport.populationOrder(model), to: sink)
       }
-      return (file, rows)
+      // report.html's tree too, while evidence.xml is written: only what it says of evidence.xml waits.
+      return (file, try HTMLReport.prepare(model, templates: templates, csv: file, csvRows: rows))
     }
     // The other thread is done before this returns, whatever happens here: the caller may then remove the folder.
     defer { _ = try? csvJob.result() }
@@ -74,12 +76,9 @@ public enum ReportRenderer {
       throw ConcurrentValidation.Stopped()
     }
     phase("evidence.xml")
-    let (csv, rows) = try csvJob.result()
-    phase(populationCSVName)
-    let files = HTMLReport.PopulationFiles(evidence: evidence, csv: csv, csvRows: rows)
-    _ = try create("report.html", 0) { sink in
-      try HTMLReport.write(model, templates: templates, files: files) { try sink.write($0) }
-    }
+    let (_, html) = try csvJob.result()
+    phase("population.csv, report.html built")
+    _ = try create("report.html", 0) { sink in try html.write(evidence: evidence) { try sink.write($0) } }
     phase("report.html")
     try validation.finish()
     phase("evidence.xml validated")
