@@ -72,6 +72,41 @@ import Testing
     #expect(withPrototype * 10 > rows * 9)
   }
 
+  /// The integrity check decodes a long list on a second thread and a short one as it reads it: both
+  /// give the same results, in the order of the rows, and name a row they cannot read.
+  @Test func resultsDecodedOnAThreadOrInlineAreTheSame() throws {
+    let (store, _) = try Self.assessedStore()
+    let raw = try SQLiteConnection(path: store.path, mode: .readOnly)
+    var rows: [ResultDecoder.Row] = []
+    for row in try raw.query(
+      "SELECT d.id, d.body_id, b.template, \(ResultBody.columnList) FROM result_details d JOIN result_bodies b ON b.id = d.body_id ORDER BY d.id"
+    ) {
+      rows.append(
+        .init(
+          id: try row.int64("id"), body: try row.int64("body_id"), template: Array(try row.string("template").utf8),
+          values: try ResultBody.members.map { try row.optionalString($0.column) }, detail: nil))
+    }
+    rows += rows + rows  // more than two batches
+    // One whose body is missing, and one holding a detail that is not a result.
+    rows.insert(.init(id: -1, body: 1, template: nil, values: [], detail: nil), at: rows.count / 2)
+    rows.append(.init(id: -2, body: nil, template: nil, values: [], detail: Array("{}".utf8)))
+    #expect(rows.count > ResultDecoder.batchSize * 2)
+    let threaded = ResultDecoder(threaded: true)
+    let inline = ResultDecoder(threaded: false)
+    for row in rows {
+      threaded.add(row)
+      inline.add(row)
+    }
+    let (a, b) = (try threaded.finish(), try inline.finish())
+    #expect(a.results == b.results)
+    #expect(a.problems == b.problems)
+    #expect(a.results.count == rows.count - 2)
+    #expect(a.problems.map(\.rows) == ["row -1", "row -2"])
+    var prototypes = ResultPrototypes()
+    let expected = rows.compactMap { r in r.template.flatMap { prototypes.result(body: r.body ?? 0, template: $0, values: r.values) } }
+    #expect(a.results == expected)
+  }
+
   /// A template whose placeholders are not each the whole value of its own top-level member, or
   /// which holds U+0003 in a string, has no prototype: its results are rebuilt and parsed, and come
   /// out the same.

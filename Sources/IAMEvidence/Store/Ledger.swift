@@ -432,8 +432,8 @@ final class Ledger {
     // Problems of details rebuilt from their bodies, found row by row, named after the others.
     var bodyProblems: [IntegrityProblem] = []
     // Decoding results needs no database: a second thread does it while this one reads, digests and
-    // verifies the rows.
-    let decoder = decoding ? ResultDecoder() : nil
+    // verifies the rows (for a long list: a thread per short one costs more than it saves).
+    let decoder = decoding ? ResultDecoder(threaded: resultIDs.count >= ResultDecoder.threadedFrom) : nil
     let checkBytes = Array(check.utf8)
     let (fail, excepted, pass, error) = (Array("fail".utf8), Array("excepted".utf8), Array("pass".utf8), Array("error".utf8))
     try d.rows(
@@ -763,9 +763,12 @@ extension Ledger {
   }
 }
 
-/// Decodes the result rows the ledger reads (``Ledger/decodeLists``) on a thread of its own, in
-/// batches, in the order given (``ResultPrototypes``).
+/// Decodes the result rows the ledger reads (``Ledger/decodeLists``), in the order given
+/// (``ResultPrototypes``): on a thread of its own, in batches, or as they come.
 final class ResultDecoder {
+  /// The rows from which a list is decoded on a thread of its own.
+  static let threadedFrom = 4096
+
   /// One row, with everything decoding it needs from the database.
   struct Row: Sendable {
     var id: Int64
@@ -778,12 +781,20 @@ final class ResultDecoder {
     var detail: [UInt8]?
   }
 
-  private static let batchSize = 512
+  static let batchSize = 512
   private let channel = Channel<[Row]>(capacity: 8)
-  private let job: BackgroundJob<(problems: [IntegrityProblem], results: [CheckResult])>
+  private let job: BackgroundJob<(problems: [IntegrityProblem], results: [CheckResult])>?
   private var batch: [Row] = []
+  /// Without a thread: what has been decoded so far.
+  private var prototypes = ResultPrototypes()
+  private var problems: [IntegrityProblem] = []
+  private var results: [CheckResult] = []
 
-  init() {
+  init(threaded: Bool) {
+    guard threaded else {
+      job = nil
+      return
+    }
     let channel = channel
     job = BackgroundJob {
       var prototypes = ResultPrototypes()
@@ -801,6 +812,10 @@ final class ResultDecoder {
   deinit { channel.cancel() }
 
   func add(_ row: Row) {
+    guard job != nil else {
+      Self.process(row, prototypes: &prototypes, problems: &problems, results: &results)
+      return
+    }
     batch.append(row)
     if batch.count == Self.batchSize { send() }
   }
@@ -814,6 +829,7 @@ final class ResultDecoder {
 
   /// The problems found and the results decoded, in the order of the rows.
   func finish() throws -> (problems: [IntegrityProblem], results: [CheckResult]) {
+    guard let job else { return (problems, results) }
     send()
     channel.close()
     return try job.result()
