@@ -268,15 +268,8 @@ struct ResultDetailReader {
     return text
   }
 
-  /// The detail of `row`, a `result_details` row with the columns `detail`, `body_id` and
-  /// ``ResultBody/columnList``; nil when a long string or the body it refers to is missing or damaged.
-  mutating func detail(_ row: SQLiteRow) throws -> [UInt8]? {
-    guard let body = try row.optionalInt64("body_id") else { return try strings.expand(Array(try row.string("detail").utf8)) }
-    guard let template = try template(body) else { return nil }
-    return ResultBody.detail(template: template, values: try ResultBody.members.map { try row.optionalString($0.column) })
-  }
-
-  /// The result `row` (as for ``detail(_:)``) holds; nil when it cannot be read.
+  /// The result `row` holds (a `result_details` row with the columns `detail`, `body_id` and
+  /// ``ResultBody/columnList``); nil when a long string or the body it refers to is missing or damaged.
   mutating func result(_ row: SQLiteRow) throws -> CheckResult? {
     guard let body = try row.optionalInt64("body_id") else { return try result(detail: Array(try row.string("detail").utf8)) }
     return try result(body: body, values: try ResultBody.members.map { try row.optionalString($0.column) })
