@@ -20,7 +20,9 @@ struct ReviewFixture {
   var store: EvidenceStore { register.store }
   var workflow: EvidenceWorkflow { register.store.workflow }
 
-  init(withMay: Bool = true) throws {
+  /// `carolErrsInMay`: carol is still there in May, but every check that looks at her has an
+  /// `error` result (her policies could not be evaluated).
+  init(withMay: Bool = true, carolErrsInMay: Bool = false) throws {
     register = try RegisterFixture()
     april = try register.snapshot("2024-04-30T23:00:00Z", [Self.alice, Self.carol])
     try register.assess(
@@ -32,8 +34,17 @@ struct ReviewFixture {
           why: "allows every KMS action"),
       ], checks: Self.checks)
     if withMay {
-      let m = try register.snapshot("2024-05-31T23:00:00Z", [Self.alice])
-      try register.assess(m, [F.result("admin-access-identity", .fail, Self.alice)], checks: Self.checks)
+      let m = try register.snapshot("2024-05-31T23:00:00Z", carolErrsInMay ? [Self.alice, Self.carol] : [Self.alice])
+      var results = [F.result("admin-access-identity", .fail, Self.alice)]
+      if carolErrsInMay {
+        results += [
+          F.result("admin-access-identity", .error, Self.carol),
+          CheckResult(
+            checkID: "kms-full-access-inline", checkVersion: 1, status: .error, principal: Self.carol, policy: Self.everything,
+            why: "the policy could not be evaluated"),
+        ]
+      }
+      try register.assess(m, results, checks: Self.checks)
       may = m
     } else {
       may = nil
@@ -357,6 +368,25 @@ struct ReviewFixture {
       ], openFindingIdentities: ["kms-decrypt-all-keys|arn:aws:iam::1:policy/p"])
     let follow = ReviewFollowUps.followUps(rows, next: next)
     #expect(follow.map(\.state) == [.notRevoked, .revoked, .revoked, .revoked, .notRevoked])
+    // What the next snapshot could not evaluate is undetermined, unless it is still there anyway.
+    var erring = next
+    erring.unevaluated = [
+      NextSnapshotAccess.accessKey(principalID: alice.id, capability: "admin"),
+      NextSnapshotAccess.accessKey(principalID: alice.id, capability: "kms-full-access"),
+    ]
+    erring.unevaluatedFindings = ["kms-full-access-inline|AIDACAROL|inline:everything", "kms-decrypt-all-keys|arn:aws:iam::1:policy/p"]
+    #expect(
+      ReviewFollowUps.followUps(rows, next: erring).map(\.state) == [.notRevoked, .undetermined, .revoked, .undetermined, .notRevoked])
+    // From the snapshot's error results: a capability check's error makes its capability of that
+    // principal unevaluated; any error result makes its finding unevaluated.
+    let fromResults = NextSnapshotAccess(
+      snapshot: PrivilegedRegisterTests.snapshot, register: [], openFindingIdentities: [],
+      errorResults: [
+        F.result("admin-access-identity", .error, carol),
+        CheckResult(checkID: "no-capability-check", checkVersion: 1, status: .error, principal: alice, why: "x"),
+      ], capabilities: F.map)
+    #expect(fromResults.unevaluated == [NextSnapshotAccess.accessKey(principalID: carol.id, capability: "admin")])
+    #expect(fromResults.unevaluatedFindings.count == 2)
     #expect(follow.allSatisfy { $0.nextSnapshotID == 7 })
     let pending = ReviewFollowUps.followUps(rows, next: nil)
     #expect(pending.map(\.state) == Array(repeating: .pending, count: 5) && pending.allSatisfy { $0.nextSnapshotID == nil })
@@ -378,6 +408,19 @@ struct ReviewFixture {
       try fx2.filled { $0 == "priv:AIDAALICE:admin" ? ["revoke", "Dana", "2024-05-06", "", ""] : ReviewFixture.defaultAnswer($0) })
     let states = try fx2.workflow.reviewEvidence(of: [fx2.april], capabilities: F.map)[0].followUps.map(\.state)
     #expect(states == [.notRevoked, .revoked, .revoked, .revoked])
+    // Carol still there in May, but her checks erred: nothing shows her access gone, so no revoke
+    // is done; alice's error-free revoke is still decided.
+    let fx4 = try ReviewFixture(carolErrsInMay: true)
+    try fx4.importSheet(
+      try fx4.filled { $0 == "priv:AIDAALICE:admin" ? ["revoke", "Dana", "2024-05-06", "", ""] : ReviewFixture.defaultAnswer($0) })
+    let erred = try fx4.workflow.reviewEvidence(of: [fx4.april], capabilities: F.map)[0].followUps
+    #expect(
+      erred.map(\.row.rowID) == [
+        "priv:AIDAALICE:admin", "priv:AIDACAROL:admin", "finding:kms-full-access-inline|AIDACAROL|inline:everything",
+        "finding:admin-access-identity|AIDACAROL",
+      ])
+    #expect(erred.map(\.state) == [.notRevoked, .undetermined, .undetermined, .undetermined])
+    #expect(erred.allSatisfy { $0.nextSnapshotID == fx4.may?.id })
     // Without a May snapshot: pending.
     let fx3 = try ReviewFixture(withMay: false)
     try fx3.importSheet(try fx3.filled())
@@ -454,6 +497,18 @@ struct ReviewFixture {
     #expect(try count(xml, "//e:review[@signerFingerprint='\(SigningKeys.fingerprint(key.publicKey))']", ns) == 1)
     #expect(try count(xml, "//e:review/e:item", ns) == 5)
     #expect(try count(xml, "//e:review/e:followUp[@state='revoked'][@nextSnapshot='\(fx.may!.id)']", ns) == 3)
+    // An undetermined follow-up (carol's checks erred in May) is valid evidence too, and OSCAL counts it.
+    let erring = try ReviewFixture(carolErrsInMay: true)
+    try erring.importSheet(try erring.filled())
+    let erringModel = try Self.evidence(erring)
+    let erringXML = try XMLDocument(bytes: try EvidenceXML.render(erringModel, templates: Self.templates))
+    #expect(try count(erringXML, "//e:review/e:followUp[@state='undetermined'][@nextSnapshot='\(erring.may!.id)']", ns) == 3)
+    #expect(
+      try Self.html(erringModel).contains(
+        "<strong class=\"overdue\">undetermined</strong> (snapshot \(erring.may!.id) of 2024-05-31 could not evaluate it"))
+    let erringOSCAL = try OSCALTests.validated(OSCALAssessmentResults.render(erringModel, trend: nil))
+    #expect(try count(erringOSCAL, "//o:assessment-log/o:entry/o:prop[@name='follow-up-undetermined'][@value='3']", OSCALTests.ns) == 1)
+    #expect(try count(erringOSCAL, "//o:assessment-log/o:entry/o:prop[@name='follow-up-revoked'][@value='0']", OSCALTests.ns) == 1)
 
     let oscal = try OSCALTests.validated(OSCALAssessmentResults.render(model, trend: nil))
     let o = OSCALTests.ns

@@ -800,7 +800,8 @@ private struct Context {
       for title in ["Item", "Reviewer", "Ticket", "Follow-up"] { fh.add("th", title).set("scope", "col") }
       let fb = follow.add("tbody")
       for f in e.followUps {
-        let tr = fb.add("tr", class: f.state == .notRevoked ? "row-fail" : (f.state == .revoked ? "row-pass" : nil))
+        let rowClass: [FollowUpState: String] = [.revoked: "row-pass", .notRevoked: "row-fail", .undetermined: "row-error"]
+        let tr = fb.add("tr", class: rowClass[f.state])
         let item = tr.add("td")
         item.say(f.row.label)
         item.add("code", f.row.rowID, class: "sub muted wrap")
@@ -814,6 +815,11 @@ private struct Context {
         case .notRevoked:
           state.add("strong", "not revoked", class: "overdue")
           state.say(" (still there in snapshot \(f.nextSnapshotID ?? 0) of \(f.nextCapturedAt?.dateString ?? ""))")
+        case .undetermined:
+          state.add("strong", "undetermined", class: "overdue")
+          state.say(
+            " (snapshot \(f.nextSnapshotID ?? 0) of \(f.nextCapturedAt?.dateString ?? "") could not evaluate it: a check had an error result there)"
+          )
         case .pending:
           state.add("strong", "pending")
           state.say(" (no later snapshot of the account yet)")

@@ -300,7 +300,7 @@ private struct Builder {
             : "Reviewed by \(r.reviewers.joined(separator: ", ")): \(r.rows.count) item(s) of the privileged-access register and open findings; keep \(r.count(.keep)), revoke \(r.count(.revoke)), exception \(r.count(.exception)).",
           e.followUps.isEmpty
             ? "Nothing was marked revoke."
-            : "Follow-up of the access marked revoke in the account's next snapshot: revoked \(states[.revoked] ?? 0), not revoked \(states[.notRevoked] ?? 0), pending \(states[.pending] ?? 0).",
+            : "Follow-up of the access marked revoke in the account's next snapshot: revoked \(states[.revoked] ?? 0), not revoked \(states[.notRevoked] ?? 0), undetermined (an error result there) \(states[.undetermined] ?? 0), pending \(states[.pending] ?? 0).",
         ])
       entry.addChild("start").addText(O.dateTime(Timestamp(parsing: r.firstReviewedOn) ?? s.capturedAt))
       entry.addChild("end").addText(O.dateTime(Timestamp(parsing: r.lastReviewedOn) ?? s.capturedAt))
@@ -308,7 +308,9 @@ private struct Builder {
       prop(entry, "review-sheet-sha256", r.sheetSHA256)
       for d in ReviewDecision.allCases { prop(entry, "review-\(d.rawValue)", String(r.count(d))) }
       if let f = r.signerFingerprint { prop(entry, "review-signer-fingerprint", f) }
-      for state in [FollowUpState.revoked, .notRevoked, .pending] { prop(entry, "follow-up-\(state.rawValue)", String(states[state] ?? 0)) }
+      for state in [FollowUpState.revoked, .notRevoked, .undetermined, .pending] {
+        prop(entry, "follow-up-\(state.rawValue)", String(states[state] ?? 0))
+      }
       for name in r.reviewers {
         let by = entry.addChild("logged-by")
         by.setAttribute("party-uuid", O.reviewerUUID(name))

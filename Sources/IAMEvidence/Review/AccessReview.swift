@@ -95,6 +95,11 @@ public enum FollowUpState: String, Sendable, Hashable {
   case revoked
   /// Still there in the next snapshot.
   case notRevoked = "not-revoked"
+  /// Not seen in the next snapshot, but not shown gone either: a check that decides it had an
+  /// `error` result there (for that principal and capability, or for that finding), so the snapshot
+  /// cannot tell whether the access remains. Never counted as revoked: a revoke is done only when
+  /// the access was evaluated and is absent.
+  case undetermined
   /// No later assessed snapshot of the account yet.
   case pending
 }
@@ -109,25 +114,49 @@ public struct ReviewFollowUp: Sendable, Hashable {
 }
 
 /// What the next snapshot of an account holds, as far as follow-ups look: the capabilities held (by
-/// ``accessKey(principalID:capability:)``) and the identities of the open findings.
+/// ``accessKey(principalID:capability:)``) and the identities of the open findings, and what it could
+/// not evaluate: the capabilities whose check had an `error` result for the principal, and the
+/// identities of the `error` results.
 public struct NextSnapshotAccess: Sendable, Hashable {
   public var snapshotID: Int
   public var capturedAt: Timestamp
   public var held: Set<String>
   public var openFindings: Set<String>
+  /// Access keys (principal and capability) a check could not evaluate in the snapshot.
+  public var unevaluated: Set<String>
+  /// Finding identities whose result in the snapshot is `error`.
+  public var unevaluatedFindings: Set<String>
 
-  public init(snapshotID: Int, capturedAt: Timestamp, held: Set<String>, openFindings: Set<String>) {
+  public init(
+    snapshotID: Int, capturedAt: Timestamp, held: Set<String>, openFindings: Set<String>, unevaluated: Set<String> = [],
+    unevaluatedFindings: Set<String> = []
+  ) {
     self.snapshotID = snapshotID
     self.capturedAt = capturedAt
     self.held = held
     self.openFindings = openFindings
+    self.unevaluated = unevaluated
+    self.unevaluatedFindings = unevaluatedFindings
   }
 
-  /// From the next snapshot's privileged-access register and the identities of its open findings.
-  public init(snapshot: SnapshotRecord, register: [PrivilegedPrincipal], openFindingIdentities: some Sequence<String>) {
+  /// From the next snapshot's privileged-access register, the identities of its open findings, and
+  /// its `error` results (of any check; those of a check that gives a capability make that
+  /// capability of their principal unevaluated).
+  public init(
+    snapshot: SnapshotRecord, register: [PrivilegedPrincipal], openFindingIdentities: some Sequence<String>,
+    errorResults: [CheckResult] = [], capabilities: CapabilityMap = .catalog
+  ) {
     var held: Set<String> = []
     for e in register { for c in e.capabilities { held.insert(Self.accessKey(principalID: e.principal.id, capability: c)) } }
-    self.init(snapshotID: snapshot.id, capturedAt: snapshot.capturedAt, held: held, openFindings: Set(openFindingIdentities))
+    var unevaluated: Set<String> = []
+    for r in errorResults {
+      if let p = r.principal, let code = capabilities.capability(check: r.checkID, principalType: p.type) {
+        unevaluated.insert(Self.accessKey(principalID: p.id, capability: code))
+      }
+    }
+    self.init(
+      snapshotID: snapshot.id, capturedAt: snapshot.capturedAt, held: held, openFindings: Set(openFindingIdentities),
+      unevaluated: unevaluated, unevaluatedFindings: Set(errorResults.map(\.findingIdentity)))
   }
 
   public static func accessKey(principalID: String, capability: String) -> String { principalID + "\u{1F}" + capability }
@@ -137,21 +166,24 @@ public struct NextSnapshotAccess: Sendable, Hashable {
 public enum ReviewFollowUps {
   /// For each `revoke` row of `rows`, in order: `revoked` when the access is gone in `next` (the
   /// principal, by unique id, no longer holds that capability; the finding, by identity, is no longer
-  /// open), `notRevoked` when it is still there, `pending` when there is no next snapshot (nil).
-  /// A principal deleted and recreated under the same name has a new unique id: its old access is gone.
+  /// open), `notRevoked` when it is still there, `undetermined` when it is not there but a check
+  /// erred on it there (it may remain), `pending` when there is no next snapshot (nil). A principal
+  /// deleted and recreated under the same name has a new unique id: its old access is gone.
   public static func followUps(_ rows: [StoredReviewRow], next: NextSnapshotAccess?) -> [ReviewFollowUp] {
     rows.filter { $0.decision == .revoke }.map { row in
       guard let next else { return ReviewFollowUp(row: row, state: .pending, nextSnapshotID: nil, nextCapturedAt: nil) }
-      let present: Bool
+      let (present, unevaluated): (Bool, Bool)
       switch row.kind {
       case .privileged:
-        present =
-          row.principal.map { next.held.contains(NextSnapshotAccess.accessKey(principalID: $0.id, capability: row.subject)) } ?? false
+        let key = row.principal.map { NextSnapshotAccess.accessKey(principalID: $0.id, capability: row.subject) }
+        (present, unevaluated) = (key.map(next.held.contains) ?? false, key.map(next.unevaluated.contains) ?? false)
       case .finding:
-        present = row.findingIdentity.map { next.openFindings.contains($0) } ?? false
+        (present, unevaluated) = (
+          row.findingIdentity.map(next.openFindings.contains) ?? false, row.findingIdentity.map(next.unevaluatedFindings.contains) ?? false
+        )
       }
-      return ReviewFollowUp(
-        row: row, state: present ? .notRevoked : .revoked, nextSnapshotID: next.snapshotID, nextCapturedAt: next.capturedAt)
+      let state: FollowUpState = present ? .notRevoked : (unevaluated ? .undetermined : .revoked)
+      return ReviewFollowUp(row: row, state: state, nextSnapshotID: next.snapshotID, nextCapturedAt: next.capturedAt)
     }
   }
 }

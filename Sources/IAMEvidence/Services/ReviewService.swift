@@ -107,8 +107,14 @@ extension EvidenceWorkflow {
     guard let at = series.firstIndex(where: { $0.id == s.id }) else { return nil }
     for next in series[(at + 1)...] where try store.isAssessed(snapshotID: next.id) {
       let register = try privilegedEntries(of: next, since: [:], capabilities: capabilities)
+      // What the snapshot could not evaluate: a revoke is not done where a check erred on it.
+      var errors: [CheckResult] = []
+      for check in Self.erring(try store.statusCounts(snapshotID: next.id)).sorted() {
+        errors += try store.results(snapshotID: next.id, check: check, statuses: [.error])
+      }
       return NextSnapshotAccess(
-        snapshot: next, register: register, openFindingIdentities: try store.openResults(snapshotID: next.id).map(\.findingIdentity))
+        snapshot: next, register: register, openFindingIdentities: try store.openResults(snapshotID: next.id).map(\.findingIdentity),
+        errorResults: errors, capabilities: capabilities)
     }
     return nil
   }
