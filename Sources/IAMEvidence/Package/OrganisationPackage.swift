@@ -385,16 +385,16 @@ final class ZipStream {
   static func read(
     _ file: URL, expectedSHA256: String, byteCount: Int, source: String
   ) throws -> (bytes: [UInt8], sha256: String) {
+    // Opened without waiting (a FIFO swapped in for the file since its SHA-256 was checked is refused).
     let handle: FileHandle
-    do { handle = try FileHandle(forReadingFrom: file) } catch {
-      throw PackageError(path: file.path, message: "cannot read \(source)'s file: \(fileErrorReason(error, path: file.path))")
+    let size: Int
+    do { (handle, size) = try InputFile.regularFileHandle(path: file.path) } catch {
+      throw PackageError(path: file.path, message: "cannot read \(source)'s file: \(IngestSource.message(error, standardInput: false))")
     }
     defer { try? handle.close() }
-    let size = try handle.seekToEnd()
-    guard size == UInt64(byteCount) else {
+    guard size == byteCount else {
       throw PackageError(path: file.path, message: "differs from what was ingested as \(source) (\(size) bytes, not \(byteCount))")
     }
-    try handle.seek(toOffset: 0)
     let bytes = [UInt8](try handle.read(upToCount: byteCount) ?? Data())
     let sha = SHA256.hash(data: bytes).hexString
     guard bytes.count == byteCount, sha == expectedSHA256 else {

@@ -222,10 +222,9 @@ extension EvidenceWorkflow {
 
   /// The SHA-256 of the regular file at `path`, read a block at a time; nil when it cannot be read.
   static func sha256(ofFile path: String) -> String? {
-    // A regular file only: a FIFO or a device named by a hand-edited source name is never opened.
-    guard (try? FileManager.default.attributesOfItem(atPath: path)[.type] as? FileAttributeType) == .typeRegular,
-      let handle = FileHandle(forReadingAtPath: path)
-    else { return nil }
+    // A regular file only, checked on the open descriptor: a FIFO or a device named by a hand-edited
+    // source name, or swapped in for it, is never waited on or read.
+    guard let (handle, _) = try? InputFile.regularFileHandle(path: path) else { return nil }
     defer { try? handle.close() }
     var hasher = SHA256()
     // Foundation answers nil (or empty data) at the end of the file; only a thrown error is a failure.

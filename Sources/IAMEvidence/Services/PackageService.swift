@@ -102,7 +102,19 @@ extension EvidenceWorkflow {
     var files: [(id: Int, name: String, bytes: [UInt8])] = []
     var omitted: [(id: Int, reason: String)] = []
     for s in snapshots {
-      guard s.sourceName != "-", let data = FileManager.default.contents(atPath: s.sourceName) else {
+      // Read as ingest reads: a regular file only, opened without waiting, and never more bytes than
+      // were ingested (a larger file is not the snapshot, and is not read to its end).
+      var bytes: [UInt8]?
+      var sha256: String?
+      if s.sourceName != "-" {
+        do {
+          let read = try InputFile.read(path: s.sourceName, limit: s.byteSize).bytes
+          (bytes, sha256) = ([UInt8](read.buffer), read.sha256)
+        } catch {
+          if case .tooLarge = error { sha256 = "" }
+        }
+      }
+      guard let sha256 else {
         let reason =
           s.sourceName == "-"
           ? "it was ingested from standard input, so there is no file to read back"
@@ -113,8 +125,7 @@ extension EvidenceWorkflow {
         omitted.append((s.id, reason))
         continue
       }
-      let bytes = [UInt8](data)
-      guard Digest.sha256(bytes) == s.sha256 else {
+      guard let bytes, sha256 == s.sha256 else {
         if required {
           throw WorkflowError(path: s.sourceName, message: "differs from what was ingested as snapshot \(s.id) (SHA-256 mismatch)")
         }

@@ -43,12 +43,8 @@ public enum InputFile {
     bytes: SnapshotBytes, modificationTime: Int64?
   ) {
     #if canImport(Glibc)
-      let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY)
-      guard fd >= 0 else { throw .cannotOpen(reason: String(cString: strerror(errno))) }
+      let (fd, info) = try openRegular(path: path)
       defer { close(fd) }
-      var info = stat()
-      guard fstat(fd, &info) == 0 else { throw .cannotOpen(reason: String(cString: strerror(errno))) }
-      guard (info.st_mode & S_IFMT) == S_IFREG else { throw .notARegularFile(kind: kind(info.st_mode)) }
       let size = Int(info.st_size)
       if size > limit { throw .tooLarge(limit: limit) }
       let modified = Int64(info.st_mtim.tv_sec)
@@ -59,6 +55,36 @@ public enum InputFile {
     #else
       throw .cannotOpen(reason: "not supported on this platform")
     #endif
+  }
+
+  /// Opens the regular file at `path` for reading, with its `fstat`: the descriptor, which the
+  /// caller closes. Opened without blocking (`O_NONBLOCK`) and checked on the open descriptor, so a
+  /// FIFO or a device swapped in for the name is refused, never waited on or read; reading a regular
+  /// file is unaffected by the flag.
+  static func openRegular(path: String) throws(InputFileError) -> (fd: Int32, info: stat) {
+    #if canImport(Glibc)
+      let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY)
+      guard fd >= 0 else { throw .cannotOpen(reason: String(cString: strerror(errno))) }
+      var info = stat()
+      guard fstat(fd, &info) == 0 else {
+        let reason = String(cString: strerror(errno))
+        close(fd)
+        throw .cannotOpen(reason: reason)
+      }
+      guard (info.st_mode & S_IFMT) == S_IFREG else {
+        close(fd)
+        throw .notARegularFile(kind: kind(info.st_mode))
+      }
+      return (fd, info)
+    #else
+      throw .cannotOpen(reason: "not supported on this platform")
+    #endif
+  }
+
+  /// The regular file at `path` as a `FileHandle` that closes it (``openRegular(path:)``), and its size.
+  static func regularFileHandle(path: String) throws(InputFileError) -> (handle: FileHandle, size: Int) {
+    let (fd, info) = try openRegular(path: path)
+    return (FileHandle(fileDescriptor: fd, closeOnDealloc: true), Int(info.st_size))
   }
 
   /// Standard input, read to its end.
