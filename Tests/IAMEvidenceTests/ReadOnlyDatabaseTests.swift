@@ -145,6 +145,39 @@ import Testing
     }
   }
 
+  /// Our own database as it is used, in WAL mode: reading commands leave no `-wal` or `-shm`
+  /// beside it (a read-only connection creates them and cannot remove them), and its bytes as they
+  /// were. While a writer has them open, they are left alone.
+  @Test func readCommandsLeaveNoWriteAheadFilesBesideAWALDatabase() throws {
+    let dir = try ReportCommandTests.quarterDatabase()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let db = dir.appendingPathComponent("evidence.sqlite")
+    #expect(EvidenceStore.isWAL(db.path))
+    #expect(try Set(FileManager.default.contentsOfDirectory(atPath: dir.path)) == ["evidence.sqlite"])
+    let before = try Fingerprint(db)
+    for command in [["snapshots"], ["findings", "--status", "all"], ["trend"], ["check-db"], ["privileged"]] {
+      let run = try TestSupport.run([command[0], "--db", db.path] + command.dropFirst())
+      #expect(run.status == 0, "\(command): \(run.stderr)")
+      #expect(try Fingerprint(db) == before, "\(command) left files beside the database or changed it")
+    }
+    // In-process, with the store closed.
+    do {
+      let store = try EvidenceStore(readingAt: db.path)
+      #expect(try store.snapshots().count == 3)
+      #expect(throws: (any Error).self) { try store.integer("UPDATE snapshots SET label = ?", ["changed"]) }
+    }
+    #expect(try Fingerprint(db) == before)
+    // A writer's connection open meanwhile: its files stay, and the reader still reads.
+    let writer = try SQLiteConnection(path: db.path, mode: .readWrite)
+    _ = try writer.scalar("SELECT count(*) FROM snapshots")
+    #expect(FileManager.default.fileExists(atPath: db.path + "-wal"))
+    let run = try TestSupport.run(["snapshots", "--db", db.path])
+    #expect(run.status == 0, "\(run.stderr)")
+    #expect(FileManager.default.fileExists(atPath: db.path + "-wal") && FileManager.default.fileExists(atPath: db.path + "-shm"))
+    #expect(try Data(contentsOf: db) == before.bytes)
+    _ = writer
+  }
+
   /// Read-only media: the database file and its folder made read-only. Root ignores those modes, so
   /// the way such media are read (immutable, no -wal or -shm) is also forced in-process.
   @Test func aDatabaseOnReadOnlyMediaCanBeRead() throws {

@@ -156,8 +156,16 @@ public final class EvidenceStore {
   }
 
   /// An ordinary read-only connection, nil when SQLite cannot open the files it needs for it.
+  ///
+  /// A WAL database with neither `-wal` nor `-shm` beside it (no connection is open on it) is opened
+  /// read-write, kept query-only: a read-only connection would create both files and, unable to
+  /// remove them, leave them behind; the last connection to close with write access removes them
+  /// (SQLite's own rule, under its exclusive lock), so the folder is left as it was. Its pages are
+  /// read the same way; nothing is written to the file. A rollback-journal database is always
+  /// opened read-only (a read-write connection would roll back a hot journal).
   private static func lockingReadOnlyConnection(_ path: String) throws -> SQLiteConnection? {
-    let connection = try SQLiteConnection(path: path, mode: .readOnly)
+    let leavesNoSideFiles = fileSize(path + "-wal") == nil && fileSize(path + "-shm") == nil && isWAL(path)
+    let connection = try SQLiteConnection(path: path, mode: leavesNoSideFiles ? .readWrite : .readOnly)
     connection.setBusyTimeout(milliseconds: 60_000)
     do {
       try connection.execute("PRAGMA query_only = ON")
@@ -183,6 +191,15 @@ public final class EvidenceStore {
     let connection = try SQLiteConnection(path: path, mode: .readOnly)
     connection.setBusyTimeout(milliseconds: 60_000)
     return try Schema.inspect(connection)
+  }
+
+  /// Whether the regular file at `path` is an SQLite database in WAL mode (its header's read and
+  /// write versions are 2).
+  static func isWAL(_ path: String) -> Bool {
+    guard let (handle, size) = try? InputFile.regularFileHandle(path: path), size >= 100 else { return false }
+    defer { try? handle.close() }
+    guard let header = try? handle.read(upToCount: 100), header.count == 100 else { return false }
+    return header.starts(with: Array("SQLite format 3\0".utf8)) && header[18] == 2 && header[19] == 2
   }
 
   /// The size of the file at `path`, nil when there is none.
