@@ -161,8 +161,10 @@ public final class EvidenceStore {
   /// read-write, kept query-only: a read-only connection would create both files and, unable to
   /// remove them, leave them behind; the last connection to close with write access removes them
   /// (SQLite's own rule, under its exclusive lock), so the folder is left as it was. Its pages are
-  /// read the same way; nothing is written to the file. A rollback-journal database is always
-  /// opened read-only (a read-write connection would roll back a hot journal).
+  /// read the same way and no statement on it can write. (Should a writer use the database meanwhile
+  /// and close first, SQLite copies the writer's log into the file as this connection closes, as any
+  /// last connection does: the content is the writer's, unchanged.) A rollback-journal database is
+  /// always opened read-only (a read-write connection would roll back a hot journal).
   private static func lockingReadOnlyConnection(_ path: String) throws -> SQLiteConnection? {
     let leavesNoSideFiles = fileSize(path + "-wal") == nil && fileSize(path + "-shm") == nil && isWAL(path)
     let connection = try SQLiteConnection(path: path, mode: leavesNoSideFiles ? .readWrite : .readOnly)
