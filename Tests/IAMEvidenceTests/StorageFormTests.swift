@@ -72,38 +72,55 @@ import Testing
     #expect(withPrototype * 10 > rows * 9)
   }
 
-  /// The integrity check decodes a long list on a second thread and a short one as it reads it: both
-  /// give the same results, in the order of the rows, and name a row they cannot read.
-  @Test func resultsDecodedOnAThreadOrInlineAreTheSame() throws {
+  /// The integrity check verifies and decodes a long list on a second thread and a short one as it
+  /// reads it: both give the same results and problems, in the order of the rows, name a row they
+  /// cannot read, and a row whose rebuilt detail does not match its `sha256` column.
+  @Test func resultsWorkedOnAThreadOrInlineAreTheSame() throws {
     let (store, _) = try Self.assessedStore()
     let raw = try SQLiteConnection(path: store.path, mode: .readOnly)
-    var rows: [ResultDecoder.Row] = []
+    var rows: [ResultWorker.Row] = []
     for row in try raw.query(
-      "SELECT d.id, d.body_id, b.template, \(ResultBody.columnList) FROM result_details d JOIN result_bodies b ON b.id = d.body_id ORDER BY d.id"
+      """
+      SELECT d.id, d.sha256, d.body_id, b.template, \(ResultBody.columnList)
+      FROM result_details d JOIN result_bodies b ON b.id = d.body_id ORDER BY d.id
+      """
     ) {
       rows.append(
         .init(
           id: try row.int64("id"), body: try row.int64("body_id"), template: Array(try row.string("template").utf8),
-          values: try ResultBody.members.map { try row.optionalString($0.column) }, detail: nil))
+          values: try ResultBody.members.map { try row.optionalString($0.column) }, detail: nil,
+          verifySHA256: Array(try row.string("sha256").utf8), decode: true))
     }
     rows += rows + rows  // more than two batches
-    // One whose body is missing, and one holding a detail that is not a result.
-    rows.insert(.init(id: -1, body: 1, template: nil, values: [], detail: nil), at: rows.count / 2)
-    rows.append(.init(id: -2, body: nil, template: nil, values: [], detail: Array("{}".utf8)))
-    #expect(rows.count > ResultDecoder.batchSize * 2)
-    let threaded = ResultDecoder(threaded: true)
-    let inline = ResultDecoder(threaded: false)
+    // One whose body is missing, one holding a detail that is not a result, one whose sha256 is not
+    // that of its rebuilt detail, and the same verified but not decoded.
+    rows.insert(.init(id: -1, body: 1, template: nil, values: [], detail: nil, verifySHA256: nil, decode: true), at: rows.count / 2)
+    rows.append(.init(id: -2, body: nil, template: nil, values: [], detail: Array("{}".utf8), verifySHA256: nil, decode: true))
+    var tampered = rows[0]
+    tampered.id = -3
+    tampered.verifySHA256 = Array(String(repeating: "0", count: 64).utf8)
+    rows.append(tampered)
+    tampered.id = -4
+    tampered.decode = false
+    rows.append(tampered)
+    #expect(rows.count > ResultWorker.batchSize * 2)
+    let threaded = ResultWorker(threaded: true)
+    let inline = ResultWorker(threaded: false)
     for row in rows {
       threaded.add(row)
       inline.add(row)
     }
     let (a, b) = (try threaded.finish(), try inline.finish())
     #expect(a.results == b.results)
-    #expect(a.problems == b.problems)
-    #expect(a.results.count == rows.count - 2)
-    #expect(a.problems.map(\.rows) == ["row -1", "row -2"])
+    #expect(a.verifyProblems == b.verifyProblems && a.decodeProblems == b.decodeProblems)
+    #expect(a.results.count == rows.count - 3)
+    #expect(a.decodeProblems.map(\.rows) == ["row -1", "row -2"])
+    #expect(a.verifyProblems.map(\.rows) == ["row -3", "row -4"])
+    #expect(a.verifyProblems.allSatisfy { $0.message.contains("does not match its sha256 column") })
     var prototypes = ResultPrototypes()
-    let expected = rows.compactMap { r in r.template.flatMap { prototypes.result(body: r.body ?? 0, template: $0, values: r.values) } }
+    let expected = rows.compactMap { r in
+      r.decode ? r.template.flatMap { prototypes.result(body: r.body ?? 0, template: $0, values: r.values) } : nil
+    }
     #expect(a.results == expected)
   }
 

@@ -429,11 +429,10 @@ final class Ledger {
     var missing: [Int64] = []
     var toVerify: [(id: Int64, sha: String, detail: [UInt8])] = []
     let decoding = decodeLists.contains(listID)
-    // Problems of details rebuilt from their bodies, found row by row, named after the others.
-    var bodyProblems: [IntegrityProblem] = []
-    // Decoding results needs no database: a second thread does it while this one reads, digests and
-    // verifies the rows (for a long list: a thread per short one costs more than it saves).
-    let decoder = decoding ? ResultDecoder(threaded: resultIDs.count >= ResultDecoder.threadedFrom) : nil
+    // Rebuilding a detail from its body to verify it, and decoding results, need no database: for a
+    // long list a second thread does both while this one reads and digests the rows (a thread per
+    // short list costs more than it saves). Their problems are named after the others.
+    let worker = ResultWorker(threaded: resultIDs.count >= ResultWorker.threadedFrom)
     let checkBytes = Array(check.utf8)
     let (fail, excepted, pass, error) = (Array("fail".utf8), Array("excepted".utf8), Array("pass".utf8), Array("error".utf8))
     try d.rows(
@@ -465,14 +464,16 @@ final class Ledger {
         let body = row.int64(17)
         let verify = verifyTexts && self.verifiedResults.insert(result).inserted
         if let body, verify || decoding {
-          let template = try self.details.template(body)
-          let values = Self.bodyValueColumns.map { row.text($0) }
-          if verify { Self.verifyBody(result, row, body, template, values, problems: &bodyProblems) }
-          decoder?.add(.init(id: result, body: body, template: template, values: values, detail: nil))
-        } else if let decoder {
+          var sha: [UInt8]?
+          if verify { sha = row.bytes(1) ?? [] }
+          worker.add(
+            .init(
+              id: result, body: body, template: try self.details.template(body), values: Self.bodyValueColumns.map { row.text($0) },
+              detail: nil, verifySHA256: sha, decode: decoding))
+        } else if decoding {
           var detail: [UInt8]?
           if case .text(let bytes) = row.value(16) { detail = try self.details.strings.expand(Array(bytes)) }
-          decoder.add(.init(id: result, body: nil, template: nil, values: [], detail: detail))
+          worker.add(.init(id: result, body: nil, template: nil, values: [], detail: detail, verifySHA256: nil, decode: true))
         }
         if verify, body == nil {
           if case .text(let detail) = row.value(16), detail.contains(LongStrings.open) {
@@ -509,7 +510,7 @@ final class Ledger {
           "column open_ids (\(openIDs.count) ids) is not the list of its fail and excepted results (\(expectedOpen.count))"))
     }
     for (result, sha, stored) in toVerify { try verifyExpanded(result, sha: sha, stored: stored, problems: &problems) }
-    let (decodeProblems, decoded) = try decoder?.finish() ?? ([], [])
+    let (bodyProblems, decodeProblems, decoded) = try worker.finish()
     problems += bodyProblems + decodeProblems
     if verifyTexts {
       for reference in longStrings.sorted() { try verifyLongString(reference, problems: &problems) }
@@ -729,7 +730,7 @@ extension Ledger {
   /// `template`, nil when missing) and the row's `values` (``ResultBody/members``), against the
   /// row's `sha256` column.
   fileprivate static func verifyBody(
-    _ result: Int64, _ row: SQLiteRawRow, _ body: Int64, _ template: [UInt8]?, _ values: [String?], problems: inout [IntegrityProblem]
+    _ result: Int64, sha256 stored: [UInt8], _ body: Int64, _ template: [UInt8]?, _ values: [String?], problems: inout [IntegrityProblem]
   ) {
     guard let template else {
       problems.append(.row("result_details", result, "its body (result_bodies row \(body)) is missing"))
@@ -739,7 +740,7 @@ extension Ledger {
       problems.append(.row("result_bodies", body, "its template holds a placeholder that is not one: the template was changed"))
       return
     }
-    guard case .text(let sha) = row.value(1), hexEquals(SHA256.hash(data: detail), sha) else {
+    guard stored.withUnsafeBytes({ hexEquals(SHA256.hash(data: detail), $0) }) else {
       problems.append(
         .row(
           "result_details", result,
@@ -763,13 +764,15 @@ extension Ledger {
   }
 }
 
-/// Decodes the result rows the ledger reads (``Ledger/decodeLists``), in the order given
-/// (``ResultPrototypes``): on a thread of its own, in batches, or as they come.
-final class ResultDecoder {
-  /// The rows from which a list is decoded on a thread of its own.
+/// Verifies and decodes the result rows the ledger reads, in the order given: rebuilds the detail of
+/// a row with a body to check it against its `sha256` column (``Ledger/verifyBody``), and decodes the
+/// rows of ``Ledger/decodeLists`` (``ResultPrototypes``). On a thread of its own, in batches, or as
+/// the rows come.
+final class ResultWorker {
+  /// The rows from which a list is worked on a thread of its own.
   static let threadedFrom = 4096
 
-  /// One row, with everything decoding it needs from the database.
+  /// One row, with everything verifying and decoding it needs from the database.
   struct Row: Sendable {
     var id: Int64
     /// The row's body, and the body's template (nil: missing); nil for a row holding its detail.
@@ -779,16 +782,27 @@ final class ResultDecoder {
     var values: [String?]
     /// A row without a body: its detail with its long strings put back (nil: not readable).
     var detail: [UInt8]?
+    /// The row's `sha256` column, when its detail is to be rebuilt from its body and verified.
+    var verifySHA256: [UInt8]?
+    /// Whether the row is decoded into a result.
+    var decode: Bool
+  }
+
+  /// What the rows gave: the problems of verifying and of decoding them, and the results decoded,
+  /// each in the order of the rows.
+  struct Outcome: Sendable {
+    var verifyProblems: [IntegrityProblem] = []
+    var decodeProblems: [IntegrityProblem] = []
+    var results: [CheckResult] = []
   }
 
   static let batchSize = 512
   private let channel = Channel<[Row]>(capacity: 8)
-  private let job: BackgroundJob<(problems: [IntegrityProblem], results: [CheckResult])>?
+  private let job: BackgroundJob<Outcome>?
   private var batch: [Row] = []
-  /// Without a thread: what has been decoded so far.
+  /// Without a thread: what has been done so far.
   private var prototypes = ResultPrototypes()
-  private var problems: [IntegrityProblem] = []
-  private var results: [CheckResult] = []
+  private var outcome = Outcome()
 
   init(threaded: Bool) {
     guard threaded else {
@@ -798,12 +812,11 @@ final class ResultDecoder {
     let channel = channel
     job = BackgroundJob {
       var prototypes = ResultPrototypes()
-      var problems: [IntegrityProblem] = []
-      var results: [CheckResult] = []
+      var outcome = Outcome()
       while let rows = channel.receive() {
-        for row in rows { Self.process(row, prototypes: &prototypes, problems: &problems, results: &results) }
+        for row in rows { Self.process(row, prototypes: &prototypes, outcome: &outcome) }
       }
-      return (problems, results)
+      return outcome
     }
     batch.reserveCapacity(Self.batchSize)
   }
@@ -813,7 +826,7 @@ final class ResultDecoder {
 
   func add(_ row: Row) {
     guard job != nil else {
-      Self.process(row, prototypes: &prototypes, problems: &problems, results: &results)
+      Self.process(row, prototypes: &prototypes, outcome: &outcome)
       return
     }
     batch.append(row)
@@ -828,16 +841,21 @@ final class ResultDecoder {
   }
 
   /// The problems found and the results decoded, in the order of the rows.
-  func finish() throws -> (problems: [IntegrityProblem], results: [CheckResult]) {
-    guard let job else { return (problems, results) }
-    send()
-    channel.close()
-    return try job.result()
+  func finish() throws -> (verifyProblems: [IntegrityProblem], decodeProblems: [IntegrityProblem], results: [CheckResult]) {
+    var done = outcome
+    if let job {
+      send()
+      channel.close()
+      done = try job.result()
+    }
+    return (done.verifyProblems, done.decodeProblems, done.results)
   }
 
-  private static func process(
-    _ row: Row, prototypes: inout ResultPrototypes, problems: inout [IntegrityProblem], results: inout [CheckResult]
-  ) {
+  private static func process(_ row: Row, prototypes: inout ResultPrototypes, outcome: inout Outcome) {
+    if let sha = row.verifySHA256, let body = row.body {
+      Ledger.verifyBody(row.id, sha256: sha, body, row.template, row.values, problems: &outcome.verifyProblems)
+    }
+    guard row.decode else { return }
     var read: CheckResult?
     if let body = row.body {
       read = row.template.flatMap { prototypes.result(body: body, template: $0, values: row.values) }
@@ -845,9 +863,9 @@ final class ResultDecoder {
       read = row.detail.flatMap(ResultPrototypes.result(detail:))
     }
     if let read {
-      results.append(read)
+      outcome.results.append(read)
     } else {
-      problems.append(.row("result_details", row.id, "its detail cannot be read as a result"))
+      outcome.decodeProblems.append(.row("result_details", row.id, "its detail cannot be read as a result"))
     }
   }
 }
