@@ -88,17 +88,17 @@ import Testing
       rows.append(
         .init(
           id: try row.int64("id"), body: try row.int64("body_id"), template: Array(try row.string("template").utf8),
-          values: try ResultBody.members.map { try row.optionalString($0.column) }, detail: nil,
-          verifySHA256: Array(try row.string("sha256").utf8), decode: true))
+          texts: PackedTexts(try ResultBody.members.map { try row.optionalString($0.column) } + [try row.string("sha256")]), detail: nil,
+          verify: true, decode: true))
     }
     rows += rows + rows  // more than two batches
     // One whose body is missing, one holding a detail that is not a result, one whose sha256 is not
     // that of its rebuilt detail, and the same verified but not decoded.
-    rows.insert(.init(id: -1, body: 1, template: nil, values: [], detail: nil, verifySHA256: nil, decode: true), at: rows.count / 2)
-    rows.append(.init(id: -2, body: nil, template: nil, values: [], detail: Array("{}".utf8), verifySHA256: nil, decode: true))
+    rows.insert(.init(id: -1, body: 1, template: nil, texts: PackedTexts(), detail: nil, verify: false, decode: true), at: rows.count / 2)
+    rows.append(.init(id: -2, body: nil, template: nil, texts: PackedTexts(), detail: Array("{}".utf8), verify: false, decode: true))
     var tampered = rows[0]
     tampered.id = -3
-    tampered.verifySHA256 = Array(String(repeating: "0", count: 64).utf8)
+    tampered.texts = PackedTexts((0..<ResultBody.members.count).map { rows[0].texts.string($0) } + [String(repeating: "0", count: 64)])
     rows.append(tampered)
     tampered.id = -4
     tampered.decode = false
@@ -119,9 +119,21 @@ import Testing
     #expect(a.verifyProblems.allSatisfy { $0.message.contains("does not match its sha256 column") })
     var prototypes = ResultPrototypes()
     let expected = rows.compactMap { r in
-      r.decode ? r.template.flatMap { prototypes.result(body: r.body ?? 0, template: $0, values: r.values) } : nil
+      r.decode
+        ? r.template.flatMap {
+          prototypes.result(body: r.body ?? 0, template: $0, values: (0..<ResultBody.members.count).map { r.texts.string($0) })
+        } : nil
     }
     #expect(a.results == expected)
+  }
+
+  @Test func packedTextsGiveBackEachField() {
+    let fields: [String?] = ["arn:aws:iam::123456789012:user/ä", nil, "", "x", nil, String(repeating: "y", count: 300)]
+    let packed = PackedTexts(fields)
+    #expect(packed.count == fields.count)
+    #expect((0..<fields.count).map { packed.string($0) } == fields)
+    #expect(packed.field(2).map(Array.init) == [] && packed.field(1) == nil && packed.field(6) == nil)
+    #expect(PackedTexts().field(0) == nil)
   }
 
   /// A template whose placeholders are not each the whole value of its own top-level member, or

@@ -216,6 +216,8 @@ final class Ledger {
     """)
   /// The columns of `resultRows` holding the values of ``ResultBody/members``, in that order.
   private static let bodyValueColumns = [14, 4, 12, 11, 13, 9, 7, 8]
+  /// ``bodyValueColumns``, then `sha256`.
+  private static let bodyValueAndSHA256Columns = bodyValueColumns + [1]
   /// Not `lazy`: a lazy property of a struct is read out and written back around each mutating call,
   /// so every body added to its cache copied the whole cache (quadratic: most of `report`'s time on a
   /// large account went there).
@@ -464,16 +466,15 @@ final class Ledger {
         let body = row.int64(17)
         let verify = verifyTexts && self.verifiedResults.insert(result).inserted
         if let body, verify || decoding {
-          var sha: [UInt8]?
-          if verify { sha = row.bytes(1) ?? [] }
           worker.add(
             .init(
-              id: result, body: body, template: try self.details.template(body), values: Self.bodyValueColumns.map { row.text($0) },
-              detail: nil, verifySHA256: sha, decode: decoding))
+              id: result, body: body, template: try self.details.template(body),
+              texts: PackedTexts(row, columns: verify ? Self.bodyValueAndSHA256Columns : Self.bodyValueColumns), detail: nil,
+              verify: verify, decode: decoding))
         } else if decoding {
           var detail: [UInt8]?
           if case .text(let bytes) = row.value(16) { detail = try self.details.strings.expand(Array(bytes)) }
-          worker.add(.init(id: result, body: nil, template: nil, values: [], detail: detail, verifySHA256: nil, decode: true))
+          worker.add(.init(id: result, body: nil, template: nil, texts: PackedTexts(), detail: detail, verify: false, decode: true))
         }
         if verify, body == nil {
           if case .text(let detail) = row.value(16), detail.contains(LongStrings.open) {
@@ -730,7 +731,8 @@ extension Ledger {
   /// `template`, nil when missing) and the row's `values` (``ResultBody/members``), against the
   /// row's `sha256` column.
   fileprivate static func verifyBody(
-    _ result: Int64, sha256 stored: [UInt8], _ body: Int64, _ template: [UInt8]?, _ values: [String?], problems: inout [IntegrityProblem]
+    _ result: Int64, sha256 stored: ArraySlice<UInt8>, _ body: Int64, _ template: [UInt8]?, _ values: [String?],
+    problems: inout [IntegrityProblem]
   ) {
     guard let template else {
       problems.append(.row("result_details", result, "its body (result_bodies row \(body)) is missing"))
@@ -778,12 +780,13 @@ final class ResultWorker {
     /// The row's body, and the body's template (nil: missing); nil for a row holding its detail.
     var body: Int64?
     var template: [UInt8]?
-    /// The values of ``ResultBody/members``, for a row with a body.
-    var values: [String?]
+    /// For a row with a body: the values of ``ResultBody/members``, then its `sha256` column when
+    /// it is verified.
+    var texts: PackedTexts
     /// A row without a body: its detail with its long strings put back (nil: not readable).
     var detail: [UInt8]?
-    /// The row's `sha256` column, when its detail is to be rebuilt from its body and verified.
-    var verifySHA256: [UInt8]?
+    /// Whether the row's detail is rebuilt from its body and checked against its `sha256` column.
+    var verify: Bool
     /// Whether the row is decoded into a result.
     var decode: Bool
   }
@@ -852,13 +855,15 @@ final class ResultWorker {
   }
 
   private static func process(_ row: Row, prototypes: inout ResultPrototypes, outcome: inout Outcome) {
-    if let sha = row.verifySHA256, let body = row.body {
-      Ledger.verifyBody(row.id, sha256: sha, body, row.template, row.values, problems: &outcome.verifyProblems)
+    let values = row.body == nil ? [] : (0..<ResultBody.members.count).map { row.texts.string($0) }
+    if row.verify, let body = row.body {
+      let sha = row.texts.field(ResultBody.members.count) ?? []
+      Ledger.verifyBody(row.id, sha256: sha, body, row.template, values, problems: &outcome.verifyProblems)
     }
     guard row.decode else { return }
     var read: CheckResult?
     if let body = row.body {
-      read = row.template.flatMap { prototypes.result(body: body, template: $0, values: row.values) }
+      read = row.template.flatMap { prototypes.result(body: body, template: $0, values: values) }
     } else {
       read = row.detail.flatMap(ResultPrototypes.result(detail:))
     }
@@ -868,4 +873,50 @@ final class ResultWorker {
       outcome.decodeProblems.append(.row("result_details", row.id, "its detail cannot be read as a result"))
     }
   }
+}
+
+/// Text columns of one row copied into a single buffer, for another thread to make strings of: one
+/// allocation per row where a `String` per column cost one each (allocating them was a fifth of the
+/// reading thread's time in the report of a large account).
+struct PackedTexts: Sendable {
+  private var bytes: [UInt8] = []
+  /// Where each field ends in `bytes` (fields are consecutive), and which are missing (not text).
+  private var ends = SIMD16<Int32>()
+  private var missing: UInt16 = 0
+  private(set) var count = 0
+
+  init() {}
+
+  /// Columns `columns` of `row`, in that order (at most 16).
+  init(_ row: SQLiteRawRow, columns: [Int]) {
+    var length = 0
+    for c in columns { if case .text(let b) = row.value(c) { length += b.count } }
+    bytes.reserveCapacity(length)
+    for c in columns {
+      if case .text(let b) = row.value(c) { append(b) } else { append(nil) }
+    }
+  }
+
+  /// `strings` (nil: missing), in order (tests).
+  init(_ strings: [String?]) {
+    for s in strings {
+      if var s { s.withUTF8 { append(UnsafeRawBufferPointer($0)) } } else { append(nil) }
+    }
+  }
+
+  private mutating func append(_ field: UnsafeRawBufferPointer?) {
+    precondition(count < 16, "at most 16 fields")
+    if let field { bytes.append(contentsOf: field) } else { missing |= 1 << count }
+    ends[count] = Int32(bytes.count)
+    count += 1
+  }
+
+  /// Field `i`'s bytes, nil when it is missing or there is no such field.
+  func field(_ i: Int) -> ArraySlice<UInt8>? {
+    guard i < count, missing & (1 << i) == 0 else { return nil }
+    return bytes[(i == 0 ? 0 : Int(ends[i - 1]))..<Int(ends[i])]
+  }
+
+  /// Field `i` as a string (invalid UTF-8 repaired, as `SQLiteRawRow.text` does).
+  func string(_ i: Int) -> String? { field(i).map { String(decoding: $0, as: UTF8.self) } }
 }
