@@ -1,10 +1,10 @@
-import Foundation
 import SQLiteDB
 import Testing
 
 @testable import IAMEvidence
 
-/// The delta-encoded id lists of `snapshot_results`, and the SQL view that decodes them.
+/// The id lists of `snapshot_results` and `snapshot_principal_lists` (arrays with runs, and lists with
+/// a base), and the SQL view that decodes them.
 @Suite(.temporaryDirectories) struct IDListTests {
   @Test func roundTripsAndSortsAndStaysSmall() {
     let ids: [Int64] = [5_000, 17, 5_001, 5_002, 1, 9_999_999]

@@ -12,7 +12,7 @@ import SQLiteDB
 ///   array, written once and never changed), without those of `drop`, with those of `add` (both
 ///   arrays). A day's list is mostly the list of the day before with a few ids changed: it points at
 ///   a base written for an earlier snapshot of the account and lists only the changes, and a new
-///   base is written when the changes have grown to a quarter of the base (``store(_:previous:in:)``).
+///   base is written when the changes have grown past a quarter of the base (``store(_:previous:in:)``).
 ///
 /// Lists keep the text they were written with (the ledger's digests cover it). SQL expands both forms
 /// in the `results` and `snapshot_principals` views.
@@ -54,7 +54,8 @@ enum IDList {
 
   /// The text to store for `ids`, given `previous`, the text the same column holds for the account's
   /// previous snapshot (nil when there is none): changes against the base `previous` points at when
-  /// they take at most a quarter of the base's text and less than the array; else the array, written
+  /// they take less than the array and at most a quarter of the base's text (or half of
+  /// ``minimumBaseLength``: a new base would cost more than such changes for long); else the array, written
   /// as a new base (a row of `id_lists`, inserted here) when it is long enough to be worth one. Ids
   /// that repeat are always stored as an array (a base holds each id once).
   static func store(_ ids: [Int64], previous: String?, in db: SQLiteConnection) throws -> String {
@@ -65,7 +66,8 @@ enum IDList {
       let base = decodeBase(baseText)
     {
       let changes = changesText(sorted, base: base, baseID: baseID)
-      if changes.utf8.count * 4 <= baseText.utf8.count && changes.utf8.count < array.utf8.count { return changes }
+      let small = changes.utf8.count * 4 <= baseText.utf8.count || changes.utf8.count <= minimumBaseLength / 2
+      if small && changes.utf8.count < array.utf8.count { return changes }
     }
     guard array.utf8.count >= minimumBaseLength else { return array }
     try db.run("INSERT INTO id_lists (ids) VALUES (?)", [array])
