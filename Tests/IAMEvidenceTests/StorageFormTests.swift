@@ -40,6 +40,105 @@ import Testing
     #expect(try store.checkIntegrity().isOK)
   }
 
+  /// `report` reads the current snapshot's results from the rows its integrity check verifies, each
+  /// decoded from its body's template parsed once (``ResultPrototypes``): exactly the results the
+  /// store reads one by one, and each exactly what parsing its rebuilt detail gives.
+  @Test func resultsReadWithTheIntegrityCheckAndFromPrototypesAreTheStoredOnes() throws {
+    let (store, assessed) = try Self.assessedStore()
+    for id in assessed.keys.sorted() {
+      let (report, results) = try store.checkIntegrity(snapshotIDs: [id], readingResultsOf: id)
+      #expect(report.isOK)
+      #expect(results == (try store.results(snapshotID: id)))
+      #expect(Set(results) == Set(assessed[id] ?? []))
+    }
+    let raw = try SQLiteConnection(path: store.path, mode: .readOnly)
+    var prototypes = ResultPrototypes()
+    var rows = 0
+    var withPrototype = 0
+    for row in try raw.query(
+      "SELECT d.body_id, b.template, \(ResultBody.columnList) FROM result_details d JOIN result_bodies b ON b.id = d.body_id")
+    {
+      let template = Array(try row.string("template").utf8)
+      let values = try ResultBody.members.map { try row.optionalString($0.column) }
+      let detail = try #require(ResultBody.detail(template: template, values: values))
+      let parsed = try #require(CheckResult(json: try JSONParser.parse(detail)))
+      // (An escalation result's method sources name its policy before the top-level members do: the
+      // placeholders are put there, and such a body has no prototype.)
+      if ResultBody.prototype(template: template) != nil { withPrototype += 1 }
+      #expect(prototypes.result(body: try row.int64("body_id"), template: template, values: values) == parsed)
+      rows += 1
+    }
+    #expect(rows > 100)
+    #expect(withPrototype * 10 > rows * 9)
+  }
+
+  /// The integrity check decodes a long list on a second thread and a short one as it reads it: both
+  /// give the same results, in the order of the rows, and name a row they cannot read.
+  @Test func resultsDecodedOnAThreadOrInlineAreTheSame() throws {
+    let (store, _) = try Self.assessedStore()
+    let raw = try SQLiteConnection(path: store.path, mode: .readOnly)
+    var rows: [ResultDecoder.Row] = []
+    for row in try raw.query(
+      "SELECT d.id, d.body_id, b.template, \(ResultBody.columnList) FROM result_details d JOIN result_bodies b ON b.id = d.body_id ORDER BY d.id"
+    ) {
+      rows.append(
+        .init(
+          id: try row.int64("id"), body: try row.int64("body_id"), template: Array(try row.string("template").utf8),
+          values: try ResultBody.members.map { try row.optionalString($0.column) }, detail: nil))
+    }
+    rows += rows + rows  // more than two batches
+    // One whose body is missing, and one holding a detail that is not a result.
+    rows.insert(.init(id: -1, body: 1, template: nil, values: [], detail: nil), at: rows.count / 2)
+    rows.append(.init(id: -2, body: nil, template: nil, values: [], detail: Array("{}".utf8)))
+    #expect(rows.count > ResultDecoder.batchSize * 2)
+    let threaded = ResultDecoder(threaded: true)
+    let inline = ResultDecoder(threaded: false)
+    for row in rows {
+      threaded.add(row)
+      inline.add(row)
+    }
+    let (a, b) = (try threaded.finish(), try inline.finish())
+    #expect(a.results == b.results)
+    #expect(a.problems == b.problems)
+    #expect(a.results.count == rows.count - 2)
+    #expect(a.problems.map(\.rows) == ["row -1", "row -2"])
+    var prototypes = ResultPrototypes()
+    let expected = rows.compactMap { r in r.template.flatMap { prototypes.result(body: r.body ?? 0, template: $0, values: r.values) } }
+    #expect(a.results == expected)
+  }
+
+  /// A template whose placeholders are not each the whole value of its own top-level member, or
+  /// which holds U+0003 in a string, has no prototype: its results are rebuilt and parsed, and come
+  /// out the same.
+  @Test func aTemplateThatAPrototypeCannotStandForIsRebuiltAndParsed() throws {
+    let r = Self.result(
+      principal: PrincipalRef(type: .user, id: "AIDA1", name: "one", arn: "arn:aws:iam::123456789012:user/one"),
+      policy: PolicyRef(kind: .inline, name: "p", documentSHA256: String(repeating: "a", count: 64)))
+    let values = Self.values(r)
+    let template = try #require(ResultBody.template(detail: r.storedCanonicalBytes, values: values))
+    #expect(ResultBody.prototype(template: template) != nil)
+    func text(_ bytes: [UInt8]) -> String { String(decoding: bytes, as: UTF8.self) }
+    func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
+    let mark = String(UnicodeScalar(ResultBody.mark))
+    // U+0003 written in a string of the result.
+    let escaped = bytes(text(template).replacingOccurrences(of: "No statement", with: #"No\u0003g statement"#))
+    // A placeholder inside a nested object (its top-level member then holds a plain value).
+    let nested = bytes(
+      text(template).replacingOccurrences(of: "\"principal_name\":\(mark)h", with: "\"principal_name\":\"one\"")
+        .replacingOccurrences(of: "\"sources\":[{", with: "\"sources\":[{\"principal_name\":\(mark)h,"))
+    // A placeholder that is only part of a value.
+    let partial = bytes(text(template).replacingOccurrences(of: "\"principal_id\":\(mark)g", with: "\"principal_id\":[\(mark)g]"))
+    for (name, damaged) in [("escaped", escaped), ("nested", nested), ("partial", partial)] {
+      #expect(damaged != template, "\(name)")
+      #expect(ResultBody.prototype(template: damaged) == nil, "\(name)")
+      var prototypes = ResultPrototypes()
+      let rebuilt = ResultBody.detail(template: damaged, values: values).flatMap { try? JSONParser.parse($0) }.flatMap(
+        CheckResult.init(json:))
+      #expect(prototypes.result(body: 1, template: damaged, values: values) == rebuilt, "\(name)")
+    }
+    #expect(ResultBody.prototype(template: bytes("{}")) == nil)
+  }
+
   static func result(principal: PrincipalRef?, policy: PolicyRef?) -> CheckResult {
     CheckResult(
       checkID: "kms-full-access-inline", checkVersion: 1, status: .pass, principal: principal, policy: policy,

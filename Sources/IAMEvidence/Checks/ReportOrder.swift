@@ -1,28 +1,19 @@
 extension CheckResult {
   /// Sorts `results` into ``reportOrder(_:_:)`` by small precomputed keys, then moves each result
-  /// once into place: an account's assessment holds tens of thousands of (large) results.
+  /// once into place: an account's assessment holds tens of thousands of (large) results. Principals
+  /// and policies are ranked once per distinct one (far fewer than the results, which share them),
+  /// so the sort compares integers, not strings. (Results of checks the catalog does not know, which
+  /// ``reportOrder(_:_:)`` leaves unordered between them, are ordered by check id.)
   public static func sortForReport(_ results: inout [CheckResult]) {
-    struct Key {
-      var rank: Int
-      var checkID: String
-      var check: Int
-      var principal: (String, String, String)
-      var policy: (String, String, String)
+    let checks = ranks(results.map { r in Triple(r.checkID, "", "") })
+    let principals = ranks(results.map { r in Triple(r.principal?.type.rawValue ?? "", r.principal?.name ?? "", r.principal?.arn ?? "") })
+    let policies = ranks(results.map { r in Triple(r.policy?.name ?? "", r.policy?.arn ?? "", r.policy?.versionID ?? "") })
+    let keys = results.indices.map { i in
+      (results[i].status.severityRank, CheckCatalog.position(of: results[i].checkID), checks[i], principals[i], policies[i])
     }
-    let keys = results.map { r in
-      Key(
-        rank: r.status.severityRank, checkID: r.checkID, check: CheckCatalog.position(of: r.checkID),
-        principal: (r.principal?.type.rawValue ?? "", r.principal?.name ?? "", r.principal?.arn ?? ""),
-        policy: (r.policy?.name ?? "", r.policy?.arn ?? "", r.policy?.versionID ?? ""))
-    }
-    // order[k] is the index of the result that belongs at position k.
+    // order[k] is the index of the result that belongs at position k (ties keep their order).
     var order = keys.withUnsafeBufferPointer { k in
-      results.indices.sorted { i, j in
-        if k[i].rank != k[j].rank { return k[i].rank < k[j].rank }
-        if k[i].checkID != k[j].checkID { return k[i].check < k[j].check }
-        if k[i].principal != k[j].principal { return k[i].principal < k[j].principal }
-        return k[i].policy < k[j].policy
-      }
+      results.indices.sorted { i, j in k[i] != k[j] ? k[i] < k[j] : i < j }
     }
     // Apply the permutation in place, cycle by cycle, with swaps (no copy of the array).
     for start in order.indices where order[start] != start {
@@ -49,4 +40,26 @@ extension CheckResult {
       b.policy?.name ?? "", b.policy?.arn ?? "", b.policy?.versionID ?? ""
     )
   }
+}
+
+/// Three strings compared in order (as a tuple of them is), hashable.
+private struct Triple: Hashable, Comparable {
+  var a: String, b: String, c: String
+  init(_ a: String, _ b: String, _ c: String) { (self.a, self.b, self.c) = (a, b, c) }
+  static func < (x: Triple, y: Triple) -> Bool { (x.a, x.b, x.c) < (y.a, y.b, y.c) }
+}
+
+/// Each value's rank among the distinct values (equal values share one), in their order.
+private func ranks(_ values: [Triple]) -> [Int] {
+  var index: [Triple: Int] = [:]
+  var distinct: [Triple] = []
+  let ids = values.map { v in
+    if let i = index[v] { return i }
+    index[v] = distinct.count
+    distinct.append(v)
+    return distinct.count - 1
+  }
+  var rank = [Int](repeating: 0, count: distinct.count)
+  for (r, i) in distinct.indices.sorted(by: { distinct[$0] < distinct[$1] }).enumerated() { rank[i] = r }
+  return ids.map { rank[$0] }
 }

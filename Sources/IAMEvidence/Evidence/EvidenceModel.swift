@@ -182,13 +182,33 @@ public struct EvidenceModel: Sendable {
   public func counts(of checkID: String) -> StatusCounts { currentCounts[checkID] ?? StatusCounts() }
 
   /// Findings: every result that is not a pass, most severe first.
-  public var findings: [CheckResult] { derived.findings { results.filter { $0.status != .pass } } }
+  public var findings: [CheckResult] {
+    derived.findings {
+      // Through the buffer: only the findings are copied, not every result looked at.
+      results.withUnsafeBufferPointer { buffer in
+        var out: [CheckResult] = []
+        for i in buffer.indices where buffer[i].status != .pass { out.append(buffer[i]) }
+        return out
+      }
+    }
+  }
 
   /// The status counts of every check in the current snapshot (a check without results is absent).
   public var currentCounts: [String: StatusCounts] {
     derived.counts {
       var out: [String: StatusCounts] = [:]
-      for r in results { out[r.checkID, default: StatusCounts()][r.status] += 1 }
+      // Counted a run of one check at a time (results come grouped by check), each result lent, not copied.
+      var run: (check: String, counts: StatusCounts)?
+      results.withUnsafeBufferPointer { buffer in
+        for i in buffer.indices {
+          if run?.check != buffer[i].checkID {
+            if let (check, counts) = run { out[check, default: StatusCounts()].add(counts) }
+            run = (buffer[i].checkID, StatusCounts())
+          }
+          run?.counts[buffer[i].status] += 1
+        }
+      }
+      if let (check, counts) = run { out[check, default: StatusCounts()].add(counts) }
       return out
     }
   }

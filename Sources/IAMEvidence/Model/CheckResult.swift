@@ -124,43 +124,230 @@ public struct AppliedException: Sendable, Hashable {
 
 /// The result of one check for one subject (a policy, or an identity) in one snapshot. Every subject
 /// examined gets one, passes included: the population is complete.
+///
+/// Its subject and status are stored in place; the rest of its detail (statements, notes, sources,
+/// remediation, ...) in one shared, copy-on-write box: an account's report holds hundreds of
+/// thousands of results, copied as they are sorted, filtered and written, and many of them (the
+/// passes of a check, read back from one stored body) have the very same detail. The value
+/// semantics are those of a plain struct.
 public struct CheckResult: Sendable, Hashable {
   public var checkID: String
   public var checkVersion: Int
   public var status: ResultStatus
   public var principal: PrincipalRef?
   public var policy: PolicyRef?
+  private var detail: Detail
+
+  /// The part of a result kept in one box (immutable once shared: a writer copies it first).
+  private final class Detail: @unchecked Sendable {
+    var statements: [Int]
+    var offendingStatements: [JSONValue]
+    var reasons: [String]
+    var notes: [ResultNote]
+    var why: String
+    var exception: AppliedException?
+    var attachedTo: [PrincipalRef]
+    var inheritedBy: [PrincipalRef]
+    var sources: [GrantSource]
+    var remediation: [String]
+    var methods: [String]
+    var methodSources: [MethodSources]
+    var coveringExceptions: [SourceException]
+    var boundaryOf: [PrincipalRef]
+
+    init(
+      statements: [Int],
+      offendingStatements: [JSONValue],
+      reasons: [String],
+      notes: [ResultNote],
+      why: String,
+      exception: AppliedException?,
+      attachedTo: [PrincipalRef],
+      inheritedBy: [PrincipalRef],
+      sources: [GrantSource],
+      remediation: [String],
+      methods: [String],
+      methodSources: [MethodSources],
+      coveringExceptions: [SourceException],
+      boundaryOf: [PrincipalRef]
+    ) {
+      self.statements = statements
+      self.offendingStatements = offendingStatements
+      self.reasons = reasons
+      self.notes = notes
+      self.why = why
+      self.exception = exception
+      self.attachedTo = attachedTo
+      self.inheritedBy = inheritedBy
+      self.sources = sources
+      self.remediation = remediation
+      self.methods = methods
+      self.methodSources = methodSources
+      self.coveringExceptions = coveringExceptions
+      self.boundaryOf = boundaryOf
+    }
+
+    func copy() -> Detail {
+      Detail(
+        statements: statements, offendingStatements: offendingStatements, reasons: reasons, notes: notes, why: why, exception: exception,
+        attachedTo: attachedTo, inheritedBy: inheritedBy, sources: sources, remediation: remediation, methods: methods,
+        methodSources: methodSources, coveringExceptions: coveringExceptions, boundaryOf: boundaryOf)
+    }
+
+    static func equal(_ a: Detail, _ b: Detail) -> Bool {
+      a === b
+        || (a.statements == b.statements && a.offendingStatements == b.offendingStatements && a.reasons == b.reasons && a.notes == b.notes
+          && a.why == b.why && a.exception == b.exception && a.attachedTo == b.attachedTo && a.inheritedBy == b.inheritedBy
+          && a.sources == b.sources && a.remediation == b.remediation && a.methods == b.methods && a.methodSources == b.methodSources
+          && a.coveringExceptions == b.coveringExceptions && a.boundaryOf == b.boundaryOf)
+    }
+
+    func hash(into hasher: inout Hasher) {
+      hasher.combine(statements)
+      hasher.combine(offendingStatements)
+      hasher.combine(reasons)
+      hasher.combine(notes)
+      hasher.combine(why)
+      hasher.combine(exception)
+      hasher.combine(attachedTo)
+      hasher.combine(inheritedBy)
+      hasher.combine(sources)
+      hasher.combine(remediation)
+      hasher.combine(methods)
+      hasher.combine(methodSources)
+      hasher.combine(coveringExceptions)
+      hasher.combine(boundaryOf)
+    }
+  }
+
   /// 0-based indexes of the offending statements.
-  public var statements: [Int]
+  public var statements: [Int] {
+    get { detail.statements }
+    _modify {
+      if !isKnownUniquelyReferenced(&detail) { detail = detail.copy() }
+      yield &detail.statements
+    }
+  }
+
   /// The offending statements as written (canonical JSON objects).
-  public var offendingStatements: [JSONValue]
+  public var offendingStatements: [JSONValue] {
+    get { detail.offendingStatements }
+    _modify {
+      if !isKnownUniquelyReferenced(&detail) { detail = detail.copy() }
+      yield &detail.offendingStatements
+    }
+  }
+
   /// Machine reason codes.
-  public var reasons: [String]
-  public var notes: [ResultNote]
+  public var reasons: [String] {
+    get { detail.reasons }
+    _modify {
+      if !isKnownUniquelyReferenced(&detail) { detail = detail.copy() }
+      yield &detail.reasons
+    }
+  }
+
+  public var notes: [ResultNote] {
+    get { detail.notes }
+    _modify {
+      if !isKnownUniquelyReferenced(&detail) { detail = detail.copy() }
+      yield &detail.notes
+    }
+  }
+
   /// One sentence: why this status.
-  public var why: String
-  public var exception: AppliedException?
+  public var why: String {
+    get { detail.why }
+    _modify {
+      if !isKnownUniquelyReferenced(&detail) { detail = detail.copy() }
+      yield &detail.why
+    }
+  }
+
+  public var exception: AppliedException? {
+    get { detail.exception }
+    _modify {
+      if !isKnownUniquelyReferenced(&detail) { detail = detail.copy() }
+      yield &detail.exception
+    }
+  }
+
   /// Managed policies: every principal it is attached to.
-  public var attachedTo: [PrincipalRef]
+  public var attachedTo: [PrincipalRef] {
+    get { detail.attachedTo }
+    _modify {
+      if !isKnownUniquelyReferenced(&detail) { detail = detail.copy() }
+      yield &detail.attachedTo
+    }
+  }
+
   /// Group policies: the member users who inherit it.
-  public var inheritedBy: [PrincipalRef]
+  public var inheritedBy: [PrincipalRef] {
+    get { detail.inheritedBy }
+    _modify {
+      if !isKnownUniquelyReferenced(&detail) { detail = detail.copy() }
+      yield &detail.inheritedBy
+    }
+  }
+
   /// Identity check: where the effective grant comes from.
-  public var sources: [GrantSource]
+  public var sources: [GrantSource] {
+    get { detail.sources }
+    _modify {
+      if !isKnownUniquelyReferenced(&detail) { detail = detail.copy() }
+      yield &detail.sources
+    }
+  }
+
   /// Remediation steps, AWS CLI commands with the real names filled in.
-  public var remediation: [String]
+  public var remediation: [String] {
+    get { detail.remediation }
+    _modify {
+      if !isKnownUniquelyReferenced(&detail) { detail = detail.copy() }
+      yield &detail.remediation
+    }
+  }
+
   /// Escalation checks: the ids of the privilege-escalation methods available, sorted (empty for
   /// every other check; written to JSON only when not empty).
-  public var methods: [String]
+  public var methods: [String] {
+    get { detail.methods }
+    _modify {
+      if !isKnownUniquelyReferenced(&detail) { detail = detail.copy() }
+      yield &detail.methods
+    }
+  }
+
   /// Escalation checks: per available method, the sources that make it available (written to JSON,
   /// as `method_sources`, only when not empty).
-  public var methodSources: [MethodSources]
+  public var methodSources: [MethodSources] {
+    get { detail.methodSources }
+    _modify {
+      if !isKnownUniquelyReferenced(&detail) { detail = detail.copy() }
+      yield &detail.methodSources
+    }
+  }
+
   /// An identity result excepted because every source of its grant is covered by an exception in
   /// force: each source with the exception covering it (``exception`` is the one expiring first).
   /// Written to JSON, as `covering_exceptions`, only when not empty.
-  public var coveringExceptions: [SourceException] = []
+  public var coveringExceptions: [SourceException] {
+    get { detail.coveringExceptions }
+    _modify {
+      if !isKnownUniquelyReferenced(&detail) { detail = detail.copy() }
+      yield &detail.coveringExceptions
+    }
+  }
+
   /// Customer-managed policy results: the users and roles whose permissions boundary the policy is
   /// (written to JSON, as `boundary_of`, only when not empty).
-  public var boundaryOf: [PrincipalRef] = []
+  public var boundaryOf: [PrincipalRef] {
+    get { detail.boundaryOf }
+    _modify {
+      if !isKnownUniquelyReferenced(&detail) { detail = detail.copy() }
+      yield &detail.boundaryOf
+    }
+  }
 
   public init(
     checkID: String, checkVersion: Int, status: ResultStatus, principal: PrincipalRef? = nil, policy: PolicyRef? = nil,
@@ -173,18 +360,24 @@ public struct CheckResult: Sendable, Hashable {
     self.status = status
     self.principal = principal
     self.policy = policy
-    self.statements = statements
-    self.offendingStatements = offendingStatements
-    self.reasons = reasons
-    self.notes = notes
-    self.why = why
-    self.exception = exception
-    self.attachedTo = attachedTo
-    self.inheritedBy = inheritedBy
-    self.sources = sources
-    self.remediation = remediation
-    self.methods = methods
-    self.methodSources = methodSources
+    self.detail = Detail(
+      statements: statements, offendingStatements: offendingStatements, reasons: reasons, notes: notes, why: why,
+      exception: exception, attachedTo: attachedTo, inheritedBy: inheritedBy, sources: sources, remediation: remediation,
+      methods: methods, methodSources: methodSources, coveringExceptions: [], boundaryOf: [])
+  }
+
+  public static func == (a: CheckResult, b: CheckResult) -> Bool {
+    a.checkID == b.checkID && a.checkVersion == b.checkVersion && a.status == b.status && a.principal == b.principal
+      && a.policy == b.policy && Detail.equal(a.detail, b.detail)
+  }
+
+  public func hash(into hasher: inout Hasher) {
+    hasher.combine(checkID)
+    hasher.combine(checkVersion)
+    hasher.combine(status)
+    hasher.combine(principal)
+    hasher.combine(policy)
+    detail.hash(into: &hasher)
   }
 
   /// The stable identity of this result across snapshots: check, principal id (or policy ARN for

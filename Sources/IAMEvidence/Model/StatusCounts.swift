@@ -36,6 +36,14 @@ public struct StatusCounts: Sendable, Hashable {
   }
 
   public var total: Int { fail + excepted + pass + error }
+
+  /// Adds `other`'s counts.
+  mutating func add(_ other: StatusCounts) {
+    fail += other.fail
+    excepted += other.excepted
+    pass += other.pass
+    error += other.error
+  }
 }
 
 /// One row of the history: a snapshot's counts for one check (the trend's data).

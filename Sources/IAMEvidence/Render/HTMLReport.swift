@@ -98,6 +98,42 @@ public enum HTMLReport {
     stylesheet: String? = nil
   ) throws -> XMLDocument {
     let files = summarisesPopulation(model, rowLimit: rowLimit) ? try files ?? populationFiles(model) : nil
+    return try tree(model, templates: templates, files: files, rowLimit: rowLimit, stylesheet: stylesheet).document
+  }
+
+  /// report.html's tree built before evidence.xml is written (``ReportRenderer`` builds it on another
+  /// thread meanwhile): only its facts about evidence.xml wait for the file, and ``write(evidence:to:)``
+  /// puts them in. The tree is used by one thread at a time: built by one, then written by another.
+  struct Prepared: @unchecked Sendable {
+    fileprivate let document: XMLDocument
+    /// Where the facts about evidence.xml go (nil: the report lists every population, and does not name it).
+    fileprivate let evidenceFact: XMLElement?
+    fileprivate let findings: Int
+
+    /// Writes the report, evidence.xml being `evidence`.
+    func write(evidence: RenderedFile, to output: XMLOutput) throws {
+      if let evidenceFact {
+        evidenceFact.removeAllChildren()
+        Context.evidenceFact(evidence, findings: findings, into: evidenceFact)
+      }
+      try document.writeHTML5(to: output)
+    }
+  }
+
+  /// ``Prepared`` for `model`, population.csv being `csv` with `csvRows`.
+  static func prepare(
+    _ model: EvidenceModel, templates: TemplateSet, csv: RenderedFile, csvRows: [String: ClosedRange<Int>]
+  ) throws -> Prepared {
+    let pending = RenderedFile(name: "evidence.xml", byteCount: 0, sha256: "", rows: 0)
+    let files = summarisesPopulation(model) ? PopulationFiles(evidence: pending, csv: csv, csvRows: csvRows) : nil
+    let (document, fact) = try tree(model, templates: templates, files: files, rowLimit: populationRowLimit, stylesheet: nil)
+    return Prepared(document: document, evidenceFact: fact, findings: model.findings.count)
+  }
+
+  /// The filled template, and where its facts about evidence.xml are (when `files` is given).
+  private static func tree(
+    _ model: EvidenceModel, templates: TemplateSet, files: PopulationFiles?, rowLimit: Int, stylesheet: String?
+  ) throws -> (document: XMLDocument, evidenceFact: XMLElement?) {
     let templatePath = templates.reportXHTML.path
     let document = try templates.reportTemplate()
     var slots: [String: XMLElement] = [:]
@@ -130,13 +166,13 @@ public enum HTMLReport {
     context.exceptions(slot("exceptions"))
     TrendChart.render(into: slot("trend"), history: model.history, checks: model.checks, privileged: model.privilegedCounts)
     context.versionChanges(slot("trend"))
-    context.population(slot("population"))
+    let evidenceFact = context.population(slot("population"))
     context.methodology(slot("methodology"))
     context.custody(slot("custody"))
     ReportSections.provenance(slot("custody"), model)
     context.signOff(slot("sign-off"))
     context.footer(slot("footer"))
-    return document
+    return (document, evidenceFact)
   }
 
   /// Human words for a status (the badge's text label; colour is never the only signal).
@@ -973,8 +1009,10 @@ private struct Context {
 
   // MARK: Population
 
-  func population(_ slot: XMLElement) {
-    if let files { populationFiles(files, into: slot) }
+  /// Returns where the facts about evidence.xml are, when the report names the files.
+  @discardableResult
+  func population(_ slot: XMLElement) -> XMLElement? {
+    let evidenceFact = files.map { populationFiles($0, into: slot) }
     let groups = orderedChecks.map { ($0.id, $0.title, $0.population) } + uncataloguedCheckIDs.map { ($0, $0, "") }
     for (id, title, population) in groups {
       let block = slot.add("div", class: "population-check")
@@ -1008,6 +1046,7 @@ private struct Context {
         subjectCells(r, into: tr)
       }
     }
+    return evidenceFact
   }
 
   /// Where the subjects of check `id` are, when there are too many to list.
@@ -1034,8 +1073,8 @@ private struct Context {
   }
 
   /// The files holding the complete population, with their row counts and SHA-256, when the report
-  /// lists some checks' populations only as counts.
-  func populationFiles(_ files: HTMLReport.PopulationFiles, into slot: XMLElement) {
+  /// lists some checks' populations only as counts. Returns the element holding evidence.xml's facts.
+  func populationFiles(_ files: HTMLReport.PopulationFiles, into slot: XMLElement) -> XMLElement {
     let box = slot.add("div", class: "population-files")
     box.add(
       "p",
@@ -1053,13 +1092,21 @@ private struct Context {
           + "SHA-256), exception, finding key; \(HTMLReport.grouped(files.csv.byteCount)) bytes, SHA-256 ")
       dd.add("code", files.csv.sha256, class: "hash")
     }
+    var evidenceFact: XMLElement?
     dl.fact(files.evidence.name) { dd in
-      dd.say(
-        "the canonical evidence: its population element holds the \(HTMLReport.grouped(files.evidence.rows)) results, its "
-          + "findings element the detail of each of the \(HTMLReport.grouped(model.findings.count)) findings; "
-          + "\(HTMLReport.grouped(files.evidence.byteCount)) bytes, SHA-256 ")
-      dd.add("code", files.evidence.sha256, class: "hash")
+      Self.evidenceFact(files.evidence, findings: model.findings.count, into: dd)
+      evidenceFact = dd
     }
+    return evidenceFact!
+  }
+
+  /// What the report says of evidence.xml (`file`), a model of `findings` findings.
+  static func evidenceFact(_ file: RenderedFile, findings: Int, into dd: XMLElement) {
+    dd.say(
+      "the canonical evidence: its population element holds the \(HTMLReport.grouped(file.rows)) results, its "
+        + "findings element the detail of each of the \(HTMLReport.grouped(findings)) findings; "
+        + "\(HTMLReport.grouped(file.byteCount)) bytes, SHA-256 ")
+    dd.add("code", file.sha256, class: "hash")
   }
 
   // MARK: Methodology

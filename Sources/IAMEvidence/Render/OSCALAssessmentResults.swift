@@ -1102,27 +1102,23 @@ extension OSCALAssessmentResults {
     _ m: XMLElement, toolName: String, toolRemarks: String, reviewers: [String], operators: [String],
     operatorRemarks: (String) -> String
   ) {
-    let role = m.addChild("role")
-    role.setAttribute("id", "prepared-by")
-    role.addChild("title").addText("Prepared By")
-    markup(role.addChild("description"), ["Produced this document from the evidence store."])
+    func role(_ id: String, _ title: String, _ description: String) {
+      let role = m.addChild("role")
+      role.setAttribute("id", id)
+      role.addChild("title").addText(title)
+      markup(role.addChild("description"), [description])
+    }
+    role("prepared-by", "Prepared By", "Produced this document from the evidence store.")
     if !reviewers.isEmpty {
-      let reviewer = m.addChild("role")
-      reviewer.setAttribute("id", "access-reviewer")
-      reviewer.addChild("title").addText("Access Reviewer")
-      markup(
-        reviewer.addChild("description"),
-        ["Reviewed a snapshot's privileged-access register and open findings and decided, per item, keep, revoke or exception."])
+      role(
+        "access-reviewer", "Access Reviewer",
+        "Reviewed a snapshot's privileged-access register and open findings and decided, per item, keep, revoke or exception.")
     }
     if !operators.isEmpty {
-      let role = m.addChild("role")
-      role.setAttribute("id", "operator")
-      role.addChild("title").addText("Operator")
-      markup(
-        role.addChild("description"),
-        [
-          "Took the export of a snapshot (aws iam get-account-authorization-details, with aws sts get-caller-identity) and ingested it, as named with ingest --operator."
-        ])
+      role(
+        "operator", "Operator",
+        "Took the export of a snapshot (aws iam get-account-authorization-details, with aws sts get-caller-identity) and ingested it, as named with ingest --operator."
+      )
     }
     let partyUUID = uuid("party", toolName)
     let party = m.addChild("party")

@@ -44,18 +44,20 @@ public enum ReportRenderer {
 
   /// Renders each file through `create(name, rows, body)`, which runs `body` with the file's sink and
   /// returns what was written (it is called from two threads at once). evidence.xml is written on
-  /// this thread while population.csv is written on another, then report.html, which names them.
+  /// this thread while population.csv is written on another, which then builds report.html's tree;
+  /// report.html, which names both files, is written last.
   static func produce(
     _ model: EvidenceModel, templates: TemplateSet, phase: (String) -> Void = { _ in },
     create: @escaping @Sendable (String, Int, (RenderSink) throws -> Void) throws -> RenderedFile
   ) throws {
     let xsd = [UInt8](try Data(contentsOf: templates.evidenceXSD))
-    let csvJob = BackgroundJob { () throws -> (RenderedFile, [String: ClosedRange<Int>]) in
+    let csvJob = BackgroundJob { () throws -> (RenderedFile, HTMLReport.Prepared) in
       var rows: [String: ClosedRange<Int>] = [:]
       let file = try create(populationCSVName, model.results.count) { sink in
         rows = try CSV.writePopulation(model, order: HTMLReport.populationOrder(model), to: sink)
       }
-      return (file, rows)
+      // report.html's tree too, while evidence.xml is written: only what it says of evidence.xml waits.
+      return (file, try HTMLReport.prepare(model, templates: templates, csv: file, csvRows: rows))
     }
     // The other thread is done before this returns, whatever happens here: the caller may then remove the folder.
     defer { _ = try? csvJob.result() }
@@ -74,52 +76,13 @@ public enum ReportRenderer {
       throw ConcurrentValidation.Stopped()
     }
     phase("evidence.xml")
-    let (csv, rows) = try csvJob.result()
-    phase(populationCSVName)
-    let files = HTMLReport.PopulationFiles(evidence: evidence, csv: csv, csvRows: rows)
-    _ = try create("report.html", 0) { sink in
-      try HTMLReport.write(model, templates: templates, files: files) { try sink.write($0) }
-    }
+    let (_, html) = try csvJob.result()
+    phase("population.csv, report.html built")
+    _ = try create("report.html", 0) { sink in try html.write(evidence: evidence) { try sink.write($0) } }
     phase("report.html")
     try validation.finish()
     phase("evidence.xml validated")
     _ = try create("evidence.xsd", 0) { sink in try xsd.withUnsafeBytes { try sink.write($0) } }
-  }
-}
-
-/// Work run on a thread of its own; ``result()`` waits for it (once or more).
-final class BackgroundJob<T: Sendable>: Sendable {
-  private let outcome = Locked<Result<T, any Error>?>(nil)
-  private let done = DispatchSemaphore(value: 0)
-
-  init(_ work: @escaping @Sendable () throws -> T) {
-    let outcome = outcome
-    let done = done
-    Thread.detachNewThread {
-      let result = Result { try work() }
-      outcome.withLock { $0 = result }
-      done.signal()
-    }
-  }
-
-  /// The work's value, or its error, once it is done.
-  func result() throws -> T {
-    if let finished = outcome.withLock({ $0 }) { return try finished.get() }
-    done.wait()
-    done.signal()  // for the next caller
-    return try outcome.withLock { $0 }!.get()
-  }
-}
-
-/// A value behind a lock.
-final class Locked<Value>: @unchecked Sendable {
-  private let lock = NSLock()
-  private var value: Value
-  init(_ value: Value) { self.value = value }
-  func withLock<R>(_ body: (inout Value) throws -> R) rethrows -> R {
-    lock.lock()
-    defer { lock.unlock() }
-    return try body(&value)
   }
 }
 
@@ -183,68 +146,5 @@ final class ConcurrentValidation {
     channel.cancel()
     done.wait()
     waited = true
-  }
-}
-
-/// A bounded queue of byte blocks from one thread to another.
-final class BlockChannel: @unchecked Sendable {
-  private let condition = NSCondition()
-  private var queue: [[UInt8]] = []
-  private var head = 0
-  private var closed = false
-  private var cancelled = false
-  private let capacity: Int
-
-  init(capacity: Int) { self.capacity = capacity }
-
-  /// Queues `block`, waiting while the queue is full; false once the receiver cancelled.
-  func send(_ block: [UInt8]) -> Bool {
-    condition.lock()
-    defer { condition.unlock() }
-    while queue.count - head >= capacity && !cancelled { condition.wait() }
-    guard !cancelled else { return false }
-    queue.append(block)
-    condition.broadcast()
-    return true
-  }
-
-  /// The next block, waiting for one; nil once closed and empty, or cancelled.
-  func receive() -> [UInt8]? {
-    condition.lock()
-    defer { condition.unlock() }
-    while head == queue.count && !closed && !cancelled { condition.wait() }
-    guard !cancelled, head < queue.count else { return nil }
-    let block = queue[head]
-    head += 1
-    if head == queue.count {
-      queue.removeAll(keepingCapacity: true)
-      head = 0
-    }
-    condition.broadcast()
-    return block
-  }
-
-  /// No more blocks will be sent.
-  func close() {
-    condition.lock()
-    closed = true
-    condition.broadcast()
-    condition.unlock()
-  }
-
-  /// Drops what is queued; sends fail and receives end from now on.
-  func cancel() {
-    condition.lock()
-    cancelled = true
-    queue.removeAll()
-    head = 0
-    condition.broadcast()
-    condition.unlock()
-  }
-
-  var isCancelled: Bool {
-    condition.lock()
-    defer { condition.unlock() }
-    return cancelled
   }
 }

@@ -41,7 +41,9 @@ extension EvidenceWorkflow {
     if let f = from, let first = period.first, first.capturedAt > f {
       start = try store.snapshots(account: current.account).last { $0.capturedAt < f }
     }
-    let ledger = try requireIntegrity(start.map { [$0] + period } ?? period)
+    // The current snapshot's results are read from the rows the integrity check verifies.
+    var (ledger, currentResults) = try requireIntegrity(start.map { [$0] + period } ?? period, readingResultsOf: current)
+    CheckResult.sortForReport(&currentResults)
     var counts: [Int: [String: StatusCounts]] = [:]
     var versions: [Int: [String: Int]] = [:]
     for s in period {
@@ -51,7 +53,6 @@ extension EvidenceWorkflow {
     // The register's history starts at the account's first snapshot, before the period if need be:
     // "privileged since" does not stop at the period's start.
     let privileged = try privilegedHistory(through: current, registersOf: [current.id], capabilities: capabilities)
-    let currentResults = try results(snapshotID: current.id)
     var records = EvidenceRecords(
       current: current, period: period, periodFrom: from, periodTo: to, results: currentResults, counts: counts,
       assessment: try store.latestAssessment(snapshotID: current.id), sqliteVersion: EvidenceStore.sqliteVersion, ledger: ledger,
@@ -121,10 +122,13 @@ extension EvidenceWorkflow {
   public func checkIntegrity() throws -> IntegrityReport { try store.checkIntegrity() }
 
   /// Refuses to build evidence on rows that fail their integrity check (damaged or edited since they
-  /// were written); returns the snapshots' ledger heads, which the evidence carries.
-  func requireIntegrity(_ snapshots: [SnapshotRecord]) throws -> LedgerHeads {
-    let report = try store.checkIntegrity(snapshotIDs: snapshots.map(\.id))
-    guard let first = report.problems.first else { return report.heads }
+  /// were written); returns the snapshots' ledger heads, which the evidence carries, and the results
+  /// of `current` (one of `snapshots`) in the order stored, read from the rows the check verified.
+  func requireIntegrity(
+    _ snapshots: [SnapshotRecord], readingResultsOf current: SnapshotRecord
+  ) throws -> (heads: LedgerHeads, results: [CheckResult]) {
+    let (report, results) = try store.checkIntegrity(snapshotIDs: snapshots.map(\.id), readingResultsOf: current.id)
+    guard let first = report.problems.first else { return (report.heads, results) }
     throw WorkflowError(
       path: store.path,
       message: "fails its integrity check, so no evidence is written from it: \(first)"

@@ -28,12 +28,28 @@ extension EvidenceStore {
   /// and its entries' digests of the rows these snapshots hold are those of the rows as they are.
   /// Only reads.
   public func checkIntegrity(snapshotIDs: [Int]? = nil) throws(StoreError) -> IntegrityReport {
-    try wrap { try consistentRead { try checkIntegrityNow(snapshotIDs: snapshotIDs) } }
+    try wrap { try consistentRead { try checkIntegrityNow(snapshotIDs: snapshotIDs, reading: nil).report } }
   }
 
-  private func checkIntegrityNow(snapshotIDs: [Int]?) throws -> IntegrityReport {
+  /// ``checkIntegrity(snapshotIDs:)`` of `snapshotIDs`, which include `snapshotID`, and the results
+  /// of snapshot `snapshotID` as ``results(snapshotID:check:statuses:)`` gives them, decoded from
+  /// the rows the check reads and verifies (one pass over them, not two). The results are only
+  /// complete when the report has no problems.
+  public func checkIntegrity(
+    snapshotIDs: [Int], readingResultsOf snapshotID: Int
+  ) throws(StoreError) -> (report: IntegrityReport, results: [CheckResult]) {
+    try wrap { try consistentRead { try checkIntegrityNow(snapshotIDs: snapshotIDs, reading: snapshotID) } }
+  }
+
+  private func checkIntegrityNow(snapshotIDs: [Int]?, reading: Int?) throws -> (report: IntegrityReport, results: [CheckResult]) {
     try wrap {
       let ledger = Ledger(db: db, path: path)
+      // The lists of the results to read, in the order the store reads them.
+      var lists: [Int64] = []
+      if let reading {
+        lists = try db.query("SELECT id FROM latest_snapshot_results WHERE snapshot_id = ?", [reading]).map { Int64(try $0.int("id")) }
+        ledger.decodeLists = Set(lists)
+      }
       var (entries, problems) = try ledgerEntries(ledger)
       let ids = try snapshotIDs ?? db.query("SELECT id FROM snapshots ORDER BY id").map { try $0.int("id") }
       var ingests: [Int: LedgerEntry] = [:]
@@ -167,9 +183,20 @@ extension EvidenceStore {
       // A row shared by several snapshots (a document, a result) is named once.
       var seen = Set<IntegrityProblem>()
       problems = problems.filter { seen.insert($0).inserted }
-      return IntegrityReport(
+      let report = IntegrityReport(
         snapshots: ids, ledgerEntries: entries.count, backfilledEntries: entries.filter(\.backfilled).count, problems: problems,
         heads: LedgerHeads(snapshots: heads), chainHead: entries.last.map { LedgerHead(entry: $0.id, head: $0.head) })
+      var results: [CheckResult] = []
+      var decoded = ledger.takeDecoded()
+      results.reserveCapacity(decoded.values.reduce(0) { $0 + $1.count })
+      for list in lists {
+        guard let read = decoded.removeValue(forKey: list) else {
+          if report.isOK { throw StoreError(path: path, message: "the results of snapshot_results row \(list) were not read") }
+          continue
+        }
+        results += read
+      }
+      return (report, results)
     }
   }
 
@@ -260,9 +287,7 @@ extension EvidenceStore {
     for id in ids {
       try statement.bind([id])
       guard let row = try statement.step() else { continue }
-      guard let detail = try details.detail(row),
-        let json = try? JSONParser.parse(detail), let result = CheckResult(json: json)
-      else { continue }
+      guard let result = try details.result(row) else { continue }
       let expected: [(String, String?)] = [
         ("check_id", result.checkID), ("finding_key", result.findingKey), ("status", result.status.rawValue),
         ("principal_type", result.principal?.type.rawValue), ("principal_id", result.principal?.id),

@@ -69,6 +69,17 @@ final class Ledger {
   private var verifiedDocuments = Set<Int64>()
   private var verifiedResults = Set<Int64>()
   private var verifiedLongStrings = Set<Int64>()
+  /// `snapshot_results` rows whose results are also decoded, from the rows read to check them
+  /// (``EvidenceStore/checkIntegrity(snapshotIDs:readingResultsOf:)``: one pass, not two), into
+  /// ``decoded`` by list, in the list's order; a result that cannot be read is a problem.
+  var decodeLists = Set<Int64>()
+  private var decoded: [Int64: [CheckResult]] = [:]
+
+  /// The results decoded so far (``decodeLists``), handed over: the ledger keeps none of them.
+  func takeDecoded() -> [Int64: [CheckResult]] {
+    defer { decoded = [:] }
+    return decoded
+  }
 
   static let genesis = String(repeating: "0", count: 64)
   static let format = 1
@@ -417,7 +428,12 @@ final class Ledger {
     var badStatus: [(Int64, String)] = []
     var missing: [Int64] = []
     var toVerify: [(id: Int64, sha: String, detail: [UInt8])] = []
-    var toVerifyBodies: [(id: Int64, sha: String, body: Int64, values: [String?])] = []
+    let decoding = decodeLists.contains(listID)
+    // Problems of details rebuilt from their bodies, found row by row, named after the others.
+    var bodyProblems: [IntegrityProblem] = []
+    // Decoding results needs no database: a second thread does it while this one reads, digests and
+    // verifies the rows (for a long list: a thread per short one costs more than it saves).
+    let decoder = decoding ? ResultDecoder(threaded: resultIDs.count >= ResultDecoder.threadedFrom) : nil
     let checkBytes = Array(check.utf8)
     let (fail, excepted, pass, error) = (Array("fail".utf8), Array("excepted".utf8), Array("pass".utf8), Array("error".utf8))
     try d.rows(
@@ -446,10 +462,20 @@ final class Ledger {
             longStrings.insert(reference)
           }
         }
-        if verifyTexts, self.verifiedResults.insert(result).inserted {
-          if let body = row.int64(17) {
-            toVerifyBodies.append((result, row.text(1) ?? "", body, Self.bodyValueColumns.map { row.text($0) }))
-          } else if case .text(let detail) = row.value(16), detail.contains(LongStrings.open) {
+        let body = row.int64(17)
+        let verify = verifyTexts && self.verifiedResults.insert(result).inserted
+        if let body, verify || decoding {
+          let template = try self.details.template(body)
+          let values = Self.bodyValueColumns.map { row.text($0) }
+          if verify { Self.verifyBody(result, row, body, template, values, problems: &bodyProblems) }
+          decoder?.add(.init(id: result, body: body, template: template, values: values, detail: nil))
+        } else if let decoder {
+          var detail: [UInt8]?
+          if case .text(let bytes) = row.value(16) { detail = try self.details.strings.expand(Array(bytes)) }
+          decoder.add(.init(id: result, body: nil, template: nil, values: [], detail: detail))
+        }
+        if verify, body == nil {
+          if case .text(let detail) = row.value(16), detail.contains(LongStrings.open) {
             toVerify.append((result, row.text(1) ?? "", Array(detail)))
           } else if !Self.textMatches(row, sha: 1, text: 16) {
             problems.append(
@@ -482,27 +508,13 @@ final class Ledger {
           "snapshot_results", listID,
           "column open_ids (\(openIDs.count) ids) is not the list of its fail and excepted results (\(expectedOpen.count))"))
     }
+    for (result, sha, stored) in toVerify { try verifyExpanded(result, sha: sha, stored: stored, problems: &problems) }
+    let (decodeProblems, decoded) = try decoder?.finish() ?? ([], [])
+    problems += bodyProblems + decodeProblems
     if verifyTexts {
-      for (result, sha, stored) in toVerify { try verifyExpanded(result, sha: sha, stored: stored, problems: &problems) }
-      for (result, sha, body, values) in toVerifyBodies {
-        guard let template = try details.template(body) else {
-          problems.append(.row("result_details", result, "its body (result_bodies row \(body)) is missing"))
-          continue
-        }
-        guard let detail = ResultBody.detail(template: template, values: values) else {
-          problems.append(.row("result_bodies", body, "its template holds a placeholder that is not one: the template was changed"))
-          continue
-        }
-        if SHA256.hash(data: detail).hexString != sha {
-          problems.append(
-            .row(
-              "result_details", result,
-              "the SHA-256 of its detail, rebuilt from its columns and body \(body), does not match its sha256 column: a column or the body was changed"
-            ))
-        }
-      }
       for reference in longStrings.sorted() { try verifyLongString(reference, problems: &problems) }
     }
+    if decoding { self.decoded[listID] = decoded }
     return d.hex()
   }
 
@@ -716,5 +728,133 @@ final class Ledger {
           backfilled: backfilled, components: components, digest: digest, head: head))
     }
     return (entries, problems)
+  }
+}
+
+extension Ledger {
+  /// Hashes the detail of result `result` (`row` of `resultRows`), rebuilt from body `body` (its
+  /// `template`, nil when missing) and the row's `values` (``ResultBody/members``), against the
+  /// row's `sha256` column.
+  fileprivate static func verifyBody(
+    _ result: Int64, _ row: SQLiteRawRow, _ body: Int64, _ template: [UInt8]?, _ values: [String?], problems: inout [IntegrityProblem]
+  ) {
+    guard let template else {
+      problems.append(.row("result_details", result, "its body (result_bodies row \(body)) is missing"))
+      return
+    }
+    guard let detail = ResultBody.detail(template: template, values: values) else {
+      problems.append(.row("result_bodies", body, "its template holds a placeholder that is not one: the template was changed"))
+      return
+    }
+    guard case .text(let sha) = row.value(1), hexEquals(SHA256.hash(data: detail), sha) else {
+      problems.append(
+        .row(
+          "result_details", result,
+          "the SHA-256 of its detail, rebuilt from its columns and body \(body), does not match its sha256 column: a column or the body was changed"
+        ))
+      return
+    }
+  }
+
+  /// Whether `digest` written in lowercase hexadecimal is `hex` (no string is made per row).
+  private static func hexEquals(_ digest: some Sequence<UInt8>, _ hex: UnsafeRawBufferPointer) -> Bool {
+    let digits: StaticString = "0123456789abcdef"
+    return digits.withUTF8Buffer { d in
+      var i = 0
+      for byte in digest {
+        guard i + 1 < hex.count, hex[i] == d[Int(byte >> 4)], hex[i + 1] == d[Int(byte & 15)] else { return false }
+        i += 2
+      }
+      return i == hex.count
+    }
+  }
+}
+
+/// Decodes the result rows the ledger reads (``Ledger/decodeLists``), in the order given
+/// (``ResultPrototypes``): on a thread of its own, in batches, or as they come.
+final class ResultDecoder {
+  /// The rows from which a list is decoded on a thread of its own.
+  static let threadedFrom = 4096
+
+  /// One row, with everything decoding it needs from the database.
+  struct Row: Sendable {
+    var id: Int64
+    /// The row's body, and the body's template (nil: missing); nil for a row holding its detail.
+    var body: Int64?
+    var template: [UInt8]?
+    /// The values of ``ResultBody/members``, for a row with a body.
+    var values: [String?]
+    /// A row without a body: its detail with its long strings put back (nil: not readable).
+    var detail: [UInt8]?
+  }
+
+  static let batchSize = 512
+  private let channel = Channel<[Row]>(capacity: 8)
+  private let job: BackgroundJob<(problems: [IntegrityProblem], results: [CheckResult])>?
+  private var batch: [Row] = []
+  /// Without a thread: what has been decoded so far.
+  private var prototypes = ResultPrototypes()
+  private var problems: [IntegrityProblem] = []
+  private var results: [CheckResult] = []
+
+  init(threaded: Bool) {
+    guard threaded else {
+      job = nil
+      return
+    }
+    let channel = channel
+    job = BackgroundJob {
+      var prototypes = ResultPrototypes()
+      var problems: [IntegrityProblem] = []
+      var results: [CheckResult] = []
+      while let rows = channel.receive() {
+        for row in rows { Self.process(row, prototypes: &prototypes, problems: &problems, results: &results) }
+      }
+      return (problems, results)
+    }
+    batch.reserveCapacity(Self.batchSize)
+  }
+
+  // Abandoned (the reading thread threw): the worker stops.
+  deinit { channel.cancel() }
+
+  func add(_ row: Row) {
+    guard job != nil else {
+      Self.process(row, prototypes: &prototypes, problems: &problems, results: &results)
+      return
+    }
+    batch.append(row)
+    if batch.count == Self.batchSize { send() }
+  }
+
+  private func send() {
+    guard !batch.isEmpty else { return }
+    _ = channel.send(batch)
+    batch = []
+    batch.reserveCapacity(Self.batchSize)
+  }
+
+  /// The problems found and the results decoded, in the order of the rows.
+  func finish() throws -> (problems: [IntegrityProblem], results: [CheckResult]) {
+    guard let job else { return (problems, results) }
+    send()
+    channel.close()
+    return try job.result()
+  }
+
+  private static func process(
+    _ row: Row, prototypes: inout ResultPrototypes, problems: inout [IntegrityProblem], results: inout [CheckResult]
+  ) {
+    var read: CheckResult?
+    if let body = row.body {
+      read = row.template.flatMap { prototypes.result(body: body, template: $0, values: row.values) }
+    } else {
+      read = row.detail.flatMap(ResultPrototypes.result(detail:))
+    }
+    if let read {
+      results.append(read)
+    } else {
+      problems.append(.row("result_details", row.id, "its detail cannot be read as a result"))
+    }
   }
 }

@@ -157,11 +157,100 @@ extension ResultBody {
   }
 }
 
+extension ResultBody {
+  /// The result every detail of `template` stands for, with the values of ``members`` left to fill
+  /// in (``result(_:values:)``): parsed once per body instead of once per result. Nil when that
+  /// would not give exactly what parsing each rebuilt detail gives, and the caller rebuilds and
+  /// parses instead: unless each placeholder is the whole value of its own member of the top-level
+  /// object (the members a stored result is read from), every placeholder is one of those, and no
+  /// string of the template holds U+0003 (which stands for a placeholder here).
+  static func prototype(template: [UInt8]) -> CheckResult? {
+    let escaped = Array(#"\u0003"#.utf8)
+    guard template.lazy.filter({ $0 == mark }).count == members.count, !contains(template, escaped) else { return nil }
+    // Each placeholder becomes a JSON string holding U+0003 and its letter.
+    var text: [UInt8] = []
+    text.reserveCapacity(template.count + 64)
+    var i = 0
+    while i < template.count {
+      if template[i] == mark, i + 1 < template.count {
+        text.append(UInt8(ascii: "\""))
+        text.append(contentsOf: escaped)
+        text.append(template[i + 1])
+        text.append(UInt8(ascii: "\""))
+        i += 2
+      } else {
+        text.append(template[i])
+        i += 1
+      }
+    }
+    guard let json = try? JSONParser.parse(text),
+      members.allSatisfy({ json[$0.key] == .string("\u{3}" + String(UnicodeScalar($0.letter))) }),
+      let prototype = CheckResult(json: json)
+    else { return nil }
+    return prototype
+  }
+
+  private static func contains(_ bytes: [UInt8], _ needle: [UInt8]) -> Bool {
+    guard bytes.count >= needle.count else { return false }
+    return bytes.withUnsafeBufferPointer { b in
+      (0...(b.count - needle.count)).contains { i in b[i] == needle[0] && b[i..<i + needle.count].elementsEqual(needle) }
+    }
+  }
+
+  /// `prototype` (``prototype(template:)``) with the values of ``members`` (in that order) filled
+  /// in, as ``CheckResult/init(json:)`` reads them from the rebuilt detail (`finding_key` is not
+  /// read: the result computes its key).
+  static func result(_ prototype: CheckResult, values: [String?]) -> CheckResult {
+    var r = prototype
+    if r.principal != nil {
+      r.principal?.arn = values[5] ?? ""
+      r.principal?.id = values[6] ?? ""
+      r.principal?.name = values[7] ?? ""
+    }
+    if r.policy != nil {
+      r.policy?.documentSHA256 = values[0] ?? ""
+      r.policy?.arn = values[2]
+      r.policy?.name = values[3] ?? ""
+      r.policy?.versionID = values[4]
+    }
+    return r
+  }
+}
+
+/// Results decoded from their bodies (``ResultBody``), each body's template parsed once
+/// (``ResultBody/prototype(template:)``); no database access, so it can work on another thread.
+struct ResultPrototypes {
+  /// Per body, its prototype (the inner nil: none, each detail is rebuilt and parsed).
+  private var prototypes: [Int64: CheckResult?] = [:]
+
+  /// The result of body `body`, whose template is `template`, with `values` (of
+  /// ``ResultBody/members``, in that order); nil when the template is damaged.
+  mutating func result(body: Int64, template: [UInt8], values: [String?]) -> CheckResult? {
+    let prototype: CheckResult?
+    if let known = prototypes[body] {
+      prototype = known
+    } else {
+      prototype = ResultBody.prototype(template: template)
+      prototypes[body] = .some(prototype)
+    }
+    if let prototype { return ResultBody.result(prototype, values: values) }
+    guard let detail = ResultBody.detail(template: template, values: values) else { return nil }
+    return Self.result(detail: detail)
+  }
+
+  /// The result a whole detail (long strings put back) holds; nil when it is not one.
+  static func result(detail: [UInt8]) -> CheckResult? {
+    guard let json = try? JSONParser.parse(detail) else { return nil }
+    return CheckResult(json: json)
+  }
+}
+
 /// Reads result details back as they were stored: long strings (``LongStrings``) and bodies
 /// (``ResultBody``) put back, each long string and body read once.
 struct ResultDetailReader {
   var strings: LongStringReader
   private var bodies: [Int64: [UInt8]] = [:]
+  private var prototypes = ResultPrototypes()
   private var statement: SQLiteStatement?
 
   init(db: SQLiteConnection) { strings = LongStringReader(db: db) }
@@ -179,11 +268,22 @@ struct ResultDetailReader {
     return text
   }
 
-  /// The detail of `row`, a `result_details` row with the columns `detail`, `body_id` and
-  /// ``ResultBody/columnList``; nil when a long string or the body it refers to is missing or damaged.
-  mutating func detail(_ row: SQLiteRow) throws -> [UInt8]? {
-    guard let body = try row.optionalInt64("body_id") else { return try strings.expand(Array(try row.string("detail").utf8)) }
+  /// The result `row` holds (a `result_details` row with the columns `detail`, `body_id` and
+  /// ``ResultBody/columnList``); nil when a long string or the body it refers to is missing or damaged.
+  mutating func result(_ row: SQLiteRow) throws -> CheckResult? {
+    guard let body = try row.optionalInt64("body_id") else { return try result(detail: Array(try row.string("detail").utf8)) }
+    return try result(body: body, values: try ResultBody.members.map { try row.optionalString($0.column) })
+  }
+
+  /// The result of body `body` with `values` (of ``ResultBody/members``, in that order); nil when
+  /// the body is missing or damaged.
+  mutating func result(body: Int64, values: [String?]) throws -> CheckResult? {
     guard let template = try template(body) else { return nil }
-    return ResultBody.detail(template: template, values: try ResultBody.members.map { try row.optionalString($0.column) })
+    return prototypes.result(body: body, template: template, values: values)
+  }
+
+  /// The result of a stored detail (long strings not yet put back); nil when it is not one.
+  mutating func result(detail stored: [UInt8]) throws -> CheckResult? {
+    try strings.expand(stored).flatMap(ResultPrototypes.result(detail:))
   }
 }

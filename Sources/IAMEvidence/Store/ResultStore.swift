@@ -339,9 +339,7 @@ extension EvidenceStore {
         guard let row = try find.step() else { throw StoreError(path: path, message: "result \(detailID) is missing (damaged database?)") }
         let status = try StoredRow(row, table: "result_details", id: detailID, path: path).value("status", as: ResultStatus.self)
         if let statuses, !statuses.contains(status) { continue }
-        guard let detail = try details.detail(row), let json = try? JSONParser.parse(detail),
-          let result = CheckResult(json: json)
-        else {
+        guard let result = try details.result(row) else {
           throw StoreError(path: path, message: "result \(detailID) cannot be read (damaged database?)")
         }
         results.append(result)
@@ -372,9 +370,7 @@ extension EvidenceStore {
         }
         try find.bind([detailID])
         guard let row = try find.step() else { throw StoreError(path: path, message: "result \(detailID) is missing (damaged database?)") }
-        guard let detail = try details.detail(row), let json = try? JSONParser.parse(detail),
-          let result = CheckResult(json: json)
-        else {
+        guard let result = try details.result(row) else {
           throw StoreError(path: path, message: "result \(detailID) cannot be read (damaged database?)")
         }
         known[detailID] = result
