@@ -44,7 +44,7 @@ import Testing
     for text in bad { #expect(decode(text) == nil, "\(text)") }
   }
 
-  /// What ``IDList/store(_:previous:in:)`` writes: short lists as arrays; a long one as a new base;
+  /// What ``IDList/store(_:previous:in:minimumBaseLength:)`` writes: short lists as arrays; a long one as a new base;
   /// the next lists as changes against it while they stay small; a new base when they no longer are.
   @Test func listsAreStoredAgainstTheBaseOfThePreviousOne() throws {
     let db = try SQLiteConnection(path: ":memory:")

@@ -12,7 +12,7 @@ import SQLiteDB
 ///   array, written once and never changed), without those of `drop`, with those of `add` (both
 ///   arrays). A day's list is mostly the list of the day before with a few ids changed: it points at
 ///   a base written for an earlier snapshot of the account and lists only the changes, and a new
-///   base is written when the changes have grown past a quarter of the base (``store(_:previous:in:)``).
+///   base is written when the changes have grown past a quarter of the base (``store(_:previous:in:minimumBaseLength:)``).
 ///
 /// Lists keep the text they were written with (the ledger's digests cover it). SQL expands both forms
 /// in the `results` and `snapshot_principals` views.
@@ -57,8 +57,11 @@ enum IDList {
   /// they take less than the array and at most a quarter of the base's text (or half of
   /// ``minimumBaseLength``: a new base would cost more than such changes for long); else the array, written
   /// as a new base (a row of `id_lists`, inserted here) when it is long enough to be worth one. Ids
-  /// that repeat are always stored as an array (a base holds each id once).
-  static func store(_ ids: [Int64], previous: String?, in db: SQLiteConnection) throws -> String {
+  /// that repeat are always stored as an array (a base holds each id once). `minimumBaseLength` is
+  /// ``minimumBaseLength`` but in tests of short lists.
+  static func store(
+    _ ids: [Int64], previous: String?, in db: SQLiteConnection, minimumBaseLength: Int = minimumBaseLength
+  ) throws -> String {
     let sorted = ids.sorted()
     let array = JSONWriter.canonical(.array(elements(sorted)))
     guard isStrictlyIncreasing(sorted) else { return array }
@@ -206,14 +209,16 @@ enum IDList {
 }
 
 extension EvidenceStore {
-  /// The result lists of the account's snapshot before snapshot `id`, as stored, by `check@version`:
-  /// the lists of `id` are written against them (``IDList/store(_:previous:in:)``).
+  /// The result lists of the account's snapshot before snapshot `id`, as stored, by `check@version`
+  /// (of its latest assessment, when it was assessed again): the lists of `id` are written against
+  /// them (``IDList/store(_:previous:in:minimumBaseLength:)``).
   func previousResultLists(snapshotID id: Int) throws -> [String: (ids: String, open: String)] {
     var lists: [String: (ids: String, open: String)] = [:]
     for row in try db.query(
       """
       SELECT check_id, check_version, result_ids, open_ids FROM snapshot_results WHERE snapshot_id = (
         SELECT max(id) FROM snapshots WHERE id < ?1 AND account_id = (SELECT account_id FROM snapshots WHERE id = ?1))
+      ORDER BY id
       """, [id])
     {
       lists["\(try row.string("check_id"))@\(try row.int("check_version"))"] = (try row.string("result_ids"), try row.string("open_ids"))

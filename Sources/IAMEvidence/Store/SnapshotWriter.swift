@@ -29,7 +29,7 @@ struct SnapshotWriter {
   var knownPolicyStates: [String: Int64] = [:]
   var usageIDs: [UsageKey: Int64] = [:]
   /// The principal lists of the account's previous snapshot as stored, which this one's are written
-  /// against (``IDList/store(_:previous:in:)``).
+  /// against (``IDList/store(_:previous:in:minimumBaseLength:)``).
   var previousLists: (states: String, usages: String)?
 
   /// A role usage's unique key (`RoleLastUsed` of one role state).
