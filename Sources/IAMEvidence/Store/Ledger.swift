@@ -53,7 +53,9 @@ struct LedgerEntry {
 /// check version, the `snapshot_results` row with every `result_details` row it lists (all columns
 /// but `detail`) and the `(id, sha256)` of the long strings they refer to. Texts too large to hash
 /// at every ingest (documents, result details, long strings) are covered by their content address:
-/// the recheck hashes them again and compares with their `sha256` column. An entry's digest is the
+/// the recheck hashes them again and compares with their `sha256` column. An id list is digested as
+/// its text, with every row it names; the base a list is written against (``IDList``, `id_lists`) is
+/// covered through those rows: a base edited to other ids names other rows. An entry's digest is the
 /// SHA-256 of its canonical JSON (`entry` column); the head after it is the SHA-256 of the ASCII hex
 /// of the previous head (64 zeros for the first entry) followed by the ASCII hex of the digest, so
 /// `printf '%s%s' PREVIOUS DIGEST | sha256sum` recomputes it.
