@@ -63,7 +63,7 @@ enum IDList {
     _ ids: [Int64], previous: String?, in db: SQLiteConnection, minimumBaseLength: Int = minimumBaseLength
   ) throws -> String {
     let sorted = ids.sorted()
-    let array = JSONWriter.canonical(.array(elements(sorted)))
+    let array = encode(sorted)
     guard isStrictlyIncreasing(sorted) else { return array }
     if let previous, let baseID = baseReference(previous), let baseText = try baseText(baseID, in: db),
       let base = decodeBase(baseText)
