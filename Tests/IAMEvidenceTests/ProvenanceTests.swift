@@ -216,10 +216,10 @@ import XMLTree
 
   // MARK: Migration 0007
 
-  /// A database written before 0007 existed, with 0008-reviews applied and a review stored (made
-  /// here by undoing 0007: the ledger of before, no review entry, no provenance table): reading
-  /// commands refuse it until migrated; `migrate` applies 0007 after 0008 and records the review in
-  /// the ledger, marked backfilled.
+  /// A database written before 0007 existed, with 0008-reviews (and the later 0009) applied and a
+  /// review stored (made here by undoing 0007: the ledger of before, no review entry, no provenance
+  /// table): reading commands refuse it until migrated; `migrate` applies 0007 after them and records
+  /// the review in the ledger, marked backfilled.
   @Test func migration0007IsAppliedToADatabaseThatAlreadyHas0008() throws {
     let fx = try ReviewFixture()
     try fx.importSheet(try fx.filled())
@@ -249,7 +249,7 @@ import XMLTree
       DELETE FROM schema_migrations WHERE name = '0007-provenance';
       """)
     let names = try fx.store.db.query("SELECT name FROM schema_migrations ORDER BY rowid").map { try $0.string("name") }
-    #expect(names.last == "0008-reviews" && !names.contains("0007-provenance"))
+    #expect(names.suffix(2) == ["0008-reviews", "0009-id-list-runs-and-bases"] && !names.contains("0007-provenance"))
     let refused = try TestSupport.run(["check-db", "--db", db])
     #expect(refused.status == 2 && refused.stderr.contains("schema migration \"0007-provenance\" not applied"), "\(refused.stderr)")
 
@@ -257,7 +257,7 @@ import XMLTree
     #expect(migrate.stdout == "\(db): applied schema migration(s) 0007-provenance\n", "\(migrate.stdout)\(migrate.stderr)")
     let raw = try SQLiteConnection(path: db, mode: .readOnly)
     let after = try raw.query("SELECT name FROM schema_migrations ORDER BY rowid").map { try $0.string("name") }
-    #expect(after.suffix(2) == ["0008-reviews", "0007-provenance"])
+    #expect(after.suffix(3) == ["0008-reviews", "0009-id-list-runs-and-bases", "0007-provenance"])
     let review = try #require(try raw.query("SELECT kind, review_id, backfilled FROM ledger ORDER BY id DESC").first)
     #expect(try review.string("kind") == "review" && review.int("review_id") == 1 && review.bool("backfilled"))
     let check = try TestSupport.run(["check-db", "--db", db])

@@ -137,7 +137,7 @@ import Testing
 
   @Test func aDamagedPrincipalListOrRoleUsageIsNamed() throws {
     let (store, record, dir) = try Self.damaged { db, record in
-      try db.run("UPDATE snapshot_principal_lists SET state_ids = '[1,-5]' WHERE snapshot_id = ?", [record.id])
+      try db.run("UPDATE snapshot_principal_lists SET state_ids = '[-5,1]' WHERE snapshot_id = ?", [record.id])
     }
     defer { try? FileManager.default.removeItem(at: dir) }
     let text = Self.message { _ = try store.loadSnapshot(id: record.id) }
@@ -174,5 +174,20 @@ import Testing
     for bad in ["", "{}", "[1,\"2\"]", "[1,-1]", "[1.5]", "[9223372036854775807,1]", "null"] {
       #expect(IDList.decode(bad) == nil, "\(bad)")
     }
+    // Runs (migration 0009): -n after an id is the n ids after it.
+    #expect(IDList.decode("[3,-2]") == [3, 4, 5])
+    #expect(IDList.decode("[3,-2,0,4,-3]") == [3, 4, 5, 5, 9, 10, 11, 12])
+    #expect(IDList.decode("[9223372036854775805,-2]") == [9_223_372_036_854_775_805, 9_223_372_036_854_775_806, .max])
+    let runs = [
+      "[-2]", "[-2,5]",  // a run first: nothing to run from
+      "[3,-2,-2]",  // a run after a run: never written
+      "[3,-1]", "[3,-0]", "[-0]",  // a run of one id is written 1; of none, never
+      "[9223372036854775806,-2]", "[1,-9223372036854775807]", "[1,-9223372036854775808]",  // past Int64.max
+      "[1,-16777216]", "[1,-99999999999]",  // more ids than a list may hold (IDList.maximumCount)
+      "[1,-2.0]", "[1,-2e1]", "[1,\"-2\"]",
+    ]
+    for bad in runs { #expect(IDList.decode(bad) == nil, "\(bad)") }
+    // An object names a base: not a list without one.
+    #expect(IDList.decode(#"{"add":[],"base":1,"drop":[]}"#) == nil)
   }
 }

@@ -92,6 +92,10 @@ extension EvidenceStore {
             problems.append(IntegrityProblem(table: "", rows: "the database file", message: "SQLite's quick_check: \(message)"))
           }
         }
+        // The bases of id lists (IDList); a list's use of its base is checked with the list.
+        for row in try db.query("SELECT id, ids FROM id_lists ORDER BY id") where IDList.decodeBase(try row.string("ids")) == nil {
+          problems.append(.row("id_lists", try row.int("id"), "column ids is not a list of ascending ids"))
+        }
       }
 
       var heads: [Int: LedgerHead] = [:]
@@ -275,7 +279,7 @@ extension EvidenceStore {
   /// (the detail is bound by its SHA-256; a hand edit of a column, such as the status, shows here).
   private func diagnoseResults(list: Int) throws -> [IntegrityProblem] {
     guard let row = try db.query("SELECT result_ids FROM snapshot_results WHERE id = ?", [list]).first,
-      let ids = IDList.decode(try row.string("result_ids"))
+      let ids = try IDList.decode(try row.string("result_ids"), in: db)
     else { return [] }
     let statement = try db.prepare("SELECT * FROM result_details WHERE id = ?")
     var problems: [IntegrityProblem] = []

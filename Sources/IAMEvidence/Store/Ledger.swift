@@ -53,7 +53,9 @@ struct LedgerEntry {
 /// check version, the `snapshot_results` row with every `result_details` row it lists (all columns
 /// but `detail`) and the `(id, sha256)` of the long strings they refer to. Texts too large to hash
 /// at every ingest (documents, result details, long strings) are covered by their content address:
-/// the recheck hashes them again and compares with their `sha256` column. An entry's digest is the
+/// the recheck hashes them again and compares with their `sha256` column. An id list is digested as
+/// its text, with every row it names; the base a list is written against (``IDList``, `id_lists`) is
+/// covered through those rows: a base edited to other ids names other rows. An entry's digest is the
 /// SHA-256 of its canonical JSON (`entry` column); the head after it is the SHA-256 of the ASCII hex
 /// of the previous head (64 zeros for the first entry) followed by the ASCII hex of the digest, so
 /// `printf '%s%s' PREVIOUS DIGEST | sha256sum` recomputes it.
@@ -270,15 +272,15 @@ final class Ledger {
     var stateIDs: [Int64] = []
     var usageIDs: [Int64] = []
     if let lists {
-      if let ids = lists.states.flatMap(IDList.decode) {
+      if let ids = try lists.states.flatMap({ try IDList.decode($0, in: db) }) {
         stateIDs = ids
       } else {
-        problems.append(.row("snapshot_principal_lists", id, "column state_ids is not a list of ids"))
+        problems.append(.row("snapshot_principal_lists", id, Self.notAList("state_ids", lists.states)))
       }
-      if let ids = lists.usages.flatMap(IDList.decode) {
+      if let ids = try lists.usages.flatMap({ try IDList.decode($0, in: db) }) {
         usageIDs = ids
       } else {
-        problems.append(.row("snapshot_principal_lists", id, "column usage_ids is not a list of ids"))
+        problems.append(.row("snapshot_principal_lists", id, Self.notAList("usage_ids", lists.usages)))
       }
     } else {
       problems.append(.row("snapshot_principal_lists", id, "missing: snapshot \(id) has no principal list"))
@@ -417,12 +419,12 @@ final class Ledger {
       recorded = (6...9).map { row.int64($0) ?? -1 }
       texts = (row.text(10), row.text(11))
     }
-    guard let resultIDs = texts.all.flatMap(IDList.decode) else {
-      problems.append(.row("snapshot_results", listID, "column result_ids is not a list of ids"))
+    guard let resultIDs = try texts.all.flatMap({ try IDList.decode($0, in: db) }) else {
+      problems.append(.row("snapshot_results", listID, Self.notAList("result_ids", texts.all)))
       return d.hex()
     }
-    let openIDs = texts.open.flatMap(IDList.decode)
-    if openIDs == nil { problems.append(.row("snapshot_results", listID, "column open_ids is not a list of ids")) }
+    let openIDs = try texts.open.flatMap { try IDList.decode($0, in: db) }
+    if openIDs == nil { problems.append(.row("snapshot_results", listID, Self.notAList("open_ids", texts.open))) }
     var counts = [Int64](repeating: 0, count: 4)
     var expectedOpen: [Int64] = []
     var longStrings = Set<Int64>()
@@ -518,6 +520,13 @@ final class Ledger {
     }
     if decoding { self.decoded[listID] = decoded }
     return d.hex()
+  }
+
+  /// Why the list `text` of `column` does not read: itself, or the base it names (``IDList``). A list's
+  /// base is covered through the ids the list stands for: changing the base changes the rows digested.
+  static func notAList(_ column: String, _ text: String?) -> String {
+    guard let base = text.flatMap(IDList.baseReference) else { return "column \(column) is not a list of ids" }
+    return "column \(column) is not a list of ids (with its base, id_lists row \(base))"
   }
 
   /// Hashes a result's detail with its long strings put back, against its `sha256` column.

@@ -29,7 +29,7 @@ extension EvidenceStore {
         let list = ResultListRecord(
           checkID: try row.string("check_id"), checkVersion: try row.int("check_version"), assessmentID: try row.int("assessment_id"))
         lists.append(list)
-        for detailID in try StoredRow(row, table: "snapshot_results", id: try row.int("id"), path: path).idList("open_ids") {
+        for detailID in try StoredRow(row, table: "snapshot_results", id: try row.int("id"), path: path).idList("open_ids", in: db) {
           try find.bind([detailID])
           guard let detail = try find.step() else {
             throw StoreError(path: path, message: "result \(detailID) is missing (damaged database?)")
@@ -66,7 +66,7 @@ extension EvidenceStore {
         JOIN principal_states s ON s.id = u.principal_state WHERE u.id = ?
         """)
       var out: [String: RoleLastUse] = [:]
-      for usageID in try StoredRow(lists, table: "snapshot_principal_lists", id: id, path: path).idList("usage_ids") {
+      for usageID in try StoredRow(lists, table: "snapshot_principal_lists", id: id, path: path).idList("usage_ids", in: db) {
         try usage.bind([usageID])
         guard let row = try usage.step() else { throw StoreError(path: path, message: "role usage \(usageID) is missing") }
         // The empty string stands for "absent" in these NOT NULL columns (they are part of a unique key).

@@ -150,10 +150,13 @@ extension EvidenceStore {
           INSERT INTO snapshot_results (snapshot_id, check_id, check_version, assessment_id, tool_version, fail, excepted, pass,
             error, result_ids, open_ids) VALUES (?,?,?,?,?,?,?,?,?,?,?)
           """)
+        let previous = try previousResultLists(snapshotID: id)
         for (d, list) in zip(assessment.checks, lists) {
+          let before = previous["\(d.id)@\(d.version)"]
           try insertList.execute([
             id, d.id, d.version, assessmentID, Self.toolVersion, list.counts.fail, list.counts.excepted, list.counts.pass,
-            list.counts.error, IDList.encode(list.ids), IDList.encode(list.open),
+            list.counts.error, try IDList.store(list.ids, previous: before?.ids, in: db),
+            try IDList.store(list.open, previous: before?.open, in: db),
           ])
         }
         try Ledger(db: db, path: path).recordAssessment(assessmentID, snapshotID: id, recordedAt: assessment.assessedAt.description)
@@ -326,7 +329,7 @@ extension EvidenceStore {
         args.append(check)
       }
       let ids = try db.query(sql, args).flatMap { row in
-        try StoredRow(row, table: "snapshot_results", id: try row.int("id"), path: path).idList("result_ids")
+        try StoredRow(row, table: "snapshot_results", id: try row.int("id"), path: path).idList("result_ids", in: db)
       }
       let find = try db.prepare("SELECT status, detail, body_id, \(ResultBody.columnList) FROM result_details WHERE id = ?")
       var details = ResultDetailReader(db: db)
@@ -354,7 +357,7 @@ extension EvidenceStore {
     defer { cache = known }
     return try wrap {
       let ids = try db.query("SELECT id, result_ids FROM latest_snapshot_results WHERE snapshot_id = ?", [id]).flatMap { row in
-        try StoredRow(row, table: "snapshot_results", id: try row.int("id"), path: path).idList("result_ids")
+        try StoredRow(row, table: "snapshot_results", id: try row.int("id"), path: path).idList("result_ids", in: db)
       }
       let find = try db.prepare("SELECT detail, body_id, \(ResultBody.columnList) FROM result_details WHERE id = ?")
       var details = ResultDetailReader(db: db)
@@ -446,7 +449,7 @@ extension EvidenceStore {
     try wrap {
       let ids = try db.query("SELECT id, open_ids FROM latest_snapshot_results WHERE snapshot_id = ? ORDER BY check_id", [id]).flatMap {
         row in
-        try StoredRow(row, table: "snapshot_results", id: try row.int("id"), path: path).idList("open_ids")
+        try StoredRow(row, table: "snapshot_results", id: try row.int("id"), path: path).idList("open_ids", in: db)
       }
       let find = try db.prepare(
         """
@@ -467,36 +470,5 @@ extension EvidenceStore {
           policyVersion: try strings.column(try row.optionalString("policy_version")))
       }
     }
-  }
-}
-
-/// The id lists of `snapshot_results`: JSON arrays, sorted ascending and delta-encoded (first id, then
-/// differences), so that thousands of mostly consecutive ids take a few kilobytes. SQL decodes them
-/// with a running sum (see the `results` view).
-enum IDList {
-  static func encode(_ ids: [Int64]) -> String {
-    var previous: Int64 = 0
-    return JSONWriter.canonical(
-      .array(
-        ids.sorted().map { id in
-          defer { previous = id }
-          return .number(String(id - previous))
-        }))
-  }
-
-  /// The ids of `text`, or nil when it is not such a list (damage, which the caller reports).
-  static func decode(_ text: String) -> [Int64]? {
-    guard let values = try? JSONParser.parse(text).arrayValue else { return nil }
-    var ids: [Int64] = []
-    ids.reserveCapacity(values.count)
-    var total: Int64 = 0
-    for value in values {
-      guard case .number(let n) = value, let d = Int64(n), d >= 0 else { return nil }
-      let (sum, overflow) = total.addingReportingOverflow(d)
-      if overflow { return nil }
-      total = sum
-      ids.append(total)
-    }
-    return ids
   }
 }

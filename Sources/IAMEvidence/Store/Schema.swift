@@ -461,6 +461,144 @@ enum Schema {
         CREATE TRIGGER review_rows_no_delete BEFORE DELETE ON review_rows BEGIN SELECT RAISE(ABORT, 'reviews are append-only'); END;
         """
     ),
+    .init(
+      name: "0009-id-list-runs-and-bases",
+      sql: """
+        -- Id lists written from this migration on (snapshot_results.result_ids and open_ids,
+        -- snapshot_principal_lists.state_ids and usage_ids) are shorter (see IDList):
+        -- - in an array, an element -n (n >= 2) after an id stands for the n ids that follow it, each
+        --   one more than the one before: a block of consecutive ids takes one element;
+        -- - a list may be an object {"add":[...],"base":B,"drop":[...]}: the ids of the array in row B
+        --   of id_lists, without those of drop, with those of add. A day's list is mostly the list of
+        --   the day before, so it names a base written for an earlier snapshot and the few changes.
+        -- Lists written before keep their text (the ledger's digests cover it) and read the same.
+        CREATE TABLE id_lists (
+          id INTEGER PRIMARY KEY,
+          ids TEXT NOT NULL
+        );
+        CREATE TRIGGER id_lists_no_update BEFORE UPDATE ON id_lists BEGIN SELECT RAISE(ABORT, 'id lists are append-only'); END;
+        CREATE TRIGGER id_lists_no_delete BEFORE DELETE ON id_lists BEGIN SELECT RAISE(ABORT, 'id lists are append-only'); END;
+
+        -- The views that expand the lists, made again for both forms. Per list, its parts: the array
+        -- (its own, or its base's), and for an object its add and drop arrays. Per element, n (1, or
+        -- the run's length) and the running sum of the elements' sizes (the last id it stands for);
+        -- json_each over an array of n zeros gives its ids. The ids of a list's parts, in order, with
+        -- a dropped id right after the same id of the base: what is kept is every id of the array or
+        -- of add that a drop does not follow, and its position is the running count of ids kept
+        -- (plus one per id, minus one per drop). A list without a base gives exactly the rows it gave
+        -- before. Every window is partitioned by snapshot first, so that a query of one snapshot
+        -- expands only its lists.
+        DROP VIEW snapshot_principals;
+        CREATE VIEW snapshot_principals AS
+          WITH state_parts AS (
+            SELECT l.snapshot_id, 0 AS part, CASE json_type(l.state_ids)
+                WHEN 'object' THEN (SELECT b.ids FROM id_lists b WHERE b.id = json_extract(l.state_ids, '$.base'))
+                ELSE l.state_ids END AS ids
+            FROM snapshot_principal_lists l
+            UNION ALL
+            SELECT l.snapshot_id, 1, json_extract(l.state_ids, '$.add') FROM snapshot_principal_lists l
+            WHERE json_type(l.state_ids) = 'object'
+            UNION ALL
+            SELECT l.snapshot_id, 2, json_extract(l.state_ids, '$.drop') FROM snapshot_principal_lists l
+            WHERE json_type(l.state_ids) = 'object'),
+          state_elements AS (
+            SELECT p.snapshot_id, p.part, CASE WHEN j.value < 0 THEN -j.value ELSE 1 END AS n,
+                   SUM(abs(j.value)) OVER (PARTITION BY p.snapshot_id, p.part ORDER BY j.key ROWS UNBOUNDED PRECEDING) AS last_id
+            FROM state_parts p, json_each(p.ids) j),
+          state_members AS (
+            SELECT e.snapshot_id, CASE e.part WHEN 2 THEN -1 ELSE 1 END AS sign, e.last_id - e.n + 1 + k.key AS id
+            FROM state_elements e,
+                 json_each(CASE WHEN e.n = 1 THEN '[0]' ELSE '[' || substr(replace(hex(zeroblob(e.n)), '00', ',0'), 2) || ']' END) k),
+          state_marked AS (
+            SELECT snapshot_id, sign, id, lead(id) OVER w AS next_id, lead(sign) OVER w AS next_sign FROM state_members
+            WINDOW w AS (PARTITION BY snapshot_id ORDER BY id, sign DESC)),
+          states AS (
+            SELECT snapshot_id, id AS principal_state FROM state_marked
+            WHERE sign = 1 AND NOT (next_id IS id AND next_sign = -1)),
+          usage_parts AS (
+            SELECT l.snapshot_id, 0 AS part, CASE json_type(l.usage_ids)
+                WHEN 'object' THEN (SELECT b.ids FROM id_lists b WHERE b.id = json_extract(l.usage_ids, '$.base'))
+                ELSE l.usage_ids END AS ids
+            FROM snapshot_principal_lists l
+            UNION ALL
+            SELECT l.snapshot_id, 1, json_extract(l.usage_ids, '$.add') FROM snapshot_principal_lists l
+            WHERE json_type(l.usage_ids) = 'object'
+            UNION ALL
+            SELECT l.snapshot_id, 2, json_extract(l.usage_ids, '$.drop') FROM snapshot_principal_lists l
+            WHERE json_type(l.usage_ids) = 'object'),
+          usage_elements AS (
+            SELECT p.snapshot_id, p.part, CASE WHEN j.value < 0 THEN -j.value ELSE 1 END AS n,
+                   SUM(abs(j.value)) OVER (PARTITION BY p.snapshot_id, p.part ORDER BY j.key ROWS UNBOUNDED PRECEDING) AS last_id
+            FROM usage_parts p, json_each(p.ids) j),
+          usage_members AS (
+            SELECT e.snapshot_id, CASE e.part WHEN 2 THEN -1 ELSE 1 END AS sign, e.last_id - e.n + 1 + k.key AS id
+            FROM usage_elements e,
+                 json_each(CASE WHEN e.n = 1 THEN '[0]' ELSE '[' || substr(replace(hex(zeroblob(e.n)), '00', ',0'), 2) || ']' END) k),
+          usage_marked AS (
+            SELECT snapshot_id, sign, id, lead(id) OVER w AS next_id, lead(sign) OVER w AS next_sign FROM usage_members
+            WINDOW w AS (PARTITION BY snapshot_id ORDER BY id, sign DESC)),
+          usages AS (
+            SELECT snapshot_id, id AS usage_id FROM usage_marked
+            WHERE sign = 1 AND NOT (next_id IS id AND next_sign = -1)),
+          used AS (
+            SELECT u.snapshot_id, r.principal_state, r.last_used_date, r.last_used_region
+            FROM usages u JOIN role_usages r ON r.id = u.usage_id)
+          SELECT s.snapshot_id, s.principal_state, NULLIF(used.last_used_date, '') AS role_last_used_date,
+                 NULLIF(used.last_used_region, '') AS role_last_used_region
+          FROM states s LEFT JOIN used ON used.snapshot_id = s.snapshot_id AND used.principal_state = s.principal_state;
+        DROP VIEW results;
+        CREATE VIEW results AS
+          WITH array_elements AS (
+            SELECT sr.snapshot_id, sr.id AS list, CASE WHEN j.value < 0 THEN -j.value ELSE 1 END AS n,
+                   SUM(abs(j.value)) OVER w AS last_id, SUM(CASE WHEN j.value < 0 THEN -j.value ELSE 1 END) OVER w AS through
+            FROM latest_snapshot_results sr, json_each(sr.result_ids) j
+            WHERE json_type(sr.result_ids) = 'array'
+            WINDOW w AS (PARTITION BY sr.snapshot_id, sr.id ORDER BY j.key ROWS UNBOUNDED PRECEDING)),
+          array_ids AS (
+            SELECT e.snapshot_id, e.list, e.last_id - e.n + 1 + k.key AS detail_id, e.through - e.n + k.key AS position
+            FROM array_elements e,
+                 json_each(CASE WHEN e.n = 1 THEN '[0]' ELSE '[' || substr(replace(hex(zeroblob(e.n)), '00', ',0'), 2) || ']' END) k),
+          parts AS (
+            SELECT sr.snapshot_id, sr.id AS list, 0 AS part, b.ids FROM latest_snapshot_results sr
+            JOIN id_lists b ON b.id = json_extract(sr.result_ids, '$.base') WHERE json_type(sr.result_ids) = 'object'
+            UNION ALL
+            SELECT sr.snapshot_id, sr.id, 1, json_extract(sr.result_ids, '$.add') FROM latest_snapshot_results sr
+            WHERE json_type(sr.result_ids) = 'object'
+            UNION ALL
+            SELECT sr.snapshot_id, sr.id, 2, json_extract(sr.result_ids, '$.drop') FROM latest_snapshot_results sr
+            WHERE json_type(sr.result_ids) = 'object'),
+          elements AS (
+            SELECT p.snapshot_id, p.list, p.part, CASE WHEN j.value < 0 THEN -j.value ELSE 1 END AS n,
+                   SUM(abs(j.value)) OVER (PARTITION BY p.snapshot_id, p.list, p.part ORDER BY j.key ROWS UNBOUNDED PRECEDING)
+                     AS last_id
+            FROM parts p, json_each(p.ids) j),
+          members AS (
+            SELECT e.snapshot_id, e.list, CASE e.part WHEN 2 THEN -1 ELSE 1 END AS sign, e.last_id - e.n + 1 + k.key AS detail_id
+            FROM elements e,
+                 json_each(CASE WHEN e.n = 1 THEN '[0]' ELSE '[' || substr(replace(hex(zeroblob(e.n)), '00', ',0'), 2) || ']' END) k),
+          marked AS (
+            SELECT snapshot_id, list, sign, detail_id, lead(detail_id) OVER w AS next_id, lead(sign) OVER w AS next_sign,
+                   SUM(sign) OVER w - 1 AS position
+            FROM members
+            WINDOW w AS (PARTITION BY snapshot_id, list ORDER BY detail_id, sign DESC ROWS UNBOUNDED PRECEDING)),
+          ids AS (
+            SELECT snapshot_id, list, detail_id, position FROM array_ids
+            UNION ALL
+            SELECT snapshot_id, list, detail_id, position FROM marked WHERE sign = 1 AND NOT (next_id IS detail_id AND next_sign = -1))
+          SELECT ids.snapshot_id, sr.assessment_id, d.check_id, d.check_version, sr.tool_version, d.finding_key, d.status,
+                 d.principal_type, d.principal_id, d.principal_name, d.principal_arn, d.policy_kind, d.policy_name,
+                 d.policy_arn, d.policy_version, d.document_sha256, d.exception_id, ids.position,
+                 CASE WHEN d.body_id IS NULL THEN d.detail ELSE
+                   replace(replace(replace(replace(replace(replace(replace(replace(b.template,
+                     char(3) || 'a', json_quote(d.document_sha256)), char(3) || 'b', json_quote(d.finding_key)),
+                     char(3) || 'c', json_quote(d.policy_arn)), char(3) || 'd', json_quote(d.policy_name)),
+                     char(3) || 'e', json_quote(d.policy_version)), char(3) || 'f', json_quote(d.principal_arn)),
+                     char(3) || 'g', json_quote(d.principal_id)), char(3) || 'h', json_quote(d.principal_name))
+                 END AS detail
+          FROM ids JOIN snapshot_results sr ON sr.id = ids.list JOIN result_details d ON d.id = ids.detail_id
+          LEFT JOIN result_bodies b ON b.id = d.body_id;
+        """
+    ),
   ]
 }
 

@@ -21,7 +21,7 @@ extension EvidenceStore {
       let storedLists = StoredRow(lists, table: "snapshot_principal_lists", id: id, path: path)
       var usage: [Int: (date: Timestamp?, region: String?)] = [:]
       let usageStmt = try db.prepare("SELECT principal_state, last_used_date, last_used_region FROM role_usages WHERE id = ?")
-      for usageID in try storedLists.idList("usage_ids") {
+      for usageID in try storedLists.idList("usage_ids", in: db) {
         try usageStmt.bind([usageID])
         guard let row = try usageStmt.step() else { throw StoreError(path: path, message: "role usage \(usageID) is missing") }
         // The empty string stands for "absent" in these NOT NULL columns (they are part of a unique key).
@@ -34,7 +34,7 @@ extension EvidenceStore {
       }
       let stateStmt = try db.prepare("SELECT * FROM principal_states WHERE id = ?")
       var rows: [(row: SQLiteRow, type: PrincipalType, name: String, arn: String)] = []
-      for stateID in try storedLists.idList("state_ids") {
+      for stateID in try storedLists.idList("state_ids", in: db) {
         try stateStmt.bind([stateID])
         guard let row = try stateStmt.step() else { throw StoreError(path: path, message: "principal state \(stateID) is missing") }
         let type = try StoredRow(row, table: "principal_states", id: stateID, path: path).value("principal_type", as: PrincipalType.self)

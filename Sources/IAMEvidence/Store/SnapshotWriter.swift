@@ -28,6 +28,9 @@ struct SnapshotWriter {
   var knownStates: [String: Int64] = [:]
   var knownPolicyStates: [String: Int64] = [:]
   var usageIDs: [UsageKey: Int64] = [:]
+  /// The principal lists of the account's previous snapshot as stored, which this one's are written
+  /// against (``IDList/store(_:previous:in:minimumBaseLength:)``).
+  var previousLists: (states: String, usages: String)?
 
   /// A role usage's unique key (`RoleLastUsed` of one role state).
   struct UsageKey: Hashable {
@@ -83,8 +86,11 @@ struct SnapshotWriter {
       case .integer(let previous)? = try db.scalar(
         "SELECT max(id) FROM snapshots WHERE id < ?1 AND account_id = (SELECT account_id FROM snapshots WHERE id = ?1)", [snapshotID])
     else { return }
-    if let row = try db.query("SELECT state_ids, usage_ids FROM snapshot_principal_lists WHERE snapshot_id = ?", [previous]).first,
-      let states = IDList.decode(try row.string("state_ids")), let usages = IDList.decode(try row.string("usage_ids"))
+    if let row = try db.query("SELECT state_ids, usage_ids FROM snapshot_principal_lists WHERE snapshot_id = ?", [previous]).first {
+      previousLists = (try row.string("state_ids"), try row.string("usage_ids"))
+    }
+    if let (stateText, usageText) = previousLists, let states = try IDList.decode(stateText, in: db),
+      let usages = try IDList.decode(usageText, in: db)
     {
       try Self.rows(of: states, try db.prepare("SELECT id, sha256 FROM principal_states WHERE id BETWEEN ? AND ?")) { row in
         if let id = row.int64(0), let sha = row.text(1) { knownStates[sha] = id }
@@ -177,7 +183,8 @@ struct SnapshotWriter {
       if n % 1000 == 999 { progress?(.storedPrincipals(done: n + 1, total: total)) }
     }
     try db.prepare("INSERT INTO snapshot_principal_lists (snapshot_id, state_ids, usage_ids) VALUES (?,?,?)").execute([
-      snapshotID, IDList.encode(stateIDs), IDList.encode(usageList),
+      snapshotID, try IDList.store(stateIDs, previous: previousLists?.states, in: db),
+      try IDList.store(usageList, previous: previousLists?.usages, in: db),
     ])
     progress?(.storedPrincipals(done: total, total: total))
     let policyTotal = snapshot.managedPolicies.count

@@ -43,10 +43,10 @@ struct StoredRow {
     return v
   }
 
-  /// A delta-encoded id list (``IDList``).
-  func idList(_ column: String) throws -> [Int64] {
+  /// An id list (``IDList``), with its base read from `db` when it has one.
+  func idList(_ column: String, in db: SQLiteConnection) throws -> [Int64] {
     let text = try row.string(column)
-    guard let ids = IDList.decode(text) else { throw damaged(column, "not a list of ids: \"\(text.prefix(80))\"") }
+    guard let ids = try IDList.decode(text, in: db) else { throw damaged(column, "not a list of ids: \"\(text.prefix(80))\"") }
     return ids
   }
 
