@@ -158,34 +158,6 @@ import Testing
     )
   }
 
-  /// The workers that verify and decode each list run on while the next list is read; their
-  /// problems are put where waiting for each at its list's end put them: the same problems in the
-  /// same order, and the same results.
-  @Test func problemsAreInTheSameOrderWhetherWorkersAreWaitedForAtEachListOrAtTheEnd() throws {
-    let (dir, db) = try Self.damaged { raw in
-      // Edited subject columns in the results of several checks and snapshots, and a list whose
-      // counts no longer match (a problem found by the reading thread, between theirs).
-      try raw.execute(
-        """
-        UPDATE result_details SET principal_name = 'someone-else' WHERE id IN (SELECT min(id) FROM result_details
-          WHERE body_id IS NOT NULL AND principal_name IS NOT NULL GROUP BY check_id);
-        UPDATE snapshot_results SET pass = pass + 1 WHERE id = (SELECT min(id) FROM snapshot_results WHERE pass > 0);
-        """)
-    }
-    defer { try? FileManager.default.removeItem(at: dir) }
-    func check(deferring: Bool) throws -> (problems: [IntegrityProblem], results: [CheckResult]) {
-      let store = try EvidenceStore(readingAt: db)
-      store.defersResultWork = deferring
-      let (report, results) = try store.checkIntegrity(snapshotIDs: [1, 2, 3], readingResultsOf: 3)
-      return (try store.checkIntegrity().problems + report.problems, results)
-    }
-    let (waited, deferred) = (try check(deferring: false), try check(deferring: true))
-    #expect(waited.problems.filter { $0.message.contains("rebuilt from its columns") }.count > 3)
-    #expect(waited.problems.contains { $0.message.contains("do not match the results it lists") })
-    #expect(deferred.problems == waited.problems)
-    #expect(deferred.results == waited.results && !deferred.results.isEmpty)
-  }
-
   @Test func anEditedSubjectColumnOfAResultIsNamed() throws {
     let (dir, db) = try Self.damaged { raw in
       try raw.execute(

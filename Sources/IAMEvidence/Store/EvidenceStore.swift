@@ -35,9 +35,6 @@ public final class EvidenceStore {
 
   let db: SQLiteConnection
   public let path: String
-  /// Whether the integrity check lets each list's worker run on while it reads the next list
-  /// (``Ledger/deferWork``); tests compare it with waiting at each list.
-  var defersResultWork = true
   /// How many ``consistentRead(_:)`` calls are open, and the ledger verified within them.
   private var readDepth = 0
   private var verifiedLedger: (entries: [LedgerEntry], problems: [IntegrityProblem])?

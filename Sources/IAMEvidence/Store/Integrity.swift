@@ -44,7 +44,6 @@ extension EvidenceStore {
   private func checkIntegrityNow(snapshotIDs: [Int]?, reading: Int?) throws -> (report: IntegrityReport, results: [CheckResult]) {
     try wrap {
       let ledger = Ledger(db: db, path: path)
-      ledger.deferWork = defersResultWork
       // The lists of the results to read, in the order the store reads them.
       var lists: [Int64] = []
       if let reading {
@@ -180,7 +179,6 @@ extension EvidenceStore {
         }
         if let latest { heads[id] = LedgerHead(entry: latest.id, head: latest.head) }
       }
-      try ledger.settle(&problems)
       problems += try reviewProblems(snapshotIDs: ids)
       // A row shared by several snapshots (a document, a result) is named once.
       var seen = Set<IntegrityProblem>()

@@ -77,31 +77,10 @@ final class Ledger {
   var decodeLists = Set<Int64>()
   private var decoded: [Int64: [CheckResult]] = [:]
 
-  /// With `deferWork`, a long list's worker (``ResultWorker``) is not waited for at the end of its
-  /// list: the next list is read while it still verifies and decodes, and ``settle(_:)`` collects
-  /// them all. (Waiting at each list left the reading thread idle at every list's end.)
-  var deferWork = false
-  /// The workers not yet waited for, with where their problems go in the check's list of problems.
-  private var pending: [(listID: Int64, decoding: Bool, offset: Int, worker: ResultWorker)] = []
-
   /// The results decoded so far (``decodeLists``), handed over: the ledger keeps none of them.
   func takeDecoded() -> [Int64: [CheckResult]] {
-    precondition(pending.isEmpty, "results taken before the workers were settled")
     defer { decoded = [:] }
     return decoded
-  }
-
-  /// Waits for the workers ``deferWork`` left running, and puts each one's problems into `problems`
-  /// where they would have been had it been waited for at its list's end: `problems` must be the
-  /// array every component call of this check appended to (nothing removed since).
-  func settle(_ problems: inout [IntegrityProblem]) throws {
-    defer { pending = [] }
-    // From the last: inserting there leaves the earlier offsets as they were.
-    for p in pending.reversed() {
-      let (bodyProblems, decodeProblems, results) = try p.worker.finish()
-      problems.insert(contentsOf: bodyProblems + decodeProblems, at: p.offset)
-      if p.decoding { decoded[p.listID] = results }
-    }
   }
 
   static let genesis = String(repeating: "0", count: 64)
@@ -534,16 +513,12 @@ final class Ledger {
           "column open_ids (\(openIDs.count) ids) is not the list of its fail and excepted results (\(expectedOpen.count))"))
     }
     for (result, sha, stored) in toVerify { try verifyExpanded(result, sha: sha, stored: stored, problems: &problems) }
-    if deferWork {
-      pending.append((listID, decoding, problems.count, worker))
-    } else {
-      let (bodyProblems, decodeProblems, decoded) = try worker.finish()
-      problems += bodyProblems + decodeProblems
-      if decoding { self.decoded[listID] = decoded }
-    }
+    let (bodyProblems, decodeProblems, decoded) = try worker.finish()
+    problems += bodyProblems + decodeProblems
     if verifyTexts {
       for reference in longStrings.sorted() { try verifyLongString(reference, problems: &problems) }
     }
+    if decoding { self.decoded[listID] = decoded }
     return d.hex()
   }
 
