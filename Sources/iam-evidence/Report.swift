@@ -73,6 +73,7 @@ struct Report: ParsableCommand {
     }
     let timings = Timings()
     let model = try workflow.evidence(scope: scope, account: account, generatedAt: time)
+    Allocator.releaseFreeMemory()
     timings.mark("report: evidence gathered")
     if generatedAt != nil {
       // Refused before anything is written.

@@ -26,6 +26,20 @@ public enum Allocator {
   @discardableResult
   public static func fixMmapThreshold(bytes: Int32) -> Bool { set(mmapThreshold, bytes) }
 
+  /// Hands the heap's free pages back to the system (`malloc_trim(0)`, every arena): the pages a
+  /// finished step freed no longer count in the process's memory while a later step, on other
+  /// threads with arenas of their own, touches new ones. Whether anything was released.
+  @discardableResult
+  public static func releaseFreeMemory() -> Bool {
+    #if canImport(Glibc)
+      guard let symbol = dlsym(nil, "malloc_trim") else { return false }
+      typealias MallocTrim = @convention(c) (Int) -> Int32
+      return unsafeBitCast(symbol, to: MallocTrim.self)(0) == 1
+    #else
+      return false
+    #endif
+  }
+
   /// `mallopt(parameter, value)`; whether it succeeded.
   static func set(_ parameter: Int32, _ value: Int32) -> Bool {
     #if canImport(Glibc)
