@@ -9,21 +9,9 @@ import Testing
 /// store and in the views; and each kind of damage to a list or a base is refused by the readers and
 /// named by the integrity check, never read as other ids.
 @Suite(.temporaryDirectories) struct IDListPropertyTests {
-  /// SplitMix64: seeded, so that a failure repeats.
-  struct Seeded: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-      state &+= 0x9E37_79B9_7F4A_7C15
-      var z = state
-      z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-      z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-      return z ^ (z >> 31)
-    }
-  }
-
   /// `count` ascending ids without repeats: blocks of consecutive ids (some of one) with gaps of a few
   /// ids or of thousands between them.
-  static func randomIDs(count: Int, using rng: inout Seeded) -> [Int64] {
+  static func randomIDs(count: Int, using rng: inout SplitMix) -> [Int64] {
     var ids: [Int64] = []
     var next = Int64.random(in: 1...50, using: &rng)
     while ids.count < count {
@@ -40,7 +28,7 @@ import Testing
 
   /// The next day's list: a few ids dropped, a few new ids (above every id so far, as new rows are)
   /// added; now and then most of the list replaced, or the list emptied; an emptied list filled again.
-  static func nextDay(_ ids: [Int64], top: inout Int64, using rng: inout Seeded) -> [Int64] {
+  static func nextDay(_ ids: [Int64], top: inout Int64, using rng: inout SplitMix) -> [Int64] {
     var kept = ids
     let roll = Int.random(in: 0..<100, using: &rng)
     let small = max(2, ids.count / 40)
@@ -56,7 +44,7 @@ import Testing
   }
 
   @Test func arraysOfRandomListsReadBackAsTheirIds() {
-    var rng = Seeded(state: 16)
+    var rng = SplitMix(state: 16)
     var runs = 0
     for _ in 0..<3_000 {
       var ids = Self.randomIDs(count: Int.random(in: 0...300, using: &rng), using: &rng)
@@ -75,7 +63,7 @@ import Testing
   /// `snapshot_principals` view of a real database expands each as the store does.
   @Test(arguments: 1...6 as ClosedRange<UInt64>)
   func randomSeriesWrittenAgainstBasesReadBackAsTheirIds(seed: UInt64) throws {
-    var rng = Seeded(state: seed)
+    var rng = SplitMix(state: seed)
     let (store, dir) = try TestSupport.makeStore()
     defer { try? FileManager.default.removeItem(at: dir) }
     let db = try SQLiteConnection(path: store.path, mode: .readWrite)

@@ -190,7 +190,7 @@ extension Trait where Self == TemporaryDirectoriesTrait {
 }
 
 /// A small deterministic generator (SplitMix64), so that seeded tests reproduce their failures.
-struct SplitMix {
+struct SplitMix: RandomNumberGenerator {
   var state: UInt64
   mutating func next() -> UInt64 {
     state &+= 0x9E37_79B9_7F4A_7C15

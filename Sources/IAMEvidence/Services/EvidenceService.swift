@@ -1,5 +1,3 @@
-import Foundation
-
 extension EvidenceWorkflow {
   /// Gathers the evidence for `scope` as plain values: the store's records of the current snapshot
   /// and the period, built into an ``EvidenceModel`` by ``EvidenceBuilder``; the privileged-access
@@ -47,7 +45,7 @@ extension EvidenceWorkflow {
     let (ledger, read) = try requireIntegrity(start.map { [$0] + period } ?? period, readingResultsOf: current)
     // Sorted on the other core while the rest is read from the database (a large account's 336,847
     // results take 0.45 s to sort).
-    let sorting = BackgroundSort(consume read)
+    let sorting = BackgroundMutation(consume read) { CheckResult.sortForReport(&$0) }
     var counts: [Int: [String: StatusCounts]] = [:]
     var versions: [Int: [String: Int]] = [:]
     for s in period {
@@ -65,7 +63,7 @@ extension EvidenceWorkflow {
     let reviews = try reviewEvidence(of: period, capabilities: capabilities)
     let provenance = try store.provenance(snapshotIDs: (start.map { [$0.id] } ?? []) + period.map(\.id))
     var records = EvidenceRecords(
-      current: current, period: period, periodFrom: from, periodTo: to, results: sorting.sorted(), counts: counts,
+      current: current, period: period, periodFrom: from, periodTo: to, results: sorting.value(), counts: counts,
       assessment: latestAssessment, sqliteVersion: EvidenceStore.sqliteVersion, ledger: ledger,
       privileged: privileged.registers.first?.entries ?? [], privilegedCounts: privileged.counts, versions: versions)
     if let history {
@@ -153,28 +151,5 @@ extension EvidenceWorkflow {
     guard try store.isAssessed(snapshotID: s.id) else {
       throw WorkflowError(path: path, message: "snapshot \(s.id) was never assessed; run `iam-evidence assess --snapshot \(s.id)`")
     }
-  }
-}
-
-/// Sorts results into report order (``CheckResult/sortForReport(_:)``) on a thread of its own;
-/// ``sorted()`` waits for it and hands them over (moved, not copied: the array is not shared).
-private final class BackgroundSort: @unchecked Sendable {
-  // Only the sorting thread touches `results` until `done` is signalled, only `sorted()` after.
-  private var results: [CheckResult]
-  private let done = DispatchSemaphore(value: 0)
-
-  init(_ results: consuming [CheckResult]) {
-    self.results = results
-    Thread.detachNewThread { [self] in
-      CheckResult.sortForReport(&self.results)
-      done.signal()
-    }
-  }
-
-  func sorted() -> [CheckResult] {
-    done.wait()
-    var out: [CheckResult] = []
-    swap(&out, &results)
-    return out
   }
 }

@@ -24,6 +24,30 @@ final class BackgroundJob<T: Sendable>: Sendable {
   }
 }
 
+/// A value changed in place on a thread of its own (`change` has the only reference, so a large array
+/// is not copied); ``value()`` waits and hands it over, moved out.
+final class BackgroundMutation<Value>: @unchecked Sendable {
+  // Only the thread touches `stored` until `done` is signalled, only `value()` after.
+  private var stored: Value?
+  private let done = DispatchSemaphore(value: 0)
+
+  init(_ value: consuming Value, _ change: @escaping @Sendable (inout Value) -> Void) {
+    stored = value
+    Thread.detachNewThread { [self] in
+      var value = stored.take()!  // moved out: the only reference while it changes
+      change(&value)
+      stored = value
+      done.signal()
+    }
+  }
+
+  /// The changed value (once: it is moved out).
+  func value() -> Value {
+    done.wait()
+    return stored.take()!
+  }
+}
+
 /// A value behind a lock.
 final class Locked<Value>: @unchecked Sendable {
   private let lock = NSLock()
