@@ -10,19 +10,23 @@ import Testing
 @Suite(.temporaryDirectories) struct CheckVersionTests {
   static let checkID = "kms-decrypt-all-keys"
 
-  /// `kms-decrypt-all-keys` as a later tool would ship it: version 2, whose (made-up) new rule passes
-  /// customer-managed policies, so that its results really differ from version 1's.
+  /// The version of `kms-decrypt-all-keys` this tool ships ("v1" below), and the next ("v2").
+  static let shipped = DecryptAllKeys().description.version
+  static let next = shipped + 1
+
+  /// `kms-decrypt-all-keys` as a later tool would ship it: the next version, whose (made-up) new rule
+  /// passes customer-managed policies, so that its results really differ from the shipped version's.
   struct DecryptVersion2: Check {
     let base = DecryptAllKeys()
     var description: CheckDescription {
       var d = base.description
-      d.version = 2
+      d.version = CheckVersionTests.next
       return d
     }
     func run(_ context: CheckContext) -> [CheckResult] {
       base.run(context).map { r in
         var r = r
-        r.checkVersion = 2
+        r.checkVersion = CheckVersionTests.next
         if r.policy?.kind == .managed && r.status == .fail {
           r.status = .pass
           r.statements = []
@@ -36,7 +40,7 @@ import Testing
     }
   }
 
-  /// The catalog with `kms-decrypt-all-keys` at version 2.
+  /// The catalog with `kms-decrypt-all-keys` at the next version.
   static let catalogV2: [any Check] = CheckCatalog.all.map { $0.description.id == checkID ? DecryptVersion2() : $0 }
 
   static func isOpen(_ r: CheckResult) -> Bool { r.status == .fail || r.status == .excepted }
@@ -60,7 +64,7 @@ import Testing
     // Assess the last snapshot with version 2.
     let outcome = try workflow.assess(snapshotID: third.id, checks: Self.catalogV2, now: Timestamp(parsing: "2024-07-02T00:00:00Z")!)
     let v2Expected = outcome.results.filter { $0.checkID == Self.checkID }
-    #expect(v2Expected.allSatisfy { $0.checkVersion == 2 })
+    #expect(v2Expected.allSatisfy { $0.checkVersion == Self.next })
     let v2Counts = StatusCounts(v2Expected)
     #expect(v2Counts != v1Counts && v2Counts.total == v1Counts.total)
 
@@ -68,11 +72,11 @@ import Testing
     #expect(
       try store.db.scalar("SELECT count(*) FROM snapshot_results WHERE snapshot_id = ? AND check_id = ?", [third.id, Self.checkID])
         == .integer(2))
-    #expect(try store.checkVersions(snapshotID: third.id)[Self.checkID] == 2)
-    #expect(try store.checkVersions(snapshotID: third.id)["kms-full-access-inline"] == 1)
+    #expect(try store.checkVersions(snapshotID: third.id)[Self.checkID] == Self.next)
+    #expect(try store.checkVersions(snapshotID: third.id)["kms-full-access-inline"] == InlinePolicyFullKMSAccess().description.version)
     #expect(try store.statusCounts(snapshotID: third.id)[Self.checkID] == v2Counts)
     let stored = try workflow.results(snapshotID: third.id, check: Self.checkID)
-    #expect(stored.count == v1Counts.total && stored.allSatisfy { $0.checkVersion == 2 })
+    #expect(stored.count == v1Counts.total && stored.allSatisfy { $0.checkVersion == Self.next })
     #expect(Set(stored.map(\.findingKey)).count == stored.count, "one result per subject")
     let open = try store.openResults(snapshotID: third.id).filter { $0.checkID == Self.checkID }
     #expect(open.count == v2Counts.fail + v2Counts.excepted)
@@ -86,13 +90,15 @@ import Testing
       scope: .period(from: Timestamp(parsing: "2024-01-01T00:00:00Z")!, to: Timestamp(parsing: "2024-03-31T23:59:59Z")!), account: nil,
       generatedAt: Timestamp(parsing: "2024-07-02T00:00:00Z")!)
     #expect(model.counts(of: Self.checkID) == v2Counts)
-    #expect(model.history.first { $0.snapshotID == third.id && $0.checkID == Self.checkID }?.checkVersion == 2)
-    #expect(model.history.first { $0.snapshotID == second.id && $0.checkID == Self.checkID }?.checkVersion == 1)
+    #expect(model.history.first { $0.snapshotID == third.id && $0.checkID == Self.checkID }?.checkVersion == Self.next)
+    #expect(model.history.first { $0.snapshotID == second.id && $0.checkID == Self.checkID }?.checkVersion == Self.shipped)
     #expect(model.history.first { $0.snapshotID == third.id && $0.checkID == Self.checkID }?.counts == v2Counts)
-    #expect(model.versionChanges.map(\.description) == ["\(Self.checkID) version 1 -> version 2"])
+    #expect(model.versionChanges.map(\.description) == ["\(Self.checkID) version \(Self.shipped) -> version \(Self.next)"])
     let templates = TemplateSet(directory: TestSupport.packageRoot.appendingPathComponent("Templates"))
     let xml = String(decoding: try EvidenceXML.render(model, templates: templates), as: UTF8.self)
-    #expect(xml.contains(#"<versionChange snapshot="\#(third.id)" check="\#(Self.checkID)" fromVersion="1" toVersion="2"/>"#))
+    #expect(
+      xml.contains(
+        #"<versionChange snapshot="\#(third.id)" check="\#(Self.checkID)" fromVersion="\#(Self.shipped)" toVersion="\#(Self.next)"/>"#))
     let html = String(decoding: try HTMLReport.render(model, templates: templates), as: UTF8.self)
     #expect(html.contains("Check versions changed in the period"))
 
@@ -100,7 +106,7 @@ import Testing
     let trend = try workflow.trend(account: nil, from: nil, to: nil)
     #expect(trend.versionChanges.map(\.checkID) == [Self.checkID])
     #expect(trend.versionChanges.first?.snapshotID == third.id)
-    #expect(trend.rows.first { $0.snapshotID == third.id && $0.checkID == Self.checkID }?.checkVersion == 2)
+    #expect(trend.rows.first { $0.snapshotID == third.id && $0.checkID == Self.checkID }?.checkVersion == Self.next)
     let gone = previousOpen.subtracting(open.map(\.findingIdentity))
     #expect(!gone.isEmpty)
     for key in gone {
@@ -119,14 +125,14 @@ import Testing
       #expect(list.allSatisfy { $0.checkID != Self.checkID })
     }
     #expect(!drift.stillOpen.isEmpty, "the other checks are still compared")
-    #expect(DriftText.render(drift).contains("  \(Self.checkID) version 1 -> version 2: "))
+    #expect(DriftText.render(drift).contains("  \(Self.checkID) version \(Self.shipped) -> version \(Self.next): "))
     #expect(!String(decoding: try DriftXML.render(drift, templates: templates), as: UTF8.self).isEmpty)
 
     // Assessed again with version 1, version 1 is the latest assessed: readers follow it.
     try workflow.assess(snapshotID: third.id, now: Timestamp(parsing: "2024-07-03T00:00:00Z")!)
-    #expect(try store.checkVersions(snapshotID: third.id)[Self.checkID] == 1)
+    #expect(try store.checkVersions(snapshotID: third.id)[Self.checkID] == Self.shipped)
     #expect(try store.statusCounts(snapshotID: third.id)[Self.checkID] == v1Counts)
-    #expect(try workflow.results(snapshotID: third.id, check: Self.checkID).allSatisfy { $0.checkVersion == 1 })
+    #expect(try workflow.results(snapshotID: third.id, check: Self.checkID).allSatisfy { $0.checkVersion == Self.shipped })
     #expect(try workflow.trend(account: nil, from: nil, to: nil).versionChanges.isEmpty)
   }
 

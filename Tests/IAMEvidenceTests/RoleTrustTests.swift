@@ -105,10 +105,18 @@ import Testing
   }
 
   @Test(arguments: TrustPolicy.restrictingConditionKeys)
-  func everyRestrictingKeyRestrictsWhateverItsOperatorCaseOrValues(_ key: String) throws {
-    let trust =
-      #"{"Statement":[{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole","Condition":{"ForAllValues:StringNotLike":{"\#(key.uppercased())":["*"]}}}]}"#
-    #expect(try Self.judge(RoleTrustPublic(), trust).status == .pass)
+  func everyRestrictingKeyRestrictsWhateverItsCaseWhenTheCallerMustMatchIt(_ key: String) throws {
+    func trust(_ op: String, _ value: String) -> String {
+      #"{"Statement":[{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole","Condition":{"\#(op)":{"\#(key.uppercased())":["\#(value)"]}}}]}"#
+    }
+    #expect(try Self.judge(RoleTrustPublic(), trust("StringEquals", "111122223333")).status == .pass)
+    // Version 2: a negated operator, ForAllValues: (true when the key is absent) or a value matching
+    // every caller does not restrict (version 1 passed all three).
+    for (op, value) in [("ForAllValues:StringNotLike", "*"), ("StringNotEquals", "111122223333"), ("StringLike", "*")] {
+      let r = try Self.judge(RoleTrustPublic(), trust(op, value))
+      #expect(r.status == .fail, "\(op) \(key) \(value): \(r.why)")
+      #expect(r.notes.contains { $0.code == "conditional" && $0.message.contains(op) }, "\(r.notes.map(\.message))")
+    }
   }
 
   @Test func anExternalIDAloneDoesNotRestrictAndIsNotedConditional() throws {

@@ -36,8 +36,21 @@ public struct IAMGlob: Sendable, Hashable, CustomStringConvertible {
       })
   }
 
+  /// How a resource pattern's policy variables (`${aws:username}`) are read.
+  public enum VariableReading: Sendable, Hashable {
+    /// As `*`: the widest reach the variable could give (what an Allow's `Resource` may reach).
+    case wildcard
+    /// As one character no ARN holds: the variable is replaced by a single value of the request, never
+    /// by a wildcard, so it passes for no wildcard (what a Deny's `Resource`, or the keys an Allow's
+    /// `NotResource` leaves out, is sure to reach).
+    case opaque
+  }
+
+  /// The character an ``VariableReading/opaque`` variable stands for (private use, in no ARN).
+  static let opaqueVariable: Unicode.Scalar = "\u{10FFFD}"
+
   /// A resource pattern such as `arn:aws:kms:*:${aws:PrincipalAccount}:key/*`; compared case-sensitively.
-  public init(resource pattern: String) {
+  public init(resource pattern: String, variables: VariableReading = .wildcard) {
     source = pattern
     caseInsensitive = false
     let scalars = Array(pattern.unicodeScalars)
@@ -53,7 +66,7 @@ public struct IAMGlob: Sendable, Hashable, CustomStringConvertible {
         case "*": out.append(.literal("*"))
         case "?": out.append(.literal("?"))
         case "$": out.append(.literal("$"))
-        default: out.append(.star)
+        default: out.append(variables == .wildcard ? .star : .literal(IAMGlob.opaqueVariable))
         }
         i = close + 1
         continue

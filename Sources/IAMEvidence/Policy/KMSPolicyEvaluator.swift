@@ -314,10 +314,16 @@ public struct KMSPolicyEvaluator: Sendable {
   public func explain(_ statement: PolicyStatement, target: Set<String>) -> StatementExplanation {
     let relevant = relevantGlobs(statement)
     let matched = matchedActions(statement, target: target, relevant: relevant)
+    // A policy variable is one value of the request, never a wildcard. Each element is read on the
+    // conservative side of its effect: an Allow's Resource as widely as a variable could reach (as
+    // `*`), the keys an Allow's NotResource leaves out and a Deny's Resource as narrowly (the variable
+    // passes for no wildcard), and the keys a Deny's NotResource leaves out widely again.
     let scope: KeyScope
-    switch statement.resources {
-    case .resource(let p): scope = KeyScope.of(resource: p)
-    case .notResource(let p): scope = KeyScope.of(notResource: p)
+    switch (statement.resources, statement.effect) {
+    case (.resource(let p), .allow): scope = KeyScope.of(resource: p, variables: .wildcard)
+    case (.resource(let p), .deny): scope = KeyScope.of(resource: p, variables: .opaque)
+    case (.notResource(let p), .allow): scope = KeyScope.of(notResource: p, variables: .opaque)
+    case (.notResource(let p), .deny): scope = KeyScope.of(notResource: p, variables: .wildcard)
     }
 
     var reasons: [PolicyReasonCode] = []

@@ -34,8 +34,10 @@ public enum KeyScope: Int, Sendable, Hashable, Comparable, CustomStringConvertib
     }
   }
 
-  /// The reach of one resource pattern as written in `Resource` (case-sensitive, `${...}` = anything).
-  public static func of(resourcePattern pattern: String) -> KeyScope {
+  /// The reach of one resource pattern as written in `Resource` (case-sensitive; `${...}` = anything
+  /// with ``IAMGlob/VariableReading/wildcard``, the widest reach, or a single value that is never a
+  /// wildcard with ``IAMGlob/VariableReading/opaque``, the reach the pattern is sure to have).
+  public static func of(resourcePattern pattern: String, variables: IAMGlob.VariableReading = .wildcard) -> KeyScope {
     // Fast exact path for the common case: an ARN whose service field is written out and is not
     // `kms` (`arn:aws:s3:::bucket/*`) cannot name a key, whatever its other fields hold.
     if pattern.hasPrefix("arn:") {
@@ -46,7 +48,7 @@ public enum KeyScope: Int, Sendable, Hashable, Comparable, CustomStringConvertib
         return .noKeys
       }
     }
-    let glob = IAMGlob(resource: pattern)
+    let glob = IAMGlob(resource: pattern, variables: variables)
     let start = glob.start()
     let fresh = String(Character(glob.freshScalar))
 
@@ -85,15 +87,16 @@ public enum KeyScope: Int, Sendable, Hashable, Comparable, CustomStringConvertib
   }
 
   /// The reach of a `Resource` list: the widest of its patterns.
-  public static func of(resource patterns: [String]) -> KeyScope {
-    patterns.map { of(resourcePattern: $0) }.max() ?? .noKeys
+  public static func of(resource patterns: [String], variables: IAMGlob.VariableReading = .wildcard) -> KeyScope {
+    patterns.map { of(resourcePattern: $0, variables: variables) }.max() ?? .noKeys
   }
 
   /// The reach of a `NotResource` list: the keys *not* matched by any pattern. Anything that does not
   /// exclude every key leaves all keys of some account in (``allKeys``); excluding no key at all (only
   /// non-KMS or alias ARNs) leaves ``everyKey``; a pattern that reaches every key leaves ``noKeys``.
-  public static func of(notResource patterns: [String]) -> KeyScope {
-    switch of(resource: patterns) {
+  /// `variables` reads the excluded patterns (``IAMGlob/VariableReading/opaque`` excludes the least).
+  public static func of(notResource patterns: [String], variables: IAMGlob.VariableReading = .wildcard) -> KeyScope {
+    switch of(resource: patterns, variables: variables) {
     case .everyKey: return .noKeys
     case .allKeys, .someKeys: return .allKeys
     case .noKeys: return .everyKey

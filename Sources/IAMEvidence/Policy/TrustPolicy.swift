@@ -393,7 +393,8 @@ public struct WebIdentityTrust: Sendable, Hashable {
 
 extension TrustPolicy {
   /// Condition keys that tie a public trust statement to an organisation, an account or a caller's or
-  /// source's ARN (compared case-insensitively; any operator, whatever its values).
+  /// source's ARN (compared case-insensitively) when a condition on them restricts
+  /// (``restriction(of:)``).
   public static let restrictingConditionKeys = [
     "aws:PrincipalOrgID", "aws:PrincipalOrgPaths", "aws:PrincipalAccount", "aws:PrincipalArn", "aws:SourceAccount", "aws:SourceArn",
     "aws:SourceOrgID", "aws:SourceOrgPaths",
@@ -422,11 +423,73 @@ extension TrustPolicy {
       var restrictedBy: [String] = []
       var other: [String] = []
       for c in s.conditions {
-        if restricting.contains(c.key.lowercased()) { restrictedBy.append(c.key) } else { other.append(c.key) }
+        if !restricting.contains(c.key.lowercased()) {
+          other.append(c.key)
+        } else if let problem = Self.restrictionProblem(c) {
+          other.append("\(c.conditionOperator) \(c.key) (\(problem))")
+        } else {
+          restrictedBy.append(c.key)
+        }
       }
       out.append(PublicTrust(statement: s.index, principal: how, restrictedBy: restrictedBy, otherConditions: other))
     }
     return out
+  }
+
+  /// Why a condition on a restricting key (``restrictingConditionKeys``) does not restrict who may
+  /// call, or nil when it does. It restricts when the caller must match one of its values: the
+  /// operator is `StringEquals`, `StringEqualsIgnoreCase`, `StringLike`, `ArnEquals` or `ArnLike`,
+  /// optionally `ForAnyValue:` (false when the key is absent); and every value names one
+  /// organisation, account or ARN: a string or number without a policy variable, and, where the
+  /// operator takes wildcards (`StringLike`, `ArnEquals`, `ArnLike`), with no `*` or `?` in the
+  /// organisation id, the account id, the first element of an organisation path, or the account field
+  /// of an ARN (an ARN without account field, such as an S3 bucket's, must hold no wildcard at all).
+  ///
+  /// Not restricting: negated operators (`StringNotEquals`, `ArnNotLike`: true for every other caller
+  /// and when the key is absent), `...IfExists` and `ForAllValues:` (true when the key is absent: a
+  /// caller outside any organisation has no `aws:PrincipalOrgID`, a direct call no `aws:SourceAccount`),
+  /// `Null` and every other operator; `"*"` or `arn:aws:iam::*:role/x` under a wildcard operator.
+  /// See https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html
+  /// and https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-single-vs-multi-valued-context-keys.html
+  public static func restrictionProblem(_ c: TrustCondition) -> String? {
+    var base = c.conditionOperator
+    if base.hasPrefix("ForAnyValue:") { base.removeFirst("ForAnyValue:".count) }
+    let wildcards: Bool
+    switch base {
+    case "StringEquals", "StringEqualsIgnoreCase": wildcards = false
+    case "StringLike", "ArnEquals", "ArnLike": wildcards = true
+    default:
+      return "\(c.conditionOperator) does not require the caller to match one of its values"
+    }
+    if c.values.isEmpty { return "no value" }
+    let key = c.key.lowercased()
+    for v in c.values {
+      let text: String
+      switch v {
+      case .string(let s): text = s
+      case .number: continue
+      default: return "a value that names no organisation, account or ARN"
+      }
+      if text.contains("${") { return "the value \(JSONWriter.quoted(text)) holds a policy variable" }
+      guard wildcards else { continue }
+      func wild(_ part: Substring) -> Bool { part.isEmpty || part.contains("*") || part.contains("?") }
+      let named: Bool
+      switch key {
+      case "aws:principalarn", "aws:sourcearn":
+        let fields = text.split(separator: ":", maxSplits: 5, omittingEmptySubsequences: false)
+        if fields.count == 6, fields[4].isEmpty {
+          named = !wild(Substring(text))
+        } else {
+          named = fields.count == 6 && !wild(fields[4])
+        }
+      case "aws:principalorgpaths", "aws:sourceorgpaths":
+        named = !wild(text.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)[0])
+      default:
+        named = !wild(Substring(text))
+      }
+      if !named { return "the value \(JSONWriter.quoted(text)) matches callers of any organisation or account" }
+    }
+    return nil
   }
 
   /// Every `Federated` provider of every Allow statement whose Action covers

@@ -8,7 +8,7 @@ public struct DecryptAllKeys: Check {
 
   public let description = CheckDescription(
     id: "kms-decrypt-all-keys",
-    version: 1,
+    version: 2,
     title: "No policy allows decryption with all KMS keys",
     controls: ["A.8.3", "A.8.2", "A.8.24"],
     rationale: """
@@ -23,6 +23,7 @@ public struct DecryptAllKeys: Check {
       "The policy fails when its Allow statements allow either of them on all keys, with the action and resource rules of kms-full-access-inline. Credited Denies (no Condition, on every key) pass it only when they deny every granted target action (noted \"neutralised-by-deny\"); a Deny of only one of them is noted \"partial-deny\" and the policy still fails.",
       "Conditions do not narrow the grant (noted \"conditional\").",
       "A customer-managed policy's result lists the principals it is attached to and those whose permissions boundary it is (noted \"permissions-boundary\"). A policy without a default version, or a document that is not a valid policy, has status \"error\".",
+      "Version 2: a policy variable (${aws:username}) is one value of the request, never a wildcard, so a Deny whose Resource holds one (arn:aws:kms:*:*:key/${aws:username}) is not on every key and is not credited, and an Allow whose NotResource holds one leaves all keys in (version 1 read a variable as * in both, so such a Deny cancelled the grant and such a NotResource excluded every key); in an Allow's Resource a variable still reaches as far as * would.",
     ],
     population: "Inline policies and customer-managed policies (default version)",
     triggering: [

@@ -10,7 +10,7 @@ public struct IdentityFullKMSAccess: Check {
 
   public let description = CheckDescription(
     id: "kms-full-access-identity",
-    version: 2,
+    version: 3,
     title: "No user or role effectively holds full AWS KMS access on all keys",
     controls: ["A.8.2", "A.8.3", "A.8.24"],
     rationale: """
@@ -30,6 +30,7 @@ public struct IdentityFullKMSAccess: Check {
       "An attached policy whose document is not in the snapshot is noted \"unknown-policy\", and a source that is not a valid policy \"source-invalid\"; either makes the status \"error\" (the identity cannot be shown to pass) unless the known valid sources already allow every KMS action on all keys, in which case it fails. A group missing from the snapshot is noted \"unknown-group\" and, its policies being unknown, likewise makes the status \"error\" unless the known sources already allow every KMS action on all keys (version 2; version 1 left the status unchanged for it, so such a user could pass).",
       "Each source of a failing identity's grant is listed (\"Access comes from\").",
       "Exceptions: a result is excepted by an exception in force for this check that matches the identity and names no policy, or when every source of its grant is covered by an exception in force naming that policy (for this check, kms-full-access-inline, kms-full-access-managed or every check, and for this identity, its group for a group source, or any principal); the result then lists the exceptions covering it. Exceptions covering some sources only except nothing (noted \"exception-partial\").",
+      "Version 3: a policy variable (${aws:username}) is one value of the request, never a wildcard, so a Deny whose Resource holds one (arn:aws:kms:*:*:key/${aws:username}) is not on every key and is not credited, and an Allow whose NotResource holds one leaves all keys in (version 2 read a variable as * in both, so such a Deny cancelled the grant and such a NotResource excluded every key); in an Allow's Resource a variable still reaches as far as * would.",
     ],
     population: "Users and roles (effective permissions)",
     triggering: [

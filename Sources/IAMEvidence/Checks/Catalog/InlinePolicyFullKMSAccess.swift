@@ -10,7 +10,7 @@ public struct InlinePolicyFullKMSAccess: Check {
 
   public let description = CheckDescription(
     id: "kms-full-access-inline",
-    version: 1,
+    version: 2,
     title: "No inline policy allows full AWS KMS access on all keys",
     controls: ["A.8.2", "A.8.3", "A.8.24"],
     rationale: """
@@ -27,9 +27,10 @@ public struct InlinePolicyFullKMSAccess: Check {
     methodology: [
       "Population: every inline policy of every user, group and role in the snapshot, each judged on its own document.",
       "Actions match case-insensitively as globs (* any run, ? one character) against the 55-action KMS catalog shipped with the tool; \"every KMS action\" means every action of that catalog. NotAction with Allow grants every action it does not list; Allow statements of one policy add up.",
-      "All keys: Resource \"*\" (alone or in a list), a KMS ARN pattern that reaches every key of at least one region and account (arn:aws:kms:*:*:key/*, arn:aws:kms:us-east-1:123456789012:key/*, arn:aws:kms:*, patterns with ${...} variables), or NotResource that does not exclude every key. One concrete key ARN, key/mrk-* or an alias ARN is not all keys (an Allow on specific keys only is noted \"specific-keys\").",
+      "All keys: Resource \"*\" (alone or in a list), a KMS ARN pattern that reaches every key of at least one region and account (arn:aws:kms:*:*:key/*, arn:aws:kms:us-east-1:123456789012:key/*, arn:aws:kms:*, an Allow's patterns with ${...} variables), or NotResource that does not exclude every key. One concrete key ARN, key/mrk-* or an alias ARN is not all keys (an Allow on specific keys only is noted \"specific-keys\").",
       "The policy fails when its Allow statements together allow every KMS action on all keys; when they allow only some, it passes (the result says how many). Conditions do not narrow a grant: a conditional grant fails, noted \"conditional\".",
       "Deny statements of the same policy are credited only without Condition and on every key of every region and account (Resource \"*\", arn:aws:kms:*:*:key/*, arn:aws:kms:*, or a NotResource that excludes no key). When credited Denies deny every granted action, the policy passes, noted \"neutralised-by-deny\". A credited Deny of only some of them is noted \"partial-deny\" with the number of granted actions that remain, and the policy still fails; a Deny under a Condition (\"conditional-deny\") or on some keys only (\"deny-limited-resources\") is noted and not credited.",
+      "Version 2: a policy variable (${aws:username}) is one value of the request, never a wildcard, so a Deny whose Resource holds one (arn:aws:kms:*:*:key/${aws:username}) is not on every key and is not credited, and an Allow whose NotResource holds one leaves all keys in (version 1 read a variable as * in both, so such a Deny cancelled the grant and such a NotResource excluded every key); in an Allow's Resource a variable still reaches as far as * would.",
       "A statement with an Effect other than exactly Allow or Deny, both or neither of Action/NotAction or Resource/NotResource, or that is not an object, and a member name written twice (\"duplicate-key\"), make the policy's status \"error\".",
     ],
     population: "Inline policies of users, groups and roles",
@@ -47,6 +48,11 @@ public struct InlinePolicyFullKMSAccess: Check {
       CheckExample(
         #"{"Statement":[{"Effect":"Allow","Action":"kms:*","Resource":"*"},{"Effect":"Deny","Action":"kms:ScheduleKeyDeletion","Resource":"*"}]}"#,
         notes: ["partial-deny"]),
+      // A policy variable is one value, not a wildcard: the Deny reaches one key, the NotResource leaves one out.
+      CheckExample(
+        #"{"Statement":[{"Effect":"Allow","Action":"kms:*","Resource":"*"},{"Effect":"Deny","Action":"kms:*","Resource":"arn:aws:kms:*:*:key/${aws:username}"}]}"#,
+        notes: ["deny-limited-resources"]),
+      CheckExample(#"{"Statement":[{"Effect":"Allow","Action":"kms:*","NotResource":"arn:aws:kms:*:*:key/${aws:username}"}]}"#),
     ],
     nonTriggering: [
       CheckExample(

@@ -10,7 +10,7 @@ public struct ManagedPolicyFullKMSAccess: Check {
 
   public let description = CheckDescription(
     id: "kms-full-access-managed",
-    version: 1,
+    version: 2,
     title: "No customer-managed policy allows full AWS KMS access on all keys",
     controls: ["A.8.2", "A.8.3", "A.8.24"],
     rationale: """
@@ -29,6 +29,7 @@ public struct ManagedPolicyFullKMSAccess: Check {
       "Attachments are read from the users, groups and roles of the same snapshot and listed with every result, and so are the users and roles whose permissions boundary the policy is (noted \"permissions-boundary\": as a boundary it grants nothing by itself).",
       "A failing policy attached to nothing is noted \"unattached\" (a permissions boundary too: one attach call makes it live); any non-default version that would grant full access is noted \"latent-version\".",
       "A policy without a default version, or whose default document is invalid, has status \"error\".",
+      "Version 2: a policy variable (${aws:username}) is one value of the request, never a wildcard, so a Deny whose Resource holds one (arn:aws:kms:*:*:key/${aws:username}) is not on every key and is not credited, and an Allow whose NotResource holds one leaves all keys in (version 1 read a variable as * in both, so such a Deny cancelled the grant and such a NotResource excluded every key); in an Allow's Resource a variable still reaches as far as * would.",
     ],
     population: "Customer-managed policies (default version)",
     triggering: [

@@ -5,9 +5,11 @@
 /// (case-insensitive globs: `sts:*` and `*` cover it; `NotAction` grants what it does not match)
 /// names any principal — `"Principal": "*"`, `{"AWS": "*"}`, an `AWS` list holding `"*"`, or a
 /// `NotPrincipal` — unless that statement has a condition on one of the keys that tie it to an
-/// organisation, an account or an ARN (``TrustPolicy/restrictingConditionKeys``, case-insensitive,
-/// any operator, whatever its values). Other conditions (`sts:ExternalId` alone) do not say who may
-/// call: they are noted `conditional` and the role still fails. A trust policy that is missing or
+/// organisation, an account or an ARN (``TrustPolicy/restrictingConditionKeys``, case-insensitive)
+/// that the caller must match (``TrustPolicy/restrictionProblem(_:)``: a positive operator, no
+/// `IfExists` or `ForAllValues:`, values naming one organisation, account or ARN; version 2).
+/// Other conditions (`sts:ExternalId` alone, `StringNotEquals` on `aws:PrincipalOrgID`) do not say
+/// who may call: they are noted `conditional` and the role still fails. A trust policy that is missing or
 /// not valid gives `error`, naming the JSON path of each problem. A failing role holds the
 /// `public-trust` capability of the privileged-access register.
 public struct RoleTrustPublic: Check {
@@ -15,7 +17,7 @@ public struct RoleTrustPublic: Check {
 
   public let description = CheckDescription(
     id: "role-trust-public",
-    version: 1,
+    version: 2,
     title: "No role can be assumed by any AWS principal",
     controls: ["A.5.15", "A.8.2"],
     rationale: """
@@ -34,7 +36,8 @@ public struct RoleTrustPublic: Check {
       "Population: every role in the snapshot; its trust policy (AssumeRolePolicyDocument) is read with a strict grammar (Version, Id, Statement; each statement Sid, Effect, exactly one of Principal/NotPrincipal, exactly one of Action/NotAction, Condition; principals \"*\" or AWS, Service, Federated, CanonicalUser; no repeated member names). A missing or invalid trust policy has status \"error\", with the JSON path of each problem.",
       "Actions match as globs, case-insensitively (sts:* and * cover sts:AssumeRole); NotAction covers every action it does not match.",
       "A statement is public when it is an Allow whose Action covers sts:AssumeRole and whose principal is \"*\", {\"AWS\": \"*\"}, an AWS list holding \"*\", or which uses NotPrincipal.",
-      "A public statement is restricted when it has a condition, with any operator and whatever its values, on aws:PrincipalOrgID, aws:PrincipalOrgPaths, aws:PrincipalAccount, aws:PrincipalArn, aws:SourceAccount, aws:SourceArn, aws:SourceOrgID or aws:SourceOrgPaths (key names case-insensitive); such statements are noted \"restricted-by-condition\".",
+      "A public statement is restricted when it has a condition on aws:PrincipalOrgID, aws:PrincipalOrgPaths, aws:PrincipalAccount, aws:PrincipalArn, aws:SourceAccount, aws:SourceArn, aws:SourceOrgID or aws:SourceOrgPaths (key names case-insensitive) that the caller must match: operator StringEquals, StringEqualsIgnoreCase, StringLike, ArnEquals or ArnLike, optionally with ForAnyValue:, and every value a string or number without a policy variable that names one organisation, account or ARN (under StringLike, ArnEquals and ArnLike, no * or ? in the organisation id, the account id, the first element of an organisation path or the account field of an ARN; an ARN without account field holds none at all). Such statements are noted \"restricted-by-condition\".",
+      "Version 2: a condition on those keys with a negated operator (StringNotEquals, ArnNotLike...), IfExists, ForAllValues: (each true when the key is absent, as it is for a caller outside any organisation), Null or another operator, or with a value such as \"*\" or arn:aws:iam::*:role/x, does not restrict; it is noted \"conditional\" with the reason (version 1 counted any operator and value as restricting).",
       "The role fails when some public statement is not restricted; other conditions (sts:ExternalId alone, aws:MultiFactorAuthPresent...) are noted \"conditional\" and do not make it pass. Deny statements are not credited.",
     ],
     population: "Roles (trust policy)",
@@ -49,6 +52,17 @@ public struct RoleTrustPublic: Check {
       CheckExample(
         #"{"Statement":[{"Effect":"Allow","Principal":{"AWS":"*"},"Action":"sts:AssumeRole","Condition":{"StringEquals":{"sts:ExternalId":"partner-7781"}}}]}"#,
         notes: ["conditional"]),
+      // Every caller outside the organisation (and every caller in none) may assume it.
+      CheckExample(
+        #"{"Statement":[{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole","Condition":{"StringNotEquals":{"aws:PrincipalOrgID":"o-a1b2c3d4e5"}}}]}"#,
+        notes: ["conditional"]),
+      // ForAllValues: is true when the key is absent: a caller in no organisation has no aws:PrincipalOrgID.
+      CheckExample(
+        #"{"Statement":[{"Effect":"Allow","Principal":{"AWS":"*"},"Action":"sts:AssumeRole","Condition":{"ForAllValues:StringEquals":{"aws:PrincipalOrgID":"o-a1b2c3d4e5"}}}]}"#
+      ),
+      CheckExample(
+        #"{"Statement":[{"Effect":"Allow","Principal":{"AWS":"*"},"Action":"sts:AssumeRole","Condition":{"ArnLike":{"aws:PrincipalArn":"arn:aws:iam::*:role/deploy"}}}]}"#
+      ),
     ],
     nonTriggering: [
       CheckExample(#"{"Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"sts:AssumeRole"}]}"#),
@@ -57,6 +71,9 @@ public struct RoleTrustPublic: Check {
         notes: ["restricted-by-condition"]),
       CheckExample(
         #"{"Statement":[{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole","Condition":{"ForAnyValue:StringLike":{"AWS:PRINCIPALARN":"arn:aws:iam::111122223333:role/*"},"StringEquals":{"sts:ExternalId":"x"}}}]}"#,
+        notes: ["restricted-by-condition"]),
+      CheckExample(
+        #"{"Statement":[{"Effect":"Allow","Principal":{"AWS":"*"},"Action":"sts:AssumeRole","Condition":{"ForAnyValue:StringLike":{"aws:PrincipalOrgPaths":"o-a1b2c3d4e5/r-ab12/ou-ab12-11111111/*"}}}]}"#,
         notes: ["restricted-by-condition"]),
       CheckExample(#"{"Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#),
       CheckExample(#"{"Statement":[{"Effect":"Allow","Principal":{"AWS":"*"},"Action":"sts:TagSession"}]}"#),
