@@ -318,11 +318,20 @@ struct AuditCase: Sendable, CustomTestStringConvertible {
     #expect(identity.map(\.status) == [.pass])
   }
 
-  /// Recorded behaviour where the right answer is a matter of judgement (not changed by the audit):
-  /// a grant under a Condition fails, noted `conditional` (it holds whenever the condition does); a
-  /// Deny of one action leaves "full access" failing, noted `partial-deny`, although `NotAction`
-  /// of the same action passes admin-access; a `NotResource` Deny is never credited by the general
-  /// engine; `Resource: "arn:*"` is not all resources for actions that take only `*`.
+  /// Recorded behaviour where the right answer is a matter of judgement or a known limit of the
+  /// documented rules (not changed by the audit; the lead decides):
+  /// - a grant under a Condition fails, noted `conditional` (it holds whenever the condition does);
+  /// - a Deny of one action leaves "full access" failing, noted `partial-deny`, although `NotAction`
+  ///   of the same action passes admin-access (the two are the same effective permissions);
+  /// - a `NotResource` Deny is never credited by the general engine (conservative: wrong fails only);
+  /// - `Resource: "arn:*"` is not all resources for actions that take only `*` (admin passes);
+  /// - escalation methods need every action on *all* resources, so a method usable on one resource
+  ///   passes: `iam:AttachUserPolicy` on the user's own ARN (`user/${aws:username}`) or `iam:PassRole`
+  ///   on one named role with `ec2:RunInstances` (a missed escalation: AWS needs only the one ARN);
+  /// - GitHub's subject under `StringEqualsIgnoreCase` is not counted as a restriction (fails);
+  /// - any condition restricts a non-GitHub provider: Cognito with only `amr` and no `aud` passes
+  ///   (STS itself refuses cross-account basic-flow tokens without both conditions:
+  ///   https://docs.aws.amazon.com/cognito/latest/developerguide/identity-pools-security-best-practices.html).
   @Test func judgementCallsAreAsDocumented() throws {
     func run(_ id: String, _ policy: String) throws -> ResultStatus {
       try Self.verdict(AuditCase("", id, policy, .pass, "")).0
@@ -342,5 +351,27 @@ struct AuditCase: Sendable, CustomTestStringConvertible {
         Self.policy(
           Self.allow(#""iam:PassRole""#, condition: #"{"StringEquals":{"iam:PassedToService":"ec2.amazonaws.com"}}"#),
           Self.allow(#""ec2:RunInstances""#))) == .fail)
+    #expect(
+      try run(
+        "privilege-escalation-policy",
+        Self.policy(Self.allow(#""iam:AttachUserPolicy""#, #""Resource":"arn:aws:iam::*:user/${aws:username}""#)))
+        == .pass)
+    #expect(
+      try run(
+        "privilege-escalation-policy",
+        Self.policy(
+          Self.allow(#""iam:PassRole""#, #""Resource":"arn:aws:iam::123456789012:role/admin""#), Self.allow(#""ec2:RunInstances""#)))
+        == .pass)
+    #expect(
+      try run(
+        "role-trust-oidc-unrestricted",
+        Self.gitHub(#"{"StringEqualsIgnoreCase":{"token.actions.githubusercontent.com:sub":"repo:org/app:ref:refs/heads/main"}}"#)) == .fail
+    )
+    #expect(
+      try run(
+        "role-trust-oidc-unrestricted",
+        Self.trust(
+          principal: #"{"Federated":"cognito-identity.amazonaws.com"}"#, action: #""sts:AssumeRoleWithWebIdentity""#,
+          condition: #"{"ForAnyValue:StringLike":{"cognito-identity.amazonaws.com:amr":"authenticated"}}"#)) == .pass)
   }
 }
