@@ -371,7 +371,7 @@ private func allow(_ action: String, _ resource: String = #""*""#, extra: String
       #"{"Effect":"Deny","Action":"kms:*","Resource":"*"}"#, #"{"Effect":"Deny","Action":"*","Resource":"*"}"#,
       #"{"Effect":"Deny","NotAction":"s3:*","Resource":"*"}"#,
       #"{"Effect":"Deny","Action":"kms:*","NotResource":"arn:aws:s3:::b"}"#,
-      #"{"Effect":"Deny","Action":"kms:*","Resource":"arn:aws:kms:*:*:key/*"}"#,
+      #"{"Effect":"Deny","Action":"kms:*","Resource":["arn:aws:kms:*:*:key/*","*"]}"#,
     ] {
       let e = full(doc(allow(#""kms:*""#), deny))
       #expect(e.verdict == .grantsNone, "\(deny)")
@@ -380,6 +380,23 @@ private func allow(_ action: String, _ resource: String = #""*""#, extra: String
       let n = e.notes(.neutralisedByDeny)
       #expect(n.count == 1 && n[0].statements == [0, 1])
       #expect(e.why.contains("Statement[1] denies them unconditionally"))
+    }
+    // A Deny on every key ARN does not reach the actions that take only Resource "*" (CreateKey,
+    // DisconnectCustomKeyStore...): they stay granted, noted partial-deny (version 2 of the KMS checks).
+    for resource in [#""Resource":"arn:aws:kms:*:*:key/*""#, #""Resource":"arn:aws:kms:*""#, #""NotResource":"*""#] {
+      let keysOnly = full(doc(allow(#""kms:*""#), #"{"Effect":"Deny","Action":"kms:*",\#(resource)}"#))
+      if resource.hasPrefix(#""NotResource""#) {
+        #expect(keysOnly.deniedActions.isEmpty, "NotResource * denies nothing")
+        continue
+      }
+      #expect(keysOnly.verdict == .grantsAll, "\(resource)")
+      #expect(keysOnly.deniedActions == catalog.allActionNames.subtracting(catalog.wildcardOnlyActionNames))
+      #expect(keysOnly.hasNote(.partialDeny) && catalog.wildcardOnlyActionNames.contains("kms:CreateKey"))
+      #expect(
+        evaluator.evaluateDestructive(doc(allow(#""kms:*""#), #"{"Effect":"Deny","Action":"kms:*",\#(resource)}"#)).grantedActions.contains(
+          "kms:DisconnectCustomKeyStore"))
+      #expect(
+        evaluator.evaluateDecrypt(doc(allow(#""kms:*""#), #"{"Effect":"Deny","Action":"kms:*",\#(resource)}"#)).verdict == .grantsNone)
     }
     // Deny first, Allow second: order does not matter.
     #expect(full(doc(#"{"Effect":"Deny","Action":"kms:*","Resource":"*"}"#, allow(#""*""#))).verdict == .grantsNone)

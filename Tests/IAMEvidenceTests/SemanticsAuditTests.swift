@@ -116,9 +116,17 @@ struct AuditCase: Sendable, CustomTestStringConvertible {
       "key/* of every region and account", "kms-full-access-inline", policy(allow(#""kms:*""#, #""Resource":"arn:aws:kms:*:*:key/*""#)),
       .fail, resource),
     AuditCase("arn:*:kms:*", "kms-full-access-inline", policy(allow(#""kms:*""#, #""Resource":"arn:*:kms:*""#)), .fail, resource),
+    // Actions without a resource type (CreateKey, ListKeys, DisconnectCustomKeyStore...) are requested
+    // on "*": a statement whose Resource is a key ARN pattern does not apply to them.
     AuditCase(
-      "arn:aws:kms:* in a Deny cancels", "kms-full-access-inline",
-      policy(kmsAll, #"{"Effect":"Deny","Action":"kms:*","Resource":"arn:aws:kms:*"}"#), .pass, evaluation),
+      "Deny on arn:aws:kms:* leaves CreateKey and the other *-only actions", "kms-full-access-inline",
+      policy(kmsAll, #"{"Effect":"Deny","Action":"kms:*","Resource":"arn:aws:kms:*"}"#), .fail, resource),
+    AuditCase(
+      "Deny on key/* leaves DisconnectCustomKeyStore", "kms-key-destruction-all-keys",
+      policy(kmsAll, #"{"Effect":"Deny","Action":"kms:*","Resource":"arn:aws:kms:*:*:key/*"}"#), .fail, resource),
+    AuditCase(
+      "Deny on key/* denies Decrypt", "kms-decrypt-all-keys",
+      policy(kmsAll, #"{"Effect":"Deny","Action":"kms:*","Resource":"arn:aws:kms:*:*:key/*"}"#), .pass, resource),
     AuditCase(
       "alias/* is not a key", "kms-decrypt-all-keys", policy(allow(#""kms:Decrypt""#, #""Resource":"arn:aws:kms:*:*:alias/*""#)), .pass,
       resource),

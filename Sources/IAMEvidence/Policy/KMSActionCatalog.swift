@@ -54,6 +54,9 @@ public struct KMSActionCatalog: Sendable, Hashable {
   public let decryptActionNames: Set<String>
   /// Full names of ``destructiveActions``.
   public let destructiveActionNames: Set<String>
+  /// Full names of the actions that take only `Resource: "*"` (``KMSAction/resourceWildcardOnly``:
+  /// `CreateKey`, `ListKeys`, `DisconnectCustomKeyStore`, ...).
+  public let wildcardOnlyActionNames: Set<String>
 
   /// Names (without prefix) of the decrypt subset.
   public static let decryptActionNames: Set<String> = ["Decrypt", "ReEncryptFrom"]
@@ -71,6 +74,7 @@ public struct KMSActionCatalog: Sendable, Hashable {
     decryptActionNames = Set(actions.filter { Self.decryptActionNames.contains($0.name) }.map(\.fullName))
     destructiveActionNames = Set(
       actions.filter { $0.accessLevel == "Permissions management" || Self.destroyingWriteNames.contains($0.name) }.map(\.fullName))
+    wildcardOnlyActionNames = Set(actions.filter(\.resourceWildcardOnly).map(\.fullName))
   }
 
   /// A catalog from parsed catalog JSON; throws when the shape is wrong.

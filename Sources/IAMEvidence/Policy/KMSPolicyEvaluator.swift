@@ -313,7 +313,19 @@ public struct KMSPolicyEvaluator: Sendable {
   /// What one statement does with `target` (canonical full names).
   public func explain(_ statement: PolicyStatement, target: Set<String>) -> StatementExplanation {
     let relevant = relevantGlobs(statement)
-    let matched = matchedActions(statement, target: target, relevant: relevant)
+    var matched = matchedActions(statement, target: target, relevant: relevant)
+    // An action that takes only `Resource: "*"` (CreateKey, DisconnectCustomKeyStore...) is requested
+    // on `*`, not on a key: a Deny reaches it only when its Resource matches the string `*` (or its
+    // NotResource does not), as in the general engine. A Deny on `arn:aws:kms:*:*:key/*` leaves them
+    // allowed. (An Allow on all keys is still taken to grant them: the conservative side.)
+    if statement.effect == .deny, !matched.isDisjoint(with: catalog.wildcardOnlyActionNames) {
+      let reachesStar: Bool
+      switch statement.resources {
+      case .resource(let p): reachesStar = p.contains { IAMGlob(resource: $0, variables: .opaque).matches("*") }
+      case .notResource(let p): reachesStar = !p.contains { IAMGlob(resource: $0, variables: .wildcard).matches("*") }
+      }
+      if !reachesStar { matched.subtract(catalog.wildcardOnlyActionNames) }
+    }
     // A policy variable is one value of the request, never a wildcard. Each element is read on the
     // conservative side of its effect: an Allow's Resource as widely as a variable could reach (as
     // `*`), the keys an Allow's NotResource leaves out and a Deny's Resource as narrowly (the variable

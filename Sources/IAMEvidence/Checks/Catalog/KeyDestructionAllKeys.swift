@@ -25,7 +25,7 @@ public struct KeyDestructionAllKeys: Check {
       "The policy fails when its Allow statements allow any target action on all keys, with the action and resource rules of kms-full-access-inline. Credited Denies (no Condition, on every key) pass it only when they deny every granted target action (noted \"neutralised-by-deny\"); a Deny of only some of them is noted \"partial-deny\" and the policy still fails.",
       "Conditions do not narrow the grant (noted \"conditional\").",
       "A customer-managed policy's result lists the principals it is attached to and those whose permissions boundary it is (noted \"permissions-boundary\"). A policy without a default version, or a document that is not a valid policy, has status \"error\".",
-      "Version 2: a policy variable (${aws:username}) is one value of the request, never a wildcard, so a Deny whose Resource holds one (arn:aws:kms:*:*:key/${aws:username}) is not on every key and is not credited, and an Allow whose NotResource holds one leaves all keys in (version 1 read a variable as * in both, so such a Deny cancelled the grant and such a NotResource excluded every key); in an Allow's Resource a variable still reaches as far as * would.",
+      "Version 2: a policy variable (${aws:username}) is one value of the request, never a wildcard, so a Deny whose Resource holds one (arn:aws:kms:*:*:key/${aws:username}) is not on every key and is not credited, and an Allow whose NotResource holds one leaves all keys in (version 1 read a variable as * in both, so such a Deny cancelled the grant and such a NotResource excluded every key); in an Allow's Resource a variable still reaches as far as * would. A Deny reaches the actions that take only Resource \"*\" (CreateKey, ListKeys, GenerateRandom, DisconnectCustomKeyStore and the other custom key store actions) only when its Resource matches \"*\" or its NotResource does not: a Deny of kms:* on arn:aws:kms:*:*:key/* or arn:aws:kms:* leaves them allowed (noted \"partial-deny\"; version 1 credited it for them too).",
     ],
     population: "Inline policies and customer-managed policies (default version)",
     triggering: [
@@ -34,9 +34,16 @@ public struct KeyDestructionAllKeys: Check {
       CheckExample(
         #"{"Statement":[{"Effect":"Allow","Action":"kms:CreateGrant","Resource":"*","Condition":{"Bool":{"kms:GrantIsForAWSResource":"true"}}}]}"#,
         notes: ["conditional"]),
+      // DisconnectCustomKeyStore takes only Resource "*": a Deny on every key ARN does not reach it.
+      CheckExample(
+        #"{"Statement":[{"Effect":"Allow","Action":"kms:*","Resource":"*"},{"Effect":"Deny","Action":"kms:*","Resource":"arn:aws:kms:*:*:key/*"}]}"#,
+        notes: ["partial-deny"]),
     ],
     nonTriggering: [
       CheckExample(#"{"Statement":[{"Effect":"Allow","Action":["kms:Decrypt","kms:Encrypt","kms:Describe*"],"Resource":"*"}]}"#),
+      CheckExample(
+        #"{"Statement":[{"Effect":"Allow","Action":"kms:*","Resource":"*"},{"Effect":"Deny","Action":"kms:*","Resource":"*"}]}"#,
+        notes: ["neutralised-by-deny"]),
       CheckExample(
         #"{"Statement":[{"Effect":"Allow","Action":"kms:DisableKey","Resource":"arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"}]}"#
       ),
