@@ -216,7 +216,7 @@ import Testing
     let markdown = try TestSupport.run(["checks", "--format", "markdown"])
     #expect(markdown.stdout == CatalogDocument.markdownTable() + "\n")
     let text = try TestSupport.run(["checks"])
-    #expect(text.stdout.contains("kms-full-access-inline (v1)  [founding test of A.8.2]"))
+    #expect(text.stdout.contains("kms-full-access-inline (v\(InlinePolicyFullKMSAccess().description.version))  [founding test of A.8.2]"))
     #expect(text.stdout.contains("action catalog: \(ActionCatalog.bundled.sourceDescription)"))
   }
 

@@ -302,7 +302,11 @@ import Testing
     let t = try #require(target)
     let problems = try store.checkIntegrity().problems.map(\.description)
     #expect(
-      problems.contains { $0.contains("the \(t.check)@1 results of snapshot \(t.snapshot): changed since ledger entry") }, "\(problems)")
+      problems.contains {
+        $0.contains(
+          "the \(t.check)@\(CheckCatalog.check(id: t.check)?.description.version ?? 0) results of snapshot \(t.snapshot): changed since ledger entry"
+        )
+      }, "\(problems)")
 
     // A list's changes edited (a drop removed), and a run of an array one id shorter.
     var edited: (list: Int, snapshot: Int, check: String, array: Int, arraySnapshot: Int, arrayCheck: String)?
@@ -339,7 +343,12 @@ import Testing
     let e = try #require(edited)
     let found = try second.checkIntegrity().problems.map(\.description)
     for (snapshot, check, list) in [(e.snapshot, e.check, e.list), (e.arraySnapshot, e.arrayCheck, e.array)] {
-      #expect(found.contains { $0.contains("the \(check)@1 results of snapshot \(snapshot): changed since ledger entry") }, "\(found)")
+      #expect(
+        found.contains {
+          $0.contains(
+            "the \(check)@\(CheckCatalog.check(id: check)?.description.version ?? 0) results of snapshot \(snapshot): changed since ledger entry"
+          )
+        }, "\(found)")
       #expect(found.contains { $0.hasPrefix("table snapshot_results, row \(list): its counts") }, "\(found)")
     }
   }

@@ -105,7 +105,9 @@ import Testing
     guard case .integer(let id)? = row else { throw StoreError(path: db, message: "no row") }
     try Self.expectRefusal(
       dir: dir, db: db, "table snapshot_results, row \(id): column result_ids is not a list of ids",
-      listed: ["table snapshot_results/result_details, the kms-full-access-inline@1 results of snapshot 3: changed since ledger entry 6"])
+      listed: [
+        "table snapshot_results/result_details, the kms-full-access-inline@\(InlinePolicyFullKMSAccess().description.version) results of snapshot 3: changed since ledger entry 6"
+      ])
     // findings, which lists the population, names the same row.
     let findings = try TestSupport.run(["findings", "--db", db, "--status", "all"])
     #expect(findings.status == 2)
@@ -131,7 +133,7 @@ import Testing
       dir: dir, db: db, "do not match the results it lists",
       listed: [
         "table result_details, row \(id): column status is \"pass\" but its detail says \"fail\"",
-        "the kms-full-access-inline@1 results of snapshot 3: changed since ledger entry 6",
+        "the kms-full-access-inline@\(InlinePolicyFullKMSAccess().description.version) results of snapshot 3: changed since ledger entry 6",
         "column open_ids",
       ])
     #expect(!output.contains("table documents"))
