@@ -19,6 +19,14 @@ public struct SQLiteRowBuffer: Sendable {
 
   public init() {}
 
+  /// Reserves room for `rows` rows of `values` values each and `bytes` bytes of text and blobs, so
+  /// that filling it does not grow it step by step.
+  public mutating func reserveCapacity(rows: Int, values: Int, bytes: Int) {
+    slots.reserveCapacity(rows * values)
+    starts.reserveCapacity(rows + 1)
+    self.bytes.reserveCapacity(bytes)
+  }
+
   /// The number of rows ended (``endRow()``).
   public var count: Int { starts.count - 1 }
 
