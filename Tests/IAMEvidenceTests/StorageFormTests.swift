@@ -136,6 +136,24 @@ import Testing
     #expect(PackedTexts().field(0) == nil)
   }
 
+  /// The pool gives each text's string, the same storage for the same long text, and repairs
+  /// invalid UTF-8 as `String(decoding:as:)` does.
+  @Test func theStringPoolSharesEachLongText() {
+    func storage(_ s: String) -> UnsafePointer<UInt8>? { s.utf8.withContiguousStorageIfAvailable { $0.baseAddress } ?? nil }
+    var pool = StringPool()
+    let arn = Array("arn:aws:iam::123456789012:role/a-role-with-a-long-name".utf8)
+    let first = pool.string(arn[...])
+    let again = pool.string(Array(arn)[...])
+    let other = pool.string(Array("arn:aws:iam::123456789012:role/another-role-name".utf8)[...])
+    #expect(first == String(decoding: arn, as: UTF8.self) && again == first)
+    #expect(storage(first) != nil && storage(first) == storage(again))
+    #expect(other == "arn:aws:iam::123456789012:role/another-role-name" && storage(other) != storage(first))
+    #expect(pool.string(Array("short".utf8)[...]) == "short" && pool.string([][...]) == "")
+    let invalid: [UInt8] = Array("a long text with a bad byte: ".utf8) + [0xFF, 0x41]
+    #expect(pool.string(invalid[...]) == String(decoding: invalid, as: UTF8.self))
+    #expect(pool.string(invalid[...]) == String(decoding: invalid, as: UTF8.self))
+  }
+
   /// A template whose placeholders are not each the whole value of its own top-level member, or
   /// which holds U+0003 in a string, has no prototype: its results are rebuilt and parsed, and come
   /// out the same.

@@ -76,6 +76,8 @@ final class Ledger {
   /// ``decoded`` by list, in the list's order; a result that cannot be read is a problem.
   var decodeLists = Set<Int64>()
   private var decoded: [Int64: [CheckResult]] = [:]
+  /// The strings of the results decoded so far, shared by those of the lists decoded next.
+  private var strings = StringPool()
 
   /// The results decoded so far (``decodeLists``), handed over: the ledger keeps none of them.
   func takeDecoded() -> [Int64: [CheckResult]] {
@@ -436,7 +438,7 @@ final class Ledger {
     // Rebuilding a detail from its body to verify it, and decoding results, need no database: for a
     // long list a second thread does both while this one reads and digests the rows (a thread per
     // short list costs more than it saves). Their problems are named after the others.
-    let worker = ResultWorker(threaded: resultIDs.count >= ResultWorker.threadedFrom)
+    let worker = ResultWorker(threaded: resultIDs.count >= ResultWorker.threadedFrom, strings: strings)
     let checkBytes = Array(check.utf8)
     let (fail, excepted, pass, error) = (Array("fail".utf8), Array("excepted".utf8), Array("pass".utf8), Array("error".utf8))
     try d.rows(
@@ -513,7 +515,8 @@ final class Ledger {
           "column open_ids (\(openIDs.count) ids) is not the list of its fail and excepted results (\(expectedOpen.count))"))
     }
     for (result, sha, stored) in toVerify { try verifyExpanded(result, sha: sha, stored: stored, problems: &problems) }
-    let (bodyProblems, decodeProblems, decoded) = try worker.finish()
+    let (bodyProblems, decodeProblems, decoded, strings) = try worker.finish()
+    self.strings = strings
     problems += bodyProblems + decodeProblems
     if verifyTexts {
       for reference in longStrings.sorted() { try verifyLongString(reference, problems: &problems) }
@@ -806,6 +809,7 @@ final class ResultWorker {
     var verifyProblems: [IntegrityProblem] = []
     var decodeProblems: [IntegrityProblem] = []
     var results: [CheckResult] = []
+    var strings = StringPool()
   }
 
   static let batchSize = 512
@@ -816,15 +820,19 @@ final class ResultWorker {
   private var prototypes = ResultPrototypes()
   private var outcome = Outcome()
 
-  init(threaded: Bool) {
+  /// `strings`: the strings of the results decoded before (the worker's are added to it, and
+  /// ``finish()`` hands it back for the next list's worker).
+  init(threaded: Bool, strings: StringPool = StringPool()) {
     guard threaded else {
       job = nil
+      outcome.strings = strings
       return
     }
     let channel = channel
     job = BackgroundJob {
       var prototypes = ResultPrototypes()
       var outcome = Outcome()
+      outcome.strings = strings
       while let rows = channel.receive() {
         for row in rows { Self.process(row, prototypes: &prototypes, outcome: &outcome) }
       }
@@ -852,19 +860,29 @@ final class ResultWorker {
     batch.reserveCapacity(Self.batchSize)
   }
 
-  /// The problems found and the results decoded, in the order of the rows.
-  func finish() throws -> (verifyProblems: [IntegrityProblem], decodeProblems: [IntegrityProblem], results: [CheckResult]) {
+  /// The problems found and the results decoded, in the order of the rows, and the strings of the
+  /// results decoded so far.
+  func finish() throws -> (
+    verifyProblems: [IntegrityProblem], decodeProblems: [IntegrityProblem], results: [CheckResult], strings: StringPool
+  ) {
     var done = outcome
     if let job {
       send()
       channel.close()
       done = try job.result()
     }
-    return (done.verifyProblems, done.decodeProblems, done.results)
+    return (done.verifyProblems, done.decodeProblems, done.results, done.strings)
   }
 
   private static func process(_ row: Row, prototypes: inout ResultPrototypes, outcome: inout Outcome) {
-    let values = row.body == nil ? [] : (0..<ResultBody.members.count).map { row.texts.string($0) }
+    // The values a decoded result keeps are taken from the pool: a principal or a policy is named
+    // by the results of a dozen checks, which then share one string.
+    let values =
+      row.body == nil
+      ? []
+      : (0..<ResultBody.members.count).map { i in
+        row.decode && i != ResultBody.findingKeyMember ? row.texts.field(i).map { outcome.strings.string($0) } : row.texts.string(i)
+      }
     if row.verify, let body = row.body {
       let sha = row.texts.field(ResultBody.members.count) ?? []
       Ledger.verifyBody(row.id, sha256: sha, body, row.template, values, problems: &outcome.verifyProblems)
@@ -881,6 +899,29 @@ final class ResultWorker {
     } else {
       outcome.decodeProblems.append(.row("result_details", row.id, "its detail cannot be read as a result"))
     }
+  }
+}
+
+/// Strings made from bytes, each distinct one kept once (strings of up to 15 bytes are held inline
+/// by `String` and are not pooled). Memory, not time: the 336,847 results of the principal-heavy
+/// benchmark name 32,500 principals and their policies about ten times each.
+struct StringPool: Sendable {
+  /// By a hash of the bytes; on a collision (two texts with one hash) the second is not pooled.
+  private var strings: [Int: String] = [:]
+
+  /// The string of `bytes` (invalid UTF-8 repaired, as `String(decoding:as:)` does).
+  mutating func string(_ bytes: ArraySlice<UInt8>) -> String {
+    guard bytes.count > 15 else { return String(decoding: bytes, as: UTF8.self) }
+    var hasher = Hasher()
+    bytes.withUnsafeBytes { hasher.combine(bytes: $0) }
+    let key = hasher.finalize()
+    if let pooled = strings[key] {
+      if pooled.utf8.elementsEqual(bytes) { return pooled }
+      return String(decoding: bytes, as: UTF8.self)
+    }
+    let made = String(decoding: bytes, as: UTF8.self)
+    strings[key] = made
+    return made
   }
 }
 

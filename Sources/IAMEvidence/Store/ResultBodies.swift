@@ -30,6 +30,9 @@ enum ResultBody {
     ("principal_name", "principal_name", UInt8(ascii: "h")),
   ]
 
+  /// The index of `finding_key` in ``members``: the one value a decoded result does not keep.
+  static let findingKeyMember = 1
+
   private static let keys: [[UInt8]] = members.map { Array($0.key.utf8) }
 
   /// Whether `value` can be put back by a placeholder: short enough to be stored in place (see
