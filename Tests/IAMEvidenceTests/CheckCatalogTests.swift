@@ -255,7 +255,17 @@ struct CatalogExampleCase: Sendable, CustomTestStringConvertible {
 @Suite struct ReportSortTests {
   @Test func inPlaceSortMatchesReportOrder() throws {
     let snapshot = try SnapshotDecoder(sourceName: "dev-small").decode(try TestSupport.bytes(TestSupport.fixture("dev-small.json")))
-    let assessed = Assessor.assess(snapshot, capturedAt: Timestamp(epochSeconds: 1_700_000_000)).results
+    var assessed = Assessor.assess(snapshot, capturedAt: Timestamp(epochSeconds: 1_700_000_000)).results
+    // Results of checks the catalog does not know (a retired check's, read from an older database)
+    // come after the catalog's, ordered by check id.
+    for (i, id) in ["zz-retired-check", "aa-retired-check"].enumerated() {
+      assessed += assessed.prefix(12).map { r in
+        var r = r
+        r.checkID = id
+        r.checkVersion = i + 1
+        return r
+      }
+    }
     var rng = JSONDifferentialTests.SplitMix(state: 5)
     for _ in 0..<20 {
       var shuffled = assessed
@@ -263,6 +273,8 @@ struct CatalogExampleCase: Sendable, CustomTestStringConvertible {
       var sorted = shuffled
       CheckResult.sortForReport(&sorted)
       #expect(sorted == shuffled.sorted(by: CheckResult.reportOrder))
+      let unknown = sorted.map(\.checkID).filter { CheckCatalog.position(of: $0) == CheckCatalog.all.count }
+      #expect(unknown == unknown.sorted() && unknown.count == 24)
     }
     #expect(assessed.count > 20)
   }

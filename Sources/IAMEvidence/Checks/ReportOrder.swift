@@ -2,8 +2,7 @@ extension CheckResult {
   /// Sorts `results` into ``reportOrder(_:_:)`` by small precomputed keys, then moves each result
   /// once into place: an account's assessment holds tens of thousands of (large) results. Principals
   /// and policies are ranked once per distinct one (far fewer than the results, which share them),
-  /// so the sort compares integers, not strings. (Results of checks the catalog does not know, which
-  /// ``reportOrder(_:_:)`` leaves unordered between them, are ordered by check id.)
+  /// so the sort compares integers, not strings.
   public static func sortForReport(_ results: inout [CheckResult]) {
     let checks = ranks(results.map { r in Triple(r.checkID, "", "") })
     let principals = ranks(results.map { r in Triple(r.principal?.type.rawValue ?? "", r.principal?.name ?? "", r.principal?.arn ?? "") })
@@ -29,10 +28,16 @@ extension CheckResult {
   }
 
   /// Sort order of reports and listings: most severe first, then by catalog order of the check (the
-  /// control's primary test first), principal and policy.
+  /// control's primary test first; checks the catalog does not know last, by id), principal and
+  /// policy.
   public static func reportOrder(_ a: CheckResult, _ b: CheckResult) -> Bool {
     if a.status.severityRank != b.status.severityRank { return a.status.severityRank < b.status.severityRank }
-    if a.checkID != b.checkID { return CheckCatalog.position(of: a.checkID) < CheckCatalog.position(of: b.checkID) }
+    if a.checkID != b.checkID {
+      // Checks the catalog does not know (a retired one's results in an older database) share the
+      // last position: between them, by id, so that this stays a strict order.
+      let (pa, pb) = (CheckCatalog.position(of: a.checkID), CheckCatalog.position(of: b.checkID))
+      return pa != pb ? pa < pb : a.checkID < b.checkID
+    }
     let ka = (a.principal?.type.rawValue ?? "", a.principal?.name ?? "", a.principal?.arn ?? "")
     let kb = (b.principal?.type.rawValue ?? "", b.principal?.name ?? "", b.principal?.arn ?? "")
     if ka != kb { return ka < kb }
