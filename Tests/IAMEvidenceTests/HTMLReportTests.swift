@@ -430,6 +430,15 @@ import XMLTree
       .write(to: templates.reportXHTML, atomically: true, encoding: .utf8)
     #expect(throws: RenderError.self) { try HTMLReport.render(model, templates: templates) }
 
+    // The README lists exactly the slots the renderer fills.
+    let readme = try String(contentsOf: TestSupport.packageRoot.appendingPathComponent("README.md"), encoding: .utf8)
+    let sentence = try #require(
+      readme.range(of: "renderer fills (their content is replaced):").flatMap { start in
+        readme.range(of: "; a missing", range: start.upperBound..<readme.endIndex).map { readme[start.upperBound..<$0.lowerBound] }
+      })
+    let listed = sentence.split(separator: "`").enumerated().filter { $0.offset % 2 == 1 }.map { String($0.element) }
+    #expect(listed.sorted() == HTMLReport.slotNames.sorted())
+
     // A template that is not well-formed (an HTML entity XML does not know).
     try xhtml.replacingOccurrences(of: "<h2>Findings</h2>", with: "<h2>Findings&nbsp;</h2>")
       .write(to: templates.reportXHTML, atomically: true, encoding: .utf8)
