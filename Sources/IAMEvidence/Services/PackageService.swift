@@ -102,19 +102,8 @@ extension EvidenceWorkflow {
     var files: [(id: Int, name: String, bytes: [UInt8])] = []
     var omitted: [(id: Int, reason: String)] = []
     for s in snapshots {
-      // Read as ingest reads: a regular file only, opened without waiting, and never more bytes than
-      // were ingested (a larger file is not the snapshot, and is not read to its end).
-      var bytes: [UInt8]?
-      var sha256: String?
-      if s.sourceName != "-" {
-        do {
-          let read = try InputFile.read(path: s.sourceName, limit: s.byteSize).bytes
-          (bytes, sha256) = ([UInt8](read.buffer), read.sha256)
-        } catch {
-          if case .tooLarge = error { sha256 = "" }
-        }
-      }
-      guard let sha256 else {
+      switch readBack(s) {
+      case .unreadable:
         let reason =
           s.sourceName == "-"
           ? "it was ingested from standard input, so there is no file to read back"
@@ -123,18 +112,39 @@ extension EvidenceWorkflow {
           throw WorkflowError(path: s.sourceName, message: "snapshot \(s.id)'s source file is not readable here; it cannot be included")
         }
         omitted.append((s.id, reason))
-        continue
-      }
-      guard let bytes, sha256 == s.sha256 else {
+      case .differs:
         if required {
           throw WorkflowError(path: s.sourceName, message: "differs from what was ingested as snapshot \(s.id) (SHA-256 mismatch)")
         }
         omitted.append((s.id, "its source file \(s.sourceName) differs from what was ingested (SHA-256 mismatch)"))
-        continue
+      case .same(let bytes):
+        files.append((s.id, memberName(id: s.id, sourceName: s.sourceName), bytes))
       }
-      files.append((s.id, memberName(id: s.id, sourceName: s.sourceName), bytes))
     }
     return (files, omitted)
+  }
+
+  /// What reading a snapshot's source file back gave.
+  private enum ReadBack {
+    /// Ingested from standard input, or not readable here.
+    case unreadable
+    /// Not the bytes ingested: another SHA-256, or larger than what was ingested.
+    case differs
+    /// The very bytes ingested.
+    case same([UInt8])
+  }
+
+  /// Reads `s`'s source file as ingest reads: a regular file only, opened without waiting, and never
+  /// more bytes than were ingested (a larger file is not the snapshot, and is not read to its end).
+  private static func readBack(_ s: SnapshotRecord) -> ReadBack {
+    guard s.sourceName != "-" else { return .unreadable }
+    do {
+      let read = try InputFile.read(path: s.sourceName, limit: s.byteSize).bytes
+      return read.sha256 == s.sha256 ? .same([UInt8](read.buffer)) : .differs
+    } catch {
+      if case .tooLarge = error { return .differs }
+      return .unreadable
+    }
   }
 
   /// `0003-<file name>`, every byte of the name outside `A-Z a-z 0-9 . _ -` replaced by `_`: a name
