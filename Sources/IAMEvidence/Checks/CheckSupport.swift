@@ -164,11 +164,27 @@ enum CheckSupport {
   /// The result of a customer-managed policy without a default version: still part of the
   /// population; it cannot be judged, so it cannot pass.
   static func noDefaultVersion(check: CheckDescription, policy: ManagedPolicy, attachedTo: [PrincipalRef]) -> CheckResult {
-    CheckResult(
-      checkID: check.id, checkVersion: check.version, status: .error,
-      policy: PolicyRef(kind: .managed, name: policy.name, arn: policy.arn, versionID: policy.defaultVersionId, documentSHA256: ""),
+    let ref = PolicyRef(kind: .managed, name: policy.name, arn: policy.arn, versionID: policy.defaultVersionId, documentSHA256: "")
+    if let disagreement = policy.defaultVersionDisagreement {
+      return CheckResult(
+        checkID: check.id, checkVersion: check.version, status: .error, policy: ref,
+        notes: [defaultVersionNote(policy.arn, disagreement)],
+        why:
+          "The snapshot disagrees on which version of \(policy.arn) is the default (\(disagreement)), so the version in force is unknown and the policy cannot be judged.",
+        attachedTo: attachedTo)
+    }
+    return CheckResult(
+      checkID: check.id, checkVersion: check.version, status: .error, policy: ref,
       notes: [ResultNote(code: "no-default-version", message: "The snapshot holds no default version of this policy.")],
       why: "The default version of the policy is not in the snapshot, so it cannot be judged.", attachedTo: attachedTo)
+  }
+
+  /// The `default-version-inconsistent` note of managed policy `arn` whose `DefaultVersionId` and
+  /// `IsDefaultVersion` flags disagree (``ManagedPolicy/defaultVersionDisagreement``).
+  static func defaultVersionNote(_ arn: String, _ disagreement: String) -> ResultNote {
+    ResultNote(
+      code: "default-version-inconsistent",
+      message: "Policy \(arn): \(disagreement); the version in force is unknown, so its document is not judged.")
   }
 
   /// Marks the result of customer-managed policy `arn` with the users and roles whose permissions

@@ -36,6 +36,10 @@ public struct IdentitySources: Sendable {
   public var unknownPolicies: [GrantSource]
   /// The permissions boundary's ARN when its policy is not in the snapshot.
   public var unknownBoundary: String?
+  /// Attached policies and the boundary (by ARN) that are in the snapshot but whose default version
+  /// the snapshot disagrees on (``ManagedPolicy/defaultVersionDisagreement``): listed with the unknown
+  /// ones (their document in force is unknown), this says how they disagree.
+  public var inconsistentDefaults: [String: String] = [:]
   /// Groups the user belongs to that are not in the snapshot: their policies are unknown, so the engine
   /// treats each like an unknown policy (`unknown-policy`, `error` unless the identity already holds).
   public var unknownGroups: [String]
@@ -45,6 +49,7 @@ public struct IdentitySources: Sendable {
     self.principal = PrincipalRef(principal)
     var sources: [Entry] = []
     var unknown: [GrantSource] = []
+    var inconsistent: [String: String] = [:]
     func add(inline policies: [InlinePolicy], via group: String?) {
       for p in policies {
         sources.append(
@@ -59,6 +64,7 @@ public struct IdentitySources: Sendable {
           sources.append(Entry(source: source, document: document))
         } else {
           unknown.append(source)
+          if let d = policiesByARN[a.arn]?.defaultVersionDisagreement { inconsistent[a.arn] = d }
         }
       }
     }
@@ -81,8 +87,10 @@ public struct IdentitySources: Sendable {
         boundary = Boundary(arn: b.arn, document: document)
       } else {
         unknownBoundary = b.arn
+        if let d = policiesByARN[b.arn]?.defaultVersionDisagreement { inconsistent[b.arn] = d }
       }
     }
+    inconsistentDefaults = inconsistent
   }
 
   /// Resolves `principal`'s sources within a check's snapshot.
@@ -98,7 +106,11 @@ public struct IdentitySources: Sendable {
       sources: sources.map { AnalysedSource(label: $0.source.label, analysis: analysis($0.document)) },
       boundary: boundary.map { AnalysedSource(label: $0.label, analysis: analysis($0.document)) },
       unknownPolicies: unknownPolicies.map(\.label) + unknownGroups.map { "group \($0)" },
-      unknownBoundary: unknownBoundary.map { "boundary \($0)" })
+      unknownBoundary: unknownBoundary.map { "boundary \($0)" },
+      inconsistentDefaults: Dictionary(
+        unknownPolicies.compactMap { s in s.policyARN.flatMap { inconsistentDefaults[$0] }.map { (s.label, $0) } }
+          + (unknownBoundary.flatMap { b in inconsistentDefaults[b].map { [("boundary \(b)", $0)] } } ?? []),
+        uniquingKeysWith: { a, _ in a }))
   }
 
   /// The grant sources of a result's source indexes (``AccessResult/grantingSources``, ``CapabilityResult/sources``).

@@ -337,9 +337,9 @@ extension DriftReport {
     let newManaged = Dictionary(new.managedPolicies.map { ($0.arn, $0) }, uniquingKeysWith: { a, _ in a })
     for arn in newManaged.keys.sorted() {
       let m = newManaged[arn]!
-      let d = m.defaultVersion
+      let d = m.namedDefaultVersion
       if let o = oldManaged[arn] {
-        let od = o.defaultVersion
+        let od = o.namedDefaultVersion
         let switched = od?.versionId != d?.versionId
         if switched || od?.document.sha256 != d?.document.sha256 {
           report.policiesChanged.append(
@@ -358,7 +358,8 @@ extension DriftReport {
       let o = oldManaged[arn]!
       report.policiesRemoved.append(
         PolicyChange(
-          kind: .managed, name: o.name, arn: arn, fromVersion: o.defaultVersion?.versionId, fromSHA256: o.defaultVersion?.document.sha256,
+          kind: .managed, name: o.name, arn: arn, fromVersion: o.namedDefaultVersion?.versionId,
+          fromSHA256: o.namedDefaultVersion?.document.sha256,
           defaultVersionSwitched: false))
     }
     return report

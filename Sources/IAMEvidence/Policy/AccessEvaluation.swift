@@ -22,12 +22,20 @@ public struct IdentityPolicies: Sendable, Hashable {
   /// The label (ARN) of a permissions boundary missing from the snapshot: judged without it (a
   /// boundary only narrows, so a result that does not hold without it does not hold with it either).
   public var unknownBoundary: String?
+  /// For the unknown policies and boundary (by label) that are in the snapshot but whose default
+  /// version the snapshot disagrees on: how it disagrees (noted `default-version-inconsistent`
+  /// instead of `unknown-policy`; judged the same way).
+  public var inconsistentDefaults: [String: String]
 
-  public init(sources: [AnalysedSource], boundary: AnalysedSource? = nil, unknownPolicies: [String] = [], unknownBoundary: String? = nil) {
+  public init(
+    sources: [AnalysedSource], boundary: AnalysedSource? = nil, unknownPolicies: [String] = [], unknownBoundary: String? = nil,
+    inconsistentDefaults: [String: String] = [:]
+  ) {
     self.sources = sources
     self.boundary = boundary
     self.unknownPolicies = unknownPolicies
     self.unknownBoundary = unknownBoundary
+    self.inconsistentDefaults = inconsistentDefaults
   }
 
   /// A lone document as the only source (unlabelled).
@@ -429,7 +437,14 @@ struct Explainer: Sendable {
       }
     }
     for label in identity.unknownPolicies {
-      notes.append(PolicyNote(code: .unknownPolicy, message: "\(label) is not in the snapshot; its grants are unknown.", source: label))
+      if let d = identity.inconsistentDefaults[label] {
+        notes.append(
+          PolicyNote(
+            code: .defaultVersionInconsistent,
+            message: "\(label): the snapshot disagrees on its default version (\(d)); its grants are unknown.", source: label))
+      } else {
+        notes.append(PolicyNote(code: .unknownPolicy, message: "\(label) is not in the snapshot; its grants are unknown.", source: label))
+      }
     }
     if let b = identity.boundary, !b.analysis.isValid {
       notes.append(
@@ -439,7 +454,14 @@ struct Explainer: Sendable {
             "\(permissionsBoundaryPhrase(b.label)) is invalid and was ignored: \(b.analysis.errors.map(\.description).joined(separator: "; "))",
           source: b.label))
     }
-    if let b = identity.unknownBoundary {
+    if let b = identity.unknownBoundary, let d = identity.inconsistentDefaults[b] {
+      notes.append(
+        PolicyNote(
+          code: .defaultVersionInconsistent,
+          message:
+            "\(permissionsBoundaryPhrase(b)): the snapshot disagrees on its default version (\(d)); judged without it (a boundary can only narrow the grant).",
+          source: b))
+    } else if let b = identity.unknownBoundary {
       notes.append(
         PolicyNote(
           code: .unknownPolicy,

@@ -87,6 +87,9 @@ public enum PolicyNoteCode: String, Sendable, Hashable, CaseIterable {
   case sourceInvalid = "source-invalid"
   /// A policy that applies (attached, or the permissions boundary) is not in the snapshot.
   case unknownPolicy = "unknown-policy"
+  /// A policy that applies is in the snapshot, but its `DefaultVersionId` and `IsDefaultVersion` flags
+  /// disagree: the document in force is unknown, so it is treated like ``unknownPolicy``.
+  case defaultVersionInconsistent = "default-version-inconsistent"
 }
 
 /// `Permissions boundary arn:aws:iam::…:policy/x` for a boundary source labelled `boundary arn:…` (or

@@ -257,10 +257,36 @@ public struct ManagedPolicy: Sendable, Hashable {
   /// AWS-managed policies live in the `aws` pseudo-account (`arn:aws:iam::aws:policy/…`).
   public var isAWSManaged: Bool { arn.split(separator: ":", omittingEmptySubsequences: false).dropFirst(4).first == "aws" }
 
-  /// The version named by `DefaultVersionId`, else the one flagged `IsDefaultVersion`.
-  public var defaultVersion: PolicyVersion? {
+  /// The version in force: the one named by `DefaultVersionId`, else the one flagged
+  /// `IsDefaultVersion`; nil when the snapshot holds none, or when the two disagree
+  /// (``defaultVersionDisagreement``): checks must not judge a document that may not be in force.
+  public var defaultVersion: PolicyVersion? { defaultVersionDisagreement == nil ? namedDefaultVersion : nil }
+
+  /// The version named by `DefaultVersionId`, else the one flagged `IsDefaultVersion`, whether or not
+  /// they agree (history only: checks use ``defaultVersion``).
+  public var namedDefaultVersion: PolicyVersion? {
     if let id = defaultVersionId, let v = versions.first(where: { $0.versionId == id }) { return v }
     return versions.first(where: \.isDefault)
+  }
+
+  /// How `DefaultVersionId` and the versions' `IsDefaultVersion` flags disagree, in words, or nil when
+  /// they agree: two or more versions flagged; `DefaultVersionId` naming a version that is not the
+  /// flagged one; or naming a version in the snapshot while none is flagged. (AWS's export always
+  /// flags exactly the version `DefaultVersionId` names; a snapshot holding no default version at
+  /// all, none flagged and none named in the list, is not a disagreement but has no ``defaultVersion``.)
+  public var defaultVersionDisagreement: String? {
+    let flagged = versions.filter(\.isDefault).map(\.versionId)
+    let named = defaultVersionId.map { " and DefaultVersionId is \($0)" } ?? ""
+    if flagged.count > 1 {
+      return "\(flagged.count) versions are flagged IsDefaultVersion (\(flagged.joined(separator: ", ")))\(named)"
+    }
+    guard let id = defaultVersionId else { return nil }
+    if let only = flagged.first {
+      guard only != id else { return nil }
+      let absent = versions.contains { $0.versionId == id } ? "" : " (\(id) is not in the snapshot)"
+      return "DefaultVersionId is \(id)\(absent) but the version flagged IsDefaultVersion is \(only)"
+    }
+    return versions.contains { $0.versionId == id } ? "DefaultVersionId is \(id) but no version is flagged IsDefaultVersion" : nil
   }
 }
 

@@ -18,7 +18,7 @@ public struct AdminAccessIdentity: Check {
 
   public let description = CheckDescription(
     id: "admin-access-identity",
-    version: 1,
+    version: 2,
     title: "No user or role effectively holds every action on all resources",
     controls: ["A.8.2"],
     rationale: """
@@ -41,6 +41,7 @@ public struct AdminAccessIdentity: Check {
       "An attached policy, a group or a permissions boundary missing from the snapshot is noted \"unknown-policy\", a source or boundary that is not a valid policy is noted too; either makes the status \"error\" (the identity cannot be shown to pass) unless the known sources already allow every action, in which case it fails.",
       "Each source of a failing identity's grant is listed (\"Access comes from\").",
       "Exceptions: a result is excepted by an exception in force for this check that matches the identity and names no policy, or when every source of its grant is covered by an exception in force naming that policy (for this check, admin-access-inline, admin-access-managed or every check, and for this identity, its group for a group source, or any principal); the result then lists the exceptions covering it. Exceptions covering some sources only except nothing (noted \"exception-partial\").",
+      "Version 2: an attached policy (directly or through a group) whose DefaultVersionId and IsDefaultVersion flags disagree (two or more versions flagged, DefaultVersionId naming a version other than the flagged one, or naming a version of the snapshot while none is flagged) is treated as a policy whose document is unknown, noted \"default-version-inconsistent\" with the disagreement (status \"error\" unless the known sources already allow every action); a permissions boundary whose flags disagree is noted so and makes the status \"error\" unless the identity holds every action, like a boundary missing from the snapshot (version 1 judged the version DefaultVersionId names).",
     ],
     population: "Users and roles (effective permissions)",
     triggering: [
@@ -97,7 +98,7 @@ public struct AdminAccessIdentity: Check {
     var why = access.why
     if status == .error && access.verdict != .error {
       why =
-        "\(incomplete.joined(separator: ", ")) \(incomplete.count == 1 ? "is" : "are") missing from the snapshot or not a valid policy; the identity cannot be shown not to hold every action. "
+        "\(incomplete.joined(separator: ", ")) \(incomplete.count == 1 ? "is" : "are") missing from the snapshot, not a valid policy or of unknown default version; the identity cannot be shown not to hold every action. "
         + why
     }
     let grantSources = status == .fail ? sources.grantSources(access.grantingSources) : []

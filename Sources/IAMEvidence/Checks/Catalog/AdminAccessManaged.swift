@@ -12,7 +12,7 @@ public struct AdminAccessManaged: Check {
 
   public let description = CheckDescription(
     id: "admin-access-managed",
-    version: 1,
+    version: 2,
     title: "No customer-managed policy allows every action on all resources",
     controls: ["A.8.2"],
     rationale: """
@@ -31,6 +31,7 @@ public struct AdminAccessManaged: Check {
       "Attachments are read from the users, groups and roles of the same snapshot and listed with every result, and so are the users and roles whose permissions boundary the policy is (noted \"permissions-boundary\": as a boundary it grants nothing by itself).",
       "A failing policy attached to nothing is noted \"unattached\" (a permissions boundary too: one attach call makes it live); any non-default version that would fail is noted \"latent-version\".",
       "A policy without a default version, or whose default document is invalid, has status \"error\".",
+      "Version 2: a policy whose DefaultVersionId and IsDefaultVersion flags disagree (two or more versions flagged, DefaultVersionId naming a version other than the flagged one, or naming a version of the snapshot while none is flagged) has status \"error\", noted \"default-version-inconsistent\" with the disagreement: the version in force is unknown (version 1 judged the version DefaultVersionId names).",
     ],
     population: "Customer-managed policies (default version), attached or not",
     triggering: [

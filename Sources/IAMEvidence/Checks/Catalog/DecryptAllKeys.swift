@@ -8,7 +8,7 @@ public struct DecryptAllKeys: Check {
 
   public let description = CheckDescription(
     id: "kms-decrypt-all-keys",
-    version: 2,
+    version: 3,
     title: "No policy allows decryption with all KMS keys",
     controls: ["A.8.3", "A.8.2", "A.8.24"],
     rationale: """
@@ -24,6 +24,7 @@ public struct DecryptAllKeys: Check {
       "Conditions do not narrow the grant (noted \"conditional\").",
       "A customer-managed policy's result lists the principals it is attached to and those whose permissions boundary it is (noted \"permissions-boundary\"). A policy without a default version, or a document that is not a valid policy, has status \"error\".",
       "Version 2: a policy variable (${aws:username}) is one value of the request, never a wildcard, so a Deny whose Resource holds one (arn:aws:kms:*:*:key/${aws:username}) is not on every key and is not credited, and an Allow whose NotResource holds one leaves all keys in (version 1 read a variable as * in both, so such a Deny cancelled the grant and such a NotResource excluded every key); in an Allow's Resource a variable still reaches as far as * would. A Deny reaches the actions that take only Resource \"*\" (CreateKey, ListKeys, GenerateRandom, DisconnectCustomKeyStore and the other custom key store actions) only when its Resource matches \"*\" or its NotResource does not: a Deny of kms:* on arn:aws:kms:*:*:key/* or arn:aws:kms:* leaves them allowed (noted \"partial-deny\"; version 1 credited it for them too).",
+      "Version 3: a policy whose DefaultVersionId and IsDefaultVersion flags disagree (two or more versions flagged, DefaultVersionId naming a version other than the flagged one, or naming a version of the snapshot while none is flagged) has status \"error\", noted \"default-version-inconsistent\" with the disagreement: the version in force is unknown (version 2 judged the version DefaultVersionId names).",
     ],
     population: "Inline policies and customer-managed policies (default version)",
     triggering: [
@@ -73,12 +74,7 @@ enum DocumentCheck {
     for policy in context.snapshot.managedPolicies where !policy.isAWSManaged {
       guard let version = policy.defaultVersion else {
         // Still part of the population: it cannot be judged, so it cannot pass.
-        var result = CheckResult(
-          checkID: check.id, checkVersion: check.version, status: .error,
-          policy: PolicyRef(kind: .managed, name: policy.name, arn: policy.arn, versionID: policy.defaultVersionId, documentSHA256: ""),
-          notes: [ResultNote(code: "no-default-version", message: "The snapshot holds no default version of this policy.")],
-          why: "The default version of the policy is not in the snapshot, so it cannot be judged.",
-          attachedTo: context.attachments(of: policy.arn))
+        var result = CheckSupport.noDefaultVersion(check: check, policy: policy, attachedTo: context.attachments(of: policy.arn))
         CheckSupport.markBoundaryUse(&result, arn: policy.arn, context: context)
         results.append(result)
         continue

@@ -10,7 +10,7 @@ public struct IdentityFullKMSAccess: Check {
 
   public let description = CheckDescription(
     id: "kms-full-access-identity",
-    version: 3,
+    version: 4,
     title: "No user or role effectively holds full AWS KMS access on all keys",
     controls: ["A.8.2", "A.8.3", "A.8.24"],
     rationale: """
@@ -31,6 +31,7 @@ public struct IdentityFullKMSAccess: Check {
       "Each source of a failing identity's grant is listed (\"Access comes from\").",
       "Exceptions: a result is excepted by an exception in force for this check that matches the identity and names no policy, or when every source of its grant is covered by an exception in force naming that policy (for this check, kms-full-access-inline, kms-full-access-managed or every check, and for this identity, its group for a group source, or any principal); the result then lists the exceptions covering it. Exceptions covering some sources only except nothing (noted \"exception-partial\").",
       "Version 3: a policy variable (${aws:username}) is one value of the request, never a wildcard, so a Deny whose Resource holds one (arn:aws:kms:*:*:key/${aws:username}) is not on every key and is not credited, and an Allow whose NotResource holds one leaves all keys in (version 2 read a variable as * in both, so such a Deny cancelled the grant and such a NotResource excluded every key); in an Allow's Resource a variable still reaches as far as * would. A Deny reaches the actions that take only Resource \"*\" (CreateKey, ListKeys, GenerateRandom, DisconnectCustomKeyStore and the other custom key store actions) only when its Resource matches \"*\" or its NotResource does not: a Deny of kms:* on arn:aws:kms:*:*:key/* or arn:aws:kms:* leaves them allowed (noted \"partial-deny\"; version 2 credited it for them too).",
+      "Version 4: an attached policy (directly or through a group) whose DefaultVersionId and IsDefaultVersion flags disagree (two or more versions flagged, DefaultVersionId naming a version other than the flagged one, or naming a version of the snapshot while none is flagged) is treated as a policy whose document is unknown, noted \"default-version-inconsistent\" with the disagreement (status \"error\" unless the known valid sources already allow every KMS action on all keys); a permissions boundary whose flags disagree is noted so and the grant judged without it, like a boundary missing from the snapshot (version 3 judged the version DefaultVersionId names).",
     ],
     population: "Users and roles (effective permissions)",
     triggering: [
@@ -91,6 +92,11 @@ public struct IdentityFullKMSAccess: Check {
     if let b = principal.permissionsBoundary {
       if let doc = context.policiesByARN[b.arn]?.defaultVersion?.document {
         boundary = PolicySource(label: "boundary \(b.arn)", text: doc, evaluation: context.fullAccess(of: doc))
+      } else if let d = context.policiesByARN[b.arn]?.defaultVersionDisagreement {
+        notes.append(
+          ResultNote(
+            code: "default-version-inconsistent",
+            message: "Permissions boundary \(b.arn): the snapshot disagrees on its default version (\(d)); judged without it."))
       } else {
         notes.append(
           ResultNote(code: "boundary-unknown", message: "Permissions boundary \(b.arn) is not in the snapshot; judged without it."))
@@ -101,7 +107,14 @@ public struct IdentityFullKMSAccess: Check {
       notes.append(ResultNote(code: "unknown-group", message: "Groups not in the snapshot: \(missingGroups.joined(separator: ", "))."))
     }
     for arn in unknown {
-      notes.append(ResultNote(code: "unknown-policy", message: "Attached policy \(arn) is not in the snapshot; its grants are unknown."))
+      if let d = context.policiesByARN[arn]?.defaultVersionDisagreement {
+        notes.append(
+          ResultNote(
+            code: "default-version-inconsistent",
+            message: "Attached policy \(arn): the snapshot disagrees on its default version (\(d)); its grants are unknown."))
+      } else {
+        notes.append(ResultNote(code: "unknown-policy", message: "Attached policy \(arn) is not in the snapshot; its grants are unknown."))
+      }
     }
     let evaluation = context.evaluator.effectiveFullKMSAccess(sources: sources.map(\.1), boundary: boundary)
     notes += evaluation.notes.map(CheckSupport.note)
@@ -119,7 +132,7 @@ public struct IdentityFullKMSAccess: Check {
     let lacking = unknown + missingGroups.map { "group \($0)" }
     if status == .error && !lacking.isEmpty && evaluation.verdict != .grantsAll {
       why =
-        "Attached policies or groups missing from the snapshot (\(lacking.joined(separator: ", "))) may grant KMS access; the identity cannot be shown to pass. "
+        "Attached policies or groups missing from the snapshot or of unknown default version (\(lacking.joined(separator: ", "))) may grant KMS access; the identity cannot be shown to pass. "
         + why
     }
     var remediation: [String] = []

@@ -10,7 +10,7 @@ public struct ManagedPolicyFullKMSAccess: Check {
 
   public let description = CheckDescription(
     id: "kms-full-access-managed",
-    version: 2,
+    version: 3,
     title: "No customer-managed policy allows full AWS KMS access on all keys",
     controls: ["A.8.2", "A.8.3", "A.8.24"],
     rationale: """
@@ -30,6 +30,7 @@ public struct ManagedPolicyFullKMSAccess: Check {
       "A failing policy attached to nothing is noted \"unattached\" (a permissions boundary too: one attach call makes it live); any non-default version that would grant full access is noted \"latent-version\".",
       "A policy without a default version, or whose default document is invalid, has status \"error\".",
       "Version 2: a policy variable (${aws:username}) is one value of the request, never a wildcard, so a Deny whose Resource holds one (arn:aws:kms:*:*:key/${aws:username}) is not on every key and is not credited, and an Allow whose NotResource holds one leaves all keys in (version 1 read a variable as * in both, so such a Deny cancelled the grant and such a NotResource excluded every key); in an Allow's Resource a variable still reaches as far as * would. A Deny reaches the actions that take only Resource \"*\" (CreateKey, ListKeys, GenerateRandom, DisconnectCustomKeyStore and the other custom key store actions) only when its Resource matches \"*\" or its NotResource does not: a Deny of kms:* on arn:aws:kms:*:*:key/* or arn:aws:kms:* leaves them allowed (noted \"partial-deny\"; version 1 credited it for them too).",
+      "Version 3: a policy whose DefaultVersionId and IsDefaultVersion flags disagree (two or more versions flagged, DefaultVersionId naming a version other than the flagged one, or naming a version of the snapshot while none is flagged) has status \"error\", noted \"default-version-inconsistent\" with the disagreement: the version in force is unknown (version 2 judged the version DefaultVersionId names).",
     ],
     population: "Customer-managed policies (default version)",
     triggering: [

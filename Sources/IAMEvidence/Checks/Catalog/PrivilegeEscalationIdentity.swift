@@ -19,7 +19,7 @@ public struct PrivilegeEscalationIdentity: Check {
 
   public let description = CheckDescription(
     id: "privilege-escalation-identity",
-    version: 1,
+    version: 2,
     title: "No user or role can effectively use a privilege-escalation method",
     controls: ["A.8.2", "A.5.18"],
     rationale: """
@@ -44,6 +44,7 @@ public struct PrivilegeEscalationIdentity: Check {
       "A method one of whose actions is denied unconditionally on all resources by any source is not available, and the Deny is noted \"neutralised-by-deny\": the identity passes when every method its sources would give is broken that way, and otherwise still fails on the methods that remain.",
       "The identity fails when at least one method is available; the result lists the methods (methods, sorted) and, per method, the sources that allow its actions (method_sources). A full administrator without Denies has every method.",
       "An attached policy, a group or a permissions boundary missing from the snapshot is noted \"unknown-policy\", a source or boundary that is not a valid policy is noted too; either makes the status \"error\" unless a method is available from the known sources, in which case it fails.",
+      "Version 2: an attached policy (directly or through a group) whose DefaultVersionId and IsDefaultVersion flags disagree (two or more versions flagged, DefaultVersionId naming a version other than the flagged one, or naming a version of the snapshot while none is flagged) is treated as a policy whose document is unknown, noted \"default-version-inconsistent\" with the disagreement (status \"error\" unless a method is available from the known sources); a permissions boundary whose flags disagree is noted so and makes the status \"error\" unless a method is available, like a boundary missing from the snapshot (version 1 judged the version DefaultVersionId names).",
     ],
     population: "Users and roles (effective permissions)",
     triggering: [
@@ -106,7 +107,7 @@ public struct PrivilegeEscalationIdentity: Check {
     let missing =
       incomplete.isEmpty
       ? ""
-      : " \(incomplete.joined(separator: ", ")) \(incomplete.count == 1 ? "is" : "are") missing from the snapshot or not a valid policy."
+      : " \(incomplete.joined(separator: ", ")) \(incomplete.count == 1 ? "is" : "are") missing from the snapshot, not a valid policy or of unknown default version."
 
     guard !available.isEmpty else {
       let broken = evaluated.map(\.method.id).sorted()

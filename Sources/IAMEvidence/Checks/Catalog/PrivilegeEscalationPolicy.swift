@@ -16,7 +16,7 @@ public struct PrivilegeEscalationPolicy: Check {
 
   public let description = CheckDescription(
     id: "privilege-escalation-policy",
-    version: 1,
+    version: 2,
     title: "No policy on its own makes a privilege-escalation method available",
     controls: ["A.8.2", "A.5.18"],
     rationale: """
@@ -40,6 +40,7 @@ public struct PrivilegeEscalationPolicy: Check {
       "A method one of whose actions is denied unconditionally on all resources is not available, and the Deny is noted \"neutralised-by-deny\": the policy passes when every method its Allow statements would give is broken that way, and otherwise still fails on the methods that remain.",
       "The policy fails when at least one method is available; the result lists them (methods, sorted) and quotes the statements that allow their actions.",
       "A customer-managed policy used as a permissions boundary is noted \"permissions-boundary\" with the identities it bounds; a failing customer-managed policy attached to nothing is noted \"unattached\"; any non-default version that would fail is noted \"latent-version\". A policy without a default version, or whose document is invalid, has status \"error\".",
+      "Version 2: a policy whose DefaultVersionId and IsDefaultVersion flags disagree (two or more versions flagged, DefaultVersionId naming a version other than the flagged one, or naming a version of the snapshot while none is flagged) has status \"error\", noted \"default-version-inconsistent\" with the disagreement: the version in force is unknown (version 1 judged the version DefaultVersionId names).",
     ],
     population: "Inline policies and customer-managed policies (default version)",
     triggering: [
