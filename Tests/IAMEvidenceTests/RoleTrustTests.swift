@@ -207,11 +207,16 @@ import Testing
     #expect(trusts.map(\.isRestricted) == [false, true, nil])
   }
 
-  @Test func otherProvidersAreRestrictedByAnyCondition() throws {
+  @Test func cognitoIsRestrictedByItsAudience() throws {
     let cognito =
       #"{"Statement":[{"Effect":"Allow","Principal":{"Federated":"cognito-identity.amazonaws.com"},"Action":"sts:AssumeRoleWithWebIdentity"}]}"#
     let open = try Self.judge(RoleTrustOIDCUnrestricted(), cognito)
-    #expect(open.status == .fail && open.reasons == ["web-identity-unconditional"])
+    #expect(open.status == .fail && open.reasons == ["cognito-audience-unrestricted"], "\(open.reasons)")
+    // A condition on amr alone does not name the identity pool (version 3).
+    let amrOnly = cognito.replacingOccurrences(
+      of: #""Action""#, with: #""Condition":{"ForAnyValue:StringLike":{"cognito-identity.amazonaws.com:amr":"authenticated"}},"Action""#)
+    let amr = try Self.judge(RoleTrustOIDCUnrestricted(), amrOnly)
+    #expect(amr.status == .fail && amr.reasons == ["cognito-audience-unrestricted"] && amr.why.contains("any identity pool"), "\(amr.why)")
     let restricted = cognito.replacingOccurrences(
       of: #""Action""#, with: #""Condition":{"StringEquals":{"cognito-identity.amazonaws.com:aud":"eu-west-1:pool"}},"Action""#)
     #expect(try Self.judge(RoleTrustOIDCUnrestricted(), restricted).status == .pass)

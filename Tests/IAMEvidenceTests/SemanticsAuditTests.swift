@@ -62,6 +62,13 @@ struct AuditCase: Sendable, CustomTestStringConvertible {
   static let principal = "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html"
   static let oidc = "https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_create_for-idp_oidc.html"
   static let github = "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"
+  /// Amazon Cognito: the `aud` condition names the identity pool whose identities may assume the role
+  /// (role-trust-and-permissions, iam-roles), and STS's AssumeRoleWithWebIdentity RoleArn documentation
+  /// says a trust without it "creates a risk that a user from an unintended identity pool can assume the
+  /// role" (https://docs.aws.amazon.com/sdk-for-kotlin/api/latest/sts/aws.sdk.kotlin.services.sts.model/-assume-role-with-web-identity-request/role-arn.html).
+  static let cognito = "https://docs.aws.amazon.com/cognito/latest/developerguide/role-trust-and-permissions.html"
+  static let cognitoRoles = "https://docs.aws.amazon.com/cognito/latest/developerguide/iam-roles.html"
+  static let cognitoSTS = "https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRoleWithWebIdentity.html"
 
   static func allow(_ action: String, _ resource: String = #""Resource":"*""#, condition: String? = nil) -> String {
     #"{"Effect":"Allow","Action":\#(action),\#(resource)\#(condition.map { #","Condition":\#($0)"# } ?? "")}"#
@@ -75,6 +82,10 @@ struct AuditCase: Sendable, CustomTestStringConvertible {
 
   static func gitHub(_ condition: String?) -> String {
     trust(principal: #"{"Federated":"\#(github)"}"#, action: #""sts:AssumeRoleWithWebIdentity""#, condition: condition)
+  }
+
+  static func cognitoTrust(_ condition: String?) -> String {
+    trust(principal: #"{"Federated":"cognito-identity.amazonaws.com"}"#, action: #""sts:AssumeRoleWithWebIdentity""#, condition: condition)
   }
 
   static let kmsAll = #"{"Effect":"Allow","Action":"kms:*","Resource":"*"}"#
@@ -287,6 +298,55 @@ struct AuditCase: Sendable, CustomTestStringConvertible {
     AuditCase(
       "Principal * for web identity without condition", "role-trust-oidc-unrestricted",
       trust(action: #""sts:AssumeRoleWithWebIdentity""#), .fail, principal),
+    // The subject compared case-insensitively to one repository restricts as StringEquals does (there
+    // is no StringLikeIgnoreCase operator).
+    AuditCase(
+      "GitHub sub StringEqualsIgnoreCase repo:org/app:ref:refs/heads/main", "role-trust-oidc-unrestricted",
+      gitHub(#"{"StringEqualsIgnoreCase":{"token.actions.githubusercontent.com:sub":"repo:org/app:ref:refs/heads/main"}}"#), .pass,
+      operators),
+    AuditCase(
+      "GitHub sub StringEqualsIgnoreCase with a value of no repository owner", "role-trust-oidc-unrestricted",
+      gitHub(#"{"StringEqualsIgnoreCase":{"token.actions.githubusercontent.com:sub":"*"}}"#), .fail, oidc),
+    AuditCase(
+      "GitHub sub StringNotEqualsIgnoreCase", "role-trust-oidc-unrestricted",
+      gitHub(#"{"StringNotEqualsIgnoreCase":{"token.actions.githubusercontent.com:sub":"repo:evil/app:ref:refs/heads/main"}}"#), .fail,
+      operators),
+    AuditCase(
+      "Cognito with amr only (any identity pool)", "role-trust-oidc-unrestricted",
+      cognitoTrust(#"{"ForAnyValue:StringLike":{"cognito-identity.amazonaws.com:amr":"authenticated"}}"#), .fail, cognitoSTS),
+    AuditCase(
+      "Cognito aud StringEquals one pool and amr (AWS's example)", "role-trust-oidc-unrestricted",
+      cognitoTrust(
+        #"{"StringEquals":{"cognito-identity.amazonaws.com:aud":"us-east-1:12345678-dead-beef-cafe-123456790ab"},"ForAnyValue:StringLike":{"cognito-identity.amazonaws.com:amr":"unauthenticated"}}"#
+      ), .pass, cognito),
+    AuditCase(
+      "Cognito aud StringEqualsIgnoreCase one pool", "role-trust-oidc-unrestricted",
+      cognitoTrust(#"{"StringEqualsIgnoreCase":{"cognito-identity.amazonaws.com:aud":"us-east-1:12345678-dead-beef-cafe-123456790ab"}}"#),
+      .pass, cognitoRoles),
+    AuditCase(
+      "Cognito aud StringLike us-east-1:* (every pool of the region)", "role-trust-oidc-unrestricted",
+      cognitoTrust(#"{"StringLike":{"cognito-identity.amazonaws.com:aud":"us-east-1:*"}}"#), .fail, operators),
+    AuditCase(
+      "Cognito aud StringLike *", "role-trust-oidc-unrestricted",
+      cognitoTrust(#"{"StringLike":{"cognito-identity.amazonaws.com:aud":"*"}}"#),
+      .fail, operators),
+    AuditCase(
+      "Cognito aud StringNotEquals (every other pool)", "role-trust-oidc-unrestricted",
+      cognitoTrust(#"{"StringNotEquals":{"cognito-identity.amazonaws.com:aud":"us-east-1:12345678-dead-beef-cafe-123456790ab"}}"#), .fail,
+      operators),
+    AuditCase(
+      "Cognito aud StringEqualsIfExists", "role-trust-oidc-unrestricted",
+      cognitoTrust(#"{"StringEqualsIfExists":{"cognito-identity.amazonaws.com:aud":"us-east-1:12345678-dead-beef-cafe-123456790ab"}}"#),
+      .fail, operators),
+    AuditCase(
+      "Cognito aud ForAllValues:StringEquals (true when absent)", "role-trust-oidc-unrestricted",
+      cognitoTrust(
+        #"{"ForAllValues:StringEquals":{"cognito-identity.amazonaws.com:aud":"us-east-1:12345678-dead-beef-cafe-123456790ab"}}"#),
+      .fail, setOperators),
+    AuditCase(
+      "Cognito aud holding a policy variable", "role-trust-oidc-unrestricted",
+      cognitoTrust(#"{"StringEquals":{"cognito-identity.amazonaws.com:aud":"${cognito-identity.amazonaws.com:aud}"}}"#), .fail, variables),
+    AuditCase("Cognito without condition", "role-trust-oidc-unrestricted", cognitoTrust(nil), .fail, cognitoSTS),
   ]
 
   /// The verdict of `checkID` on an account holding `policy` where `placement` (or the check's own
@@ -336,10 +396,12 @@ struct AuditCase: Sendable, CustomTestStringConvertible {
   /// - escalation methods need every action on *all* resources, so a method usable on one resource
   ///   passes: `iam:AttachUserPolicy` on the user's own ARN (`user/${aws:username}`) or `iam:PassRole`
   ///   on one named role with `ec2:RunInstances` (a missed escalation: AWS needs only the one ARN);
-  /// - GitHub's subject under `StringEqualsIgnoreCase` is not counted as a restriction (fails);
-  /// - any condition restricts a non-GitHub provider: Cognito with only `amr` and no `aud` passes
-  ///   (STS itself refuses cross-account basic-flow tokens without both conditions:
-  ///   https://docs.aws.amazon.com/cognito/latest/developerguide/identity-pools-security-best-practices.html).
+  /// - any condition restricts a web-identity provider other than GitHub Actions and Cognito, whatever
+  ///   it compares: `accounts.google.com` with only `StringLike accounts.google.com:aud "*"` passes;
+  /// - a managed policy whose `DefaultVersionId` and `IsDefaultVersion` flags disagree is an unknown
+  ///   document for an identity's permissions: the identity fails when its other sources already
+  ///   grant the capability (a Deny in the unknown policy could still cancel it), as for a policy
+  ///   missing from the snapshot.
   @Test func judgementCallsAreAsDocumented() throws {
     func run(_ id: String, _ policy: String) throws -> ResultStatus {
       try Self.verdict(AuditCase("", id, policy, .pass, "")).0
@@ -373,13 +435,118 @@ struct AuditCase: Sendable, CustomTestStringConvertible {
     #expect(
       try run(
         "role-trust-oidc-unrestricted",
-        Self.gitHub(#"{"StringEqualsIgnoreCase":{"token.actions.githubusercontent.com:sub":"repo:org/app:ref:refs/heads/main"}}"#)) == .fail
-    )
-    #expect(
-      try run(
-        "role-trust-oidc-unrestricted",
         Self.trust(
-          principal: #"{"Federated":"cognito-identity.amazonaws.com"}"#, action: #""sts:AssumeRoleWithWebIdentity""#,
-          condition: #"{"ForAnyValue:StringLike":{"cognito-identity.amazonaws.com:amr":"authenticated"}}"#)) == .pass)
+          principal: #"{"Federated":"accounts.google.com"}"#, action: #""sts:AssumeRoleWithWebIdentity""#,
+          condition: #"{"StringLike":{"accounts.google.com:aud":"*"}}"#)) == .pass)
+    let (arn, inconsistent) = try Self.inconsistentPolicy(.flaggedIsNotDefaultVersionId)
+    let snapshot = AuthorizationSnapshot(
+      principals: [Synth.user("u", inline: [try Synth.inline("admin", Self.policy(Self.allow(#""*""#)))], attached: [arn])],
+      managedPolicies: [inconsistent])
+    let identity = AdminAccessIdentity().run(CheckContext(snapshot: snapshot))
+    #expect(identity.map(\.status) == [.fail])
+    #expect(identity.first?.hasNote("default-version-inconsistent") == true, "\(identity.map(\.noteCodes))")
+  }
+
+  /// The ways a snapshot can disagree on a managed policy's default version.
+  enum Disagreement: String, CaseIterable, Sendable {
+    case noneFlagged = "no version flagged IsDefaultVersion"
+    case twoFlagged = "two versions flagged IsDefaultVersion"
+    case flaggedIsNotDefaultVersionId = "the flagged version is not DefaultVersionId"
+    case defaultVersionIdAbsent = "DefaultVersionId names a version not in the snapshot, another is flagged"
+  }
+
+  /// A policy whose versions v1 (every action on every resource) and v2 (`kms:Describe*`) disagree
+  /// with `DefaultVersionId` v2 as `form` says. Before the fix the checks judged v2 (every form
+  /// but the last, where v1 was judged): a pass or, for v1, a fail, each from a document that may not
+  /// be in force.
+  static func inconsistentPolicy(_ form: Disagreement) throws -> (String, ManagedPolicy) {
+    let arn = Synth.policyARN("disagreeing")
+    let admin = try Synth.document(policy(allow(#""*""#)))
+    let describe = try Synth.document(policy(allow(#""kms:Describe*""#)))
+    let flags: (Bool, Bool)
+    var id = "v2"
+    switch form {
+    case .noneFlagged: flags = (false, false)
+    case .twoFlagged: flags = (true, true)
+    case .flaggedIsNotDefaultVersionId: flags = (true, false)
+    case .defaultVersionIdAbsent:
+      flags = (true, false)
+      id = "v3"
+    }
+    let policy = ManagedPolicy(
+      arn: arn, name: "disagreeing", defaultVersionId: id,
+      versions: [
+        PolicyVersion(versionId: "v1", isDefault: flags.0, document: admin),
+        PolicyVersion(versionId: "v2", isDefault: flags.1, document: describe),
+      ])
+    return (arn, policy)
+  }
+
+  /// When `DefaultVersionId` and the `IsDefaultVersion` flags disagree, which version is in force is
+  /// not known (https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_managed-versioning.html:
+  /// exactly one version is the default): every check that judges the policy, or an identity through
+  /// it, answers `error` naming the policy and the disagreement, never a verdict on one of the versions.
+  @Test(arguments: Disagreement.allCases)
+  func aDisagreementOnTheDefaultVersionIsAnError(_ form: Disagreement) throws {
+    let (arn, policy) = try Self.inconsistentPolicy(form)
+    let disagreement = try #require(policy.defaultVersionDisagreement, "\(form.rawValue)")
+    #expect(policy.defaultVersion == nil)
+    let snapshot = AuthorizationSnapshot(principals: [Synth.user("u", attached: [arn])], managedPolicies: [policy])
+    let context = CheckContext(snapshot: snapshot)
+    let policyChecks: [any Check] = [
+      AdminAccessManaged(), ManagedPolicyFullKMSAccess(), PrivilegeEscalationPolicy(), DecryptAllKeys(), KeyDestructionAllKeys(),
+    ]
+    for check in policyChecks {
+      let results = check.run(context).filter { $0.policy?.arn == arn }
+      #expect(results.map(\.status) == [.error], "\(check.description.id), \(form.rawValue)")
+      #expect(results.first?.hasNote("default-version-inconsistent") == true, "\(check.description.id)")
+      #expect(results.first?.why.contains(arn) == true && results.first?.why.contains(disagreement) == true, "\(results.first?.why ?? "")")
+    }
+    let identityChecks: [any Check] = [AdminAccessIdentity(), IdentityFullKMSAccess(), PrivilegeEscalationIdentity()]
+    for check in identityChecks {
+      let results = check.run(context)
+      #expect(results.map(\.status) == [.error], "\(check.description.id), \(form.rawValue)")
+      let note = results.first?.notes.first { $0.code == "default-version-inconsistent" }
+      #expect(
+        note?.message.contains(arn) == true && note?.message.contains(disagreement) == true,
+        "\(check.description.id): \(results.first?.notes ?? [])")
+    }
+  }
+
+  /// A permissions boundary whose default version is disputed is judged as one missing from the
+  /// snapshot, with the disagreement noted: admin-access-identity cannot pass the identity, the KMS
+  /// identity check judges the grant without the boundary.
+  @Test func aBoundaryWithADisputedDefaultVersion() throws {
+    let (arn, boundary) = try Self.inconsistentPolicy(.twoFlagged)
+    let user = Synth.user("u", inline: [try Synth.inline("s3", Self.policy(Self.allow(#""s3:*""#)))], boundary: arn)
+    let context = CheckContext(snapshot: AuthorizationSnapshot(principals: [user], managedPolicies: [boundary]))
+    let admin = AdminAccessIdentity().run(context)
+    #expect(admin.map(\.status) == [.error])
+    #expect(admin.first?.hasNote("default-version-inconsistent") == true, "\(admin.map(\.noteCodes))")
+    let kms = IdentityFullKMSAccess().run(context)
+    #expect(kms.map(\.status) == [.pass])
+    #expect(kms.first?.hasNote("default-version-inconsistent") == true, "\(kms.map(\.noteCodes))")
+  }
+
+  /// What agrees is judged as before: the flagged version when DefaultVersionId is absent, the named
+  /// and flagged one, and no default at all is `no-default-version`, not a disagreement.
+  @Test func agreeingDefaultVersionsAreJudged() throws {
+    let doc = try Synth.document(Self.policy(Self.kmsAll))
+    func policy(_ id: String?, _ flags: [Bool]) -> ManagedPolicy {
+      ManagedPolicy(
+        arn: Synth.policyARN("p"), name: "p", defaultVersionId: id,
+        versions: flags.enumerated().map { PolicyVersion(versionId: "v\($0.offset + 1)", isDefault: $0.element, document: doc) })
+    }
+    #expect(policy("v2", [false, true]).defaultVersion?.versionId == "v2")
+    #expect(policy(nil, [false, true]).defaultVersion?.versionId == "v2")
+    #expect(policy(nil, [false, true]).defaultVersionDisagreement == nil)
+    #expect(policy(nil, [false, false]).defaultVersionDisagreement == nil)
+    #expect(policy(nil, [false, false]).defaultVersion == nil)
+    #expect(policy("v3", [false, false]).defaultVersionDisagreement == nil)
+    #expect(policy(nil, [true, true]).defaultVersionDisagreement != nil)
+    let results = ManagedPolicyFullKMSAccess().run(
+      CheckContext(snapshot: AuthorizationSnapshot(principals: [], managedPolicies: [policy("v3", [false, false])])))
+    #expect(results.map(\.status) == [.error])
+    #expect(results.first?.hasNote("no-default-version") == true)
   }
 }

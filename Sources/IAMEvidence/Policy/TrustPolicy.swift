@@ -363,8 +363,11 @@ public struct PublicTrust: Sendable, Hashable {
 public enum FederatedProviderKind: String, Sendable, Hashable {
   /// GitHub Actions' OIDC provider (`…:oidc-provider/token.actions.githubusercontent.com`).
   case githubActions = "github-actions"
+  /// Amazon Cognito identity pools (`cognito-identity.amazonaws.com`, or another host starting with
+  /// `cognito-identity.`).
+  case cognitoIdentity = "cognito-identity"
   /// Any other web-identity provider: another `oidc-provider/` ARN, or a provider named by host
-  /// (`cognito-identity.amazonaws.com`, `accounts.google.com`...).
+  /// (`accounts.google.com`, `graph.facebook.com`...).
   case webIdentity = "web-identity"
   /// A SAML provider (`…:saml-provider/…`): not judged by the web-identity rule.
   case saml
@@ -494,10 +497,14 @@ extension TrustPolicy {
 
   /// Every `Federated` provider of every Allow statement whose Action covers
   /// `sts:AssumeRoleWithWebIdentity`, each judged on its own:
-  /// * GitHub Actions: restricted when the statement has at least one `StringEquals` or `StringLike`
-  ///   condition (optionally `ForAnyValue:` / `ForAllValues:`) on `token.actions.githubusercontent.com:sub`
-  ///   (key case-insensitive) whose values are all strings starting with `repo:OWNER/`, OWNER non-empty
-  ///   and free of `*` and `?`;
+  /// * GitHub Actions: restricted when the statement has at least one `StringEquals`,
+  ///   `StringEqualsIgnoreCase` or `StringLike` condition (optionally `ForAnyValue:` / `ForAllValues:`)
+  ///   on `token.actions.githubusercontent.com:sub` (key case-insensitive) whose values are all strings
+  ///   starting with `repo:OWNER/`, OWNER non-empty and free of `*` and `?`;
+  /// * Amazon Cognito identity pools: restricted when the statement has a condition on the identity
+  ///   pool's audience (`cognito-identity.amazonaws.com:aud`) that names identity pools
+  ///   (``cognitoAudienceProblem(_:)``); a condition on `amr` alone does not say which pool's
+  ///   identities may assume the role;
   /// * any other web-identity provider: restricted when the statement has any condition;
   /// * SAML providers: not judged (``WebIdentityTrust/isRestricted`` nil);
   /// * `Principal` `"*"` or a `NotPrincipal`: every provider, judged as any other web-identity provider.
@@ -525,6 +532,9 @@ extension TrustPolicy {
             WebIdentityTrust(
               statement: s.index, provider: provider, kind: kind, isRestricted: nil,
               reason: "a SAML provider; not judged by the web-identity rule"))
+        case .cognitoIdentity:
+          let (restricted, reason) = Self.cognitoRestriction(s)
+          out.append(WebIdentityTrust(statement: s.index, provider: provider, kind: kind, isRestricted: restricted, reason: reason))
         case .webIdentity:
           let keys = s.conditions.map { "\($0.conditionOperator) \($0.key)" }
           out.append(
@@ -549,7 +559,59 @@ extension TrustPolicy {
     if p.hasSuffix(":oidc-provider/token.actions.githubusercontent.com") || p == "token.actions.githubusercontent.com" {
       return .githubActions
     }
+    if p.hasPrefix("cognito-identity.") { return .cognitoIdentity }
     return .webIdentity
+  }
+
+  /// The Amazon Cognito rule for one statement: restricted by its first condition on an identity
+  /// pool audience key (`cognito-identity.amazonaws.com:aud`, or another `cognito-identity.…:aud`;
+  /// case-insensitive) without a ``cognitoAudienceProblem(_:)``. AWS documents the `aud` condition
+  /// as what ties a role to the identity pools meant to use it:
+  /// https://docs.aws.amazon.com/cognito/latest/developerguide/role-trust-and-permissions.html,
+  /// https://docs.aws.amazon.com/cognito/latest/developerguide/iam-roles.html and (RoleArn)
+  /// https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRoleWithWebIdentity.html.
+  static func cognitoRestriction(_ s: TrustStatement) -> (Bool, String) {
+    var problems: [String] = []
+    for c in s.conditions {
+      let key = c.key.lowercased()
+      guard key.hasPrefix("cognito-identity."), key.hasSuffix(":aud") else { continue }
+      if let problem = cognitoAudienceProblem(c) {
+        problems.append("\(c.conditionOperator) \(c.key): \(problem)")
+        continue
+      }
+      let pools = c.values.compactMap(\.stringValue).map(JSONWriter.quoted).joined(separator: ", ")
+      return (true, "\(c.conditionOperator) \(c.key) allows only identity pool \(pools)")
+    }
+    if problems.isEmpty {
+      return (
+        false,
+        "no condition on cognito-identity.amazonaws.com:aud names the identity pool: identities of any identity pool may assume the role"
+      )
+    }
+    return (false, problems.joined(separator: "; ") + ": identities of other identity pools may match")
+  }
+
+  /// Why a condition on a Cognito audience key does not name identity pools, or nil when it does:
+  /// the operator rules of ``restrictionProblem(_:)`` (`StringEquals`, `StringEqualsIgnoreCase` or
+  /// `StringLike`, optionally `ForAnyValue:`; not negated, `...IfExists` or `ForAllValues:`, which are
+  /// true when the key is absent or for every other pool), and every value a string without a policy
+  /// variable and, under `StringLike`, without `*` or `?` (an identity pool id is `REGION:GUID`: a
+  /// wildcard admits pools of other accounts).
+  public static func cognitoAudienceProblem(_ c: TrustCondition) -> String? {
+    var base = c.conditionOperator
+    if base.hasPrefix("ForAnyValue:") { base.removeFirst("ForAnyValue:".count) }
+    guard ["StringEquals", "StringEqualsIgnoreCase", "StringLike"].contains(base) else {
+      return "\(c.conditionOperator) does not require the token's audience to match one of its values"
+    }
+    if c.values.isEmpty { return "no value" }
+    for v in c.values {
+      guard let text = v.stringValue else { return "the value \(JSONWriter.canonical(v)) is not an identity pool id" }
+      if text.contains("${") { return "the value \(JSONWriter.quoted(text)) holds a policy variable" }
+      if base == "StringLike" && (text.contains("*") || text.contains("?")) {
+        return "the value \(JSONWriter.quoted(text)) holds a wildcard"
+      }
+    }
+    return nil
   }
 
   /// The GitHub Actions rule for one statement.
@@ -558,8 +620,10 @@ extension TrustPolicy {
     for c in s.conditions where c.key.lowercased() == githubSubjectKey {
       var base = c.conditionOperator
       for prefix in ["ForAnyValue:", "ForAllValues:"] where base.hasPrefix(prefix) { base.removeFirst(prefix.count) }
-      guard base == "StringEquals" || base == "StringLike" else {
-        problems.append("\(c.conditionOperator) is not StringEquals or StringLike")
+      // StringEqualsIgnoreCase compares with the values' own text, like StringEquals (there is no
+      // StringLikeIgnoreCase operator).
+      guard base == "StringEquals" || base == "StringEqualsIgnoreCase" || base == "StringLike" else {
+        problems.append("\(c.conditionOperator) is not StringEquals, StringEqualsIgnoreCase or StringLike")
         continue
       }
       if c.values.isEmpty {

@@ -5,11 +5,12 @@
 /// provider of each Allow statement whose Action covers `sts:AssumeRoleWithWebIdentity` (the same glob
 /// rules as ``RoleTrustPublic``) is judged on its own (``TrustPolicy/webIdentityTrusts()``): GitHub
 /// Actions' provider (`…:oidc-provider/token.actions.githubusercontent.com`) is restricted only by a
-/// `StringEquals` or `StringLike` condition (optionally `ForAnyValue:` / `ForAllValues:`) on
-/// `token.actions.githubusercontent.com:sub` whose every value starts with `repo:OWNER/`, OWNER
-/// without `*` or `?`; any other web-identity provider (another `oidc-provider/` ARN, or a provider
-/// named by host such as `cognito-identity.amazonaws.com` or `accounts.google.com`) by any condition
-/// of the statement. `"Principal": "*"` and a `NotPrincipal` name every provider and are judged as
+/// `StringEquals`, `StringEqualsIgnoreCase` or `StringLike` condition (optionally `ForAnyValue:` /
+/// `ForAllValues:`) on `token.actions.githubusercontent.com:sub` whose every value starts with
+/// `repo:OWNER/`, OWNER without `*` or `?`; Amazon Cognito identity pools
+/// (`cognito-identity.amazonaws.com`) only by a condition on `cognito-identity.amazonaws.com:aud`
+/// naming identity pools (version 3); any other web-identity provider (another `oidc-provider/` ARN,
+/// or a provider named by host such as `accounts.google.com`) by any condition of the statement. `"Principal": "*"` and a `NotPrincipal` name every provider and are judged as
 /// any other web-identity provider (version 2; version 1 judged only the providers `Federated`
 /// names, so such a statement passed). SAML providers are not judged (noted). The role fails when some provider is not
 /// restricted; a failing role holds the `oidc-unrestricted` capability of the privileged-access
@@ -19,7 +20,7 @@ public struct RoleTrustOIDCUnrestricted: Check {
 
   public let description = CheckDescription(
     id: "role-trust-oidc-unrestricted",
-    version: 2,
+    version: 3,
     title: "No role trusts a web-identity provider without restricting who may use it",
     controls: ["A.5.15", "A.8.2"],
     rationale: """
@@ -37,10 +38,12 @@ public struct RoleTrustOIDCUnrestricted: Check {
     methodology: [
       "Population: every role in the snapshot; its trust policy is read with the grammar of role-trust-public (a missing or invalid one has status \"error\", with the JSON path of each problem).",
       "Statements judged: Allow statements whose Action covers sts:AssumeRoleWithWebIdentity (globs, case-insensitive; NotAction covers what it does not match); each provider of their Principal's Federated (a string or a list) is judged on its own.",
-      "GitHub Actions' provider (an ARN ending in oidc-provider/token.actions.githubusercontent.com) is restricted when the statement has at least one StringEquals or StringLike condition, with or without a ForAnyValue: or ForAllValues: prefix, on token.actions.githubusercontent.com:sub (key case-insensitive) whose values are all strings starting with repo:OWNER/, where OWNER is not empty and contains no * or ?.",
-      "Any other web-identity provider (another oidc-provider/ ARN, or a provider named by host such as cognito-identity.amazonaws.com or accounts.google.com) is restricted when the statement has any condition.",
+      "GitHub Actions' provider (an ARN ending in oidc-provider/token.actions.githubusercontent.com) is restricted when the statement has at least one StringEquals, StringEqualsIgnoreCase or StringLike condition, with or without a ForAnyValue: or ForAllValues: prefix, on token.actions.githubusercontent.com:sub (key case-insensitive) whose values are all strings starting with repo:OWNER/, where OWNER is not empty and contains no * or ?.",
+      "Amazon Cognito identity pools (cognito-identity.amazonaws.com, or another host starting with cognito-identity.) are restricted when the statement has a condition on cognito-identity.amazonaws.com:aud (key case-insensitive) with the operator StringEquals, StringEqualsIgnoreCase or StringLike, with or without a ForAnyValue: prefix (not negated, ...IfExists or ForAllValues:), whose values are all strings without a policy variable and, under StringLike, without * or ?: the audience is the identity pool id, and a condition on cognito-identity.amazonaws.com:amr alone lets identities of any identity pool in.",
+      "Any other web-identity provider (another oidc-provider/ ARN, or a provider named by host such as accounts.google.com) is restricted when the statement has any condition.",
       "A statement whose principal is \"*\" or which uses NotPrincipal names every web-identity provider (any Google, Facebook, Amazon or Cognito identity, and the account's OIDC providers): it is judged as any other web-identity provider, restricted when it has any condition (version 2; version 1 passed it).",
       "SAML providers (saml-provider/ ARNs) are not judged here (noted \"saml-not-judged\"). Restricted providers are noted \"restricted-by-condition\". The role fails when some provider is not restricted. Deny statements are not credited.",
+      "Version 3: Cognito needs the aud condition above (version 2 counted any condition, so a trust with only an amr condition passed), and a StringEqualsIgnoreCase condition on the GitHub subject restricts like StringEquals (version 2 did not count it, so such a role failed).",
     ],
     population: "Roles (trust policy)",
     triggering: [
@@ -56,6 +59,13 @@ public struct RoleTrustOIDCUnrestricted: Check {
       CheckExample(
         #"{"Statement":[{"Effect":"Allow","Principal":{"Federated":"accounts.google.com"},"Action":"sts:AssumeRoleWithWebIdentity"}]}"#),
       CheckExample(#"{"Statement":[{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRoleWithWebIdentity"}]}"#),
+      // Cognito with an amr condition and no aud: identities of any identity pool (version 3).
+      CheckExample(
+        #"{"Statement":[{"Effect":"Allow","Principal":{"Federated":"cognito-identity.amazonaws.com"},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"ForAnyValue:StringLike":{"cognito-identity.amazonaws.com:amr":"authenticated"}}}]}"#
+      ),
+      CheckExample(
+        #"{"Statement":[{"Effect":"Allow","Principal":{"Federated":"cognito-identity.amazonaws.com"},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringLike":{"cognito-identity.amazonaws.com:aud":"us-east-1:*"}}}]}"#
+      ),
       CheckExample(
         #"{"Statement":[{"Effect":"Allow","NotPrincipal":{"Federated":"accounts.google.com"},"Action":"sts:AssumeRoleWith*"}]}"#),
       CheckExample(
@@ -63,6 +73,14 @@ public struct RoleTrustOIDCUnrestricted: Check {
         notes: ["restricted-by-condition"]),
     ],
     nonTriggering: [
+      // AWS's documented trust policy for an identity pool role.
+      CheckExample(
+        #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"cognito-identity.amazonaws.com"},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringEquals":{"cognito-identity.amazonaws.com:aud":"us-east-1:12345678-dead-beef-cafe-123456790ab"},"ForAnyValue:StringLike":{"cognito-identity.amazonaws.com:amr":"authenticated"}}}]}"#,
+        notes: ["restricted-by-condition"]),
+      // The subject compared case-insensitively to one repository (version 3).
+      CheckExample(
+        #"{"Statement":[{"Effect":"Allow","Principal":{"Federated":"arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringEqualsIgnoreCase":{"token.actions.githubusercontent.com:sub":"repo:my-org/app:ref:refs/heads/main"}}}]}"#,
+        notes: ["restricted-by-condition"]),
       CheckExample(
         #"{"Statement":[{"Effect":"Allow","Principal":{"Federated":"arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringLike":{"token.actions.githubusercontent.com:sub":"repo:my-org/*"},"StringEquals":{"token.actions.githubusercontent.com:aud":"sts.amazonaws.com"}}}]}"#,
         notes: ["restricted-by-condition"]),
@@ -129,7 +147,12 @@ public struct RoleTrustOIDCUnrestricted: Check {
     let indexes = Array(Set(open.map(\.statement))).sorted()
     var reasons: [String] = []
     for t in open {
-      let code = t.kind == .githubActions ? "github-subject-unrestricted" : "web-identity-unconditional"
+      let code =
+        switch t.kind {
+        case .githubActions: "github-subject-unrestricted"
+        case .cognitoIdentity: "cognito-audience-unrestricted"
+        case .webIdentity, .saml: "web-identity-unconditional"
+        }
       if !reasons.contains(code) { reasons.append(code) }
     }
     let why =
