@@ -397,7 +397,8 @@ struct AuditCase: Sendable, CustomTestStringConvertible {
   ///   passes: `iam:AttachUserPolicy` on the user's own ARN (`user/${aws:username}`) or `iam:PassRole`
   ///   on one named role with `ec2:RunInstances` (a missed escalation: AWS needs only the one ARN);
   /// - any condition restricts a web-identity provider other than GitHub Actions and Cognito, whatever
-  ///   it compares: `accounts.google.com` with only `StringLike accounts.google.com:aud "*"` passes;
+  ///   it compares: `accounts.google.com` with only `StringLike accounts.google.com:aud "*"` passes, and
+  ///   so does `Principal: "*"` (every provider, Cognito included) with only a Cognito `amr` condition;
   /// - a managed policy whose `DefaultVersionId` and `IsDefaultVersion` flags disagree is an unknown
   ///   document for an identity's permissions: the identity fails when its other sources already
   ///   grant the capability (a Deny in the unknown policy could still cancel it), as for a policy
@@ -438,6 +439,12 @@ struct AuditCase: Sendable, CustomTestStringConvertible {
         Self.trust(
           principal: #"{"Federated":"accounts.google.com"}"#, action: #""sts:AssumeRoleWithWebIdentity""#,
           condition: #"{"StringLike":{"accounts.google.com:aud":"*"}}"#)) == .pass)
+    #expect(
+      try run(
+        "role-trust-oidc-unrestricted",
+        Self.trust(
+          action: #""sts:AssumeRoleWithWebIdentity""#,
+          condition: #"{"ForAnyValue:StringLike":{"cognito-identity.amazonaws.com:amr":"authenticated"}}"#)) == .pass)
     let (arn, inconsistent) = try Self.inconsistentPolicy(.flaggedIsNotDefaultVersionId)
     let snapshot = AuthorizationSnapshot(
       principals: [Synth.user("u", inline: [try Synth.inline("admin", Self.policy(Self.allow(#""*""#)))], attached: [arn])],
