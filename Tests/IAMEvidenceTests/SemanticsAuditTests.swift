@@ -393,9 +393,11 @@ struct AuditCase: Sendable, CustomTestStringConvertible {
   ///   of the same action passes admin-access (the two are the same effective permissions);
   /// - a `NotResource` Deny is never credited by the general engine (conservative: wrong fails only);
   /// - `Resource: "arn:*"` is not all resources for actions that take only `*` (admin passes);
-  /// - escalation methods need every action on *all* resources, so a method usable on one resource
-  ///   passes: `iam:AttachUserPolicy` on the user's own ARN (`user/${aws:username}`) or `iam:PassRole`
-  ///   on one named role with `ec2:RunInstances` (a missed escalation: AWS needs only the one ARN);
+  /// - escalation methods need every action on *all* resources, except the identity check's
+  ///   self-escalation (``SelfEscalationTests``): a document on its own (privilege-escalation-policy) with
+  ///   `iam:AttachUserPolicy` on `user/${aws:username}` passes (it has no principal), and so does
+  ///   `iam:PassRole` on one named role with `ec2:RunInstances` (a missed escalation: AWS needs only the one ARN);
+  ///   the identity check fails a user that document is attached to;
   /// - any condition restricts a web-identity provider other than GitHub Actions and Cognito, whatever
   ///   it compares: `accounts.google.com` with only `StringLike accounts.google.com:aud "*"` passes, and
   ///   so does `Principal: "*"` (every provider, Cognito included) with only a Cognito `amr` condition;
@@ -445,6 +447,17 @@ struct AuditCase: Sendable, CustomTestStringConvertible {
         Self.trust(
           action: #""sts:AssumeRoleWithWebIdentity""#,
           condition: #"{"ForAnyValue:StringLike":{"cognito-identity.amazonaws.com:amr":"authenticated"}}"#)) == .pass)
+    #expect(
+      try run(
+        "privilege-escalation-identity",
+        Self.policy(Self.allow(#""iam:AttachUserPolicy""#, #""Resource":"arn:aws:iam::*:user/${aws:username}""#)))
+        == .fail)
+    #expect(
+      try run(
+        "privilege-escalation-identity",
+        Self.policy(
+          Self.allow(#""iam:PassRole""#, #""Resource":"arn:aws:iam::123456789012:role/admin""#), Self.allow(#""ec2:RunInstances""#)))
+        == .pass)
     let (arn, inconsistent) = try Self.inconsistentPolicy(.flaggedIsNotDefaultVersionId)
     let snapshot = AuthorizationSnapshot(
       principals: [Synth.user("u", inline: [try Synth.inline("admin", Self.policy(Self.allow(#""*""#)))], attached: [arn])],
@@ -555,5 +568,191 @@ struct AuditCase: Sendable, CustomTestStringConvertible {
       CheckContext(snapshot: AuthorizationSnapshot(principals: [], managedPolicies: [policy("v3", [false, false])])))
     #expect(results.map(\.status) == [.error])
     #expect(results.first?.hasNote("no-default-version") == true)
+  }
+}
+
+/// Self-escalation in `privilege-escalation-identity`: a method is available when its action is allowed
+/// on the one ARN that makes it an escalation for the identity itself. AWS needs only that ARN:
+/// - policy variables in `Resource` are replaced by the request's value; `aws:username` exists only for
+///   users, and a variable with no value matches nothing unless it names a default
+///   (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html, "Policy
+///   variables with no value" and "Specifying default values");
+/// - an explicit Deny that applies wins over any Allow
+///   (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html);
+/// - a permissions boundary must allow the action too
+///   (https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_boundaries.html);
+/// - `iam:CreatePolicyVersion` sets the new version as default in the same call
+///   (https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreatePolicyVersion.html).
+@Suite struct SelfEscalationTests {
+  static let account = Synth.account
+  static func allow(_ action: String, _ resource: String, condition: String? = nil) -> String {
+    SemanticsAuditTests.allow(#""\#(action)""#, #""Resource":"\#(resource)""#, condition: condition)
+  }
+  static func deny(_ action: String, _ resource: String) -> String {
+    #"{"Effect":"Deny","Action":"\#(action)","Resource":"\#(resource)"}"#
+  }
+  static func policy(_ s: String...) -> String { #"{"Version":"2012-10-17","Statement":[\#(s.joined(separator: ","))]}"# }
+
+  /// The results of the check on `principals`, by principal name.
+  static func run(_ principals: [Principal], _ managed: [ManagedPolicy] = []) -> [String: CheckResult] {
+    let results = PrivilegeEscalationIdentity().run(
+      CheckContext(snapshot: AuthorizationSnapshot(principals: principals, managedPolicies: managed)))
+    return Dictionary(results.map { ($0.principal?.name ?? "", $0) }, uniquingKeysWith: { a, _ in a })
+  }
+
+  @Test func aUserAllowedPutUserPolicyOnItselfByVariableFails() throws {
+    let dev = Synth.user(
+      "dev", inline: [try Synth.inline("dev-self", Self.policy(Self.allow("iam:PutUserPolicy", "arn:aws:iam::*:user/${aws:username}")))])
+    let r = try #require(Self.run([dev])["dev"])
+    #expect(r.status == .fail)
+    #expect(r.methods == ["iam-put-user-policy"])
+    #expect(r.methodSources.first?.sources.map(\.label) == ["inline dev-self"])
+    #expect(
+      r.why.contains("iam-put-user-policy (iam:PutUserPolicy on its own ARN arn:aws:iam::123456789012:user/dev: inline dev-self)"),
+      "\(r.why)")
+  }
+
+  @Test func aUserAllowedAttachUserPolicyOnItsExplicitARNFails() throws {
+    let arn = "arn:aws:iam::\(Self.account):user/dev"
+    let dev = Synth.user("dev", inline: [try Synth.inline("p", Self.policy(Self.allow("iam:AttachUserPolicy", arn)))])
+    let r = try #require(Self.run([dev])["dev"])
+    #expect(r.status == .fail)
+    #expect(r.methods == ["iam-attach-user-policy"])
+  }
+
+  @Test func aGrantOnAnotherUsersARNStillPasses() throws {
+    let dev = Synth.user(
+      "dev", inline: [try Synth.inline("p", Self.policy(Self.allow("iam:PutUserPolicy", "arn:aws:iam::\(Self.account):user/ops")))])
+    let r = try #require(Self.run([dev, Synth.user("ops")])["dev"])
+    #expect(r.status == .pass)
+    #expect(r.methods.isEmpty)
+  }
+
+  @Test func aUserAllowedPutGroupPolicyOnItsGroupFails() throws {
+    let dev = Synth.user(
+      "dev", inline: [try Synth.inline("p", Self.policy(Self.allow("iam:PutGroupPolicy", "arn:aws:iam::\(Self.account):group/team")))],
+      groups: ["team"])
+    let other = Synth.user(
+      "solo", inline: [try Synth.inline("p", Self.policy(Self.allow("iam:AttachGroupPolicy", "arn:aws:iam::\(Self.account):group/team")))])
+    let results = Self.run([dev, other, Synth.group("team")])
+    #expect(results["dev"]?.status == .fail)
+    #expect(results["dev"]?.methods == ["iam-put-group-policy"])
+    #expect(results["dev"]?.why.contains("the ARN of its group team") == true)
+    // Not a member: the group's ARN is not its own.
+    #expect(results["solo"]?.status == .pass)
+  }
+
+  @Test func aRoleAllowedPutRolePolicyOnItselfFailsWithoutAssumeRole() throws {
+    let role = Synth.role(
+      "app", inline: [try Synth.inline("p", Self.policy(Self.allow("iam:PutRolePolicy", "arn:aws:iam::\(Self.account):role/app")))])
+    let r = try #require(Self.run([role])["app"])
+    #expect(r.status == .fail)
+    #expect(r.methods == ["iam-put-role-policy"])
+  }
+
+  @Test func aRoleHasNoUsername() throws {
+    // `${aws:username}` has no value for a role: the pattern matches nothing, its own ARN included.
+    let role = Synth.role(
+      "dev", inline: [try Synth.inline("p", Self.policy(Self.allow("iam:PutRolePolicy", "arn:aws:iam::*:role/${aws:username}")))])
+    #expect(Self.run([role])["dev"]?.status == .pass)
+    // With a default value the default is the value.
+    let defaulted = Synth.role(
+      "dev", inline: [try Synth.inline("p", Self.policy(Self.allow("iam:PutRolePolicy", "arn:aws:iam::*:role/${aws:username, 'dev'}")))])
+    #expect(Self.run([defaulted])["dev"]?.status == .fail)
+  }
+
+  @Test func createPolicyVersionOnAnAttachedCustomerPolicyFails() throws {
+    let arn = Synth.policyARN("team-tools")
+    let managed = try Synth.managed(arn, Self.policy(Self.allow("s3:GetObject", "*")))
+    let dev = Synth.user("dev", inline: [try Synth.inline("p", Self.policy(Self.allow("iam:CreatePolicyVersion", arn)))], groups: ["team"])
+    let viaGroup = Synth.group("team", attached: [arn])
+    let outsider = Synth.user("solo", inline: [try Synth.inline("p", Self.policy(Self.allow("iam:CreatePolicyVersion", arn)))])
+    let results = Self.run([dev, viaGroup, outsider], [managed])
+    #expect(results["dev"]?.status == .fail)
+    #expect(results["dev"]?.methods == ["iam-create-policy-version"])
+    #expect(results["solo"]?.status == .pass)
+  }
+
+  @Test func aDenyOnTheOwnARNCancels() throws {
+    let dev = Synth.user(
+      "dev",
+      inline: [
+        try Synth.inline(
+          "p",
+          Self.policy(
+            Self.allow("iam:PutUserPolicy", "arn:aws:iam::*:user/${aws:username}"),
+            Self.deny("iam:PutUserPolicy", "arn:aws:iam::\(Self.account):user/dev")))
+      ])
+    let r = try #require(Self.run([dev])["dev"])
+    #expect(r.status == .pass)
+    #expect(r.hasNote("neutralised-by-deny"), "\(r.notes)")
+  }
+
+  @Test func aDenyWithAnUnknownVariableDoesNotCancel() throws {
+    let dev = Synth.user(
+      "dev",
+      inline: [
+        try Synth.inline(
+          "p",
+          Self.policy(
+            Self.allow("iam:PutUserPolicy", "arn:aws:iam::*:user/${aws:username}"),
+            Self.deny("iam:PutUserPolicy", "arn:aws:iam::*:user/${aws:PrincipalTag/team}")))
+      ])
+    #expect(Self.run([dev])["dev"]?.status == .fail)
+    // A Deny by ${aws:username} is the user's own ARN: it cancels.
+    let denied = Synth.user(
+      "dev",
+      inline: [
+        try Synth.inline(
+          "p",
+          Self.policy(
+            Self.allow("iam:PutUserPolicy", "arn:aws:iam::\(Self.account):user/dev"),
+            Self.deny("iam:PutUserPolicy", "arn:aws:iam::*:user/${aws:username}")))
+      ])
+    #expect(Self.run([denied])["dev"]?.status == .pass)
+    // Without Version 2012-10-17 the Deny's variable is literal text: it matches no user, so it does not cancel.
+    let literal = Synth.user(
+      "dev",
+      inline: [
+        try Synth.inline(
+          "p",
+          #"{"Statement":[\#(Self.allow("iam:PutUserPolicy", "arn:aws:iam::123456789012:user/dev")),\#(Self.deny("iam:PutUserPolicy", "arn:aws:iam::*:user/${aws:username}"))]}"#
+        )
+      ])
+    #expect(Self.run([literal])["dev"]?.status == .fail)
+  }
+
+  @Test func aBoundaryWithoutTheActionBlocks() throws {
+    let boundaryARN = Synth.policyARN("boundary")
+    let grant = try Synth.inline("p", Self.policy(Self.allow("iam:PutUserPolicy", "arn:aws:iam::*:user/${aws:username}")))
+    let blocked = Synth.user("dev", inline: [grant], boundary: boundaryARN)
+    let s3Only = try Synth.managed(boundaryARN, Self.policy(Self.allow("s3:*", "*")))
+    let r = try #require(Self.run([blocked], [s3Only])["dev"])
+    #expect(r.status == .pass)
+    #expect(r.hasNote("outside-boundary"), "\(r.notes)")
+    let own = try Synth.managed(boundaryARN, Self.policy(Self.allow("iam:*", "arn:aws:iam::*:user/${aws:username}")))
+    #expect(Self.run([blocked], [own])["dev"]?.status == .fail)
+  }
+
+  @Test func aConditionalGrantFailsNoted() throws {
+    let dev = Synth.user(
+      "dev",
+      inline: [
+        try Synth.inline(
+          "p",
+          Self.policy(
+            Self.allow(
+              "iam:PutUserPolicy", "arn:aws:iam::*:user/${aws:username}", condition: #"{"Bool":{"aws:MultiFactorAuthPresent":"true"}}"#)))
+      ])
+    let r = try #require(Self.run([dev])["dev"])
+    #expect(r.status == .fail)
+    #expect(r.hasNote("conditional"))
+  }
+
+  @Test func identitiesWithoutASelfGrantAreUnchanged() throws {
+    let admin = Synth.user("admin", inline: [try Synth.inline("a", Self.policy(Self.allow("*", "*")))])
+    let r = try #require(Self.run([admin])["admin"])
+    #expect(r.status == .fail)
+    #expect(!r.why.contains("on the identity itself"))
   }
 }

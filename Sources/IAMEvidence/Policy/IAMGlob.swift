@@ -1,3 +1,5 @@
+import Foundation
+
 /// A compiled IAM wildcard pattern: `*` matches any run of characters (including none), `?` matches
 /// exactly one character, everything else matches itself.
 ///
@@ -51,6 +53,25 @@ public struct IAMGlob: Sendable, Hashable, CustomStringConvertible {
 
   /// A resource pattern such as `arn:aws:kms:*:${aws:PrincipalAccount}:key/*`; compared case-sensitively.
   public init(resource pattern: String, variables: VariableReading = .wildcard) {
+    self.init(resource: pattern, unknown: variables) { _ in .unknown }
+  }
+
+  /// What one policy variable holds in a request whose context is partly known.
+  public enum VariableValue: Sendable, Hashable {
+    /// The request's value (`aws:username` of a user: its name).
+    case value(String)
+    /// The key is not in the request context (`aws:username` for a role): the variable has no value,
+    /// so the pattern matches nothing unless the variable names a default (`${aws:username, 'x'}`).
+    case absent
+    /// Not known here: read as `unknown` says.
+    case unknown
+  }
+
+  /// A resource pattern as one request reads it: each policy variable is looked up with `value`, by its
+  /// key lower-cased (condition key names are case-insensitive) and read as that value, as nothing (see
+  /// ``VariableValue/absent``) or, when unknown, as `unknown` says. The escapes `${*}`, `${?}` and `${$}`
+  /// are the literal characters.
+  public init(resource pattern: String, unknown: VariableReading, value: (String) -> VariableValue) {
     source = pattern
     caseInsensitive = false
     let scalars = Array(pattern.unicodeScalars)
@@ -66,7 +87,25 @@ public struct IAMGlob: Sendable, Hashable, CustomStringConvertible {
         case "*": out.append(.literal("*"))
         case "?": out.append(.literal("?"))
         case "$": out.append(.literal("$"))
-        default: out.append(variables == .wildcard ? .star : .literal(IAMGlob.opaqueVariable))
+        default:
+          // `key` or `key, 'default'`.
+          var key = Substring(inner)
+          var fallback: String?
+          if let comma = inner.firstIndex(of: ",") {
+            key = inner[..<comma]
+            let rest = inner[inner.index(after: comma)...].trimmingCharacters(in: .whitespaces)
+            if rest.count >= 2, rest.hasPrefix("'"), rest.hasSuffix("'") { fallback = String(rest.dropFirst().dropLast()) }
+          }
+          switch value(key.trimmingCharacters(in: .whitespaces).lowercased()) {
+          case .value(let v): out += v.unicodeScalars.map { Token.literal($0) }
+          case .absent:
+            if let fallback {
+              out += fallback.unicodeScalars.map { Token.literal($0) }
+            } else {
+              out.append(.literal(IAMGlob.opaqueVariable))
+            }
+          case .unknown: out.append(unknown == .wildcard ? .star : .literal(IAMGlob.opaqueVariable))
+          }
         }
         i = close + 1
         continue

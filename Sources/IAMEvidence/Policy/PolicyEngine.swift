@@ -17,10 +17,13 @@ public struct AnalysedStatement: Sendable, Hashable {
   public var onAllResources: ActionSet
   /// Why an Allow grants ``onAllResources`` (action reason, then resource reason); empty otherwise.
   public var reasons: [PolicyReasonCode]
+  /// The `Resource` / `NotResource` element as written (for questions about one concrete ARN, such as
+  /// `privilege-escalation-identity`'s self-escalation; nothing judged on all resources reads it).
+  public var resources: ResourceElement
 
   public init(
     index: Int, sid: String?, effect: PolicyEffect, conditionJSON: String?, matched: ActionSet, onAllResources: ActionSet,
-    reasons: [PolicyReasonCode]
+    reasons: [PolicyReasonCode], resources: ResourceElement = .resource([])
   ) {
     self.index = index
     self.sid = sid
@@ -29,6 +32,7 @@ public struct AnalysedStatement: Sendable, Hashable {
     self.matched = matched
     self.onAllResources = onAllResources
     self.reasons = reasons
+    self.resources = resources
   }
 
   /// Whether the statement has a non-empty Condition.
@@ -63,10 +67,13 @@ public struct PolicyAnalysis: Sendable, Hashable {
   /// Every action some kept statement matches, whatever its effect and resources (lets a question
   /// about a few actions skip the documents that never mention them).
   public var matched: ActionSet
+  /// Whether policy variables (`${aws:username}`) are variables in this document: only with `Version`
+  /// `"2012-10-17"`; otherwise AWS reads them as literal text.
+  public var recognisesVariables: Bool
 
   public init(
     errors: [PolicyGrammarError], statementCount: Int, statementIsSingleObject: Bool, statements: [AnalysedStatement],
-    allowed: ActionSet, denied: ActionSet, matched: ActionSet
+    allowed: ActionSet, denied: ActionSet, matched: ActionSet, recognisesVariables: Bool = true
   ) {
     self.errors = errors
     self.statementCount = statementCount
@@ -75,6 +82,7 @@ public struct PolicyAnalysis: Sendable, Hashable {
     self.allowed = allowed
     self.denied = denied
     self.matched = matched
+    self.recognisesVariables = recognisesVariables
   }
 
   /// An invalid document's analysis.
@@ -185,12 +193,12 @@ public final class PolicyEngine: @unchecked Sendable {
       statements.append(
         AnalysedStatement(
           index: s.index, sid: s.sid, effect: s.effect, conditionJSON: s.isConditional ? s.condition.map(JSONWriter.canonical) : nil,
-          matched: matched, onAllResources: reach, reasons: reasons))
+          matched: matched, onAllResources: reach, reasons: reasons, resources: s.resources))
     }
     return PolicyAnalysis(
       errors: [], statementCount: document.statements.count, statementIsSingleObject: document.statementIsSingleObject,
       statements: statements, allowed: ActionSet.union(allowed), denied: ActionSet.union(denied),
-      matched: ActionSet.union(statements.map(\.matched)))
+      matched: ActionSet.union(statements.map(\.matched)), recognisesVariables: document.version == "2012-10-17")
   }
 
   /// Analyses many stored documents on every core; keyed by SHA-256 (each distinct document once).
