@@ -124,7 +124,7 @@ public struct PrivilegeEscalationIdentity: Check {
       errors = r.errors
     }
     notes += errors.map(CheckSupport.grammarNote)
-    notes += selfNotes(found, policies, boundary: sources.boundary?.arn, existing: notes)
+    notes += selfNotes(found, policies, boundary: sources.boundary?.arn, existing: notes, explained: Set(evaluated.map(\.method.id)))
     let missing =
       incomplete.isEmpty
       ? ""
@@ -190,10 +190,11 @@ public struct PrivilegeEscalationIdentity: Check {
   }
 
   /// Notes on the self-escalation grants: the conditions of available ones; the grants a Deny or the
-  /// permissions boundary removes. Each once, and none already among `existing`.
-  private func selfNotes(_ found: [SelfEscalation.Finding], _ policies: IdentityPolicies, boundary: String?, existing: [ResultNote])
-    -> [ResultNote]
-  {
+  /// permissions boundary removes, unless their method is `explained` already (its actions allowed on
+  /// all resources, the general notes say what removes them). Each once, and none already among `existing`.
+  private func selfNotes(
+    _ found: [SelfEscalation.Finding], _ policies: IdentityPolicies, boundary: String?, existing: [ResultNote], explained: Set<String>
+  ) -> [ResultNote] {
     var seen = Set(existing)
     var out: [ResultNote] = []
     func add(_ n: ResultNote) { if seen.insert(n).inserted { out.append(n) } }
@@ -205,6 +206,8 @@ public struct PrivilegeEscalationIdentity: Check {
           let json = policies.sources[r.source].analysis.statement(r.statement)?.conditionJSON ?? "{}"
           add(ResultNote(code: "conditional", message: "\(label(r)) has a Condition (\(json)); conditions do not narrow the grant."))
         }
+      } else if explained.contains(f.target.method) {
+        continue
       } else if !f.deniedBy.isEmpty {
         add(
           ResultNote(
