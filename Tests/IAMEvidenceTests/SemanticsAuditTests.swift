@@ -592,6 +592,10 @@ struct AuditCase: Sendable, CustomTestStringConvertible {
     #"{"Effect":"Deny","Action":"\#(action)","Resource":"\#(resource)"}"#
   }
   static func policy(_ s: String...) -> String { #"{"Version":"2012-10-17","Statement":[\#(s.joined(separator: ","))]}"# }
+  /// A user with one inline policy (`p`) of `statements`.
+  static func user(_ name: String, _ statements: String...) throws -> Principal {
+    Synth.user(name, inline: [try Synth.inline("p", #"{"Version":"2012-10-17","Statement":[\#(statements.joined(separator: ","))]}"#)])
+  }
 
   /// The results of the check on `principals`, by principal name.
   static func run(_ principals: [Principal], _ managed: [ManagedPolicy] = []) -> [String: CheckResult] {
@@ -614,15 +618,14 @@ struct AuditCase: Sendable, CustomTestStringConvertible {
 
   @Test func aUserAllowedAttachUserPolicyOnItsExplicitARNFails() throws {
     let arn = "arn:aws:iam::\(Self.account):user/dev"
-    let dev = Synth.user("dev", inline: [try Synth.inline("p", Self.policy(Self.allow("iam:AttachUserPolicy", arn)))])
+    let dev = try Self.user("dev", Self.allow("iam:AttachUserPolicy", arn))
     let r = try #require(Self.run([dev])["dev"])
     #expect(r.status == .fail)
     #expect(r.methods == ["iam-attach-user-policy"])
   }
 
   @Test func aGrantOnAnotherUsersARNStillPasses() throws {
-    let dev = Synth.user(
-      "dev", inline: [try Synth.inline("p", Self.policy(Self.allow("iam:PutUserPolicy", "arn:aws:iam::\(Self.account):user/ops")))])
+    let dev = try Self.user("dev", Self.allow("iam:PutUserPolicy", "arn:aws:iam::\(Self.account):user/ops"))
     let r = try #require(Self.run([dev, Synth.user("ops")])["dev"])
     #expect(r.status == .pass)
     #expect(r.methods.isEmpty)
@@ -632,8 +635,7 @@ struct AuditCase: Sendable, CustomTestStringConvertible {
     let dev = Synth.user(
       "dev", inline: [try Synth.inline("p", Self.policy(Self.allow("iam:PutGroupPolicy", "arn:aws:iam::\(Self.account):group/team")))],
       groups: ["team"])
-    let other = Synth.user(
-      "solo", inline: [try Synth.inline("p", Self.policy(Self.allow("iam:AttachGroupPolicy", "arn:aws:iam::\(Self.account):group/team")))])
+    let other = try Self.user("solo", Self.allow("iam:AttachGroupPolicy", "arn:aws:iam::\(Self.account):group/team"))
     let results = Self.run([dev, other, Synth.group("team")])
     #expect(results["dev"]?.status == .fail)
     #expect(results["dev"]?.methods == ["iam-put-group-policy"])
@@ -666,7 +668,7 @@ struct AuditCase: Sendable, CustomTestStringConvertible {
     let managed = try Synth.managed(arn, Self.policy(Self.allow("s3:GetObject", "*")))
     let dev = Synth.user("dev", inline: [try Synth.inline("p", Self.policy(Self.allow("iam:CreatePolicyVersion", arn)))], groups: ["team"])
     let viaGroup = Synth.group("team", attached: [arn])
-    let outsider = Synth.user("solo", inline: [try Synth.inline("p", Self.policy(Self.allow("iam:CreatePolicyVersion", arn)))])
+    let outsider = try Self.user("solo", Self.allow("iam:CreatePolicyVersion", arn))
     let results = Self.run([dev, viaGroup, outsider], [managed])
     #expect(results["dev"]?.status == .fail)
     #expect(results["dev"]?.methods == ["iam-create-policy-version"])
@@ -674,41 +676,23 @@ struct AuditCase: Sendable, CustomTestStringConvertible {
   }
 
   @Test func aDenyOnTheOwnARNCancels() throws {
-    let dev = Synth.user(
-      "dev",
-      inline: [
-        try Synth.inline(
-          "p",
-          Self.policy(
-            Self.allow("iam:PutUserPolicy", "arn:aws:iam::*:user/${aws:username}"),
-            Self.deny("iam:PutUserPolicy", "arn:aws:iam::\(Self.account):user/dev")))
-      ])
+    let dev = try Self.user(
+      "dev", Self.allow("iam:PutUserPolicy", "arn:aws:iam::*:user/${aws:username}"),
+      Self.deny("iam:PutUserPolicy", "arn:aws:iam::\(Self.account):user/dev"))
     let r = try #require(Self.run([dev])["dev"])
     #expect(r.status == .pass)
     #expect(r.hasNote("neutralised-by-deny"), "\(r.notes)")
   }
 
   @Test func aDenyWithAnUnknownVariableDoesNotCancel() throws {
-    let dev = Synth.user(
-      "dev",
-      inline: [
-        try Synth.inline(
-          "p",
-          Self.policy(
-            Self.allow("iam:PutUserPolicy", "arn:aws:iam::*:user/${aws:username}"),
-            Self.deny("iam:PutUserPolicy", "arn:aws:iam::*:user/${aws:PrincipalTag/team}")))
-      ])
+    let dev = try Self.user(
+      "dev", Self.allow("iam:PutUserPolicy", "arn:aws:iam::*:user/${aws:username}"),
+      Self.deny("iam:PutUserPolicy", "arn:aws:iam::*:user/${aws:PrincipalTag/team}"))
     #expect(Self.run([dev])["dev"]?.status == .fail)
     // A Deny by ${aws:username} is the user's own ARN: it cancels.
-    let denied = Synth.user(
-      "dev",
-      inline: [
-        try Synth.inline(
-          "p",
-          Self.policy(
-            Self.allow("iam:PutUserPolicy", "arn:aws:iam::\(Self.account):user/dev"),
-            Self.deny("iam:PutUserPolicy", "arn:aws:iam::*:user/${aws:username}")))
-      ])
+    let denied = try Self.user(
+      "dev", Self.allow("iam:PutUserPolicy", "arn:aws:iam::\(Self.account):user/dev"),
+      Self.deny("iam:PutUserPolicy", "arn:aws:iam::*:user/${aws:username}"))
     #expect(Self.run([denied])["dev"]?.status == .pass)
     // Without Version 2012-10-17 the Deny's variable is literal text: it matches no user, so it does not cancel.
     let literal = Synth.user(
@@ -735,15 +719,9 @@ struct AuditCase: Sendable, CustomTestStringConvertible {
   }
 
   @Test func aConditionalGrantFailsNoted() throws {
-    let dev = Synth.user(
+    let dev = try Self.user(
       "dev",
-      inline: [
-        try Synth.inline(
-          "p",
-          Self.policy(
-            Self.allow(
-              "iam:PutUserPolicy", "arn:aws:iam::*:user/${aws:username}", condition: #"{"Bool":{"aws:MultiFactorAuthPresent":"true"}}"#)))
-      ])
+      Self.allow("iam:PutUserPolicy", "arn:aws:iam::*:user/${aws:username}", condition: #"{"Bool":{"aws:MultiFactorAuthPresent":"true"}}"#))
     let r = try #require(Self.run([dev])["dev"])
     #expect(r.status == .fail)
     #expect(r.hasNote("conditional"))
