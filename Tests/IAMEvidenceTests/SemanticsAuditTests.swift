@@ -406,58 +406,42 @@ struct AuditCase: Sendable, CustomTestStringConvertible {
   ///   grant the capability (a Deny in the unknown policy could still cancel it), as for a policy
   ///   missing from the snapshot.
   @Test func judgementCallsAreAsDocumented() throws {
-    func run(_ id: String, _ policy: String) throws -> ResultStatus {
-      try Self.verdict(AuditCase("", id, policy, .pass, "")).0
-    }
-    #expect(
-      try run("kms-full-access-inline", Self.policy(Self.allow(#""kms:*""#, condition: #"{"Bool":{"aws:MultiFactorAuthPresent":"true"}}"#)))
-        == .fail)
-    #expect(
-      try run("admin-access-inline", Self.policy(Self.allow(#""*""#), #"{"Effect":"Deny","Action":"iam:*","Resource":"*"}"#)) == .fail)
-    #expect(
-      try run("admin-access-inline", Self.policy(Self.allow(#""*""#), #"{"Effect":"Deny","Action":"*","NotResource":"arn:aws:s3:::b/*"}"#))
-        == .fail)
-    #expect(try run("admin-access-inline", Self.policy(Self.allow(#""*""#, #""Resource":"arn:*""#))) == .pass)
-    #expect(
-      try run(
+    let passRoleOnOneRole = Self.policy(
+      Self.allow(#""iam:PassRole""#, #""Resource":"arn:aws:iam::123456789012:role/admin""#), Self.allow(#""ec2:RunInstances""#))
+    let attachSelf = Self.policy(Self.allow(#""iam:AttachUserPolicy""#, #""Resource":"arn:aws:iam::*:user/${aws:username}""#))
+    let recorded: [(check: String, document: String, status: ResultStatus)] = [
+      (
+        "kms-full-access-inline", Self.policy(Self.allow(#""kms:*""#, condition: #"{"Bool":{"aws:MultiFactorAuthPresent":"true"}}"#)), .fail
+      ),
+      ("admin-access-inline", Self.policy(Self.allow(#""*""#), #"{"Effect":"Deny","Action":"iam:*","Resource":"*"}"#), .fail),
+      ("admin-access-inline", Self.policy(Self.allow(#""*""#), #"{"Effect":"Deny","Action":"*","NotResource":"arn:aws:s3:::b/*"}"#), .fail),
+      ("admin-access-inline", Self.policy(Self.allow(#""*""#, #""Resource":"arn:*""#)), .pass),
+      (
         "privilege-escalation-policy",
         Self.policy(
           Self.allow(#""iam:PassRole""#, condition: #"{"StringEquals":{"iam:PassedToService":"ec2.amazonaws.com"}}"#),
-          Self.allow(#""ec2:RunInstances""#))) == .fail)
-    #expect(
-      try run(
-        "privilege-escalation-policy",
-        Self.policy(Self.allow(#""iam:AttachUserPolicy""#, #""Resource":"arn:aws:iam::*:user/${aws:username}""#)))
-        == .pass)
-    #expect(
-      try run(
-        "privilege-escalation-policy",
-        Self.policy(
-          Self.allow(#""iam:PassRole""#, #""Resource":"arn:aws:iam::123456789012:role/admin""#), Self.allow(#""ec2:RunInstances""#)))
-        == .pass)
-    #expect(
-      try run(
+          Self.allow(#""ec2:RunInstances""#)), .fail
+      ),
+      ("privilege-escalation-policy", attachSelf, .pass),
+      ("privilege-escalation-policy", passRoleOnOneRole, .pass),
+      (
         "role-trust-oidc-unrestricted",
         Self.trust(
           principal: #"{"Federated":"accounts.google.com"}"#, action: #""sts:AssumeRoleWithWebIdentity""#,
-          condition: #"{"StringLike":{"accounts.google.com:aud":"*"}}"#)) == .pass)
-    #expect(
-      try run(
+          condition: #"{"StringLike":{"accounts.google.com:aud":"*"}}"#), .pass
+      ),
+      (
         "role-trust-oidc-unrestricted",
         Self.trust(
           action: #""sts:AssumeRoleWithWebIdentity""#,
-          condition: #"{"ForAnyValue:StringLike":{"cognito-identity.amazonaws.com:amr":"authenticated"}}"#)) == .pass)
-    #expect(
-      try run(
-        "privilege-escalation-identity",
-        Self.policy(Self.allow(#""iam:AttachUserPolicy""#, #""Resource":"arn:aws:iam::*:user/${aws:username}""#)))
-        == .fail)
-    #expect(
-      try run(
-        "privilege-escalation-identity",
-        Self.policy(
-          Self.allow(#""iam:PassRole""#, #""Resource":"arn:aws:iam::123456789012:role/admin""#), Self.allow(#""ec2:RunInstances""#)))
-        == .pass)
+          condition: #"{"ForAnyValue:StringLike":{"cognito-identity.amazonaws.com:amr":"authenticated"}}"#), .pass
+      ),
+      ("privilege-escalation-identity", attachSelf, .fail),
+      ("privilege-escalation-identity", passRoleOnOneRole, .pass),
+    ]
+    for (check, document, status) in recorded {
+      #expect(try Self.verdict(AuditCase("", check, document, .pass, "")).0 == status, "\(check): \(document)")
+    }
     let (arn, inconsistent) = try Self.inconsistentPolicy(.flaggedIsNotDefaultVersionId)
     let snapshot = AuthorizationSnapshot(
       principals: [Synth.user("u", inline: [try Synth.inline("admin", Self.policy(Self.allow(#""*""#)))], attached: [arn])],
