@@ -393,11 +393,13 @@ struct AuditCase: Sendable, CustomTestStringConvertible {
   ///   of the same action passes admin-access (the two are the same effective permissions);
   /// - a `NotResource` Deny is never credited by the general engine (conservative: wrong fails only);
   /// - `Resource: "arn:*"` is not all resources for actions that take only `*` (admin passes);
-  /// - escalation methods need every action on *all* resources, except the identity check's
-  ///   self-escalation (``SelfEscalationTests``): a document on its own (privilege-escalation-policy) with
-  ///   `iam:AttachUserPolicy` on `user/${aws:username}` passes (it has no principal), and so does
-  ///   `iam:PassRole` on one named role with `ec2:RunInstances` (a missed escalation: AWS needs only the one ARN);
-  ///   the identity check fails a user that document is attached to;
+  /// - escalation methods need every action on *all* resources, except self-escalation
+  ///   (``SelfEscalationTests``, ``PolicySelfEscalationTests``): `iam:AttachUserPolicy` on
+  ///   `user/${aws:username}` fails both checks when the document is an inline policy of a user (the
+  ///   check's example placement: the user holds it), and privilege-escalation-policy passes it as a
+  ///   customer-managed policy attached to nothing (no holder: only iam:CreatePolicyVersion on its own
+  ///   ARN counts for any holder); `iam:PassRole` on one named role with `ec2:RunInstances` passes both (a
+  ///   missed escalation: AWS needs only the one ARN);
   /// - any condition restricts a web-identity provider other than GitHub Actions and Cognito, whatever
   ///   it compares: `accounts.google.com` with only `StringLike accounts.google.com:aud "*"` passes, and
   ///   so does `Principal: "*"` (every provider, Cognito included) with only a Cognito `amr` condition;
@@ -409,38 +411,43 @@ struct AuditCase: Sendable, CustomTestStringConvertible {
     let passRoleOnOneRole = Self.policy(
       Self.allow(#""iam:PassRole""#, #""Resource":"arn:aws:iam::123456789012:role/admin""#), Self.allow(#""ec2:RunInstances""#))
     let attachSelf = Self.policy(Self.allow(#""iam:AttachUserPolicy""#, #""Resource":"arn:aws:iam::*:user/${aws:username}""#))
-    let recorded: [(check: String, document: String, status: ResultStatus)] = [
+    let recorded: [(check: String, document: String, status: ResultStatus, placement: ExamplePlacement?)] = [
       (
-        "kms-full-access-inline", Self.policy(Self.allow(#""kms:*""#, condition: #"{"Bool":{"aws:MultiFactorAuthPresent":"true"}}"#)), .fail
+        "kms-full-access-inline", Self.policy(Self.allow(#""kms:*""#, condition: #"{"Bool":{"aws:MultiFactorAuthPresent":"true"}}"#)),
+        .fail, nil
       ),
-      ("admin-access-inline", Self.policy(Self.allow(#""*""#), #"{"Effect":"Deny","Action":"iam:*","Resource":"*"}"#), .fail),
-      ("admin-access-inline", Self.policy(Self.allow(#""*""#), #"{"Effect":"Deny","Action":"*","NotResource":"arn:aws:s3:::b/*"}"#), .fail),
-      ("admin-access-inline", Self.policy(Self.allow(#""*""#, #""Resource":"arn:*""#)), .pass),
+      ("admin-access-inline", Self.policy(Self.allow(#""*""#), #"{"Effect":"Deny","Action":"iam:*","Resource":"*"}"#), .fail, nil),
+      (
+        "admin-access-inline", Self.policy(Self.allow(#""*""#), #"{"Effect":"Deny","Action":"*","NotResource":"arn:aws:s3:::b/*"}"#), .fail,
+        nil
+      ),
+      ("admin-access-inline", Self.policy(Self.allow(#""*""#, #""Resource":"arn:*""#)), .pass, nil),
       (
         "privilege-escalation-policy",
         Self.policy(
           Self.allow(#""iam:PassRole""#, condition: #"{"StringEquals":{"iam:PassedToService":"ec2.amazonaws.com"}}"#),
-          Self.allow(#""ec2:RunInstances""#)), .fail
+          Self.allow(#""ec2:RunInstances""#)), .fail, nil
       ),
-      ("privilege-escalation-policy", attachSelf, .pass),
-      ("privilege-escalation-policy", passRoleOnOneRole, .pass),
+      ("privilege-escalation-policy", attachSelf, .fail, nil),
+      ("privilege-escalation-policy", attachSelf, .pass, .managedUnattached),
+      ("privilege-escalation-policy", passRoleOnOneRole, .pass, nil),
       (
         "role-trust-oidc-unrestricted",
         Self.trust(
           principal: #"{"Federated":"accounts.google.com"}"#, action: #""sts:AssumeRoleWithWebIdentity""#,
-          condition: #"{"StringLike":{"accounts.google.com:aud":"*"}}"#), .pass
+          condition: #"{"StringLike":{"accounts.google.com:aud":"*"}}"#), .pass, nil
       ),
       (
         "role-trust-oidc-unrestricted",
         Self.trust(
           action: #""sts:AssumeRoleWithWebIdentity""#,
-          condition: #"{"ForAnyValue:StringLike":{"cognito-identity.amazonaws.com:amr":"authenticated"}}"#), .pass
+          condition: #"{"ForAnyValue:StringLike":{"cognito-identity.amazonaws.com:amr":"authenticated"}}"#), .pass, nil
       ),
-      ("privilege-escalation-identity", attachSelf, .fail),
-      ("privilege-escalation-identity", passRoleOnOneRole, .pass),
+      ("privilege-escalation-identity", attachSelf, .fail, nil),
+      ("privilege-escalation-identity", passRoleOnOneRole, .pass, nil),
     ]
-    for (check, document, status) in recorded {
-      #expect(try Self.verdict(AuditCase("", check, document, .pass, "")).0 == status, "\(check): \(document)")
+    for (check, document, status, placement) in recorded {
+      #expect(try Self.verdict(AuditCase("", check, document, .pass, "", placement: placement)).0 == status, "\(check): \(document)")
     }
     let (arn, inconsistent) = try Self.inconsistentPolicy(.flaggedIsNotDefaultVersionId)
     let snapshot = AuthorizationSnapshot(
@@ -716,5 +723,149 @@ struct AuditCase: Sendable, CustomTestStringConvertible {
     let r = try #require(Self.run([admin])["admin"])
     #expect(r.status == .fail)
     #expect(!r.why.contains("on the identity itself"))
+  }
+}
+
+/// privilege-escalation-policy's self-escalation: a policy fails when, from its own statements alone,
+/// a method is available to an identity that holds it on the ARN that makes it an escalation for
+/// that identity (``SelfEscalation``'s matching).
+@Suite struct PolicySelfEscalationTests {
+  static let account = Synth.account
+  static func allow(_ action: String, _ resource: String) -> String { SelfEscalationTests.allow(action, resource) }
+  static func deny(_ action: String, _ resource: String) -> String { SelfEscalationTests.deny(action, resource) }
+  static func policy(_ s: String...) -> String { #"{"Version":"2012-10-17","Statement":[\#(s.joined(separator: ","))]}"# }
+
+  /// The check's results on `principals` and `managed`, by policy name.
+  static func run(_ principals: [Principal], _ managed: [ManagedPolicy] = []) -> [String: CheckResult] {
+    let results = PrivilegeEscalationPolicy().run(
+      CheckContext(snapshot: AuthorizationSnapshot(principals: principals, managedPolicies: managed)))
+    return Dictionary(results.map { ($0.policy?.name ?? "", $0) }, uniquingKeysWith: { a, _ in a })
+  }
+
+  @Test func anInlinePolicyOfAUserAllowingItselfByVariableFails() throws {
+    let dev = Synth.user(
+      "dev", inline: [try Synth.inline("dev-self", Self.policy(Self.allow("iam:PutUserPolicy", "arn:aws:iam::*:user/${aws:username}")))])
+    let r = try #require(Self.run([dev])["dev-self"])
+    #expect(r.status == .fail)
+    #expect(r.methods == ["iam-put-user-policy"])
+    #expect(r.statements == [0])
+    #expect(r.offendingStatements.count == 1)
+    #expect(r.why.contains("iam-put-user-policy (iam:PutUserPolicy on the own ARN of user dev: Statement[0])"), "\(r.why)")
+  }
+
+  @Test func anInlinePolicyOfARoleOnItsOwnARNFails() throws {
+    let app = Synth.role(
+      "app", inline: [try Synth.inline("p", Self.policy(Self.allow("iam:AttachRolePolicy", "arn:aws:iam::\(Self.account):role/app")))])
+    let r = try #require(Self.run([app])["p"])
+    #expect(r.status == .fail)
+    #expect(r.methods == ["iam-attach-role-policy"])
+    #expect(r.why.contains("iam:AttachRolePolicy on the own ARN of role app"), "\(r.why)")
+    // A role has no aws:username: the variable reaches no role, its own included.
+    let byVariable = Synth.role(
+      "app", inline: [try Synth.inline("p", Self.policy(Self.allow("iam:PutRolePolicy", "arn:aws:iam::*:role/${aws:username}")))])
+    #expect(Self.run([byVariable])["p"]?.status == .pass)
+  }
+
+  @Test func aGroupInlinePolicyOnItsGroupFailsForItsMembers() throws {
+    let grant = try Synth.inline("team-p", Self.policy(Self.allow("iam:PutGroupPolicy", "arn:aws:iam::\(Self.account):group/team")))
+    let r = try #require(Self.run([Synth.user("dev", groups: ["team"]), Synth.group("team", inline: [grant])])["team-p"])
+    #expect(r.status == .fail)
+    #expect(r.methods == ["iam-put-group-policy"])
+    #expect(r.why.contains("iam:PutGroupPolicy on the ARN of group team, a group of user dev: Statement[0]"), "\(r.why)")
+    // Without a member nobody holds it: no self-escalation.
+    #expect(Self.run([Synth.group("team", inline: [grant])])["team-p"]?.status == .pass)
+  }
+
+  @Test func manyHoldersAreNamedThreeThenCounted() throws {
+    let grant = try Synth.inline("team-p", Self.policy(Self.allow("iam:PutUserPolicy", "arn:aws:iam::*:user/${aws:username}")))
+    let members = ["a", "b", "c", "d", "e"].map { Synth.user($0, groups: ["team"]) }
+    let r = try #require(Self.run(members + [Synth.group("team", inline: [grant])])["team-p"])
+    #expect(r.status == .fail)
+    #expect(
+      r.why.contains(
+        "iam-put-user-policy (iam:PutUserPolicy on the own ARN of user a: Statement[0]; iam:PutUserPolicy on the own ARN of user b: Statement[0]; iam:PutUserPolicy on the own ARN of user c: Statement[0]; and 2 more)"
+      ), "\(r.why)")
+  }
+
+  @Test func aManagedPolicyAttachedToAUserFails() throws {
+    let arn = Synth.policyARN("self-attach")
+    let managed = try Synth.managed(arn, Self.policy(Self.allow("iam:AttachUserPolicy", "arn:aws:iam::*:user/${aws:username}")))
+    let r = try #require(Self.run([Synth.user("dev", attached: [arn]), Synth.user("ops")], [managed])["self-attach"])
+    #expect(r.status == .fail)
+    #expect(r.methods == ["iam-attach-user-policy"])
+    #expect(r.why.contains("iam:AttachUserPolicy on the own ARN of user dev"), "\(r.why)")
+    #expect(!r.why.contains("user ops"), "\(r.why)")
+    #expect(!r.hasNote("unattached"))
+    // Attached to nothing, only CreatePolicyVersion on its own ARN needs no holder.
+    #expect(Self.run([Synth.user("dev")], [managed])["self-attach"]?.status == .pass)
+  }
+
+  @Test func createPolicyVersionOnItsOwnARNFailsUnattached() throws {
+    let arn = Synth.policyARN("rewritable")
+    let managed = try Synth.managed(arn, Self.policy(Self.allow("iam:CreatePolicyVersion", arn)))
+    let r = try #require(Self.run([Synth.user("dev")], [managed])["rewritable"])
+    #expect(r.status == .fail)
+    #expect(r.methods == ["iam-create-policy-version"])
+    #expect(r.hasNote("unattached"))
+    #expect(r.why.contains("iam:CreatePolicyVersion on the policy's own ARN, for any holder: Statement[0]"), "\(r.why)")
+    // Attached to a role: the role holds it.
+    let held = try #require(Self.run([Synth.role("app", attached: [arn])], [managed])["rewritable"])
+    #expect(held.status == .fail)
+    #expect(held.why.contains("iam:CreatePolicyVersion on the policy's own ARN, held by role app"), "\(held.why)")
+    // Another policy's ARN is no escalation for nobody.
+    let other = try Synth.managed(arn, Self.policy(Self.allow("iam:CreatePolicyVersion", Synth.policyARN("elsewhere"))))
+    #expect(Self.run([Synth.user("dev")], [other])["rewritable"]?.status == .pass)
+  }
+
+  @Test func aDenyInTheSamePolicyCancels() throws {
+    let dev = Synth.user(
+      "dev",
+      inline: [
+        try Synth.inline(
+          "p",
+          Self.policy(
+            Self.allow("iam:PutUserPolicy", "arn:aws:iam::*:user/${aws:username}"),
+            Self.deny("iam:PutUserPolicy", "arn:aws:iam::\(Self.account):user/dev")))
+      ])
+    let r = try #require(Self.run([dev])["p"])
+    #expect(r.status == .pass)
+    #expect(r.hasNote("neutralised-by-deny"), "\(r.notes)")
+  }
+
+  @Test func aGrantOnAnotherUsersARNPasses() throws {
+    let dev = Synth.user(
+      "dev", inline: [try Synth.inline("p", Self.policy(Self.allow("iam:PutUserPolicy", "arn:aws:iam::\(Self.account):user/ops")))])
+    let r = try #require(Self.run([dev, Synth.user("ops")])["p"])
+    #expect(r.status == .pass)
+    #expect(r.methods.isEmpty)
+  }
+
+  @Test func aDenyInAnotherPolicyDoesNotCancelHere() throws {
+    let dev = Synth.user(
+      "dev",
+      inline: [
+        try Synth.inline("grant", Self.policy(Self.allow("iam:PutUserPolicy", "arn:aws:iam::*:user/${aws:username}"))),
+        try Synth.inline("guard", Self.policy(Self.deny("iam:PutUserPolicy", "arn:aws:iam::\(Self.account):user/dev"))),
+      ])
+    let results = Self.run([dev])
+    #expect(results["grant"]?.status == .fail)
+    #expect(results["guard"]?.status == .pass)
+    // The identity, judged on all its policies, is denied there.
+    #expect(SelfEscalationTests.run([dev])["dev"]?.status == .pass)
+  }
+
+  @Test func aLatentVersionWithASelfGrantIsNoted() throws {
+    let arn = Synth.policyARN("versions")
+    let policy = ManagedPolicy(
+      arn: arn, name: "versions", defaultVersionId: "v2",
+      versions: [
+        PolicyVersion(
+          versionId: "v1", isDefault: false,
+          document: try Synth.document(Self.policy(Self.allow("iam:PutUserPolicy", "arn:aws:iam::*:user/${aws:username}")))),
+        PolicyVersion(versionId: "v2", isDefault: true, document: try Synth.document(Self.policy(Self.allow("s3:GetObject", "*")))),
+      ])
+    let r = try #require(Self.run([Synth.user("dev", attached: [arn])], [policy])["versions"])
+    #expect(r.status == .pass)
+    #expect(r.hasNote("latent-version"), "\(r.notes)")
   }
 }

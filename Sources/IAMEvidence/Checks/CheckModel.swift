@@ -70,8 +70,10 @@ public enum StatementQuoting: Sendable, Hashable {
   /// Documents whose Allow statements reach every target action on all resources.
   case allowingAllOfTarget
   /// Documents whose Allow statements reach every action of at least one of these targets on all
-  /// resources (the escalation checks: a document that makes some method available).
-  case allowingAllOfSome([ActionTarget])
+  /// resources (the escalation checks: a document that makes some method available), and documents
+  /// with a statement matching some action of `matching`, whatever its resources
+  /// (`privilege-escalation-policy` quotes the grants on one ARN that make a method a self-escalation).
+  case allowingAllOfSome([ActionTarget], matching: ActionTarget? = nil)
 }
 
 /// A control of another framework that a check corresponds to, by id only (`CIS AWS Foundations
@@ -231,7 +233,9 @@ public struct CheckContext: Sendable {
       case .none: continue
       case .matchingTarget, .allowingAnyOfTarget, .allowingAllOfTarget:
         if let target { quoting.append((c.quotes, [target.actions])) }
-      case .allowingAllOfSome(let parts): quoting.append((c.quotes, parts.map { resolve($0).actions }))
+      case .allowingAllOfSome(let parts, let matching):
+        quoting.append((c.quotes, parts.map { resolve($0).actions }))
+        if let matching { quoting.append((.matchingTarget, [resolve(matching).actions])) }
       }
     }
     self.targets = targets

@@ -1,6 +1,8 @@
 /// Self-escalation for `privilege-escalation-identity`: a method whose action is allowed on the one
 /// concrete ARN that makes it an escalation for the identity itself (its own user or role, a group it
 /// belongs to, a customer-managed policy attached to it), not only on all resources.
+/// `privilege-escalation-policy` asks the same questions of one document alone for each identity that
+/// holds it (and of a policy nobody holds, `aws:username` unknown, for CreatePolicyVersion on itself).
 ///
 /// Matching one ARN (exact, conservative; see the README):
 /// * a statement matches when its Action/NotAction matches the action and one `Resource` pattern
@@ -40,6 +42,8 @@ struct SelfEscalation {
   static let groupMethods = [("iam-put-group-policy", "iam:PutGroupPolicy"), ("iam-attach-group-policy", "iam:AttachGroupPolicy")]
   static let roleMethods = [("iam-put-role-policy", "iam:PutRolePolicy"), ("iam-attach-role-policy", "iam:AttachRolePolicy")]
   static let policyMethod = ("iam-create-policy-version", "iam:CreatePolicyVersion")
+  /// Every action a self-escalation method asks about (a document that matches none has none).
+  static let actions: [String] = (userMethods + groupMethods + roleMethods + [policyMethod]).map(\.1)
 
   /// The questions for `principal` (a user or role), skipping the methods in `skip` (already available
   /// on all resources).
@@ -72,14 +76,19 @@ struct SelfEscalation {
     return fields.count < 5 || fields[4] != "aws"
   }
 
-  /// What the request context says of a variable key (lower-cased) for this identity.
-  static func value(_ key: String, username: String?) -> IAMGlob.VariableValue {
-    guard key == "aws:username" else { return .unknown }
-    return username.map { .value($0) } ?? .absent
+  /// What the request context says of `aws:username` for an identity: a user's name, no value for a role.
+  static func username(of principal: Principal) -> IAMGlob.VariableValue { principal.type == .user ? .value(principal.name) : .absent }
+
+  /// What the request context says of a variable key (lower-cased) for this identity, whose
+  /// `aws:username` is `username` (``IAMGlob/VariableValue/unknown`` when the identity is any holder).
+  static func value(_ key: String, username: IAMGlob.VariableValue) -> IAMGlob.VariableValue {
+    key == "aws:username" ? username : .unknown
   }
 
   /// Whether `element` of a statement with `effect` reaches `arn` (the rules above).
-  static func reaches(_ element: ResourceElement, _ effect: PolicyEffect, arn: String, username: String?, variables: Bool) -> Bool {
+  static func reaches(
+    _ element: ResourceElement, _ effect: PolicyEffect, arn: String, username: IAMGlob.VariableValue, variables: Bool
+  ) -> Bool {
     func glob(_ p: String, _ reading: IAMGlob.VariableReading) -> IAMGlob {
       IAMGlob(resource: p, unknown: reading) { value($0, username: username) }
     }
@@ -99,8 +108,12 @@ struct SelfEscalation {
     }
   }
 
-  /// The answer for each target, given the identity's sources and boundary.
-  static func evaluate(_ targets: [Target], _ identity: IdentityPolicies, catalog: ActionCatalog, username: String?) -> [Finding] {
+  /// The answer for each target, given the identity's sources and boundary (`privilege-escalation-policy`
+  /// asks with one document as the only source and no boundary). `username` is the identity's
+  /// `aws:username` (``username(of:)``; `unknown` for whoever may hold a policy).
+  static func evaluate(
+    _ targets: [Target], _ identity: IdentityPolicies, catalog: ActionCatalog, username: IAMGlob.VariableValue
+  ) -> [Finding] {
     targets.compactMap { t in
       guard let a = catalog.index(of: t.action) else { return nil }
       var f = Finding(target: t, allowedBy: [], conditionalAllows: [], deniedBy: [], outsideBoundary: false)

@@ -107,7 +107,7 @@ public struct PrivilegeEscalationIdentity: Check {
     // each an escalation for this identity (its own, its groups', its attached policies').
     let found = SelfEscalation.evaluate(
       SelfEscalation.targets(principal, groupsByName: context.groupsByName, skip: Set(available.map(\.method.id))), policies,
-      catalog: context.engine.catalog, username: principal.type == .user ? principal.name : nil)
+      catalog: context.engine.catalog, username: SelfEscalation.username(of: principal))
     let own = found.filter(\.isAvailable)
     // The admin check's rule: whatever the snapshot lacks or cannot read keeps the identity from passing.
     var incomplete: [String] = sources.unknownPolicies.map(\.label) + sources.unknownGroups.map { "group \($0)" }
