@@ -751,6 +751,37 @@ struct AuditCase: Sendable, CustomTestStringConvertible {
     #expect(r.statements == [0])
     #expect(r.offendingStatements.count == 1)
     #expect(r.why.contains("iam-put-user-policy (iam:PutUserPolicy on the own ARN of user dev: Statement[0])"), "\(r.why)")
+    #expect(r.remediation.contains { $0.contains("never a holder's own user or role") }, "\(r.remediation)")
+  }
+
+  @Test func aConditionalSelfGrantFailsNotedWithItsCondition() throws {
+    let dev = Synth.user(
+      "dev",
+      inline: [
+        try Synth.inline(
+          "p",
+          Self.policy(
+            SelfEscalationTests.allow(
+              "iam:PutUserPolicy", "arn:aws:iam::*:user/${aws:username}", condition: #"{"Bool":{"aws:MultiFactorAuthPresent":"true"}}"#)))
+      ])
+    let r = try #require(Self.run([dev])["p"])
+    #expect(r.status == .fail)
+    #expect(r.why.contains("Conditions do not narrow the grant."), "\(r.why)")
+    let note = try #require(r.notes.first { $0.code == "conditional" })
+    #expect(note.statements == [0])
+    #expect(note.detail?.contains("aws:MultiFactorAuthPresent") == true)
+  }
+
+  @Test func aManagedPolicyAttachedToAGroupFailsForItsMembers() throws {
+    let arn = Synth.policyARN("team-tools")
+    let managed = try Synth.managed(arn, Self.policy(Self.allow("iam:AttachGroupPolicy", "arn:aws:iam::\(Self.account):group/team")))
+    let r = try #require(
+      Self.run(
+        [Synth.user("dev", groups: ["team"]), Synth.user("ops", groups: ["team"]), Synth.group("team", attached: [arn])], [managed])[
+          "team-tools"])
+    #expect(r.status == .fail)
+    #expect(r.methods == ["iam-attach-group-policy"])
+    #expect(r.why.contains("iam:AttachGroupPolicy on the ARN of group team, a group of user dev and user ops: Statement[0]"), "\(r.why)")
   }
 
   @Test func anInlinePolicyOfARoleOnItsOwnARNFails() throws {

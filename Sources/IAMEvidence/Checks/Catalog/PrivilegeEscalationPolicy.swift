@@ -35,8 +35,9 @@ public struct PrivilegeEscalationPolicy: Check {
       """,
     remediation: """
       Remove the listed actions from the policy, or restrict them to the specific resources they are \
-      needed on (named roles for iam:PassRole, named functions, users or policies); where an identity \
-      must hold them, record the approval in the exceptions register.
+      needed on (named roles for iam:PassRole, named functions, users or policies, none of them the \
+      holder's own user or role, its groups or its attached policies, nor user/${aws:username}); \
+      where an identity must hold them, record the approval in the exceptions register.
       """,
     methodology: [
       "Population: every inline policy of every user, group and role, and every customer-managed policy (its default version), each judged on its own document.",
@@ -105,7 +106,7 @@ public struct PrivilegeEscalationPolicy: Check {
     var results: [CheckResult] = []
     for principal in context.snapshot.principals {
       for policy in principal.inlinePolicies {
-        var result = judge(
+        var (result, ownGrants) = judge(
           context, support, document: policy.document, principal: PrincipalRef(principal),
           policy: PolicyRef(kind: .inline, name: policy.name, documentSHA256: policy.document.sha256),
           source: GrantSource(kind: "inline", policyName: policy.name),
@@ -114,7 +115,7 @@ public struct PrivilegeEscalationPolicy: Check {
         if result.status == .fail {
           result.remediation = CheckSupport.remediationForInline(
             principal, policyName: policy.name,
-            replacement: "a policy without the listed actions, or with them only on the specific resources needed")
+            replacement: Self.replacement(selfEscalation: ownGrants))
         }
         results.append(result)
       }
@@ -127,7 +128,7 @@ public struct PrivilegeEscalationPolicy: Check {
         results.append(result)
         continue
       }
-      var result = judge(
+      var (result, ownGrants) = judge(
         context, support, document: version.document, principal: nil,
         policy: PolicyRef(
           kind: .managed, name: policy.name, arn: policy.arn, versionID: version.versionId, documentSHA256: version.document.sha256),
@@ -158,7 +159,7 @@ public struct PrivilegeEscalationPolicy: Check {
       if result.status == .fail {
         result.remediation = CheckSupport.remediationForManaged(
           policy, attachedTo: attachedTo,
-          replacement: "a policy without the listed actions, or with them only on the specific resources needed")
+          replacement: Self.replacement(selfEscalation: ownGrants))
       }
       results.append(result)
     }
@@ -176,15 +177,16 @@ public struct PrivilegeEscalationPolicy: Check {
   private func judge(
     _ context: CheckContext, _ support: EscalationSupport, document: PolicyDocumentText, principal: PrincipalRef?, policy: PolicyRef,
     source: GrantSource, holders: [Principal], ownARN: String?
-  ) -> CheckResult {
+  ) -> (result: CheckResult, selfEscalation: Bool) {
     let analysis = context.analysis(of: document)
     guard analysis.isValid else {
       let first = analysis.errors.first.map(\.description) ?? "unknown problem"
       let more = analysis.errors.count > 1 ? " (and \(analysis.errors.count - 1) more)" : ""
-      return CheckResult(
+      let result = CheckResult(
         checkID: description.id, checkVersion: description.version, status: .error, principal: principal, policy: policy,
         notes: analysis.errors.map(CheckSupport.grammarNote),
         why: "The policy document is invalid and cannot be judged: \(first)\(more).")
+      return (result, false)
     }
     let evaluated = support.evaluate(context.engine, IdentityPolicies(document: analysis))
     let available = evaluated.filter { $0.result.verdict == .can }
@@ -205,9 +207,10 @@ public struct PrivilegeEscalationPolicy: Check {
         why +=
           " It allows an action on the ARN that makes a method an escalation for an identity that holds it, but denies it there unconditionally (see the notes)."
       }
-      return CheckResult(
+      let result = CheckResult(
         checkID: description.id, checkVersion: description.version, status: .pass, principal: principal, policy: policy, notes: notes,
         why: why)
+      return (result, false)
     }
     let indexes = Array(Set(available.flatMap { $0.result.actions.flatMap(\.allowedBy).map(\.statement) } + own.flatMap(\.allowedBy)))
       .sorted()
@@ -222,11 +225,19 @@ public struct PrivilegeEscalationPolicy: Check {
         })
     }
     if !own.isEmpty { sentences.append(selfSentence(own)) }
-    return CheckResult(
+    let result = CheckResult(
       checkID: description.id, checkVersion: description.version, status: .fail, principal: principal, policy: policy,
       statements: indexes, offendingStatements: CheckSupport.statementJSON(document.json, indexes: indexes),
       reasons: EscalationSupport.reasons(available), notes: notes, why: sentences.joined(separator: " "),
       methods: methods, methodSources: methods.map { MethodSources(method: $0, sources: [source]) })
+    return (result, !own.isEmpty)
+  }
+
+  /// What a failing policy should be replaced with: a self-escalation is a grant on specific
+  /// resources already, so those must not be its holders' own.
+  static func replacement(selfEscalation: Bool) -> String {
+    let general = "a policy without the listed actions, or with them only on the specific resources needed"
+    return selfEscalation ? general + " (never a holder's own user or role, its groups or its attached policies)" : general
   }
 
   /// One self-escalation grant of a policy: `action` allowed on `arn`, which makes `method` an
@@ -353,8 +364,13 @@ public struct PrivilegeEscalationPolicy: Check {
     func label(_ statements: [Int]) -> String { statements.map { "Statement[\($0)]" }.joined(separator: ", ") }
     for g in own {
       for i in g.conditionalAllows {
-        let json = analysis.statement(i)?.conditionJSON ?? "{}"
-        add(ResultNote(code: "conditional", message: "Statement[\(i)] has a Condition (\(json)); conditions do not narrow the grant."))
+        // As the engine words it for a grant on all resources (one note for both).
+        let s = analysis.statement(i)
+        add(
+          ResultNote(
+            code: "conditional",
+            message: "Statement[\(i)] has a Condition (\(s?.conditionJSON ?? "{}")); conditions do not narrow the grant.",
+            statements: [i], detail: s?.condition.map(JSONWriter.canonical)))
       }
     }
     for g in cancelled {
@@ -362,8 +378,8 @@ public struct PrivilegeEscalationPolicy: Check {
         ResultNote(
           code: "neutralised-by-deny",
           message:
-            "\(label(g.allowedBy)) \(g.allowedBy.count == 1 ? "allows" : "allow") \(g.place), but \(label(g.deniedBy)) \(g.deniedBy.count == 1 ? "denies" : "deny") it unconditionally there: method \(g.method) is not available there from this policy."
-        ))
+            "\(label(g.allowedBy)) \(g.allowedBy.count == 1 ? "allows" : "allow") \(g.place), but \(label(g.deniedBy)) \(g.deniedBy.count == 1 ? "denies" : "deny") it unconditionally there: method \(g.method) is not available there from this policy.",
+          statements: Array(Set(g.allowedBy + g.deniedBy)).sorted()))
     }
     return out
   }
