@@ -863,6 +863,19 @@ struct AuditCase: Sendable, CustomTestStringConvertible {
     #expect(r.hasNote("neutralised-by-deny"), "\(r.notes)")
   }
 
+  @Test func aDenyOnAllResourcesIsExplainedOnce() throws {
+    // Allowed and denied on all resources: the general note says it; the result reads as in version 2.
+    let dev = Synth.user(
+      "dev",
+      inline: [
+        try Synth.inline("p", Self.policy(Self.allow("iam:PutUserPolicy", "*"), Self.deny("iam:PutUserPolicy", "*")))
+      ])
+    let r = try #require(Self.run([dev])["p"])
+    #expect(r.status == .pass)
+    #expect(r.notes.filter { $0.code == "neutralised-by-deny" }.count == 1, "\(r.notes)")
+    #expect(!r.why.contains("holds it"), "\(r.why)")
+  }
+
   @Test func aGrantOnAnotherUsersARNPasses() throws {
     let dev = Synth.user(
       "dev", inline: [try Synth.inline("p", Self.policy(Self.allow("iam:PutUserPolicy", "arn:aws:iam::\(Self.account):user/ops")))])

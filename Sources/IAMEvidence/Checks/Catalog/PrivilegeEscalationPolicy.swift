@@ -194,7 +194,10 @@ public struct PrivilegeEscalationPolicy: Check {
     // each an escalation for a holder of this policy, from this policy alone.
     let grants = selfGrants(context, analysis, holders: holders, ownARN: ownARN, skip: Set(available.map(\.method.id)))
     let own = grants.filter(\.isAvailable)
-    let cancelled = grants.filter { !$0.isAvailable }
+    // A grant a Deny cancels is explained by the general notes when its method's actions are all
+    // allowed on all resources (the Deny is one on all resources): not said twice.
+    let explained = Set(evaluated.map(\.method.id))
+    let cancelled = grants.filter { !$0.isAvailable && !explained.contains($0.method) }
     var notes = EscalationSupport.notes(evaluated)
     notes += selfNotes(own, cancelled, analysis, existing: notes)
     guard !available.isEmpty || !own.isEmpty else {
