@@ -590,9 +590,15 @@ struct AuditCase: Sendable, CustomTestStringConvertible {
 
   /// The results of the check on `principals`, by principal name.
   static func run(_ principals: [Principal], _ managed: [ManagedPolicy] = []) -> [String: CheckResult] {
-    let results = PrivilegeEscalationIdentity().run(
-      CheckContext(snapshot: AuthorizationSnapshot(principals: principals, managedPolicies: managed)))
-    return Dictionary(results.map { ($0.principal?.name ?? "", $0) }, uniquingKeysWith: { a, _ in a })
+    results(of: PrivilegeEscalationIdentity(), principals, managed) { $0.principal?.name }
+  }
+
+  /// The results of `check` on a snapshot of `principals` and `managed`, by `key` (the first of each).
+  static func results(
+    of check: any Check, _ principals: [Principal], _ managed: [ManagedPolicy], by key: (CheckResult) -> String?
+  ) -> [String: CheckResult] {
+    let results = check.run(CheckContext(snapshot: AuthorizationSnapshot(principals: principals, managedPolicies: managed)))
+    return Dictionary(results.map { (key($0) ?? "", $0) }, uniquingKeysWith: { a, _ in a })
   }
 
   @Test func aUserAllowedPutUserPolicyOnItselfByVariableFails() throws {
@@ -737,9 +743,7 @@ struct AuditCase: Sendable, CustomTestStringConvertible {
 
   /// The check's results on `principals` and `managed`, by policy name.
   static func run(_ principals: [Principal], _ managed: [ManagedPolicy] = []) -> [String: CheckResult] {
-    let results = PrivilegeEscalationPolicy().run(
-      CheckContext(snapshot: AuthorizationSnapshot(principals: principals, managedPolicies: managed)))
-    return Dictionary(results.map { ($0.policy?.name ?? "", $0) }, uniquingKeysWith: { a, _ in a })
+    SelfEscalationTests.results(of: PrivilegeEscalationPolicy(), principals, managed) { $0.policy?.name }
   }
 
   @Test func anInlinePolicyOfAUserAllowingItselfByVariableFails() throws {
