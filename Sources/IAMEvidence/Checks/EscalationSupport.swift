@@ -87,8 +87,14 @@ struct EscalationSupport {
       list = sorted.map(\.method.id).joined(separator: ", ")
     }
     let conditional = available.contains { $0.result.actions.contains(where: \.isConditionalOnly) }
-    return
-      "\(n) privilege-escalation method\(n == 1 ? " is" : "s are") available (every action of \(n == 1 ? "it" : "each") allowed on all resources, none denied): \(list)."
+    return availability(
+      n, "(every action of \(n == 1 ? "it" : "each") allowed on all resources, none denied)", list, conditional: conditional)
+  }
+
+  /// `n privilege-escalation methods are available <where>: <list>.`, and that conditions do not
+  /// narrow the grant when one is `conditional` only: the words of every escalation result's why.
+  static func availability(_ n: Int, _ place: String, _ list: String, conditional: Bool) -> String {
+    "\(n) privilege-escalation method\(n == 1 ? " is" : "s are") available \(place): \(list)."
       + (conditional ? " Conditions do not narrow the grant." : "")
   }
 }

@@ -184,9 +184,9 @@ public struct PrivilegeEscalationIdentity: Check {
       return "\(f.target.method) (\(f.target.action) on \(f.target.place) \(f.target.arn): \(by))"
     }
     let conditional = own.contains { !$0.conditionalAllows.isEmpty && $0.conditionalAllows.count == $0.allowedBy.count }
-    return
-      "\(n) privilege-escalation method\(n == 1 ? " is" : "s are") available on the identity itself (the action allowed on the ARN that makes it an escalation for this identity, not denied there): \(list.joined(separator: ", "))."
-      + (conditional ? " Conditions do not narrow the grant." : "")
+    return EscalationSupport.availability(
+      n, "on the identity itself (the action allowed on the ARN that makes it an escalation for this identity, not denied there)",
+      list.joined(separator: ", "), conditional: conditional)
   }
 
   /// Notes on the self-escalation grants: the conditions of available ones; the grants a Deny or the

@@ -351,9 +351,10 @@ public struct PrivilegeEscalationPolicy: Check {
     }
     let n = byMethod.count
     let conditional = own.contains { !$0.conditionalAllows.isEmpty && $0.conditionalAllows.count == $0.allowedBy.count }
-    return
-      "\(n) privilege-escalation method\(n == 1 ? " is" : "s are") available to an identity that holds this policy (the action allowed on the ARN that makes it an escalation for that identity, not denied by this policy there): \(list.joined(separator: ", "))."
-      + (conditional ? " Conditions do not narrow the grant." : "")
+    return EscalationSupport.availability(
+      n,
+      "to an identity that holds this policy (the action allowed on the ARN that makes it an escalation for that identity, not denied by this policy there)",
+      list.joined(separator: ", "), conditional: conditional)
   }
 
   /// Notes on the self-escalation grants: the Conditions of available ones, and the grants a Deny of
